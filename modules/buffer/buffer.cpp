@@ -1,0 +1,74 @@
+#include "modules/buffer/buffer.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace tacsim::buffer {
+
+using namespace sc_core;
+
+std::string Params::validate() const {
+  if (capacity_kib == 0) return "capacity_kib: must be at least 1, got 0";
+  return "";
+}
+
+Buffer::Buffer(const sc_module_name& name, const Params& params, const ClockDomain& clock)
+    : sc_module(name), params_(params), clock_(clock) {
+  for (auto& h : halves_) h.data.assign(params.half_bytes(), 0);
+  stats_.add("fills", &fills_, "loads", "halves filled");
+  stats_.add("bytes_written", &bytes_written_, "bytes", "bytes written into the buffer");
+  stats_.add("bytes_read", &bytes_read_, "bytes", "bytes read out of the buffer");
+  stats_.add("peak_bytes", &peak_bytes_, "bytes", "largest load held in one half");
+  const double half = double(params.half_bytes());
+  stats_.add_derived("peak_half_fill", [this, half] { return double(peak_bytes_) / half; }, "ratio",
+                     "largest load as a fraction of a half");
+}
+
+Cycle Buffer::wait_empty(int half) {
+  Half& h = halves_[half];
+  while (h.state != State::Empty) wait(h.changed);
+  return h.since;
+}
+
+void Buffer::start_fill(int half, std::uint64_t bytes) {
+  Half& h = halves_[half];
+  if (h.state != State::Empty) SC_REPORT_FATAL(name(), "start_fill on a half that is not empty");
+  if (bytes > half_bytes())
+    SC_REPORT_FATAL(name(), fmt::format("a load of {} bytes does not fit a half of {} bytes", bytes, half_bytes())
+                                .c_str());
+  h.state = State::Filling;
+  h.bytes = bytes;
+  h.since = clock_.now();
+}
+
+void Buffer::mark_full(int half, std::uint32_t uses) {
+  Half& h = halves_[half];
+  if (h.state != State::Filling || uses == 0) SC_REPORT_FATAL(name(), "mark_full on a half that is not filling");
+  h.state = State::Full;
+  h.uses = uses;
+  h.since = clock_.now();
+  ++fills_;
+  bytes_written_ += h.bytes;
+  peak_bytes_ = std::max(peak_bytes_, h.bytes);
+  h.changed.notify(SC_ZERO_TIME);
+}
+
+Cycle Buffer::wait_full(int half) {
+  Half& h = halves_[half];
+  while (h.state != State::Full) wait(h.changed);
+  return h.since;
+}
+
+void Buffer::release(int half, std::uint64_t bytes_read) {
+  Half& h = halves_[half];
+  if (h.state != State::Full || h.uses == 0) SC_REPORT_FATAL(name(), "release of a half that is not full");
+  bytes_read_ += bytes_read;
+  if (--h.uses == 0) {
+    h.state = State::Empty;
+    h.since = clock_.now();
+    h.changed.notify(SC_ZERO_TIME);
+  }
+}
+
+}  // namespace tacsim::buffer

@@ -1,0 +1,88 @@
+#include "modules/control/controller.h"
+
+namespace tacsim::control {
+
+using namespace sc_core;
+
+Controller::Controller(const sc_module_name& name, const ClockDomain& clock, dma::Dma& dma,
+                       buffer::Buffer& act_buffer, buffer::Buffer& weight_buffer, buffer::Buffer& out_buffer,
+                       pe_array::PeArray& pe_array)
+    : sc_module(name),
+      clock_(clock),
+      dma_(dma),
+      act_(act_buffer),
+      weight_(weight_buffer),
+      out_(out_buffer),
+      pe_array_(pe_array) {
+  SC_THREAD(act_loader);
+  SC_THREAD(weight_loader);
+  SC_THREAD(writer);
+  stats_.add("tiles_written", &tiles_written_, "tiles", "output tiles written back to memory");
+  stats_.add("finish_cycle", &finish_cycle_, "cycles", "cycle the last write-back completed");
+}
+
+void Controller::start(Program program) {
+  if (started_) SC_REPORT_FATAL(name(), "a program is already running");
+  program_ = std::move(program);
+  started_ = true;
+  for (const auto& t : program_.tiles) pe_array_.enqueue(t);
+  start_event_.notify(SC_ZERO_TIME);
+}
+
+void Controller::load_into(buffer::Buffer& buf, const std::vector<BlockMove>& loads) {
+  while (!started_) wait(start_event_);
+  for (std::size_t i = 0; i < loads.size(); ++i) {
+    const int half = static_cast<int>(i % 2);
+    const BlockMove& l = loads[i];
+    buf.wait_empty(half);
+    buf.start_fill(half, l.bytes());
+    dma::Move m;
+    m.write = false;
+    m.address = l.address;
+    m.rows = l.rows;
+    m.row_bytes = l.row_bytes;
+    m.stride_bytes = l.stride;
+    m.local = buf.data(half);
+    m.on_done = [&buf, half, uses = l.uses](Cycle) { buf.mark_full(half, uses); };
+    dma_.submit(std::move(m));
+  }
+}
+
+void Controller::act_loader() { load_into(act_, program_.act_loads); }
+void Controller::weight_loader() { load_into(weight_, program_.weight_loads); }
+
+void Controller::writer() {
+  while (!started_) wait(start_event_);
+  std::size_t completed = 0;
+  const std::size_t total = program_.writebacks.size();
+  sc_event written;
+  bool writing[2] = {false, false};  // a half stays Full while its write-back is in flight
+  for (std::size_t i = 0; i < total; ++i) {
+    const int half = static_cast<int>(i % 2);
+    while (writing[half]) wait(written);
+    out_.wait_full(half);
+    writing[half] = true;
+    const BlockMove& w = program_.writebacks[i];
+    dma::Move m;
+    m.write = true;
+    m.address = w.address;
+    m.rows = w.rows;
+    m.row_bytes = w.row_bytes;
+    m.stride_bytes = w.stride;
+    m.local = out_.data(half);
+    m.on_done = [this, half, bytes = w.bytes(), &completed, &written, &writing](Cycle) {
+      out_.release(half, bytes);
+      writing[half] = false;
+      ++tiles_written_;
+      ++completed;
+      written.notify(SC_ZERO_TIME);
+    };
+    dma_.submit(std::move(m));
+  }
+  while (completed < total) wait(written);
+  done_ = true;
+  finish_cycle_ = clock_.now();
+  finished_event_.notify(SC_ZERO_TIME);
+}
+
+}  // namespace tacsim::control

@@ -1,0 +1,29 @@
+#pragma once
+// What the controller runs: the loads that fill each operand buffer, in the order the PE array consumes them
+// (load i of a buffer goes to its half i % 2), the tiles for the PE array, and one write-back per tile.
+// A workload's mapper produces it; the hardware modules know nothing about GEMMs or Transformers.
+#include <cstdint>
+#include <vector>
+
+#include "modules/pe_array/pe_array.h"
+
+namespace tacsim::control {
+
+// A 2-D block in memory: `rows` rows of `row_bytes`, `stride` bytes apart; packed back to back on chip.
+struct BlockMove {
+  std::uint64_t address = 0;
+  std::uint32_t rows = 0;
+  std::uint32_t row_bytes = 0;
+  std::uint64_t stride = 0;
+  std::uint32_t uses = 1;  // chunks that read it before its half is free again
+  std::uint64_t bytes() const { return std::uint64_t{rows} * row_bytes; }
+};
+
+struct Program {
+  std::vector<BlockMove> act_loads;
+  std::vector<BlockMove> weight_loads;
+  std::vector<pe_array::TileCommand> tiles;
+  std::vector<BlockMove> writebacks;  // one per tile, from out half (tile index % 2)
+};
+
+}  // namespace tacsim::control

@@ -1,0 +1,104 @@
+#include "modules/dma/dma.h"
+
+namespace tacsim::dma {
+
+using namespace sc_core;
+
+Dma::Dma(const sc_module_name& name, const Params& params, const ClockDomain& clock)
+    : sc_module(name), initiator_socket("initiator_socket"), params_(params), clock_(clock), engine_(params) {
+  initiator_socket.register_nb_transport_bw(this, &Dma::nb_transport_bw);
+  SC_THREAD(issue_thread);
+
+  const auto& c = engine_.counters();
+  stats_.add("moves", &c.moves, "moves", "2-D block moves completed or in flight");
+  stats_.add("transactions", &c.transactions, "transactions", "TLM transactions issued");
+  stats_.add("read_bytes", &c.read_bytes, "bytes", "bytes read from memory");
+  stats_.add("write_bytes", &c.write_bytes, "bytes", "bytes written to memory");
+  stats_.add("active_cycles", &c.active_cycles, "cycles", "cycles with at least one transaction in flight");
+  stats_.add("outstanding_full_waits", &c.outstanding_full_waits, "events",
+             "times a transaction waited for a free outstanding slot");
+  const double mhz = clock.clock_mhz();
+  stats_.add_derived(
+      "bandwidth_gbps",
+      [&c, mhz] { return double(c.read_bytes + c.write_bytes) / double(c.active_cycles) * mhz * 1e-3; },
+      "GB/s", "bytes moved per active cycle, at this clock");
+}
+
+void Dma::submit(Move m) {
+  engine_.submit(std::move(m));
+  work_event_.notify(SC_ZERO_TIME);
+}
+
+void Dma::issue_thread() {
+  for (;;) {
+    bool counted = false;
+    while (open_request_ || !engine_.can_issue()) {
+      if (!counted && engine_.has_pending() && !engine_.can_issue()) {
+        engine_.count_full_wait();
+        counted = true;
+      }
+      wait(work_event_);
+    }
+    const Cycle now = clock_.now();
+    if (now < next_issue_) {
+      clock_.wait_until(next_issue_);
+      continue;
+    }
+    const Transaction t = engine_.issue(now);
+    next_issue_ = now + 1;  // one BEGIN_REQ per cycle
+    tlm::tlm_generic_payload* p = pool_.acquire();
+    p->set_command(t.write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
+    p->set_address(t.address);
+    p->set_data_ptr(t.local);
+    p->set_data_length(t.bytes);
+    p->set_streaming_width(t.bytes);
+    p->set_byte_enable_ptr(nullptr);
+    p->set_dmi_allowed(false);
+    p->set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    in_flight_.emplace(p, t);
+
+    tlm::tlm_phase phase = tlm::BEGIN_REQ;
+    sc_time delay = SC_ZERO_TIME;
+    open_request_ = p;
+    const tlm::tlm_sync_enum r = initiator_socket->nb_transport_fw(*p, phase, delay);
+    if (r == tlm::TLM_UPDATED && phase == tlm::END_REQ) {
+      open_request_ = nullptr;
+    } else if ((r == tlm::TLM_UPDATED && phase == tlm::BEGIN_RESP) || r == tlm::TLM_COMPLETED) {
+      open_request_ = nullptr;
+      finish(*p);
+    }
+  }
+}
+
+tlm::tlm_sync_enum Dma::nb_transport_bw(tlm::tlm_generic_payload& p, tlm::tlm_phase& phase, sc_time& t) {
+  if (t != SC_ZERO_TIME) SC_REPORT_ERROR(name(), "annotated delays are not supported: send phases on time");
+  if (phase == tlm::END_REQ) {
+    if (&p != open_request_) SC_REPORT_ERROR(name(), "END_REQ for a request that is not open");
+    open_request_ = nullptr;
+    work_event_.notify(SC_ZERO_TIME);
+    return tlm::TLM_ACCEPTED;
+  }
+  if (phase == tlm::BEGIN_RESP) {
+    // BEGIN_RESP also ends the request phase if the target skipped END_REQ.
+    if (&p == open_request_) open_request_ = nullptr;
+    finish(p);
+    return tlm::TLM_COMPLETED;
+  }
+  SC_REPORT_ERROR(name(), "unexpected phase on the backward path");
+  return tlm::TLM_COMPLETED;
+}
+
+void Dma::finish(tlm::tlm_generic_payload& p) {
+  if (p.is_response_error()) SC_REPORT_ERROR(name(), p.get_response_string().c_str());
+  const auto it = in_flight_.find(&p);
+  if (it == in_flight_.end()) SC_REPORT_FATAL(name(), "response for a transaction never issued");
+  const Transaction t = it->second;
+  in_flight_.erase(it);
+  const Cycle now = clock_.now();
+  auto done = engine_.complete(t, now);
+  p.release();
+  work_event_.notify(SC_ZERO_TIME);
+  if (done) done(now);
+}
+
+}  // namespace tacsim::dma

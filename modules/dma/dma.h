@@ -1,0 +1,46 @@
+#pragma once
+// Dma: a TLM-2.0 approximately-timed initiator that moves 2-D blocks between memory and on-chip buffers.
+// It issues at most one BEGIN_REQ per cycle, waits for END_REQ before the next (the AT request-exclusion rule),
+// keeps up to max_outstanding transactions in flight, and answers each BEGIN_RESP with TLM_COMPLETED.
+// A move's completion callback runs in the simulation context at the cycle its last response arrived.
+#include <unordered_map>
+
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_initiator_socket.h>
+
+#include "modules/common/clock.h"
+#include "modules/common/payload_pool.h"
+#include "modules/common/stats.h"
+#include "modules/dma/dma_engine.h"
+
+namespace tacsim::dma {
+
+class Dma : public sc_core::sc_module, public StatsProvider {
+ public:
+  tlm_utils::simple_initiator_socket<Dma> initiator_socket;
+
+  SC_HAS_PROCESS(Dma);
+  Dma(const sc_core::sc_module_name& name, const Params& params, const ClockDomain& clock);
+
+  void submit(Move m);
+  const StatsGroup& stats() const override { return stats_; }
+  const DmaEngine& engine() const { return engine_; }
+
+ private:
+  tlm::tlm_sync_enum nb_transport_bw(tlm::tlm_generic_payload& p, tlm::tlm_phase& phase, sc_core::sc_time& t);
+  void issue_thread();
+  void finish(tlm::tlm_generic_payload& p);
+
+  Params params_;
+  const ClockDomain& clock_;
+  DmaEngine engine_;
+  PayloadPool pool_;
+  std::unordered_map<tlm::tlm_generic_payload*, Transaction> in_flight_;
+  tlm::tlm_generic_payload* open_request_ = nullptr;  // BEGIN_REQ sent, END_REQ not yet received
+  Cycle next_issue_ = 0;
+  sc_core::sc_event work_event_;
+  StatsGroup stats_;
+};
+
+}  // namespace tacsim::dma

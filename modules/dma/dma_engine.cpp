@@ -1,0 +1,68 @@
+#include "modules/dma/dma_engine.h"
+
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace tacsim::dma {
+
+std::string Params::validate() const {
+  if (max_outstanding == 0) return "max_outstanding: must be at least 1, got 0";
+  if (max_transaction_bytes == 0 || (max_transaction_bytes & (max_transaction_bytes - 1)) != 0)
+    return fmt::format("max_transaction_bytes: must be a power of two, got {}", max_transaction_bytes);
+  return "";
+}
+
+std::uint64_t DmaEngine::submit(Move m) {
+  if (m.row_bytes == 0 || m.rows == 0 || m.local == nullptr) throw std::logic_error("DmaEngine: empty move");
+  const std::uint64_t id = first_move_ + moves_.size();
+  MoveState st;
+  st.on_done = std::move(m.on_done);
+  const std::uint64_t unit = p_.max_transaction_bytes;
+  for (std::uint32_t r = 0; r < m.rows; ++r) {
+    std::uint64_t addr = m.address + r * m.stride_bytes;
+    std::uint8_t* local = m.local + std::uint64_t{r} * m.row_bytes;
+    std::uint64_t left = m.row_bytes;
+    while (left > 0) {
+      // Cut at the next aligned boundary.
+      const std::uint64_t n = std::min(left, unit - addr % unit);
+      queue_.push_back({id, m.write, addr, static_cast<std::uint32_t>(n), local});
+      ++st.remaining;
+      addr += n;
+      local += n;
+      left -= n;
+    }
+  }
+  moves_.push_back(std::move(st));
+  ++c_.moves;
+  return id;
+}
+
+Transaction DmaEngine::issue(Cycle now) {
+  if (!can_issue()) throw std::logic_error("DmaEngine: issue without a free slot");
+  Transaction t = queue_.front();
+  queue_.pop_front();
+  if (in_flight_++ == 0) active_since_ = now;
+  ++c_.transactions;
+  (t.write ? c_.write_bytes : c_.read_bytes) += t.bytes;
+  return t;
+}
+
+std::function<void(Cycle)> DmaEngine::complete(const Transaction& t, Cycle now) {
+  if (in_flight_ == 0 || t.move < first_move_) throw std::logic_error("DmaEngine: completion of nothing");
+  if (--in_flight_ == 0) c_.active_cycles += now - active_since_;
+  MoveState& st = moves_[t.move - first_move_];
+  std::function<void(Cycle)> done;
+  if (--st.remaining == 0) {
+    done = std::move(st.on_done);
+    if (!done) done = [](Cycle) {};
+  }
+  // Forget finished moves at the front so the deque stays as short as the moves in flight.
+  while (!moves_.empty() && moves_.front().remaining == 0) {
+    moves_.pop_front();
+    ++first_move_;
+  }
+  return done;
+}
+
+}  // namespace tacsim::dma

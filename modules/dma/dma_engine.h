@@ -1,0 +1,81 @@
+#pragma once
+// The DMA's bookkeeping, without SystemC: a move (a 2-D block: `rows` rows of `row_bytes`, `stride_bytes`
+// apart in memory, packed back to back in the on-chip buffer) becomes a queue of transactions. A transaction
+// never crosses a `max_transaction_bytes`-aligned boundary, so each one maps onto whole DRAM bursts and pages
+// the way a memory controller expects. Moves complete in any order; transactions are issued in move order.
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "modules/common/types.h"
+
+namespace tacsim::dma {
+
+struct Params {
+  std::uint32_t max_outstanding = 16;          // transactions in flight
+  std::uint32_t max_transaction_bytes = 4096;  // power of two; a TLM payload may carry this much (DESIGN 3.9)
+
+  std::string validate() const;
+};
+
+struct Move {
+  bool write = false;                // true: buffer -> memory
+  std::uint64_t address = 0;
+  std::uint32_t rows = 1;
+  std::uint32_t row_bytes = 0;
+  std::uint64_t stride_bytes = 0;    // memory distance between rows
+  std::uint8_t* local = nullptr;     // rows * row_bytes in the buffer
+  std::function<void(Cycle)> on_done;
+};
+
+struct Transaction {
+  std::uint64_t move = 0;
+  bool write = false;
+  std::uint64_t address = 0;
+  std::uint32_t bytes = 0;
+  std::uint8_t* local = nullptr;
+};
+
+class DmaEngine {
+ public:
+  struct Counters {
+    std::uint64_t moves = 0;
+    std::uint64_t transactions = 0;
+    std::uint64_t read_bytes = 0;
+    std::uint64_t write_bytes = 0;
+    std::uint64_t active_cycles = 0;           // cycles with at least one transaction in flight
+    std::uint64_t outstanding_full_waits = 0;  // times the next transaction waited for a free slot
+  };
+
+  explicit DmaEngine(const Params& p) : p_(p) {}
+
+  // Splits a move into transactions at the tail of the queue; returns its id.
+  std::uint64_t submit(Move m);
+  bool has_pending() const { return !queue_.empty(); }
+  bool can_issue() const { return !queue_.empty() && in_flight_ < p_.max_outstanding; }
+  // Takes the next transaction for issue at cycle `now` (requires can_issue()).
+  Transaction issue(Cycle now);
+  // The transaction finished at `now`; returns the move's completion callback when it was the move's last one.
+  std::function<void(Cycle)> complete(const Transaction& t, Cycle now);
+  void count_full_wait() { ++c_.outstanding_full_waits; }
+
+  std::uint32_t in_flight() const { return in_flight_; }
+  const Counters& counters() const { return c_; }
+
+ private:
+  struct MoveState {
+    std::uint64_t remaining = 0;
+    std::function<void(Cycle)> on_done;
+  };
+  Params p_;
+  std::deque<Transaction> queue_;
+  std::deque<MoveState> moves_;        // indexed by move id - first_move_
+  std::uint64_t first_move_ = 0;
+  std::uint32_t in_flight_ = 0;
+  Cycle active_since_ = 0;
+  Counters c_;
+};
+
+}  // namespace tacsim::dma

@@ -1,0 +1,48 @@
+#pragma once
+// FixedLatencyMemory: a TLM-2.0 approximately-timed target with a fixed access latency and one shared data bus
+// of fixed width (timing in FixedLatencyMemoryEngine). It stands in for DRAM until the DRAM model replaces it,
+// and speaks the same 4-phase protocol: END_REQ when a queue slot is free (back-pressure otherwise),
+// BEGIN_RESP when the data has crossed the bus, the next BEGIN_RESP only after END_RESP (or TLM_COMPLETED).
+// Peers send every phase at the time it happens: annotated delays must be zero.
+#include <deque>
+
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_target_socket.h>
+
+#include "modules/common/backing_store.h"
+#include "modules/common/clock.h"
+#include "modules/common/stats.h"
+#include "modules/memory/fixed_latency_memory_engine.h"
+
+namespace tacsim::memory {
+
+class FixedLatencyMemory : public sc_core::sc_module, public StatsProvider {
+ public:
+  tlm_utils::simple_target_socket<FixedLatencyMemory> target_socket;
+
+  SC_HAS_PROCESS(FixedLatencyMemory);
+  FixedLatencyMemory(const sc_core::sc_module_name& name, const Params& params);
+
+  // Host-side access for loading operands before a run and reading results after it (no timing).
+  BackingStore& store() { return store_; }
+  const StatsGroup& stats() const override { return stats_; }
+  const FixedLatencyMemoryEngine& engine() const { return engine_; }
+
+ private:
+  tlm::tlm_sync_enum nb_transport_fw(tlm::tlm_generic_payload& p, tlm::tlm_phase& phase, sc_core::sc_time& t);
+  void accept(tlm::tlm_generic_payload& p);
+  void respond_thread();
+
+  Params params_;
+  ClockDomain clock_;
+  FixedLatencyMemoryEngine engine_;
+  BackingStore store_;
+  std::deque<tlm::tlm_generic_payload*> in_flight_;  // accepted, in due order
+  tlm::tlm_generic_payload* waiting_ = nullptr;       // a BEGIN_REQ held back by a full queue
+  tlm::tlm_generic_payload* responding_ = nullptr;    // BEGIN_RESP sent, END_RESP outstanding
+  sc_core::sc_event work_event_;
+  StatsGroup stats_;
+};
+
+}  // namespace tacsim::memory

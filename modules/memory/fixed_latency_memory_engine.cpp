@@ -1,0 +1,34 @@
+#include "modules/memory/fixed_latency_memory_engine.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+
+namespace tacsim::memory {
+
+std::string Params::validate() const {
+  if (!(clock_mhz > 0)) return fmt::format("clock_mhz: must be positive, got {}", clock_mhz);
+  if (bytes_per_cycle == 0) return "bytes_per_cycle: must be at least 1, got 0";
+  if (queue_depth == 0) return "queue_depth: must be at least 1, got 0";
+  if (capacity_mib == 0) return "capacity_mib: must be at least 1, got 0";
+  return "";
+}
+
+Cycle FixedLatencyMemoryEngine::accept(Cycle now, std::uint32_t bytes, bool is_write) {
+  const Cycle transfer = (bytes + p_.bytes_per_cycle - 1) / p_.bytes_per_cycle;
+  const Cycle start = std::max(now + p_.latency_cycles, bus_free_);
+  bus_free_ = start + transfer;
+  in_flight_.push_back(bus_free_);
+  c_.bus_busy_cycles += transfer;
+  if (is_write) {
+    ++c_.writes;
+    c_.write_bytes += bytes;
+  } else {
+    ++c_.reads;
+    c_.read_bytes += bytes;
+  }
+  return bus_free_;
+}
+
+void FixedLatencyMemoryEngine::retire() { in_flight_.pop_front(); }
+
+}  // namespace tacsim::memory

@@ -1,0 +1,86 @@
+#include "modules/pe_array/pe_array.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace tacsim::pe_array {
+
+using namespace sc_core;
+
+PeArray::PeArray(const sc_module_name& name, const Params& params, const ClockDomain& clock,
+                 buffer::Buffer& act_buffer, buffer::Buffer& weight_buffer, buffer::Buffer& out_buffer)
+    : sc_module(name),
+      params_(params),
+      clock_(clock),
+      act_(act_buffer),
+      weight_(weight_buffer),
+      out_(out_buffer),
+      engine_(params) {
+  SC_THREAD(compute_thread);
+  SC_THREAD(drain_thread);
+
+  const auto& c = engine_.counters();
+  stats_.add("tiles", &c.tiles, "tiles", "output tiles computed");
+  stats_.add("steps", &c.steps, "cycles", "cycles in which the array issued a step");
+  stats_.add("macs", &c.macs, "MACs", "multiply-accumulates performed, idle lanes of partial tiles excluded");
+  stats_.add("operand_stall_cycles", &c.operand_stall_cycles, "cycles",
+             "cycles the array waited for operands in the buffers");
+  stats_.add("drain_stall_cycles", &c.drain_stall_cycles, "cycles",
+             "cycles held back so outputs do not collide on the column ports");
+  stats_.add("out_stall_cycles", &c.out_stall_cycles, "cycles",
+             "cycles the array waited for a free output half (charged before operand stalls)");
+  const double peak = double(params.peak_macs_per_cycle());
+  stats_.add_derived("utilization", [this, peak] {
+    return double(engine_.counters().macs) / (peak * double(last_done_)); }, "ratio",
+    "MACs / (peak MACs per cycle x cycles until the last tile was done)");
+}
+
+void PeArray::enqueue(TileCommand cmd) {
+  commands_.push_back(std::move(cmd));
+  command_event_.notify(SC_ZERO_TIME);
+}
+
+void PeArray::compute_thread() {
+  for (;;) {
+    while (commands_.empty()) wait(command_event_);
+    const TileCommand cmd = std::move(commands_.front());
+    commands_.pop_front();
+
+    const Cycle out_ready = out_.wait_empty(cmd.out_half);
+    out_.start_fill(cmd.out_half, std::uint64_t{cmd.shape.rows} * cmd.shape.cols * 4);
+    engine_.begin_tile(cmd.shape);
+    for (std::size_t i = 0; i < cmd.chunks.size(); ++i) {
+      const ChunkCommand& ch = cmd.chunks[i];
+      const Cycle ready = std::max(act_.wait_full(ch.act_half), weight_.wait_full(ch.weight_half));
+      Chunk data;
+      data.act = reinterpret_cast<const std::int8_t*>(act_.data(ch.act_half)) + ch.act_offset;
+      data.act_stride = ch.act_stride;
+      data.values = reinterpret_cast<const std::int8_t*>(weight_.data(ch.weight_half));
+      data.col_stride = ch.weight_stride;
+      data.slots = ch.slots;
+      const Cycle last = engine_.issue_chunk(ready, ch.steps, &data, out_ready);
+      // The edge registers have taken every operand of the chunk by the cycle after its last step.
+      clock_.wait_until(last + 1);
+      if (ch.release_act) act_.release(ch.act_half, std::uint64_t{cmd.shape.rows} * ch.slots);
+      if (ch.release_weight) weight_.release(ch.weight_half, std::uint64_t{cmd.shape.cols} * ch.slots);
+    }
+    const Cycle done = engine_.end_tile();
+    // Values: the outputs go into the out half now; the half is announced Full at the done cycle.
+    std::memcpy(out_.data(cmd.out_half), engine_.outputs().data(), engine_.outputs().size() * 4);
+    finished_.push_back({cmd.out_half, done});
+    finished_event_.notify(SC_ZERO_TIME);
+  }
+}
+
+void PeArray::drain_thread() {
+  for (;;) {
+    while (finished_.empty()) wait(finished_event_);
+    const Finished f = finished_.front();
+    finished_.pop_front();
+    clock_.wait_until(f.done);
+    last_done_ = f.done;
+    out_.mark_full(f.half, 1);
+  }
+}
+
+}  // namespace tacsim::pe_array

@@ -1,0 +1,71 @@
+#pragma once
+// PeArray: the SystemC shell around PeArrayEngine. It takes tile commands from the controller, waits for each
+// chunk's operand halves to be Full, lets the engine compute when the steps issue (and their values), releases
+// the halves the cycle after their last step, and hands finished tiles to the output buffer at their done
+// cycle. It wakes once per chunk and once per tile, never per cycle.
+#include <deque>
+#include <vector>
+
+#include <systemc>
+
+#include "modules/buffer/buffer.h"
+#include "modules/common/clock.h"
+#include "modules/common/stats.h"
+#include "modules/pe_array/pe_array_engine.h"
+
+namespace tacsim::pe_array {
+
+// One chunk of a tile: which halves hold its operands and how they are laid out there.
+struct ChunkCommand {
+  int act_half = 0;
+  int weight_half = 0;
+  std::uint32_t act_offset = 0;    // byte offset of the chunk's first activation within a row of the act half
+  std::uint32_t act_stride = 0;    // bytes between activation rows in the act half
+  std::uint32_t weight_stride = 0; // bytes between weight columns in the weight half
+  std::uint32_t slots = 0;         // kept weights per column in this chunk (dense: the chunk's K)
+  std::uint64_t steps = 0;
+  bool release_act = true;         // this chunk is a use of the act half's load
+  bool release_weight = true;
+};
+
+struct TileCommand {
+  TileShape shape;
+  int out_half = 0;
+  std::vector<ChunkCommand> chunks;
+};
+
+class PeArray : public sc_core::sc_module, public StatsProvider {
+ public:
+  SC_HAS_PROCESS(PeArray);
+  PeArray(const sc_core::sc_module_name& name, const Params& params, const ClockDomain& clock,
+          buffer::Buffer& act_buffer, buffer::Buffer& weight_buffer, buffer::Buffer& out_buffer);
+
+  void enqueue(TileCommand cmd);
+  // Cycle the last enqueued tile was done (its outputs in the out buffer).
+  Cycle last_done() const { return last_done_; }
+  const StatsGroup& stats() const override { return stats_; }
+  const PeArrayEngine& engine() const { return engine_; }
+
+ private:
+  void compute_thread();
+  void drain_thread();
+
+  Params params_;
+  const ClockDomain& clock_;
+  buffer::Buffer& act_;
+  buffer::Buffer& weight_;
+  buffer::Buffer& out_;
+  PeArrayEngine engine_;
+  std::deque<TileCommand> commands_;
+  sc_core::sc_event command_event_;
+  struct Finished {
+    int half;
+    Cycle done;
+  };
+  std::deque<Finished> finished_;
+  sc_core::sc_event finished_event_;
+  Cycle last_done_ = 0;
+  StatsGroup stats_;
+};
+
+}  // namespace tacsim::pe_array

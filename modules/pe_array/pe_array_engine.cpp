@@ -1,0 +1,103 @@
+#include "modules/pe_array/pe_array_engine.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace tacsim::pe_array {
+
+std::string Params::validate() const {
+  if (rows == 0) return "rows: must be at least 1, got 0";
+  if (cols == 0) return "cols: must be at least 1, got 0";
+  if (macs_per_pe == 0 || macs_per_pe > 64)
+    return fmt::format("macs_per_pe: must be 1 to 64, got {}", macs_per_pe);
+  if (multiply_latency == 0) return "multiply_latency: must be at least 1, got 0";
+  if (accumulate_latency == 0) return "accumulate_latency: must be at least 1, got 0";
+  return "";
+}
+
+void PeArrayEngine::begin_tile(const TileShape& shape) {
+  if (tile_open_) throw std::logic_error("PeArrayEngine: begin_tile with a tile open");
+  if (shape.rows == 0 || shape.rows > p_.rows || shape.cols == 0 || shape.cols > p_.cols || shape.steps == 0)
+    throw std::logic_error(fmt::format("PeArrayEngine: bad tile {}x{} with {} steps", shape.rows, shape.cols,
+                                       shape.steps));
+  tile_ = shape;
+  steps_left_ = shape.steps;
+  tile_open_ = true;
+  first_chunk_ = true;
+  acc_.assign(std::size_t{shape.rows} * shape.cols, 0);
+}
+
+Cycle PeArrayEngine::issue_chunk(Cycle ready, std::uint64_t steps, const Chunk* chunk, Cycle out_ready) {
+  if (!tile_open_ || steps == 0 || steps > steps_left_)
+    throw std::logic_error("PeArrayEngine: issue_chunk outside a tile or beyond its steps");
+  // The earliest cycle the array itself allows, before looking at operands.
+  Cycle allowed = any_issue_ ? last_issue_ + 1 : 0;
+  if (first_chunk_ && any_tile_) {
+    // Column-port rule: e >= e_prev + Rt_prev, enforced at the first step as first >= e_prev + Rt_prev - (S-1).
+    const Cycle port_bound = prev_tile_last_ + prev_tile_rows_;
+    if (port_bound > allowed + (tile_.steps - 1)) {
+      const Cycle bound = port_bound - (tile_.steps - 1);
+      c_.drain_stall_cycles += bound - allowed;
+      allowed = bound;
+    }
+    // A switch between sparse and dense mode changes the pipeline depth: the previous tile drains first.
+    if (tile_.sparse != prev_tile_sparse_ && prev_tile_done_ > allowed) {
+      c_.drain_stall_cycles += prev_tile_done_ - allowed;
+      allowed = prev_tile_done_;
+    }
+  }
+  if (!first_chunk_) out_ready = 0;
+  const Cycle start = std::max({ready, out_ready, allowed});
+  // A stall is charged to the output half while it is what holds the tile back, to the operands after that.
+  const Cycle out_bound = std::max(allowed, std::min(out_ready, start));
+  c_.out_stall_cycles += out_bound - allowed;
+  c_.operand_stall_cycles += start - out_bound;
+  if (first_chunk_) tile_first_ = start;
+  first_chunk_ = false;
+  last_issue_ = start + steps - 1;
+  any_issue_ = true;
+  steps_left_ -= steps;
+  c_.steps += steps;
+  c_.macs += steps * p_.macs_per_pe * tile_.rows * tile_.cols;
+  if (chunk) accumulate(*chunk);
+  return last_issue_;
+}
+
+Cycle PeArrayEngine::end_tile() {
+  if (!tile_open_ || steps_left_ != 0) throw std::logic_error("PeArrayEngine: end_tile before all steps");
+  tile_open_ = false;
+  ++c_.tiles;
+  prev_tile_last_ = last_issue_;
+  prev_tile_rows_ = tile_.rows;
+  prev_tile_sparse_ = tile_.sparse;
+  any_tile_ = true;
+  // done = e + Rt + Ct + P - 1 (see the header).
+  prev_tile_done_ = last_issue_ + tile_.rows + tile_.cols + p_.pipeline_depth(tile_.sparse) - 1;
+  return prev_tile_done_;
+}
+
+void PeArrayEngine::accumulate(const Chunk& ch) {
+  const std::uint32_t rt = tile_.rows, ct = tile_.cols;
+  for (std::uint32_t i = 0; i < rt; ++i) {
+    const std::int8_t* a = ch.act + i * ch.act_stride;
+    std::int32_t* out = acc_.data() + std::size_t{i} * ct;
+    for (std::uint32_t j = 0; j < ct; ++j) {
+      const std::int8_t* w = ch.values + j * ch.col_stride;
+      std::int32_t sum = 0;
+      if (ch.index == nullptr) {
+        // Dense: the selectors are bypassed and slot q multiplies activation q. A plain loop the compiler
+        // vectorises; this is the hot loop of every functional run.
+        for (std::uint32_t q = 0; q < ch.slots; ++q) sum += std::int32_t{a[q]} * std::int32_t{w[q]};
+      } else {
+        const std::uint8_t* idx = ch.index + j * ch.col_stride;
+        for (std::uint32_t q = 0; q < ch.slots; ++q)
+          sum += std::int32_t{a[(q / ch.n) * ch.m + idx[q]]} * std::int32_t{w[q]};
+      }
+      out[j] += sum;
+    }
+  }
+}
+
+}  // namespace tacsim::pe_array

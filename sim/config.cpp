@@ -1,0 +1,239 @@
+#include "sim/config.h"
+
+#include <cerrno>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "modules/common/error.h"
+
+namespace tacsim::sim {
+
+std::string SimParams::validate() const {
+  if (workload != "gemm") return fmt::format("workload: must be gemm, got '{}'", workload);
+  return "";
+}
+
+std::string AccelParams::validate() const {
+  if (!(clock_mhz > 0) || clock_mhz > 1e5) return fmt::format("clock_mhz: must be in (0, 100000], got {}", clock_mhz);
+  return "";
+}
+
+namespace {
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return "";
+  const auto e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+template <typename T>
+T parse_unsigned(const std::string& v) {
+  static_assert(std::is_unsigned_v<T>);
+  const bool digits = !v.empty() && v.find_first_not_of("0123456789") == std::string::npos;
+  errno = 0;
+  const unsigned long long x = digits ? std::strtoull(v.c_str(), nullptr, 10) : 0;
+  if (!digits || errno == ERANGE || x > std::numeric_limits<T>::max())
+    throw std::invalid_argument(
+        fmt::format("expected an unsigned integer up to {}, got '{}'", std::numeric_limits<T>::max(), v));
+  return static_cast<T>(x);
+}
+
+double parse_double(const std::string& v) {
+  std::size_t used = 0;
+  double x = 0;
+  try {
+    x = std::stod(v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (v.empty() || used != v.size() || !std::isfinite(x))
+    throw std::invalid_argument(fmt::format("expected a number, got '{}'", v));
+  return x;
+}
+
+bool parse_bool(const std::string& v) {
+  if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
+  if (v == "false" || v == "0" || v == "no" || v == "off") return false;
+  throw std::invalid_argument(fmt::format("expected true or false, got '{}'", v));
+}
+
+// Shortest text that reads back as the same double.
+std::string show_double(double x) { return fmt::format("{}", x); }
+
+template <typename T>
+ConfigKey bind_unsigned(const std::string& key, T& field, const std::string& unit, const std::string& desc) {
+  return {key, unit, desc, [&field](const std::string& v) { field = parse_unsigned<T>(v); },
+          [&field] { return std::to_string(field); }};
+}
+ConfigKey bind_double(const std::string& key, double& field, const std::string& unit, const std::string& desc) {
+  return {key, unit, desc, [&field](const std::string& v) { field = parse_double(v); },
+          [&field] { return show_double(field); }};
+}
+ConfigKey bind_bool(const std::string& key, bool& field, const std::string& desc) {
+  return {key, "", desc, [&field](const std::string& v) { field = parse_bool(v); },
+          [&field] { return std::string(field ? "true" : "false"); }};
+}
+ConfigKey bind_string(const std::string& key, std::string& field, const std::string& desc) {
+  return {key, "", desc, [&field](const std::string& v) { field = v; }, [&field] { return field; }};
+}
+
+// Applies one value; errors become InputError prefixed with `where` ("file:line: " or "--set ").
+void apply(std::vector<ConfigKey>& keys, const std::string& key, const std::string& value,
+           const std::string& where) {
+  for (auto& k : keys)
+    if (k.key == key) {
+      try {
+        k.parse(value);
+      } catch (const std::invalid_argument& e) {
+        throw InputError(fmt::format("{}{}: {}", where, key, e.what()));
+      }
+      return;
+    }
+  throw InputError(fmt::format("{}unknown config key '{}' (tacsim run --help lists them)", where, key));
+}
+
+void apply_ini(std::vector<ConfigKey>& keys, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(fmt::format("{}: cannot open config file", path));
+  std::string line, section;
+  std::map<std::string, int> seen;
+  for (int n = 1; std::getline(in, line); ++n) {
+    const std::string where = fmt::format("{}:{}: ", path, n);
+    // A '#' or ';' starts a comment anywhere on the line; no value needs either character.
+    const auto hash = line.find_first_of("#;");
+    const std::string t = trim(hash == std::string::npos ? line : line.substr(0, hash));
+    if (t.empty()) continue;
+    if (t.front() == '[') {
+      if (t.back() != ']' || t.size() < 3 || t.find_first_of(" \t=[]", 1) != t.size() - 1)
+        throw InputError(where + fmt::format("expected a section header like [pe_array], got '{}'", t));
+      section = t.substr(1, t.size() - 2);
+      continue;
+    }
+    const auto eq = t.find('=');
+    if (eq == std::string::npos)
+      throw InputError(where + fmt::format("expected 'key = value' or '[section]', got '{}'", t));
+    const std::string name = trim(t.substr(0, eq)), value = trim(t.substr(eq + 1));
+    if (name.empty() || name.find_first_of(" \t") != std::string::npos)
+      throw InputError(where + fmt::format("expected a key name before '=', got '{}'", t));
+    // "[pe_array] rows = 32" and a top-level "pe_array.rows = 32" mean the same key.
+    const std::string key = section.empty() ? name : section + "." + name;
+    if (key.find('.') == std::string::npos)
+      throw InputError(where + fmt::format("key '{}' is outside a section", name));
+    if (const auto it = seen.find(key); it != seen.end())
+      throw InputError(where + fmt::format("{} is set twice (first on line {})", key, it->second));
+    seen[key] = n;
+    apply(keys, key, value, where);
+  }
+}
+
+void check(const std::string& section, const std::string& msg) {
+  if (!msg.empty()) throw InputError(fmt::format("config: {}.{}", section, msg));
+}
+
+}  // namespace
+
+std::vector<ConfigKey> config_keys(SimConfig& c) {
+  std::vector<ConfigKey> k;
+  k.push_back(bind_string("sim.workload", c.sim.workload, "what to run: gemm"));
+  k.push_back(bind_unsigned("sim.seed", c.sim.seed, "", "seed of every generated operand"));
+  k.push_back(bind_bool("sim.check", c.sim.check, "compare the datapath's values with a C++ reference"));
+  k.push_back(bind_double("accel.clock_mhz", c.accel.clock_mhz, "MHz", "accelerator clock"));
+
+  k.push_back(bind_unsigned("gemm.m", c.gemm.m, "rows", "rows of A and C (tokens)"));
+  k.push_back(bind_unsigned("gemm.n", c.gemm.n, "columns", "columns of C (output features)"));
+  k.push_back(bind_unsigned("gemm.k", c.gemm.k, "elements", "reduction length (input features)"));
+
+  auto& pe = c.pe_array;
+  k.push_back(bind_unsigned("pe_array.rows", pe.rows, "PEs", "PE rows (output rows per tile)"));
+  k.push_back(bind_unsigned("pe_array.cols", pe.cols, "PEs", "PE columns (output columns per tile)"));
+  k.push_back(bind_unsigned("pe_array.macs_per_pe", pe.macs_per_pe, "MACs/cycle", "multipliers per PE"));
+  k.push_back(bind_unsigned("pe_array.select_latency", pe.select_latency, "cycles", "M:1 selector stage (sparse)"));
+  k.push_back(bind_unsigned("pe_array.multiply_latency", pe.multiply_latency, "cycles", "multiplier stage"));
+  k.push_back(bind_unsigned("pe_array.adder_tree_latency", pe.adder_tree_latency, "cycles", "adder tree stages"));
+  k.push_back(bind_unsigned("pe_array.accumulate_latency", pe.accumulate_latency, "cycles", "accumulator stage"));
+
+  k.push_back(bind_unsigned("act_buffer.capacity_kib", c.act_buffer.capacity_kib, "KiB",
+                            "activation buffer, both ping-pong halves"));
+  k.push_back(bind_unsigned("weight_buffer.capacity_kib", c.weight_buffer.capacity_kib, "KiB",
+                            "weight buffer, both ping-pong halves"));
+  k.push_back(bind_unsigned("out_buffer.capacity_kib", c.out_buffer.capacity_kib, "KiB",
+                            "output buffer, both ping-pong halves"));
+
+  k.push_back(bind_unsigned("dma.max_outstanding", c.dma.max_outstanding, "transactions",
+                            "transactions in flight"));
+  k.push_back(bind_unsigned("dma.max_transaction_bytes", c.dma.max_transaction_bytes, "bytes",
+                            "largest transaction; transactions never cross a boundary of this size"));
+
+  auto& m = c.memory;
+  k.push_back(bind_double("memory.clock_mhz", m.clock_mhz, "MHz", "memory clock (fixed-latency stand-in)"));
+  k.push_back(bind_unsigned("memory.latency_cycles", m.latency_cycles, "cycles", "access latency"));
+  k.push_back(bind_unsigned("memory.bytes_per_cycle", m.bytes_per_cycle, "bytes/cycle", "data bus width"));
+  k.push_back(bind_unsigned("memory.queue_depth", m.queue_depth, "transactions", "requests in flight"));
+  k.push_back(bind_unsigned("memory.capacity_mib", m.capacity_mib, "MiB", "capacity"));
+  return k;
+}
+
+SimConfig resolve_config(const std::string& ini_path, const std::vector<std::string>& overrides) {
+  SimConfig cfg;
+  auto keys = config_keys(cfg);
+  if (!ini_path.empty()) apply_ini(keys, ini_path);
+  for (const auto& o : overrides) {
+    const auto eq = o.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw InputError(fmt::format("--set {}: expected key=value, e.g. --set pe_array.rows=64", o));
+    apply(keys, trim(o.substr(0, eq)), trim(o.substr(eq + 1)), "--set ");
+  }
+  check("sim", cfg.sim.validate());
+  check("accel", cfg.accel.validate());
+  check("gemm", cfg.gemm.validate());
+  check("pe_array", cfg.pe_array.validate());
+  check("act_buffer", cfg.act_buffer.validate());
+  check("weight_buffer", cfg.weight_buffer.validate());
+  check("out_buffer", cfg.out_buffer.validate());
+  check("dma", cfg.dma.validate());
+  check("memory", cfg.memory.validate());
+  return cfg;
+}
+
+std::vector<std::pair<std::string, std::string>> to_pairs(const SimConfig& cfg) {
+  SimConfig copy = cfg;  // config_keys binds mutable fields; showing does not change them
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& k : config_keys(copy)) out.emplace_back(k.key, k.show());
+  return out;
+}
+
+std::string to_ini(const SimConfig& cfg) {
+  SimConfig copy = cfg;
+  std::ostringstream os;
+  os << "# tacsim resolved configuration: `tacsim run --config <this file>` repeats the run.\n";
+  std::string section;
+  for (const auto& k : config_keys(copy)) {
+    const auto dot = k.key.find('.');
+    const std::string s = k.key.substr(0, dot), name = k.key.substr(dot + 1);
+    if (s != section) {
+      os << "\n[" << s << "]\n";
+      section = s;
+    }
+    os << name << " = " << k.show() << "\n";
+  }
+  return os.str();
+}
+
+std::string describe_keys() {
+  SimConfig defaults;
+  std::ostringstream os;
+  for (const auto& k : config_keys(defaults)) {
+    const std::string unit = k.unit.empty() ? "" : " [" + k.unit + "]";
+    os << fmt::format("  {:<32} {:<10} {}{}\n", k.key, k.show(), k.description, unit);
+  }
+  return os.str();
+}
+
+}  // namespace tacsim::sim

@@ -1,0 +1,68 @@
+#pragma once
+// Configuration in one place. Every key a user can set is declared once, in config.cpp's bind(), with its
+// section, name, unit and description, bound to a field of one of the modules' Params structs. A run resolves
+// defaults <- INI file (--config) <- --set overrides, rejects unknown keys and bad values naming the file and
+// line or the key, validates every Params, and writes the fully resolved configuration back out as INI, so
+// `tacsim run --config results/latest/config.ini` repeats a run exactly.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "modules/buffer/buffer.h"
+#include "modules/dma/dma_engine.h"
+#include "modules/memory/fixed_latency_memory_engine.h"
+#include "modules/pe_array/pe_array_engine.h"
+#include "workloads/gemm.h"
+
+namespace tacsim::sim {
+
+struct SimParams {
+  std::string workload = "gemm";
+  std::uint64_t seed = 1;
+  bool check = true;  // compare the simulated datapath's values with a plain C++ reference
+
+  std::string validate() const;
+};
+
+struct AccelParams {
+  double clock_mhz = 1000.0;
+
+  std::string validate() const;
+};
+
+struct SimConfig {
+  SimParams sim;
+  AccelParams accel;
+  workloads::GemmParams gemm;
+  pe_array::Params pe_array;
+  buffer::Params act_buffer{128};
+  buffer::Params weight_buffer{128};
+  buffer::Params out_buffer{16};  // two 32 x 32 int32 tiles
+  dma::Params dma;
+  memory::Params memory;
+};
+
+struct ConfigKey {
+  std::string key;  // "section.name"
+  std::string unit;
+  std::string description;
+  std::function<void(const std::string&)> parse;  // throws std::invalid_argument saying what was expected
+  std::function<std::string()> show;
+};
+
+// The keys of a config, bound to its fields, in the order they are documented and written.
+std::vector<ConfigKey> config_keys(SimConfig& cfg);
+
+// Resolves defaults, then the INI file (if not empty), then each "key=value" override, then validates.
+// Throws InputError with a one-line message naming the file and line or the key.
+SimConfig resolve_config(const std::string& ini_path, const std::vector<std::string>& overrides);
+
+// The resolved configuration as INI text, and as a flat {key: value} list.
+std::string to_ini(const SimConfig& cfg);
+std::vector<std::pair<std::string, std::string>> to_pairs(const SimConfig& cfg);
+
+// "  section.key = default   [unit] description" lines for --help.
+std::string describe_keys();
+
+}  // namespace tacsim::sim

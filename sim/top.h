@@ -1,0 +1,35 @@
+#pragma once
+// Top: owns every module of the accelerator, built from one resolved SimConfig, and binds their sockets.
+// Member names equal SystemC names, so stats keys, VCD scopes and log lines agree ("accel.pe_array").
+#include <systemc>
+
+#include "modules/buffer/buffer.h"
+#include "modules/common/clock.h"
+#include "modules/control/controller.h"
+#include "modules/dma/dma.h"
+#include "modules/memory/fixed_latency_memory.h"
+#include "modules/pe_array/pe_array.h"
+#include "sim/config.h"
+
+namespace tacsim::sim {
+
+class Top : public sc_core::sc_module {
+ public:
+  SC_HAS_PROCESS(Top);
+  Top(const sc_core::sc_module_name& name, const SimConfig& cfg);
+
+  ClockDomain clock;
+  memory::FixedLatencyMemory memory;
+  dma::Dma dma;
+  buffer::Buffer act_buffer;
+  buffer::Buffer weight_buffer;
+  buffer::Buffer out_buffer;
+  pe_array::PeArray pe_array;
+  control::Controller controller;
+
+ private:
+  // Ends the simulation when the controller's program has finished.
+  void stop_when_done();
+};
+
+}  // namespace tacsim::sim

@@ -1,0 +1,89 @@
+// Dma driving FixedLatencyMemory over the TLM-2.0 AT protocol: data arrives intact at the cycles the timing
+// rules give, under free flow and under back-pressure from a full memory queue.
+#include <gtest/gtest.h>
+
+#include <numeric>
+
+#include "modules/dma/dma.h"
+#include "modules/memory/fixed_latency_memory.h"
+
+namespace tacsim {
+namespace {
+
+struct Bench : sc_core::sc_module {
+  ClockDomain clock{1000.0};
+  memory::FixedLatencyMemory memory;
+  dma::Dma dma;
+  std::vector<Cycle> done;
+
+  Bench(const sc_core::sc_module_name& name, const memory::Params& mp, const dma::Params& dp)
+      : sc_module(name), memory("memory", mp), dma("dma", dp, clock) {
+    dma.initiator_socket.bind(memory.target_socket);
+  }
+};
+
+memory::Params mem_params(std::uint32_t depth) {
+  memory::Params p;
+  p.latency_cycles = 10;
+  p.bytes_per_cycle = 64;
+  p.queue_depth = depth;
+  p.capacity_mib = 1;
+  return p;
+}
+
+dma::Params dma_params() {
+  dma::Params p;
+  p.max_transaction_bytes = 64;
+  p.max_outstanding = 8;
+  return p;
+}
+
+TEST(DmaMemory, ReadMoveArrivesOnTime) {
+  Bench b("bench", mem_params(8), dma_params());
+  std::vector<std::uint8_t> src(1024);
+  std::iota(src.begin(), src.end(), 0);
+  b.memory.store().write(0, src.data(), src.size());
+  std::vector<std::uint8_t> local(256, 0xee);
+  dma::Move m;
+  m.address = 512;  // rows [512, 640) and [768, 896)
+  m.rows = 2;
+  m.row_bytes = 128;
+  m.stride_bytes = 256;
+  m.local = local.data();
+  m.on_done = [&](Cycle c) { b.done.push_back(c); };
+  b.dma.submit(m);
+  sc_core::sc_start();
+  // Four 64-byte transactions issue at cycles 0, 1, 2, 3. The first is due 0 + 10 + 1 = 11; each next one
+  // waits for the bus: 12, 13, 14. The move completes with the last, at 14.
+  ASSERT_EQ(b.done, (std::vector<Cycle>{14}));
+  for (int i = 0; i < 128; ++i) {
+    ASSERT_EQ(local[i], src[512 + i]);
+    ASSERT_EQ(local[128 + i], src[768 + i]);
+  }
+  EXPECT_EQ(b.memory.engine().counters().reads, 4u);
+}
+
+TEST(DmaMemory, FullQueueHoldsRequestsBack) {
+  Bench b("bench", mem_params(1), dma_params());
+  std::vector<std::uint8_t> local(256);
+  std::iota(local.begin(), local.end(), 1);
+  dma::Move m;
+  m.write = true;
+  m.address = 4096;
+  m.row_bytes = 256;
+  m.local = local.data();
+  m.on_done = [&](Cycle c) { b.done.push_back(c); };
+  b.dma.submit(m);
+  sc_core::sc_start();
+  // One slot: the first transaction is due at 11; the second waits for END_REQ until then and is due at
+  // 11 + 10 + 1 = 22; the third 33, the fourth 44.
+  ASSERT_EQ(b.done, (std::vector<Cycle>{44}));
+  std::vector<std::uint8_t> back(256);
+  b.memory.store().read(4096, back.data(), back.size());
+  EXPECT_EQ(back, local);
+  EXPECT_EQ(b.memory.engine().counters().full_queue_rejects, 3u);
+  EXPECT_EQ(b.memory.engine().counters().writes, 4u);
+}
+
+}  // namespace
+}  // namespace tacsim

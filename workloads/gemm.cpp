@@ -45,9 +45,9 @@ std::string GemmPlan::describe() const {
   for (const auto& l : act_loads) la += l.bytes();
   for (const auto& l : weight_loads) lw += l.bytes();
   return fmt::format(
-      "GEMM {}x{}x{}: {} tiles, reduction chunk {} ({} per tile), {} outer; loads A {:.2f}x and W {:.2f}x "
-      "their size ({} + {} bytes), writes {} bytes",
-      gemm.m, gemm.n, gemm.k, tiles.size(), kc, ceil_div(gemm.k, kc), n_outer ? "n blocks" : "m blocks",
+      "GEMM {}x{}x{}: {} tiles, reduction chunk {} ({} per tile), {} resident in groups of {}; loads A {:.2f}x "
+      "and W {:.2f}x their size ({} + {} bytes), writes {} bytes",
+      gemm.m, gemm.n, gemm.k, tiles.size(), kc, ceil_div(gemm.k, kc), n_outer ? "W" : "A", resident_blocks,
       double(la) / double(a_bytes), double(lw) / double(w_bytes), la, lw, wb);
 }
 
@@ -102,23 +102,45 @@ GemmPlan plan_gemm(const GemmParams& g, const pe_array::Params& pe, std::uint64_
     return t;
   };
   auto chunk = [&](std::uint32_t al, std::uint32_t wl, std::uint32_t k0, std::uint32_t kcc) {
-    return ChunkPlan{al, wl, k0, kcc, ceil_div(kcc, lanes)};
+    return ChunkPlan{al, wl, 0, 0, k0, kcc, ceil_div(kcc, lanes)};
   };
 
   if (nchunks == 1) {
-    // One operand block stays resident across the tiles that share it; keep the one that saves more traffic.
+    // Groups of one operand's blocks stay resident; each block of the other streams past a whole group.
     const std::uint64_t a_bytes = std::uint64_t{g.m} * g.k, w_bytes = std::uint64_t{g.n} * g.k;
-    plan.n_outer = w_bytes + nblocks * a_bytes < a_bytes + mblocks * w_bytes;
-    const std::uint32_t outer = plan.n_outer ? nblocks : mblocks, inner = plan.n_outer ? mblocks : nblocks;
-    for (std::uint32_t o = 0; o < outer; ++o) {
-      const std::uint32_t resident = plan.n_outer ? weight_load(o, 0, g.k, inner) : act_load(o, 0, g.k, inner);
-      for (std::uint32_t i = 0; i < inner; ++i) {
-        const std::uint32_t mb = plan.n_outer ? i : o, nb = plan.n_outer ? o : i;
-        const std::uint32_t streamed = plan.n_outer ? act_load(mb, 0, g.k, 1) : weight_load(nb, 0, g.k, 1);
-        TilePlan t = tile(mb, nb);
-        t.chunks.push_back(plan.n_outer ? chunk(streamed, resident, 0, g.k) : chunk(resident, streamed, 0, g.k));
-        t.steps = t.chunks.back().steps;
-        plan.tiles.push_back(std::move(t));
+    const std::uint32_t ga = static_cast<std::uint32_t>(
+        std::min<std::uint64_t>(mblocks, act_half_bytes / (std::uint64_t{rows} * g.k)));
+    const std::uint32_t gw = static_cast<std::uint32_t>(
+        std::min<std::uint64_t>(nblocks, weight_half_bytes / (std::uint64_t{cols} * g.k)));
+    const std::uint64_t a_resident = a_bytes + ceil_div(mblocks, ga) * w_bytes;
+    const std::uint64_t w_resident = w_bytes + ceil_div(nblocks, gw) * a_bytes;
+    plan.n_outer = w_resident < a_resident;
+    const std::uint32_t res_blocks = plan.n_outer ? nblocks : mblocks, str_blocks = plan.n_outer ? mblocks : nblocks;
+    const std::uint32_t group = plan.n_outer ? gw : ga;
+    plan.resident_blocks = group;
+    for (std::uint32_t r0 = 0; r0 < res_blocks; r0 += group) {
+      const std::uint32_t gsize = std::min(group, res_blocks - r0);
+      // One load covers the group's rows: blocks r0 .. r0 + gsize - 1 are consecutive rows in memory.
+      std::uint32_t resident;
+      if (plan.n_outer) {
+        resident = weight_load(r0, 0, g.k, gsize * str_blocks);
+        plan.weight_loads.back().rows = std::min(gsize * pe.cols, g.n - r0 * pe.cols);
+      } else {
+        resident = act_load(r0, 0, g.k, gsize * str_blocks);
+        plan.act_loads.back().rows = std::min(gsize * pe.rows, g.m - r0 * pe.rows);
+      }
+      for (std::uint32_t s = 0; s < str_blocks; ++s) {
+        const std::uint32_t streamed = plan.n_outer ? act_load(s, 0, g.k, gsize) : weight_load(s, 0, g.k, gsize);
+        for (std::uint32_t r = r0; r < r0 + gsize; ++r) {
+          const std::uint32_t mb = plan.n_outer ? s : r, nb = plan.n_outer ? r : s;
+          TilePlan t = tile(mb, nb);
+          ChunkPlan c = plan.n_outer ? chunk(streamed, resident, 0, g.k) : chunk(resident, streamed, 0, g.k);
+          const std::uint32_t offset = (r - r0) * (plan.n_outer ? pe.cols : pe.rows) * g.k;
+          (plan.n_outer ? c.weight_offset : c.act_offset) = offset;
+          t.chunks.push_back(c);
+          t.steps = c.steps;
+          plan.tiles.push_back(std::move(t));
+        }
       }
     }
   } else {
@@ -149,6 +171,8 @@ control::Program to_program(const GemmPlan& plan) {
       pe_array::ChunkCommand cc;
       cc.act_half = static_cast<int>(c.act_load % 2);
       cc.weight_half = static_cast<int>(c.weight_load % 2);
+      cc.act_offset = c.act_offset;
+      cc.weight_offset = c.weight_offset;
       cc.act_stride = plan.act_loads[c.act_load].row_bytes;
       cc.weight_stride = plan.weight_loads[c.weight_load].row_bytes;
       cc.slots = c.kc;

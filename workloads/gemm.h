@@ -4,8 +4,9 @@
 //   like a PyTorch Linear weight, so a column of the PE array streams one contiguous row of W).
 // The mapper cuts C into tiles of at most rows x cols outputs (the PE array's size) and the reduction into
 // chunks of kc, the largest that fit half of each operand buffer (the buffers are double-buffered). When the
-// whole reduction fits one chunk, one operand block stays in its buffer across the tiles that share it: the
-// mapper picks the loop order that moves fewer bytes.
+// whole reduction fits one chunk, a group of blocks of one operand (as many as fit half its buffer) stays
+// resident while the other operand's blocks stream past it, each streamed block used by every resident one:
+// the mapper picks the resident operand that moves fewer bytes.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -35,6 +36,8 @@ using Load = control::BlockMove;
 struct ChunkPlan {
   std::uint32_t act_load = 0;     // index into GemmPlan::act_loads; it sits in half act_load % 2
   std::uint32_t weight_load = 0;  // index into GemmPlan::weight_loads
+  std::uint32_t act_offset = 0;   // bytes from the start of the load to this tile's first row
+  std::uint32_t weight_offset = 0;
   std::uint32_t k0 = 0, kc = 0;   // the chunk's reduction range
   std::uint64_t steps = 0;
 };
@@ -51,7 +54,8 @@ struct GemmPlan {
   GemmParams gemm;
   GemmLayout layout;
   std::uint32_t kc = 0;
-  bool n_outer = false;  // loop order: false = m blocks outer (A block reused), true = n blocks outer
+  bool n_outer = false;  // false: groups of A blocks stay resident and W streams; true: the other way round
+  std::uint32_t resident_blocks = 1;  // blocks per resident group
   std::vector<Load> act_loads, weight_loads;
   std::vector<TilePlan> tiles;
 

@@ -14,7 +14,7 @@
 namespace tacsim::dma {
 
 struct Params {
-  std::uint32_t max_outstanding = 16;          // transactions in flight
+  std::uint32_t max_outstanding = 32;          // transactions in flight; matches the memory queue depth
   std::uint32_t max_transaction_bytes = 4096;  // power of two; a TLM payload may carry this much (DESIGN 3.9)
 
   std::string validate() const;

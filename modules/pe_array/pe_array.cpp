@@ -55,7 +55,7 @@ void PeArray::compute_thread() {
       Chunk data;
       data.act = reinterpret_cast<const std::int8_t*>(act_.data(ch.act_half)) + ch.act_offset;
       data.act_stride = ch.act_stride;
-      data.values = reinterpret_cast<const std::int8_t*>(weight_.data(ch.weight_half));
+      data.values = reinterpret_cast<const std::int8_t*>(weight_.data(ch.weight_half)) + ch.weight_offset;
       data.col_stride = ch.weight_stride;
       data.slots = ch.slots;
       const Cycle last = engine_.issue_chunk(ready, ch.steps, &data, out_ready);

@@ -19,7 +19,8 @@ namespace tacsim::pe_array {
 struct ChunkCommand {
   int act_half = 0;
   int weight_half = 0;
-  std::uint32_t act_offset = 0;    // byte offset of the chunk's first activation within a row of the act half
+  std::uint32_t act_offset = 0;    // bytes from the start of the act half to the chunk's first activation
+  std::uint32_t weight_offset = 0; // bytes from the start of the weight half to the chunk's first weight
   std::uint32_t act_stride = 0;    // bytes between activation rows in the act half
   std::uint32_t weight_stride = 0; // bytes between weight columns in the weight half
   std::uint32_t slots = 0;         // kept weights per column in this chunk (dense: the chunk's K)

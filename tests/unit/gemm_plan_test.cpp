@@ -14,24 +14,42 @@ pe_array::Params array(std::uint32_t r, std::uint32_t c, std::uint32_t lanes) {
   return p;
 }
 
-TEST(GemmPlan, WholeReductionKeepsOneOperandResident) {
+TEST(GemmPlan, WholeReductionKeepsAGroupOfBlocksResident) {
   GemmParams g{100, 70, 64};
-  const auto plan = plan_gemm(g, array(32, 32, 4), 64 * 1024, 64 * 1024, 8 * 1024, layout_gemm(g));
+  // Halves of 4 KiB hold two 32 x 64 blocks of either operand.
+  const auto plan = plan_gemm(g, array(32, 32, 4), 4096, 4096, 8 * 1024, layout_gemm(g));
   // ceil(100/32) = 4 m blocks x ceil(70/32) = 3 n blocks.
   EXPECT_EQ(plan.tiles.size(), 12u);
   EXPECT_EQ(plan.kc, 64u);
-  // m outer moves |A| + 4|W| = 6400 + 17920 = 24320 bytes; n outer |W| + 3|A| = 4480 + 19200 = 23680: n outer
-  // wins, so each W block stays resident for the 4 m blocks and A is streamed.
+  // A resident in groups of 2: |A| + 2|W| = 6400 + 2 x 4480 = 15360 bytes;
+  // W resident in groups of 2: |W| + 2|A| = 4480 + 2 x 6400 = 17280 bytes. A stays.
+  EXPECT_FALSE(plan.n_outer);
+  EXPECT_EQ(plan.resident_blocks, 2u);
+  ASSERT_EQ(plan.act_loads.size(), 2u);
+  EXPECT_EQ(plan.act_loads[0].rows, 64u);
+  EXPECT_EQ(plan.act_loads[1].rows, 36u);       // 100 - 64
+  EXPECT_EQ(plan.act_loads[0].uses, 6u);        // 2 resident blocks x 3 streamed
+  EXPECT_EQ(plan.weight_loads.size(), 6u);      // 3 blocks per group, 2 groups
+  EXPECT_EQ(plan.weight_loads[0].uses, 2u);
+  EXPECT_EQ(plan.bytes_loaded(), 15360u);
+  // The last tile: second group, n block 2, m block 3: 100 - 96 = 4 rows, 70 - 64 = 6 columns, 32 rows into
+  // its act load.
+  const TilePlan& last = plan.tiles.back();
+  EXPECT_EQ(last.rows, 4u);
+  EXPECT_EQ(last.cols, 6u);
+  EXPECT_EQ(last.steps, 16u);  // 64 / 4 lanes
+  EXPECT_EQ(last.chunks[0].act_offset, 32u * 64);
+  EXPECT_EQ(last.writeback.address, plan.layout.c_address + (96u * 70 + 64) * 4);
+}
+
+TEST(GemmPlan, ResidentOperandIsTheCheaperOne) {
+  GemmParams g{100, 70, 64};
+  // A tiny act buffer holds one A block, a large weight buffer all three W blocks: keep W, stream A once.
+  const auto plan = plan_gemm(g, array(32, 32, 4), 2048, 64 * 1024, 8 * 1024, layout_gemm(g));
   EXPECT_TRUE(plan.n_outer);
-  EXPECT_EQ(plan.weight_loads.size(), 3u);
-  EXPECT_EQ(plan.weight_loads[0].uses, 4u);
-  EXPECT_EQ(plan.act_loads.size(), 12u);
-  EXPECT_EQ(plan.bytes_loaded(), 23680u);
-  // Edge tiles: the last m block has 100 - 96 = 4 rows, the last n block 70 - 64 = 6 columns.
-  EXPECT_EQ(plan.tiles.back().rows, 4u);
-  EXPECT_EQ(plan.tiles.back().cols, 6u);
-  EXPECT_EQ(plan.tiles.back().steps, 16u);  // 64 / 4 lanes
-  EXPECT_EQ(plan.tiles.back().writeback.address, plan.layout.c_address + (96u * 70 + 64) * 4);
+  EXPECT_EQ(plan.resident_blocks, 3u);
+  EXPECT_EQ(plan.bytes_loaded(), 4480u + 6400);
+  EXPECT_EQ(plan.tiles[1].chunks[0].weight_offset, 32u * 64);
 }
 
 TEST(GemmPlan, LongReductionIsChunkedToFitHalfABuffer) {

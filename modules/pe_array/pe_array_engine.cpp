@@ -80,21 +80,33 @@ Cycle PeArrayEngine::end_tile() {
 
 void PeArrayEngine::accumulate(const Chunk& ch) {
   const std::uint32_t rt = tile_.rows, ct = tile_.cols;
+  const std::int8_t* w = ch.values;
+  std::size_t w_stride = ch.col_stride;
+  std::uint32_t k_span = ch.slots;
+  if (ch.index != nullptr) {
+    // Sparse: the selectors route activation (q / n) * m + index[q] to slot q. Scattering each column's kept
+    // weights into a zeroed dense column gives the same int32 sums (the added products are zero) and lets the
+    // dense loop below run vectorised instead of gathering activations one by one.
+    const std::uint32_t groups = ch.slots / ch.n;
+    k_span = groups * ch.m;
+    expanded_.assign(std::size_t{ct} * k_span, 0);
+    for (std::uint32_t j = 0; j < ct; ++j) {
+      const std::int8_t* v = ch.values + j * ch.col_stride;
+      const std::uint8_t* idx = ch.index + j * ch.col_stride;
+      std::int8_t* dst = expanded_.data() + std::size_t{j} * k_span;
+      for (std::uint32_t q = 0; q < groups * ch.n; ++q) dst[(q / ch.n) * ch.m + idx[q]] = v[q];
+    }
+    w = expanded_.data();
+    w_stride = k_span;
+  }
   for (std::uint32_t i = 0; i < rt; ++i) {
     const std::int8_t* a = ch.act + i * ch.act_stride;
     std::int32_t* out = acc_.data() + std::size_t{i} * ct;
     for (std::uint32_t j = 0; j < ct; ++j) {
-      const std::int8_t* w = ch.values + j * ch.col_stride;
+      const std::int8_t* wj = w + j * w_stride;
+      // The hot loop of every functional run; the compiler vectorises it.
       std::int32_t sum = 0;
-      if (ch.index == nullptr) {
-        // Dense: the selectors are bypassed and slot q multiplies activation q. A plain loop the compiler
-        // vectorises; this is the hot loop of every functional run.
-        for (std::uint32_t q = 0; q < ch.slots; ++q) sum += std::int32_t{a[q]} * std::int32_t{w[q]};
-      } else {
-        const std::uint8_t* idx = ch.index + j * ch.col_stride;
-        for (std::uint32_t q = 0; q < ch.slots; ++q)
-          sum += std::int32_t{a[(q / ch.n) * ch.m + idx[q]]} * std::int32_t{w[q]};
-      }
+      for (std::uint32_t q = 0; q < k_span; ++q) sum += std::int32_t{a[q]} * std::int32_t{wj[q]};
       out[j] += sum;
     }
   }

@@ -114,6 +114,7 @@ class PeArrayEngine {
   bool any_tile_ = false;
   Cycle tile_first_ = 0;
   std::vector<std::int32_t> acc_;
+  std::vector<std::int8_t> expanded_;  // scratch: a sparse chunk's weights scattered to dense columns
   Counters c_;
 };
 

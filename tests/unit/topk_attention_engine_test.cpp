@@ -1,0 +1,346 @@
+// TopkAttentionEngine: rejected params, quantiser and LUT, hand-derived cycle counts, top-k against a plain
+// reference, k = l_k against dense attention, and the differential test against TopkAttentionStepModel.
+#include "modules/sfu/topk_attention_engine.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "modules/common/error.h"
+#include "modules/common/rng.h"
+
+namespace tacsim::sfu {
+namespace {
+
+TopkAttentionParams small_params() {
+  TopkAttentionParams p;
+  p.top_k = 3;
+  p.quant_lanes = 8;
+  p.quant_latency_cycles = 2;
+  p.score_lanes = 4;
+  p.lut_per_lane = 4;
+  p.lut_latency_cycles = 3;
+  p.merge_latency_cycles = 2;
+  p.exact_lanes = 2;
+  p.exact_macs_per_lane = 4;
+  p.exact_latency_cycles = 2;
+  p.softmax.lanes = 4;
+  p.softmax.max_latency_cycles = 1;
+  p.softmax.exp_latency_cycles = 1;
+  p.softmax.recip_latency_cycles = 1;
+  p.softmax.norm_latency_cycles = 1;
+  p.softmax.row_buffers = 2;
+  p.softmax.row_buffer_elems = 8;
+  return p;
+}
+
+std::vector<std::int8_t> random_int8(Rng& rng, std::size_t n, int range) {
+  std::vector<std::int8_t> v(n);
+  for (auto& x : v) x = static_cast<std::int8_t>(static_cast<int>(rng.below(2 * range + 1)) - range);
+  return v;
+}
+
+std::string construction_error(const TopkAttentionParams& p) {
+  try {
+    TopkAttentionEngine engine(p);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(TopkAttentionParams, DefaultsAreValid) {
+  EXPECT_EQ(TopkAttentionParams{}.validate(), "");
+}
+
+TEST(TopkAttentionParams, RejectsBadFieldsByName) {
+  TopkAttentionParams p;
+  p.top_k = 0;
+  EXPECT_EQ(construction_error(p), "top_k: must be at least 1, got 0");
+  p = TopkAttentionParams{};
+  p.score_lanes = 0;
+  EXPECT_EQ(p.validate(), "score_lanes: must be at least 1, got 0");
+  p = TopkAttentionParams{};
+  p.exact_latency_cycles = 0;
+  EXPECT_EQ(p.validate(), "exact_latency_cycles: must be at least 1, got 0");
+  p = TopkAttentionParams{};
+  p.softmax.lanes = 0;
+  EXPECT_EQ(p.validate(), "softmax.lanes: must be at least 1, got 0");
+  p = TopkAttentionParams{};
+  p.top_k = 100;
+  p.softmax.row_buffer_elems = 64;
+  EXPECT_EQ(p.validate(), "top_k: must be at most softmax.row_buffer_elems = 64, got 100");
+  EXPECT_THROW(TopkAttentionStepModel{p}, InputError);
+}
+
+TEST(TopkAttentionEngine, RejectsBadInput) {
+  TopkAttentionEngine engine(small_params());
+  EXPECT_THROW(engine.run_head(0, 2, 3, 4, std::vector<std::int8_t>(7), std::vector<std::int8_t>(12)),
+               InputError);
+  EXPECT_THROW(engine.run_head(0, 1, 0, 4, std::vector<std::int8_t>(4), {}), InputError);
+  EXPECT_THROW(engine.schedule_head(0, 1, 1, 0), InputError);
+}
+
+TEST(TopkQuantiser, RoundsHalfAwayFromZeroToSymmetricCodes) {
+  EXPECT_EQ(int4_code(50, 100), 4);    // 3.5 -> 4
+  EXPECT_EQ(int4_code(-50, 100), -4);  // -3.5 -> -4
+  EXPECT_EQ(int4_code(7, 100), 0);     // 0.49 -> 0
+  EXPECT_EQ(int4_code(100, 100), 7);
+  EXPECT_EQ(int4_code(-128, 128), -7);
+  EXPECT_EQ(int4_code(5, 0), 0);
+  const std::vector<std::int8_t> x{3, -9, 100, -128, 0};
+  EXPECT_EQ(int4_amax(x.data(), x.size()), 128u);
+  // Against round-half-away-from-zero in double for every amax and every value it bounds.
+  for (int amax = 1; amax <= 128; ++amax) {
+    for (int v = -std::min(amax, 128); v <= std::min(amax, 127); ++v) {
+      ASSERT_EQ(int4_code(static_cast<std::int8_t>(v), static_cast<std::uint32_t>(amax)),
+                static_cast<int>(std::round(7.0 * v / amax)))
+          << v << " / " << amax;
+    }
+  }
+}
+
+TEST(TopkQuantiser, LutHoldsCodeProducts) {
+  const auto& lut = int4_product_lut();
+  for (int cq = -8; cq <= 7; ++cq) {
+    for (int ck = -8; ck <= 7; ++ck) {
+      const std::size_t i = int4_lut_index(static_cast<std::int8_t>(cq), static_cast<std::int8_t>(ck));
+      ASSERT_LT(i, 256u);
+      ASSERT_EQ(lut[i], cq * ck);
+    }
+  }
+  EXPECT_EQ(int4_lut_index(-1, 2), 0xF2u);
+}
+
+TEST(TopkAttentionEngine, TimingHandDerived) {
+  const TopkAttentionParams p = small_params();
+  // l_q 2, l_k 8, d 4. Quantiser: K 32 values = 4 beats of 8, Q 8 = 1 beat. amax pass 0..4, ready at 4 + 2
+  // = 6; code pass 6..10, codes ready at 10 + 2 = 12.
+  // Approx: 8 keys / 4 lanes = 2 groups x ceil(4 / 4) = 1 cycle: query 0 at 12, 13; lists done 13 + 3 = 16.
+  // Merge: kept 3, at 16..18, indices done 18 + 2 = 20. Exact: ceil(3 / 2) = 2 groups x 1: 20, 21; scores
+  // at 21 + 2 = 23. Softmax (B = 1, all depths 1): s1 23, s2 24, s3 24 + 1 + 1 = 26, done 27.
+  // Query 1: approx 14, 15 -> 18; merge waits for the unit: 19..21 -> 23; exact 23, 24 -> 26; softmax
+  // s1 26, s2 27, s3 29, done 30.
+  Rng rng(1);
+  const auto q = random_int8(rng, 8, 127);
+  const auto k = random_int8(rng, 32, 127);
+  TopkAttentionEngine engine(p);
+  const TopkHeadResult r = engine.run_head(0, 2, 8, 4, q, k);
+  EXPECT_EQ(r.timing.quant_start, 0u);
+  EXPECT_EQ(r.timing.codes_ready, 12u);
+  EXPECT_EQ(r.timing.queries[0].approx_start, 12u);
+  EXPECT_EQ(r.timing.queries[0].merge_start, 16u);
+  EXPECT_EQ(r.timing.queries[0].exact_start, 20u);
+  EXPECT_EQ(r.timing.queries[0].softmax.done, 27u);
+  EXPECT_EQ(r.timing.queries[1].approx_start, 14u);
+  EXPECT_EQ(r.timing.queries[1].merge_start, 19u);
+  EXPECT_EQ(r.timing.queries[1].exact_start, 23u);
+  EXPECT_EQ(r.timing.done, 30u);
+  EXPECT_EQ(TopkAttentionEngine::cycles(p, 2, 8, 4), 30u);
+  TopkAttentionStepModel step(p);
+  const std::size_t h = step.enqueue_head(0, 2, 8, 4, q, k);
+  while (!step.idle()) step.step();
+  const TopkHeadResult s = step.result(h);
+  EXPECT_EQ(s.timing.codes_ready, 12u);
+  EXPECT_EQ(s.timing.queries, r.timing.queries);
+  EXPECT_EQ(s.probs, r.probs);
+  // Counters: 2 * (4 + 1) quantiser beats, 2 * 8 * 4 LUT products, 2 * 3 * 4 exact MACs.
+  EXPECT_EQ(engine.counters().quant_beats, 10u);
+  EXPECT_EQ(engine.counters().lut_products, 64u);
+  EXPECT_EQ(engine.counters().exact_macs, 24u);
+  EXPECT_EQ(step.counters(), engine.counters());
+}
+
+TEST(TopkAttentionEngine, HeadWaitsForItsCodeBuffer) {
+  // Head 0 (l_q 3, l_k 8, d 4): quantiser beats K 32 / 8 = 4, Q 12 / 8 = 2; code pass from 0 + 6 - 1 + 2 =
+  // 7, codes at 7 + 6 - 1 + 2 = 14, quantiser free at 13. Its queries take 2 approx cycles but 3 merge
+  // cycles, so the sorter banks throttle them: query 0 approx 14..15, merge 18..20 (bank 0 free at 21);
+  // query 1 approx 16..17; query 2 waits for bank 0: approx 21..22, so code slot 0 is free at 23.
+  // Head 1 (l_q 1, l_k 4, d 4; K 2 beats, Q 1) uses slot 1: quantiser 13, code pass 17, free at 20.
+  // Head 2 reuses slot 0: it starts at max(quantiser free 20, slot 0 free 23) = 23.
+  const TopkAttentionParams p = small_params();
+  Rng rng(2);
+  TopkAttentionEngine engine(p);
+  TopkAttentionStepModel step(p);
+  std::vector<TopkHeadResult> fast;
+  const std::size_t l_q[] = {3, 1, 1}, l_k[] = {8, 4, 4};
+  for (int h = 0; h < 3; ++h) {
+    const auto q = random_int8(rng, l_q[h] * 4, 127);
+    const auto k = random_int8(rng, l_k[h] * 4, 127);
+    fast.push_back(engine.run_head(0, l_q[h], l_k[h], 4, q, k));
+    step.enqueue_head(0, l_q[h], l_k[h], 4, q, k);
+  }
+  EXPECT_EQ(fast[0].timing.codes_ready, 14u);
+  EXPECT_EQ(fast[0].timing.queries[2].approx_start, 21u);
+  EXPECT_EQ(fast[1].timing.quant_start, 13u);
+  EXPECT_EQ(fast[2].timing.quant_start, 23u);
+  while (!step.idle()) step.step();
+  for (std::size_t h = 0; h < 3; ++h) {
+    EXPECT_EQ(step.result(h).timing.quant_start, fast[h].timing.quant_start);
+    EXPECT_EQ(step.result(h).timing.queries, fast[h].timing.queries);
+  }
+}
+
+// A plain reference: codes by double rounding, scores by multiplying codes (no LUT), a stable sort so
+// that equal scores keep key order.
+std::vector<std::uint32_t> reference_topk(const std::vector<std::int8_t>& q,
+                                          const std::vector<std::int8_t>& k, std::size_t l_q, std::size_t l_k,
+                                          std::size_t d, std::size_t top_k) {
+  auto codes = [](const std::vector<std::int8_t>& x) {
+    int amax = 0;
+    for (auto v : x) amax = std::max(amax, std::abs(int{v}));
+    std::vector<int> c(x.size(), 0);
+    if (amax > 0)
+      for (std::size_t i = 0; i < x.size(); ++i) c[i] = static_cast<int>(std::round(7.0 * x[i] / amax));
+    return c;
+  };
+  const std::vector<int> cq = codes(q), ck = codes(k);
+  const std::size_t kept = std::min(top_k, l_k);
+  std::vector<std::uint32_t> out;
+  for (std::size_t i = 0; i < l_q; ++i) {
+    std::vector<long> score(l_k, 0);
+    for (std::size_t j = 0; j < l_k; ++j)
+      for (std::size_t t = 0; t < d; ++t) score[j] += cq[i * d + t] * ck[j * d + t];
+    std::vector<std::uint32_t> idx(l_k);
+    std::iota(idx.begin(), idx.end(), 0u);
+    std::stable_sort(idx.begin(), idx.end(),
+                     [&](std::uint32_t a, std::uint32_t b) { return score[a] > score[b]; });
+    out.insert(out.end(), idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(kept));
+  }
+  return out;
+}
+
+TEST(TopkAttentionEngine, TopkMatchesPlainReference) {
+  Rng rng(123);
+  for (int c = 0; c < 400; ++c) {
+    TopkAttentionParams p;
+    p.top_k = 1 + rng.below(24);
+    const std::size_t l_q = 1 + rng.below(6), l_k = 1 + rng.below(80), d = 1 + rng.below(24);
+    // Narrow value ranges make many equal approximate scores, so the tie rule is exercised.
+    const int range = c % 3 == 0 ? 3 : 127;
+    const auto q = random_int8(rng, l_q * d, range);
+    const auto k = random_int8(rng, l_k * d, range);
+    TopkAttentionEngine engine(p);
+    const TopkHeadResult r = engine.run_head(0, l_q, l_k, d, q, k);
+    ASSERT_EQ(r.topk, reference_topk(q, k, l_q, l_k, d, p.top_k)) << c;
+  }
+}
+
+TEST(TopkAttentionEngine, KeepingEveryKeyEqualsDenseAttention) {
+  Rng rng(321);
+  for (int c = 0; c < 200; ++c) {
+    const std::size_t l_q = 1 + rng.below(6), l_k = 1 + rng.below(64), d = 1 + rng.below(32);
+    TopkAttentionParams p;
+    p.top_k = static_cast<std::uint32_t>(l_k);
+    p.softmax.score_frac_bits = rng.below(10);
+    const auto q = random_int8(rng, l_q * d, 127);
+    const auto k = random_int8(rng, l_k * d, 127);
+    TopkAttentionEngine engine(p);
+    const TopkHeadResult r = engine.run_head(0, l_q, l_k, d, q, k);
+    // Dense: exact int32 Q.K^T in key order, softmax over the whole row.
+    SoftmaxArithmetic softmax(p.softmax);
+    for (std::size_t i = 0; i < l_q; ++i) {
+      std::vector<std::int32_t> s(l_k, 0), dense(l_k);
+      for (std::size_t j = 0; j < l_k; ++j)
+        for (std::size_t t = 0; t < d; ++t) s[j] += int{q[i * d + t]} * int{k[j * d + t]};
+      softmax.row(s.data(), l_k, dense.data());
+      ASSERT_EQ(std::vector<std::int32_t>(r.probs.begin() + static_cast<std::ptrdiff_t>(i * l_k),
+                                          r.probs.begin() + static_cast<std::ptrdiff_t>((i + 1) * l_k)),
+                dense)
+          << c << " query " << i;
+    }
+  }
+}
+
+TopkAttentionParams random_params(Rng& rng) {
+  TopkAttentionParams p;
+  p.top_k = 1 + rng.below(12);
+  p.quant_lanes = 1 + rng.below(24);
+  p.quant_latency_cycles = 1 + rng.below(4);
+  p.score_lanes = 1 + rng.below(6);
+  p.lut_per_lane = 1 + rng.below(8);
+  p.lut_latency_cycles = 1 + rng.below(5);
+  p.merge_latency_cycles = 1 + rng.below(4);
+  p.exact_lanes = 1 + rng.below(4);
+  p.exact_macs_per_lane = 1 + rng.below(8);
+  p.exact_latency_cycles = 1 + rng.below(4);
+  p.softmax.lanes = 1 + rng.below(6);
+  p.softmax.max_latency_cycles = 1 + rng.below(3);
+  p.softmax.exp_latency_cycles = 1 + rng.below(4);
+  p.softmax.recip_latency_cycles = 1 + rng.below(5);
+  p.softmax.norm_latency_cycles = 1 + rng.below(3);
+  p.softmax.row_buffers = 1 + rng.below(3);
+  p.softmax.row_buffer_elems = p.top_k + static_cast<std::uint32_t>(rng.below(4));
+  p.softmax.score_frac_bits = rng.below(10);
+  return p;
+}
+
+// Random parameter sets, each with 1-3 heads of random shapes at random ready cycles: the per-query closed
+// forms and the clock-by-clock model agree on every timing, code, kept key, exact score, probability and
+// counter.
+TEST(TopkAttentionEngine, DifferentialAgainstStepModel) {
+  Rng rng(8080);
+  constexpr int kCases = 10000;
+  for (int c = 0; c < kCases; ++c) {
+    const TopkAttentionParams p = random_params(rng);
+    ASSERT_EQ(p.validate(), "") << c;
+    TopkAttentionEngine engine(p);
+    TopkAttentionStepModel step(p);
+    std::vector<TopkHeadResult> fast;
+    std::vector<std::size_t> ids;
+    const std::size_t heads = 1 + rng.below(3);
+    Cycle ready = rng.below(5);
+    for (std::size_t h = 0; h < heads; ++h) {
+      if (rng.below(2)) ready += rng.below(60);
+      const std::size_t l_q = 1 + rng.below(5), l_k = 1 + rng.below(24), d = 1 + rng.below(12);
+      const int range = rng.below(4) == 0 ? 2 : 127;
+      const auto q = random_int8(rng, l_q * d, range);
+      const auto k = random_int8(rng, l_k * d, range);
+      fast.push_back(engine.run_head(ready, l_q, l_k, d, q, k));
+      ids.push_back(step.enqueue_head(ready, l_q, l_k, d, q, k));
+    }
+    for (Cycle guard = 0; !step.idle(); ++guard) {
+      ASSERT_LT(guard, 1000000u) << c;
+      step.step();
+    }
+    for (std::size_t h = 0; h < heads; ++h) {
+      const TopkHeadResult s = step.result(ids[h]);
+      const TopkHeadResult& f = fast[h];
+      ASSERT_EQ(s.q_amax, f.q_amax) << c;
+      ASSERT_EQ(s.k_amax, f.k_amax) << c;
+      ASSERT_EQ(s.q_codes, f.q_codes) << c;
+      ASSERT_EQ(s.k_codes, f.k_codes) << c;
+      ASSERT_EQ(s.topk, f.topk) << c;
+      ASSERT_EQ(s.exact_scores, f.exact_scores) << c;
+      ASSERT_EQ(s.probs, f.probs) << c;
+      ASSERT_EQ(s.timing.quant_start, f.timing.quant_start) << c;
+      ASSERT_EQ(s.timing.codes_ready, f.timing.codes_ready) << c;
+      ASSERT_EQ(s.timing.queries, f.timing.queries) << c << " head " << h;
+      ASSERT_EQ(s.timing.done, f.timing.done) << c;
+    }
+    ASSERT_EQ(step.counters(), engine.counters()) << c;
+    ASSERT_EQ(step.softmax_counters(), engine.softmax_counters()) << c;
+    // One head on an idle unit: cycles() is the first head's done less its start.
+    if (fast[0].timing.quant_start == 0) {
+      ASSERT_EQ(TopkAttentionEngine::cycles(p, fast[0].l_q, fast[0].l_k, fast[0].d), fast[0].timing.done)
+          << c;
+    }
+  }
+}
+
+TEST(TopkAttentionEngine, CyclesGrowLinearlyWithKeysForFixedK) {
+  // One query: every term but the approximate scoring is independent of l_k once l_k >= top_k, so adding
+  // score_lanes * 64 keys adds exactly 64 groups x ceil(d / lut_per_lane) cycles of approximate scoring
+  // plus the quantiser's 2 * ceil(64 * score_lanes * d / quant_lanes) extra beats.
+  TopkAttentionParams p;  // 16 lanes x 16 LUTs, quant_lanes 64
+  const Cycle a = TopkAttentionEngine::cycles(p, 1, 1024, 64);
+  const Cycle b = TopkAttentionEngine::cycles(p, 1, 2048, 64);
+  EXPECT_EQ(b - a, 64u * 4 + 2 * (1024u * 64 / 64));  // 256 + 2048
+}
+
+}  // namespace
+}  // namespace tacsim::sfu

@@ -149,6 +149,7 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
   k.push_back(bind_unsigned("gemm.m", c.gemm.m, "rows", "rows of A and C (tokens)"));
   k.push_back(bind_unsigned("gemm.n", c.gemm.n, "columns", "columns of C (output features)"));
   k.push_back(bind_unsigned("gemm.k", c.gemm.k, "elements", "reduction length (input features)"));
+  k.push_back(bind_string("gemm.sparsity", c.gemm.sparsity, "weights: dense, or N:M along k (1 <= N <= M <= 16)"));
 
   auto& pe = c.pe_array;
   k.push_back(bind_unsigned("pe_array.rows", pe.rows, "PEs", "PE rows (output rows per tile)"));

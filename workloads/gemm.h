@@ -2,11 +2,15 @@
 // A GEMM workload and its mapping onto one engine.
 //   C[m x n] (int32) = A[m x k] (int8 activations) . W^T, W[n x k] (int8 weights, one row per output feature,
 //   like a PyTorch Linear weight, so a column of the PE array streams one contiguous row of W).
+// Weights are dense, or N:M sparse along k and stored compressed in memory exactly as FORMATS.md's index
+// encoding lays out a row: G*N values, then G*N in-group indices of ceil(log2 M) bits, padded to a byte.
+// Those compressed bytes are what the DMA moves and the weight buffer holds.
+//
 // The mapper cuts C into tiles of at most rows x cols outputs (the PE array's size) and the reduction into
-// chunks of kc, the largest that fit half of each operand buffer (the buffers are double-buffered). When the
-// whole reduction fits one chunk, a group of blocks of one operand (as many as fit half its buffer) stays
-// resident while the other operand's blocks stream past it, each streamed block used by every resident one:
-// the mapper picks the resident operand that moves fewer bytes.
+// chunks of whole groups, the largest that fit half of each operand buffer (the buffers are double-buffered).
+// When the whole reduction fits one chunk, a group of blocks of one operand (as many as fit half its buffer)
+// stays resident while the other operand's blocks stream past it, each streamed block used by every resident
+// one: the mapper picks the resident operand that moves fewer bytes.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -20,25 +24,40 @@ struct GemmParams {
   std::uint32_t m = 256;  // tokens; 256 x 768 x 768 is one BERT-base projection over 256 tokens
   std::uint32_t n = 768;
   std::uint32_t k = 768;
+  std::string sparsity = "dense";  // "dense" or "N:M" (1 <= N <= M <= 16), along k
 
   std::string validate() const;
 };
 
-// Where the operands live in memory: A, then W, then C, each starting on a 4 KiB boundary.
+// How a row of W is stored: `groups` groups of `m` along k keep `n` slots each (dense: groups = k, n = m = 1).
+struct WeightFormat {
+  std::uint32_t n = 1, m = 1, index_bits = 0, groups = 0;
+  bool sparse() const { return n < m; }
+  std::uint64_t slots() const { return std::uint64_t{groups} * n; }
+  std::uint64_t index_bytes(std::uint64_t slot_count) const { return (slot_count * index_bits + 7) / 8; }
+  std::uint64_t row_bytes() const { return slots() + index_bytes(slots()); }
+};
+WeightFormat weight_format(const GemmParams& g);
+
+// Where the operands live in memory: A, then W (as stored), then C, each starting on a 4 KiB boundary.
 struct GemmLayout {
   std::uint64_t a_address = 0, w_address = 0, c_address = 0, end = 0;
 };
 GemmLayout layout_gemm(const GemmParams& g, std::uint64_t base = 0);
 
-// One block moved into a buffer half (rows, row bytes, stride, uses).
-using Load = control::BlockMove;
+using Load = control::BufferLoad;
 
 struct ChunkPlan {
   std::uint32_t act_load = 0;     // index into GemmPlan::act_loads; it sits in half act_load % 2
   std::uint32_t weight_load = 0;  // index into GemmPlan::weight_loads
-  std::uint32_t act_offset = 0;   // bytes from the start of the load to this tile's first row
-  std::uint32_t weight_offset = 0;
-  std::uint32_t k0 = 0, kc = 0;   // the chunk's reduction range
+  std::uint32_t act_offset = 0;   // bytes from the start of the load to this tile's first activation
+  std::uint32_t act_stride = 0;
+  std::uint32_t weight_offset = 0;  // bytes to this tile's first weight value
+  std::uint32_t weight_stride = 0;
+  std::uint32_t index_offset = 0;   // bytes to this tile's first packed index
+  std::uint32_t index_stride = 0;
+  std::uint32_t g0 = 0, gc = 0;     // the chunk's groups along k
+  std::uint32_t slots = 0;
   std::uint64_t steps = 0;
 };
 
@@ -47,19 +66,20 @@ struct TilePlan {
   std::uint32_t n0 = 0, cols = 0;
   std::uint64_t steps = 0;
   std::vector<ChunkPlan> chunks;
-  Load writeback;  // rows x cols int32 into C
+  control::BlockMove writeback;  // rows x cols int32 into C
 };
 
 struct GemmPlan {
   GemmParams gemm;
+  WeightFormat format;
   GemmLayout layout;
-  std::uint32_t kc = 0;
-  bool n_outer = false;  // false: groups of A blocks stay resident and W streams; true: the other way round
-  std::uint32_t resident_blocks = 1;  // blocks per resident group
+  std::uint32_t chunk_groups = 0;     // groups per reduction chunk
+  bool n_outer = false;               // false: groups of A blocks stay resident and W streams; true: the reverse
+  std::uint32_t resident_blocks = 1;  // blocks per resident group (1 when the reduction is chunked)
   std::vector<Load> act_loads, weight_loads;
   std::vector<TilePlan> tiles;
 
-  std::uint64_t macs() const { return std::uint64_t{gemm.m} * gemm.n * gemm.k; }
+  std::uint64_t macs() const { return std::uint64_t{gemm.m} * gemm.n * gemm.k; }  // dense-equivalent
   std::uint64_t bytes_loaded() const;
   std::string describe() const;
 };
@@ -71,10 +91,11 @@ control::Program to_program(const GemmPlan& plan);
 GemmPlan plan_gemm(const GemmParams& g, const pe_array::Params& pe, std::uint64_t act_half_bytes,
                    std::uint64_t weight_half_bytes, std::uint64_t out_half_bytes, const GemmLayout& layout);
 
-// Operands from a seed, and the plain reference product.
+// Operands from a seed (N:M weights magnitude-pruned from seeded random int8), and the plain reference.
 struct GemmOperands {
-  std::vector<std::int8_t> a;  // m x k
-  std::vector<std::int8_t> w;  // n x k
+  std::vector<std::int8_t> a;             // m x k
+  std::vector<std::int8_t> w;             // n x k, pruned: what the reference multiplies
+  std::vector<std::uint8_t> weight_image; // W as stored in memory
 };
 GemmOperands make_operands(const GemmParams& g, std::uint64_t seed);
 std::vector<std::int32_t> reference_gemm(const GemmParams& g, const GemmOperands& ops);

@@ -1,5 +1,7 @@
 #include "modules/control/controller.h"
 
+#include <memory>
+
 namespace tacsim::control {
 
 using namespace sc_core;
@@ -29,22 +31,28 @@ void Controller::start(Program program) {
   start_event_.notify(SC_ZERO_TIME);
 }
 
-void Controller::load_into(buffer::Buffer& buf, const std::vector<BlockMove>& loads) {
+void Controller::load_into(buffer::Buffer& buf, const std::vector<BufferLoad>& loads) {
   while (!started_) wait(start_event_);
   for (std::size_t i = 0; i < loads.size(); ++i) {
     const int half = static_cast<int>(i % 2);
-    const BlockMove& l = loads[i];
+    const BufferLoad& load = loads[i];
     buf.wait_empty(half);
-    buf.start_fill(half, l.bytes());
-    dma::Move m;
-    m.write = false;
-    m.address = l.address;
-    m.rows = l.rows;
-    m.row_bytes = l.row_bytes;
-    m.stride_bytes = l.stride;
-    m.local = buf.data(half);
-    m.on_done = [&buf, half, uses = l.uses](Cycle) { buf.mark_full(half, uses); };
-    dma_.submit(std::move(m));
+    buf.start_fill(half, load.bytes());
+    // The half is Full when the last of its blocks has arrived.
+    auto left = std::make_shared<std::size_t>(load.blocks.size());
+    for (const BlockMove& b : load.blocks) {
+      dma::Move m;
+      m.write = false;
+      m.address = b.address;
+      m.rows = b.rows;
+      m.row_bytes = b.row_bytes;
+      m.stride_bytes = b.stride;
+      m.local = buf.data(half) + b.local_offset;
+      m.on_done = [&buf, half, uses = load.uses, left](Cycle) {
+        if (--*left == 0) buf.mark_full(half, uses);
+      };
+      dma_.submit(std::move(m));
+    }
   }
 }
 

@@ -32,7 +32,7 @@ class Controller : public sc_core::sc_module, public StatsProvider {
   void act_loader();
   void weight_loader();
   void writer();
-  void load_into(buffer::Buffer& buf, const std::vector<BlockMove>& loads);
+  void load_into(buffer::Buffer& buf, const std::vector<BufferLoad>& loads);
 
   const ClockDomain& clock_;
   dma::Dma& dma_;

@@ -9,19 +9,31 @@
 
 namespace tacsim::control {
 
-// A 2-D block in memory: `rows` rows of `row_bytes`, `stride` bytes apart; packed back to back on chip.
+// A 2-D block in memory: `rows` rows of `row_bytes`, `stride` bytes apart; packed back to back on chip,
+// starting `local_offset` bytes into the buffer half.
 struct BlockMove {
   std::uint64_t address = 0;
   std::uint32_t rows = 0;
   std::uint32_t row_bytes = 0;
   std::uint64_t stride = 0;
-  std::uint32_t uses = 1;  // chunks that read it before its half is free again
+  std::uint64_t local_offset = 0;
   std::uint64_t bytes() const { return std::uint64_t{rows} * row_bytes; }
 };
 
+// One fill of a buffer half: one or more blocks (N:M weights cut along K move values and indices as two).
+struct BufferLoad {
+  std::vector<BlockMove> blocks;
+  std::uint32_t uses = 1;  // chunks that read it before its half is free again
+  std::uint64_t bytes() const {
+    std::uint64_t b = 0;
+    for (const auto& m : blocks) b += m.bytes();
+    return b;
+  }
+};
+
 struct Program {
-  std::vector<BlockMove> act_loads;
-  std::vector<BlockMove> weight_loads;
+  std::vector<BufferLoad> act_loads;
+  std::vector<BufferLoad> weight_loads;
   std::vector<pe_array::TileCommand> tiles;
   std::vector<BlockMove> writebacks;  // one per tile, from out half (tile index % 2)
 };

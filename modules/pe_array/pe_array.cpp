@@ -58,11 +58,32 @@ void PeArray::compute_thread() {
       data.values = reinterpret_cast<const std::int8_t*>(weight_.data(ch.weight_half)) + ch.weight_offset;
       data.col_stride = ch.weight_stride;
       data.slots = ch.slots;
-      const Cycle last = engine_.issue_chunk(ready, ch.steps, &data, out_ready);
+      if (ch.n < ch.m) {
+        // The index decoder: unpack each column's bit-packed in-group indices (LSB-first).
+        indices_.resize(std::size_t{cmd.shape.cols} * ch.slots);
+        for (std::uint32_t j = 0; j < cmd.shape.cols; ++j) {
+          const std::uint8_t* bits = weight_.data(ch.weight_half) + ch.index_offset + std::size_t{j} * ch.index_stride;
+          for (std::uint32_t q = 0; q < ch.slots; ++q) {
+            std::uint32_t v = 0;
+            for (std::uint32_t b = 0; b < ch.index_bits; ++b) {
+              const std::size_t p = std::size_t{q} * ch.index_bits + b;
+              v |= ((bits[p / 8] >> (p % 8)) & 1u) << b;
+            }
+            indices_[std::size_t{j} * ch.slots + q] = static_cast<std::uint8_t>(v);
+          }
+        }
+        data.index = indices_.data();
+        data.index_stride = ch.slots;
+        data.n = ch.n;
+        data.m = ch.m;
+      }
+      const Cycle last = engine_.issue_chunk(ready, ch.slots, &data, out_ready);
       // The edge registers have taken every operand of the chunk by the cycle after its last step.
       clock_.wait_until(last + 1);
-      if (ch.release_act) act_.release(ch.act_half, std::uint64_t{cmd.shape.rows} * ch.slots);
-      if (ch.release_weight) weight_.release(ch.weight_half, std::uint64_t{cmd.shape.cols} * ch.slots);
+      if (ch.release_act) act_.release(ch.act_half, std::uint64_t{cmd.shape.rows} * (ch.slots / ch.n) * ch.m);
+      if (ch.release_weight)
+        weight_.release(ch.weight_half,
+                        std::uint64_t{cmd.shape.cols} * (ch.slots + (std::uint64_t{ch.slots} * ch.index_bits + 7) / 8));
     }
     const Cycle done = engine_.end_tile();
     // Values: the outputs go into the out half now; the half is announced Full at the done cycle.

@@ -24,7 +24,12 @@ struct ChunkCommand {
   std::uint32_t act_stride = 0;    // bytes between activation rows in the act half
   std::uint32_t weight_stride = 0; // bytes between weight columns in the weight half
   std::uint32_t slots = 0;         // kept weights per column in this chunk (dense: the chunk's K)
-  std::uint64_t steps = 0;
+  // N:M sparse chunks (n < m): each column's in-group indices, packed LSB-first at index_bits bits per slot
+  // (workloads/sparsity/FORMATS.md), start at index_offset + j * index_stride in the weight half.
+  std::uint32_t n = 1, m = 1;
+  std::uint32_t index_bits = 0;
+  std::uint32_t index_offset = 0;
+  std::uint32_t index_stride = 0;
   bool release_act = true;         // this chunk is a use of the act half's load
   bool release_weight = true;
 };
@@ -57,6 +62,7 @@ class PeArray : public sc_core::sc_module, public StatsProvider {
   buffer::Buffer& weight_;
   buffer::Buffer& out_;
   PeArrayEngine engine_;
+  std::vector<std::uint8_t> indices_;  // the current chunk's indices, unpacked for the engine
   std::deque<TileCommand> commands_;
   sc_core::sc_event command_event_;
   struct Finished {

@@ -29,8 +29,9 @@ void PeArrayEngine::begin_tile(const TileShape& shape) {
   acc_.assign(std::size_t{shape.rows} * shape.cols, 0);
 }
 
-Cycle PeArrayEngine::issue_chunk(Cycle ready, std::uint64_t steps, const Chunk* chunk, Cycle out_ready) {
-  if (!tile_open_ || steps == 0 || steps > steps_left_)
+Cycle PeArrayEngine::issue_chunk(Cycle ready, std::uint64_t slots, const Chunk* chunk, Cycle out_ready) {
+  const std::uint64_t steps = steps_for(slots);
+  if (!tile_open_ || steps == 0 || steps > steps_left_ || (chunk && chunk->slots != slots))
     throw std::logic_error("PeArrayEngine: issue_chunk outside a tile or beyond its steps");
   // The earliest cycle the array itself allows, before looking at operands.
   Cycle allowed = any_issue_ ? last_issue_ + 1 : 0;
@@ -60,7 +61,7 @@ Cycle PeArrayEngine::issue_chunk(Cycle ready, std::uint64_t steps, const Chunk* 
   any_issue_ = true;
   steps_left_ -= steps;
   c_.steps += steps;
-  c_.macs += steps * p_.macs_per_pe * tile_.rows * tile_.cols;
+  c_.macs += slots * tile_.rows * tile_.cols;
   if (chunk) accumulate(*chunk);
   return last_issue_;
 }
@@ -92,7 +93,7 @@ void PeArrayEngine::accumulate(const Chunk& ch) {
     expanded_.assign(std::size_t{ct} * k_span, 0);
     for (std::uint32_t j = 0; j < ct; ++j) {
       const std::int8_t* v = ch.values + j * ch.col_stride;
-      const std::uint8_t* idx = ch.index + j * ch.col_stride;
+      const std::uint8_t* idx = ch.index + j * ch.index_stride;
       std::int8_t* dst = expanded_.data() + std::size_t{j} * k_span;
       for (std::uint32_t q = 0; q < groups * ch.n; ++q) dst[(q / ch.n) * ch.m + idx[q]] = v[q];
     }

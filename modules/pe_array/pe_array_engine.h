@@ -47,8 +47,9 @@ struct Params {
 // One chunk of a tile's operands, as they sit in the buffers.
 // Activations: Rt rows of the chunk's K range, row r at act + r * act_stride.
 // Weights: Ct columns; column j holds `slots` kept weights at values + j * col_stride and, in sparse mode, their
-// in-group indices at index + j * col_stride. Slot q of a column multiplies activation k = (q / n) * m + index[q]
-// of the chunk (sparse), or k = q (dense, index == nullptr).
+// in-group indices at index + j * index_stride. Slot q of a column multiplies activation
+// k = (q / n) * m + index[q] of the chunk (sparse), or k = q (dense, index == nullptr). A sparse chunk holds
+// whole groups: slots is a multiple of n.
 struct Chunk {
   const std::int8_t* act = nullptr;
   std::size_t act_stride = 0;
@@ -57,6 +58,7 @@ struct Chunk {
   std::size_t col_stride = 0;
   std::uint32_t slots = 0;
   std::uint32_t n = 1, m = 1;
+  std::size_t index_stride = 0;
 };
 
 struct TileShape {
@@ -71,7 +73,7 @@ class PeArrayEngine {
   struct Counters {
     std::uint64_t tiles = 0;
     std::uint64_t steps = 0;                 // cycles in which the array issued a step
-    std::uint64_t macs = 0;                  // multiplications performed (N:M padding slots included)
+    std::uint64_t macs = 0;                  // multiplications: kept weights (N:M padding included) x Rt x Ct
     std::uint64_t operand_stall_cycles = 0;  // the array could issue but the chunk was not in the buffers
     std::uint64_t out_stall_cycles = 0;      // ... but no output half was free (counted first)
     std::uint64_t drain_stall_cycles = 0;    // held back so outputs do not collide on the column ports
@@ -81,10 +83,11 @@ class PeArrayEngine {
 
   // Starts a tile; the accumulators are cleared.
   void begin_tile(const TileShape& shape);
-  // Issues the next `steps` steps of the current tile, whose operands are in the buffers from cycle `ready`, and
-  // accumulates their products (when `chunk` is not null). The tile's first chunk also waits for an output half,
-  // free from `out_ready`. Returns the cycle of the last step issued.
-  Cycle issue_chunk(Cycle ready, std::uint64_t steps, const Chunk* chunk, Cycle out_ready = 0);
+  // Issues the steps of the current tile's next chunk, `slots` kept weights per column (ceil(slots / L) steps),
+  // whose operands are in the buffers from cycle `ready`, and accumulates their products (when `chunk` is not
+  // null). The tile's first chunk also waits for an output half, free from `out_ready`. Returns the cycle of
+  // the chunk's last step.
+  Cycle issue_chunk(Cycle ready, std::uint64_t slots, const Chunk* chunk, Cycle out_ready = 0);
   // Ends the tile; returns its done cycle (all outputs in the output buffer from then on).
   Cycle end_tile();
 
@@ -95,7 +98,7 @@ class PeArrayEngine {
   const Params& params() const { return p_; }
 
   // The steps a chunk of `slots` kept weights per column takes.
-  std::uint64_t steps_for(std::uint32_t slots) const { return (slots + p_.macs_per_pe - 1) / p_.macs_per_pe; }
+  std::uint64_t steps_for(std::uint64_t slots) const { return (slots + p_.macs_per_pe - 1) / p_.macs_per_pe; }
 
  private:
   void accumulate(const Chunk& chunk);

@@ -32,7 +32,7 @@ std::int32_t partial_product(const Params& p, const StepTile& t, const Token& to
   for (std::uint32_t l = 0; l < p.macs_per_pe; ++l) {
     const std::uint64_t q = tok.local_step * p.macs_per_pe + l;
     if (q >= ch.slots) break;  // the chunk's last step may use fewer lanes
-    const std::uint64_t k = ch.index ? (q / ch.n) * ch.m + ch.index[j * ch.col_stride + q] : q;
+    const std::uint64_t k = ch.index ? (q / ch.n) * ch.m + ch.index[j * ch.index_stride + q] : q;
     sum += std::int32_t{ch.act[i * ch.act_stride + k]} * std::int32_t{ch.values[j * ch.col_stride + q]};
   }
   return sum;

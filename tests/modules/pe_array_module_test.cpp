@@ -45,7 +45,11 @@ struct Bench : sc_core::sc_module {
     const std::int8_t w[8] = {1, 0, 0, 1, -1, 1, -1, 1};
     TileCommand cmd;
     cmd.shape = {2, 2, 4, false};
-    cmd.chunks.push_back({0, 0, 0, 0, 4, 4, 4, 4, true, true});
+    ChunkCommand ch;
+    ch.act_stride = 4;
+    ch.weight_stride = 4;
+    ch.slots = 4;
+    cmd.chunks.push_back(ch);
     pe_array.enqueue(cmd);
 
     act_buffer.start_fill(0, 8);

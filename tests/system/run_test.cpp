@@ -102,12 +102,53 @@ TEST_F(RunTest, SeedChangesValuesNotTiming) {
   EXPECT_EQ(stats("s2")["summary"]["check"], "pass");
 }
 
+TEST_F(RunTest, EveryNmSparsityRunsBitExact) {
+  // Whole-row loads (default buffers) and reductions cut into chunks (4 KiB halves), for every N:M shape.
+  for (const std::string buffers : {"", " --set act_buffer.capacity_kib=8 --set weight_buffer.capacity_kib=8"})
+    for (const char* sp : {"dense", "1:2", "2:4", "1:4", "3:4", "1:8", "2:8", "4:8", "3:16", "8:16", "16:16"}) {
+      const Result r = tacsim("run -q --set gemm.m=40 --set gemm.n=72 --set gemm.k=1536 --set gemm.sparsity=" +
+                              std::string(sp) + buffers + " --out " + (dir_ / "nm").string());
+      ASSERT_EQ(r.code, 0) << sp << buffers << ": " << r.err;
+      EXPECT_EQ(stats("nm")["summary"]["check"], "pass") << sp << buffers;
+    }
+}
+
+TEST_F(RunTest, SparseWeightsMoveFewerBytes) {
+  // Weights are read once here (W stays resident), so the weight bytes are exactly the stored size:
+  // dense 256 x 768 = 196,608; 2:4 = 256 rows x (384 values + 384 x 2 bits / 8 = 96) = 122,880.
+  const std::string common = "run -q --set gemm.m=32 --set gemm.n=256 --set gemm.k=768 ";
+  ASSERT_EQ(tacsim(common + "--out " + (dir_ / "d").string()).code, 0);
+  ASSERT_EQ(tacsim(common + "--set gemm.sparsity=2:4 --out " + (dir_ / "s").string()).code, 0);
+  EXPECT_EQ(stats("d")["summary"]["weight_bytes"], 196608);
+  EXPECT_EQ(stats("s")["summary"]["weight_bytes"], 122880);
+}
+
+TEST_F(RunTest, ComputeBoundSparseCyclesScaleWithDensity) {
+  // Memory fast enough that only the array limits: N:M takes within 5 % of dense cycles x N/M.
+  const std::string common =
+      "run -q --set sim.check=false --set gemm.m=512 --set gemm.n=768 --set gemm.k=3072 "
+      "--set memory.bytes_per_cycle=100000 "
+      "--set memory.latency_cycles=1 --set memory.queue_depth=256 --set dma.max_outstanding=256 "
+      "--set act_buffer.capacity_kib=512 --set weight_buffer.capacity_kib=512 ";
+  ASSERT_EQ(tacsim(common + "--out " + (dir_ / "dense").string()).code, 0);
+  const double dense = stats("dense")["summary"]["cycles"].get<double>();
+  // 16 x 24 tiles of 3072 / 4 lanes = 768 steps each: 294,912 cycles of steps, plus fill and drain.
+  EXPECT_GT(dense, 294912);
+  EXPECT_LT(dense, 294912 * 1.01);
+  for (auto [sp, density] : {std::pair{"2:4", 0.5}, {"1:4", 0.25}, {"4:8", 0.5}, {"1:8", 0.125}, {"8:16", 0.5}}) {
+    ASSERT_EQ(tacsim(common + "--set gemm.sparsity=" + sp + " --out " + (dir_ / "sp").string()).code, 0);
+    const double cycles = stats("sp")["summary"]["cycles"].get<double>();
+    EXPECT_NEAR(cycles / (dense * density), 1.0, 0.05) << sp << ": " << cycles << " cycles";
+  }
+}
+
 TEST_F(RunTest, BadInputIsOneLineExitTwoAndNoOutput) {
   struct Case {
     std::string args, message;
   };
   const fs::path ini = dir_ / "bad.ini";
   std::ofstream(ini) << "[pe_array]\nrows = 4\ncols: 4\n";
+  const std::string allowed = "expected 'N:M' with 1 <= N <= M <= 16, or 'dense'";
   const std::vector<Case> cases = {
       {"--set pe_array.rowz=3", "tacsim: --set unknown config key 'pe_array.rowz' (tacsim run --help lists them)"},
       {"--set pe_array.rows=0", "tacsim: config: pe_array.rows: must be at least 1, got 0"},
@@ -117,6 +158,12 @@ TEST_F(RunTest, BadInputIsOneLineExitTwoAndNoOutput) {
       {"--set act_buffer.capacity_kib=1 --set pe_array.rows=256 --set out_buffer.capacity_kib=64",
        "tacsim: act_buffer.capacity_kib: a 256-row tile needs at least 1024 bytes per half, the buffer has 512"},
       {"--bogus", "tacsim: unrecognised option '--bogus' (see tacsim --help)"},
+      {"--set gemm.sparsity=5:4",
+       "tacsim: config: gemm.sparsity: bad N:M sparsity '5:4': N must be in 1..M (M = 4), got 5; " + allowed},
+      {"--set gemm.sparsity=0:4",
+       "tacsim: config: gemm.sparsity: bad N:M sparsity '0:4': N must be in 1..M (M = 4), got 0; " + allowed},
+      {"--set gemm.sparsity=2:x", "tacsim: config: gemm.sparsity: bad N:M sparsity '2:x': " + allowed},
+      {"--set gemm.sparsity=2:5", "tacsim: config: gemm.k: must be a multiple of M = 5 for 2:5 sparsity, got 768"},
   };
   for (const auto& c : cases) {
     const fs::path out = dir_ / "out-bad";

@@ -20,14 +20,14 @@ TEST(GemmPlan, WholeReductionKeepsAGroupOfBlocksResident) {
   const auto plan = plan_gemm(g, array(32, 32, 4), 4096, 4096, 8 * 1024, layout_gemm(g));
   // ceil(100/32) = 4 m blocks x ceil(70/32) = 3 n blocks.
   EXPECT_EQ(plan.tiles.size(), 12u);
-  EXPECT_EQ(plan.kc, 64u);
+  EXPECT_EQ(plan.chunk_groups, 64u);  // dense: a group is one weight
   // A resident in groups of 2: |A| + 2|W| = 6400 + 2 x 4480 = 15360 bytes;
   // W resident in groups of 2: |W| + 2|A| = 4480 + 2 x 6400 = 17280 bytes. A stays.
   EXPECT_FALSE(plan.n_outer);
   EXPECT_EQ(plan.resident_blocks, 2u);
   ASSERT_EQ(plan.act_loads.size(), 2u);
-  EXPECT_EQ(plan.act_loads[0].rows, 64u);
-  EXPECT_EQ(plan.act_loads[1].rows, 36u);       // 100 - 64
+  EXPECT_EQ(plan.act_loads[0].blocks[0].rows, 64u);
+  EXPECT_EQ(plan.act_loads[1].blocks[0].rows, 36u);       // 100 - 64
   EXPECT_EQ(plan.act_loads[0].uses, 6u);        // 2 resident blocks x 3 streamed
   EXPECT_EQ(plan.weight_loads.size(), 6u);      // 3 blocks per group, 2 groups
   EXPECT_EQ(plan.weight_loads[0].uses, 2u);
@@ -56,10 +56,10 @@ TEST(GemmPlan, LongReductionIsChunkedToFitHalfABuffer) {
   GemmParams g{32, 32, 1000};
   // Half of 16 KiB is 8192 bytes; 32 rows -> 256 columns per chunk, a multiple of the 4 lanes.
   const auto plan = plan_gemm(g, array(32, 32, 4), 8192, 8192, 8192, layout_gemm(g));
-  EXPECT_EQ(plan.kc, 256u);
+  EXPECT_EQ(plan.chunk_groups, 256u);
   ASSERT_EQ(plan.tiles.size(), 1u);
   ASSERT_EQ(plan.tiles[0].chunks.size(), 4u);  // 256 + 256 + 256 + 232
-  EXPECT_EQ(plan.tiles[0].chunks[3].kc, 232u);
+  EXPECT_EQ(plan.tiles[0].chunks[3].gc, 232u);
   EXPECT_EQ(plan.tiles[0].steps, 64u + 64 + 64 + 58);
 }
 
@@ -83,7 +83,7 @@ TEST(GemmPlan, UntileableGemmNamesTheBuffer) {
 
 TEST(GemmPlan, ReferenceGemmSmallCase) {
   GemmParams g{2, 2, 3};
-  GemmOperands ops{{1, 2, 3, -4, 5, -6}, {1, 0, -1, 2, 2, 2}};
+  GemmOperands ops{{1, 2, 3, -4, 5, -6}, {1, 0, -1, 2, 2, 2}, {}};
   // C[0][0] = 1 - 3 = -2; C[0][1] = 2 + 4 + 6 = 12; C[1][0] = -4 + 6 = 2; C[1][1] = -8 + 10 - 12 = -10
   EXPECT_EQ(reference_gemm(g, ops), (std::vector<std::int32_t>{-2, 12, 2, -10}));
 }

@@ -32,6 +32,13 @@ TEST(PeArrayEngine, SingleDenseTile) {
   EXPECT_EQ(e.counters().macs, 8u * 16);
 }
 
+TEST(PeArrayEngine, PartialLastStepCountsOnlyRealMacs) {
+  PeArrayEngine e(small(2, 2, 4));
+  e.begin_tile({2, 2, 3, false});
+  EXPECT_EQ(e.issue_chunk(0, 10, nullptr), 2u);  // ceil(10 / 4) = 3 steps
+  EXPECT_EQ(e.counters().macs, 10u * 4);          // 10 weights per column x 2 x 2 outputs
+}
+
 TEST(PeArrayEngine, ShortTilesWaitForTheColumnPorts) {
   PeArrayEngine e(small(4, 4, 1));
   e.begin_tile({4, 4, 2, false});
@@ -61,7 +68,7 @@ TEST(PeArrayEngine, SparseTileAddsTheSelectorStage) {
   // 2:4 over K = 16: 4 groups x 2 kept = 8 slots per column, 2 lanes: 4 steps.
   EXPECT_EQ(e.steps_for(8), 4u);
   e.begin_tile({4, 4, 4, true});
-  EXPECT_EQ(e.issue_chunk(0, 4, nullptr), 3u);
+  EXPECT_EQ(e.issue_chunk(0, 8, nullptr), 3u);
   // done = 3 + 4 + 4 + P - 1 with P = select 1 + multiply 1 + tree 1 + accumulate 1 = 4: 14
   EXPECT_EQ(e.end_tile(), 14u);
 }
@@ -124,7 +131,7 @@ OwnedChunk random_chunk(Rng& rng, const Params& p, const TileShape& s, std::uint
         for (std::uint32_t q = 0; q < n; ++q) c.index[j * slots + g * n + q] = all[q];
       }
   }
-  c.view = {c.act.data(), k, c.values.data(), s.sparse ? c.index.data() : nullptr, slots, slots, n, m};
+  c.view = {c.act.data(), k, c.values.data(), s.sparse ? c.index.data() : nullptr, slots, slots, n, m, slots};
   c.steps = (slots + p.macs_per_pe - 1) / p.macs_per_pe;
   c.ready = ready;
   return c;
@@ -137,7 +144,8 @@ std::vector<std::int32_t> reference(const RandomTile& t) {
     for (std::uint32_t i = 0; i < t.shape.rows; ++i)
       for (std::uint32_t j = 0; j < t.shape.cols; ++j)
         for (std::uint32_t q = 0; q < c.view.slots; ++q) {
-          const std::uint32_t k = c.view.index ? (q / c.view.n) * c.view.m + c.view.index[j * c.view.slots + q] : q;
+          const std::uint32_t k =
+              c.view.index ? (q / c.view.n) * c.view.m + c.view.index[j * c.view.index_stride + q] : q;
           out[i * t.shape.cols + j] += c.act[i * c.view.act_stride + k] * c.values[j * c.view.slots + q];
         }
   return out;
@@ -186,7 +194,7 @@ TEST(PeArrayEngine, FastPathEqualsStepModelOnRandomTiles) {
     for (std::size_t ti = 0; ti < tiles.size(); ++ti) {
       e.begin_tile(tiles[ti].shape);
       Cycle last = 0;
-      for (auto& c : tiles[ti].chunks) last = e.issue_chunk(c.ready, c.steps, &c.view);
+      for (auto& c : tiles[ti].chunks) last = e.issue_chunk(c.ready, c.view.slots, &c.view);
       ASSERT_EQ(e.first_issue(), expected[ti].first_issue) << "trial " << trial << " tile " << ti;
       ASSERT_EQ(last, expected[ti].last_issue) << "trial " << trial << " tile " << ti;
       ASSERT_EQ(e.end_tile(), expected[ti].done) << "trial " << trial << " tile " << ti;

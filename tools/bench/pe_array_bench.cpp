@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <systemc>  // declares sc_main extern "C"
+
 #include "modules/common/rng.h"
 #include "modules/pe_array/pe_array_engine.h"
 #include "modules/pe_array/pe_array_step_model.h"
@@ -41,7 +43,8 @@ Workload make(std::uint32_t m, std::uint32_t n, std::uint32_t k, std::uint32_t s
 
 Chunk chunk_of(const Workload& w, std::uint32_t m0, std::uint32_t n0) {
   return {w.act.data() + std::size_t{m0} * w.k, w.k, w.values.data() + std::size_t{n0} * w.slots,
-          w.index.empty() ? nullptr : w.index.data() + std::size_t{n0} * w.slots, w.slots, w.slots, w.sn, w.sm};
+          w.index.empty() ? nullptr : w.index.data() + std::size_t{n0} * w.slots, w.slots, w.slots, w.sn, w.sm,
+          w.slots};
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -58,7 +61,7 @@ std::pair<Cycle, double> run_fast(const Params& p, const Workload& w, bool value
       const TileShape s{std::min(p.rows, w.m - m0), std::min(p.cols, w.n - n0), e.steps_for(w.slots), w.sm > 1};
       e.begin_tile(s);
       const Chunk c = chunk_of(w, m0, n0);
-      e.issue_chunk(0, s.steps, values ? &c : nullptr);
+      e.issue_chunk(0, w.slots, values ? &c : nullptr);
       done = e.end_tile();
     }
   return {done, seconds_since(t0)};
@@ -79,7 +82,8 @@ std::pair<Cycle, double> run_step(const Params& p, const Workload& w) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+// libsystemc (linked through the modules library) owns main() and calls sc_main().
+int sc_main(int argc, char** argv) {
   Params p;
   p.rows = argc > 1 ? std::atoi(argv[1]) : 64;
   p.cols = argc > 2 ? std::atoi(argv[2]) : 64;

@@ -59,6 +59,7 @@ int run_command(const RunOptions& opts) {
   Top top("accel", cfg);
   top.memory.store().write(layout.a_address, reinterpret_cast<const std::uint8_t*>(ops.a.data()), ops.a.size());
   top.memory.store().write(layout.w_address, ops.weight_image.data(), ops.weight_image.size());
+  top.pe_array.set_compute_values(cfg.sim.check);
   top.controller.start(workloads::to_program(plan));
 
   const auto t0 = std::chrono::steady_clock::now();

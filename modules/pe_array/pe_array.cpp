@@ -58,7 +58,7 @@ void PeArray::compute_thread() {
       data.values = reinterpret_cast<const std::int8_t*>(weight_.data(ch.weight_half)) + ch.weight_offset;
       data.col_stride = ch.weight_stride;
       data.slots = ch.slots;
-      if (ch.n < ch.m) {
+      if (compute_values_ && ch.n < ch.m) {
         // The index decoder: unpack each column's bit-packed in-group indices (LSB-first).
         indices_.resize(std::size_t{cmd.shape.cols} * ch.slots);
         for (std::uint32_t j = 0; j < cmd.shape.cols; ++j) {
@@ -77,7 +77,7 @@ void PeArray::compute_thread() {
         data.n = ch.n;
         data.m = ch.m;
       }
-      const Cycle last = engine_.issue_chunk(ready, ch.slots, &data, out_ready);
+      const Cycle last = engine_.issue_chunk(ready, ch.slots, compute_values_ ? &data : nullptr, out_ready);
       // The edge registers have taken every operand of the chunk by the cycle after its last step.
       clock_.wait_until(last + 1);
       if (ch.release_act) act_.release(ch.act_half, std::uint64_t{cmd.shape.rows} * (ch.slots / ch.n) * ch.m);
@@ -87,7 +87,8 @@ void PeArray::compute_thread() {
     }
     const Cycle done = engine_.end_tile();
     // Values: the outputs go into the out half now; the half is announced Full at the done cycle.
-    std::memcpy(out_.data(cmd.out_half), engine_.outputs().data(), engine_.outputs().size() * 4);
+    if (compute_values_)
+      std::memcpy(out_.data(cmd.out_half), engine_.outputs().data(), engine_.outputs().size() * 4);
     finished_.push_back({cmd.out_half, done});
     finished_event_.notify(SC_ZERO_TIME);
   }

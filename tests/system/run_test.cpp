@@ -102,6 +102,15 @@ TEST_F(RunTest, SeedChangesValuesNotTiming) {
   EXPECT_EQ(stats("s2")["summary"]["check"], "pass");
 }
 
+TEST_F(RunTest, SkippingValuesKeepsTimingExact) {
+  ASSERT_EQ(tacsim(small("on") + " --set gemm.sparsity=2:4").code, 0);
+  ASSERT_EQ(tacsim(small("off") + " --set gemm.sparsity=2:4 --set sim.check=false").code, 0);
+  const auto on = stats("on"), off = stats("off");
+  EXPECT_EQ(off["summary"]["check"], "off");
+  EXPECT_EQ(on["summary"]["cycles"], off["summary"]["cycles"]);
+  EXPECT_EQ(on["modules"], off["modules"]);
+}
+
 TEST_F(RunTest, EveryNmSparsityRunsBitExact) {
   // Whole-row loads (default buffers) and reductions cut into chunks (4 KiB halves), for every N:M shape.
   for (const std::string buffers : {"", " --set act_buffer.capacity_kib=8 --set weight_buffer.capacity_kib=8"})

@@ -1,0 +1,54 @@
+#pragma once
+// Physical address -> (channel, rank, bank group, bank, row, column). A mapping is named by its fields, most
+// significant first, two letters each: Ro(w), Ra(nk), Bg (bank group), Ba(nk), Co(lumn), Ch(annel); e.g.
+// "RoRaBgBaCoCh". The bits below the fields address bytes inside one burst (bus width x burst length); Co
+// counts bursts within a row. Without a Bg field, Ba holds the flat bank index of the rank and its low bits
+// select the bank group, so consecutive Ba values alternate bank groups.
+#include <cstdint>
+#include <string>
+
+#include "modules/dram/dram_params.h"
+
+namespace tacsim::dram {
+
+struct Location {
+  std::uint32_t channel = 0;
+  std::uint32_t rank = 0;
+  std::uint32_t bankgroup = 0;
+  std::uint32_t bank = 0;  // within its bank group
+  std::uint32_t row = 0;
+  std::uint32_t column = 0;  // first column of the burst, a multiple of burst_length
+};
+
+class AddressMap {
+ public:
+  // Throws tacsim::InputError ("address_mapping: ...") when the mapping does not fit the organisation.
+  explicit AddressMap(const Params& params);
+
+  // Throws std::out_of_range for an address at or beyond capacity_bytes().
+  Location decode(std::uint64_t address) const;
+  // The burst-aligned address of a location; decode(encode(l)) == l for every valid l.
+  std::uint64_t encode(const Location& location) const;
+
+  std::uint64_t capacity_bytes() const { return capacity_bytes_; }
+  std::uint32_t burst_bytes() const { return burst_bytes_; }
+
+  // "" when params.address_mapping names a valid mapping for params' organisation, else a message starting
+  // with "address_mapping:". Counts must already be powers of two (Params::validate checks that first).
+  static std::string check(const Params& params);
+
+ private:
+  struct Field {
+    std::uint32_t shift = 0;  // in burst units, i.e. after dropping the offset bits
+    std::uint64_t mask = 0;
+  };
+  Field channel_, rank_, bankgroup_, bank_, row_, column_;
+  bool flat_banks_ = false;  // no Bg field: bank_ holds bankgroup + bankgroups * bank
+  std::uint32_t bankgroups_ = 1;
+  std::uint32_t offset_bits_ = 0;
+  std::uint32_t burst_length_ = 1;
+  std::uint32_t burst_bytes_ = 1;
+  std::uint64_t capacity_bytes_ = 0;
+};
+
+}  // namespace tacsim::dram

@@ -1,0 +1,181 @@
+#pragma once
+// Cycle-accurate DRAM controller and devices: per channel a queue of bursts, FR-FCFS scheduling with a
+// row-hit cap, bank state machines under JEDEC timing constraints, open- or closed-page policy and periodic
+// all-bank refresh per rank. Plain C++: it counts DRAM clock cycles and never includes <systemc>.
+//
+// Contract with the caller (the SystemC shell or a test):
+//  - Cycles are processed in order. next_cycle() is the first cycle not yet processed; advance_to(t)
+//    processes every cycle up to and including t, step(t) exactly the cycle t == next_cycle().
+//  - try_enqueue(txn, now) needs now >= next_cycle(); it first processes the cycles before `now`. An
+//    accepted transaction can be scheduled from cycle `now` on: at a wake-up, enqueue first, then advance.
+//  - A transaction is split into bursts of burst_bytes() (bus width x burst length). Each channel's front
+//    end holds the bursts of one transaction for that channel and moves them, in address order, into the
+//    channel's queue as slots free up. try_enqueue() accepts a transaction when the front end of every
+//    channel it touches is empty, else returns false without side effects (the shell delays END_REQ and
+//    retries after a later advance_to(); acceptance only changes at cycles that advance_to() visits).
+//  - next_event() is the earliest cycle at which advance_to() can issue a command, start a refresh or
+//    release a completion; until then the engine changes nothing, so the shell sleeps until it.
+//  - A transaction completes when the data of its last burst has crossed the bus: `finish` is the first
+//    cycle after its last data beat. take_completions() returns those with finish < next_cycle(), ordered
+//    by finish.
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "modules/common/types.h"
+#include "modules/dram/address_map.h"
+#include "modules/dram/dram_params.h"
+
+namespace tacsim::dram {
+
+enum class CommandType : std::uint8_t { kAct, kPre, kRd, kWr, kRda, kWra, kRef };  // RDA/WRA: auto-precharge
+const char* to_string(CommandType type);
+
+struct Command {
+  Cycle cycle = 0;
+  CommandType type = CommandType::kAct;
+  std::uint32_t channel = 0;
+  std::uint32_t rank = 0;
+  std::uint32_t bankgroup = 0;  // REF: 0
+  std::uint32_t bank = 0;       // within its bank group; REF: 0
+  std::uint32_t row = 0;        // ACT: opened; RD/WR: accessed; PRE: the row it closes; REF: 0
+  std::uint32_t column = 0;     // RD/WR: first column of the burst
+};
+
+struct Transaction {
+  std::uint64_t id = 0;
+  std::uint64_t address = 0;
+  std::uint32_t bytes = 0;  // any length >= 1 and any alignment
+  bool is_write = false;
+};
+
+struct Completion {
+  std::uint64_t id = 0;
+  Cycle finish = 0;  // first cycle after the last data beat of the transaction
+};
+
+// Latency histogram: exact below 64 cycles, then 32 bins per power of two (each within 1/32 of its value).
+inline constexpr std::size_t kLatencyBins = 64 + 32 * 34;
+std::size_t latency_bin(Cycle latency);
+Cycle latency_bin_floor(std::size_t bin);  // the smallest latency that falls in `bin`
+// The latency below which `fraction` (0..1] of the samples fall, to the histogram's resolution; 0 when empty.
+Cycle latency_percentile(const std::array<std::uint64_t, kLatencyBins>& histogram, double fraction);
+
+struct Counters {
+  std::uint64_t read_transactions = 0;  // completed (released by take_completions)
+  std::uint64_t write_transactions = 0;
+  std::uint64_t read_bursts = 0;  // column commands issued
+  std::uint64_t write_bursts = 0;
+  std::uint64_t row_hits = 0;       // bursts served from a row opened before they needed it
+  std::uint64_t row_misses = 0;     // bursts that needed an ACT on a closed bank
+  std::uint64_t row_conflicts = 0;  // bursts that needed a PRE of another row first
+  std::uint64_t act_commands = 0;
+  std::uint64_t pre_commands = 0;  // explicit PRE only; RDA/WRA precharge on their own
+  std::uint64_t rd_commands = 0;
+  std::uint64_t wr_commands = 0;
+  std::uint64_t rda_commands = 0;
+  std::uint64_t wra_commands = 0;
+  std::uint64_t ref_commands = 0;
+  std::uint64_t data_bus_busy_cycles = 0;     // summed over channels
+  std::uint64_t refresh_cycles = 0;           // tRFC per REF, summed over ranks
+  std::uint64_t read_latency_sum_cycles = 0;  // arrival to finish, over read transactions
+  std::uint64_t write_latency_sum_cycles = 0;
+  std::uint64_t queue_occupancy_sum = 0;  // bursts queued at the end of each cycle, summed over cycles
+  std::uint64_t queue_occupancy_max = 0;  // bursts queued at once, all channels
+  std::array<std::uint64_t, kLatencyBins> read_latency_histogram{};
+};
+
+// Name, unit and description of each scalar counter, with a member pointer so the shell can bind live fields.
+struct CounterInfo {
+  const char* name;
+  const char* unit;
+  const char* description;
+  std::uint64_t Counters::*field;
+};
+const std::vector<CounterInfo>& counter_infos();
+
+class Engine {
+ public:
+  explicit Engine(const Params& params);  // throws tacsim::InputError when params.validate() fails
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // False when a front end the transaction needs is still busy. Throws std::out_of_range when the transaction
+  // reaches beyond capacity, std::invalid_argument for zero bytes, std::logic_error when `now` was processed.
+  bool try_enqueue(const Transaction& txn, Cycle now);
+
+  void advance_to(Cycle now);  // event-driven: visits only cycles where something can happen
+  void step(Cycle now);        // clock-by-clock reference: processes exactly cycle now == next_cycle()
+  Cycle next_event() const;    // >= next_cycle(), or kNever when nothing is queued or pending at all
+  Cycle next_cycle() const { return next_cycle_; }
+
+  std::vector<Completion> take_completions();
+  bool idle() const;  // nothing staged, queued or in flight, and every completion taken
+
+  const Counters& counters() const { return counters_; }
+  const Params& params() const { return params_; }
+  const AddressMap& address_map() const { return map_; }
+
+  // Called for every command, in issue order (a test's legality checker, a command trace).
+  void set_command_observer(std::function<void(const Command&)> observer) { observer_ = std::move(observer); }
+
+ private:
+  struct Channel;  // queue, bank/bank-group/rank state and data bus of one channel (dram_engine.cpp)
+  struct Timing {  // Params' timings as Cycle, so the hot path does no conversions
+    Cycle cl, cwl, rcd, rp, ras, rc, wr, rtp, wtr_s, wtr_l, rrd_s, rrd_l, ccd_s, ccd_l, faw, rfc, refi, ppd,
+        rtrs, rtw_gap, burst;
+  };
+  struct Txn {
+    std::uint64_t id;
+    std::uint64_t order;  // acceptance order, breaks ties between equal finish cycles
+    Cycle arrival;
+    Cycle finish;
+    std::uint32_t bursts;
+    std::uint32_t issued;
+    bool is_write;
+  };
+  struct Done {
+    Cycle finish;
+    std::uint64_t order;
+    std::uint64_t id;
+    Cycle arrival;
+    bool is_write;
+  };
+
+  void process_cycle(Cycle t, bool every_channel);
+  bool issue_one(Channel& ch, Cycle t, bool reference);
+  Cycle recache(const Channel& ch, Cycle from) const;
+  void transfer_staged(Channel& ch);
+  void insert_burst(Channel& ch, const Location& loc);
+  void issue_act(Channel& ch, std::uint32_t slot, Cycle t);
+  void issue_pre(Channel& ch, std::uint32_t bank, Cycle t, std::uint32_t slot);
+  void issue_column(Channel& ch, std::uint32_t slot, Cycle t);
+  void issue_ref(Channel& ch, std::uint32_t rank, Cycle t);
+  void emit(const Channel& ch, CommandType type, std::uint32_t bank, std::uint32_t rank, std::uint32_t row,
+            std::uint32_t column, Cycle t);
+  void release_completions(Cycle t);
+  void account_occupancy(Cycle until);
+
+  Params params_;
+  AddressMap map_;
+  Timing tm_;
+  std::vector<Channel> channels_;
+  std::vector<Txn> txns_;
+  std::vector<std::uint32_t> free_txns_;
+  std::vector<Done> done_heap_;  // min-heap on (finish, order)
+  std::vector<Completion> ready_;
+  std::vector<Location> scratch_;  // the bursts of the transaction being offered to try_enqueue()
+  std::uint64_t staged_ = 0;       // bursts held in channel front ends
+
+  Cycle next_cycle_ = 0;
+  std::uint64_t next_seq_ = 0;     // burst arrival order, the age FR-FCFS ranks by
+  std::uint64_t next_order_ = 0;   // transaction acceptance order
+  std::uint64_t occupancy_ = 0;    // bursts in all channel queues
+  Cycle occupancy_accounted_ = 0;  // queue_occupancy_sum covers cycles before this one
+  Counters counters_;
+  std::function<void(const Command&)> observer_;
+};
+
+}  // namespace tacsim::dram

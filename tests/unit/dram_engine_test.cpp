@@ -1,0 +1,591 @@
+#include "modules/dram/dram_engine.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "modules/common/error.h"
+#include "tests/unit/dram_timing_checker.h"
+
+namespace tacsim::dram {
+namespace {
+
+const std::vector<std::string> kPresets = {"ddr4-2400", "ddr4-3200", "lpddr4-3200", "hbm2"};
+
+Params preset(const std::string& name) {
+  return load_preset(name, default_presets_dir());
+}
+
+struct Arrival {
+  Cycle cycle;
+  Transaction txn;
+};
+
+// What a run produced: everything the differential test compares.
+struct RunLog {
+  std::vector<Command> commands;
+  std::vector<Completion> completions;
+  Counters counters;
+};
+
+// Event-driven driver, as the SystemC shell will be: sleep until the next arrival or the engine's next event.
+// Arrivals are offered in order; a refused one is retried after the next advance.
+RunLog run_events(const Params& p, const std::vector<Arrival>& traffic, Cycle end,
+                  testing::TimingChecker* checker = nullptr) {
+  Engine engine(p);
+  RunLog run;
+  engine.set_command_observer([&](const Command& c) {
+    run.commands.push_back(c);
+    if (checker != nullptr) checker->record(c);
+  });
+  std::size_t i = 0;
+  for (;;) {
+    const Cycle t = engine.next_cycle();
+    bool refused = false;
+    while (i < traffic.size() && traffic[i].cycle <= t) {
+      if (!engine.try_enqueue(traffic[i].txn, t)) {
+        refused = true;
+        break;
+      }
+      ++i;
+    }
+    Cycle next = engine.next_event();
+    if (!refused && i < traffic.size()) next = std::min(next, traffic[i].cycle);
+    if (next > end) break;
+    if (!refused && i < traffic.size() && traffic[i].cycle == next && next > t) {
+      if (engine.try_enqueue(traffic[i].txn, next)) ++i;  // enqueue before the cycle is processed
+      continue;
+    }
+    engine.advance_to(next);
+    for (const Completion& c : engine.take_completions()) run.completions.push_back(c);
+  }
+  engine.advance_to(end);
+  for (const Completion& c : engine.take_completions()) run.completions.push_back(c);
+  run.counters = engine.counters();
+  if (checker != nullptr) checker->finish(end);
+  return run;
+}
+
+// Clock-by-clock reference driver: every cycle, offer arrivals, then step.
+RunLog run_steps(const Params& p, const std::vector<Arrival>& traffic, Cycle end) {
+  Engine engine(p);
+  RunLog run;
+  engine.set_command_observer([&](const Command& c) { run.commands.push_back(c); });
+  std::size_t i = 0;
+  for (Cycle t = 0; t <= end; ++t) {
+    while (i < traffic.size() && traffic[i].cycle <= t && engine.try_enqueue(traffic[i].txn, t)) ++i;
+    engine.step(t);
+    for (const Completion& c : engine.take_completions()) run.completions.push_back(c);
+  }
+  run.counters = engine.counters();
+  return run;
+}
+
+// Sequential transactions of `bytes` from address 0, all offered at cycle 0 (a DMA streaming a large tile).
+std::vector<Arrival> stream_traffic(std::size_t count, std::uint32_t bytes, bool writes) {
+  std::vector<Arrival> t;
+  for (std::size_t i = 0; i < count; ++i) t.push_back({0, Transaction{i, i * bytes, bytes, writes}});
+  return t;
+}
+
+// Random sizes (1 B to 4 KiB, any alignment), random addresses inside `footprint` bytes, random gaps.
+std::vector<Arrival> random_traffic(const Params& p, std::uint64_t seed, std::size_t count,
+                                    double write_fraction, std::uint64_t footprint, Cycle max_gap) {
+  std::mt19937_64 rng(seed);
+  footprint = std::min(footprint, p.capacity_bytes());
+  std::uniform_int_distribution<std::uint32_t> size(1, 4096);
+  std::uniform_int_distribution<Cycle> gap(0, max_gap);
+  std::bernoulli_distribution write(write_fraction);
+  std::vector<Arrival> t;
+  Cycle now = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::uint32_t bytes = rng() % 4 == 0 ? 64 : size(rng);
+    const std::uint64_t address = std::uniform_int_distribution<std::uint64_t>(0, footprint - bytes)(rng);
+    now += gap(rng);
+    t.push_back({now, Transaction{i, address, bytes, write(rng)}});
+  }
+  return t;
+}
+
+std::uint64_t bursts_of(const Transaction& t, std::uint32_t burst_bytes) {
+  return (t.address + t.bytes - 1) / burst_bytes - t.address / burst_bytes + 1;
+}
+
+// Runs one 64-byte-or-less read per entry and returns the finish cycles.
+struct Probe {
+  explicit Probe(const Params& p) : engine(p) {
+    engine.set_command_observer([this](const Command& c) { commands.push_back(c); });
+  }
+  Cycle access(const Location& where, Cycle at, bool is_write = false, std::uint32_t bytes = 0) {
+    const std::uint64_t address = engine.address_map().encode(where);
+    const Transaction txn{next_id++, address, bytes == 0 ? engine.address_map().burst_bytes() : bytes,
+                          is_write};
+    EXPECT_TRUE(engine.try_enqueue(txn, at));
+    for (;;) {
+      engine.advance_to(engine.next_event());
+      for (const Completion& c : engine.take_completions()) {
+        if (c.id == txn.id) return c.finish;
+      }
+    }
+  }
+  Engine engine;
+  std::vector<Command> commands;
+  std::uint64_t next_id = 0;
+};
+
+Location at_row(std::uint32_t row, std::uint32_t column = 0) {
+  Location l;
+  l.row = row;
+  l.column = column;
+  return l;
+}
+
+// ---- Latency of single accesses, derived by hand
+// -------------------------------------------------------------
+
+TEST(DramEngine, Ddr4_3200IdleHitAndConflictLatencies) {
+  Probe probe(preset("ddr4-3200"));
+  EXPECT_EQ(probe.access(at_row(0), 0), 48u);        // ACT 0; tRCD 22 + CL 22 + burst 4 = 48
+  EXPECT_EQ(probe.access(at_row(0, 8), 100), 126u);  // row hit: 100 + CL 22 + burst 4 = 126
+  // Row conflict at 200: PRE 200 (tRAS and tRTP long met), ACT 200 + tRP 22 = 222, RD 222 + tRCD 22 = 244,
+  // data ends 244 + CL 22 + burst 4 = 270: tRP + tRCD + CL + burst = 70 cycles.
+  EXPECT_EQ(probe.access(at_row(1), 200), 270u);
+  ASSERT_EQ(probe.commands.size(), 6u);  // ACT RD, RD, PRE ACT RD
+  EXPECT_EQ(probe.commands[3].type, CommandType::kPre);
+  EXPECT_EQ(probe.commands[3].cycle, 200u);
+  EXPECT_EQ(probe.commands[4].cycle, 222u);
+  EXPECT_EQ(probe.commands[5].cycle, 244u);
+  const Counters& c = probe.engine.counters();
+  EXPECT_EQ(c.row_misses, 1u);
+  EXPECT_EQ(c.row_hits, 1u);
+  EXPECT_EQ(c.row_conflicts, 1u);
+  EXPECT_EQ(c.read_latency_sum_cycles, 48u + 26u + 70u);
+}
+
+TEST(DramEngine, IdleHitAndConflictLatenciesFollowTheTimingsOfEveryPreset) {
+  for (const std::string& name : kPresets) {
+    SCOPED_TRACE(name);
+    const Params p = preset(name);
+    Probe probe(p);
+    const Cycle burst = p.burst_cycles();
+    EXPECT_EQ(probe.access(at_row(0), 0), p.tRCD_cycles + p.CL_cycles + burst);
+    EXPECT_EQ(probe.access(at_row(0, p.burst_length), 1000), 1000 + p.CL_cycles + burst);
+    EXPECT_EQ(probe.access(at_row(1), 2000), 2000 + p.tRP_cycles + p.tRCD_cycles + p.CL_cycles + burst);
+  }
+  // The same by hand for HBM2: tRCD 14 + CL 14 + burst 2 = 30; LPDDR4-3200: tRCD 29 + CL 28 + burst 8 = 65.
+  EXPECT_EQ(Probe(preset("hbm2")).access(at_row(0), 0), 30u);
+  EXPECT_EQ(Probe(preset("lpddr4-3200")).access(at_row(0), 0), 65u);
+}
+
+TEST(DramEngine, IdleWriteCostsActivateWriteLatencyAndBurst) {
+  Probe probe(preset("ddr4-3200"));
+  EXPECT_EQ(probe.access(at_row(0), 0, true), 42u);  // tRCD 22 + CWL 16 + burst 4 = 42
+  EXPECT_EQ(probe.engine.counters().write_transactions, 1u);
+  EXPECT_EQ(probe.engine.counters().write_latency_sum_cycles, 42u);
+}
+
+TEST(DramEngine, UnalignedTransactionIsSplitIntoBurstsThatOverlapInTime) {
+  Probe probe(preset("ddr4-3200"));
+  // Bytes 60..159 touch the bursts at 0, 64 and 128, which RoRaBaCoBgCh puts in bank groups 0, 1 and 2.
+  // ACTs at 0, 4, 8 (tRRD_S 4); RDs at 22, 26, 30 (tRCD 22 after each); the last data ends 30 + 22 + 4 = 56.
+  EXPECT_TRUE(probe.engine.try_enqueue(Transaction{7, 60, 100, false}, 0));
+  probe.engine.advance_to(100);
+  const std::vector<Completion> done = probe.engine.take_completions();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].id, 7u);
+  EXPECT_EQ(done[0].finish, 56u);
+  EXPECT_EQ(probe.engine.counters().read_bursts, 3u);
+  EXPECT_EQ(probe.engine.counters().act_commands, 3u);
+  std::vector<Cycle> cycles;
+  for (const Command& c : probe.commands) cycles.push_back(c.cycle);
+  EXPECT_EQ(cycles, (std::vector<Cycle>{0, 4, 8, 22, 26, 30}));
+}
+
+TEST(DramEngine, LargeTransactionCompletesWhenItsLastBurstEnds) {
+  // 64 KiB starting 100 bytes into a burst: 1 + 1024 bursts over all eight HBM2 channels.
+  const Params p = preset("hbm2");
+  Engine engine(p);
+  Cycle last_data_end = 0;
+  std::uint64_t columns = 0;
+  engine.set_command_observer([&](const Command& c) {
+    if (c.type == CommandType::kRd || c.type == CommandType::kRda) {
+      ++columns;
+      last_data_end = std::max<Cycle>(last_data_end, c.cycle + p.CL_cycles + p.burst_cycles());
+    }
+  });
+  ASSERT_TRUE(engine.try_enqueue(Transaction{42, 100, 64 * 1024, false}, 0));
+  engine.advance_to(20000);
+  const auto done = engine.take_completions();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(columns, 1025u);
+  EXPECT_EQ(engine.counters().read_bursts, 1025u);
+  EXPECT_EQ(done[0].finish, last_data_end);
+  EXPECT_TRUE(engine.idle());
+}
+
+TEST(DramEngine, ClosedPagePrechargesWithTheLastQueuedAccess) {
+  Params p = preset("ddr4-3200");
+  p.page_policy = PagePolicy::kClosed;
+  Probe probe(p);
+  EXPECT_EQ(probe.access(at_row(0), 0), 48u);  // tRCD 22 + CL 22 + burst 4, issued as RDA
+  // The same row again: RDA at 22 precharged at max(22 + tRTP 12, 0 + tRAS 52) = 52, so ACT no earlier than
+  // 52 + tRP 22 = 74; arriving at 100 it pays tRCD 22 + CL 22 + burst 4 again: 148.
+  EXPECT_EQ(probe.access(at_row(0, 8), 100), 148u);
+  EXPECT_EQ(probe.engine.counters().rda_commands, 2u);
+  EXPECT_EQ(probe.engine.counters().pre_commands, 0u);
+  EXPECT_EQ(probe.engine.counters().row_misses, 2u);
+  // Arriving at 60, before the bank may be activated again: ACT at 74, RD at 96, data ends 96 + 22 + 4 = 122.
+  Probe early(p);
+  early.access(at_row(0), 0);
+  EXPECT_EQ(early.access(at_row(0, 8), 60), 122u);
+}
+
+TEST(DramEngine, RefreshDelaysAnAccessByTRfc) {
+  const Params p = preset("ddr4-2400");
+  // Rank 0's first REF is due at tREFI = 9360 with every bank idle: REF 9360, ACT 9360 + tRFC 420 = 9780,
+  // RD 9780 + tRCD 16 = 9796, data ends 9796 + CL 16 + burst 4 = 9816.
+  EXPECT_EQ(Probe(p).access(at_row(0), 9360), 9816u);
+  // With a row open from an access at 9000: PRE at 9360, REF 9360 + tRP 16 = 9376, ACT 9376 + 420 = 9796,
+  // RD 9812, data ends 9812 + 16 + 4 = 9832.
+  Probe busy(p);
+  EXPECT_EQ(busy.access(at_row(0), 9000), 9036u);  // tRCD 16 + CL 16 + burst 4 = 36
+  EXPECT_EQ(busy.access(at_row(0, 8), 9360), 9832u);
+  // An access to rank 1 waits only for the command bus (rank 1's own refresh is due 4680 cycles later): rank
+  // 0's REF takes cycle 9360, so ACT 9361, RD 9361 + 16 = 9377, data ends 9377 + 16 + 4 = 9397.
+  Location other = at_row(0);
+  other.rank = 1;
+  EXPECT_EQ(Probe(p).access(other, 9360), 9397u);
+}
+
+TEST(DramEngine, RefreshRunsOncePerIntervalPerRankStaggered) {
+  const Params p = preset("ddr4-2400");
+  Engine engine(p);
+  testing::TimingChecker checker(p);
+  std::vector<Cycle> rank1;
+  engine.set_command_observer([&](const Command& c) {
+    checker.record(c);
+    if (c.rank == 1) rank1.push_back(c.cycle);
+  });
+  engine.advance_to(10 * 9360);
+  // Rank 0 at 9360 k for k = 1..10; rank 1 at 9360 k + 9360 / 2 for k = 1..9: 19 REFs.
+  EXPECT_EQ(engine.counters().ref_commands, 19u);
+  EXPECT_EQ(engine.counters().refresh_cycles, 19u * 420u);
+  ASSERT_FALSE(rank1.empty());
+  EXPECT_EQ(rank1.front(), 9360u + 4680u);
+  checker.finish(10 * 9360);
+  EXPECT_TRUE(checker.ok()) << checker.summary();
+  Params off = p;
+  off.refresh_enabled = false;
+  Engine quiet(off);
+  EXPECT_EQ(quiet.next_event(), kNever);
+}
+
+TEST(DramEngine, NextEventNamesEachCycleWhereSomethingHappens) {
+  Engine engine(preset("ddr4-3200"));
+  EXPECT_EQ(engine.next_event(), 12480u);  // nothing queued: rank 0's first refresh at tREFI
+  ASSERT_TRUE(engine.try_enqueue(Transaction{1, 0, 64, false}, 5));
+  EXPECT_EQ(engine.next_event(), 5u);  // ACT
+  engine.advance_to(5);
+  EXPECT_EQ(engine.next_event(), 27u);  // RD at 5 + tRCD 22
+  engine.advance_to(27);
+  EXPECT_EQ(engine.next_event(), 53u);  // completion at 27 + CL 22 + burst 4
+  engine.advance_to(52);
+  EXPECT_TRUE(engine.take_completions().empty());
+  engine.advance_to(53);
+  const auto done = engine.take_completions();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].finish, 53u);
+  EXPECT_TRUE(engine.idle());
+  EXPECT_EQ(engine.next_event(), 12480u);
+}
+
+TEST(DramEngine, QueueOccupancyAndLatencyStatistics) {
+  Engine engine(preset("ddr4-3200"));
+  ASSERT_TRUE(engine.try_enqueue(Transaction{1, 0, 64, false}, 0));
+  engine.advance_to(100);
+  // The burst is queued at the end of cycles 0..21 and leaves with its RD at 22: 22 burst-cycles.
+  EXPECT_EQ(engine.counters().queue_occupancy_sum, 22u);
+  EXPECT_EQ(engine.counters().queue_occupancy_max, 1u);
+  EXPECT_EQ(engine.counters().read_latency_histogram[48], 1u);
+  EXPECT_EQ(latency_percentile(engine.counters().read_latency_histogram, 0.5), 48u);
+  EXPECT_EQ(latency_percentile(engine.counters().read_latency_histogram, 0.99), 48u);
+}
+
+TEST(DramEngine, LatencyHistogramBinsAreMonotonicAndTight) {
+  std::size_t last = 0;
+  for (Cycle v = 0; v < 200000; v += 1 + v / 50) {
+    const std::size_t bin = latency_bin(v);
+    EXPECT_GE(bin, last);
+    last = bin;
+    EXPECT_LE(latency_bin_floor(bin), v);
+    EXPECT_GE(latency_bin_floor(bin) + latency_bin_floor(bin) / 32 + 1, v);  // within 1/32 below v
+  }
+  std::array<std::uint64_t, kLatencyBins> h{};
+  for (Cycle v = 1; v <= 100; ++v) ++h[latency_bin(v)];
+  EXPECT_EQ(latency_percentile(h, 0.5), 50u);
+  EXPECT_EQ(latency_percentile(h, 0.99), 98u);  // from 64 on bins are 2 wide: 99 shares the bin [98, 99]
+}
+
+// ---- Scheduling policy
+// ------------------------------------------------------------------------------------------
+
+TEST(DramEngine, RowHitIsServedBeforeAnOlderConflict) {
+  Probe probe(preset("ddr4-3200"));
+  probe.access(at_row(0), 0);  // opens row 0 of bank 0
+  Engine& e = probe.engine;
+  ASSERT_TRUE(e.try_enqueue(Transaction{10, e.address_map().encode(at_row(1)), 64, false}, 100));  // conflict
+  ASSERT_TRUE(e.try_enqueue(Transaction{11, e.address_map().encode(at_row(0, 8)), 64, false}, 100));  // hit
+  e.advance_to(400);
+  std::map<std::uint64_t, Cycle> finish;
+  for (const Completion& c : e.take_completions()) finish[c.id] = c.finish;
+  EXPECT_EQ(finish[11], 126u);  // the younger hit goes first: RD 100, + CL 22 + burst 4
+  // The conflict's PRE waits for the hit: max(ACT 0 + tRAS 52, RD 100 + tRTP 12) = 112; ACT 134; RD 156;
+  // data ends 156 + 22 + 4 = 182.
+  EXPECT_EQ(finish[10], 182u);
+}
+
+TEST(DramEngine, RowHitCapLetsAWaitingConflictThrough) {
+  // Row 0 of bank 0 open; then a conflict to row 1, then 12 hits to row 0, all at cycle 100.
+  auto run = [](std::uint32_t cap) {
+    Params p = preset("ddr4-3200");
+    p.row_hit_cap = cap;
+    Probe probe(p);
+    probe.access(at_row(0), 0);
+    Engine& e = probe.engine;
+    EXPECT_TRUE(e.try_enqueue(Transaction{100, e.address_map().encode(at_row(1)), 64, false}, 100));
+    for (std::uint32_t i = 1; i <= 12; ++i) {
+      EXPECT_TRUE(e.try_enqueue(Transaction{i, e.address_map().encode(at_row(0, 8 * i)), 64, false}, 100));
+    }
+    e.advance_to(2000);
+    int hits_before_conflict = 0;
+    for (const Completion& c : e.take_completions()) {
+      if (c.id == 100) break;
+      ++hits_before_conflict;
+    }
+    return hits_before_conflict;
+  };
+  EXPECT_EQ(run(16), 12);  // under the cap every hit goes first (FR-FCFS)
+  EXPECT_EQ(run(4), 3);    // the opening access counts: 1 + 3 hits reach the cap of 4, then the conflict
+}
+
+TEST(DramEngine, SameAddressAccessesKeepTheirOrder) {
+  Engine engine(preset("ddr4-3200"));
+  std::vector<Command> log;
+  engine.set_command_observer([&](const Command& c) { log.push_back(c); });
+  const std::uint64_t x = engine.address_map().encode(at_row(0));
+  const std::uint64_t y = engine.address_map().encode(at_row(0, 8));
+  ASSERT_TRUE(engine.try_enqueue(Transaction{1, y, 64, false}, 0));
+  ASSERT_TRUE(engine.try_enqueue(Transaction{2, x, 64, true}, 0));
+  ASSERT_TRUE(engine.try_enqueue(Transaction{3, x, 64, false}, 0));
+  engine.advance_to(300);
+  std::map<std::uint64_t, Cycle> finish;
+  for (const Completion& c : engine.take_completions()) finish[c.id] = c.finish;
+  // Read 1 at 22; the write must leave 2 idle cycles after that read's data (ends 48): WR at 50 - CWL 16
+  // = 34. Read 3 would be ready at 22 + tCCD_L 8 = 30, before the write, but reads the written column: it
+  // waits for the write data (ends 54) + tWTR_L 12 = 66, and its data ends 66 + CL 22 + burst 4 = 92.
+  EXPECT_EQ(finish[1], 48u);
+  EXPECT_EQ(finish[2], 54u);
+  EXPECT_EQ(finish[3], 92u);
+  ASSERT_EQ(log.size(), 4u);
+  EXPECT_EQ(log[2].type, CommandType::kWr);
+  EXPECT_EQ(log[3].type, CommandType::kRd);
+}
+
+// ---- Traffic: legality, bandwidth, conservation
+// ------------------------------------------------------------
+
+TEST(DramEngine, EveryPresetPassesTheTimingCheckerUnderStreamRandomAndMixedTraffic) {
+  for (const std::string& name : kPresets) {
+    for (PagePolicy policy : {PagePolicy::kOpen, PagePolicy::kClosed}) {
+      Params p = preset(name);
+      p.page_policy = policy;
+      const std::vector<std::pair<std::string, std::vector<Arrival>>> kinds = {
+          {"stream", stream_traffic(150, 4096, false)},
+          {"random", random_traffic(p, 11, 300, 0.5, p.capacity_bytes(), 60)},
+          {"mixed", random_traffic(p, 12, 600, 0.3, 256 * 1024, 20)},
+      };
+      for (const auto& [kind, traffic] : kinds) {
+        SCOPED_TRACE(name + " " + kind + (policy == PagePolicy::kOpen ? " open" : " closed"));
+        testing::TimingChecker checker(p);
+        const RunLog run = run_events(p, traffic, 200000, &checker);
+        EXPECT_TRUE(checker.ok()) << checker.summary();
+        ASSERT_EQ(run.completions.size(), traffic.size()) << "every transaction completes within the run";
+        std::uint64_t bursts = 0;
+        for (const Arrival& a : traffic) bursts += bursts_of(a.txn, p.burst_bytes());
+        EXPECT_EQ(run.counters.read_bursts + run.counters.write_bursts, bursts);
+        EXPECT_EQ(run.counters.data_bus_busy_cycles, checker.data_cycles());
+        EXPECT_EQ(run.counters.row_hits + run.counters.row_misses + run.counters.row_conflicts, bursts);
+      }
+    }
+  }
+}
+
+TEST(DramEngine, StreamingReadsReachNinetyPercentOfPeakLessRefresh) {
+  for (const std::string& name : kPresets) {
+    SCOPED_TRACE(name);
+    const Params p = preset(name);
+    const Cycle cycles = 8 * Cycle{p.tREFI_cycles};
+    // Enough 4 KiB reads to keep every channel busy for the whole run.
+    const std::size_t count = cycles * p.channels / p.burst_cycles() * p.burst_bytes() / 4096 + 64;
+    testing::TimingChecker checker(p);
+    const RunLog run = run_events(p, stream_traffic(count, 4096, false), cycles, &checker);
+    EXPECT_TRUE(checker.ok()) << checker.summary();
+    const double utilisation =
+        static_cast<double>(run.counters.data_bus_busy_cycles) / static_cast<double>(cycles * p.channels);
+    const double ceiling = 1.0 - static_cast<double>(p.tRFC_cycles) / p.tREFI_cycles;
+    const double gbps = utilisation * p.channels * p.bus_width_bits / 8 * 2 * p.clock_mhz / 1000;
+    std::printf("[ stream   ] %-12s %5.1f %% of peak (refresh leaves %5.1f %%), %6.1f GB/s\n", name.c_str(),
+                100 * utilisation, 100 * ceiling, gbps);
+    EXPECT_GE(utilisation, 0.9 * ceiling);
+  }
+}
+
+TEST(DramEngine, NothingIsLostOrDuplicatedWhenTheQueuesAreFull) {
+  for (const std::string& name :
+       {std::string("lpddr4-3200"), std::string("hbm2"), std::string("ddr4-3200")}) {
+    SCOPED_TRACE(name);
+    Params p = preset(name);
+    p.queue_depth_bursts = 2;
+    // 400 transactions all offered at cycle 0: the front ends refuse most offers and the queues stay full.
+    std::vector<Arrival> traffic = random_traffic(p, 5, 400, 0.5, 1 << 20, 0);
+    Engine engine(p);
+    testing::TimingChecker checker(p);
+    engine.set_command_observer([&](const Command& c) { checker.record(c); });
+    std::size_t next = 0;
+    std::uint64_t refusals = 0;
+    std::vector<Completion> done;
+    std::map<std::uint64_t, Cycle> accepted_at;
+    for (Cycle t = 0; t < 2000000 && done.size() < traffic.size(); t = engine.next_cycle()) {
+      while (next < traffic.size()) {
+        if (!engine.try_enqueue(traffic[next].txn, t)) {
+          ++refusals;
+          break;
+        }
+        accepted_at[traffic[next].txn.id] = t;
+        ++next;
+      }
+      engine.advance_to(engine.next_event());
+      for (const Completion& c : engine.take_completions()) done.push_back(c);
+    }
+    EXPECT_GT(refusals, 100u);
+    EXPECT_LE(engine.counters().queue_occupancy_max, 2u * p.channels);
+    ASSERT_EQ(done.size(), traffic.size());
+    std::map<std::uint64_t, int> seen;
+    for (std::size_t i = 0; i < done.size(); ++i) {
+      ++seen[done[i].id];
+      if (i > 0) {
+        EXPECT_LE(done[i - 1].finish, done[i].finish) << "completions come in finish order";
+      }
+      EXPECT_GE(done[i].finish,
+                accepted_at[done[i].id] + std::min(p.CL_cycles, p.CWL_cycles) + p.burst_cycles());
+    }
+    for (const Arrival& a : traffic) EXPECT_EQ(seen[a.txn.id], 1) << "transaction " << a.txn.id;
+    std::uint64_t reads = 0, writes = 0, bursts = 0;
+    for (const Arrival& a : traffic) {
+      (a.txn.is_write ? writes : reads) += 1;
+      bursts += bursts_of(a.txn, p.burst_bytes());
+    }
+    EXPECT_EQ(engine.counters().read_transactions, reads);
+    EXPECT_EQ(engine.counters().write_transactions, writes);
+    EXPECT_EQ(engine.counters().read_bursts + engine.counters().write_bursts, bursts);
+    EXPECT_TRUE(engine.idle());
+    EXPECT_TRUE(checker.ok()) << checker.summary();
+  }
+}
+
+// ---- Exactness: the event-driven path against the clock-by-clock reference --------------------------------
+
+void expect_same(const RunLog& a, const RunLog& b) {
+  ASSERT_EQ(a.commands.size(), b.commands.size());
+  for (std::size_t i = 0; i < a.commands.size(); ++i) {
+    const Command& x = a.commands[i];
+    const Command& y = b.commands[i];
+    const bool same = x.cycle == y.cycle && x.type == y.type && x.channel == y.channel && x.rank == y.rank &&
+                      x.bankgroup == y.bankgroup && x.bank == y.bank && x.row == y.row &&
+                      x.column == y.column;
+    ASSERT_TRUE(same) << "command " << i << ": " << to_string(x.type) << " at " << x.cycle << " vs "
+                      << to_string(y.type) << " at " << y.cycle;
+  }
+  ASSERT_EQ(a.completions.size(), b.completions.size());
+  for (std::size_t i = 0; i < a.completions.size(); ++i) {
+    ASSERT_EQ(a.completions[i].id, b.completions[i].id) << "completion " << i;
+    ASSERT_EQ(a.completions[i].finish, b.completions[i].finish) << "completion " << i;
+  }
+  for (const CounterInfo& info : counter_infos()) {
+    EXPECT_EQ(a.counters.*info.field, b.counters.*info.field) << info.name;
+  }
+  EXPECT_EQ(a.counters.read_latency_histogram, b.counters.read_latency_histogram);
+}
+
+TEST(DramEngine, EventDrivenPathEqualsClockByClockReference) {
+  std::uint64_t seed = 100;
+  for (const std::string& name : kPresets) {
+    for (PagePolicy policy : {PagePolicy::kOpen, PagePolicy::kClosed}) {
+      Params p = preset(name);
+      p.page_policy = policy;
+      p.queue_depth_bursts = policy == PagePolicy::kOpen ? 32 : 8;
+      p.row_hit_cap = policy == PagePolicy::kOpen ? 16 : 3;
+      for (const auto& [footprint, gap] : {std::pair<std::uint64_t, Cycle>{p.capacity_bytes(), 80},
+                                           std::pair<std::uint64_t, Cycle>{64 * 1024, 15}}) {
+        SCOPED_TRACE(name + (policy == PagePolicy::kOpen ? " open" : " closed") + " footprint " +
+                     std::to_string(footprint));
+        const std::vector<Arrival> traffic = random_traffic(p, seed++, 300, 0.4, footprint, gap);
+        const Cycle end = 100007;  // several refreshes for every preset
+        const RunLog events = run_events(p, traffic, end);
+        const RunLog steps = run_steps(p, traffic, end);
+        EXPECT_GT(events.completions.size(), 100u);
+        expect_same(events, steps);
+      }
+    }
+  }
+}
+
+// Refresh every few hundred cycles, two-burst queues and a row-hit cap of 2: refresh draining, front-end
+// back-pressure and capping interleave constantly, which is where a skipped cycle would show.
+TEST(DramEngine, EventDrivenPathEqualsReferenceUnderRefreshAndQueueStress) {
+  std::uint64_t seed = 900;
+  for (const std::string& name : kPresets) {
+    SCOPED_TRACE(name);
+    Params p = preset(name);
+    p.tREFI_cycles = 3 * p.tRFC_cycles;
+    p.queue_depth_bursts = 2;
+    p.row_hit_cap = 2;
+    const std::vector<Arrival> traffic = random_traffic(p, seed++, 200, 0.5, 32 * 1024, 10);
+    testing::TimingChecker checker(p);
+    const RunLog events = run_events(p, traffic, 60007, &checker);
+    EXPECT_TRUE(checker.ok()) << checker.summary();
+    EXPECT_GT(events.counters.ref_commands, 20u);
+    expect_same(events, run_steps(p, traffic, 60007));
+  }
+}
+
+// ---- Contract violations
+// ---------------------------------------------------------------------------------------
+
+TEST(DramEngine, RejectsMisuseWithClearErrors) {
+  Engine engine(preset("ddr4-3200"));
+  engine.advance_to(10);
+  EXPECT_THROW(engine.try_enqueue(Transaction{1, 0, 64, false}, 10), std::logic_error);  // cycle 10 is done
+  EXPECT_THROW(engine.step(20), std::logic_error);  // the next cycle is 11
+  EXPECT_THROW(engine.try_enqueue(Transaction{1, 0, 0, false}, 11), std::invalid_argument);
+  const std::uint64_t capacity = engine.address_map().capacity_bytes();
+  EXPECT_THROW(engine.try_enqueue(Transaction{1, capacity - 32, 64, false}, 11), std::out_of_range);
+  EXPECT_TRUE(engine.try_enqueue(Transaction{1, capacity - 64, 64, false}, 11));
+  Params bad = preset("ddr4-3200");
+  bad.tRC_cycles = 10;
+  try {
+    Engine broken(bad);
+    FAIL() << "accepted tRC_cycles = 10";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("dram: tRC_cycles:", 0), 0u) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace tacsim::dram

@@ -9,6 +9,7 @@
 
 #include "modules/common/error.h"
 #include "sim/config.h"
+#include "sim/memtest.h"
 #include "sim/run.h"
 #include "sim/version.h"
 
@@ -23,11 +24,12 @@ const char* kUsage =
     "\n"
     "commands:\n"
     "  run      simulate a workload on the configured accelerator and write stats.json and config.ini\n"
+    "  memtest  drive the DRAM alone with a pattern or a DRAMsim3 trace: bandwidth, latency, row hits\n"
     "\n"
     "`tacsim <command> --help` lists the command's options.\n";
 
-po::options_description run_options() {
-  po::options_description d("tacsim run options");
+po::options_description common_options(const std::string& title) {
+  po::options_description d(title);
   d.add_options()("help,h", "print this help")(
       "config,c", po::value<std::string>()->value_name("FILE"),
       "INI configuration file ([section] then key = value lines)")(
@@ -40,6 +42,38 @@ po::options_description run_options() {
   return d;
 }
 
+po::options_description run_options() { return common_options("tacsim run options"); }
+
+// memtest's own flags are shorthands for memtest.* config keys, so config.ini records them.
+const std::vector<std::pair<std::string, std::string>> kMemtestFlags = {
+    {"pattern", "memtest.pattern"}, {"bytes", "memtest.bytes"},
+    {"read-ratio", "memtest.read_ratio"}, {"request-bytes", "memtest.request_bytes"},
+    {"stride", "memtest.stride_bytes"}, {"trace", "memtest.trace"},
+    {"preset", "dram.preset"}};
+
+po::options_description memtest_options() {
+  auto d = common_options("tacsim memtest options");
+  d.add_options()("pattern", po::value<std::string>()->value_name("P"), "stream, random or strided")(
+      "bytes", po::value<std::string>()->value_name("N"), "total bytes requested by the pattern")(
+      "read-ratio", po::value<std::string>()->value_name("R"), "fraction of requests that read (0..1)")(
+      "request-bytes", po::value<std::string>()->value_name("N"), "bytes per request")(
+      "stride", po::value<std::string>()->value_name("N"), "address step of the strided pattern")(
+      "trace", po::value<std::string>()->value_name("FILE"),
+      "replay a DRAMsim3 trace ('0x<addr> READ|WRITE <cycle>' per line) instead of a pattern")(
+      "preset", po::value<std::string>()->value_name("NAME"), "shorthand for --set dram.preset=NAME");
+  return d;
+}
+
+RunOptions common_run_options(const po::variables_map& vm) {
+  RunOptions o;
+  if (vm.count("config")) o.config_path = vm["config"].as<std::string>();
+  if (vm.count("set")) o.overrides = vm["set"].as<std::vector<std::string>>();
+  if (vm.count("seed")) o.overrides.push_back("sim.seed=" + vm["seed"].as<std::string>());
+  o.out_dir = vm["out"].as<std::string>();
+  o.quiet = vm.count("quiet") > 0;
+  return o;
+}
+
 int run_main(const std::vector<std::string>& args) {
   const auto desc = run_options();
   po::variables_map vm;
@@ -50,13 +84,23 @@ int run_main(const std::vector<std::string>& args) {
               << describe_keys();
     return 0;
   }
-  RunOptions o;
-  if (vm.count("config")) o.config_path = vm["config"].as<std::string>();
-  if (vm.count("set")) o.overrides = vm["set"].as<std::vector<std::string>>();
-  if (vm.count("seed")) o.overrides.push_back("sim.seed=" + vm["seed"].as<std::string>());
-  o.out_dir = vm["out"].as<std::string>();
-  o.quiet = vm.count("quiet") > 0;
-  return run_command(o);
+  return run_command(common_run_options(vm));
+}
+
+int memtest_main(const std::vector<std::string>& args) {
+  const auto desc = memtest_options();
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).run(), vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    std::cout << "usage: tacsim memtest [options]\n\n" << desc
+              << "\nconfig keys (default, meaning, unit; dram.* and memtest.* apply):\n" << describe_keys();
+    return 0;
+  }
+  RunOptions o = common_run_options(vm);
+  for (const auto& [flag, key] : kMemtestFlags)
+    if (vm.count(flag)) o.overrides.push_back(key + "=" + vm[flag].as<std::string>());
+  return memtest_command(o);
 }
 
 }  // namespace
@@ -80,6 +124,7 @@ int cli_main(int argc, char** argv) {
     }
     const std::vector<std::string> rest(args.begin() + 1, args.end());
     if (cmd == "run") return run_main(rest);
+    if (cmd == "memtest") return memtest_main(rest);
     std::cerr << fmt::format("tacsim: unknown command '{}'\n{}", cmd, kUsage);
     return 2;
   } catch (const InputError& e) {

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <algorithm>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -16,6 +17,11 @@ namespace tacsim::sim {
 
 std::string SimParams::validate() const {
   if (workload != "gemm") return fmt::format("workload: must be gemm, got '{}'", workload);
+  return "";
+}
+
+std::string MemoryParams::validate() const {
+  if (model != "dram" && model != "fixed") return fmt::format("model: must be dram or fixed, got '{}'", model);
   return "";
 }
 
@@ -137,6 +143,23 @@ void check(const std::string& section, const std::string& msg) {
   if (!msg.empty()) throw InputError(fmt::format("config: {}.{}", section, msg));
 }
 
+// dram = preset, then overrides in the order given; validated as a whole.
+void resolve_dram(SimConfig& cfg) {
+  const auto names = dram::preset_names(dram::default_presets_dir());
+  if (std::find(names.begin(), names.end(), cfg.dram_preset) == names.end()) {
+    std::string list;
+    for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+    throw InputError(fmt::format("config: dram.preset: unknown preset '{}' (bundled: {})", cfg.dram_preset, list));
+  }
+  dram::Params p = dram::load_preset(cfg.dram_preset, dram::default_presets_dir());
+  for (const auto& [field, value] : cfg.dram_overrides) {
+    const std::string err = dram::set_field(p, field, value);
+    if (!err.empty()) throw InputError("config: dram." + err);
+  }
+  check("dram", p.validate());
+  cfg.dram = p;
+}
+
 }  // namespace
 
 std::vector<ConfigKey> config_keys(SimConfig& c) {
@@ -174,12 +197,54 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
   k.push_back(bind_unsigned("dma.max_transaction_bytes", c.dma.max_transaction_bytes, "bytes",
                             "largest transaction; transactions never cross a boundary of this size"));
 
-  auto& m = c.memory;
-  k.push_back(bind_double("memory.clock_mhz", m.clock_mhz, "MHz", "memory clock (fixed-latency stand-in)"));
-  k.push_back(bind_unsigned("memory.latency_cycles", m.latency_cycles, "cycles", "access latency"));
-  k.push_back(bind_unsigned("memory.bytes_per_cycle", m.bytes_per_cycle, "bytes/cycle", "data bus width"));
-  k.push_back(bind_unsigned("memory.queue_depth", m.queue_depth, "transactions", "requests in flight"));
-  k.push_back(bind_unsigned("memory.capacity_mib", m.capacity_mib, "MiB", "capacity"));
+  k.push_back(bind_string("memory.model", c.memory.model,
+                          "dram (JEDEC timing, dram.*) or fixed (fixed latency and bus, fixed_memory.*)"));
+  auto& m = c.fixed_memory;
+  k.push_back(bind_double("fixed_memory.clock_mhz", m.clock_mhz, "MHz", "clock of the fixed-latency memory"));
+  k.push_back(bind_unsigned("fixed_memory.latency_cycles", m.latency_cycles, "cycles", "access latency"));
+  k.push_back(bind_unsigned("fixed_memory.bytes_per_cycle", m.bytes_per_cycle, "bytes/cycle", "data bus width"));
+  k.push_back(bind_unsigned("fixed_memory.queue_depth", m.queue_depth, "transactions", "requests in flight"));
+  k.push_back(bind_unsigned("fixed_memory.capacity_mib", m.capacity_mib, "MiB", "capacity"));
+
+  auto& t = c.memtest;
+  k.push_back(bind_string("memtest.pattern", t.pattern, "tacsim memtest traffic: stream, random or strided"));
+  k.push_back(bind_unsigned("memtest.bytes", t.bytes, "bytes", "total bytes requested"));
+  k.push_back(bind_unsigned("memtest.request_bytes", t.request_bytes, "bytes",
+                            "bytes per request; 0: 4096 for stream, one burst for random and strided"));
+  k.push_back(bind_unsigned("memtest.stride_bytes", t.stride_bytes, "bytes", "address step of the strided pattern"));
+  k.push_back(bind_double("memtest.read_ratio", t.read_ratio, "", "fraction of requests that read"));
+  k.push_back(bind_string("memtest.trace", c.memtest_trace,
+                          "DRAMsim3 trace ('0x<addr> READ|WRITE <cycle>' lines) replayed instead of the pattern"));
+  k.push_back(bind_unsigned("memtest.max_outstanding", c.memtest_max_outstanding, "transactions",
+                            "requests the generator keeps in flight"));
+  k.push_back(bind_unsigned("memtest.requests_per_cycle", c.memtest_requests_per_cycle, "requests",
+                            "BEGIN_REQs the generator may send in one DRAM cycle"));
+
+  // The DRAM: a preset, then any of its fields. Each field is checked as it is read and applied after the
+  // preset when the configuration is resolved.
+  k.push_back(bind_string("dram.preset", c.dram_preset,
+                          "bundled preset (modules/dram/presets): " + [] {
+                            std::string names;
+                            for (const auto& n : dram::preset_names(dram::default_presets_dir()))
+                              names += (names.empty() ? "" : ", ") + n;
+                            return names;
+                          }()));
+  for (const std::string& field : dram::field_names()) {
+    const bool cycles = field.size() > 7 && field.compare(field.size() - 7, 7, "_cycles") == 0;
+    k.push_back({"dram." + field, cycles ? "DRAM cycles" : (field == "clock_mhz" ? "MHz" : ""),
+                 "overrides the preset (JEDEC name; see modules/dram/dram_params.h)",
+                 [&c, field](const std::string& v) {
+                   dram::Params scratch;
+                   std::string err = dram::set_field(scratch, field, v);
+                   if (!err.empty()) {
+                     // set_field's message starts with the field name; the caller names the whole key.
+                     if (err.rfind(field + ": ", 0) == 0) err = err.substr(field.size() + 2);
+                     throw std::invalid_argument(err);
+                   }
+                   c.dram_overrides.emplace_back(field, v);
+                 },
+                 [&c, field] { return dram::get_field(c.dram, field); }});
+  }
   return k;
 }
 
@@ -202,6 +267,12 @@ SimConfig resolve_config(const std::string& ini_path, const std::vector<std::str
   check("out_buffer", cfg.out_buffer.validate());
   check("dma", cfg.dma.validate());
   check("memory", cfg.memory.validate());
+  check("fixed_memory", cfg.fixed_memory.validate());
+  if (cfg.memtest_max_outstanding == 0) throw InputError("config: memtest.max_outstanding: must be at least 1, got 0");
+  if (cfg.memtest_requests_per_cycle == 0)
+    throw InputError("config: memtest.requests_per_cycle: must be at least 1, got 0");
+  cfg.memtest.seed = cfg.sim.seed;
+  resolve_dram(cfg);
   return cfg;
 }
 
@@ -230,7 +301,7 @@ std::string to_ini(const SimConfig& cfg) {
 }
 
 std::string describe_keys() {
-  SimConfig defaults;
+  SimConfig defaults = resolve_config("", {});
   std::ostringstream os;
   for (const auto& k : config_keys(defaults)) {
     const std::string unit = k.unit.empty() ? "" : " [" + k.unit + "]";

@@ -11,6 +11,8 @@
 
 #include "modules/buffer/buffer.h"
 #include "modules/dma/dma_engine.h"
+#include "modules/dram/dram_params.h"
+#include "modules/dram/traffic_generator.h"
 #include "modules/memory/fixed_latency_memory_engine.h"
 #include "modules/pe_array/pe_array_engine.h"
 #include "workloads/gemm.h"
@@ -31,6 +33,13 @@ struct AccelParams {
   std::string validate() const;
 };
 
+// Which model answers the DMA: the JEDEC DRAM model (dram.*) or the fixed-latency stand-in (fixed_memory.*).
+struct MemoryParams {
+  std::string model = "dram";
+
+  std::string validate() const;
+};
+
 struct SimConfig {
   SimParams sim;
   AccelParams accel;
@@ -40,7 +49,22 @@ struct SimConfig {
   buffer::Params weight_buffer{128};
   buffer::Params out_buffer{16};  // two 32 x 32 int32 tiles
   dma::Params dma;
-  memory::Params memory;
+  MemoryParams memory;
+  memory::Params fixed_memory;
+  // dram = the preset's values, then every dram.<field> given in the file or with --set, in that order.
+  std::string dram_preset = "hbm2";
+  std::vector<std::pair<std::string, std::string>> dram_overrides;
+  dram::Params dram;
+
+  // tacsim memtest: the traffic it drives into the DRAM.
+  dram::TrafficPattern memtest;
+  std::string memtest_trace;            // a DRAMsim3-format trace instead of a pattern
+  std::uint32_t memtest_max_outstanding = 256;
+  std::uint32_t memtest_requests_per_cycle = 4;
+
+  std::uint64_t memory_capacity_bytes() const {
+    return memory.model == "dram" ? dram.capacity_bytes() : fixed_memory.capacity_bytes();
+  }
 };
 
 struct ConfigKey {

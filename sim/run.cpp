@@ -48,9 +48,9 @@ int run_command(const RunOptions& opts) {
 
   const auto& g = cfg.gemm;
   const auto layout = workloads::layout_gemm(g);
-  if (layout.end > cfg.memory.capacity_bytes())
-    throw InputError(fmt::format("memory.capacity_mib: the GEMM's operands need {} bytes, the memory has {}",
-                                 layout.end, cfg.memory.capacity_bytes()));
+  if (layout.end > cfg.memory_capacity_bytes())
+    throw InputError(fmt::format("memory: the GEMM's operands need {} bytes, the {} memory has {}", layout.end,
+                                 cfg.memory.model, cfg.memory_capacity_bytes()));
   const auto plan = workloads::plan_gemm(g, cfg.pe_array, cfg.act_buffer.half_bytes(),
                                          cfg.weight_buffer.half_bytes(), cfg.out_buffer.half_bytes(), layout);
   const auto ops = workloads::make_operands(g, cfg.sim.seed);
@@ -74,14 +74,13 @@ int run_command(const RunOptions& opts) {
 
   const Cycle cycles = top.controller.finish_cycle();
   const auto& pe = top.pe_array.engine().counters();
-  const auto& mem = top.memory.engine().counters();
   nlohmann::ordered_json summary;
   summary["cycles"] = cycles;
   summary["sim_time_ns"] = double(top.clock.fs_at(cycles)) * 1e-6;
   summary["check"] = check;
   summary["macs"] = pe.macs;
   summary["pe_utilization"] = double(pe.macs) / (double(cfg.pe_array.peak_macs_per_cycle()) * double(cycles));
-  summary["dram_bytes"] = mem.read_bytes + mem.write_bytes;
+  summary["dram_bytes"] = top.memory.bytes_transferred();
   summary["weight_bytes"] = top.weight_buffer.stats().value("bytes_written");
 
   nlohmann::ordered_json stats;
@@ -111,7 +110,7 @@ int run_command(const RunOptions& opts) {
     row("simulated time", fmt::format("{:.3f} us", summary["sim_time_ns"].get<double>() * 1e-3));
     row("PE utilization", fmt::format("{:.1f} %", 100 * summary["pe_utilization"].get<double>()));
     row("MACs", fmt::format("{}", pe.macs));
-    row("bytes moved (DRAM)", fmt::format("{}", mem.read_bytes + mem.write_bytes));
+    row("bytes moved (DRAM)", fmt::format("{}", top.memory.bytes_transferred()));
     row("weight bytes", fmt::format("{}", summary["weight_bytes"].get<std::uint64_t>()));
     row("wall time", fmt::format("{:.3f} s", wall_s));
     row("sim cycles / s", fmt::format("{:.3g}", double(cycles) / wall_s));

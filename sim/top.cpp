@@ -1,18 +1,29 @@
 #include "sim/top.h"
 
+#include "modules/dram/dram.h"
+#include "modules/memory/fixed_latency_memory.h"
+
 namespace tacsim::sim {
+
+namespace {
+std::unique_ptr<sc_core::sc_module> make_memory(const SimConfig& cfg) {
+  if (cfg.memory.model == "dram") return std::make_unique<dram::Dram>("memory", cfg.dram);
+  return std::make_unique<memory::FixedLatencyMemory>("memory", cfg.fixed_memory);
+}
+}  // namespace
 
 Top::Top(const sc_core::sc_module_name& name, const SimConfig& cfg)
     : sc_module(name),
       clock(cfg.accel.clock_mhz),
-      memory("memory", cfg.memory),
+      memory_module(make_memory(cfg)),
+      memory(dynamic_cast<memory::MemoryDevice&>(*memory_module)),
       dma("dma", cfg.dma, clock),
       act_buffer("act_buffer", cfg.act_buffer, clock),
       weight_buffer("weight_buffer", cfg.weight_buffer, clock),
       out_buffer("out_buffer", cfg.out_buffer, clock),
       pe_array("pe_array", cfg.pe_array, clock, act_buffer, weight_buffer, out_buffer),
       controller("controller", clock, dma, act_buffer, weight_buffer, out_buffer, pe_array) {
-  dma.initiator_socket.bind(memory.target_socket);
+  dma.initiator_socket.bind(memory.target());
   SC_THREAD(stop_when_done);
 }
 

@@ -1,13 +1,15 @@
 #pragma once
 // Top: owns every module of the accelerator, built from one resolved SimConfig, and binds their sockets.
 // Member names equal SystemC names, so stats keys, VCD scopes and log lines agree ("accel.pe_array").
+#include <memory>
+
 #include <systemc>
 
 #include "modules/buffer/buffer.h"
 #include "modules/common/clock.h"
 #include "modules/control/controller.h"
 #include "modules/dma/dma.h"
-#include "modules/memory/fixed_latency_memory.h"
+#include "modules/memory/memory_device.h"
 #include "modules/pe_array/pe_array.h"
 #include "sim/config.h"
 
@@ -19,7 +21,9 @@ class Top : public sc_core::sc_module {
   Top(const sc_core::sc_module_name& name, const SimConfig& cfg);
 
   ClockDomain clock;
-  memory::FixedLatencyMemory memory;
+  // The SystemC object "memory": a dram::Dram or a memory::FixedLatencyMemory, as memory.model says.
+  std::unique_ptr<sc_core::sc_module> memory_module;
+  memory::MemoryDevice& memory;
   dma::Dma dma;
   buffer::Buffer act_buffer;
   buffer::Buffer weight_buffer;

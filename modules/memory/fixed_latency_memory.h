@@ -14,18 +14,23 @@
 #include "modules/common/clock.h"
 #include "modules/common/stats.h"
 #include "modules/memory/fixed_latency_memory_engine.h"
+#include "modules/memory/memory_device.h"
 
 namespace tacsim::memory {
 
-class FixedLatencyMemory : public sc_core::sc_module, public StatsProvider {
+class FixedLatencyMemory : public sc_core::sc_module, public StatsProvider, public MemoryDevice {
  public:
   tlm_utils::simple_target_socket<FixedLatencyMemory> target_socket;
 
   SC_HAS_PROCESS(FixedLatencyMemory);
   FixedLatencyMemory(const sc_core::sc_module_name& name, const Params& params);
 
+  tlm::tlm_target_socket<>& target() override { return target_socket; }
   // Host-side access for loading operands before a run and reading results after it (no timing).
-  BackingStore& store() { return store_; }
+  BackingStore& store() override { return store_; }
+  std::uint64_t bytes_transferred() const override {
+    return engine_.counters().read_bytes + engine_.counters().write_bytes;
+  }
   const StatsGroup& stats() const override { return stats_; }
   const FixedLatencyMemoryEngine& engine() const { return engine_; }
 

@@ -136,8 +136,8 @@ TEST_F(RunTest, ComputeBoundSparseCyclesScaleWithDensity) {
   // Memory fast enough that only the array limits: N:M takes within 5 % of dense cycles x N/M.
   const std::string common =
       "run -q --set sim.check=false --set gemm.m=512 --set gemm.n=768 --set gemm.k=3072 "
-      "--set memory.bytes_per_cycle=100000 "
-      "--set memory.latency_cycles=1 --set memory.queue_depth=256 --set dma.max_outstanding=256 "
+      "--set memory.model=fixed --set fixed_memory.bytes_per_cycle=100000 "
+      "--set fixed_memory.latency_cycles=1 --set fixed_memory.queue_depth=256 --set dma.max_outstanding=256 "
       "--set act_buffer.capacity_kib=512 --set weight_buffer.capacity_kib=512 ";
   ASSERT_EQ(tacsim(common + "--out " + (dir_ / "dense").string()).code, 0);
   const double dense = stats("dense")["summary"]["cycles"].get<double>();
@@ -195,7 +195,8 @@ TEST_F(RunTest, UnwritableOutputFolder) {
 TEST_F(RunTest, HelpAndVersion) {
   const Result h = tacsim("run --help");
   EXPECT_EQ(h.code, 0);
-  for (const char* key : {"pe_array.rows", "gemm.m", "memory.latency_cycles", "dma.max_outstanding",
+  for (const char* key : {"pe_array.rows", "gemm.m", "dram.tRCD_cycles", "dram.preset", "fixed_memory.latency_cycles",
+                          "dma.max_outstanding",
                           "act_buffer.capacity_kib", "sim.seed"})
     EXPECT_NE(h.out.find(key), std::string::npos) << key;
   EXPECT_EQ(tacsim("--help").code, 0);

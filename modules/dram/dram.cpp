@@ -1,0 +1,159 @@
+#include "modules/dram/dram.h"
+
+#include <algorithm>
+
+namespace tacsim::dram {
+
+using namespace sc_core;
+
+Dram::Dram(const sc_module_name& name, const Params& params)
+    : sc_module(name),
+      target_socket("target_socket"),
+      params_(params),
+      clock_(params.clock_mhz),
+      engine_(params),
+      store_(params.capacity_bytes()) {
+  target_socket.register_nb_transport_fw(this, &Dram::nb_transport_fw);
+  SC_THREAD(run_thread);
+
+  const Counters& c = engine_.counters();
+  for (const CounterInfo& info : counter_infos())
+    stats_.add(info.name, &(c.*info.field), info.unit, info.description);
+  const double mhz = params.clock_mhz, burst = params.burst_bytes();
+  stats_.add_derived(
+      "bandwidth_gbps",
+      [this, mhz] { return double(bytes_transferred()) / double(last_finish_) * mhz * 1e-3; }, "GB/s",
+      "bytes on the data bus over the time until the last response");
+  stats_.add_derived(
+      "peak_bandwidth_gbps",
+      [this, mhz, burst] {
+        return double(params_.channels) * burst / double(params_.burst_cycles()) * mhz * 1e-3;
+      },
+      "GB/s", "all channels' data buses busy every cycle");
+  stats_.add_derived(
+      "row_hit_rate",
+      [&c] { return double(c.row_hits) / double(c.row_hits + c.row_misses + c.row_conflicts); }, "ratio",
+      "bursts served from an open row");
+  stats_.add_derived(
+      "read_latency_ns_mean",
+      [&c, this] {
+        return double(c.read_latency_sum_cycles) / double(c.read_transactions) * clock_.period_ns();
+      },
+      "ns", "read transaction latency, controller arrival to last data beat");
+  stats_.add_derived(
+      "read_latency_ns_p50",
+      [&c, this] { return double(latency_percentile(c.read_latency_histogram, 0.50)) * clock_.period_ns(); },
+      "ns", "median read latency (histogram resolution 1/32)");
+  stats_.add_derived(
+      "read_latency_ns_p99",
+      [&c, this] { return double(latency_percentile(c.read_latency_histogram, 0.99)) * clock_.period_ns(); },
+      "ns", "99th percentile read latency (histogram resolution 1/32)");
+  stats_.add_derived(
+      "queue_occupancy_mean",
+      [&c, this] { return double(c.queue_occupancy_sum) / double(engine_.next_cycle()); }, "bursts",
+      "bursts queued, averaged over every cycle simulated");
+  stats_.add_json(
+      "read_latency_histogram",
+      [&c] {
+        nlohmann::ordered_json h = nlohmann::ordered_json::object();
+        for (std::size_t b = 0; b < kLatencyBins; ++b)
+          if (c.read_latency_histogram[b])
+            h[std::to_string(latency_bin_floor(b))] = c.read_latency_histogram[b];
+        return h;
+      },
+      "transactions", "read transactions by latency in DRAM cycles (bin lower bounds)");
+}
+
+std::uint64_t Dram::bytes_transferred() const {
+  const Counters& c = engine_.counters();
+  return (c.read_bursts + c.write_bursts) * params_.burst_bytes();
+}
+
+bool Dram::offer(tlm::tlm_generic_payload& p, Cycle at) {
+  const std::uint64_t id = next_id_;
+  if (!engine_.try_enqueue({id, p.get_address(), p.get_data_length(), p.is_write()}, at)) return false;
+  ++next_id_;
+  p.acquire();
+  in_flight_.emplace(id, &p);
+  return true;
+}
+
+tlm::tlm_sync_enum Dram::nb_transport_fw(tlm::tlm_generic_payload& p, tlm::tlm_phase& phase, sc_time& t) {
+  if (t != SC_ZERO_TIME) SC_REPORT_ERROR(name(), "annotated delays are not supported: send phases on time");
+  if (phase == tlm::BEGIN_REQ) {
+    if (waiting_) SC_REPORT_ERROR(name(), "BEGIN_REQ before END_REQ of the previous request");
+    if (p.get_data_length() == 0 || p.get_address() >= store_.capacity() ||
+        !store_.contains(p.get_address(), p.get_data_length())) {
+      SC_REPORT_ERROR(name(), "access beyond the DRAM's capacity");
+      p.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+      return tlm::TLM_COMPLETED;
+    }
+    wake_.notify(SC_ZERO_TIME);
+    // Seen at the first DRAM clock edge at or after it, cycle `now`, the request enters the controller at
+    // now + 1 (see the header).
+    if (offer(p, clock_.now() + 1)) {
+      phase = tlm::END_REQ;
+      return tlm::TLM_UPDATED;
+    }
+    waiting_ = &p;
+    return tlm::TLM_ACCEPTED;
+  }
+  if (phase == tlm::END_RESP) {
+    if (!responding_) SC_REPORT_ERROR(name(), "END_RESP without a response outstanding");
+    responding_ = nullptr;
+    wake_.notify(SC_ZERO_TIME);
+    return tlm::TLM_COMPLETED;
+  }
+  SC_REPORT_ERROR(name(), "unexpected phase on the forward path");
+  return tlm::TLM_COMPLETED;
+}
+
+void Dram::send_responses() {
+  while (!responding_ && !responses_.empty()) {
+    tlm::tlm_generic_payload* p = responses_.front();
+    responses_.pop_front();
+    responding_ = p;
+    tlm::tlm_phase ph = tlm::BEGIN_RESP;
+    sc_time zero = SC_ZERO_TIME;
+    const tlm::tlm_sync_enum r = target_socket->nb_transport_bw(*p, ph, zero);
+    if (r == tlm::TLM_COMPLETED || (r == tlm::TLM_UPDATED && ph == tlm::END_RESP)) responding_ = nullptr;
+    p->release();
+  }
+}
+
+void Dram::run_thread() {
+  for (;;) {
+    // Woken between two DRAM clock edges (by a phase from another clock domain): act at the next edge.
+    const Cycle now = clock_.now();
+    clock_.wait_until(now);
+    if (now >= engine_.next_cycle()) engine_.advance_to(now);
+    for (const Completion& c : engine_.take_completions()) {
+      const auto it = in_flight_.find(c.id);
+      tlm::tlm_generic_payload* p = it->second;
+      in_flight_.erase(it);
+      // The data moves when its last beat has crossed the bus.
+      if (p->is_write())
+        store_.write(p->get_address(), p->get_data_ptr(), p->get_data_length());
+      else
+        store_.read(p->get_address(), p->get_data_ptr(), p->get_data_length());
+      p->set_response_status(tlm::TLM_OK_RESPONSE);
+      last_finish_ = std::max(last_finish_, c.finish);
+      responses_.push_back(p);
+    }
+    send_responses();
+    if (waiting_ && offer(*waiting_, now + 1)) {
+      tlm::tlm_generic_payload* w = waiting_;
+      waiting_ = nullptr;
+      tlm::tlm_phase ph = tlm::END_REQ;
+      sc_time zero = SC_ZERO_TIME;
+      target_socket->nb_transport_bw(*w, ph, zero);
+    }
+    const Cycle next = engine_.next_event();
+    if (next == kNever)
+      wait(wake_);
+    else
+      wait(clock_.time_at(std::max(next, now + 1)) - sc_time_stamp(), wake_);
+  }
+}
+
+}  // namespace tacsim::dram

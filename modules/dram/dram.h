@@ -1,0 +1,64 @@
+#pragma once
+// Dram: the DRAM model behind a TLM-2.0 approximately-timed target socket. The 4-phase protocol at the
+// socket, the timing in dram::Engine: the thread wakes only at the engine's next event or when a phase
+// arrives.
+//
+// Cycle rules at the boundary (deterministic whatever the order of processes within a time step):
+// - a BEGIN_REQ seen in DRAM cycle t enters the controller at cycle t + 1 (the controller registers it);
+//   END_REQ is returned at once when the controller's front end takes it, else sent later, when it does;
+// - a transaction whose last data beat ends before cycle t gets its BEGIN_RESP at the start of cycle t (the
+//   engine's `finish`); responses wait for END_RESP (or TLM_COMPLETED) one at a time.
+// Peers send phases at the time they happen: annotated delays must be zero.
+#include <deque>
+#include <unordered_map>
+
+#include <tlm_utils/simple_target_socket.h>
+#include <systemc>
+#include <tlm>
+
+#include "modules/common/backing_store.h"
+#include "modules/common/clock.h"
+#include "modules/common/stats.h"
+#include "modules/dram/dram_engine.h"
+#include "modules/memory/memory_device.h"
+
+namespace tacsim::dram {
+
+class Dram : public sc_core::sc_module, public StatsProvider, public memory::MemoryDevice {
+ public:
+  tlm_utils::simple_target_socket<Dram> target_socket;
+
+  SC_HAS_PROCESS(Dram);
+  Dram(const sc_core::sc_module_name& name, const Params& params);
+
+  tlm::tlm_target_socket<>& target() override { return target_socket; }
+  BackingStore& store() override { return store_; }
+  std::uint64_t bytes_transferred() const override;
+  const StatsGroup& stats() const override { return stats_; }
+  const Engine& engine() const { return engine_; }
+  Engine& engine() { return engine_; }
+  const ClockDomain& clock() const { return clock_; }
+  // The cycle the last response was due: the end of the traffic, for bandwidth figures.
+  Cycle last_finish() const { return last_finish_; }
+
+ private:
+  tlm::tlm_sync_enum nb_transport_fw(tlm::tlm_generic_payload& p, tlm::tlm_phase& phase, sc_core::sc_time& t);
+  bool offer(tlm::tlm_generic_payload& p, Cycle at);
+  void run_thread();
+  void send_responses();
+
+  Params params_;
+  ClockDomain clock_;
+  Engine engine_;
+  BackingStore store_;
+  std::uint64_t next_id_ = 0;
+  std::unordered_map<std::uint64_t, tlm::tlm_generic_payload*> in_flight_;
+  tlm::tlm_generic_payload* waiting_ = nullptr;      // BEGIN_REQ the front end could not take yet
+  std::deque<tlm::tlm_generic_payload*> responses_;  // done, BEGIN_RESP not yet sent
+  tlm::tlm_generic_payload* responding_ = nullptr;   // BEGIN_RESP sent, END_RESP outstanding
+  Cycle last_finish_ = 0;
+  sc_core::sc_event wake_;
+  StatsGroup stats_;
+};
+
+}  // namespace tacsim::dram

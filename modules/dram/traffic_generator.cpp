@@ -1,0 +1,169 @@
+#include "modules/dram/traffic_generator.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "modules/common/error.h"
+#include "modules/common/rng.h"
+
+namespace tacsim::dram {
+
+using namespace sc_core;
+
+std::vector<TrafficRequest> make_pattern(const TrafficPattern& pattern, std::uint64_t capacity_bytes,
+                                         std::uint32_t burst_bytes) {
+  TrafficPattern p = pattern;
+  if (p.request_bytes == 0) p.request_bytes = p.pattern == "stream" ? 4096 : burst_bytes;
+  if (p.bytes == 0) throw InputError("config: memtest.bytes: must be at least 1, got 0");
+  if (!(p.read_ratio >= 0 && p.read_ratio <= 1))
+    throw InputError(fmt::format("config: memtest.read_ratio: must be in [0, 1], got {}", p.read_ratio));
+  if (p.request_bytes > capacity_bytes)
+    throw InputError("config: memtest.request_bytes: larger than the DRAM");
+  const std::uint64_t n = (p.bytes + p.request_bytes - 1) / p.request_bytes;
+  const std::uint64_t slots = capacity_bytes / p.request_bytes;  // request-aligned positions
+  Rng rng(p.seed);
+  std::vector<TrafficRequest> out;
+  out.reserve(n);
+  for (std::uint64_t i = 0; i < n; ++i) {
+    TrafficRequest r;
+    r.bytes = p.request_bytes;
+    if (p.pattern == "stream") {
+      r.address = (i % slots) * p.request_bytes;
+    } else if (p.pattern == "strided") {
+      if (p.stride_bytes == 0) throw InputError("config: memtest.stride_bytes: must be at least 1, got 0");
+      r.address = (i * p.stride_bytes) % (capacity_bytes - p.request_bytes + 1);
+    } else if (p.pattern == "random") {
+      r.address = rng.below(slots) * p.request_bytes;
+    } else {
+      throw InputError(fmt::format("config: memtest.pattern: must be stream, random or strided, got '{}'", p.pattern));
+    }
+    r.is_write = rng.uniform() >= p.read_ratio;
+    out.push_back(r);
+  }
+  return out;
+}
+
+TrafficGenerator::TrafficGenerator(const sc_module_name& name, const ClockDomain& clock,
+                                   std::vector<TrafficRequest> requests, std::uint32_t max_outstanding,
+                                   std::uint32_t requests_per_cycle)
+    : sc_module(name),
+      initiator_socket("initiator_socket"),
+      clock_(clock),
+      requests_(std::move(requests)),
+      max_outstanding_(max_outstanding),
+      requests_per_cycle_(std::max(1u, requests_per_cycle)) {
+  initiator_socket.register_nb_transport_bw(this, &TrafficGenerator::nb_transport_bw);
+  SC_THREAD(issue_thread);
+  stats_.add("requests", &issued_, "transactions", "requests sent");
+  stats_.add("completed", &completed_, "transactions", "responses received");
+  stats_.add("data_errors", &data_errors_, "transactions", "checked reads whose data differed");
+  stats_.add("reads_checked", &reads_checked_, "transactions", "reads whose data was compared");
+  stats_.add("reads_racing_writes", &reads_racing_, "transactions",
+             "reads not compared: a write to the same line was in flight");
+  stats_.add("backpressure_cycles", &stall_cycles_, "cycles",
+             "cycles requests waited past their trace cycle (END_REQ or the outstanding limit)");
+}
+
+void TrafficGenerator::issue_thread() {
+  Cycle next_free = 0;  // the first cycle with a BEGIN_REQ slot left
+  Cycle slot_cycle = 0;
+  std::uint32_t used = 0;
+  for (std::size_t i = 0; i < requests_.size(); ++i) {
+    const TrafficRequest& r = requests_[i];
+    clock_.wait_until(std::max(r.cycle, next_free));
+    while (open_request_ || in_flight_.size() >= max_outstanding_) wait(work_event_);
+    const Cycle now = clock_.now();
+    clock_.wait_until(now);
+    if (now > r.cycle) stall_cycles_ += now - std::max(r.cycle, next_free);
+    if (now != slot_cycle) {
+      slot_cycle = now;
+      used = 0;
+    }
+    if (++used == requests_per_cycle_) next_free = now + 1;
+
+    tlm::tlm_generic_payload* p = pool_.acquire();
+    InFlight f{i, std::vector<std::uint8_t>(r.bytes), {}, true};
+    if (r.is_write) {
+      // A byte pattern that differs by address and by request, so stale or misplaced data shows.
+      for (std::uint32_t b = 0; b < r.bytes; ++b)
+        f.data[b] = static_cast<std::uint8_t>((r.address + b) * 131 + i * 7 + 1);
+      for (std::uint64_t l = first_line(r); l <= last_line(r); ++l) ++writes_in_flight_[l];
+      // Reads already in flight over these lines may now see either value.
+      for (auto& [q, g] : in_flight_) {
+        const TrafficRequest& o = requests_[g.index];
+        if (!o.is_write && first_line(o) <= last_line(r) && first_line(r) <= last_line(o)) g.checkable = false;
+      }
+    } else {
+      for (std::uint64_t l = first_line(r); l <= last_line(r); ++l)
+        if (writes_in_flight_.count(l)) f.checkable = false;
+      f.expect.resize(r.bytes);
+      for (std::uint32_t b = 0; b < r.bytes; ++b) {
+        const auto c = committed_.find(r.address + b);
+        f.expect[b] = c == committed_.end() ? 0 : c->second;
+      }
+    }
+    auto& slot = in_flight_.emplace(p, std::move(f)).first->second;
+    p->set_command(r.is_write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
+    p->set_address(r.address);
+    p->set_data_ptr(slot.data.data());
+    p->set_data_length(r.bytes);
+    p->set_streaming_width(r.bytes);
+    p->set_byte_enable_ptr(nullptr);
+    p->set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    ++issued_;
+    open_request_ = p;
+    tlm::tlm_phase phase = tlm::BEGIN_REQ;
+    sc_time delay = SC_ZERO_TIME;
+    const tlm::tlm_sync_enum s = initiator_socket->nb_transport_fw(*p, phase, delay);
+    if (s == tlm::TLM_UPDATED && phase == tlm::END_REQ) {
+      open_request_ = nullptr;
+    } else if (s == tlm::TLM_COMPLETED || (s == tlm::TLM_UPDATED && phase == tlm::BEGIN_RESP)) {
+      open_request_ = nullptr;
+      finish(*p);
+    }
+  }
+}
+
+tlm::tlm_sync_enum TrafficGenerator::nb_transport_bw(tlm::tlm_generic_payload& p, tlm::tlm_phase& phase,
+                                                     sc_time& t) {
+  if (t != SC_ZERO_TIME) SC_REPORT_ERROR(name(), "annotated delays are not supported");
+  if (phase == tlm::END_REQ) {
+    if (&p != open_request_) SC_REPORT_ERROR(name(), "END_REQ for a request that is not open");
+    open_request_ = nullptr;
+    work_event_.notify(SC_ZERO_TIME);
+    return tlm::TLM_ACCEPTED;
+  }
+  if (phase == tlm::BEGIN_RESP) {
+    if (&p == open_request_) open_request_ = nullptr;
+    finish(p);
+    return tlm::TLM_COMPLETED;
+  }
+  SC_REPORT_ERROR(name(), "unexpected phase on the backward path");
+  return tlm::TLM_COMPLETED;
+}
+
+void TrafficGenerator::finish(tlm::tlm_generic_payload& p) {
+  const auto it = in_flight_.find(&p);
+  if (it == in_flight_.end()) SC_REPORT_FATAL(name(), "response for a request never sent");
+  if (p.is_response_error()) SC_REPORT_ERROR(name(), p.get_response_string().c_str());
+  const TrafficRequest& r = requests_[it->second.index];
+  if (r.is_write) {
+    for (std::uint32_t b = 0; b < r.bytes; ++b) committed_[r.address + b] = it->second.data[b];
+    for (std::uint64_t l = first_line(r); l <= last_line(r); ++l)
+      if (--writes_in_flight_[l] == 0) writes_in_flight_.erase(l);
+  } else if (!it->second.checkable) {
+    ++reads_racing_;
+  } else {
+    ++reads_checked_;
+    if (it->second.data != it->second.expect) ++data_errors_;
+  }
+  in_flight_.erase(it);
+  p.release();
+  ++completed_;
+  last_response_ = clock_.now();
+  work_event_.notify(SC_ZERO_TIME);
+  if (done()) finished_event_.notify(SC_ZERO_TIME);
+}
+
+}  // namespace tacsim::dram

@@ -1,0 +1,22 @@
+#pragma once
+// The plain DRAM trace format DRAMsim3 reads, so one trace can be replayed in both simulators:
+//   0x<hex address> READ|WRITE <cycle>
+// one request per line, fields separated by blanks, cycles in DRAM clock cycles and never decreasing. Blank
+// lines and lines starting with '#' are skipped. Each request moves one burst.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tacsim::traces {
+
+struct DramRequest {
+  std::uint64_t address = 0;
+  bool is_write = false;
+  std::uint64_t cycle = 0;
+};
+
+// Throws InputError naming the file and line: unreadable file, bad hex, unknown command, missing or extra
+// fields, a cycle smaller than the previous line's, an address at or beyond `capacity_bytes`.
+std::vector<DramRequest> read_dram_trace(const std::string& path, std::uint64_t capacity_bytes);
+
+}  // namespace tacsim::traces

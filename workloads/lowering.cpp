@@ -1,0 +1,375 @@
+#include "workloads/lowering.h"
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <stdexcept>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "modules/common/error.h"
+#include "workloads/sparsity/nm.h"
+
+namespace tacsim::workloads {
+namespace {
+
+constexpr std::size_t kNoInput = std::numeric_limits<std::size_t>::max();
+
+std::string trim(const std::string& s) {
+  std::size_t b = 0;
+  std::size_t e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return s.substr(b, e - b);
+}
+
+bool parse_u32(const std::string& s, std::uint32_t& out) {
+  if (s.empty() || s.size() > 10) return false;
+  std::uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  if (v > 0xFFFFFFFFull) return false;
+  out = static_cast<std::uint32_t>(v);
+  return true;
+}
+
+// "dense" for every N:N (NmSpec::to_string() says so only for 1:1), else "N:M".
+std::string canonical(const sparsity::NmSpec& spec) {
+  return spec.is_dense() ? "dense" : spec.to_string();
+}
+
+std::string role_list() {
+  std::string out;
+  for (WeightRole r : weight_roles()) out += (out.empty() ? "" : ", ") + std::string(to_string(r));
+  return out;
+}
+
+// Where a weight GEMM's sparsity came from, for messages.
+struct ResolvedSparsity {
+  sparsity::NmSpec spec;
+  std::string origin;
+};
+
+ResolvedSparsity resolve_sparsity(const LoweringOptions& options, const sparsity::NmSpec& fallback,
+                                  std::uint32_t layer, WeightRole role) {
+  const SparsityOverride* layer_entry = nullptr;
+  for (const auto& e : options.per_layer_override.entries) {
+    if (e.layer != layer) continue;
+    if (e.role == role)
+      return {sparsity::parse_nm(e.sparsity),
+              fmt::format("{}:{}", options.per_layer_override.source, e.line)};
+    if (e.role == WeightRole::kNone) layer_entry = &e;
+  }
+  if (layer_entry != nullptr)
+    return {sparsity::parse_nm(layer_entry->sparsity),
+            fmt::format("{}:{}", options.per_layer_override.source, layer_entry->line)};
+  return {fallback, "weight_sparsity"};
+}
+
+class LayerBuilder {
+ public:
+  LayerBuilder(const ModelSpec& spec, std::uint32_t layer, std::uint32_t seq_len,
+               const LoweringOptions& options, const sparsity::NmSpec& fallback, std::vector<Op>& ops)
+      : spec_(spec), layer_(layer), l_(seq_len), options_(options), fallback_(fallback), ops_(ops) {}
+
+  // Appends the layer reading `input` (kNoInput: outside the list) and returns its output op's index.
+  std::size_t build(std::size_t input) {
+    const std::uint32_t h = spec_.hidden;
+    const bool pre = spec_.norm == NormPosition::kPre;
+    std::vector<std::size_t> in_deps;
+    if (input != kNoInput) in_deps.push_back(input);
+
+    std::vector<std::size_t> attn_in = in_deps;
+    if (pre) attn_in = {sfu(OpKind::kLayerNorm, "ln1", h, in_deps)};
+    const std::size_t q = weight_gemm(WeightRole::kQProj, h, h, attn_in);
+    const std::size_t k = weight_gemm(WeightRole::kKProj, h, h, attn_in);
+    const std::size_t v = weight_gemm(WeightRole::kVProj, h, h, attn_in);
+    std::vector<std::size_t> heads;
+    for (std::uint32_t j = 0; j < spec_.heads; ++j)
+      heads.push_back(options_.topk > 0 ? topk_head(j, q, k, v) : dense_head(j, q, k, v));
+    const std::size_t out = weight_gemm(WeightRole::kOutProj, h, h, heads);
+    std::vector<std::size_t> res1_deps = {out};
+    res1_deps.insert(res1_deps.end(), in_deps.begin(), in_deps.end());
+    const std::size_t res1 = sfu(OpKind::kResidualAdd, "residual1", h, res1_deps);
+    // Post-norm: the FFN and the second residual read ln1; pre-norm: the FFN reads ln2, the residual res1.
+    const std::size_t skip = pre ? res1 : sfu(OpKind::kLayerNorm, "ln1", h, {res1});
+    const std::size_t ffn_in = pre ? sfu(OpKind::kLayerNorm, "ln2", h, {res1}) : skip;
+    const std::size_t up = weight_gemm(WeightRole::kFfnUp, spec_.ffn, h, {ffn_in});
+    const std::size_t act = sfu(OpKind::kGelu, "gelu", spec_.ffn, {up});
+    const std::size_t down = weight_gemm(WeightRole::kFfnDown, h, spec_.ffn, {act});
+    const std::size_t res2 = sfu(OpKind::kResidualAdd, "residual2", h, {down, skip});
+    return pre ? res2 : sfu(OpKind::kLayerNorm, "ln2", h, {res2});
+  }
+
+ private:
+  std::size_t push(Op op) {
+    ops_.push_back(std::move(op));
+    return ops_.size() - 1;
+  }
+
+  Op base(OpKind kind, const std::string& part, int head, std::vector<std::size_t> deps) const {
+    Op op;
+    op.kind = kind;
+    op.layer = layer_;
+    op.head = head;
+    op.name = head < 0 ? fmt::format("layer{}.{}", layer_, part)
+                       : fmt::format("layer{}.head{}.{}", layer_, head, part);
+    op.deps = std::move(deps);
+    return op;
+  }
+
+  std::size_t weight_gemm(WeightRole role, std::uint32_t n, std::uint32_t k, std::vector<std::size_t> deps) {
+    Op op = base(OpKind::kWeightGemm, to_string(role), -1, std::move(deps));
+    op.role = role;
+    const ResolvedSparsity s = resolve_sparsity(options_, fallback_, layer_, role);
+    if (!s.spec.is_dense() && k % static_cast<std::uint32_t>(s.spec.m) != 0)
+      throw InputError(fmt::format("{}: {} does not fit {} of model {}: k = {} is not a multiple of M = {}",
+                                   s.origin, s.spec.to_string(), op.name, spec_.name, k, s.spec.m));
+    op.gemm = GemmShape{l_, n, k, canonical(s.spec)};
+    op.macs = std::uint64_t{l_} * n * k;
+    op.effective_macs = op.macs / static_cast<std::uint64_t>(s.spec.m) * static_cast<std::uint64_t>(s.spec.n);
+    op.weight_bytes = s.spec.is_dense() ? std::uint64_t{n} * k
+                                        : sparsity::nm_payload_bytes(static_cast<int>(n), static_cast<int>(k),
+                                                                     s.spec, sparsity::NmEncoding::kIndex);
+    return push(std::move(op));
+  }
+
+  std::size_t attention_gemm(OpKind kind, const char* part, std::uint32_t head, std::uint32_t n,
+                             std::uint32_t k, std::vector<std::size_t> deps) {
+    Op op = base(kind, part, static_cast<int>(head), std::move(deps));
+    op.gemm = GemmShape{l_, n, k, "dense"};
+    op.macs = op.effective_macs = std::uint64_t{l_} * n * k;
+    return push(std::move(op));
+  }
+
+  std::size_t sfu(OpKind kind, const char* part, std::uint32_t row_len, std::vector<std::size_t> deps,
+                  int head = -1) {
+    Op op = base(kind, part, head, std::move(deps));
+    op.rows = l_;
+    op.row_len = row_len;
+    op.elements = std::uint64_t{l_} * row_len;
+    return push(std::move(op));
+  }
+
+  std::size_t dense_head(std::uint32_t j, std::size_t q, std::size_t k, std::size_t v) {
+    const std::uint32_t d = spec_.head_dim();
+    const std::size_t scores = attention_gemm(OpKind::kScores, "qk", j, l_, d, {q, k});
+    const std::size_t probs = sfu(OpKind::kSoftmax, "softmax", l_, {scores}, static_cast<int>(j));
+    if (spec_.causal) {
+      ops_[probs].causal = true;
+      ops_[probs].elements = std::uint64_t{l_} * (l_ + 1) / 2;  // rows of 1, 2, ..., L valid entries
+    }
+    return attention_gemm(OpKind::kContext, "sv", j, d, l_, {probs, v});
+  }
+
+  std::size_t topk_head(std::uint32_t j, std::size_t q, std::size_t k, std::size_t v) {
+    Op op = base(OpKind::kTopkAttention, "topk_attention", static_cast<int>(j), {q, k, v});
+    op.topk = TopkShape{l_, l_, spec_.head_dim(), std::min(options_.topk, l_)};
+    op.causal = spec_.causal;
+    op.macs = op.effective_macs = 2 * std::uint64_t{l_} * op.topk.kept * op.topk.d;
+    op.lut_products = std::uint64_t{l_} * l_ * op.topk.d;
+    return push(std::move(op));
+  }
+
+  const ModelSpec& spec_;
+  std::uint32_t layer_;
+  std::uint32_t l_;
+  const LoweringOptions& options_;
+  sparsity::NmSpec fallback_;
+  std::vector<Op>& ops_;
+};
+
+// Checks everything lower_layer and lower_model share; returns the default weight sparsity.
+sparsity::NmSpec check_inputs(const ModelSpec& spec, std::uint32_t seq_len, const LoweringOptions& options) {
+  const std::string where = spec.file.empty() ? "model " + spec.name : spec.file;
+  if (const std::string err = spec.validate(); !err.empty()) throw InputError(where + ": " + err);
+  if (const std::string err = spec.check_seq_len(seq_len); !err.empty()) throw InputError(err);
+  if (const std::string err = options.validate(); !err.empty()) throw InputError(err);
+  for (const auto& e : options.per_layer_override.entries)
+    if (e.layer >= spec.layers)
+      throw InputError(fmt::format("{}:{}: layer {} is out of range: model {} has {} layers (0..{})",
+                                   options.per_layer_override.source, e.line, e.layer, spec.name, spec.layers,
+                                   spec.layers - 1));
+  return sparsity::parse_nm(options.weight_sparsity);
+}
+
+}  // namespace
+
+const char* to_string(OpKind kind) {
+  switch (kind) {
+    case OpKind::kWeightGemm:
+      return "weight_gemm";
+    case OpKind::kScores:
+      return "scores";
+    case OpKind::kSoftmax:
+      return "softmax";
+    case OpKind::kContext:
+      return "context";
+    case OpKind::kTopkAttention:
+      return "topk_attention";
+    case OpKind::kResidualAdd:
+      return "residual_add";
+    case OpKind::kLayerNorm:
+      return "layernorm";
+    case OpKind::kGelu:
+      return "gelu";
+  }
+  return "?";
+}
+
+bool is_gemm(OpKind kind) {
+  return kind == OpKind::kWeightGemm || kind == OpKind::kScores || kind == OpKind::kContext;
+}
+
+const char* to_string(WeightRole role) {
+  switch (role) {
+    case WeightRole::kNone:
+      return "";
+    case WeightRole::kQProj:
+      return "q_proj";
+    case WeightRole::kKProj:
+      return "k_proj";
+    case WeightRole::kVProj:
+      return "v_proj";
+    case WeightRole::kOutProj:
+      return "out_proj";
+    case WeightRole::kFfnUp:
+      return "ffn_up";
+    case WeightRole::kFfnDown:
+      return "ffn_down";
+  }
+  return "?";
+}
+
+const std::vector<WeightRole>& weight_roles() {
+  static const std::vector<WeightRole> roles = {WeightRole::kQProj, WeightRole::kKProj,
+                                                WeightRole::kVProj, WeightRole::kOutProj,
+                                                WeightRole::kFfnUp, WeightRole::kFfnDown};
+  return roles;
+}
+
+SparsityOverrides parse_sparsity_overrides(std::istream& in, const std::string& source) {
+  SparsityOverrides out;
+  out.source = source;
+  std::map<std::pair<std::uint32_t, WeightRole>, int> seen;
+  std::string raw;
+  for (int n = 1; std::getline(in, raw); ++n) {
+    const std::string where = fmt::format("{}:{}: ", source, n);
+    const auto hash = raw.find('#');
+    const std::string t = trim(hash == std::string::npos ? raw : raw.substr(0, hash));
+    if (t.empty()) continue;
+    const auto eq = t.find('=');
+    if (eq == std::string::npos)
+      throw InputError(where + fmt::format("expected '<layer> = N:M' or '<layer>.<op> = N:M', got '{}'", t));
+    const std::string key = trim(t.substr(0, eq));
+    const std::string value = trim(t.substr(eq + 1));
+    const auto dot = key.find('.');
+    SparsityOverride e;
+    e.line = n;
+    const std::string layer_text = key.substr(0, dot);
+    if (!parse_u32(layer_text, e.layer))
+      throw InputError(where +
+                       fmt::format("expected a layer index (0, 1, ...) before '=' or '.', got '{}'", key));
+    if (dot != std::string::npos) {
+      const std::string role = key.substr(dot + 1);
+      for (WeightRole r : weight_roles())
+        if (role == to_string(r)) e.role = r;
+      if (e.role == WeightRole::kNone)
+        throw InputError(where + fmt::format("unknown op '{}'; expected one of {}", role, role_list()));
+    }
+    try {
+      e.sparsity = canonical(sparsity::parse_nm(value));
+    } catch (const InputError& err) {
+      throw InputError(where + err.what());
+    }
+    const auto target = std::make_pair(e.layer, e.role);
+    if (const auto it = seen.find(target); it != seen.end())
+      throw InputError(where + fmt::format("'{}' is set twice (first on line {})", key, it->second));
+    seen[target] = n;
+    out.entries.push_back(std::move(e));
+  }
+  return out;
+}
+
+SparsityOverrides load_sparsity_overrides(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(fmt::format("{}: cannot open sparsity override file", path));
+  return parse_sparsity_overrides(in, path);
+}
+
+std::string LoweringOptions::validate() const {
+  try {
+    sparsity::parse_nm(weight_sparsity);
+  } catch (const InputError& e) {
+    return std::string("weight_sparsity: ") + e.what();
+  }
+  return "";
+}
+
+std::vector<Op> lower_layer(const ModelSpec& spec, std::uint32_t layer, std::uint32_t seq_len,
+                            const LoweringOptions& options) {
+  const sparsity::NmSpec fallback = check_inputs(spec, seq_len, options);
+  if (layer >= spec.layers)
+    throw InputError(fmt::format("layer: model {} has {} layers (0..{}), got {}", spec.name, spec.layers,
+                                 spec.layers - 1, layer));
+  std::vector<Op> ops;
+  LayerBuilder(spec, layer, seq_len, options, fallback, ops).build(kNoInput);
+  return ops;
+}
+
+std::vector<Op> lower_model(const ModelSpec& spec, std::uint32_t seq_len, const LoweringOptions& options) {
+  const sparsity::NmSpec fallback = check_inputs(spec, seq_len, options);
+  std::vector<Op> ops;
+  std::size_t input = kNoInput;
+  for (std::uint32_t l = 0; l < spec.layers; ++l)
+    input = LayerBuilder(spec, l, seq_len, options, fallback, ops).build(input);
+  return ops;
+}
+
+std::vector<double> longest_path_to_end(const std::vector<Op>& ops,
+                                        const std::function<double(const Op&)>& cost) {
+  // Deps point backwards, so a reverse sweep sees every consumer of op i before op i itself.
+  std::vector<double> best_consumer(ops.size(), 0.0);
+  std::vector<double> lp(ops.size(), 0.0);
+  for (std::size_t i = ops.size(); i-- > 0;) {
+    lp[i] = cost(ops[i]) + best_consumer[i];
+    for (std::size_t d : ops[i].deps) {
+      if (d >= i)
+        throw std::invalid_argument(
+            fmt::format("longest_path_to_end: op {} ({}) depends on op {}, which does not "
+                        "come before it",
+                        i, ops[i].name, d));
+      best_consumer[d] = std::max(best_consumer[d], lp[i]);
+    }
+  }
+  return lp;
+}
+
+std::vector<double> longest_path_to_end(const std::vector<Op>& ops) {
+  return longest_path_to_end(ops, [](const Op& op) { return static_cast<double>(op.effective_macs); });
+}
+
+std::uint64_t total_macs(const std::vector<Op>& ops) {
+  std::uint64_t sum = 0;
+  for (const auto& op : ops) sum += op.macs;
+  return sum;
+}
+
+std::uint64_t total_effective_macs(const std::vector<Op>& ops) {
+  std::uint64_t sum = 0;
+  for (const auto& op : ops) sum += op.effective_macs;
+  return sum;
+}
+
+std::uint64_t total_weight_bytes(const std::vector<Op>& ops) {
+  std::uint64_t sum = 0;
+  for (const auto& op : ops) sum += op.weight_bytes;
+  return sum;
+}
+
+}  // namespace tacsim::workloads

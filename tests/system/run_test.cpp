@@ -192,6 +192,30 @@ TEST_F(RunTest, UnwritableOutputFolder) {
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
 }
 
+TEST_F(RunTest, FormatReportComparesStorage) {
+  const Result r = tacsim("format-report --rows 256 --cols 256 --sparsities 0.5,0.9 --out " + (dir_ / "fr").string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("csr"), std::string::npos);
+  std::istringstream csv(slurp(dir_ / "fr" / "formats.csv"));
+  std::string header, half, ninety;
+  std::getline(csv, header);
+  std::getline(csv, half);
+  std::getline(csv, ninety);
+  EXPECT_EQ(header, "target_sparsity,achieved_sparsity,pattern,nnz,dense,bitmap,csr,coo,nm_n,nm_index,nm_bitmap,hp");
+  // At 90 % HP (block index + values + 4-bit offsets) beats CSR (values + 16-bit columns + row pointers).
+  auto field = [](const std::string& line, int i) {
+    std::istringstream s(line);
+    std::string f;
+    for (int k = 0; k <= i; ++k) std::getline(s, f, ',');
+    return std::stoull(f);
+  };
+  EXPECT_LT(field(ninety, 11), field(ninety, 6));
+  const Result bad = tacsim("format-report --pruner magic --out " + (dir_ / "fr2").string());
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_EQ(bad.err, "tacsim: --pruner: expected hp, unstructured or nm, got 'magic'\n");
+  EXPECT_FALSE(fs::exists(dir_ / "fr2" / "formats.csv"));
+}
+
 TEST_F(RunTest, HelpAndVersion) {
   const Result h = tacsim("run --help");
   EXPECT_EQ(h.code, 0);

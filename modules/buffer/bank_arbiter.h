@@ -1,0 +1,122 @@
+#pragma once
+// Bank arbitration of a banked on-chip buffer (DESIGN.md section 1): B banks with P ports each, a map from a
+// word address to its bank, and an arbiter that serves a *wave* of reads issued together by `lanes`
+// requesters (lane i = the i-th read of the wave).
+//
+// Timing, the project's definition: a wave starting in cycle s is served clock by clock; in every cycle each
+// bank serves up to P of the wave's outstanding reads that map to it, lowest lane first. So the read of lane i,
+// which is the j-th read (0-based, in lane order) of the wave to land in its bank, is served in cycle
+// s + floor(j / P), and the wave takes
+//   cycles = max over banks b of ceil(n_b / P)      (n_b = reads of the wave in bank b)
+// cycles, at least 1 for a non-empty wave, 0 for an empty one. Cycles beyond the first are bank-conflict
+// cycles; a read's wait is its service cycle minus s.
+//
+// Two implementations of exactly that: serve_wave() (closed form, the fast path) and begin_wave() + step()
+// (per-bank FIFO queues popped P at a time each cycle, the reference). Both keep the same counters, so a
+// differential test can require identical results.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "modules/common/types.h"
+
+namespace tacsim::buffer {
+
+// Where word (activation column) c lives. One enum, one function (bank_of), so every user agrees.
+enum class BankMap {
+  kInterleave,  // c mod B
+  kXor,         // (c xor (c / B)) mod B: spreads strides that are multiples of B
+  kHp,          // (c mod block_cols) mod B: workloads/sparsity/hp.h hp_bank(), the map HP pruning targets
+};
+
+// "interleave", "xor", "hp".
+std::string bank_map_name(BankMap map);
+// Inverse of bank_map_name; anything else throws InputError naming `key`.
+BankMap parse_bank_map(const std::string& text, const std::string& key);
+
+struct BankParams {
+  std::uint32_t banks = 8;           // B; HpParams' default bank count
+  std::uint32_t ports_per_bank = 1;  // P, reads per bank per cycle
+  BankMap map = BankMap::kHp;
+  std::uint32_t block_cols = 16;     // HP block width (DESIGN.md's 16 x 16 example); used by the hp map
+
+  std::string validate() const;
+};
+
+// The bank of word `column` under p.map. p must be valid.
+std::uint32_t bank_of(const BankParams& p, std::uint64_t column);
+
+class BankArbiter {
+ public:
+  struct Counters {
+    std::uint64_t waves = 0;            // non-empty waves served
+    std::uint64_t reads = 0;
+    std::uint64_t busy_cycles = 0;      // cycles in which a wave was being served
+    std::uint64_t conflict_cycles = 0;  // busy cycles beyond the first of each wave
+    std::uint64_t conflict_waves = 0;   // waves that took more than one cycle
+    std::uint64_t wait_cycles = 0;      // sum over reads of (service cycle - wave start)
+    bool operator==(const Counters& o) const {
+      return waves == o.waves && reads == o.reads && busy_cycles == o.busy_cycles &&
+             conflict_cycles == o.conflict_cycles && conflict_waves == o.conflict_waves &&
+             wait_cycles == o.wait_cycles;
+    }
+  };
+  // Per requester (lane): how often it read and how long its reads waited for a port.
+  struct LaneCounters {
+    std::uint64_t reads = 0;
+    std::uint64_t wait_cycles = 0;
+    bool operator==(const LaneCounters& o) const { return reads == o.reads && wait_cycles == o.wait_cycles; }
+  };
+
+  // Throws InputError when params are invalid or lanes is 0.
+  BankArbiter(const BankParams& params, std::uint32_t lanes);
+
+  // Closed form: the cycles a wave whose read i goes to bank banks_of_reads[i] takes. No side effects.
+  // Waves wider than `lanes` or banks >= B are programming errors (std::invalid_argument), here and below.
+  std::uint32_t wave_cycles(const std::vector<std::uint32_t>& banks_of_reads) const;
+
+  // Fast path: serves a whole wave starting in cycle `start` in closed form; fills service_cycles(), updates
+  // the counters and returns the wave's cycles. The arbiter must not be in the middle of a stepped wave.
+  std::uint32_t serve_wave(Cycle start, const std::vector<std::uint32_t>& banks_of_reads);
+
+  // Step model: queues a wave whose first cycle is `start` (std::logic_error if a wave is still in service).
+  // An empty wave leaves the arbiter idle.
+  void begin_wave(Cycle start, const std::vector<std::uint32_t>& banks_of_reads);
+  bool busy() const { return outstanding_ != 0; }
+  // Serves cycle `now`, which must be the wave's next cycle (start, start + 1, ...); returns the lanes served
+  // in it, ascending. The wave is complete when busy() turns false.
+  const std::vector<std::uint32_t>& step(Cycle now);
+
+  // Service cycle of every read of the last wave (fast path) or of the current one so far (step model),
+  // by lane; kNever for a read not yet served.
+  const std::vector<Cycle>& service_cycles() const { return service_; }
+
+  const Counters& counters() const { return c_; }
+  const std::vector<LaneCounters>& lane_counters() const { return lane_c_; }
+  const BankParams& params() const { return p_; }
+  std::uint32_t lanes() const { return lanes_; }
+
+ private:
+  void check_wave(const std::vector<std::uint32_t>& banks_of_reads) const;
+  void finish_wave(std::uint32_t cycles);
+
+  BankParams p_;
+  std::uint32_t lanes_;
+  Counters c_;
+  std::vector<LaneCounters> lane_c_;
+  std::vector<Cycle> service_;
+  // Reads per bank of the wave being evaluated; kept all-zero between calls by undoing only the banks a wave
+  // touched, so a wave costs O(its reads), not O(B). Scratch, hence mutable in the const query.
+  mutable std::vector<std::uint32_t> load_;
+  mutable std::vector<std::uint32_t> touched_;
+  // Step model state: per-bank FIFO of lanes, the banks with a non-empty queue, and the wave's clock.
+  std::vector<std::vector<std::uint32_t>> queue_;
+  std::vector<std::uint32_t> queue_head_;
+  std::vector<std::uint32_t> active_;
+  std::vector<std::uint32_t> served_;
+  std::uint32_t outstanding_ = 0;
+  Cycle wave_start_ = 0;
+  Cycle next_cycle_ = 0;
+};
+
+}  // namespace tacsim::buffer

@@ -174,7 +174,15 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
   k.push_back(bind_unsigned("gemm.m", c.gemm.m, "rows", "rows of A and C (tokens)"));
   k.push_back(bind_unsigned("gemm.n", c.gemm.n, "columns", "columns of C (output features)"));
   k.push_back(bind_unsigned("gemm.k", c.gemm.k, "elements", "reduction length (input features)"));
-  k.push_back(bind_string("gemm.sparsity", c.gemm.sparsity, "weights: dense, or N:M along k (1 <= N <= M <= 16)"));
+  k.push_back(bind_string("gemm.sparsity", c.gemm.sparsity,
+                          "weights: dense, N:M along k (1 <= N <= M <= 16; PE array), hp or unstructured "
+                          "(HP datapath)"));
+  k.push_back(bind_double("gemm.target_sparsity", c.gemm.target_sparsity, "", "hp, unstructured: fraction pruned"));
+  k.push_back(bind_unsigned("gemm.hp_block_rows", c.gemm.hp_block_rows, "rows", "hp: level-1 block rows"));
+  k.push_back(bind_unsigned("gemm.hp_block_cols", c.gemm.hp_block_cols, "columns",
+                            "hp: level-1 block columns (also the walk's block for unstructured)"));
+  k.push_back(bind_double("gemm.hp_level1_share", c.gemm.hp_level1_share, "",
+                          "hp: share of the pruning done by dropping whole blocks (log-density)"));
 
   auto& pe = c.pe_array;
   k.push_back(bind_unsigned("pe_array.rows", pe.rows, "PEs", "PE rows (output rows per tile)"));
@@ -187,10 +195,21 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
 
   k.push_back(bind_unsigned("act_buffer.capacity_kib", c.act_buffer.capacity_kib, "KiB",
                             "activation buffer, both ping-pong halves"));
+  k.push_back(bind_unsigned("act_buffer.banks", c.act_buffer.banks, "banks", "activation buffer banks"));
+  k.push_back(bind_unsigned("act_buffer.ports_per_bank", c.act_buffer.ports_per_bank, "ports", "reads per bank per cycle"));
+  k.push_back(bind_string("act_buffer.bank_map", c.act_buffer.bank_map,
+                          "activation column to bank: interleave (c mod B), xor, or hp ((c mod block_cols) mod B)"));
   k.push_back(bind_unsigned("weight_buffer.capacity_kib", c.weight_buffer.capacity_kib, "KiB",
                             "weight buffer, both ping-pong halves"));
   k.push_back(bind_unsigned("out_buffer.capacity_kib", c.out_buffer.capacity_kib, "KiB",
                             "output buffer, both ping-pong halves"));
+
+  auto& h = c.hp_datapath;
+  k.push_back(bind_unsigned("hp_datapath.lanes", h.lanes, "reads/cycle", "activation reads and multipliers per token per cycle"));
+  k.push_back(bind_unsigned("hp_datapath.decode_latency_cycles", h.decode_latency_cycles, "cycles", "block map and offsets to addresses"));
+  k.push_back(bind_unsigned("hp_datapath.multiply_latency_cycles", h.multiply_latency_cycles, "cycles", "multiplier stage"));
+  k.push_back(bind_unsigned("hp_datapath.adder_tree_latency_cycles", h.adder_tree_latency_cycles, "cycles", "adder tree stages"));
+  k.push_back(bind_unsigned("hp_datapath.accumulate_latency_cycles", h.accumulate_latency_cycles, "cycles", "accumulator stage"));
 
   k.push_back(bind_unsigned("dma.max_outstanding", c.dma.max_outstanding, "transactions",
                             "transactions in flight"));
@@ -266,6 +285,13 @@ SimConfig resolve_config(const std::string& ini_path, const std::vector<std::str
   check("weight_buffer", cfg.weight_buffer.validate());
   check("out_buffer", cfg.out_buffer.validate());
   check("dma", cfg.dma.validate());
+  // The HP datapath reads the activation buffer's banks; its block is the HP pruning's.
+  auto& bank = cfg.hp_datapath.bank;
+  bank.banks = cfg.act_buffer.banks;
+  bank.ports_per_bank = cfg.act_buffer.ports_per_bank;
+  bank.map = buffer::parse_bank_map(cfg.act_buffer.bank_map, "config: act_buffer.bank_map");
+  bank.block_cols = cfg.gemm.hp_block_cols;
+  check("hp_datapath", cfg.hp_datapath.validate());
   check("memory", cfg.memory.validate());
   check("fixed_memory", cfg.fixed_memory.validate());
   if (cfg.memtest_max_outstanding == 0) throw InputError("config: memtest.max_outstanding: must be at least 1, got 0");

@@ -14,6 +14,7 @@
 #include "modules/dram/dram_params.h"
 #include "modules/dram/traffic_generator.h"
 #include "modules/memory/fixed_latency_memory_engine.h"
+#include "modules/hp/hp_datapath_engine.h"
 #include "modules/pe_array/pe_array_engine.h"
 #include "workloads/gemm.h"
 
@@ -48,6 +49,7 @@ struct SimConfig {
   buffer::Params act_buffer{128};
   buffer::Params weight_buffer{128};
   buffer::Params out_buffer{16};  // two 32 x 32 int32 tiles
+  hp::HpDatapathParams hp_datapath;  // its bank fields come from act_buffer and gemm.hp_block_cols
   dma::Params dma;
   MemoryParams memory;
   memory::Params fixed_memory;

@@ -16,6 +16,7 @@
 #include "sim/top.h"
 #include "sim/version.h"
 #include "workloads/gemm.h"
+#include "workloads/hp_gemm.h"
 
 namespace tacsim::sim {
 
@@ -46,21 +47,54 @@ int run_command(const RunOptions& opts) {
   const SimConfig cfg = resolve_config(opts.config_path, opts.overrides);
   prepare_output_dir(opts.out_dir);
 
+  // The workload as memory contents, a program, and what to check afterwards.
   const auto& g = cfg.gemm;
-  const auto layout = workloads::layout_gemm(g);
-  if (layout.end > cfg.memory_capacity_bytes())
-    throw InputError(fmt::format("memory: the GEMM's operands need {} bytes, the {} memory has {}", layout.end,
+  struct Image {
+    std::uint64_t address;
+    const std::uint8_t* data;
+    std::size_t bytes;
+  };
+  std::vector<Image> images;
+  control::Program program;
+  workloads::GemmOperands ops;  // a and the (pruned) w, for the reference
+  std::uint64_t c_address = 0, end = 0;
+  std::string description;
+  workloads::SparseRowsGemm sparse_rows;
+  if (g.sparse_rows()) {
+    sparsity::HpParams hp;
+    hp.banks = static_cast<int>(cfg.act_buffer.banks);
+    sparse_rows = workloads::map_sparse_rows_gemm(g, hp, cfg.sim.seed, cfg.pe_array.rows, cfg.act_buffer.half_bytes(),
+                                                  cfg.weight_buffer.half_bytes(), cfg.out_buffer.half_bytes());
+    images = {{sparse_rows.a_address, sparse_rows.a_t.data(), sparse_rows.a_t.size()},
+              {sparse_rows.w_address, sparse_rows.weight_image.data(), sparse_rows.weight_image.size()}};
+    program = sparse_rows.program;
+    ops.a = sparse_rows.a;
+    ops.w = sparse_rows.w;
+    c_address = sparse_rows.c_address;
+    end = sparse_rows.end;
+    description = sparse_rows.describe();
+  } else {
+    const auto layout = workloads::layout_gemm(g);
+    const auto plan = workloads::plan_gemm(g, cfg.pe_array, cfg.act_buffer.half_bytes(),
+                                           cfg.weight_buffer.half_bytes(), cfg.out_buffer.half_bytes(), layout);
+    ops = workloads::make_operands(g, cfg.sim.seed);
+    images = {{layout.a_address, reinterpret_cast<const std::uint8_t*>(ops.a.data()), ops.a.size()},
+              {layout.w_address, ops.weight_image.data(), ops.weight_image.size()}};
+    program = workloads::to_program(plan);
+    c_address = layout.c_address;
+    end = layout.end;
+    description = plan.describe();
+  }
+  if (end > cfg.memory_capacity_bytes())
+    throw InputError(fmt::format("memory: the GEMM's operands need {} bytes, the {} memory has {}", end,
                                  cfg.memory.model, cfg.memory_capacity_bytes()));
-  const auto plan = workloads::plan_gemm(g, cfg.pe_array, cfg.act_buffer.half_bytes(),
-                                         cfg.weight_buffer.half_bytes(), cfg.out_buffer.half_bytes(), layout);
-  const auto ops = workloads::make_operands(g, cfg.sim.seed);
 
   init_kernel();
   Top top("accel", cfg);
-  top.memory.store().write(layout.a_address, reinterpret_cast<const std::uint8_t*>(ops.a.data()), ops.a.size());
-  top.memory.store().write(layout.w_address, ops.weight_image.data(), ops.weight_image.size());
+  for (const Image& im : images) top.memory.store().write(im.address, im.data, im.bytes);
   top.pe_array.set_compute_values(cfg.sim.check);
-  top.controller.start(workloads::to_program(plan));
+  top.hp_datapath.set_compute_values(cfg.sim.check);
+  top.controller.start(std::move(program));
 
   const auto t0 = std::chrono::steady_clock::now();
   sc_core::sc_start();
@@ -69,19 +103,25 @@ int run_command(const RunOptions& opts) {
 
   const auto t1 = std::chrono::steady_clock::now();
   const std::string check =
-      cfg.sim.check ? check_gemm(g, ops, top.memory.store(), layout.c_address) : std::string("off");
+      cfg.sim.check ? check_gemm(g, ops, top.memory.store(), c_address) : std::string("off");
   const double check_wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
 
   const Cycle cycles = top.controller.finish_cycle();
-  const auto& pe = top.pe_array.engine().counters();
+  // Whichever datapath ran: the PE array (dense, N:M) or the HP datapath (hp, unstructured).
+  const bool on_hp = g.sparse_rows();
+  const std::uint64_t macs =
+      on_hp ? top.hp_datapath.engine().counters().macs : top.pe_array.engine().counters().macs;
+  const double peak = on_hp ? double(top.hp_datapath.peak_macs_per_cycle(std::min(cfg.pe_array.rows, g.m)))
+                            : double(cfg.pe_array.peak_macs_per_cycle());
   nlohmann::ordered_json summary;
   summary["cycles"] = cycles;
   summary["sim_time_ns"] = double(top.clock.fs_at(cycles)) * 1e-6;
   summary["check"] = check;
-  summary["macs"] = pe.macs;
-  summary["pe_utilization"] = double(pe.macs) / (double(cfg.pe_array.peak_macs_per_cycle()) * double(cycles));
+  summary["macs"] = macs;
+  summary["pe_utilization"] = double(macs) / (peak * double(cycles));
   summary["dram_bytes"] = top.memory.bytes_transferred();
   summary["weight_bytes"] = top.weight_buffer.stats().value("bytes_written");
+  summary["bank_conflict_cycles"] = top.hp_datapath.engine().counters().conflict_cycles;
 
   nlohmann::ordered_json stats;
   stats["summary"] = summary;
@@ -101,15 +141,22 @@ int run_command(const RunOptions& opts) {
   write_file_atomic(opts.out_dir, "stats.json", stats.dump(2) + "\n");
 
   if (!opts.quiet) {
-    std::cout << fmt::format("tacsim run: GEMM {}x{}x{} on a {}x{}x{} PE array at {} MHz\n", g.m, g.n, g.k,
-                             cfg.pe_array.rows, cfg.pe_array.cols, cfg.pe_array.macs_per_pe,
-                             cfg.accel.clock_mhz);
-    std::cout << fmt::format("  {}\n", plan.describe());
+    if (on_hp)
+      std::cout << fmt::format("tacsim run: GEMM {}x{}x{} on the HP datapath ({} tokens x {} lanes) at {} MHz\n",
+                               g.m, g.n, g.k, std::min(cfg.pe_array.rows, g.m), cfg.hp_datapath.lanes,
+                               cfg.accel.clock_mhz);
+    else
+      std::cout << fmt::format("tacsim run: GEMM {}x{}x{} on a {}x{}x{} PE array at {} MHz\n", g.m, g.n, g.k,
+                               cfg.pe_array.rows, cfg.pe_array.cols, cfg.pe_array.macs_per_pe,
+                               cfg.accel.clock_mhz);
+    std::cout << fmt::format("  {}; memory: {}\n", description,
+                             cfg.memory.model == "dram" ? cfg.dram_preset : std::string("fixed latency"));
     auto row = [](const std::string& k, const std::string& v) { std::cout << fmt::format("  {:<22}{}\n", k, v); };
     row("cycles", fmt::format("{}", cycles));
     row("simulated time", fmt::format("{:.3f} us", summary["sim_time_ns"].get<double>() * 1e-3));
     row("PE utilization", fmt::format("{:.1f} %", 100 * summary["pe_utilization"].get<double>()));
-    row("MACs", fmt::format("{}", pe.macs));
+    row("MACs", fmt::format("{}", macs));
+    if (on_hp) row("bank conflict cycles", fmt::format("{}", summary["bank_conflict_cycles"].get<std::uint64_t>()));
     row("bytes moved (DRAM)", fmt::format("{}", top.memory.bytes_transferred()));
     row("weight bytes", fmt::format("{}", summary["weight_bytes"].get<std::uint64_t>()));
     row("wall time", fmt::format("{:.3f} s", wall_s));

@@ -22,7 +22,8 @@ Top::Top(const sc_core::sc_module_name& name, const SimConfig& cfg)
       weight_buffer("weight_buffer", cfg.weight_buffer, clock),
       out_buffer("out_buffer", cfg.out_buffer, clock),
       pe_array("pe_array", cfg.pe_array, clock, act_buffer, weight_buffer, out_buffer),
-      controller("controller", clock, dma, act_buffer, weight_buffer, out_buffer, pe_array) {
+      hp_datapath("hp_datapath", cfg.hp_datapath, clock, act_buffer, weight_buffer, out_buffer),
+      controller("controller", clock, dma, act_buffer, weight_buffer, out_buffer, pe_array, hp_datapath) {
   dma.initiator_socket.bind(memory.target());
   SC_THREAD(stop_when_done);
 }

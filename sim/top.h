@@ -9,6 +9,7 @@
 #include "modules/common/clock.h"
 #include "modules/control/controller.h"
 #include "modules/dma/dma.h"
+#include "modules/hp/hp_datapath.h"
 #include "modules/memory/memory_device.h"
 #include "modules/pe_array/pe_array.h"
 #include "sim/config.h"
@@ -29,6 +30,7 @@ class Top : public sc_core::sc_module {
   buffer::Buffer weight_buffer;
   buffer::Buffer out_buffer;
   pe_array::PeArray pe_array;
+  hp::HpDatapath hp_datapath;
   control::Controller controller;
 
  private:

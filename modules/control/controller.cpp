@@ -8,14 +8,15 @@ using namespace sc_core;
 
 Controller::Controller(const sc_module_name& name, const ClockDomain& clock, dma::Dma& dma,
                        buffer::Buffer& act_buffer, buffer::Buffer& weight_buffer, buffer::Buffer& out_buffer,
-                       pe_array::PeArray& pe_array)
+                       pe_array::PeArray& pe_array, hp::HpDatapath& hp_datapath)
     : sc_module(name),
       clock_(clock),
       dma_(dma),
       act_(act_buffer),
       weight_(weight_buffer),
       out_(out_buffer),
-      pe_array_(pe_array) {
+      pe_array_(pe_array),
+      hp_datapath_(hp_datapath) {
   SC_THREAD(act_loader);
   SC_THREAD(weight_loader);
   SC_THREAD(writer);
@@ -27,7 +28,10 @@ void Controller::start(Program program) {
   if (started_) SC_REPORT_FATAL(name(), "a program is already running");
   program_ = std::move(program);
   started_ = true;
+  if (!program_.tiles.empty() && !program_.hp_tiles.empty())
+    SC_REPORT_FATAL(name(), "a program runs on the PE array or on the HP datapath, not both");
   for (const auto& t : program_.tiles) pe_array_.enqueue(t);
+  for (const auto& t : program_.hp_tiles) hp_datapath_.enqueue(t);
   start_event_.notify(SC_ZERO_TIME);
 }
 

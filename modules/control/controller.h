@@ -10,6 +10,7 @@
 #include "modules/common/stats.h"
 #include "modules/control/program.h"
 #include "modules/dma/dma.h"
+#include "modules/hp/hp_datapath.h"
 #include "modules/pe_array/pe_array.h"
 
 namespace tacsim::control {
@@ -19,7 +20,7 @@ class Controller : public sc_core::sc_module, public StatsProvider {
   SC_HAS_PROCESS(Controller);
   Controller(const sc_core::sc_module_name& name, const ClockDomain& clock, dma::Dma& dma,
              buffer::Buffer& act_buffer, buffer::Buffer& weight_buffer, buffer::Buffer& out_buffer,
-             pe_array::PeArray& pe_array);
+             pe_array::PeArray& pe_array, hp::HpDatapath& hp_datapath);
 
   // Starts a program (before or during simulation); `finished()` fires when its last write-back is in memory.
   void start(Program program);
@@ -40,6 +41,7 @@ class Controller : public sc_core::sc_module, public StatsProvider {
   buffer::Buffer& weight_;
   buffer::Buffer& out_;
   pe_array::PeArray& pe_array_;
+  hp::HpDatapath& hp_datapath_;
   Program program_;
   sc_core::sc_event start_event_;
   sc_core::sc_event finished_event_;

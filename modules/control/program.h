@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "modules/hp/hp_datapath.h"
 #include "modules/pe_array/pe_array.h"
 
 namespace tacsim::control {
@@ -34,8 +35,9 @@ struct BufferLoad {
 struct Program {
   std::vector<BufferLoad> act_loads;
   std::vector<BufferLoad> weight_loads;
-  std::vector<pe_array::TileCommand> tiles;
-  std::vector<BlockMove> writebacks;  // one per tile, from out half (tile index % 2)
+  std::vector<pe_array::TileCommand> tiles;  // for the PE array (dense and N:M weights)
+  std::vector<hp::HpTileCommand> hp_tiles;   // for the HP datapath (HP and unstructured weights)
+  std::vector<BlockMove> writebacks;         // one per tile, from out half (tile index % 2)
 };
 
 }  // namespace tacsim::control

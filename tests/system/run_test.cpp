@@ -151,6 +151,32 @@ TEST_F(RunTest, ComputeBoundSparseCyclesScaleWithDensity) {
   }
 }
 
+TEST_F(RunTest, HpWeightsFetchWithoutBankConflicts) {
+  // Same GEMM, same density: HP-pruned weights under the hp bank map against magnitude-pruned unstructured ones.
+  const std::string common = "run -q --set gemm.m=64 --set gemm.n=256 --set gemm.k=512 --set gemm.target_sparsity=0.9 "
+                             "--set act_buffer.bank_map=hp --set act_buffer.banks=8 ";
+  const Result hp = tacsim(common + "--set gemm.sparsity=hp --out " + (dir_ / "hp").string());
+  ASSERT_EQ(hp.code, 0) << hp.err;
+  const Result un = tacsim(common + "--set gemm.sparsity=unstructured --out " + (dir_ / "un").string());
+  ASSERT_EQ(un.code, 0) << un.err;
+  const auto h = stats("hp")["summary"], u = stats("un")["summary"];
+  EXPECT_EQ(h["check"], "pass");
+  EXPECT_EQ(u["check"], "pass");
+  EXPECT_EQ(h["bank_conflict_cycles"], 0);
+  EXPECT_GT(u["bank_conflict_cycles"].get<std::uint64_t>(), 0u);
+  EXPECT_GT(u["cycles"].get<std::uint64_t>(), h["cycles"].get<std::uint64_t>());
+  // HP's block index and 4-bit offsets move fewer weight bytes than CSR's 16-bit columns and row pointers.
+  EXPECT_LT(h["weight_bytes"].get<std::uint64_t>(), u["weight_bytes"].get<std::uint64_t>());
+  EXPECT_EQ(stats("hp")["modules"]["accel.hp_datapath"]["bank_conflict_cycles"], 0);
+}
+
+TEST_F(RunTest, HpTimingDoesNotDependOnValues) {
+  const std::string common = "run -q --set gemm.m=40 --set gemm.n=64 --set gemm.k=256 --set gemm.sparsity=hp ";
+  ASSERT_EQ(tacsim(common + "--out " + (dir_ / "on").string()).code, 0);
+  ASSERT_EQ(tacsim(common + "--set sim.check=false --out " + (dir_ / "off").string()).code, 0);
+  EXPECT_EQ(stats("on")["modules"], stats("off")["modules"]);
+}
+
 TEST_F(RunTest, BadInputIsOneLineExitTwoAndNoOutput) {
   struct Case {
     std::string args, message;
@@ -173,6 +199,13 @@ TEST_F(RunTest, BadInputIsOneLineExitTwoAndNoOutput) {
        "tacsim: config: gemm.sparsity: bad N:M sparsity '0:4': N must be in 1..M (M = 4), got 0; " + allowed},
       {"--set gemm.sparsity=2:x", "tacsim: config: gemm.sparsity: bad N:M sparsity '2:x': " + allowed},
       {"--set gemm.sparsity=2:5", "tacsim: config: gemm.k: must be a multiple of M = 5 for 2:5 sparsity, got 768"},
+      {"--set gemm.sparsity=hp --set gemm.k=100",
+       "tacsim: config: gemm.k: must be a multiple of gemm.hp_block_cols = 16 for hp sparsity, got 100"},
+      {"--set gemm.sparsity=hp --set gemm.target_sparsity=1.5",
+       "tacsim: config: gemm.target_sparsity: must be in [0, 1), got 1.5"},
+      {"--set act_buffer.banks=0", "tacsim: config: act_buffer.banks: must be at least 1, got 0"},
+      {"--set act_buffer.bank_map=modulo",
+       "tacsim: config: act_buffer.bank_map: must be interleave, xor or hp, got 'modulo'"},
   };
   for (const auto& c : cases) {
     const fs::path out = dir_ / "out-bad";

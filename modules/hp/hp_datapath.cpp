@@ -1,0 +1,90 @@
+#include "modules/hp/hp_datapath.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "workloads/sparsity/csr.h"
+#include "workloads/sparsity/hp.h"
+
+namespace tacsim::hp {
+
+using namespace sc_core;
+
+HpDatapath::HpDatapath(const sc_module_name& name, const HpDatapathParams& params, const ClockDomain& clock,
+                       buffer::Buffer& act_buffer, buffer::Buffer& weight_buffer, buffer::Buffer& out_buffer)
+    : sc_module(name),
+      params_(params),
+      clock_(clock),
+      act_(act_buffer),
+      weight_(weight_buffer),
+      out_(out_buffer),
+      engine_(params) {
+  SC_THREAD(compute_thread);
+  SC_THREAD(drain_thread);
+  const auto& c = engine_.counters();
+  stats_.add("tiles", &c.tiles, "tiles", "tiles walked");
+  stats_.add("segments", &c.segments, "segments", "non-empty (row, block) segments walked");
+  stats_.add("waves", &c.waves, "waves", "waves of activation reads");
+  stats_.add("reads", &c.reads, "words", "activation words read (one per weight entry)");
+  stats_.add("macs", &c.macs, "MACs", "multiply-accumulates (reads x tokens)");
+  stats_.add("fetch_cycles", &c.fetch_cycles, "cycles", "cycles the walk spent fetching activations");
+  stats_.add("bank_conflict_cycles", &c.conflict_cycles, "cycles",
+             "fetch cycles beyond one per wave: reads that met in one activation bank");
+  stats_.add("walk_wait_cycles", &c.walk_wait_cycles, "cycles", "tiles that waited for the previous walk");
+  stats_.add("decoded_bytes", &decoded_bytes_, "bytes", "encoded weight bytes decoded from the weight buffer");
+}
+
+void HpDatapath::enqueue(HpTileCommand cmd) {
+  commands_.push_back(cmd);
+  command_event_.notify(SC_ZERO_TIME);
+}
+
+void HpDatapath::compute_thread() {
+  for (;;) {
+    while (commands_.empty()) wait(command_event_);
+    const HpTileCommand cmd = commands_.front();
+    commands_.pop_front();
+    const Cycle out_ready = out_.wait_empty(cmd.out_half);
+    out_.start_fill(cmd.out_half, std::uint64_t{cmd.tokens} * cmd.rows * 4);
+    // The decoder takes tiles in order: a tile starts no earlier than the one before it.
+    const Cycle ready =
+        std::max({act_.wait_full(cmd.act_half), weight_.wait_full(cmd.weight_half), out_ready, last_start_});
+    last_start_ = ready;
+
+    // The decoder reads the encoded weights the DMA put in the weight half.
+    const std::uint8_t* w = weight_.data(cmd.weight_half);
+    SparseRows rows;
+    if (cmd.encoding == WeightEncoding::kHp) {
+      rows = sparse_rows(sparsity::decode_hp(std::vector<std::uint8_t>(w, w + cmd.weight_bytes), name()));
+    } else {
+      const auto [dense, mask] = sparsity::decode_csr(w, cmd.weight_bytes, static_cast<int>(cmd.rows),
+                                                      static_cast<int>(cmd.cols), name());
+      rows = sparse_rows(dense, mask);
+    }
+    decoded_bytes_ += cmd.weight_bytes;
+    const auto* act = reinterpret_cast<const std::int8_t*>(act_.data(cmd.act_half)) + cmd.act_offset;
+    const TileResult r = engine_.run_tile(ready, rows, act, cmd.tokens);
+    if (compute_values_) std::memcpy(out_.data(cmd.out_half), r.outputs.data(), r.outputs.size() * 4);
+
+    // Operands are read by the end of the last fetch (an empty tile reads none: free them at the start).
+    const Cycle read_done = r.last_fetch == kNever ? ready : r.last_fetch + 1;
+    clock_.wait_until(read_done);
+    if (cmd.release_act) act_.release(cmd.act_half, std::uint64_t{cmd.cols} * cmd.tokens);
+    weight_.release(cmd.weight_half, cmd.weight_bytes);
+    finished_.push_back({cmd.out_half, r.done + 1});
+    finished_event_.notify(SC_ZERO_TIME);
+  }
+}
+
+void HpDatapath::drain_thread() {
+  for (;;) {
+    while (finished_.empty()) wait(finished_event_);
+    const Finished f = finished_.front();
+    finished_.pop_front();
+    clock_.wait_until(f.ready);
+    last_done_ = f.ready;
+    out_.mark_full(f.half, 1);
+  }
+}
+
+}  // namespace tacsim::hp

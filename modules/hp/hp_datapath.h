@@ -1,0 +1,69 @@
+#pragma once
+// HpDatapath: the SystemC shell of the HP path. For each tile it waits for the activation half (K columns of
+// Rt tokens, column-major), the weight half (one block of weight rows, HP stream or CSR bytes as they came
+// from DRAM) and a free output half; decodes the weights from the buffer's bytes; lets HpDatapathEngine time
+// the walk (waves of activation reads against the banked activation buffer, conflicts included) and compute
+// the int32 outputs; frees the operand halves the cycle after the last fetch and announces the outputs the
+// cycle after the last accumulate.
+#include <deque>
+
+#include <systemc>
+
+#include "modules/buffer/buffer.h"
+#include "modules/common/clock.h"
+#include "modules/common/stats.h"
+#include "modules/hp/hp_datapath_engine.h"
+
+namespace tacsim::hp {
+
+enum class WeightEncoding { kHp, kCsr };
+
+struct HpTileCommand {
+  int act_half = 0, weight_half = 0, out_half = 0;
+  std::uint32_t act_offset = 0;    // bytes to the tile's first activation column
+  std::uint32_t tokens = 0;        // Rt
+  std::uint32_t rows = 0;          // weight rows (outputs per token) in this tile
+  std::uint32_t cols = 0;          // K
+  std::uint64_t weight_bytes = 0;  // the encoded block in the weight half
+  WeightEncoding encoding = WeightEncoding::kHp;
+  bool release_act = true;
+};
+
+class HpDatapath : public sc_core::sc_module, public StatsProvider {
+ public:
+  SC_HAS_PROCESS(HpDatapath);
+  HpDatapath(const sc_core::sc_module_name& name, const HpDatapathParams& params, const ClockDomain& clock,
+             buffer::Buffer& act_buffer, buffer::Buffer& weight_buffer, buffer::Buffer& out_buffer);
+
+  void enqueue(HpTileCommand cmd);
+  void set_compute_values(bool on) { compute_values_ = on; }
+  Cycle last_done() const { return last_done_; }
+  const StatsGroup& stats() const override { return stats_; }
+  const HpDatapathEngine& engine() const { return engine_; }
+  std::uint64_t peak_macs_per_cycle(std::uint32_t tokens) const { return std::uint64_t{tokens} * params_.lanes; }
+
+ private:
+  void compute_thread();
+  void drain_thread();
+
+  HpDatapathParams params_;
+  const ClockDomain& clock_;
+  buffer::Buffer& act_;
+  buffer::Buffer& weight_;
+  buffer::Buffer& out_;
+  HpDatapathEngine engine_;
+  std::deque<HpTileCommand> commands_;
+  sc_core::sc_event command_event_, finished_event_;
+  struct Finished {
+    int half;
+    Cycle ready;
+  };
+  std::deque<Finished> finished_;
+  Cycle last_done_ = 0;
+  Cycle last_start_ = 0;
+  bool compute_values_ = true;
+  std::uint64_t decoded_bytes_ = 0;
+  StatsGroup stats_;
+};
+
+}  // namespace tacsim::hp

@@ -32,6 +32,10 @@ HpDatapath::HpDatapath(const sc_module_name& name, const HpDatapathParams& param
              "fetch cycles beyond one per wave: reads that met in one activation bank");
   stats_.add("walk_wait_cycles", &c.walk_wait_cycles, "cycles", "tiles that waited for the previous walk");
   stats_.add("decoded_bytes", &decoded_bytes_, "bytes", "encoded weight bytes decoded from the weight buffer");
+  stats_.add_json("lane_wait_cycles", [this] {
+    nlohmann::ordered_json a = nlohmann::ordered_json::array();
+    for (const auto& l : engine_.arbiter().lane_counters()) a.push_back(l.wait_cycles);
+    return a; }, "cycles", "per requester (lane): cycles its reads waited for a bank port");
 }
 
 void HpDatapath::enqueue(HpTileCommand cmd) {

@@ -44,7 +44,11 @@ po::options_description common_options(const std::string& title) {
   return d;
 }
 
-po::options_description run_options() { return common_options("tacsim run options"); }
+po::options_description run_options() {
+  auto d = common_options("tacsim run options");
+  d.add_options()("workload,w", po::value<std::string>()->value_name("NAME"), "shorthand for --set sim.workload=NAME");
+  return d;
+}
 
 // memtest's own flags are shorthands for memtest.* config keys, so config.ini records them.
 const std::vector<std::pair<std::string, std::string>> kMemtestFlags = {
@@ -86,7 +90,9 @@ int run_main(const std::vector<std::string>& args) {
               << describe_keys();
     return 0;
   }
-  return run_command(common_run_options(vm));
+  RunOptions o = common_run_options(vm);
+  if (vm.count("workload")) o.overrides.insert(o.overrides.begin(), "sim.workload=" + vm["workload"].as<std::string>());
+  return run_command(o);
 }
 
 int memtest_main(const std::vector<std::string>& args) {

@@ -61,7 +61,8 @@ TEST_F(RunTest, DefaultRunPrintsSummaryAndWritesResults) {
   EXPECT_NE(r.out.find("check                 pass"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("sim cycles / s"), std::string::npos);
   const auto s = stats("default");
-  for (const char* key : {"cycles", "sim_time_ns", "check", "macs", "pe_utilization", "dram_bytes", "weight_bytes"})
+  for (const char* key : {"cycles", "sim_time_ns", "check", "macs", "pe_utilization", "effective_macs_per_cycle",
+                          "dram_bytes", "weight_bytes", "bank_conflict_cycles"})
     EXPECT_TRUE(s["summary"].contains(key)) << key;
   EXPECT_EQ(s["summary"]["check"], "pass");
   EXPECT_EQ(s["summary"]["macs"], 256ull * 768 * 768);
@@ -127,7 +128,7 @@ TEST_F(RunTest, SparseWeightsMoveFewerBytes) {
   // dense 256 x 768 = 196,608; 2:4 = 256 rows x (384 values + 384 x 2 bits / 8 = 96) = 122,880.
   const std::string common = "run -q --set gemm.m=32 --set gemm.n=256 --set gemm.k=768 ";
   ASSERT_EQ(tacsim(common + "--out " + (dir_ / "d").string()).code, 0);
-  ASSERT_EQ(tacsim(common + "--set gemm.sparsity=2:4 --out " + (dir_ / "s").string()).code, 0);
+  ASSERT_EQ(tacsim(common + "--workload gemm --set gemm.sparsity=2:4 --out " + (dir_ / "s").string()).code, 0);
   EXPECT_EQ(stats("d")["summary"]["weight_bytes"], 196608);
   EXPECT_EQ(stats("s")["summary"]["weight_bytes"], 122880);
 }

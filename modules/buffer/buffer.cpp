@@ -20,6 +20,7 @@ std::string Params::validate() const {
 Buffer::Buffer(const sc_module_name& name, const Params& params, const ClockDomain& clock)
     : sc_module(name), params_(params), clock_(clock) {
   for (auto& h : halves_) h.data.assign(params.half_bytes(), 0);
+  SC_THREAD(delayed_full_thread);
   stats_.add("fills", &fills_, "loads", "halves filled");
   stats_.add("bytes_written", &bytes_written_, "bytes", "bytes written into the buffer");
   stats_.add("bytes_read", &bytes_read_, "bytes", "bytes read out of the buffer");
@@ -56,6 +57,21 @@ void Buffer::mark_full(int half, std::uint32_t uses) {
   bytes_written_ += h.bytes;
   peak_bytes_ = std::max(peak_bytes_, h.bytes);
   h.changed.notify(SC_ZERO_TIME);
+}
+
+void Buffer::mark_full_at(int half, std::uint32_t uses, Cycle at) {
+  delayed_full_.push_back({half, uses, at});
+  delayed_event_.notify(SC_ZERO_TIME);
+}
+
+void Buffer::delayed_full_thread() {
+  for (;;) {
+    while (delayed_full_.empty()) wait(delayed_event_);
+    const DelayedFull d = delayed_full_.front();
+    delayed_full_.pop_front();
+    clock_.wait_until(d.at);
+    mark_full(d.half, d.uses);
+  }
 }
 
 Cycle Buffer::wait_full(int half) {

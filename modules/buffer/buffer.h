@@ -6,6 +6,7 @@
 // late still knows when the data was there. Bank arbitration lands with the banked-buffer model.
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,7 @@ struct Params {
 
 class Buffer : public sc_core::sc_module, public StatsProvider {
  public:
+  SC_HAS_PROCESS(Buffer);
   Buffer(const sc_core::sc_module_name& name, const Params& params, const ClockDomain& clock);
 
   std::uint64_t half_bytes() const { return params_.half_bytes(); }
@@ -40,6 +42,8 @@ class Buffer : public sc_core::sc_module, public StatsProvider {
   void start_fill(int half, std::uint64_t bytes);
   // Filling -> Full with `uses` consumers, at the current cycle.
   void mark_full(int half, std::uint32_t uses);
+  // The same at a later cycle (a producer that knows now when its last write lands); in call order.
+  void mark_full_at(int half, std::uint32_t uses, Cycle at);
   // Blocks until `half` is Full; returns the cycle it became Full.
   Cycle wait_full(int half);
   // One consumer is done with `half` at the current cycle; the last one makes it Empty.
@@ -58,9 +62,18 @@ class Buffer : public sc_core::sc_module, public StatsProvider {
     sc_core::sc_event changed;
   };
 
+  void delayed_full_thread();
+
   Params params_;
   const ClockDomain& clock_;
   std::array<Half, 2> halves_;
+  struct DelayedFull {
+    int half;
+    std::uint32_t uses;
+    Cycle at;
+  };
+  std::deque<DelayedFull> delayed_full_;
+  sc_core::sc_event delayed_event_;
   std::uint64_t fills_ = 0, bytes_written_ = 0, bytes_read_ = 0, peak_bytes_ = 0;
   StatsGroup stats_;
 };

@@ -20,7 +20,6 @@ HpDatapath::HpDatapath(const sc_module_name& name, const HpDatapathParams& param
       out_(out_buffer),
       engine_(params) {
   SC_THREAD(compute_thread);
-  SC_THREAD(drain_thread);
   const auto& c = engine_.counters();
   stats_.add("tiles", &c.tiles, "tiles", "tiles walked");
   stats_.add("segments", &c.segments, "segments", "non-empty (row, block) segments walked");
@@ -75,19 +74,8 @@ void HpDatapath::compute_thread() {
     clock_.wait_until(read_done);
     if (cmd.release_act) act_.release(cmd.act_half, std::uint64_t{cmd.cols} * cmd.tokens);
     weight_.release(cmd.weight_half, cmd.weight_bytes);
-    finished_.push_back({cmd.out_half, r.done + 1});
-    finished_event_.notify(SC_ZERO_TIME);
-  }
-}
-
-void HpDatapath::drain_thread() {
-  for (;;) {
-    while (finished_.empty()) wait(finished_event_);
-    const Finished f = finished_.front();
-    finished_.pop_front();
-    clock_.wait_until(f.ready);
-    last_done_ = f.ready;
-    out_.mark_full(f.half, 1);
+    last_done_ = r.done + 1;
+    out_.mark_full_at(cmd.out_half, 1, r.done + 1);
   }
 }
 

@@ -44,7 +44,6 @@ class HpDatapath : public sc_core::sc_module, public StatsProvider {
 
  private:
   void compute_thread();
-  void drain_thread();
 
   HpDatapathParams params_;
   const ClockDomain& clock_;
@@ -53,12 +52,7 @@ class HpDatapath : public sc_core::sc_module, public StatsProvider {
   buffer::Buffer& out_;
   HpDatapathEngine engine_;
   std::deque<HpTileCommand> commands_;
-  sc_core::sc_event command_event_, finished_event_;
-  struct Finished {
-    int half;
-    Cycle ready;
-  };
-  std::deque<Finished> finished_;
+  sc_core::sc_event command_event_;
   Cycle last_done_ = 0;
   Cycle last_start_ = 0;
   bool compute_values_ = true;

@@ -17,7 +17,6 @@ PeArray::PeArray(const sc_module_name& name, const Params& params, const ClockDo
       out_(out_buffer),
       engine_(params) {
   SC_THREAD(compute_thread);
-  SC_THREAD(drain_thread);
 
   const auto& c = engine_.counters();
   stats_.add("tiles", &c.tiles, "tiles", "output tiles computed");
@@ -89,19 +88,8 @@ void PeArray::compute_thread() {
     // Values: the outputs go into the out half now; the half is announced Full at the done cycle.
     if (compute_values_)
       std::memcpy(out_.data(cmd.out_half), engine_.outputs().data(), engine_.outputs().size() * 4);
-    finished_.push_back({cmd.out_half, done});
-    finished_event_.notify(SC_ZERO_TIME);
-  }
-}
-
-void PeArray::drain_thread() {
-  for (;;) {
-    while (finished_.empty()) wait(finished_event_);
-    const Finished f = finished_.front();
-    finished_.pop_front();
-    clock_.wait_until(f.done);
-    last_done_ = f.done;
-    out_.mark_full(f.half, 1);
+    last_done_ = done;
+    out_.mark_full_at(cmd.out_half, 1, done);
   }
 }
 

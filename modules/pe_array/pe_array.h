@@ -2,7 +2,7 @@
 // PeArray: the SystemC shell around PeArrayEngine. It takes tile commands from the controller, waits for each
 // chunk's operand halves to be Full, lets the engine compute when the steps issue (and their values), releases
 // the halves the cycle after their last step, and hands finished tiles to the output buffer at their done
-// cycle. It wakes once per chunk and once per tile, never per cycle.
+// cycle (Buffer::mark_full_at). It wakes once per chunk, never per cycle.
 #include <deque>
 #include <vector>
 
@@ -56,7 +56,6 @@ class PeArray : public sc_core::sc_module, public StatsProvider {
 
  private:
   void compute_thread();
-  void drain_thread();
 
   Params params_;
   const ClockDomain& clock_;
@@ -67,12 +66,6 @@ class PeArray : public sc_core::sc_module, public StatsProvider {
   std::vector<std::uint8_t> indices_;  // the current chunk's indices, unpacked for the engine
   std::deque<TileCommand> commands_;
   sc_core::sc_event command_event_;
-  struct Finished {
-    int half;
-    Cycle done;
-  };
-  std::deque<Finished> finished_;
-  sc_core::sc_event finished_event_;
   Cycle last_done_ = 0;
   bool compute_values_ = true;
   StatsGroup stats_;

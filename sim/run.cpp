@@ -94,7 +94,10 @@ int run_command(const RunOptions& opts) {
   for (const Image& im : images) top.memory.store().write(im.address, im.data, im.bytes);
   top.pe_array.set_compute_values(cfg.sim.check);
   top.hp_datapath.set_compute_values(cfg.sim.check);
-  top.controller.start(std::move(program));
+  top.set_driver([&top, &program] {
+    top.controller.start(std::move(program));
+    sc_core::wait(top.controller.finished());
+  });
 
   const auto t0 = std::chrono::steady_clock::now();
   sc_core::sc_start();

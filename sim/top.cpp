@@ -25,11 +25,11 @@ Top::Top(const sc_core::sc_module_name& name, const SimConfig& cfg)
       hp_datapath("hp_datapath", cfg.hp_datapath, clock, act_buffer, weight_buffer, out_buffer),
       controller("controller", clock, dma, act_buffer, weight_buffer, out_buffer, pe_array, hp_datapath) {
   dma.initiator_socket.bind(memory.target());
-  SC_THREAD(stop_when_done);
+  SC_THREAD(driver_thread);
 }
 
-void Top::stop_when_done() {
-  sc_core::wait(controller.finished());
+void Top::driver_thread() {
+  if (driver_) driver_();
   sc_core::sc_stop();
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // Top: owns every module of the accelerator, built from one resolved SimConfig, and binds their sockets.
 // Member names equal SystemC names, so stats keys, VCD scopes and log lines agree ("accel.pe_array").
+#include <functional>
 #include <memory>
 
 #include <systemc>
@@ -33,9 +34,13 @@ class Top : public sc_core::sc_module {
   hp::HpDatapath hp_datapath;
   control::Controller controller;
 
+  // What runs once the simulation starts (programs for the controller, SFU operations), in a thread of its
+  // own; the simulation stops when it returns. Set before sc_start().
+  void set_driver(std::function<void()> driver) { driver_ = std::move(driver); }
+
  private:
-  // Ends the simulation when the controller's program has finished.
-  void stop_when_done();
+  void driver_thread();
+  std::function<void()> driver_;
 };
 
 }  // namespace tacsim::sim

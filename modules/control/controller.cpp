@@ -25,9 +25,10 @@ Controller::Controller(const sc_module_name& name, const ClockDomain& clock, dma
 }
 
 void Controller::start(Program program) {
-  if (started_) SC_REPORT_FATAL(name(), "a program is already running");
+  if (generation_ != 0 && !done_) SC_REPORT_FATAL(name(), "a program is already running");
   program_ = std::move(program);
-  started_ = true;
+  ++generation_;
+  done_ = false;
   if (!program_.tiles.empty() && !program_.hp_tiles.empty())
     SC_REPORT_FATAL(name(), "a program runs on the PE array or on the HP datapath, not both");
   for (const auto& t : program_.tiles) pe_array_.enqueue(t);
@@ -36,65 +37,73 @@ void Controller::start(Program program) {
 }
 
 void Controller::load_into(buffer::Buffer& buf, const std::vector<BufferLoad>& loads) {
-  while (!started_) wait(start_event_);
-  for (std::size_t i = 0; i < loads.size(); ++i) {
-    const int half = static_cast<int>(i % 2);
-    const BufferLoad& load = loads[i];
-    buf.wait_empty(half);
-    buf.start_fill(half, load.bytes());
-    // The half is Full when the last of its blocks has arrived.
-    auto left = std::make_shared<std::size_t>(load.blocks.size());
-    for (const BlockMove& b : load.blocks) {
-      dma::Move m;
-      m.write = false;
-      m.address = b.address;
-      m.rows = b.rows;
-      m.row_bytes = b.row_bytes;
-      m.stride_bytes = b.stride;
-      m.local = buf.data(half) + b.local_offset;
-      m.on_done = [&buf, half, uses = load.uses, left](Cycle) {
-        if (--*left == 0) buf.mark_full(half, uses);
-      };
-      dma_.submit(std::move(m));
+  for (std::uint64_t seen = 0;; seen = generation_) {
+    while (seen == generation_) wait(start_event_);
+    for (std::size_t i = 0; i < loads.size(); ++i) {
+      const int half = static_cast<int>(i % 2);
+      const BufferLoad& load = loads[i];
+      buf.wait_empty(half);
+      buf.start_fill(half, load.bytes());
+      // The half is Full when the last of its blocks has arrived.
+      auto left = std::make_shared<std::size_t>(load.blocks.size());
+      for (const BlockMove& b : load.blocks) {
+        dma::Move m;
+        m.write = false;
+        m.address = b.address;
+        m.rows = b.rows;
+        m.row_bytes = b.row_bytes;
+        m.stride_bytes = b.stride;
+        m.local = buf.data(half) + b.local_offset;
+        m.on_done = [&buf, half, uses = load.uses, left](Cycle) {
+          if (--*left == 0) buf.mark_full(half, uses);
+        };
+        dma_.submit(std::move(m));
+      }
     }
   }
 }
 
-void Controller::act_loader() { load_into(act_, program_.act_loads); }
-void Controller::weight_loader() { load_into(weight_, program_.weight_loads); }
+void Controller::act_loader() {
+  load_into(act_, program_.act_loads);
+}
+void Controller::weight_loader() {
+  load_into(weight_, program_.weight_loads);
+}
 
 void Controller::writer() {
-  while (!started_) wait(start_event_);
-  std::size_t completed = 0;
-  const std::size_t total = program_.writebacks.size();
-  sc_event written;
-  bool writing[2] = {false, false};  // a half stays Full while its write-back is in flight
-  for (std::size_t i = 0; i < total; ++i) {
-    const int half = static_cast<int>(i % 2);
-    while (writing[half]) wait(written);
-    out_.wait_full(half);
-    writing[half] = true;
-    const BlockMove& w = program_.writebacks[i];
-    dma::Move m;
-    m.write = true;
-    m.address = w.address;
-    m.rows = w.rows;
-    m.row_bytes = w.row_bytes;
-    m.stride_bytes = w.stride;
-    m.local = out_.data(half);
-    m.on_done = [this, half, bytes = w.bytes(), &completed, &written, &writing](Cycle) {
-      out_.release(half, bytes);
-      writing[half] = false;
-      ++tiles_written_;
-      ++completed;
-      written.notify(SC_ZERO_TIME);
-    };
-    dma_.submit(std::move(m));
+  for (std::uint64_t seen = 0;; seen = generation_) {
+    while (seen == generation_) wait(start_event_);
+    std::size_t completed = 0;
+    const std::size_t total = program_.writebacks.size();
+    sc_event written;
+    bool writing[2] = {false, false};  // a half stays Full while its write-back is in flight
+    for (std::size_t i = 0; i < total; ++i) {
+      const int half = static_cast<int>(i % 2);
+      while (writing[half]) wait(written);
+      out_.wait_full(half);
+      writing[half] = true;
+      const BlockMove& w = program_.writebacks[i];
+      dma::Move m;
+      m.write = true;
+      m.address = w.address;
+      m.rows = w.rows;
+      m.row_bytes = w.row_bytes;
+      m.stride_bytes = w.stride;
+      m.local = out_.data(half);
+      m.on_done = [this, half, bytes = w.bytes(), &completed, &written, &writing](Cycle) {
+        out_.release(half, bytes);
+        writing[half] = false;
+        ++tiles_written_;
+        ++completed;
+        written.notify(SC_ZERO_TIME);
+      };
+      dma_.submit(std::move(m));
+    }
+    while (completed < total) wait(written);
+    done_ = true;
+    finish_cycle_ = clock_.now();
+    finished_event_.notify(SC_ZERO_TIME);
   }
-  while (completed < total) wait(written);
-  done_ = true;
-  finish_cycle_ = clock_.now();
-  finished_event_.notify(SC_ZERO_TIME);
 }
 
 }  // namespace tacsim::control

@@ -22,7 +22,8 @@ class Controller : public sc_core::sc_module, public StatsProvider {
              buffer::Buffer& act_buffer, buffer::Buffer& weight_buffer, buffer::Buffer& out_buffer,
              pe_array::PeArray& pe_array, hp::HpDatapath& hp_datapath);
 
-  // Starts a program (before or during simulation); `finished()` fires when its last write-back is in memory.
+  // Starts a program (before or during simulation, once the previous one is done); `finished()` fires when its
+  // last write-back is in memory.
   void start(Program program);
   const sc_core::sc_event& finished() const { return finished_event_; }
   bool done() const { return done_; }
@@ -45,7 +46,7 @@ class Controller : public sc_core::sc_module, public StatsProvider {
   Program program_;
   sc_core::sc_event start_event_;
   sc_core::sc_event finished_event_;
-  bool started_ = false;
+  std::uint64_t generation_ = 0;  // programs started so far
   bool done_ = false;
   Cycle finish_cycle_ = 0;
   std::uint64_t tiles_written_ = 0;

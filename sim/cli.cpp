@@ -46,7 +46,11 @@ po::options_description common_options(const std::string& title) {
 
 po::options_description run_options() {
   auto d = common_options("tacsim run options");
-  d.add_options()("workload,w", po::value<std::string>()->value_name("NAME"), "shorthand for --set sim.workload=NAME");
+  d.add_options()("workload,w", po::value<std::string>()->value_name("NAME"), "shorthand for --set sim.workload=NAME")(
+      "model,m", po::value<std::string>()->value_name("NAME"),
+      "run a Transformer model: --set sim.workload=model --set model.name=NAME")(
+      "seq-len", po::value<std::string>()->value_name("L[,L...]"), "shorthand for --set model.seq_lens=L[,L...]")(
+      "batch", po::value<std::string>()->value_name("N"), "shorthand for --set model.batch=N");
   return d;
 }
 
@@ -91,7 +95,16 @@ int run_main(const std::vector<std::string>& args) {
     return 0;
   }
   RunOptions o = common_run_options(vm);
-  if (vm.count("workload")) o.overrides.insert(o.overrides.begin(), "sim.workload=" + vm["workload"].as<std::string>());
+  // Shorthands go first, so an explicit --set still wins.
+  std::vector<std::string> shorthand;
+  if (vm.count("workload")) shorthand.push_back("sim.workload=" + vm["workload"].as<std::string>());
+  if (vm.count("model")) {
+    shorthand.push_back("sim.workload=model");
+    shorthand.push_back("model.name=" + vm["model"].as<std::string>());
+  }
+  if (vm.count("seq-len")) shorthand.push_back("model.seq_lens=" + vm["seq-len"].as<std::string>());
+  if (vm.count("batch")) shorthand.push_back("model.batch=" + vm["batch"].as<std::string>());
+  o.overrides.insert(o.overrides.begin(), shorthand.begin(), shorthand.end());
   return run_command(o);
 }
 

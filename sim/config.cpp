@@ -7,6 +7,7 @@
 #include <limits>
 #include <map>
 #include <sstream>
+#include <vector>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -15,9 +16,37 @@
 
 namespace tacsim::sim {
 
+namespace {
+std::string trim(const std::string& s);
+}  // namespace
+
 std::string SimParams::validate() const {
-  if (workload != "gemm") return fmt::format("workload: must be gemm, got '{}'", workload);
+  if (workload != "gemm" && workload != "model")
+    return fmt::format("workload: must be gemm or model, got '{}'", workload);
   return "";
+}
+
+std::string ModelRunParams::validate() const {
+  if (batch == 0) return "batch: must be at least 1, got 0";
+  if (topk != 0) return fmt::format("topk: top-k attention is not simulated in model runs yet; must be 0, got {}", topk);
+  return "";
+}
+
+std::vector<std::uint32_t> ModelRunParams::lengths() const {
+  std::vector<std::uint32_t> out;
+  std::string item;
+  std::istringstream ss(seq_lens);
+  while (std::getline(ss, item, ',')) {
+    item = trim(item);
+    const bool digits = !item.empty() && item.size() < 8 && item.find_first_not_of("0123456789") == std::string::npos;
+    const unsigned long v = digits ? std::stoul(item) : 0;
+    if (v == 0)
+      throw InputError(fmt::format("config: model.seq_lens: expected positive lengths separated by commas, got '{}'",
+                                   seq_lens));
+    for (std::uint32_t b = 0; b < batch; ++b) out.push_back(static_cast<std::uint32_t>(v));
+  }
+  if (out.empty()) throw InputError("config: model.seq_lens: expected at least one length");
+  return out;
 }
 
 std::string MemoryParams::validate() const {
@@ -169,6 +198,14 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
   k.push_back(bind_bool("sim.check", c.sim.check,
                        "compute the datapath's values and compare them with a C++ reference (timing is the "
                        "same either way)"));
+  k.push_back(bind_string("model.name", c.model.name, "sim.workload=model: a model in workloads/models, or a path"));
+  k.push_back(bind_string("model.seq_lens", c.model.seq_lens, "sequence lengths, comma-separated, run back to back"));
+  k.push_back(bind_unsigned("model.batch", c.model.batch, "", "each length repeated this many times"));
+  k.push_back(bind_unsigned("model.topk", c.model.topk, "keys", "top-k sparse attention (0: dense; not simulated yet)"));
+  k.push_back(bind_string("sparsity.weights", c.model.weight_sparsity,
+                          "model weight GEMMs: dense, N:M, hp or unstructured"));
+  k.push_back(bind_string("sparsity.overrides", c.model.sparsity_overrides,
+                          "per-layer sparsity file ('<layer> = N:M' or '<layer>.<op> = N:M' lines)"));
   k.push_back(bind_double("accel.clock_mhz", c.accel.clock_mhz, "MHz", "accelerator clock"));
 
   k.push_back(bind_unsigned("gemm.m", c.gemm.m, "rows", "rows of A and C (tokens)"));
@@ -278,6 +315,7 @@ SimConfig resolve_config(const std::string& ini_path, const std::vector<std::str
     apply(keys, trim(o.substr(0, eq)), trim(o.substr(eq + 1)), "--set ");
   }
   check("sim", cfg.sim.validate());
+  check("model", cfg.model.validate());
   check("accel", cfg.accel.validate());
   check("gemm", cfg.gemm.validate());
   check("pe_array", cfg.pe_array.validate());
@@ -292,6 +330,7 @@ SimConfig resolve_config(const std::string& ini_path, const std::vector<std::str
   bank.map = buffer::parse_bank_map(cfg.act_buffer.bank_map, "config: act_buffer.bank_map");
   bank.block_cols = cfg.gemm.hp_block_cols;
   check("hp_datapath", cfg.hp_datapath.validate());
+  check("sfu", cfg.sfu.validate());
   check("memory", cfg.memory.validate());
   check("fixed_memory", cfg.fixed_memory.validate());
   if (cfg.memtest_max_outstanding == 0) throw InputError("config: memtest.max_outstanding: must be at least 1, got 0");

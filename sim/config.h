@@ -16,16 +16,30 @@
 #include "modules/memory/fixed_latency_memory_engine.h"
 #include "modules/hp/hp_datapath_engine.h"
 #include "modules/pe_array/pe_array_engine.h"
+#include "modules/sfu/sfu.h"
 #include "workloads/gemm.h"
 
 namespace tacsim::sim {
 
 struct SimParams {
-  std::string workload = "gemm";
+  std::string workload = "gemm";  // gemm, or model (model.*)
   std::uint64_t seed = 1;
   bool check = true;  // compare the simulated datapath's values with a plain C++ reference
 
   std::string validate() const;
+};
+
+// A Transformer model run: its layers lowered to operations (workloads/lowering.h), one sequence after another.
+struct ModelRunParams {
+  std::string name = "bert-base";  // a file in workloads/models, or a path to a .model file
+  std::string seq_lens = "128";    // comma-separated sequence lengths, run back to back
+  std::uint32_t batch = 1;         // each length repeated this many times
+  std::uint32_t topk = 0;          // top-k sparse attention (not simulated yet: must be 0)
+  std::string weight_sparsity = "dense";
+  std::string sparsity_overrides;  // per-layer override file (lowering.h), optional
+
+  std::string validate() const;
+  std::vector<std::uint32_t> lengths() const;  // throws InputError naming model.seq_lens
 };
 
 struct AccelParams {
@@ -43,6 +57,7 @@ struct MemoryParams {
 
 struct SimConfig {
   SimParams sim;
+  ModelRunParams model;
   AccelParams accel;
   workloads::GemmParams gemm;
   pe_array::Params pe_array;
@@ -50,6 +65,7 @@ struct SimConfig {
   buffer::Params weight_buffer{128};
   buffer::Params out_buffer{16};  // two 32 x 32 int32 tiles
   hp::HpDatapathParams hp_datapath;  // its bank fields come from act_buffer and gemm.hp_block_cols
+  sfu::SfuParams sfu;
   dma::Params dma;
   MemoryParams memory;
   memory::Params fixed_memory;

@@ -11,6 +11,7 @@
 #include "modules/common/clock.h"
 #include "modules/common/error.h"
 #include "sim/config.h"
+#include "sim/model_run.h"
 #include "sim/output.h"
 #include "sim/stats_dump.h"
 #include "sim/top.h"
@@ -45,6 +46,7 @@ std::string check_gemm(const workloads::GemmParams& g, const workloads::GemmOper
 
 int run_command(const RunOptions& opts) {
   const SimConfig cfg = resolve_config(opts.config_path, opts.overrides);
+  if (cfg.sim.workload == "model") return run_model(cfg, opts);
   prepare_output_dir(opts.out_dir);
 
   // The workload as memory contents, a program, and what to check afterwards.

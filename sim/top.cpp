@@ -23,6 +23,7 @@ Top::Top(const sc_core::sc_module_name& name, const SimConfig& cfg)
       out_buffer("out_buffer", cfg.out_buffer, clock),
       pe_array("pe_array", cfg.pe_array, clock, act_buffer, weight_buffer, out_buffer),
       hp_datapath("hp_datapath", cfg.hp_datapath, clock, act_buffer, weight_buffer, out_buffer),
+      sfu("sfu", cfg.sfu, clock, dma),
       controller("controller", clock, dma, act_buffer, weight_buffer, out_buffer, pe_array, hp_datapath) {
   dma.initiator_socket.bind(memory.target());
   SC_THREAD(driver_thread);

@@ -13,6 +13,7 @@
 #include "modules/hp/hp_datapath.h"
 #include "modules/memory/memory_device.h"
 #include "modules/pe_array/pe_array.h"
+#include "modules/sfu/sfu.h"
 #include "sim/config.h"
 
 namespace tacsim::sim {
@@ -32,6 +33,7 @@ class Top : public sc_core::sc_module {
   buffer::Buffer out_buffer;
   pe_array::PeArray pe_array;
   hp::HpDatapath hp_datapath;
+  sfu::Sfu sfu;
   control::Controller controller;
 
   // What runs once the simulation starts (programs for the controller, SFU operations), in a thread of its

@@ -86,7 +86,7 @@ TEST(Config, SetErrorsNameTheKey) {
   EXPECT_EQ(error_of("", {"pe_array.rows=0"}), "config: pe_array.rows: must be at least 1, got 0");
   EXPECT_EQ(error_of("", {"dma.max_transaction_bytes=1000"}),
             "config: dma.max_transaction_bytes: must be a power of two, got 1000");
-  EXPECT_EQ(error_of("", {"sim.workload=bert"}), "config: sim.workload: must be gemm, got 'bert'");
+  EXPECT_EQ(error_of("", {"sim.workload=bert"}), "config: sim.workload: must be gemm or model, got 'bert'");
 }
 
 TEST(Config, MissingFile) {

@@ -1,0 +1,16 @@
+#pragma once
+// `tacsim run` with sim.workload = model: a Transformer lowered to operations, run one after another on the
+// accelerator. GEMMs (projections, per-head Q.K^T and S.V) go through the DMA, the buffers and the PE array
+// (dense, N:M) or the HP datapath (hp, unstructured); softmax, layernorm, GELU and residual adds through the
+// SFU. Timing only for now: values are not computed (check is "off").
+#include "sim/config.h"
+#include "sim/run.h"
+
+namespace tacsim::sim {
+
+int run_model(const SimConfig& cfg, const RunOptions& opts);
+
+// The bundled models: $TACSIM_MODELS_DIR when set, else the source tree's workloads/models.
+std::string default_models_dir();
+
+}  // namespace tacsim::sim

@@ -1,0 +1,114 @@
+// `tacsim run --model`: a Transformer lowered to operations and run one after another, timing only.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+class ModelRun : public testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("tacsim-model-" + std::string(testing::UnitTest::GetInstance()->current_test_info()->name()) + "-" +
+            std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  int run(const std::string& args, const std::string& out, std::string* err = nullptr) {
+    const fs::path e = dir_ / "stderr.txt";
+    const int status = std::system(
+        (std::string(TACSIM_BINARY) + " run -q " + args + " --out " + (dir_ / out).string() + " 2>" + e.string()).c_str());
+    if (err) *err = slurp(e);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  nlohmann::json stats(const std::string& out) { return nlohmann::json::parse(slurp(dir_ / out / "stats.json")); }
+  std::vector<std::string> csv_lines(const std::string& out) {
+    std::istringstream s(slurp(dir_ / out / "ops.csv"));
+    std::vector<std::string> lines;
+    for (std::string l; std::getline(s, l);) lines.push_back(l);
+    return lines;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(ModelRun, TinyBertRunsEveryOperationInOrder) {
+  ASSERT_EQ(run("--model tinybert-4 --seq-len 16", "t"), 0);
+  const auto s = stats("t")["summary"];
+  const auto lines = csv_lines("t");
+  // TinyBERT-4: 4 layers x (Q, K, V + 12 heads x (scores, softmax, context) + out, add, norm, up, GELU, down,
+  // add, norm) = 4 x (3 + 36 + 8) = 188 operations, one row each after the header.
+  ASSERT_EQ(lines.size(), 189u);
+  EXPECT_EQ(s["check"], "off");
+  EXPECT_EQ(s["requests"], 1);
+  // Operations run one after another: their cycles add up to the run's.
+  std::uint64_t sum = 0, by_kind = 0;
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    std::istringstream f(lines[i]);
+    std::string cell;
+    for (int c = 0; c <= 9; ++c) std::getline(f, cell, ',');
+    sum += std::stoull(cell);
+  }
+  EXPECT_EQ(sum, s["cycles"].get<std::uint64_t>());
+  for (const char* k : {"weight_gemm", "scores", "softmax", "context", "residual_add", "layernorm", "gelu"})
+    by_kind += s["cycles_" + std::string(k)].get<std::uint64_t>();
+  EXPECT_EQ(by_kind, s["cycles"].get<std::uint64_t>());
+  // Dense-equivalent MACs per layer: 4 L h^2 + 2 L^2 h + 2 L h f = 4*16*312^2 + 2*16^2*312 + 2*16*312*1200.
+  EXPECT_EQ(s["macs"], 4ull * (4ull * 16 * 312 * 312 + 2ull * 16 * 16 * 312 + 2ull * 16 * 312 * 1200));
+  EXPECT_TRUE(stats("t")["modules"].contains("accel.sfu"));
+}
+
+TEST_F(ModelRun, SameInputSameStatsAndSparseWeightsHelp) {
+  ASSERT_EQ(run("--model tinybert-4 --seq-len 24 --batch 2", "a"), 0);
+  ASSERT_EQ(run("--model tinybert-4 --seq-len 24 --batch 2", "b"), 0);
+  auto a = stats("a"), b = stats("b");
+  a.erase("host");
+  b.erase("host");
+  EXPECT_EQ(a.dump(), b.dump());
+  EXPECT_EQ(a["summary"]["requests"], 2);
+  EXPECT_EQ(slurp(dir_ / "a" / "ops.csv"), slurp(dir_ / "b" / "ops.csv"));
+  ASSERT_EQ(run("--model tinybert-4 --seq-len 24 --batch 2 --set sparsity.weights=2:4", "s"), 0);
+  EXPECT_LT(stats("s")["summary"]["cycles_weight_gemm"].get<std::uint64_t>(),
+            a["summary"]["cycles_weight_gemm"].get<std::uint64_t>());
+  EXPECT_LT(stats("s")["summary"]["weight_bytes"].get<std::uint64_t>(),
+            a["summary"]["weight_bytes"].get<std::uint64_t>());
+}
+
+TEST_F(ModelRun, CausalPrefillAndHpWeights) {
+  ASSERT_EQ(run("--model gpt2-small --seq-len 8 --set sparsity.weights=hp", "g"), 0);
+  const auto s = stats("g")["summary"];
+  EXPECT_EQ(s["bank_conflict_cycles"], 0);
+  EXPECT_GT(s["cycles_softmax"].get<std::uint64_t>(), 0u);
+}
+
+TEST_F(ModelRun, BadInput) {
+  std::string err;
+  EXPECT_EQ(run("--model no-such-model", "x", &err), 2);
+  EXPECT_EQ(err.rfind("tacsim: model 'no-such-model': no file ", 0), 0u) << err;
+  EXPECT_EQ(run("--model vit-b16 --seq-len 128", "x", &err), 2);
+  EXPECT_EQ(err, "tacsim: config: model.seq_lens: seq_len: model vit-b16 takes exactly 197 tokens, got 128\n");
+  EXPECT_EQ(run("--model tinybert-4 --seq-len 16,x", "x", &err), 2);
+  EXPECT_EQ(err, "tacsim: config: model.seq_lens: expected positive lengths separated by commas, got '16,x'\n");
+  EXPECT_EQ(run("--model tinybert-4 --seq-len 16 --set sparsity.weights=1:16", "x", &err), 2);
+  EXPECT_EQ(err.rfind("tacsim: config: sparsity.weights: 1:16 does not fit layer0.q_proj", 0), 0u) << err;
+  EXPECT_EQ(run("--model tinybert-4 --set model.topk=8", "x", &err), 2);
+  EXPECT_FALSE(fs::exists(dir_ / "x" / "stats.json"));
+}
+
+}  // namespace

@@ -15,8 +15,8 @@ Dma::Dma(const sc_module_name& name, const Params& params, const ClockDomain& cl
   stats_.add("read_bytes", &c.read_bytes, "bytes", "bytes read from memory");
   stats_.add("write_bytes", &c.write_bytes, "bytes", "bytes written to memory");
   stats_.add("active_cycles", &c.active_cycles, "cycles", "cycles with at least one transaction in flight");
-  stats_.add("outstanding_full_waits", &c.outstanding_full_waits, "events",
-             "times a transaction waited for a free outstanding slot");
+  stats_.add("at_limit_cycles", &c.at_limit_cycles, "cycles",
+             "cycles with max_outstanding transactions in flight (the limit binds when more are queued)");
   const double mhz = clock.clock_mhz();
   stats_.add_derived(
       "bandwidth_gbps",
@@ -31,14 +31,7 @@ void Dma::submit(Move m) {
 
 void Dma::issue_thread() {
   for (;;) {
-    bool counted = false;
-    while (open_request_ || !engine_.can_issue()) {
-      if (!counted && engine_.has_pending() && !engine_.can_issue()) {
-        engine_.count_full_wait();
-        counted = true;
-      }
-      wait(work_event_);
-    }
+    while (open_request_ || !engine_.can_issue()) wait(work_event_);
     const Cycle now = clock_.now();
     if (now < next_issue_) {
       clock_.wait_until(next_issue_);

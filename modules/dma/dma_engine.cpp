@@ -43,6 +43,7 @@ Transaction DmaEngine::issue(Cycle now) {
   Transaction t = queue_.front();
   queue_.pop_front();
   if (in_flight_++ == 0) active_since_ = now;
+  if (in_flight_ == p_.max_outstanding) limit_since_ = now;
   ++c_.transactions;
   (t.write ? c_.write_bytes : c_.read_bytes) += t.bytes;
   return t;
@@ -50,6 +51,7 @@ Transaction DmaEngine::issue(Cycle now) {
 
 std::function<void(Cycle)> DmaEngine::complete(const Transaction& t, Cycle now) {
   if (in_flight_ == 0 || t.move < first_move_) throw std::logic_error("DmaEngine: completion of nothing");
+  if (in_flight_ == p_.max_outstanding) c_.at_limit_cycles += now - limit_since_;
   if (--in_flight_ == 0) c_.active_cycles += now - active_since_;
   MoveState& st = moves_[t.move - first_move_];
   std::function<void(Cycle)> done;

@@ -46,7 +46,7 @@ class DmaEngine {
     std::uint64_t read_bytes = 0;
     std::uint64_t write_bytes = 0;
     std::uint64_t active_cycles = 0;           // cycles with at least one transaction in flight
-    std::uint64_t outstanding_full_waits = 0;  // times the next transaction waited for a free slot
+    std::uint64_t at_limit_cycles = 0;         // cycles with max_outstanding transactions in flight
   };
 
   explicit DmaEngine(const Params& p) : p_(p) {}
@@ -59,7 +59,6 @@ class DmaEngine {
   Transaction issue(Cycle now);
   // The transaction finished at `now`; returns the move's completion callback when it was the move's last one.
   std::function<void(Cycle)> complete(const Transaction& t, Cycle now);
-  void count_full_wait() { ++c_.outstanding_full_waits; }
 
   std::uint32_t in_flight() const { return in_flight_; }
   const Counters& counters() const { return c_; }
@@ -75,6 +74,7 @@ class DmaEngine {
   std::uint64_t first_move_ = 0;
   std::uint32_t in_flight_ = 0;
   Cycle active_since_ = 0;
+  Cycle limit_since_ = 0;
   Counters c_;
 };
 

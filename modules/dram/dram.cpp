@@ -148,7 +148,9 @@ void Dram::run_thread() {
       sc_time zero = SC_ZERO_TIME;
       target_socket->nb_transport_bw(*w, ph, zero);
     }
-    const Cycle next = engine_.next_event();
+    // Wake for the next completion; for every scheduling event only while a request waits for the front end
+    // (acceptance can change at any of them). advance_to() catches up on the events slept through.
+    const Cycle next = waiting_ ? engine_.next_event() : engine_.next_completion_bound();
     if (next == kNever)
       wait(wake_);
     else

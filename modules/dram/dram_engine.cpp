@@ -414,6 +414,13 @@ Cycle Engine::next_event() const {
   return e;
 }
 
+Cycle Engine::next_completion_bound() const {
+  Cycle e = done_heap_.empty() ? kNever : std::max(done_heap_.front().finish, next_cycle_);
+  // Transactions with bursts still to issue: a column command at next_cycle_ at the earliest.
+  if (txns_.size() > free_txns_.size()) e = std::min(e, next_cycle_ + std::min(tm_.cl, tm_.cwl) + tm_.burst);
+  return e;
+}
+
 std::vector<Completion> Engine::take_completions() {
   std::vector<Completion> out;
   out.swap(ready_);

@@ -109,6 +109,10 @@ class Engine {
   void advance_to(Cycle now);  // event-driven: visits only cycles where something can happen
   void step(Cycle now);        // clock-by-clock reference: processes exactly cycle now == next_cycle()
   Cycle next_event() const;    // >= next_cycle(), or kNever when nothing is queued or pending at all
+  // A lower bound on the next cycle a completion can be released: exact for transactions whose every burst
+  // has issued, next_cycle() + min(CL, CWL) + burst for the others; kNever with nothing in flight. A caller
+  // that needs nothing else from the engine may sleep until then: advance_to() catches up on the rest.
+  Cycle next_completion_bound() const;
   Cycle next_cycle() const { return next_cycle_; }
 
   std::vector<Completion> take_completions();

@@ -61,7 +61,9 @@ TEST(DmaEngine, OutstandingLimitAndCompletion) {
   done(30);
   EXPECT_EQ(done_calls, 1);
   EXPECT_EQ(done_at, 30u);
-  EXPECT_EQ(e.counters().active_cycles, 25u);  // in flight from 5 to 30
+  EXPECT_EQ(e.counters().active_cycles, 25u);   // in flight from 5 to 30
+  // Two in flight (the limit) from 6 to 20 and from 21 to 22: 14 + 1.
+  EXPECT_EQ(e.counters().at_limit_cycles, 15u);
   EXPECT_EQ(e.counters().read_bytes, 192u);
 }
 

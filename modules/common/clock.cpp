@@ -14,13 +14,16 @@ constexpr std::uint64_t kFsPerMs = 1'000'000'000'000ull;  // cycles at f kHz: t_
 ClockDomain::ClockDomain(double clock_mhz)
     : clock_mhz_(clock_mhz), khz_(static_cast<std::uint64_t>(std::llround(clock_mhz * 1e3))) {
   if (!(clock_mhz > 0) || khz_ == 0) throw std::invalid_argument("ClockDomain: clock_mhz must be positive");
+  if (kFsPerMs % khz_ == 0) period_fs_ = kFsPerMs / khz_;
 }
 
 std::uint64_t ClockDomain::fs_at(Cycle c) const {
+  if (period_fs_ != 0) return c * period_fs_;
   return static_cast<std::uint64_t>(static_cast<Wide>(c) * kFsPerMs / khz_);
 }
 
 Cycle ClockDomain::cycle_at_or_after(std::uint64_t t_fs) const {
+  if (period_fs_ != 0) return (t_fs + period_fs_ - 1) / period_fs_;
   const Wide num = static_cast<Wide>(t_fs) * khz_;
   Cycle c = static_cast<Cycle>(num / kFsPerMs);
   // floor(c * 1e12 / f) may still be below t_fs when the division above truncated: step to the first start >= t.

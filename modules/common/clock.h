@@ -30,6 +30,9 @@ class ClockDomain {
   double clock_mhz_;
   // The frequency as a rational number of kHz, so cycle <-> time conversions are exact integer arithmetic.
   std::uint64_t khz_;
+  // The period in fs when it is a whole number (1 GHz: 1e6 fs), else 0: then plain 64-bit arithmetic is exact
+  // and the 128-bit path (a library division per call) is not needed.
+  std::uint64_t period_fs_ = 0;
 };
 
 // Sets the kernel's time resolution (1 fs) and silences the banner; call once before any module is built.

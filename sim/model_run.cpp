@@ -225,7 +225,11 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
       "operand_stall_cycles,out_stall_cycles,drain_stall_cycles,bank_conflict_cycles,achieved_macs_per_cycle,"
       "roofline_macs_per_cycle,bound\n";
   std::map<std::string, std::uint64_t> cycles_by_kind;
-  std::vector<std::uint64_t> cycles_by_layer(spec.layers, 0);
+  struct LayerTotals {
+    std::uint64_t cycles = 0, macs = 0, dram_bytes = 0, operand_stall = 0, out_stall = 0, drain_stall = 0,
+                  conflicts = 0, sfu_cycles = 0;
+  };
+  std::vector<LayerTotals> layers(spec.layers);
   std::uint64_t macs = 0, eff = 0, pe_macs = 0;
   for (std::size_t i = 0; i < records.size(); ++i) {
     const OpRecord& r = records[i];
@@ -247,7 +251,15 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
                        op.macs, op_eff, r.dram_bytes, r.operand_stall, r.out_stall, r.drain_stall,
                        r.conflicts, achieved, roof, bound);
     cycles_by_kind[kind_name(op.kind)] += cyc;
-    cycles_by_layer[op.layer] += cyc;
+    LayerTotals& lt = layers[op.layer];
+    lt.cycles += cyc;
+    lt.macs += op.macs;
+    lt.dram_bytes += r.dram_bytes;
+    lt.operand_stall += r.operand_stall;
+    lt.out_stall += r.out_stall;
+    lt.drain_stall += r.drain_stall;
+    lt.conflicts += r.conflicts;
+    if (!workloads::is_gemm(op.kind)) lt.sfu_cycles += cyc;
     macs += op.macs;
     eff += op_eff;
     pe_macs += r.pe_macs;
@@ -279,7 +291,16 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
                    {"tacsim_version", kVersion},
                    {"systemc_version", sc_core::sc_release()}};
   write_file_atomic(opts.out_dir, "config.ini", to_ini(cfg));
+  std::string layer_csv =
+      "layer,cycles,macs,dram_bytes,operand_stall_cycles,out_stall_cycles,drain_stall_cycles,bank_conflict_cycles,"
+      "sfu_cycles\n";
+  for (std::size_t l = 0; l < layers.size(); ++l) {
+    const LayerTotals& t = layers[l];
+    layer_csv += fmt::format("{},{},{},{},{},{},{},{},{}\n", l, t.cycles, t.macs, t.dram_bytes, t.operand_stall,
+                             t.out_stall, t.drain_stall, t.conflicts, t.sfu_cycles);
+  }
   write_file_atomic(opts.out_dir, "ops.csv", csv);
+  write_file_atomic(opts.out_dir, "layers.csv", layer_csv);
   write_file_atomic(opts.out_dir, "stats.json", stats.dump(2) + "\n");
 
   if (!opts.quiet) {
@@ -298,7 +319,7 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
     row("wall time", fmt::format("{:.3f} s", wall_s));
     row("sim cycles / s", fmt::format("{:.3g}", double(cycles) / wall_s));
     row("check", "off (model runs are timing only so far)");
-    std::cout << fmt::format("  results in {}/ (stats.json, ops.csv, config.ini)\n", opts.out_dir);
+    std::cout << fmt::format("  results in {}/ (stats.json, ops.csv, layers.csv, config.ini)\n", opts.out_dir);
   }
   return 0;
 }

@@ -72,6 +72,18 @@ TEST_F(ModelRun, TinyBertRunsEveryOperationInOrder) {
   // Dense-equivalent MACs per layer: 4 L h^2 + 2 L^2 h + 2 L h f = 4*16*312^2 + 2*16^2*312 + 2*16*312*1200.
   EXPECT_EQ(s["macs"], 4ull * (4ull * 16 * 312 * 312 + 2ull * 16 * 16 * 312 + 2ull * 16 * 312 * 1200));
   EXPECT_TRUE(stats("t")["modules"].contains("accel.sfu"));
+  // layers.csv: one row per layer; the layers' cycles add up to the run's too.
+  std::istringstream layers(slurp(dir_ / "t" / "layers.csv"));
+  std::string line;
+  std::getline(layers, line);
+  std::uint64_t layer_sum = 0;
+  int n = 0;
+  while (std::getline(layers, line)) {
+    layer_sum += std::stoull(line.substr(line.find(',') + 1));
+    ++n;
+  }
+  EXPECT_EQ(n, 4);
+  EXPECT_EQ(layer_sum, s["cycles"].get<std::uint64_t>());
 }
 
 TEST_F(ModelRun, SameInputSameStatsAndSparseWeightsHelp) {

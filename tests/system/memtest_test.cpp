@@ -1,47 +1,19 @@
 // `tacsim memtest` end to end: bandwidth and latency figures against the DRAM's formulas, trace replay in the
 // DRAMsim3 format, determinism, and bad input.
-#include <gtest/gtest.h>
-
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-
-#include <nlohmann/json.hpp>
+#include "tests/support/system_test.h"
 
 namespace {
 
-namespace fs = std::filesystem;
+using namespace tacsim::testing_support;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-class Memtest : public testing::Test {
+class Memtest : public SystemTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("tacsim-memtest-" + std::string(testing::UnitTest::GetInstance()->current_test_info()->name()) + "-" +
-            std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   int run(const std::string& args, std::string* err = nullptr) {
-    const fs::path e = dir_ / "stderr.txt";
-    const int status = std::system((std::string(TACSIM_BINARY) + " memtest -q " + args + " --out " +
-                                    (dir_ / "out").string() + " 2>" + e.string())
-                                       .c_str());
-    if (err) *err = slurp(e);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    const Result r = tacsim("memtest -q " + args + " --out " + (dir_ / "out").string());
+    if (err) *err = r.err;
+    return r.code;
   }
-  nlohmann::json stats() { return nlohmann::json::parse(slurp(dir_ / "out" / "stats.json")); }
-
-  fs::path dir_;
+  nlohmann::json stats() { return SystemTest::stats("out"); }
 };
 
 TEST_F(Memtest, StreamReachesPeakLessRefresh) {

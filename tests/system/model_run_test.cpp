@@ -1,51 +1,23 @@
 // `tacsim run --model`: a Transformer lowered to operations and run one after another, timing only.
-#include <gtest/gtest.h>
-
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-
-#include <nlohmann/json.hpp>
+#include "tests/support/system_test.h"
 
 namespace {
 
-namespace fs = std::filesystem;
+using namespace tacsim::testing_support;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-class ModelRun : public testing::Test {
+class ModelRun : public SystemTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("tacsim-model-" + std::string(testing::UnitTest::GetInstance()->current_test_info()->name()) + "-" +
-            std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   int run(const std::string& args, const std::string& out, std::string* err = nullptr) {
-    const fs::path e = dir_ / "stderr.txt";
-    const int status = std::system(
-        (std::string(TACSIM_BINARY) + " run -q " + args + " --out " + (dir_ / out).string() + " 2>" + e.string()).c_str());
-    if (err) *err = slurp(e);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    const Result r = tacsim("run -q " + args + " --out " + (dir_ / out).string());
+    if (err) *err = r.err;
+    return r.code;
   }
-  nlohmann::json stats(const std::string& out) { return nlohmann::json::parse(slurp(dir_ / out / "stats.json")); }
   std::vector<std::string> csv_lines(const std::string& out) {
     std::istringstream s(slurp(dir_ / out / "ops.csv"));
     std::vector<std::string> lines;
     for (std::string l; std::getline(s, l);) lines.push_back(l);
     return lines;
   }
-
-  fs::path dir_;
 };
 
 TEST_F(ModelRun, TinyBertRunsEveryOperationInOrder) {

@@ -1,58 +1,18 @@
 // `tacsim run` end to end, as a user runs it: exit codes, result files, determinism, reproduction from the
 // written config, and one-line errors for bad input with nothing half-written.
-#include <gtest/gtest.h>
+#include <algorithm>
 
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-
-#include <nlohmann/json.hpp>
+#include "tests/support/system_test.h"
 
 namespace {
 
-namespace fs = std::filesystem;
+using namespace tacsim::testing_support;
 
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-class RunTest : public testing::Test {
+class RunTest : public SystemTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("tacsim-system-" + std::string(testing::UnitTest::GetInstance()->current_test_info()->name()) + "-" +
-            std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  Result tacsim(const std::string& args) {
-    const fs::path o = dir_ / "stdout.txt", e = dir_ / "stderr.txt";
-    const std::string cmd = std::string(TACSIM_BINARY) + " " + args + " >" + o.string() + " 2>" + e.string();
-    const int status = std::system(cmd.c_str());
-    Result r;
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = slurp(o);
-    r.err = slurp(e);
-    return r;
-  }
-
   // A small GEMM keeps each test well under a second.
   std::string small(const std::string& out) { return "run -q --set gemm.m=64 --set gemm.n=96 --set gemm.k=80 --out " + (dir_ / out).string(); }
 
-  nlohmann::json stats(const std::string& out) { return nlohmann::json::parse(slurp(dir_ / out / "stats.json")); }
-
-  fs::path dir_;
 };
 
 TEST_F(RunTest, DefaultRunPrintsSummaryAndWritesResults) {

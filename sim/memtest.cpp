@@ -84,18 +84,7 @@ int memtest_command(const RunOptions& opts) {
   summary["read_latency_ns_p99"] = mem.value("read_latency_ns_p99");
   summary["row_hit_rate"] = mem.value("row_hit_rate");
 
-  nlohmann::ordered_json stats;
-  stats["summary"] = summary;
-  stats["modules"] = collect_module_stats();
-  nlohmann::ordered_json config = nlohmann::ordered_json::object();
-  for (const auto& [k, v] : to_pairs(cfg)) config[k] = v;
-  stats["config"] = config;
-  stats["host"] = {{"wall_s", wall_s},
-                   {"dram_cycles_per_s", double(cycles) / wall_s},
-                   {"tacsim_version", kVersion},
-                   {"systemc_version", sc_core::sc_release()}};
-  write_file_atomic(opts.out_dir, "config.ini", to_ini(cfg));
-  write_file_atomic(opts.out_dir, "stats.json", stats.dump(2) + "\n");
+  write_results(opts.out_dir, cfg, summary, {{"dram_cycles_per_s", double(cycles) / wall_s}}, wall_s);
 
   if (!opts.quiet) {
     const auto num = [](const nlohmann::ordered_json& j) { return j.is_null() ? 0.0 : j.get<double>(); };

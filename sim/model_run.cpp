@@ -280,17 +280,6 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
   summary["bank_conflict_cycles"] = hpc.conflict_cycles;
   for (const auto& [k, v] : cycles_by_kind) summary["cycles_" + k] = v;
 
-  nlohmann::ordered_json stats;
-  stats["summary"] = summary;
-  stats["modules"] = collect_module_stats();
-  nlohmann::ordered_json config = nlohmann::ordered_json::object();
-  for (const auto& [k, v] : to_pairs(cfg)) config[k] = v;
-  stats["config"] = config;
-  stats["host"] = {{"wall_s", wall_s},
-                   {"cycles_per_s", double(cycles) / wall_s},
-                   {"tacsim_version", kVersion},
-                   {"systemc_version", sc_core::sc_release()}};
-  write_file_atomic(opts.out_dir, "config.ini", to_ini(cfg));
   std::string layer_csv =
       "layer,cycles,macs,dram_bytes,operand_stall_cycles,out_stall_cycles,drain_stall_cycles,bank_conflict_cycles,"
       "sfu_cycles\n";
@@ -301,7 +290,7 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
   }
   write_file_atomic(opts.out_dir, "ops.csv", csv);
   write_file_atomic(opts.out_dir, "layers.csv", layer_csv);
-  write_file_atomic(opts.out_dir, "stats.json", stats.dump(2) + "\n");
+  write_results(opts.out_dir, cfg, summary, {{"cycles_per_s", double(cycles) / wall_s}}, wall_s);
 
   if (!opts.quiet) {
     std::string lens;

@@ -23,13 +23,6 @@ namespace tacsim::sim {
 
 namespace {
 
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
-
 // "pass", or "fail: <first mismatch>".
 std::string check_gemm(const workloads::GemmParams& g, const workloads::GemmOperands& ops,
                        const BackingStore& store, std::uint64_t c_address) {
@@ -130,22 +123,8 @@ int run_command(const RunOptions& opts) {
   summary["weight_bytes"] = top.weight_buffer.stats().value("bytes_written");
   summary["bank_conflict_cycles"] = top.hp_datapath.engine().counters().conflict_cycles;
 
-  nlohmann::ordered_json stats;
-  stats["summary"] = summary;
-  stats["modules"] = collect_module_stats();
-  nlohmann::ordered_json config = nlohmann::ordered_json::object();
-  for (const auto& [k, v] : to_pairs(cfg)) config[k] = v;
-  stats["config"] = config;
-  // Everything that may differ between two runs of the same configuration lives here and only here.
-  stats["host"] = {{"wall_s", wall_s},
-                   {"cycles_per_s", double(cycles) / wall_s},
-                   {"check_wall_s", check_wall_s},
-                   {"tacsim_version", kVersion},
-                   {"systemc_version", sc_core::sc_release()},
-                   {"date_utc", utc_now()}};
-
-  write_file_atomic(opts.out_dir, "config.ini", to_ini(cfg));
-  write_file_atomic(opts.out_dir, "stats.json", stats.dump(2) + "\n");
+  write_results(opts.out_dir, cfg, summary,
+                {{"cycles_per_s", double(cycles) / wall_s}, {"check_wall_s", check_wall_s}}, wall_s);
 
   if (!opts.quiet) {
     if (on_hp)

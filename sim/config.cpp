@@ -202,6 +202,10 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
   k.push_back(bind_string("model.seq_lens", c.model.seq_lens, "sequence lengths, comma-separated, run back to back"));
   k.push_back(bind_unsigned("model.batch", c.model.batch, "", "each length repeated this many times"));
   k.push_back(bind_unsigned("model.topk", c.model.topk, "keys", "top-k sparse attention (0: dense; not simulated yet)"));
+  k.push_back(bind_bool("model.attention_on_chip", c.model.attention_on_chip,
+                       "keep each head's scores and probabilities on chip (STA) when they fit sfu.score_buffer_kib"));
+  k.push_back(bind_unsigned("sfu.score_buffer_kib", c.sfu.score_buffer_kib, "KiB",
+                            "on-chip buffer for one head's L x L int32 attention scores"));
   k.push_back(bind_string("sparsity.weights", c.model.weight_sparsity,
                           "model weight GEMMs: dense, N:M, hp or unstructured"));
   k.push_back(bind_string("sparsity.overrides", c.model.sparsity_overrides,

@@ -35,6 +35,7 @@ struct ModelRunParams {
   std::string seq_lens = "128";    // comma-separated sequence lengths, run back to back
   std::uint32_t batch = 1;         // each length repeated this many times
   std::uint32_t topk = 0;          // top-k sparse attention (not simulated yet: must be 0)
+  bool attention_on_chip = true;   // STA: scores and probabilities stay on chip when they fit the score buffer
   std::string weight_sparsity = "dense";
   std::string sparsity_overrides;  // per-layer override file (lowering.h), optional
 

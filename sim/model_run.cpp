@@ -131,6 +131,14 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
   Allocator alloc(cfg.memory_capacity_bytes());
   std::vector<OpRecord> records;
 
+  // STA keeps a head's attention on chip: Q.K^T's scores go to the softmax unit and its probabilities to S.V
+  // without a DRAM round trip, when one head's L x L int32 scores fit the score buffer.
+  std::uint32_t seq_len = 0;
+  auto attention_on_chip = [&] {
+    return cfg.model.attention_on_chip &&
+           std::uint64_t{seq_len} * seq_len * kAccBytes <= std::uint64_t{cfg.sfu.score_buffer_kib} * 1024;
+  };
+
   // Builds one operation's program or SFU op right before it runs, so memory holds one operation at a time.
   auto run_gemm = [&](const Op& op) {
     const workloads::GemmParams g = gemm_params(op);
@@ -156,6 +164,11 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
     } catch (const InputError& e) {
       throw InputError(fmt::format("model: {}: {}", op.name, e.what()));
     }
+    if (attention_on_chip() && op.kind == OpKind::kScores)
+      for (auto& w : prog.writebacks) w.on_chip = true;
+    if (attention_on_chip() && op.kind == OpKind::kContext)
+      for (auto& l : prog.act_loads)
+        for (auto& b : l.blocks) b.on_chip = true;
     top.controller.start(std::move(prog));
     sc_core::wait(top.controller.finished());
   };
@@ -180,6 +193,7 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
     // The residual add also reads the sub-block's input (int8).
     if (op.kind == OpKind::kResidualAdd) s.inputs.push_back(block(kActBytes, std::uint64_t{s.rows} * s.row_len * in_bytes));
     s.output = block(kActBytes, 0);
+    if (attention_on_chip() && op.kind == OpKind::kSoftmax) s.inputs[0].on_chip = s.output.on_chip = true;
     top.sfu.run(s);
   };
 
@@ -188,6 +202,7 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
   top.set_driver([&] {
     for (std::size_t q = 0; q < sequences.size(); ++q)
       for (const Op& op : sequences[q]) {
+        seq_len = lengths[q];
         OpRecord r{q, &op, top.clock.now(), 0, top.memory.bytes_transferred(), pe.operand_stall_cycles,
                    pe.out_stall_cycles, pe.drain_stall_cycles, hpc.conflict_cycles, pe.macs + hpc.macs};
         if (workloads::is_gemm(op.kind))

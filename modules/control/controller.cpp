@@ -44,9 +44,13 @@ void Controller::load_into(buffer::Buffer& buf, const std::vector<BufferLoad>& l
       const BufferLoad& load = loads[i];
       buf.wait_empty(half);
       buf.start_fill(half, load.bytes());
-      // The half is Full when the last of its blocks has arrived.
-      auto left = std::make_shared<std::size_t>(load.blocks.size());
+      // The half is Full when the last of its blocks has arrived; on-chip blocks are there already.
+      std::size_t by_dma = 0;
+      for (const BlockMove& b : load.blocks) by_dma += b.on_chip ? 0 : 1;
+      if (by_dma == 0) buf.mark_full(half, load.uses);
+      auto left = std::make_shared<std::size_t>(by_dma);
       for (const BlockMove& b : load.blocks) {
+        if (b.on_chip) continue;
         dma::Move m;
         m.write = false;
         m.address = b.address;
@@ -83,6 +87,14 @@ void Controller::writer() {
       out_.wait_full(half);
       writing[half] = true;
       const BlockMove& w = program_.writebacks[i];
+      if (w.on_chip) {
+        // The outputs go on to the next unit on chip: the half is free as soon as they are complete.
+        out_.release(half, w.bytes());
+        writing[half] = false;
+        ++tiles_written_;
+        ++completed;
+        continue;
+      }
       dma::Move m;
       m.write = true;
       m.address = w.address;

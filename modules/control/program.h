@@ -11,13 +11,16 @@
 namespace tacsim::control {
 
 // A 2-D block in memory: `rows` rows of `row_bytes`, `stride` bytes apart; packed back to back on chip,
-// starting `local_offset` bytes into the buffer half.
+// starting `local_offset` bytes into the buffer half. An `on_chip` block never goes through the DMA: an
+// earlier unit left it on chip (STA's attention: scores to the softmax unit, probabilities to S.V), so it is
+// there at once and costs no DRAM traffic.
 struct BlockMove {
   std::uint64_t address = 0;
   std::uint32_t rows = 0;
   std::uint32_t row_bytes = 0;
   std::uint64_t stride = 0;
   std::uint64_t local_offset = 0;
+  bool on_chip = false;
   std::uint64_t bytes() const { return std::uint64_t{rows} * row_bytes; }
 };
 

@@ -8,6 +8,7 @@ namespace tacsim::sfu {
 using namespace sc_core;
 
 std::string SfuParams::validate() const {
+  if (score_buffer_kib == 0) return "score_buffer_kib: must be at least 1, got 0";
   if (const std::string e = softmax.validate(); !e.empty()) return "softmax." + e;
   if (const std::string e = vector.validate(); !e.empty()) return "vector." + e;
   return "";
@@ -50,7 +51,11 @@ Cycle Sfu::compute_cycles(const SfuOp& op) const {
   return 0;
 }
 
-void Sfu::move_all(const std::vector<control::BlockMove>& moves, bool write) {
+void Sfu::move_all(const std::vector<control::BlockMove>& all, bool write) {
+  // On-chip blocks are in (or stay in) the SFU's row buffers: only the others move.
+  std::vector<control::BlockMove> moves;
+  for (const auto& m : all)
+    if (!m.on_chip) moves.push_back(m);
   if (moves.empty()) return;
   std::uint64_t total = 0;
   for (const auto& m : moves) total = std::max(total, m.local_offset + m.bytes());

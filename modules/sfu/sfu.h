@@ -20,6 +20,8 @@ namespace tacsim::sfu {
 struct SfuParams {
   SoftmaxParams softmax;
   VectorParams vector;
+  // On-chip buffer for one head's attention scores (L x L int32): STA keeps attention on chip when they fit.
+  std::uint32_t score_buffer_kib = 256;
 
   std::string validate() const;
 };

@@ -74,6 +74,25 @@ TEST_F(ModelRun, SameInputSameStatsAndSparseWeightsHelp) {
             a["summary"]["weight_bytes"].get<std::uint64_t>());
 }
 
+TEST_F(ModelRun, AttentionStaysOnChipWhenItFits) {
+  // TinyBERT at L = 32: a head's scores are 32 x 32 x 4 = 4 KiB.
+  ASSERT_EQ(run("--model tinybert-4 --seq-len 32", "on"), 0);
+  ASSERT_EQ(run("--model tinybert-4 --seq-len 32 --set model.attention_on_chip=false", "off"), 0);
+  ASSERT_EQ(run("--model tinybert-4 --seq-len 32 --set sfu.score_buffer_kib=2", "small"), 0);  // 4 KiB do not fit
+  const auto on = stats("on")["summary"], off = stats("off")["summary"], small = stats("small")["summary"];
+  EXPECT_LT(on["dram_bytes"].get<std::uint64_t>(), off["dram_bytes"].get<std::uint64_t>());
+  EXPECT_LT(on["cycles"].get<std::uint64_t>(), off["cycles"].get<std::uint64_t>());
+  EXPECT_EQ(small["cycles"], off["cycles"]);
+  // Softmax rows move no DRAM bytes on chip: column 12 of ops.csv.
+  for (const auto& line : csv_lines("on")) {
+    if (line.find(",softmax,") == std::string::npos) continue;
+    std::istringstream f(line);
+    std::string cell;
+    for (int c = 0; c <= 12; ++c) std::getline(f, cell, ',');
+    ASSERT_EQ(cell, "0") << line;
+  }
+}
+
 TEST_F(ModelRun, CausalPrefillAndHpWeights) {
   ASSERT_EQ(run("--model gpt2-small --seq-len 8 --set sparsity.weights=hp", "g"), 0);
   const auto s = stats("g")["summary"];

@@ -236,10 +236,20 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
 
   k.push_back(bind_unsigned("act_buffer.capacity_kib", c.act_buffer.capacity_kib, "KiB",
                             "activation buffer, both ping-pong halves"));
-  k.push_back(bind_unsigned("act_buffer.banks", c.act_buffer.banks, "banks", "activation buffer banks"));
-  k.push_back(bind_unsigned("act_buffer.ports_per_bank", c.act_buffer.ports_per_bank, "ports", "reads per bank per cycle"));
-  k.push_back(bind_string("act_buffer.bank_map", c.act_buffer.bank_map,
-                          "activation column to bank: interleave (c mod B), xor, or hp ((c mod block_cols) mod B)"));
+  // Banking of the on-chip buffers: what the HP datapath's activation reads contend for.
+  auto& bank = c.hp_datapath.bank;
+  k.push_back(bind_unsigned("buffer.banks", bank.banks, "banks", "banks of the activation buffer"));
+  k.push_back(bind_unsigned("buffer.ports_per_bank", bank.ports_per_bank, "ports", "reads per bank per cycle"));
+  k.push_back({"buffer.bank_map", "",
+               "activation column c to bank: interleave (c mod B), xor, or hp ((c mod gemm.hp_block_cols) mod B)",
+               [&bank](const std::string& v) {
+                 try {
+                   bank.map = buffer::parse_bank_map(v, "buffer.bank_map");
+                 } catch (const InputError&) {
+                   throw std::invalid_argument(fmt::format("expected interleave, xor or hp, got '{}'", v));
+                 }
+               },
+               [&bank] { return buffer::bank_map_name(bank.map); }});
   k.push_back(bind_unsigned("weight_buffer.capacity_kib", c.weight_buffer.capacity_kib, "KiB",
                             "weight buffer, both ping-pong halves"));
   k.push_back(bind_unsigned("out_buffer.capacity_kib", c.out_buffer.capacity_kib, "KiB",
@@ -327,12 +337,9 @@ SimConfig resolve_config(const std::string& ini_path, const std::vector<std::str
   check("weight_buffer", cfg.weight_buffer.validate());
   check("out_buffer", cfg.out_buffer.validate());
   check("dma", cfg.dma.validate());
-  // The HP datapath reads the activation buffer's banks; its block is the HP pruning's.
-  auto& bank = cfg.hp_datapath.bank;
-  bank.banks = cfg.act_buffer.banks;
-  bank.ports_per_bank = cfg.act_buffer.ports_per_bank;
-  bank.map = buffer::parse_bank_map(cfg.act_buffer.bank_map, "config: act_buffer.bank_map");
-  bank.block_cols = cfg.gemm.hp_block_cols;
+  // The hp bank map's block is the HP pruning's.
+  cfg.hp_datapath.bank.block_cols = cfg.gemm.hp_block_cols;
+  check("buffer", cfg.hp_datapath.bank.validate());
   check("hp_datapath", cfg.hp_datapath.validate());
   check("sfu", cfg.sfu.validate());
   check("memory", cfg.memory.validate());

@@ -65,7 +65,7 @@ struct SimConfig {
   buffer::Params act_buffer{128};
   buffer::Params weight_buffer{128};
   buffer::Params out_buffer{16};  // two 32 x 32 int32 tiles
-  hp::HpDatapathParams hp_datapath;  // its bank fields come from act_buffer and gemm.hp_block_cols
+  hp::HpDatapathParams hp_datapath;  // its bank fields are the buffer.* keys, block_cols gemm.hp_block_cols
   sfu::SfuParams sfu;
   dma::Params dma;
   MemoryParams memory;

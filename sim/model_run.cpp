@@ -146,7 +146,7 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
     try {
       if (g.sparse_rows()) {
         sparsity::HpParams hp;
-        hp.banks = static_cast<int>(cfg.act_buffer.banks);
+        hp.banks = static_cast<int>(cfg.hp_datapath.bank.banks);
         auto s = workloads::map_sparse_rows_gemm(g, hp, cfg.sim.seed, cfg.pe_array.rows, cfg.act_buffer.half_bytes(),
                                                  cfg.weight_buffer.half_bytes(), cfg.out_buffer.half_bytes());
         prog = std::move(s.program);

@@ -57,7 +57,7 @@ int run_command(const RunOptions& opts) {
   workloads::SparseRowsGemm sparse_rows;
   if (g.sparse_rows()) {
     sparsity::HpParams hp;
-    hp.banks = static_cast<int>(cfg.act_buffer.banks);
+    hp.banks = static_cast<int>(cfg.hp_datapath.bank.banks);
     sparse_rows = workloads::map_sparse_rows_gemm(g, hp, cfg.sim.seed, cfg.pe_array.rows, cfg.act_buffer.half_bytes(),
                                                   cfg.weight_buffer.half_bytes(), cfg.out_buffer.half_bytes());
     images.push_back({sparse_rows.a_address, sparse_rows.a_t.data(), sparse_rows.a_t.size()});

@@ -10,10 +10,6 @@ using namespace sc_core;
 
 std::string Params::validate() const {
   if (capacity_kib == 0) return "capacity_kib: must be at least 1, got 0";
-  if (banks == 0) return "banks: must be at least 1, got 0";
-  if (ports_per_bank == 0) return "ports_per_bank: must be at least 1, got 0";
-  if (bank_map != "interleave" && bank_map != "xor" && bank_map != "hp")
-    return fmt::format("bank_map: must be interleave, xor or hp, got '{}'", bank_map);
   return "";
 }
 

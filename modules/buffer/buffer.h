@@ -18,11 +18,7 @@
 namespace tacsim::buffer {
 
 struct Params {
-  std::uint32_t capacity_kib = 128;  // both halves together
-  // Banking, used where reads contend for banks (the HP datapath's activation reads; bank_arbiter.h).
-  std::uint32_t banks = 8;
-  std::uint32_t ports_per_bank = 1;
-  std::string bank_map = "hp";  // interleave, xor or hp
+  std::uint32_t capacity_kib = 128;  // both halves together (banking: buffer::BankParams, bank_arbiter.h)
 
   std::string validate() const;
   std::uint64_t half_bytes() const { return std::uint64_t{capacity_kib} * 1024 / 2; }

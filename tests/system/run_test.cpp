@@ -115,7 +115,7 @@ TEST_F(RunTest, ComputeBoundSparseCyclesScaleWithDensity) {
 TEST_F(RunTest, HpWeightsFetchWithoutBankConflicts) {
   // Same GEMM, same density: HP-pruned weights under the hp bank map against magnitude-pruned unstructured ones.
   const std::string common = "run -q --set gemm.m=64 --set gemm.n=256 --set gemm.k=512 --set gemm.target_sparsity=0.9 "
-                             "--set act_buffer.bank_map=hp --set act_buffer.banks=8 ";
+                             "--set buffer.bank_map=hp --set buffer.banks=8 ";
   const Result hp = tacsim(common + "--set gemm.sparsity=hp --out " + (dir_ / "hp").string());
   ASSERT_EQ(hp.code, 0) << hp.err;
   const Result un = tacsim(common + "--set gemm.sparsity=unstructured --out " + (dir_ / "un").string());
@@ -164,9 +164,8 @@ TEST_F(RunTest, BadInputIsOneLineExitTwoAndNoOutput) {
        "tacsim: config: gemm.k: must be a multiple of gemm.hp_block_cols = 16 for hp sparsity, got 100"},
       {"--set gemm.sparsity=hp --set gemm.target_sparsity=1.5",
        "tacsim: config: gemm.target_sparsity: must be in [0, 1), got 1.5"},
-      {"--set act_buffer.banks=0", "tacsim: config: act_buffer.banks: must be at least 1, got 0"},
-      {"--set act_buffer.bank_map=modulo",
-       "tacsim: config: act_buffer.bank_map: must be interleave, xor or hp, got 'modulo'"},
+      {"--set buffer.banks=0", "tacsim: config: buffer.banks: must be at least 1, got 0"},
+      {"--set buffer.bank_map=modulo", "tacsim: --set buffer.bank_map: expected interleave, xor or hp, got 'modulo'"},
   };
   for (const auto& c : cases) {
     const fs::path out = dir_ / "out-bad";

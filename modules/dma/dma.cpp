@@ -5,7 +5,12 @@ namespace tacsim::dma {
 using namespace sc_core;
 
 Dma::Dma(const sc_module_name& name, const Params& params, const ClockDomain& clock)
-    : sc_module(name), initiator_socket("initiator_socket"), params_(params), clock_(clock), engine_(params) {
+    : sc_module(name),
+      initiator_socket("initiator_socket"),
+      params_(params),
+      clock_(clock),
+      engine_(params),
+      protocol_(this->name(), work_event_, [this](tlm::tlm_generic_payload& p) { finish(p); }) {
   initiator_socket.register_nb_transport_bw(this, &Dma::nb_transport_bw);
   SC_THREAD(issue_thread);
 
@@ -31,7 +36,7 @@ void Dma::submit(Move m) {
 
 void Dma::issue_thread() {
   for (;;) {
-    while (open_request_ || !engine_.can_issue()) wait(work_event_);
+    while (protocol_.request_open() || !engine_.can_issue()) wait(work_event_);
     const Cycle now = clock_.now();
     if (now < next_issue_) {
       clock_.wait_until(next_issue_);
@@ -40,45 +45,14 @@ void Dma::issue_thread() {
     const Transaction t = engine_.issue(now);
     next_issue_ = now + 1;  // one BEGIN_REQ per cycle
     tlm::tlm_generic_payload* p = pool_.acquire();
-    p->set_command(t.write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
-    p->set_address(t.address);
-    p->set_data_ptr(t.local);
-    p->set_data_length(t.bytes);
-    p->set_streaming_width(t.bytes);
-    p->set_byte_enable_ptr(nullptr);
-    p->set_dmi_allowed(false);
-    p->set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    AtInitiator::prepare(*p, t.write, t.address, t.local, t.bytes);
     in_flight_.emplace(p, t);
-
-    tlm::tlm_phase phase = tlm::BEGIN_REQ;
-    sc_time delay = SC_ZERO_TIME;
-    open_request_ = p;
-    const tlm::tlm_sync_enum r = initiator_socket->nb_transport_fw(*p, phase, delay);
-    if (r == tlm::TLM_UPDATED && phase == tlm::END_REQ) {
-      open_request_ = nullptr;
-    } else if ((r == tlm::TLM_UPDATED && phase == tlm::BEGIN_RESP) || r == tlm::TLM_COMPLETED) {
-      open_request_ = nullptr;
-      finish(*p);
-    }
+    protocol_.send(initiator_socket, *p);
   }
 }
 
 tlm::tlm_sync_enum Dma::nb_transport_bw(tlm::tlm_generic_payload& p, tlm::tlm_phase& phase, sc_time& t) {
-  if (t != SC_ZERO_TIME) SC_REPORT_ERROR(name(), "annotated delays are not supported: send phases on time");
-  if (phase == tlm::END_REQ) {
-    if (&p != open_request_) SC_REPORT_ERROR(name(), "END_REQ for a request that is not open");
-    open_request_ = nullptr;
-    work_event_.notify(SC_ZERO_TIME);
-    return tlm::TLM_ACCEPTED;
-  }
-  if (phase == tlm::BEGIN_RESP) {
-    // BEGIN_RESP also ends the request phase if the target skipped END_REQ.
-    if (&p == open_request_) open_request_ = nullptr;
-    finish(p);
-    return tlm::TLM_COMPLETED;
-  }
-  SC_REPORT_ERROR(name(), "unexpected phase on the backward path");
-  return tlm::TLM_COMPLETED;
+  return protocol_.backward(p, phase, t);
 }
 
 void Dma::finish(tlm::tlm_generic_payload& p) {

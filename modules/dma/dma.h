@@ -9,6 +9,7 @@
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
 
+#include "modules/common/at_initiator.h"
 #include "modules/common/clock.h"
 #include "modules/common/payload_pool.h"
 #include "modules/common/stats.h"
@@ -37,9 +38,9 @@ class Dma : public sc_core::sc_module, public StatsProvider {
   DmaEngine engine_;
   PayloadPool pool_;
   std::unordered_map<tlm::tlm_generic_payload*, Transaction> in_flight_;
-  tlm::tlm_generic_payload* open_request_ = nullptr;  // BEGIN_REQ sent, END_REQ not yet received
   Cycle next_issue_ = 0;
   sc_core::sc_event work_event_;
+  AtInitiator protocol_;
   StatsGroup stats_;
 };
 

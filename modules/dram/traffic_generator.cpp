@@ -52,7 +52,8 @@ TrafficGenerator::TrafficGenerator(const sc_module_name& name, const ClockDomain
       clock_(clock),
       requests_(std::move(requests)),
       max_outstanding_(max_outstanding),
-      requests_per_cycle_(std::max(1u, requests_per_cycle)) {
+      requests_per_cycle_(std::max(1u, requests_per_cycle)),
+      protocol_(this->name(), work_event_, [this](tlm::tlm_generic_payload& p) { finish(p); }) {
   initiator_socket.register_nb_transport_bw(this, &TrafficGenerator::nb_transport_bw);
   SC_THREAD(issue_thread);
   stats_.add("requests", &issued_, "transactions", "requests sent");
@@ -72,7 +73,7 @@ void TrafficGenerator::issue_thread() {
   for (std::size_t i = 0; i < requests_.size(); ++i) {
     const TrafficRequest& r = requests_[i];
     clock_.wait_until(std::max(r.cycle, next_free));
-    while (open_request_ || in_flight_.size() >= max_outstanding_) wait(work_event_);
+    while (protocol_.request_open() || in_flight_.size() >= max_outstanding_) wait(work_event_);
     const Cycle now = clock_.now();
     clock_.wait_until(now);
     if (now > r.cycle) stall_cycles_ += now - std::max(r.cycle, next_free);
@@ -104,43 +105,15 @@ void TrafficGenerator::issue_thread() {
       }
     }
     auto& slot = in_flight_.emplace(p, std::move(f)).first->second;
-    p->set_command(r.is_write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
-    p->set_address(r.address);
-    p->set_data_ptr(slot.data.data());
-    p->set_data_length(r.bytes);
-    p->set_streaming_width(r.bytes);
-    p->set_byte_enable_ptr(nullptr);
-    p->set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    AtInitiator::prepare(*p, r.is_write, r.address, slot.data.data(), r.bytes);
     ++issued_;
-    open_request_ = p;
-    tlm::tlm_phase phase = tlm::BEGIN_REQ;
-    sc_time delay = SC_ZERO_TIME;
-    const tlm::tlm_sync_enum s = initiator_socket->nb_transport_fw(*p, phase, delay);
-    if (s == tlm::TLM_UPDATED && phase == tlm::END_REQ) {
-      open_request_ = nullptr;
-    } else if (s == tlm::TLM_COMPLETED || (s == tlm::TLM_UPDATED && phase == tlm::BEGIN_RESP)) {
-      open_request_ = nullptr;
-      finish(*p);
-    }
+    protocol_.send(initiator_socket, *p);
   }
 }
 
 tlm::tlm_sync_enum TrafficGenerator::nb_transport_bw(tlm::tlm_generic_payload& p, tlm::tlm_phase& phase,
                                                      sc_time& t) {
-  if (t != SC_ZERO_TIME) SC_REPORT_ERROR(name(), "annotated delays are not supported");
-  if (phase == tlm::END_REQ) {
-    if (&p != open_request_) SC_REPORT_ERROR(name(), "END_REQ for a request that is not open");
-    open_request_ = nullptr;
-    work_event_.notify(SC_ZERO_TIME);
-    return tlm::TLM_ACCEPTED;
-  }
-  if (phase == tlm::BEGIN_RESP) {
-    if (&p == open_request_) open_request_ = nullptr;
-    finish(p);
-    return tlm::TLM_COMPLETED;
-  }
-  SC_REPORT_ERROR(name(), "unexpected phase on the backward path");
-  return tlm::TLM_COMPLETED;
+  return protocol_.backward(p, phase, t);
 }
 
 void TrafficGenerator::finish(tlm::tlm_generic_payload& p) {

@@ -14,6 +14,7 @@
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
 
+#include "modules/common/at_initiator.h"
 #include "modules/common/clock.h"
 #include "modules/common/payload_pool.h"
 #include "modules/common/stats.h"
@@ -76,13 +77,13 @@ class TrafficGenerator : public sc_core::sc_module, public StatsProvider {
   static std::uint64_t first_line(const TrafficRequest& r) { return r.address / 64; }
   static std::uint64_t last_line(const TrafficRequest& r) { return (r.address + r.bytes - 1) / 64; }
   std::unordered_map<tlm::tlm_generic_payload*, InFlight> in_flight_;
-  tlm::tlm_generic_payload* open_request_ = nullptr;
   std::unordered_map<std::uint64_t, std::uint8_t> committed_;        // bytes of completed writes
   std::unordered_map<std::uint64_t, std::uint32_t> writes_in_flight_;  // per 64-byte line
   std::uint64_t completed_ = 0, issued_ = 0, data_errors_ = 0, reads_checked_ = 0, reads_racing_ = 0,
                 stall_cycles_ = 0;
   Cycle last_response_ = 0;
   sc_core::sc_event work_event_, finished_event_;
+  AtInitiator protocol_;
   StatsGroup stats_;
 };
 

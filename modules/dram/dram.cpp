@@ -12,7 +12,8 @@ Dram::Dram(const sc_module_name& name, const Params& params)
       params_(params),
       clock_(params.clock_mhz),
       engine_(params),
-      store_(params.capacity_bytes()) {
+      store_(params.capacity_bytes()),
+      protocol_(this->name(), wake_) {
   target_socket.register_nb_transport_fw(this, &Dram::nb_transport_fw);
   SC_THREAD(run_thread);
 
@@ -79,45 +80,31 @@ bool Dram::offer(tlm::tlm_generic_payload& p, Cycle at) {
 }
 
 tlm::tlm_sync_enum Dram::nb_transport_fw(tlm::tlm_generic_payload& p, tlm::tlm_phase& phase, sc_time& t) {
-  if (t != SC_ZERO_TIME) SC_REPORT_ERROR(name(), "annotated delays are not supported: send phases on time");
-  if (phase == tlm::BEGIN_REQ) {
-    if (waiting_) SC_REPORT_ERROR(name(), "BEGIN_REQ before END_REQ of the previous request");
-    if (p.get_data_length() == 0 || p.get_address() >= store_.capacity() ||
-        !store_.contains(p.get_address(), p.get_data_length())) {
-      SC_REPORT_ERROR(name(), "access beyond the DRAM's capacity");
-      p.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
-      return tlm::TLM_COMPLETED;
-    }
-    wake_.notify(SC_ZERO_TIME);
-    // Seen at the first DRAM clock edge at or after it, cycle `now`, the request enters the controller at
-    // now + 1 (see the header).
-    if (offer(p, clock_.now() + 1)) {
-      phase = tlm::END_REQ;
-      return tlm::TLM_UPDATED;
-    }
-    waiting_ = &p;
-    return tlm::TLM_ACCEPTED;
-  }
-  if (phase == tlm::END_RESP) {
-    if (!responding_) SC_REPORT_ERROR(name(), "END_RESP without a response outstanding");
-    responding_ = nullptr;
-    wake_.notify(SC_ZERO_TIME);
+  protocol_.check_delay(t);
+  if (phase != tlm::BEGIN_REQ) return protocol_.other_phase(p, phase);
+  if (waiting_) SC_REPORT_ERROR(name(), "BEGIN_REQ before END_REQ of the previous request");
+  if (p.get_data_length() == 0 || p.get_address() >= store_.capacity() ||
+      !store_.contains(p.get_address(), p.get_data_length())) {
+    SC_REPORT_ERROR(name(), "access beyond the DRAM's capacity");
+    p.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
     return tlm::TLM_COMPLETED;
   }
-  SC_REPORT_ERROR(name(), "unexpected phase on the forward path");
-  return tlm::TLM_COMPLETED;
+  wake_.notify(SC_ZERO_TIME);
+  // Seen at the first DRAM clock edge at or after it, cycle `now`, the request enters the controller at
+  // now + 1 (see the header).
+  if (offer(p, clock_.now() + 1)) {
+    phase = tlm::END_REQ;
+    return tlm::TLM_UPDATED;
+  }
+  waiting_ = &p;
+  return tlm::TLM_ACCEPTED;
 }
 
 void Dram::send_responses() {
-  while (!responding_ && !responses_.empty()) {
+  while (!protocol_.responding() && !responses_.empty()) {
     tlm::tlm_generic_payload* p = responses_.front();
     responses_.pop_front();
-    responding_ = p;
-    tlm::tlm_phase ph = tlm::BEGIN_RESP;
-    sc_time zero = SC_ZERO_TIME;
-    const tlm::tlm_sync_enum r = target_socket->nb_transport_bw(*p, ph, zero);
-    if (r == tlm::TLM_COMPLETED || (r == tlm::TLM_UPDATED && ph == tlm::END_RESP)) responding_ = nullptr;
-    p->release();
+    protocol_.respond(target_socket, *p, store_);
   }
 }
 
@@ -131,12 +118,6 @@ void Dram::run_thread() {
       const auto it = in_flight_.find(c.id);
       tlm::tlm_generic_payload* p = it->second;
       in_flight_.erase(it);
-      // The data moves when its last beat has crossed the bus.
-      if (p->is_write())
-        store_.write(p->get_address(), p->get_data_ptr(), p->get_data_length());
-      else
-        store_.read(p->get_address(), p->get_data_ptr(), p->get_data_length());
-      p->set_response_status(tlm::TLM_OK_RESPONSE);
       last_finish_ = std::max(last_finish_, c.finish);
       responses_.push_back(p);
     }
@@ -144,9 +125,7 @@ void Dram::run_thread() {
     if (waiting_ && offer(*waiting_, now + 1)) {
       tlm::tlm_generic_payload* w = waiting_;
       waiting_ = nullptr;
-      tlm::tlm_phase ph = tlm::END_REQ;
-      sc_time zero = SC_ZERO_TIME;
-      target_socket->nb_transport_bw(*w, ph, zero);
+      protocol_.end_request(target_socket, *w);
     }
     // Wake for the next completion; for every scheduling event only while a request waits for the front end
     // (acceptance can change at any of them). advance_to() catches up on the events slept through.

@@ -16,6 +16,7 @@
 #include <systemc>
 #include <tlm>
 
+#include "modules/common/at_target.h"
 #include "modules/common/backing_store.h"
 #include "modules/common/clock.h"
 #include "modules/common/stats.h"
@@ -55,9 +56,9 @@ class Dram : public sc_core::sc_module, public StatsProvider, public memory::Mem
   std::unordered_map<std::uint64_t, tlm::tlm_generic_payload*> in_flight_;
   tlm::tlm_generic_payload* waiting_ = nullptr;      // BEGIN_REQ the front end could not take yet
   std::deque<tlm::tlm_generic_payload*> responses_;  // done, BEGIN_RESP not yet sent
-  tlm::tlm_generic_payload* responding_ = nullptr;   // BEGIN_RESP sent, END_RESP outstanding
   Cycle last_finish_ = 0;
   sc_core::sc_event wake_;
+  AtTarget protocol_;
   StatsGroup stats_;
 };
 

@@ -10,7 +10,8 @@ FixedLatencyMemory::FixedLatencyMemory(const sc_module_name& name, const Params&
       params_(params),
       clock_(params.clock_mhz),
       engine_(params),
-      store_(params.capacity_bytes()) {
+      store_(params.capacity_bytes()),
+      protocol_(this->name(), work_event_) {
   target_socket.register_nb_transport_fw(this, &FixedLatencyMemory::nb_transport_fw);
   SC_THREAD(respond_thread);
 
@@ -24,31 +25,22 @@ FixedLatencyMemory::FixedLatencyMemory(const sc_module_name& name, const Params&
 }
 
 tlm::tlm_sync_enum FixedLatencyMemory::nb_transport_fw(tlm::tlm_generic_payload& p, tlm::tlm_phase& phase,
-                                                        sc_time& t) {
-  if (t != SC_ZERO_TIME) SC_REPORT_ERROR(name(), "annotated delays are not supported: send phases on time");
-  if (phase == tlm::BEGIN_REQ) {
-    if (!store_.contains(p.get_address(), p.get_data_length())) {
-      p.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
-      SC_REPORT_ERROR(name(), "access beyond capacity");
-    }
-    if (waiting_) SC_REPORT_ERROR(name(), "BEGIN_REQ before END_REQ of the previous request");
-    if (!engine_.can_accept()) {
-      engine_.count_reject();
-      waiting_ = &p;
-      return tlm::TLM_ACCEPTED;  // END_REQ follows on the backward path when a slot frees
-    }
-    accept(p);
-    phase = tlm::END_REQ;
-    return tlm::TLM_UPDATED;
+                                                       sc_time& t) {
+  protocol_.check_delay(t);
+  if (phase != tlm::BEGIN_REQ) return protocol_.other_phase(p, phase);
+  if (!store_.contains(p.get_address(), p.get_data_length())) {
+    p.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    SC_REPORT_ERROR(name(), "access beyond capacity");
   }
-  if (phase == tlm::END_RESP) {
-    if (!responding_) SC_REPORT_ERROR(name(), "END_RESP without a response outstanding");
-    responding_ = nullptr;
-    work_event_.notify(SC_ZERO_TIME);
-    return tlm::TLM_COMPLETED;
+  if (waiting_) SC_REPORT_ERROR(name(), "BEGIN_REQ before END_REQ of the previous request");
+  if (!engine_.can_accept()) {
+    engine_.count_reject();
+    waiting_ = &p;
+    return tlm::TLM_ACCEPTED;  // END_REQ follows on the backward path when a slot frees
   }
-  SC_REPORT_ERROR(name(), "unexpected phase on the forward path");
-  return tlm::TLM_COMPLETED;
+  accept(p);
+  phase = tlm::END_REQ;
+  return tlm::TLM_UPDATED;
 }
 
 void FixedLatencyMemory::accept(tlm::tlm_generic_payload& p) {
@@ -60,7 +52,7 @@ void FixedLatencyMemory::accept(tlm::tlm_generic_payload& p) {
 
 void FixedLatencyMemory::respond_thread() {
   for (;;) {
-    while (in_flight_.empty() || responding_) wait(work_event_);
+    while (in_flight_.empty() || protocol_.responding()) wait(work_event_);
     const Cycle due = engine_.head_due();
     if (clock_.now() < due) {
       clock_.wait_until(due);
@@ -69,29 +61,15 @@ void FixedLatencyMemory::respond_thread() {
     tlm::tlm_generic_payload* p = in_flight_.front();
     in_flight_.pop_front();
     engine_.retire();
-    // The data moves when it has crossed the bus.
-    if (p->is_write())
-      store_.write(p->get_address(), p->get_data_ptr(), p->get_data_length());
-    else
-      store_.read(p->get_address(), p->get_data_ptr(), p->get_data_length());
-    p->set_response_status(tlm::TLM_OK_RESPONSE);
 
     // A slot is free: a request held back by the full queue is accepted now.
     if (waiting_) {
       tlm::tlm_generic_payload* w = waiting_;
       waiting_ = nullptr;
       accept(*w);
-      tlm::tlm_phase ph = tlm::END_REQ;
-      sc_time zero = SC_ZERO_TIME;
-      target_socket->nb_transport_bw(*w, ph, zero);
+      protocol_.end_request(target_socket, *w);
     }
-
-    responding_ = p;
-    tlm::tlm_phase ph = tlm::BEGIN_RESP;
-    sc_time zero = SC_ZERO_TIME;
-    const tlm::tlm_sync_enum r = target_socket->nb_transport_bw(*p, ph, zero);
-    if (r == tlm::TLM_COMPLETED || (r == tlm::TLM_UPDATED && ph == tlm::END_RESP)) responding_ = nullptr;
-    p->release();
+    protocol_.respond(target_socket, *p, store_);
   }
 }
 

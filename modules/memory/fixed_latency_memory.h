@@ -10,6 +10,7 @@
 #include <tlm>
 #include <tlm_utils/simple_target_socket.h>
 
+#include "modules/common/at_target.h"
 #include "modules/common/backing_store.h"
 #include "modules/common/clock.h"
 #include "modules/common/stats.h"
@@ -45,8 +46,8 @@ class FixedLatencyMemory : public sc_core::sc_module, public StatsProvider, publ
   BackingStore store_;
   std::deque<tlm::tlm_generic_payload*> in_flight_;  // accepted, in due order
   tlm::tlm_generic_payload* waiting_ = nullptr;       // a BEGIN_REQ held back by a full queue
-  tlm::tlm_generic_payload* responding_ = nullptr;    // BEGIN_RESP sent, END_RESP outstanding
   sc_core::sc_event work_event_;
+  AtTarget protocol_;
   StatsGroup stats_;
 };
 

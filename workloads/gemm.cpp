@@ -67,6 +67,9 @@ GemmLayout layout_gemm(const GemmParams& g, std::uint64_t base) {
   l.w_address = align4k(l.a_address + std::uint64_t{g.m} * g.k);
   l.c_address = align4k(l.w_address + g.n * weight_format(g).row_bytes());
   l.end = l.c_address + std::uint64_t{g.m} * g.n * 4;
+  l.a_stride = g.k;
+  l.w_stride = weight_format(g).row_bytes();
+  l.c_stride = std::uint64_t{g.n} * 4;
   return l;
 }
 
@@ -102,11 +105,13 @@ GemmPlan plan_gemm(const GemmParams& g, const pe_array::Params& pe, std::uint64_
   const std::uint32_t rows = std::min(pe.rows, g.m), cols = std::min(pe.cols, g.n);
   const std::uint64_t row_bytes = f.row_bytes();
 
-  if (std::uint64_t{rows} * cols * 4 > out_half_bytes)
+  const std::uint32_t eb = layout.out.element_bytes();
+  if (std::uint64_t{rows} * cols * eb > out_half_bytes)
     throw InputError(fmt::format(
-        "out_buffer.capacity_kib: a {}x{} tile of int32 outputs needs {} bytes per half ({} KiB in all), "
+        "out_buffer.capacity_kib: a {}x{} tile of {} outputs needs {} bytes per half ({} KiB in all), "
         "the buffer has {} bytes per half",
-        rows, cols, rows * cols * 4, ceil_div(std::uint64_t{rows} * cols * 8, 1024), out_half_bytes));
+        rows, cols, eb == 4 ? "int32" : "int8", rows * cols * eb, ceil_div(std::uint64_t{rows} * cols * eb * 2, 1024),
+        out_half_bytes));
 
   // Bytes a chunk of gc groups needs in each buffer.
   auto act_bytes = [&](std::uint64_t gc) { return std::uint64_t{rows} * gc * f.m; };
@@ -139,8 +144,12 @@ GemmPlan plan_gemm(const GemmParams& g, const pe_array::Params& pe, std::uint64_
     t.rows = std::min(pe.rows, g.m - t.m0);
     t.n0 = nb * pe.cols;
     t.cols = std::min(pe.cols, g.n - t.n0);
-    t.writeback = {layout.c_address + (std::uint64_t{t.m0} * g.n + t.n0) * 4, t.rows, t.cols * 4,
-                   std::uint64_t{g.n} * 4, 0};
+    if (layout.out.transpose)
+      t.writeback = {layout.c_address + std::uint64_t{t.n0} * layout.c_stride + std::uint64_t{t.m0} * eb, t.cols,
+                     t.rows * eb, layout.c_stride, 0};
+    else
+      t.writeback = {layout.c_address + std::uint64_t{t.m0} * layout.c_stride + std::uint64_t{t.n0} * eb, t.rows,
+                     t.cols * eb, layout.c_stride, 0};
     return t;
   };
   auto add_load = [](std::vector<Load>& loads, Load l) {
@@ -164,12 +173,14 @@ GemmPlan plan_gemm(const GemmParams& g, const pe_array::Params& pe, std::uint64_
     // Whole rows: A blocks of m rows of k bytes; W blocks of n rows of row_bytes (values then indices).
     auto a_load = [&](std::uint32_t mb, std::uint32_t blocks, std::uint32_t uses) {
       const std::uint32_t m0 = mb * pe.rows, r = std::min(blocks * pe.rows, g.m - m0);
-      return add_load(plan.act_loads, {{{layout.a_address + std::uint64_t{m0} * g.k, r, g.k, g.k, 0}}, uses});
+      return add_load(plan.act_loads,
+                      {{{layout.a_address + std::uint64_t{m0} * layout.a_stride, r, g.k, layout.a_stride, 0}}, uses});
     };
     auto w_load = [&](std::uint32_t nb, std::uint32_t blocks, std::uint32_t uses) {
       const std::uint32_t n0 = nb * pe.cols, r = std::min(blocks * pe.cols, g.n - n0);
       return add_load(plan.weight_loads,
-                      {{{layout.w_address + n0 * row_bytes, r, static_cast<std::uint32_t>(row_bytes), row_bytes, 0}},
+                      {{{layout.w_address + n0 * layout.w_stride, r, static_cast<std::uint32_t>(row_bytes),
+                         layout.w_stride, 0}},
                        uses});
     };
     for (std::uint32_t r0 = 0; r0 < res_blocks; r0 += group) {
@@ -213,11 +224,11 @@ GemmPlan plan_gemm(const GemmParams& g, const pe_array::Params& pe, std::uint64_
           c.slots = gcc * f.n;
           c.steps = ceil_div(c.slots, pe.macs_per_pe);
           c.act_stride = gcc * f.m;
-          c.act_load = add_load(plan.act_loads, {{{layout.a_address + std::uint64_t{t.m0} * g.k + g0 * f.m, t.rows,
-                                                   c.act_stride, g.k, 0}},
+          c.act_load = add_load(plan.act_loads, {{{layout.a_address + std::uint64_t{t.m0} * layout.a_stride + g0 * f.m,
+                                                   t.rows, c.act_stride, layout.a_stride, 0}},
                                                  1});
-          const std::uint64_t w_row = layout.w_address + t.n0 * row_bytes;
-          Load wl{{{w_row + std::uint64_t{g0} * f.n, t.cols, c.slots, row_bytes, 0}}, 1};
+          const std::uint64_t w_row = layout.w_address + t.n0 * layout.w_stride;
+          Load wl{{{w_row + std::uint64_t{g0} * f.n, t.cols, c.slots, layout.w_stride, 0}}, 1};
           c.weight_stride = c.slots;
           if (f.sparse()) {
             // g0 * n * index_bits is a multiple of 8 (chunks are multiples of q groups): a whole byte.
@@ -225,7 +236,7 @@ GemmPlan plan_gemm(const GemmParams& g, const pe_array::Params& pe, std::uint64_
             const std::uint64_t last = g0 + gcc == f.groups ? f.index_bytes(f.slots()) : f.index_bytes(g0 * f.n + c.slots);
             c.index_offset = t.cols * c.slots;
             c.index_stride = static_cast<std::uint32_t>(last - first);
-            wl.blocks.push_back({w_row + f.slots() + first, t.cols, c.index_stride, row_bytes, c.index_offset});
+            wl.blocks.push_back({w_row + f.slots() + first, t.cols, c.index_stride, layout.w_stride, c.index_offset});
           }
           c.weight_load = add_load(plan.weight_loads, std::move(wl));
           t.steps += c.steps;
@@ -246,6 +257,7 @@ control::Program to_program(const GemmPlan& plan) {
     pe_array::TileCommand cmd;
     cmd.shape = {tp.rows, tp.cols, tp.steps, plan.format.sparse()};
     cmd.out_half = static_cast<int>(t % 2);
+    cmd.output = plan.layout.out;
     for (const ChunkPlan& c : tp.chunks) {
       pe_array::ChunkCommand cc;
       cc.act_half = static_cast<int>(c.act_load % 2);
@@ -270,25 +282,34 @@ control::Program to_program(const GemmPlan& plan) {
   return prog;
 }
 
+GemmWeights prune_weights(const GemmParams& g, std::vector<std::int8_t> w) {
+  GemmWeights out;
+  const auto spec = sparsity::parse_nm(g.sparsity);
+  if (spec.is_dense()) {
+    out.image.assign(w.begin(), w.end());
+    out.w = std::move(w);
+    return out;
+  }
+  sparsity::Int8Matrix m(static_cast<int>(g.n), static_cast<int>(g.k));
+  m.data = std::move(w);
+  const sparsity::NmMatrix nm = sparsity::prune_nm(m, spec);
+  out.w = sparsity::to_dense(nm).data;
+  // The stored rows, without the stream's header: row r at r * row_bytes, as layout_gemm expects.
+  const auto stream = sparsity::encode_nm(nm, sparsity::NmEncoding::kIndex);
+  out.image.assign(stream.begin() + sparsity::kNmHeaderBytes, stream.end());
+  return out;
+}
+
 GemmOperands make_operands(const GemmParams& g, std::uint64_t seed) {
   GemmOperands ops;
   Rng rng(seed);
   ops.a.resize(std::size_t{g.m} * g.k);
-  ops.w.resize(std::size_t{g.n} * g.k);
+  std::vector<std::int8_t> w(std::size_t{g.n} * g.k);
   for (auto& x : ops.a) x = rng.int8();
-  for (auto& x : ops.w) x = rng.int8();
-  const auto spec = sparsity::parse_nm(g.sparsity);
-  if (spec.is_dense()) {
-    ops.weight_image.assign(ops.w.begin(), ops.w.end());
-    return ops;
-  }
-  sparsity::Int8Matrix w(static_cast<int>(g.n), static_cast<int>(g.k));
-  w.data = ops.w;
-  const sparsity::NmMatrix nm = sparsity::prune_nm(w, spec);
-  ops.w = sparsity::to_dense(nm).data;
-  // The stored rows, without the stream's header: row r at r * row_bytes, as layout_gemm expects.
-  const auto stream = sparsity::encode_nm(nm, sparsity::NmEncoding::kIndex);
-  ops.weight_image.assign(stream.begin() + sparsity::kNmHeaderBytes, stream.end());
+  for (auto& x : w) x = rng.int8();
+  GemmWeights pw = prune_weights(g, std::move(w));
+  ops.w = std::move(pw.w);
+  ops.weight_image = std::move(pw.image);
   return ops;
 }
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "modules/control/program.h"
+#include "modules/pe_array/pe_array.h"
 #include "modules/pe_array/pe_array_engine.h"
 
 namespace tacsim::workloads {
@@ -45,10 +46,16 @@ struct WeightFormat {
 };
 WeightFormat weight_format(const GemmParams& g);
 
-// Where the operands live in memory: A, then W (as stored), then C, each starting on a 4 KiB boundary.
+// Where the operands live in memory and how C is written. Row strides are in bytes, so an operand may be a
+// slice of a larger tensor (one head's columns of Q, a block of rows of C). C's elements are int32, or int8
+// when the output stage requantises; a transposing output stage writes C^T: row j of the stored matrix is
+// column j of C, c_stride bytes apart.
 struct GemmLayout {
   std::uint64_t a_address = 0, w_address = 0, c_address = 0, end = 0;
+  std::uint64_t a_stride = 0, w_stride = 0, c_stride = 0;
+  pe_array::OutputStage out;
 };
+// Packed operands: A, then W (as stored), then C (int32), each starting on a 4 KiB boundary.
 GemmLayout layout_gemm(const GemmParams& g, std::uint64_t base = 0);
 
 using Load = control::BufferLoad;
@@ -104,6 +111,13 @@ struct GemmOperands {
   std::vector<std::uint8_t> weight_image; // W as stored in memory
 };
 GemmOperands make_operands(const GemmParams& g, std::uint64_t seed);
+// n x k int8 weights pruned to g.sparsity (dense or N:M, by magnitude): what the reference multiplies, and the
+// image layout_gemm expects in memory.
+struct GemmWeights {
+  std::vector<std::int8_t> w;
+  std::vector<std::uint8_t> image;
+};
+GemmWeights prune_weights(const GemmParams& g, std::vector<std::int8_t> w);
 std::vector<std::int32_t> reference_gemm(const GemmParams& g, const GemmOperands& ops);
 
 }  // namespace tacsim::workloads

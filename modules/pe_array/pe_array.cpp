@@ -46,7 +46,8 @@ void PeArray::compute_thread() {
     commands_.pop_front();
 
     const Cycle out_ready = out_.wait_empty(cmd.out_half);
-    out_.start_fill(cmd.out_half, std::uint64_t{cmd.shape.rows} * cmd.shape.cols * 4);
+    const std::uint64_t out_bytes = std::uint64_t{cmd.shape.rows} * cmd.shape.cols * cmd.output.element_bytes();
+    out_.start_fill(cmd.out_half, out_bytes);
     engine_.begin_tile(cmd.shape);
     for (std::size_t i = 0; i < cmd.chunks.size(); ++i) {
       const ChunkCommand& ch = cmd.chunks[i];
@@ -86,11 +87,26 @@ void PeArray::compute_thread() {
     }
     const Cycle done = engine_.end_tile();
     // Values: the outputs go into the out half now; the half is announced Full at the done cycle.
-    if (compute_values_)
-      std::memcpy(out_.data(cmd.out_half), engine_.outputs().data(), engine_.outputs().size() * 4);
+    if (compute_values_) write_outputs(cmd);
     last_done_ = done;
     out_.mark_full_at(cmd.out_half, 1, done);
   }
+}
+
+void PeArray::write_outputs(const TileCommand& cmd) {
+  const auto& acc = engine_.outputs();  // rows x cols, row-major
+  const std::uint32_t rows = cmd.shape.rows, cols = cmd.shape.cols;
+  std::uint8_t* out = out_.data(cmd.out_half);
+  const OutputStage& o = cmd.output;
+  for (std::uint32_t i = 0; i < rows; ++i)
+    for (std::uint32_t j = 0; j < cols; ++j) {
+      const std::size_t at = o.transpose ? std::size_t{j} * rows + i : std::size_t{i} * cols + j;
+      const std::int32_t v = acc[std::size_t{i} * cols + j];
+      if (o.requant)
+        out[at] = static_cast<std::uint8_t>(static_cast<std::int8_t>(o.rq.apply(v)));
+      else
+        std::memcpy(out + at * 4, &v, 4);
+    }
 }
 
 }  // namespace tacsim::pe_array

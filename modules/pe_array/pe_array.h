@@ -10,6 +10,7 @@
 
 #include "modules/buffer/buffer.h"
 #include "modules/common/clock.h"
+#include "modules/common/requant.h"
 #include "modules/common/stats.h"
 #include "modules/pe_array/pe_array_engine.h"
 
@@ -34,10 +35,22 @@ struct ChunkCommand {
   bool release_weight = true;
 };
 
+// The array's output path: int32 accumulators as they are, or requantised to int8 (the rescale between one
+// GEMM and the next, e.g. a projection feeding Q.K^T); optionally transposed, so that a tile of C lands in
+// the out half as C^T (column j of the tile as one row of `rows` elements). Both sit in the drain path,
+// one requantiser per column, and add no cycles.
+struct OutputStage {
+  bool requant = false;  // int8 outputs
+  Requant rq;
+  bool transpose = false;
+  std::uint32_t element_bytes() const { return requant ? 1 : 4; }
+};
+
 struct TileCommand {
   TileShape shape;
   int out_half = 0;
   std::vector<ChunkCommand> chunks;
+  OutputStage output;
 };
 
 class PeArray : public sc_core::sc_module, public StatsProvider {
@@ -56,6 +69,7 @@ class PeArray : public sc_core::sc_module, public StatsProvider {
 
  private:
   void compute_thread();
+  void write_outputs(const TileCommand& cmd);
 
   Params params_;
   const ClockDomain& clock_;

@@ -35,6 +35,11 @@ class Top : public sc_core::sc_module {
   hp::HpDatapath hp_datapath;
   sfu::Sfu sfu;
   control::Controller controller;
+  // The values of blocks kept on chip (STA's attention scores and probabilities), addressed like memory.
+  BackingStore on_chip_store;
+
+  // Values through the datapaths (PE array, HP datapath, SFU); timing does not depend on them.
+  void set_compute_values(bool on);
 
   // What runs once the simulation starts (programs for the controller, SFU operations), in a thread of its
   // own; the simulation stops when it returns. Set before sc_start().

@@ -46,7 +46,11 @@ void Controller::load_into(buffer::Buffer& buf, const std::vector<BufferLoad>& l
       buf.start_fill(half, load.bytes());
       // The half is Full when the last of its blocks has arrived; on-chip blocks are there already.
       std::size_t by_dma = 0;
-      for (const BlockMove& b : load.blocks) by_dma += b.on_chip ? 0 : 1;
+      for (const BlockMove& b : load.blocks) {
+        by_dma += b.on_chip ? 0 : 1;
+        if (b.on_chip && on_chip_store_ != nullptr)
+          copy_on_chip(*on_chip_store_, b, buf.data(half) + b.local_offset, false);
+      }
       if (by_dma == 0) buf.mark_full(half, load.uses);
       auto left = std::make_shared<std::size_t>(by_dma);
       for (const BlockMove& b : load.blocks) {
@@ -88,6 +92,7 @@ void Controller::writer() {
       writing[half] = true;
       const BlockMove& w = program_.writebacks[i];
       if (w.on_chip) {
+        if (on_chip_store_ != nullptr) copy_on_chip(*on_chip_store_, w, out_.data(half), true);
         // The outputs go on to the next unit on chip: the half is free as soon as they are complete.
         out_.release(half, w.bytes());
         writing[half] = false;

@@ -29,6 +29,8 @@ class Controller : public sc_core::sc_module, public StatsProvider {
   bool done() const { return done_; }
   Cycle finish_cycle() const { return finish_cycle_; }
   const StatsGroup& stats() const override { return stats_; }
+  // Where on-chip blocks' values live (program.h, copy_on_chip); none: on-chip blocks carry no values.
+  void set_on_chip_store(BackingStore* store) { on_chip_store_ = store; }
 
  private:
   void act_loader();
@@ -46,6 +48,7 @@ class Controller : public sc_core::sc_module, public StatsProvider {
   Program program_;
   sc_core::sc_event start_event_;
   sc_core::sc_event finished_event_;
+  BackingStore* on_chip_store_ = nullptr;
   std::uint64_t generation_ = 0;  // programs started so far
   bool done_ = false;
   Cycle finish_cycle_ = 0;

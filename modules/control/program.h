@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "modules/common/backing_store.h"
 #include "modules/hp/hp_datapath.h"
 #include "modules/pe_array/pe_array.h"
 
@@ -23,6 +24,19 @@ struct BlockMove {
   bool on_chip = false;
   std::uint64_t bytes() const { return std::uint64_t{rows} * row_bytes; }
 };
+
+// Values of an on-chip block: the on-chip score buffer is modelled as a store of its own, addressed like
+// memory, so that a producer's on-chip outputs reach their consumer without DRAM traffic or time.
+// `to_store`: local -> store (a producer's outputs), else store -> local.
+inline void copy_on_chip(BackingStore& store, const BlockMove& b, std::uint8_t* local, bool to_store) {
+  for (std::uint32_t r = 0; r < b.rows; ++r) {
+    const std::uint64_t at = b.address + r * b.stride;
+    if (to_store)
+      store.write(at, local + std::uint64_t{r} * b.row_bytes, b.row_bytes);
+    else
+      store.read(at, local + std::uint64_t{r} * b.row_bytes, b.row_bytes);
+  }
+}
 
 // One fill of a buffer half: one or more blocks (N:M weights cut along K move values and indices as two).
 struct BufferLoad {

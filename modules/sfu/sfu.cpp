@@ -1,6 +1,7 @@
 #include "modules/sfu/sfu.h"
 
 #include <algorithm>
+#include <cstring>
 #include <memory>
 
 namespace tacsim::sfu {
@@ -24,6 +25,16 @@ const char* to_string(SfuKind kind) {
   return "?";
 }
 
+std::uint32_t input_bytes(SfuKind kind, std::size_t input) {
+  switch (kind) {
+    case SfuKind::kSoftmax:
+    case SfuKind::kGelu: return 4;
+    case SfuKind::kResidualAdd: return input == 0 ? 4 : 1;
+    case SfuKind::kLayerNorm: return 1;
+  }
+  return 1;
+}
+
 Sfu::Sfu(const sc_module_name& name, const SfuParams& params, const ClockDomain& clock, dma::Dma& dma)
     : sc_module(name), params_(params), clock_(clock), dma_(dma) {
   stats_.add("ops", &ops_, "operations", "operations run");
@@ -40,7 +51,8 @@ Cycle Sfu::compute_cycles(const SfuOp& op) const {
     case SfuKind::kSoftmax: {
       if (!op.causal) return SoftmaxEngine::cycles(params_.softmax, op.rows, op.row_len) + 1;
       SoftmaxEngine e(params_.softmax);  // causal rows differ in length: schedule them one by one
-      for (std::uint32_t r = 0; r < op.rows; ++r) e.schedule_row(0, std::min<std::uint32_t>(r + 1, op.row_len));
+      for (std::uint32_t r = 0; r < op.rows; ++r)
+        e.schedule_row(0, std::min<std::uint32_t>(op.query_offset + r + 1, op.row_len));
       return e.done_cycle() + 1;
     }
     case SfuKind::kLayerNorm: return VectorEngine::layernorm_cycles(params_.vector, op.rows, op.row_len) + 1;
@@ -54,12 +66,15 @@ Cycle Sfu::compute_cycles(const SfuOp& op) const {
 void Sfu::move_all(const std::vector<control::BlockMove>& all, bool write) {
   // On-chip blocks are in (or stay in) the SFU's row buffers: only the others move.
   std::vector<control::BlockMove> moves;
-  for (const auto& m : all)
-    if (!m.on_chip) moves.push_back(m);
-  if (moves.empty()) return;
   std::uint64_t total = 0;
-  for (const auto& m : moves) total = std::max(total, m.local_offset + m.bytes());
+  for (const auto& m : all) total = std::max(total, m.local_offset + m.bytes());
   if (scratch_.size() < total) scratch_.resize(total);
+  for (const auto& m : all)
+    if (!m.on_chip)
+      moves.push_back(m);
+    else if (on_chip_store_ != nullptr && compute_values_)
+      control::copy_on_chip(*on_chip_store_, m, scratch_.data() + m.local_offset, write);
+  if (moves.empty()) return;
   auto left = std::make_shared<std::size_t>(moves.size());
   for (const auto& b : moves) {
     dma::Move m;
@@ -84,11 +99,62 @@ void Sfu::run(const SfuOp& op) {
   const Cycle compute = compute_cycles(op);
   clock_.wait_until(t1 + compute);
   const Cycle t2 = clock_.now();
+  if (compute_values_) compute_values(op);
   move_all({op.output}, true);
   ++ops_;
   elements_ += std::uint64_t{op.rows} * op.row_len;
   compute_cycles_ += compute;
   dma_cycles_ += (t1 - t0) + (clock_.now() - t2);
+}
+
+void Sfu::compute_values(const SfuOp& op) {
+  const std::size_t rows = op.rows, len = op.row_len, n = rows * len;
+  auto in32 = [&](std::size_t i) {
+    std::int32_t v;
+    std::memcpy(&v, scratch_.data() + op.inputs[0].local_offset + i * 4, 4);
+    return v;
+  };
+  auto in8 = [&](std::size_t input, std::size_t i) {
+    return static_cast<std::int8_t>(scratch_[op.inputs[input].local_offset + i]);
+  };
+  std::vector<std::int8_t> out(n);
+  auto to8 = [](std::int32_t v) { return static_cast<std::int8_t>(std::clamp(v, -128, 127)); };
+  switch (op.kind) {
+    case SfuKind::kSoftmax: {
+      const SoftmaxArithmetic arith(params_.softmax);
+      std::vector<std::int32_t> x(len), p(len);
+      for (std::size_t r = 0; r < rows; ++r) {
+        const std::size_t valid = op.causal ? std::min<std::size_t>(op.query_offset + r + 1, len) : len;
+        for (std::size_t c = 0; c < valid; ++c) x[c] = op.in_rq.apply(in32(r * len + c));
+        arith.row(x.data(), valid, p.data());
+        for (std::size_t c = 0; c < len; ++c) out[r * len + c] = to8(op.out_rq.apply(c < valid ? p[c] : 0));
+      }
+      break;
+    }
+    case SfuKind::kGelu: {
+      const GeluArithmetic gelu(params_.vector);
+      for (std::size_t i = 0; i < n; ++i) out[i] = to8(op.out_rq.apply(gelu.apply(op.in_rq.apply(in32(i)))));
+      break;
+    }
+    case SfuKind::kResidualAdd: {
+      bool saturated = false;
+      for (std::size_t i = 0; i < n; ++i) out[i] = residual_add(to8(op.in_rq.apply(in32(i))), in8(1, i), saturated);
+      break;
+    }
+    case SfuKind::kLayerNorm: {
+      if (op.gamma.size() != len || op.beta.size() != len)
+        SC_REPORT_FATAL(name(), "layernorm values need row_len gamma and beta entries");
+      const LayernormArithmetic ln(params_.vector);
+      std::vector<std::int32_t> x(len), y(len);
+      for (std::size_t r = 0; r < rows; ++r) {
+        for (std::size_t c = 0; c < len; ++c) x[c] = in8(0, r * len + c);
+        ln.row(x.data(), len, op.gamma.data(), op.beta.data(), y.data());
+        for (std::size_t c = 0; c < len; ++c) out[r * len + c] = to8(op.out_rq.apply(y[c]));
+      }
+      break;
+    }
+  }
+  std::memcpy(scratch_.data() + op.output.local_offset, out.data(), n);
 }
 
 }  // namespace tacsim::sfu

@@ -2,13 +2,25 @@
 // Sfu: the SystemC shell of the special-function units (softmax, and the vector unit's layernorm, GELU and
 // residual add). An operation runs in three steps, one after the other: the DMA reads its input block(s)
 // into the SFU's row buffers, the unit computes for the cycles its engine's closed form gives (softmax_engine.h,
-// vector_engine.h; a causal softmax row by row), and the DMA writes the result back. Timing only: the values
-// of whole-model runs are not computed yet.
+// vector_engine.h; a causal softmax row by row), and the DMA writes the result back.
+//
+// Values (when computed): the inputs arrive in the formats their producers write, row-major, and pass through
+// an input requantiser (in_rq) into the unit's fixed-point format; results leave through an output
+// requantiser (out_rq) as int8, the next GEMM's activations:
+//   softmax       int32 accumulators -> in_rq -> scores (score_frac_bits) -> probabilities (prob_frac_bits)
+//                 -> out_rq -> int8; a causal row i keeps its first query_offset + i + 1 scores, the rest
+//                 get probability 0
+//   gelu          int32 accumulators -> in_rq -> gelu_frac_bits -> GELU -> out_rq -> int8
+//   residual_add  int32 accumulators -> in_rq (to int8) + int8 second input, saturating -> int8 (no out_rq)
+//   layernorm     int8 -> int32 -> layernorm with gamma, beta (ln_out_frac_bits) -> out_rq -> int8
+// The requantisers sit in the units' input and output beats and add no cycles.
 #include <vector>
 
 #include <systemc>
 
+#include "modules/common/backing_store.h"
 #include "modules/common/clock.h"
+#include "modules/common/requant.h"
 #include "modules/common/stats.h"
 #include "modules/control/program.h"
 #include "modules/dma/dma.h"
@@ -28,13 +40,20 @@ struct SfuParams {
 
 enum class SfuKind { kSoftmax, kLayerNorm, kGelu, kResidualAdd };
 const char* to_string(SfuKind kind);
+// Bytes per element of an operation's input i (the formats above); the output is always int8.
+std::uint32_t input_bytes(SfuKind kind, std::size_t input);
 
 struct SfuOp {
   SfuKind kind = SfuKind::kSoftmax;
   std::uint32_t rows = 0, row_len = 0;
-  bool causal = false;                        // softmax: row i holds i + 1 valid scores
+  bool causal = false;                        // softmax: row i holds query_offset + i + 1 valid scores
+  std::uint32_t query_offset = 0;             // causal softmax over a block of rows: the first row's position
   std::vector<control::BlockMove> inputs;     // read before computing
   control::BlockMove output;                  // written after
+  // Values only.
+  Requant in_rq = Requant::identity32();
+  Requant out_rq;
+  std::vector<std::int16_t> gamma, beta;      // layernorm: row_len each
 };
 
 class Sfu : public sc_core::sc_module, public StatsProvider {
@@ -46,14 +65,20 @@ class Sfu : public sc_core::sc_module, public StatsProvider {
   // Cycles from the operation's input being on chip to its output being complete.
   Cycle compute_cycles(const SfuOp& op) const;
   const StatsGroup& stats() const override { return stats_; }
+  void set_compute_values(bool on) { compute_values_ = on; }
+  // Where on-chip blocks' values live (control/program.h, copy_on_chip).
+  void set_on_chip_store(BackingStore* store) { on_chip_store_ = store; }
 
  private:
   void move_all(const std::vector<control::BlockMove>& moves, bool write);
+  void compute_values(const SfuOp& op);
 
   SfuParams params_;
   const ClockDomain& clock_;
   dma::Dma& dma_;
   std::vector<std::uint8_t> scratch_;  // the row buffers' contents as the DMA moves them
+  bool compute_values_ = false;
+  BackingStore* on_chip_store_ = nullptr;
   sc_core::sc_event moved_;
   std::uint64_t ops_ = 0, compute_cycles_ = 0, dma_cycles_ = 0, elements_ = 0;
   StatsGroup stats_;

@@ -195,9 +195,15 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
   std::vector<ConfigKey> k;
   k.push_back(bind_string("sim.workload", c.sim.workload, "what to run: gemm"));
   k.push_back(bind_unsigned("sim.seed", c.sim.seed, "", "seed of every generated operand"));
-  k.push_back(bind_bool("sim.check", c.sim.check,
-                       "compute the datapath's values and compare them with a C++ reference (timing is the "
-                       "same either way)"));
+  k.push_back({"sim.check", "",
+               "auto, true or false: compute the datapath's values and compare them with a C++ reference "
+               "(timing is the same either way); auto: on for gemm, off for a model",
+               [&c](const std::string& v) {
+                 if (v != "auto" && v != "true" && v != "false")
+                   throw std::invalid_argument("expected auto, true or false, got '" + v + "'");
+                 c.sim.check = v;
+               },
+               [&c] { return c.sim.check; }});
   k.push_back(bind_string("model.name", c.model.name, "sim.workload=model: a model in workloads/models, or a path"));
   k.push_back(bind_string("model.seq_lens", c.model.seq_lens, "sequence lengths, comma-separated, run back to back"));
   k.push_back(bind_unsigned("model.batch", c.model.batch, "", "each length repeated this many times"));

@@ -24,7 +24,10 @@ namespace tacsim::sim {
 struct SimParams {
   std::string workload = "gemm";  // gemm, or model (model.*)
   std::uint64_t seed = 1;
-  bool check = true;  // compare the simulated datapath's values with a plain C++ reference
+  // Compute the datapath's values and compare them with a plain C++ reference: true, false, or auto (on for
+  // a GEMM, off for a model, whose reference takes as long as the simulation).
+  std::string check = "auto";
+  bool check_enabled() const { return check == "true" || (check == "auto" && workload == "gemm"); }
 
   std::string validate() const;
 };

@@ -1,6 +1,9 @@
 #include "sim/model_run.h"
 
+#include <algorithm>
+#include <array>
 #include <chrono>
+#include <functional>
 #include <cstdlib>
 #include <iostream>
 #include <map>
@@ -16,6 +19,7 @@
 #include "sim/version.h"
 #include "workloads/gemm.h"
 #include "workloads/hp_gemm.h"
+#include "workloads/layer_reference.h"
 #include "workloads/lowering.h"
 #include "workloads/model.h"
 
@@ -34,27 +38,22 @@ namespace {
 
 using workloads::Op;
 using workloads::OpKind;
+using workloads::WeightRole;
 
-// Bytes per element as operations store them: GEMMs read int8 and write int32 accumulators; the SFU reads
-// what its producer wrote and writes int8 for the next GEMM (requantisation is part of the SFU op).
+// Bytes per element as operations store them (the formats of workloads/layer_reference.h).
 constexpr std::uint32_t kAccBytes = 4, kActBytes = 1;
 
-// Addresses for one operation's tensors, reused once the device is full (timing does not depend on values).
-class Allocator {
- public:
-  explicit Allocator(std::uint64_t capacity) : capacity_(capacity) {}
-  std::uint64_t take(std::uint64_t bytes) {
-    bytes = (bytes + 4095) & ~std::uint64_t{4095};
-    if (next_ + bytes > capacity_) next_ = 0;
-    const std::uint64_t a = next_;
-    next_ += bytes;
-    return a;
-  }
+std::uint64_t align4k(std::uint64_t a) { return (a + 4095) & ~std::uint64_t{4095}; }
 
- private:
-  std::uint64_t capacity_;
-  std::uint64_t next_ = 0;
+// A tensor in memory: row-major, `stride` bytes from one row to the next.
+struct Tensor {
+  std::uint64_t address = 0;
+  std::uint64_t stride = 0;
+  std::uint32_t elem = 1;
 };
+
+// The part of an op's name after "layer<l>.": "q_proj", "head3.qk", "ln1", ...
+std::string part_of(const Op& op) { return op.name.substr(op.name.find('.') + 1); }
 
 void rebase(control::Program& p, std::uint64_t offset) {
   for (auto* loads : {&p.act_loads, &p.weight_loads})
@@ -63,14 +62,28 @@ void rebase(control::Program& p, std::uint64_t offset) {
   for (auto& w : p.writebacks) w.address += offset;
 }
 
+// What one operation did; an attention head cut into row blocks adds to its ops' records block by block.
 struct OpRecord {
   std::size_t sequence = 0;
   const Op* op = nullptr;
-  Cycle start = 0, end = 0;
+  bool ran = false;
+  Cycle start = 0, end = 0, cycles = 0;
   std::uint64_t dram_bytes = 0, operand_stall = 0, out_stall = 0, drain_stall = 0, conflicts = 0, pe_macs = 0;
+  std::string tiling;
 };
 
 std::string kind_name(OpKind k) { return workloads::to_string(k); }
+
+// Memory, in this order: each sequence's input, the weights of every layer (layer by layer, the six matrices
+// in role order, as stored), two activation arenas that layers use in turn (layer l writes arena l % 2 and
+// reads its input from the other), and a scratch area for HP programs (which lay out their own operands).
+struct MemoryMap {
+  std::uint64_t input = 0, input_bytes = 0;
+  std::uint64_t weights = 0;
+  std::vector<std::array<std::uint64_t, 6>> weight_at;  // by layer and role
+  std::uint64_t arena[2] = {0, 0}, arena_bytes = 0;
+  std::uint64_t scratch = 0, end = 0;
+};
 
 }  // namespace
 
@@ -86,6 +99,11 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
   if (sparse_rows && !cfg.model.sparsity_overrides.empty())
     throw InputError(fmt::format("config: sparsity.overrides: per-layer overrides take N:M ratios; they cannot be "
                                  "combined with sparsity.weights = {}",
+                                 cfg.model.weight_sparsity));
+  const bool check = cfg.sim.check_enabled();
+  if (check && sparse_rows)
+    throw InputError(fmt::format("config: sim.check: model runs check values with dense and N:M weights; with "
+                                 "sparsity.weights = {} they are timing only (set sim.check=false)",
                                  cfg.model.weight_sparsity));
   lo.weight_sparsity = sparse_rows ? "dense" : cfg.model.weight_sparsity;
   lo.topk = cfg.model.topk;
@@ -122,26 +140,112 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
   for (const auto& ops : sequences)
     for (const Op& op : ops)
       if (workloads::is_gemm(op.kind) && op.kind != OpKind::kTopkAttention) gemm_params(op);
+
+  // Each layer's weight sparsity by role, as lowered (the same for every sequence).
+  std::vector<std::array<std::string, 6>> layer_sparsity(spec.layers);
+  for (const Op& op : sequences.front())
+    if (op.kind == OpKind::kWeightGemm) layer_sparsity[op.layer][workloads::role_index(op.role)] = op.gemm.sparsity;
+
+  // Memory map.
+  const std::uint32_t max_len = *std::max_element(lengths.begin(), lengths.end());
+  const std::uint64_t h = spec.hidden, f = spec.ffn;
+  MemoryMap mm;
+  mm.input_bytes = align4k(std::uint64_t{max_len} * h);
+  mm.weights = align4k(mm.input + mm.input_bytes * lengths.size());
+  std::uint64_t at = mm.weights;
+  mm.weight_at.resize(spec.layers);
+  for (std::uint32_t l = 0; l < spec.layers; ++l)
+    for (std::size_t r = 0; r < 6; ++r) {
+      mm.weight_at[l][r] = at;
+      const auto [n, k] = workloads::weight_shape(spec, workloads::weight_roles()[r]);
+      workloads::GemmParams g;
+      g.n = n;
+      g.k = k;
+      g.sparsity = sparse_rows ? "dense" : layer_sparsity[l][r];
+      at = align4k(at + n * workloads::weight_format(g).row_bytes());
+    }
+  {
+    const std::uint64_t L = max_len;
+    // q, k, v^T, ctx, r1, ln1, ln2, r2 (int8, L x h); out_proj, ffn_down (int32, L x h); scores (int32) and
+    // probabilities (int8) of one head, L x L; ffn_up (int32) and gelu (int8), L x f.
+    mm.arena_bytes = align4k(8 * L * h) + 16 * 4096 + align4k(8 * L * h) + align4k(5 * L * L) + align4k(5 * L * f);
+  }
+  mm.arena[0] = at;
+  mm.arena[1] = mm.arena[0] + mm.arena_bytes;
+  mm.scratch = mm.arena[1] + mm.arena_bytes;
+  std::uint64_t scratch_bytes = 0;
+  if (sparse_rows) scratch_bytes = align4k(std::uint64_t{max_len} * (h + f) * 2 + h * f * 4 + (h + f) * max_len * 4);
+  mm.end = mm.scratch + scratch_bytes;
+  if (mm.end > cfg.memory_capacity_bytes())
+    throw InputError(fmt::format("config: the model needs {} MiB of memory (weights of every layer, activations, "
+                                 "inputs); the memory has {} MiB",
+                                 (mm.end + (1 << 20) - 1) >> 20, cfg.memory_capacity_bytes() >> 20));
+
+  // Values: parameters, inputs, the requantisers calibrated on the reference, and each layer's expected output.
+  std::vector<workloads::LayerWeights> weights;
+  std::vector<std::vector<workloads::LayerQuant>> quant(sequences.size(), std::vector<workloads::LayerQuant>(spec.layers));
+  std::vector<std::vector<std::vector<std::int8_t>>> expected(sequences.size());
+  std::vector<std::vector<std::int8_t>> inputs;
+  double reference_wall_s = 0;
+  if (check) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (std::uint32_t l = 0; l < spec.layers; ++l)
+      weights.push_back(workloads::make_layer_weights(spec, l, layer_sparsity[l], cfg.sfu.vector, cfg.sim.seed));
+    for (std::size_t q = 0; q < sequences.size(); ++q) {
+      inputs.push_back(workloads::make_layer_input(spec, lengths[q], cfg.sim.seed + 0x1000 + q));
+      std::vector<std::int8_t> x = inputs.back();
+      for (std::uint32_t l = 0; l < spec.layers; ++l) {
+        auto ref = workloads::reference_layer(spec, lengths[q], weights[l], cfg.sfu.softmax, cfg.sfu.vector, x, true);
+        quant[q][l] = ref.quant;
+        expected[q].push_back(ref.out);
+        x = std::move(ref.out);
+      }
+    }
+    reference_wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
   prepare_output_dir(opts.out_dir);
 
   init_kernel();
   Top top("accel", cfg);
-  top.pe_array.set_compute_values(false);
-  top.hp_datapath.set_compute_values(false);
-  Allocator alloc(cfg.memory_capacity_bytes());
-  std::vector<OpRecord> records;
+  top.set_compute_values(check);
+  if (check) {
+    for (std::size_t q = 0; q < inputs.size(); ++q)
+      top.memory.store().write(mm.input + q * mm.input_bytes, reinterpret_cast<const std::uint8_t*>(inputs[q].data()),
+                               inputs[q].size());
+    for (std::uint32_t l = 0; l < spec.layers; ++l)
+      for (std::size_t r = 0; r < 6; ++r)
+        top.memory.store().write(mm.weight_at[l][r], weights[l].image[r].data(), weights[l].image[r].size());
+  }
 
-  // STA keeps a head's attention on chip: Q.K^T's scores go to the softmax unit and its probabilities to S.V
-  // without a DRAM round trip, when one head's L x L int32 scores fit the score buffer.
-  std::uint32_t seq_len = 0;
-  auto attention_on_chip = [&] {
-    return cfg.model.attention_on_chip &&
-           std::uint64_t{seq_len} * seq_len * kAccBytes <= std::uint64_t{cfg.sfu.score_buffer_kib} * 1024;
+  std::vector<std::vector<OpRecord>> records(sequences.size());
+  std::uint64_t mismatches = 0;
+  std::string first_mismatch;
+  const auto& pe = top.pe_array.engine().counters();
+  const auto& hpc = top.hp_datapath.engine().counters();
+  const pe_array::Params& pe_params = cfg.pe_array;
+
+  // Runs `body` as part of op `r`: its cycles, traffic and stalls add to the record.
+  auto measured = [&](OpRecord& r, const std::function<void()>& body) {
+    const Cycle t0 = top.clock.now();
+    const std::uint64_t bytes = top.memory.bytes_transferred(), os = pe.operand_stall_cycles,
+                        ous = pe.out_stall_cycles, ds = pe.drain_stall_cycles, cf = hpc.conflict_cycles,
+                        macs = pe.macs + hpc.macs;
+    body();
+    if (!r.ran) r.start = t0;
+    r.ran = true;
+    r.end = top.clock.now();
+    r.cycles += r.end - t0;
+    r.dram_bytes += top.memory.bytes_transferred() - bytes;
+    r.operand_stall += pe.operand_stall_cycles - os;
+    r.out_stall += pe.out_stall_cycles - ous;
+    r.drain_stall += pe.drain_stall_cycles - ds;
+    r.conflicts += hpc.conflict_cycles - cf;
+    r.pe_macs += pe.macs + hpc.macs - macs;
   };
 
-  // Builds one operation's program or SFU op right before it runs, so memory holds one operation at a time.
-  auto run_gemm = [&](const Op& op) {
-    const workloads::GemmParams g = gemm_params(op);
+  // A GEMM on the PE array (dense, N:M) or the HP datapath; `on_chip_act`/`on_chip_out`: STA's attention.
+  auto run_gemm = [&](OpRecord& rec, workloads::GemmParams g, const workloads::GemmLayout& layout,
+                      bool on_chip_act, bool on_chip_out) {
     control::Program prog;
     try {
       if (g.sparse_rows()) {
@@ -150,82 +254,230 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
         auto s = workloads::map_sparse_rows_gemm(g, hp, cfg.sim.seed, cfg.pe_array.rows, cfg.act_buffer.half_bytes(),
                                                  cfg.weight_buffer.half_bytes(), cfg.out_buffer.half_bytes());
         prog = std::move(s.program);
-        const std::uint64_t base = alloc.take(s.end);
-        rebase(prog, base);
+        rebase(prog, mm.scratch);
         // The walk's timing depends on where the non-zeros are: the decoder needs the real encoded weights.
-        top.memory.store().write(base + s.w_address, s.weight_image.data(), s.weight_image.size());
+        top.memory.store().write(mm.scratch + s.w_address, s.weight_image.data(), s.weight_image.size());
+        if (rec.tiling.empty()) rec.tiling = s.describe();
       } else {
-        const auto probe = workloads::layout_gemm(g);
-        const auto layout = workloads::layout_gemm(g, alloc.take(probe.end));
-        prog = workloads::to_program(workloads::plan_gemm(g, cfg.pe_array, cfg.act_buffer.half_bytes(),
-                                                          cfg.weight_buffer.half_bytes(),
-                                                          cfg.out_buffer.half_bytes(), layout));
+        auto plan = workloads::plan_gemm(g, pe_params, cfg.act_buffer.half_bytes(), cfg.weight_buffer.half_bytes(),
+                                         cfg.out_buffer.half_bytes(), layout);
+        if (rec.tiling.empty()) rec.tiling = plan.describe();
+        prog = workloads::to_program(plan);
       }
     } catch (const InputError& e) {
-      throw InputError(fmt::format("model: {}: {}", op.name, e.what()));
+      throw InputError(fmt::format("model: {}: {}", rec.op->name, e.what()));
     }
-    if (attention_on_chip() && op.kind == OpKind::kScores)
+    if (on_chip_out)
       for (auto& w : prog.writebacks) w.on_chip = true;
-    if (attention_on_chip() && op.kind == OpKind::kContext)
+    if (on_chip_act)
       for (auto& l : prog.act_loads)
         for (auto& b : l.blocks) b.on_chip = true;
     top.controller.start(std::move(prog));
     sc_core::wait(top.controller.finished());
   };
-  auto run_sfu = [&](const Op& op) {
-    sfu::SfuOp s;
-    s.rows = op.rows;
-    s.row_len = op.row_len;
-    s.causal = op.causal;
-    std::uint32_t in_bytes = kActBytes;
-    switch (op.kind) {
-      case OpKind::kSoftmax: s.kind = sfu::SfuKind::kSoftmax; in_bytes = kAccBytes; break;
-      case OpKind::kGelu: s.kind = sfu::SfuKind::kGelu; in_bytes = kAccBytes; break;
-      case OpKind::kResidualAdd: s.kind = sfu::SfuKind::kResidualAdd; in_bytes = kAccBytes; break;
-      case OpKind::kLayerNorm: s.kind = sfu::SfuKind::kLayerNorm; break;
-      default: throw InputError(fmt::format("model: {}: {} is not simulated yet", op.name, kind_name(op.kind)));
-    }
-    auto block = [&](std::uint32_t elem_bytes, std::uint64_t local) {
-      const std::uint32_t row_bytes = s.row_len * elem_bytes;
-      return control::BlockMove{alloc.take(std::uint64_t{s.rows} * row_bytes), s.rows, row_bytes, row_bytes, local};
-    };
-    s.inputs.push_back(block(in_bytes, 0));
-    // The residual add also reads the sub-block's input (int8).
-    if (op.kind == OpKind::kResidualAdd) s.inputs.push_back(block(kActBytes, std::uint64_t{s.rows} * s.row_len * in_bytes));
-    s.output = block(kActBytes, 0);
-    if (attention_on_chip() && op.kind == OpKind::kSoftmax) s.inputs[0].on_chip = s.output.on_chip = true;
-    top.sfu.run(s);
-  };
 
-  const auto& pe = top.pe_array.engine().counters();
-  const auto& hpc = top.hp_datapath.engine().counters();
   top.set_driver([&] {
-    for (std::size_t q = 0; q < sequences.size(); ++q)
-      for (const Op& op : sequences[q]) {
-        seq_len = lengths[q];
-        OpRecord r{q, &op, top.clock.now(), 0, top.memory.bytes_transferred(), pe.operand_stall_cycles,
-                   pe.out_stall_cycles, pe.drain_stall_cycles, hpc.conflict_cycles, pe.macs + hpc.macs};
-        if (workloads::is_gemm(op.kind))
-          run_gemm(op);
-        else
-          run_sfu(op);
-        r.end = top.clock.now();
-        r.dram_bytes = top.memory.bytes_transferred() - r.dram_bytes;
-        r.operand_stall = pe.operand_stall_cycles - r.operand_stall;
-        r.out_stall = pe.out_stall_cycles - r.out_stall;
-        r.drain_stall = pe.drain_stall_cycles - r.drain_stall;
-        r.conflicts = hpc.conflict_cycles - r.conflicts;
-        r.pe_macs = pe.macs + hpc.macs - r.pe_macs;
-        records.push_back(r);
+    for (std::size_t q = 0; q < sequences.size(); ++q) {
+      const std::vector<Op>& ops = sequences[q];
+      const std::uint32_t L = lengths[q];
+      const std::uint64_t d = spec.head_dim();
+      std::vector<OpRecord>& recs = records[q];
+      recs.resize(ops.size());
+      for (std::size_t i = 0; i < ops.size(); ++i) recs[i] = OpRecord{q, &ops[i]};
+      // STA keeps a head's attention on chip: Q.K^T's scores go to the softmax unit and its probabilities to
+      // S.V without a DRAM round trip. When one head's L x L int32 scores exceed the score buffer, the head
+      // runs in blocks of query rows that fit (multiples of the array's rows); with no such block, or with
+      // on-chip attention off, the scores and probabilities round-trip through DRAM.
+      const std::uint64_t score_buffer = std::uint64_t{cfg.sfu.score_buffer_kib} * 1024;
+      const std::uint64_t row_bytes = std::uint64_t{L} * kAccBytes;
+      std::uint32_t block_rows = L;
+      bool on_chip = cfg.model.attention_on_chip;
+      if (on_chip && row_bytes * L > score_buffer) {
+        block_rows = static_cast<std::uint32_t>(score_buffer / row_bytes / pe_params.rows * pe_params.rows);
+        if (block_rows == 0) on_chip = false, block_rows = L;
       }
+
+      // Each op's output tensor, and the arena of the layer being run.
+      std::vector<Tensor> out(ops.size());
+      std::uint64_t arena_next = 0;
+      auto take = [&](std::uint64_t bytes, std::uint32_t layer) {
+        const std::uint64_t a = mm.arena[layer % 2] + arena_next;
+        arena_next = align4k(arena_next + bytes);
+        return a;
+      };
+      const Tensor seq_input{mm.input + q * mm.input_bytes, h, kActBytes};
+      auto input_of = [&](const Op& op, std::size_t i) { return i < op.deps.size() ? out[op.deps[i]] : seq_input; };
+      std::uint32_t layer = ~0u;
+      // Per layer: the shared tensors that several ops write (each head's slice of ctx) or reuse (a head's
+      // scores and probabilities).
+      Tensor ctx, scores, probs;
+
+      for (std::size_t i = 0; i < ops.size(); ++i) {
+        const Op& op = ops[i];
+        OpRecord& rec = recs[i];
+        if (op.layer != layer) {
+          layer = op.layer;
+          arena_next = 0;
+          ctx = {take(L * h, layer), h, kActBytes};
+          scores = {take(std::uint64_t{L} * L * kAccBytes, layer), std::uint64_t{L} * kAccBytes, kAccBytes};
+          probs = {take(std::uint64_t{L} * L, layer), L, kActBytes};
+        }
+        if (rec.ran) continue;  // a head run in row blocks: its softmax and S.V ran with its Q.K^T
+        const workloads::LayerQuant& qz = quant[q][layer];
+        const std::string part = part_of(op);
+        switch (op.kind) {
+          case OpKind::kWeightGemm: {
+            const workloads::GemmParams g = gemm_params(op);
+            const std::size_t r = workloads::role_index(op.role);
+            const Tensor a = input_of(op, 0);
+            workloads::GemmLayout lay;
+            lay.a_address = a.address;
+            lay.a_stride = a.stride;
+            lay.w_address = mm.weight_at[layer][r];
+            if (!g.sparse_rows()) lay.w_stride = workloads::weight_format(g).row_bytes();
+            // Projections feeding Q.K^T and S.V leave the array as int8; V transposed (V^T's rows are the
+            // n x k operand of S.V). The others stay int32 for the SFU.
+            const bool to_int8 = op.role == WeightRole::kQProj || op.role == WeightRole::kKProj ||
+                                 op.role == WeightRole::kVProj;
+            lay.out.requant = to_int8;
+            lay.out.transpose = op.role == WeightRole::kVProj;
+            lay.out.rq = op.role == WeightRole::kQProj ? qz.q : op.role == WeightRole::kKProj ? qz.k : qz.v;
+            const std::uint32_t eb = lay.out.element_bytes();
+            lay.c_address = take(std::uint64_t{g.m} * g.n * eb, layer);
+            lay.c_stride = lay.out.transpose ? std::uint64_t{g.m} * eb : std::uint64_t{g.n} * eb;
+            out[i] = {lay.c_address, lay.c_stride, eb};
+            measured(rec, [&] { run_gemm(rec, g, lay, false, false); });
+            break;
+          }
+          case OpKind::kScores: {
+            // This head's Q.K^T, softmax and S.V, in blocks of query rows.
+            const std::size_t i_soft = i + 1, i_sv = i + 2;
+            if (i_sv >= ops.size() || ops[i_soft].kind != OpKind::kSoftmax || ops[i_sv].kind != OpKind::kContext)
+              throw std::logic_error("lowering: a head's qk is not followed by its softmax and sv");
+            const Tensor Q = input_of(op, 0), K = input_of(op, 1), Vt = input_of(ops[i_sv], 1);
+            const std::uint64_t j = static_cast<std::uint64_t>(op.head);
+            for (std::uint32_t r0 = 0; r0 < L; r0 += block_rows) {
+              const std::uint32_t rows = std::min(block_rows, L - r0);
+              // Q_j K_j^T for rows r0.. : A = Q's rows, head j's columns; W = K's head j columns (n = L, k = d).
+              workloads::GemmParams g = gemm_params(op);
+              g.m = rows;
+              workloads::GemmLayout qk;
+              qk.a_address = Q.address + r0 * Q.stride + j * d;
+              qk.a_stride = Q.stride;
+              qk.w_address = K.address + j * d;
+              qk.w_stride = K.stride;
+              qk.c_address = scores.address;
+              qk.c_stride = scores.stride;
+              measured(rec, [&] { run_gemm(rec, g, qk, false, on_chip); });
+              // Softmax of those rows.
+              sfu::SfuOp s;
+              s.kind = sfu::SfuKind::kSoftmax;
+              s.rows = rows;
+              s.row_len = L;
+              s.causal = ops[i_soft].causal;
+              s.query_offset = r0;
+              s.inputs.push_back({scores.address, rows, L * kAccBytes, scores.stride, 0, on_chip});
+              s.output = {probs.address, rows, L, probs.stride, 0, on_chip};
+              s.in_rq = qz.scores;
+              s.out_rq = qz.probs;
+              measured(recs[i_soft], [&] { top.sfu.run(s); });
+              // S_j V_j: A = the probabilities (k = L), W = V^T's rows j d .. (n = d); C = ctx's head j columns.
+              workloads::GemmParams gv = gemm_params(ops[i_sv]);
+              gv.m = rows;
+              workloads::GemmLayout sv;
+              sv.a_address = probs.address;
+              sv.a_stride = probs.stride;
+              sv.w_address = Vt.address + j * d * Vt.stride;
+              sv.w_stride = Vt.stride;
+              sv.c_address = ctx.address + r0 * ctx.stride + j * d;
+              sv.c_stride = ctx.stride;
+              sv.out.requant = true;
+              sv.out.rq = qz.ctx;
+              measured(recs[i_sv], [&] { run_gemm(recs[i_sv], gv, sv, on_chip, false); });
+            }
+            out[i] = scores;
+            out[i_soft] = probs;
+            out[i_sv] = ctx;
+            break;
+          }
+          case OpKind::kSoftmax:
+          case OpKind::kContext:
+            throw std::logic_error("lowering: softmax or sv without its head's qk");
+          case OpKind::kTopkAttention:
+            throw InputError(fmt::format("model: {}: top-k attention is not simulated yet (model.topk must be 0)",
+                                         op.name));
+          default: {
+            sfu::SfuOp s;
+            s.rows = op.rows;
+            s.row_len = op.row_len;
+            const std::uint64_t n = std::uint64_t{s.rows} * s.row_len;
+            switch (op.kind) {
+              case OpKind::kGelu:
+                s.kind = sfu::SfuKind::kGelu;
+                s.in_rq = qz.gelu_in;
+                s.out_rq = qz.gelu_out;
+                break;
+              case OpKind::kResidualAdd:
+                s.kind = sfu::SfuKind::kResidualAdd;
+                s.in_rq = part == "residual1" ? qz.attn : qz.down;
+                break;
+              case OpKind::kLayerNorm: {
+                s.kind = sfu::SfuKind::kLayerNorm;
+                const bool first = part == "ln1";
+                s.out_rq = first ? qz.ln1 : qz.ln2;
+                if (check) {
+                  s.gamma = first ? weights[layer].gamma1 : weights[layer].gamma2;
+                  s.beta = first ? weights[layer].beta1 : weights[layer].beta2;
+                }
+                break;
+              }
+              default: throw std::logic_error("unexpected op kind " + kind_name(op.kind));
+            }
+            std::uint64_t local = 0;
+            for (std::size_t k = 0; k < (op.kind == OpKind::kResidualAdd ? 2u : 1u); ++k) {
+              const Tensor t = input_of(op, k);
+              const std::uint32_t eb = sfu::input_bytes(s.kind, k);
+              if (t.elem != eb)
+                throw std::logic_error(fmt::format("{}: input {} holds {}-byte elements, the SFU expects {}", op.name,
+                                                   k, t.elem, eb));
+              s.inputs.push_back({t.address, s.rows, s.row_len * eb, t.stride, local});
+              local += n * eb;
+            }
+            const std::uint64_t o = take(n, layer);
+            s.output = {o, s.rows, s.row_len, s.row_len, 0};
+            out[i] = {o, s.row_len, kActBytes};
+            measured(rec, [&] { top.sfu.run(s); });
+          }
+        }
+        // A layer's last op: compare its output with the reference's.
+        if (check && (i + 1 == ops.size() || ops[i + 1].layer != layer)) {
+          const auto& want = expected[q][layer];
+          std::vector<std::int8_t> got(want.size());
+          for (std::uint32_t row = 0; row < L; ++row)
+            top.memory.store().read(out[i].address + row * out[i].stride,
+                                    reinterpret_cast<std::uint8_t*>(got.data()) + std::size_t{row} * h, h);
+          for (std::size_t e = 0; e < want.size(); ++e)
+            if (got[e] != want[e]) {
+              if (mismatches++ == 0)
+                first_mismatch = fmt::format("sequence {} layer {} output [{}][{}]: simulated {}, reference {}", q,
+                                             layer, e / h, e % h, got[e], want[e]);
+            }
+        }
+      }
+    }
   });
 
   const auto t0 = std::chrono::steady_clock::now();
   sc_core::sc_start();
   const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::vector<const OpRecord*> flat;
+  for (const auto& rs : records)
+    for (const auto& r : rs)
+      if (r.ran) flat.push_back(&r);
   std::size_t total_ops = 0;
   for (const auto& s : sequences) total_ops += s.size();
-  if (records.size() != total_ops) throw std::runtime_error("simulation ended before the model finished");
+  if (flat.size() != total_ops) throw std::runtime_error("simulation ended before the model finished");
+  const std::string check_result = !check ? "off" : mismatches == 0 ? "pass" : "fail";
 
   // Roofline: the array's peak MACs per cycle, and the memory's peak bytes per accelerator cycle.
   const double peak_macs = double(cfg.pe_array.peak_macs_per_cycle());
@@ -238,7 +490,7 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
   std::string csv =
       "sequence,seq_len,index,name,kind,layer,head,start_cycle,end_cycle,cycles,macs,effective_macs,dram_bytes,"
       "operand_stall_cycles,out_stall_cycles,drain_stall_cycles,bank_conflict_cycles,achieved_macs_per_cycle,"
-      "roofline_macs_per_cycle,bound\n";
+      "roofline_macs_per_cycle,bound,tiling\n";
   std::map<std::string, std::uint64_t> cycles_by_kind;
   struct LayerTotals {
     std::uint64_t cycles = 0, macs = 0, dram_bytes = 0, operand_stall = 0, out_stall = 0, drain_stall = 0,
@@ -246,10 +498,10 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
   };
   std::vector<LayerTotals> layers(spec.layers);
   std::uint64_t macs = 0, eff = 0, pe_macs = 0;
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    const OpRecord& r = records[i];
+  for (std::size_t i = 0; i < flat.size(); ++i) {
+    const OpRecord& r = *flat[i];
     const Op& op = *r.op;
-    const std::uint64_t cyc = r.end - r.start;
+    const std::uint64_t cyc = r.cycles;
     // HP and unstructured GEMMs: the MACs the datapath performed (their density is known once pruned).
     const bool pruned = op.kind == OpKind::kWeightGemm && sparse_rows;
     const std::uint64_t op_eff = pruned ? r.pe_macs : op.effective_macs;
@@ -261,10 +513,10 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
       roof = std::min(peak_macs, by_memory);
       bound = by_memory < peak_macs ? "memory" : "compute";
     }
-    csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3f},{:.3f},{}\n", r.sequence,
+    csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3f},{:.3f},{},\"{}\"\n", r.sequence,
                        lengths[r.sequence], i, op.name, kind_name(op.kind), op.layer, op.head, r.start, r.end, cyc,
                        op.macs, op_eff, r.dram_bytes, r.operand_stall, r.out_stall, r.drain_stall,
-                       r.conflicts, achieved, roof, bound);
+                       r.conflicts, achieved, roof, bound, r.tiling);
     cycles_by_kind[kind_name(op.kind)] += cyc;
     LayerTotals& lt = layers[op.layer];
     lt.cycles += cyc;
@@ -279,12 +531,16 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
     eff += op_eff;
     pe_macs += r.pe_macs;
   }
-  const Cycle cycles = records.back().end;
+  const Cycle cycles = flat.back()->end;
 
   nlohmann::ordered_json summary;
   summary["cycles"] = cycles;
   summary["sim_time_ns"] = double(top.clock.fs_at(cycles)) * 1e-6;
-  summary["check"] = "off";
+  summary["check"] = check_result;
+  if (mismatches > 0) {
+    summary["check_mismatches"] = mismatches;
+    summary["check_first_mismatch"] = first_mismatch;
+  }
   summary["requests"] = sequences.size();
   summary["macs"] = macs;
   summary["effective_macs"] = eff;
@@ -305,7 +561,8 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
   }
   write_file_atomic(opts.out_dir, "ops.csv", csv);
   write_file_atomic(opts.out_dir, "layers.csv", layer_csv);
-  write_results(opts.out_dir, cfg, summary, {{"cycles_per_s", double(cycles) / wall_s}}, wall_s);
+  write_results(opts.out_dir, cfg, summary,
+                {{"cycles_per_s", double(cycles) / wall_s}, {"reference_wall_s", reference_wall_s}}, wall_s);
 
   if (!opts.quiet) {
     std::string lens;
@@ -322,10 +579,15 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
       row("  " + k, fmt::format("{} cycles ({:.1f} %)", v, 100.0 * double(v) / double(cycles)));
     row("wall time", fmt::format("{:.3f} s", wall_s));
     row("sim cycles / s", fmt::format("{:.3g}", double(cycles) / wall_s));
-    row("check", "off (model runs are timing only so far)");
+    if (check)
+      row("check", mismatches == 0 ? fmt::format("pass (every layer's output equals the C++ reference, {:.2f} s)",
+                                                 reference_wall_s)
+                                   : fmt::format("FAIL: {} mismatches; first: {}", mismatches, first_mismatch));
+    else
+      row("check", "off (timing only; --set sim.check=true compares every layer with a C++ reference)");
     std::cout << fmt::format("  results in {}/ (stats.json, ops.csv, layers.csv, config.ini)\n", opts.out_dir);
   }
-  return 0;
+  return check_result == "fail" ? 1 : 0;
 }
 
 }  // namespace tacsim::sim

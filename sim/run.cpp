@@ -87,8 +87,7 @@ int run_command(const RunOptions& opts) {
   init_kernel();
   Top top("accel", cfg);
   for (const Image& im : images) top.memory.store().write(im.address, im.data, im.bytes);
-  top.pe_array.set_compute_values(cfg.sim.check);
-  top.hp_datapath.set_compute_values(cfg.sim.check);
+  top.set_compute_values(cfg.sim.check_enabled());
   top.set_driver([&top, &program] {
     top.controller.start(std::move(program));
     sc_core::wait(top.controller.finished());
@@ -101,7 +100,7 @@ int run_command(const RunOptions& opts) {
 
   const auto t1 = std::chrono::steady_clock::now();
   const std::string check =
-      cfg.sim.check ? check_gemm(g, ops, top.memory.store(), c_address) : std::string("off");
+      cfg.sim.check_enabled() ? check_gemm(g, ops, top.memory.store(), c_address) : std::string("off");
   const double check_wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
 
   const Cycle cycles = top.controller.finish_cycle();

@@ -62,7 +62,7 @@ TEST(Config, ResolvedIniReadsBackIdentically) {
   std::remove(path.c_str());
   EXPECT_EQ(to_ini(back), to_ini(c));
   EXPECT_EQ(back.accel.clock_mhz, 933.5);
-  EXPECT_FALSE(back.sim.check);
+  EXPECT_FALSE(back.sim.check_enabled());
 }
 
 TEST(Config, ErrorsNameTheFileLineAndKey) {
@@ -76,7 +76,7 @@ TEST(Config, ErrorsNameTheFileLineAndKey) {
   EXPECT_EQ(error_of("[gemm]\nm 12\n"), "FILE:2: expected 'key = value' or '[section]', got 'm 12'");
   EXPECT_EQ(error_of("rows = 3\n"), "FILE:1: key 'rows' is outside a section");
   EXPECT_EQ(error_of("[gemm]\nm = 1\nm = 2\n"), "FILE:3: gemm.m is set twice (first on line 2)");
-  EXPECT_EQ(error_of("[sim]\ncheck = maybe\n"), "FILE:2: sim.check: expected true or false, got 'maybe'");
+  EXPECT_EQ(error_of("[sim]\ncheck = maybe\n"), "FILE:2: sim.check: expected auto, true or false, got 'maybe'");
   EXPECT_EQ(error_of("[accel]\nclock_mhz = 1GHz\n"), "FILE:2: accel.clock_mhz: expected a number, got '1GHz'");
 }
 

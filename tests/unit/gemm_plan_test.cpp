@@ -42,6 +42,40 @@ TEST(GemmPlan, WholeReductionKeepsAGroupOfBlocksResident) {
   EXPECT_EQ(last.writeback.address, plan.layout.c_address + (96u * 70 + 64) * 4);
 }
 
+TEST(GemmPlan, SlicesOfLargerTensorsAndInt8TransposedOutput) {
+  // One head's Q.K^T in a model with hidden 96: A = Q's rows, columns 32..63 (stride 96); W = K likewise.
+  GemmParams g{40, 40, 32};
+  GemmLayout l;
+  l.a_address = 10000 + 32;
+  l.a_stride = 96;
+  l.w_address = 50000 + 32;
+  l.w_stride = 96;
+  // Int8 outputs written transposed into a matrix whose rows are 64 bytes apart.
+  l.c_address = 90000;
+  l.c_stride = 64;
+  l.out.requant = true;
+  l.out.transpose = true;
+  const auto plan = plan_gemm(g, array(32, 32, 4), 1 << 20, 1 << 20, 1 << 20, l);
+  for (const auto& load : plan.act_loads)
+    for (const auto& b : load.blocks) {
+      EXPECT_EQ(b.stride, 96u);
+      EXPECT_EQ(b.row_bytes, 32u);  // only the head's columns move
+      EXPECT_EQ((b.address - l.a_address) % 96, 0u);
+    }
+  for (const auto& load : plan.weight_loads)
+    for (const auto& b : load.blocks) EXPECT_EQ(b.stride, 96u);
+  ASSERT_EQ(plan.tiles.size(), 4u);
+  // Tile (m 32..39, n 32..39) lands as 8 rows (its columns) of 8 int8 (its rows).
+  const TilePlan& t = plan.tiles.back();
+  EXPECT_EQ(t.writeback.address, 90000u + 32 * 64 + 32);
+  EXPECT_EQ(t.writeback.rows, 8u);
+  EXPECT_EQ(t.writeback.row_bytes, 8u);
+  EXPECT_EQ(t.writeback.stride, 64u);
+  const control::Program prog = to_program(plan);
+  EXPECT_TRUE(prog.tiles.back().output.transpose);
+  EXPECT_EQ(prog.tiles.back().output.element_bytes(), 1u);
+}
+
 TEST(GemmPlan, ResidentOperandIsTheCheaperOne) {
   GemmParams g{100, 70, 64};
   // A tiny act buffer holds one A block, a large weight buffer all three W blocks: keep W, stream A once.

@@ -193,7 +193,7 @@ void resolve_dram(SimConfig& cfg) {
 
 std::vector<ConfigKey> config_keys(SimConfig& c) {
   std::vector<ConfigKey> k;
-  k.push_back(bind_string("sim.workload", c.sim.workload, "what to run: gemm"));
+  k.push_back(bind_string("sim.workload", c.sim.workload, "what to run: model (model.*) or gemm (gemm.*)"));
   k.push_back(bind_unsigned("sim.seed", c.sim.seed, "", "seed of every generated operand"));
   k.push_back({"sim.check", "",
                "auto, true or false: compute the datapath's values and compare them with a C++ reference "
@@ -334,6 +334,15 @@ SimConfig resolve_config(const std::string& ini_path, const std::vector<std::str
       throw InputError(fmt::format("--set {}: expected key=value, e.g. --set pe_array.rows=64", o));
     apply(keys, trim(o.substr(0, eq)), trim(o.substr(eq + 1)), "--set ");
   }
+  // The GEMM workload's shape on the command line of a model run would be ignored: say so instead. (A config
+  // file is not checked: every results folder's config.ini lists every key.)
+  if (cfg.sim.workload == "model")
+    for (const auto& o : overrides)
+      for (const char* key : {"gemm.m", "gemm.n", "gemm.k", "gemm.sparsity"})
+        if (trim(o.substr(0, o.find('='))) == key)
+          throw InputError(fmt::format("--set {}: {} applies to sim.workload=gemm, and this run is a model "
+                                       "(add --workload gemm; a model's weights take sparsity.weights)",
+                                       o, key));
   check("sim", cfg.sim.validate());
   check("model", cfg.model.validate());
   check("accel", cfg.accel.validate());

@@ -22,7 +22,7 @@
 namespace tacsim::sim {
 
 struct SimParams {
-  std::string workload = "gemm";  // gemm, or model (model.*)
+  std::string workload = "model";  // model (model.*), or gemm (gemm.*)
   std::uint64_t seed = 1;
   // Compute the datapath's values and compare them with a plain C++ reference: true, false, or auto (on for
   // a GEMM, off for a model, whose reference takes as long as the simulation).
@@ -39,7 +39,7 @@ struct ModelRunParams {
   std::uint32_t batch = 1;         // each length repeated this many times
   std::uint32_t topk = 0;          // top-k sparse attention (not simulated yet: must be 0)
   bool attention_on_chip = true;   // STA: scores and probabilities stay on chip when they fit the score buffer
-  std::string weight_sparsity = "dense";
+  std::string weight_sparsity = "2:4";  // the default run: BERT-base, 2:4 weights, one sequence of 128
   std::string sparsity_overrides;  // per-layer override file (lowering.h), optional
 
   std::string validate() const;

@@ -11,12 +11,27 @@ using namespace tacsim::testing_support;
 class RunTest : public SystemTest {
  protected:
   // A small GEMM keeps each test well under a second.
-  std::string small(const std::string& out) { return "run -q --set gemm.m=64 --set gemm.n=96 --set gemm.k=80 --out " + (dir_ / out).string(); }
+  std::string small(const std::string& out) { return "run -q --workload gemm --set gemm.m=64 --set gemm.n=96 --set gemm.k=80 --out " + (dir_ / out).string(); }
 
 };
 
-TEST_F(RunTest, DefaultRunPrintsSummaryAndWritesResults) {
+TEST_F(RunTest, DefaultRunIsBertBaseWithTwoFourWeights) {
   const Result r = tacsim("run --out " + (dir_ / "default").string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("tacsim run: bert-base (12 layers, hidden 768), sequence length 128, weights 2:4"),
+            std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("sim cycles / s"), std::string::npos);
+  const auto s = stats("default");
+  EXPECT_EQ(s["summary"]["check"], "off");  // a model's reference is opt-in (sim.check=true)
+  // 12 layers x (4 L h^2 + 2 L^2 h + 2 L h f), L = 128, h = 768, f = 3072.
+  EXPECT_EQ(s["summary"]["macs"], 12ull * (4ull * 128 * 768 * 768 + 2ull * 128 * 128 * 768 + 2ull * 128 * 768 * 3072));
+  EXPECT_EQ(s["config"]["sim.workload"], "model");
+  EXPECT_EQ(s["config"]["sparsity.weights"], "2:4");
+  EXPECT_TRUE(fs::exists(dir_ / "default" / "ops.csv"));
+}
+
+TEST_F(RunTest, GemmWorkloadPrintsSummaryAndWritesResults) {
+  const Result r = tacsim("run --workload gemm --out " + (dir_ / "default").string());
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("check                 pass"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("sim cycles / s"), std::string::npos);
@@ -32,6 +47,10 @@ TEST_F(RunTest, DefaultRunPrintsSummaryAndWritesResults) {
   EXPECT_EQ(s["config"]["pe_array.rows"], "32");
   EXPECT_TRUE(s["host"].contains("wall_s"));
   EXPECT_TRUE(fs::exists(dir_ / "default" / "config.ini"));
+  // The GEMM's shape on the command line of a model run would be ignored: it is an error instead.
+  const Result m = tacsim("run -q --set gemm.m=64 --out " + (dir_ / "m").string());
+  EXPECT_EQ(m.code, 2);
+  EXPECT_EQ(m.err.rfind("tacsim: --set gemm.m=64: gemm.m applies to sim.workload=gemm", 0), 0u) << m.err;
 }
 
 TEST_F(RunTest, SameConfigSameStatsByteForByte) {
@@ -76,7 +95,7 @@ TEST_F(RunTest, EveryNmSparsityRunsBitExact) {
   // Whole-row loads (default buffers) and reductions cut into chunks (4 KiB halves), for every N:M shape.
   for (const std::string buffers : {"", " --set act_buffer.capacity_kib=8 --set weight_buffer.capacity_kib=8"})
     for (const char* sp : {"dense", "1:2", "2:4", "1:4", "3:4", "1:8", "2:8", "4:8", "3:16", "8:16", "16:16"}) {
-      const Result r = tacsim("run -q --set gemm.m=40 --set gemm.n=72 --set gemm.k=1536 --set gemm.sparsity=" +
+      const Result r = tacsim("run -q --workload gemm --set gemm.m=40 --set gemm.n=72 --set gemm.k=1536 --set gemm.sparsity=" +
                               std::string(sp) + buffers + " --out " + (dir_ / "nm").string());
       ASSERT_EQ(r.code, 0) << sp << buffers << ": " << r.err;
       EXPECT_EQ(stats("nm")["summary"]["check"], "pass") << sp << buffers;
@@ -86,9 +105,9 @@ TEST_F(RunTest, EveryNmSparsityRunsBitExact) {
 TEST_F(RunTest, SparseWeightsMoveFewerBytes) {
   // Weights are read once here (W stays resident), so the weight bytes are exactly the stored size:
   // dense 256 x 768 = 196,608; 2:4 = 256 rows x (384 values + 384 x 2 bits / 8 = 96) = 122,880.
-  const std::string common = "run -q --set gemm.m=32 --set gemm.n=256 --set gemm.k=768 ";
+  const std::string common = "run -q --workload gemm --set gemm.m=32 --set gemm.n=256 --set gemm.k=768 ";
   ASSERT_EQ(tacsim(common + "--out " + (dir_ / "d").string()).code, 0);
-  ASSERT_EQ(tacsim(common + "--workload gemm --set gemm.sparsity=2:4 --out " + (dir_ / "s").string()).code, 0);
+  ASSERT_EQ(tacsim(common + "--set gemm.sparsity=2:4 --out " + (dir_ / "s").string()).code, 0);
   EXPECT_EQ(stats("d")["summary"]["weight_bytes"], 196608);
   EXPECT_EQ(stats("s")["summary"]["weight_bytes"], 122880);
 }
@@ -96,7 +115,7 @@ TEST_F(RunTest, SparseWeightsMoveFewerBytes) {
 TEST_F(RunTest, ComputeBoundSparseCyclesScaleWithDensity) {
   // Memory fast enough that only the array limits: N:M takes within 5 % of dense cycles x N/M.
   const std::string common =
-      "run -q --set sim.check=false --set gemm.m=512 --set gemm.n=768 --set gemm.k=3072 "
+      "run -q --workload gemm --set sim.check=false --set gemm.m=512 --set gemm.n=768 --set gemm.k=3072 "
       "--set memory.model=fixed --set fixed_memory.bytes_per_cycle=100000 "
       "--set fixed_memory.latency_cycles=1 --set fixed_memory.queue_depth=256 --set dma.max_outstanding=256 "
       "--set act_buffer.capacity_kib=512 --set weight_buffer.capacity_kib=512 ";
@@ -114,7 +133,7 @@ TEST_F(RunTest, ComputeBoundSparseCyclesScaleWithDensity) {
 
 TEST_F(RunTest, HpWeightsFetchWithoutBankConflicts) {
   // Same GEMM, same density: HP-pruned weights under the hp bank map against magnitude-pruned unstructured ones.
-  const std::string common = "run -q --set gemm.m=64 --set gemm.n=256 --set gemm.k=512 --set gemm.target_sparsity=0.9 "
+  const std::string common = "run -q --workload gemm --set gemm.m=64 --set gemm.n=256 --set gemm.k=512 --set gemm.target_sparsity=0.9 "
                              "--set buffer.bank_map=hp --set buffer.banks=8 ";
   const Result hp = tacsim(common + "--set gemm.sparsity=hp --out " + (dir_ / "hp").string());
   ASSERT_EQ(hp.code, 0) << hp.err;
@@ -132,7 +151,7 @@ TEST_F(RunTest, HpWeightsFetchWithoutBankConflicts) {
 }
 
 TEST_F(RunTest, HpTimingDoesNotDependOnValues) {
-  const std::string common = "run -q --set gemm.m=40 --set gemm.n=64 --set gemm.k=256 --set gemm.sparsity=hp ";
+  const std::string common = "run -q --workload gemm --set gemm.m=40 --set gemm.n=64 --set gemm.k=256 --set gemm.sparsity=hp ";
   ASSERT_EQ(tacsim(common + "--out " + (dir_ / "on").string()).code, 0);
   ASSERT_EQ(tacsim(common + "--set sim.check=false --out " + (dir_ / "off").string()).code, 0);
   EXPECT_EQ(stats("on")["modules"], stats("off")["modules"]);
@@ -169,7 +188,7 @@ TEST_F(RunTest, BadInputIsOneLineExitTwoAndNoOutput) {
   };
   for (const auto& c : cases) {
     const fs::path out = dir_ / "out-bad";
-    const Result r = tacsim("run -q " + c.args + " --out " + out.string());
+    const Result r = tacsim("run -q --workload gemm " + c.args + " --out " + out.string());
     EXPECT_EQ(r.code, 2) << c.args;
     EXPECT_EQ(r.err, c.message + "\n") << c.args;
     EXPECT_FALSE(fs::exists(out / "stats.json")) << c.args;

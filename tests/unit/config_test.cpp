@@ -46,7 +46,7 @@ TEST(Config, DefaultsAreValid) {
 TEST(Config, IniThenSetOverrides) {
   const std::string path = write_temp(
       "# a comment\npe_array.macs_per_pe = 2\n[pe_array]\nrows = 16   ; inline comment\ncols=8\n\n[gemm]\nm = 64\n");
-  const SimConfig c = resolve_config(path, {"pe_array.rows=24", "gemm.k = 96"});
+  const SimConfig c = resolve_config(path, {"pe_array.rows=24", "sim.workload=gemm", "gemm.k = 96"});
   std::remove(path.c_str());
   EXPECT_EQ(c.pe_array.rows, 24u);  // --set wins over the file
   EXPECT_EQ(c.pe_array.cols, 8u);

@@ -469,6 +469,7 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
 
   const auto t0 = std::chrono::steady_clock::now();
   sc_core::sc_start();
+  top.rethrow_driver_error();
   const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::vector<const OpRecord*> flat;
   for (const auto& rs : records)

@@ -95,6 +95,7 @@ int run_command(const RunOptions& opts) {
 
   const auto t0 = std::chrono::steady_clock::now();
   sc_core::sc_start();
+  top.rethrow_driver_error();
   const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!top.controller.done()) throw std::runtime_error("simulation ended before the workload finished");
 

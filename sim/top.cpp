@@ -39,7 +39,11 @@ void Top::set_compute_values(bool on) {
 }
 
 void Top::driver_thread() {
-  if (driver_) driver_();
+  try {
+    if (driver_) driver_();
+  } catch (...) {
+    error_ = std::current_exception();
+  }
   sc_core::sc_stop();
 }
 

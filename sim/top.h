@@ -1,6 +1,7 @@
 #pragma once
 // Top: owns every module of the accelerator, built from one resolved SimConfig, and binds their sockets.
 // Member names equal SystemC names, so stats keys, VCD scopes and log lines agree ("accel.pe_array").
+#include <exception>
 #include <functional>
 #include <memory>
 
@@ -44,10 +45,16 @@ class Top : public sc_core::sc_module {
   // What runs once the simulation starts (programs for the controller, SFU operations), in a thread of its
   // own; the simulation stops when it returns. Set before sc_start().
   void set_driver(std::function<void()> driver) { driver_ = std::move(driver); }
+  // After sc_start(): rethrows what the driver threw (an InputError for a GEMM that cannot be mapped, say),
+  // which stopped the simulation.
+  void rethrow_driver_error() const {
+    if (error_) std::rethrow_exception(error_);
+  }
 
  private:
   void driver_thread();
   std::function<void()> driver_;
+  std::exception_ptr error_;
 };
 
 }  // namespace tacsim::sim

@@ -148,6 +148,10 @@ TEST_F(ModelRun, BadInput) {
   EXPECT_EQ(run("--model tinybert-4 --seq-len 16 --set sparsity.weights=1:16", "x", &err), 2);
   EXPECT_EQ(err.rfind("tacsim: config: sparsity.weights: 1:16 does not fit layer0.q_proj", 0), 0u) << err;
   EXPECT_EQ(run("--model tinybert-4 --set model.topk=8", "x", &err), 2);
+  // A GEMM that cannot be mapped names the operation and the buffer.
+  EXPECT_EQ(run("--model tinybert-4 --seq-len 16 --set out_buffer.capacity_kib=1", "x", &err), 2);
+  EXPECT_EQ(err.rfind("tacsim: model: layer0.head0.qk: out_buffer.capacity_kib: a 16x16 tile of int32 outputs needs", 0),
+            0u) << err;
   EXPECT_EQ(run("--model tinybert-4 --seq-len 16 --set sparsity.weights=hp --set sim.check=true", "x", &err), 2);
   EXPECT_EQ(err.rfind("tacsim: config: sim.check: model runs check values with dense and N:M weights", 0), 0u) << err;
   EXPECT_FALSE(fs::exists(dir_ / "x" / "stats.json"));

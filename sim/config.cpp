@@ -216,6 +216,9 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
                           "model weight GEMMs: dense, N:M, hp or unstructured"));
   k.push_back(bind_string("sparsity.overrides", c.model.sparsity_overrides,
                           "per-layer sparsity file ('<layer> = N:M' or '<layer>.<op> = N:M' lines)"));
+  k.push_back(bind_string("sparsity.masks", c.model.masks_dir,
+                          "folder of .npy masks of a pruned model, layer<l>.<role>.npy of shape (out, in); "
+                          "their kept positions replace the pruner's (\"\": none)"));
   k.push_back(bind_double("accel.clock_mhz", c.accel.clock_mhz, "MHz", "accelerator clock"));
 
   k.push_back(bind_unsigned("gemm.m", c.gemm.m, "rows", "rows of A and C (tokens)"));

@@ -41,6 +41,7 @@ struct ModelRunParams {
   bool attention_on_chip = true;   // STA: scores and probabilities stay on chip when they fit the score buffer
   std::string weight_sparsity = "2:4";  // the default run: BERT-base, 2:4 weights, one sequence of 128
   std::string sparsity_overrides;  // per-layer override file (lowering.h), optional
+  std::string masks_dir;           // .npy masks of a pruned model (workloads/weight_masks.h), optional
 
   std::string validate() const;
   std::vector<std::uint32_t> lengths() const;  // throws InputError naming model.seq_lens

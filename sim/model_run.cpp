@@ -22,6 +22,7 @@
 #include "workloads/layer_reference.h"
 #include "workloads/lowering.h"
 #include "workloads/model.h"
+#include "workloads/weight_masks.h"
 
 namespace tacsim::sim {
 
@@ -146,6 +147,18 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
   for (const Op& op : sequences.front())
     if (op.kind == OpKind::kWeightGemm) layer_sparsity[op.layer][workloads::role_index(op.role)] = op.gemm.sparsity;
 
+  // Masks of a pruned model: each N:M layer's must conform to its N:M.
+  workloads::WeightMasks masks;
+  if (!cfg.model.masks_dir.empty()) {
+    masks = workloads::load_weight_masks(cfg.model.masks_dir, spec);
+    if (!sparse_rows)
+      for (const Op& op : sequences.front())
+        if (op.kind == OpKind::kWeightGemm) {
+          const std::size_t r = workloads::role_index(op.role);
+          workloads::check_nm_mask(masks.by_layer[op.layer][r], op.gemm.sparsity, masks.files[op.layer][r], op.name);
+        }
+  }
+
   // Memory map.
   const std::uint32_t max_len = *std::max_element(lengths.begin(), lengths.end());
   const std::uint64_t h = spec.hidden, f = spec.ffn;
@@ -190,7 +203,11 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
   if (check) {
     const auto t0 = std::chrono::steady_clock::now();
     for (std::uint32_t l = 0; l < spec.layers; ++l)
-      weights.push_back(workloads::make_layer_weights(spec, l, layer_sparsity[l], cfg.sfu.vector, cfg.sim.seed));
+    {
+      std::array<const sparsity::Mask*, 6> m{};
+      for (std::size_t r = 0; r < 6; ++r) m[r] = masks.find(l, r);
+      weights.push_back(workloads::make_layer_weights(spec, l, layer_sparsity[l], cfg.sfu.vector, cfg.sim.seed, m));
+    }
     for (std::size_t q = 0; q < sequences.size(); ++q) {
       inputs.push_back(workloads::make_layer_input(spec, lengths[q], cfg.sim.seed + 0x1000 + q));
       std::vector<std::int8_t> x = inputs.back();
@@ -245,14 +262,21 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
 
   // A GEMM on the PE array (dense, N:M) or the HP datapath; `on_chip_act`/`on_chip_out`: STA's attention.
   auto run_gemm = [&](OpRecord& rec, workloads::GemmParams g, const workloads::GemmLayout& layout,
-                      bool on_chip_act, bool on_chip_out) {
+                      bool on_chip_act, bool on_chip_out, const sparsity::Mask* mask = nullptr,
+                      const std::string& mask_file = "") {
     control::Program prog;
     try {
       if (g.sparse_rows()) {
         sparsity::HpParams hp;
         hp.banks = static_cast<int>(cfg.hp_datapath.bank.banks);
-        auto s = workloads::map_sparse_rows_gemm(g, hp, cfg.sim.seed, cfg.pe_array.rows, cfg.act_buffer.half_bytes(),
-                                                 cfg.weight_buffer.half_bytes(), cfg.out_buffer.half_bytes());
+        workloads::SparseRowsGemm s;
+        try {
+          s = workloads::map_sparse_rows_gemm(g, hp, cfg.sim.seed, cfg.pe_array.rows, cfg.act_buffer.half_bytes(),
+                                              cfg.weight_buffer.half_bytes(), cfg.out_buffer.half_bytes(), mask);
+        } catch (const InputError& e) {
+          if (mask == nullptr) throw;
+          throw InputError(fmt::format("{}: {}", mask_file, e.what()));
+        }
         prog = std::move(s.program);
         rebase(prog, mm.scratch);
         // The walk's timing depends on where the non-zeros are: the decoder needs the real encoded weights.
@@ -346,7 +370,9 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
             lay.c_address = take(std::uint64_t{g.m} * g.n * eb, layer);
             lay.c_stride = lay.out.transpose ? std::uint64_t{g.m} * eb : std::uint64_t{g.n} * eb;
             out[i] = {lay.c_address, lay.c_stride, eb};
-            measured(rec, [&] { run_gemm(rec, g, lay, false, false); });
+            measured(rec, [&] {
+              run_gemm(rec, g, lay, false, false, masks.find(layer, r), masks.empty() ? "" : masks.files[layer][r]);
+            });
             break;
           }
           case OpKind::kScores: {

@@ -38,7 +38,8 @@ std::string SparseRowsGemm::describe() const {
 
 SparseRowsGemm map_sparse_rows_gemm(const GemmParams& g, const sparsity::HpParams& hp_in, std::uint64_t seed,
                                     std::uint32_t tokens, std::uint64_t act_half_bytes,
-                                    std::uint64_t weight_half_bytes, std::uint64_t out_half_bytes) {
+                                    std::uint64_t weight_half_bytes, std::uint64_t out_half_bytes,
+                                    const sparsity::Mask* given) {
   SparseRowsGemm s;
   s.gemm = g;
   s.hp = g.sparsity == "hp";
@@ -59,7 +60,20 @@ SparseRowsGemm map_sparse_rows_gemm(const GemmParams& g, const sparsity::HpParam
   if (const std::string e = hp.validate(); !e.empty()) throw InputError("config: gemm.hp: " + e);
   sparsity::Mask mask;
   sparsity::Int8Matrix pruned;
-  if (s.hp) {
+  if (given != nullptr) {
+    if (given->rows != w.rows || given->cols != w.cols)
+      throw InputError(fmt::format("mask: {} x {}, expected {} x {}", given->rows, given->cols, w.rows, w.cols));
+    for (std::size_t i = 0; i < w.data.size(); ++i)
+      if (given->keep[i] && w.data[i] == 0) w.data[i] = 1;  // a kept weight is non-zero
+    if (s.hp) {
+      const sparsity::HpMatrix x = sparsity::to_hp(w, *given, hp);
+      pruned = sparsity::to_dense(x);
+      mask = sparsity::slot_mask(x);
+    } else {
+      mask = *given;
+      pruned = sparsity::apply_mask(w, mask);
+    }
+  } else if (s.hp) {
     const sparsity::HpMatrix x = sparsity::prune_hp(w, hp);
     pruned = sparsity::to_dense(x);
     mask = sparsity::slot_mask(x);

@@ -33,8 +33,11 @@ struct SparseRowsGemm {
 
 // Prunes seeded random weights, lays out memory and builds the program. Throws InputError naming the key or
 // buffer when the GEMM cannot be mapped (block shape not dividing the matrix, a block that does not fit).
+// With `mask` (n x k, e.g. from a really pruned model), its kept positions replace the pruner's (the values
+// stay seeded, made non-zero); an HP mask must have the bank property (InputError from to_hp otherwise).
 SparseRowsGemm map_sparse_rows_gemm(const GemmParams& g, const sparsity::HpParams& hp, std::uint64_t seed,
                                     std::uint32_t tokens, std::uint64_t act_half_bytes,
-                                    std::uint64_t weight_half_bytes, std::uint64_t out_half_bytes);
+                                    std::uint64_t weight_half_bytes, std::uint64_t out_half_bytes,
+                                    const sparsity::Mask* mask = nullptr);
 
 }  // namespace tacsim::workloads

@@ -8,6 +8,37 @@ using namespace tacsim::testing_support;
 
 class ModelRun : public SystemTest {
  protected:
+  // A bool .npy (format 1.0) of `rows` x `cols`, kept where keep(r, c).
+  template <class Keep>
+  static void write_mask(const fs::path& path, int rows, int cols, Keep keep) {
+    std::string header = "{'descr': '|b1', 'fortran_order': False, 'shape': (" + std::to_string(rows) + ", " +
+                         std::to_string(cols) + "), }";
+    while ((10 + header.size() + 1) % 64 != 0) header += ' ';
+    header += '\n';
+    std::ofstream f(path, std::ios::binary);
+    f << "\x93NUMPY" << char(1) << char(0) << char(header.size() & 0xff) << char(header.size() >> 8) << header;
+    for (int r = 0; r < rows; ++r)
+      for (int c = 0; c < cols; ++c) f << char(keep(r, c) ? 1 : 0);
+  }
+  // A one-layer BERT-style model (hidden 64, ffn 128) and a folder of masks for its six matrices.
+  template <class Keep>
+  fs::path masks_for_small_model(const std::string& name, Keep keep) {
+    const fs::path folder = dir_ / name;
+    fs::create_directories(folder);
+    const std::pair<const char*, std::pair<int, int>> shapes[] = {
+        {"q_proj", {64, 64}}, {"k_proj", {64, 64}}, {"v_proj", {64, 64}},
+        {"out_proj", {64, 64}}, {"ffn_up", {128, 64}}, {"ffn_down", {64, 128}}};
+    for (const auto& [role, nk] : shapes)
+      write_mask(folder / ("layer0." + std::string(role) + ".npy"), nk.first, nk.second, keep);
+    return folder;
+  }
+  std::string small_model() {
+    const fs::path model = dir_ / "small-bert.model";
+    std::ofstream(model) << "name = small-bert\nsource = test: BERT's structure (Devlin et al. 2019), narrow\n"
+                            "layers = 1\nhidden = 64\nheads = 4\nffn = 128\ncausal = false\nmax_seq_len = 512\n"
+                            "fixed_seq_len = 0\nactivation = gelu\nnorm = post\n";
+    return model.string();
+  }
   int run(const std::string& args, const std::string& out, std::string* err = nullptr) {
     const Result r = tacsim("run -q " + args + " --out " + (dir_ / out).string());
     if (err) *err = r.err;
@@ -135,6 +166,34 @@ TEST_F(ModelRun, CausalPreNormValuesThroughRowBlocks) {
       EXPECT_NE(line.find("\"GEMM 32x300x16 dense:"), std::string::npos) << line;
       break;
     }
+}
+
+TEST_F(ModelRun, NpyMasksOfAPrunedModelDriveTheRun) {
+  const std::string model = "--model " + small_model() + " --seq-len 48 ";
+  // Unstructured: where the non-zeros are sets the decoder's walk, so a sparser mask runs faster.
+  const auto m90 = masks_for_small_model("m90", [](int r, int c) { return (r * 7 + c * 13) % 10 == 0; });
+  const auto m50 = masks_for_small_model("m50", [](int r, int c) { return (r + c) % 2 == 0; });
+  ASSERT_EQ(run(model + "--set sparsity.weights=unstructured --set sparsity.masks=" + m90.string(), "u90"), 0);
+  ASSERT_EQ(run(model + "--set sparsity.weights=unstructured --set sparsity.masks=" + m50.string(), "u50"), 0);
+  EXPECT_LT(stats("u90")["summary"]["cycles_weight_gemm"].get<std::uint64_t>(),
+            stats("u50")["summary"]["cycles_weight_gemm"].get<std::uint64_t>());
+  // 2:4 masks: values through the run keep exactly the mask's weights, and the check passes.
+  const auto m24 = masks_for_small_model("m24", [](int r, int c) { return c % 4 == r % 4 || c % 4 == (r + 1) % 4; });
+  ASSERT_EQ(run(model + "--set sparsity.weights=2:4 --set sim.check=true --set sparsity.masks=" + m24.string(), "nm"), 0);
+  EXPECT_EQ(stats("nm")["summary"]["check"], "pass");
+  // A mask that breaks 2:4, a missing file and a wrong shape name the file.
+  std::string err;
+  const auto bad = masks_for_small_model("bad", [](int, int c) { return c % 4 != 3; });
+  EXPECT_EQ(run(model + "--set sparsity.weights=2:4 --set sparsity.masks=" + bad.string(), "x", &err), 2);
+  EXPECT_EQ(err, "tacsim: " + (bad / "layer0.q_proj.npy").string() +
+                     ": row 0, columns 0..3 keep 3 weights; layer0.q_proj is 2:4 (at most 2 of every 4)\n");
+  fs::remove(m24 / "layer0.ffn_down.npy");
+  EXPECT_EQ(run(model + "--set sparsity.masks=" + m24.string(), "x", &err), 2);
+  EXPECT_NE(err.find((m24 / "layer0.ffn_down.npy").string()), std::string::npos) << err;
+  write_mask(m24 / "layer0.ffn_down.npy", 128, 64, [](int, int) { return true; });
+  EXPECT_EQ(run(model + "--set sparsity.masks=" + m24.string(), "x", &err), 2);
+  EXPECT_NE(err.find("shape (128, 64), expected (64, 128)"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(dir_ / "x" / "stats.json"));
 }
 
 TEST_F(ModelRun, BadInput) {

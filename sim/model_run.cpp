@@ -518,10 +518,14 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
       "sequence,seq_len,index,name,kind,layer,head,start_cycle,end_cycle,cycles,macs,effective_macs,dram_bytes,"
       "operand_stall_cycles,out_stall_cycles,drain_stall_cycles,bank_conflict_cycles,achieved_macs_per_cycle,"
       "roofline_macs_per_cycle,bound,tiling\n";
-  std::map<std::string, std::uint64_t> cycles_by_kind;
+  // Per operation kind: cycles, dense-equivalent MACs, the MACs the datapath performed, DRAM bytes.
+  struct KindTotals {
+    std::uint64_t cycles = 0, macs = 0, pe_macs = 0, dram_bytes = 0;
+  };
+  std::map<std::string, KindTotals> by_kind;
   struct LayerTotals {
     std::uint64_t cycles = 0, macs = 0, dram_bytes = 0, operand_stall = 0, out_stall = 0, drain_stall = 0,
-                  conflicts = 0, sfu_cycles = 0;
+                  conflicts = 0, sfu_cycles = 0, pe_macs = 0;
   };
   std::vector<LayerTotals> layers(spec.layers);
   std::uint64_t macs = 0, eff = 0, pe_macs = 0;
@@ -544,7 +548,11 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
                        lengths[r.sequence], i, op.name, kind_name(op.kind), op.layer, op.head, r.start, r.end, cyc,
                        op.macs, op_eff, r.dram_bytes, r.operand_stall, r.out_stall, r.drain_stall,
                        r.conflicts, achieved, roof, bound, r.tiling);
-    cycles_by_kind[kind_name(op.kind)] += cyc;
+    KindTotals& kt = by_kind[kind_name(op.kind)];
+    kt.cycles += cyc;
+    kt.macs += op.macs;
+    kt.pe_macs += r.pe_macs;
+    kt.dram_bytes += r.dram_bytes;
     LayerTotals& lt = layers[op.layer];
     lt.cycles += cyc;
     lt.macs += op.macs;
@@ -553,6 +561,7 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
     lt.out_stall += r.out_stall;
     lt.drain_stall += r.drain_stall;
     lt.conflicts += r.conflicts;
+    lt.pe_macs += r.pe_macs;
     if (!workloads::is_gemm(op.kind)) lt.sfu_cycles += cyc;
     macs += op.macs;
     eff += op_eff;
@@ -573,15 +582,23 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
   summary["dram_bytes"] = top.memory.bytes_transferred();
   summary["weight_bytes"] = top.weight_buffer.stats().value("bytes_written");
   summary["bank_conflict_cycles"] = hpc.conflict_cycles;
-  for (const auto& [k, v] : cycles_by_kind) summary["cycles_" + k] = v;
+  // Per kind, flat: cycles_<kind>, macs_<kind>, dram_bytes_<kind>, and for the PE array's kinds
+  // pe_utilization_<kind> (performed MACs over the array's peak during that kind's cycles).
+  for (const auto& [k, v] : by_kind) {
+    summary["cycles_" + k] = v.cycles;
+    summary["macs_" + k] = v.macs;
+    summary["dram_bytes_" + k] = v.dram_bytes;
+    if (v.pe_macs > 0 && v.cycles > 0) summary["pe_utilization_" + k] = double(v.pe_macs) / (peak_macs * double(v.cycles));
+  }
 
   std::string layer_csv =
       "layer,cycles,macs,dram_bytes,operand_stall_cycles,out_stall_cycles,drain_stall_cycles,bank_conflict_cycles,"
-      "sfu_cycles\n";
+      "sfu_cycles,pe_utilization\n";
   for (std::size_t l = 0; l < layers.size(); ++l) {
     const LayerTotals& t = layers[l];
-    layer_csv += fmt::format("{},{},{},{},{},{},{},{},{}\n", l, t.cycles, t.macs, t.dram_bytes, t.operand_stall,
-                             t.out_stall, t.drain_stall, t.conflicts, t.sfu_cycles);
+    layer_csv += fmt::format("{},{},{},{},{},{},{},{},{},{:.4f}\n", l, t.cycles, t.macs, t.dram_bytes, t.operand_stall,
+                             t.out_stall, t.drain_stall, t.conflicts, t.sfu_cycles,
+                             t.cycles ? double(t.pe_macs) / (peak_macs * double(t.cycles)) : 0.0);
   }
   write_file_atomic(opts.out_dir, "ops.csv", csv);
   write_file_atomic(opts.out_dir, "layers.csv", layer_csv);
@@ -599,8 +616,11 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
     row("PE utilization", fmt::format("{:.1f} %", 100 * summary["pe_utilization"].get<double>()));
     row("MACs (dense-equiv.)", fmt::format("{}", macs));
     row("bytes moved (DRAM)", fmt::format("{}", top.memory.bytes_transferred()));
-    for (const auto& [k, v] : cycles_by_kind)
-      row("  " + k, fmt::format("{} cycles ({:.1f} %)", v, 100.0 * double(v) / double(cycles)));
+    for (const auto& [k, v] : by_kind)
+      row("  " + k, fmt::format("{} cycles ({:.1f} %){}", v.cycles, 100.0 * double(v.cycles) / double(cycles),
+                                v.pe_macs > 0 ? fmt::format(", PE utilization {:.1f} %",
+                                                            100.0 * double(v.pe_macs) / (peak_macs * double(v.cycles)))
+                                              : std::string()));
     row("wall time", fmt::format("{:.3f} s", wall_s));
     row("sim cycles / s", fmt::format("{:.3g}", double(cycles) / wall_s));
     if (check)

@@ -35,6 +35,9 @@ std::string TopkAttentionParams::validate() const {
       range_error("exact_lanes", exact_lanes, 1, kMax),
       range_error("exact_macs_per_lane", exact_macs_per_lane, 1, kMax),
       range_error("exact_latency_cycles", exact_latency_cycles, 1, kMax),
+      range_error("sv_lanes", sv_lanes, 1, kMax),
+      range_error("sv_macs_per_lane", sv_macs_per_lane, 1, kMax),
+      range_error("sv_latency_cycles", sv_latency_cycles, 1, kMax),
   };
   for (const std::string& c : checks)
     if (!c.empty()) return c;
@@ -86,8 +89,39 @@ void check_topk_input(std::size_t l_q, std::size_t l_k, std::size_t d, const std
   }
 }
 
+void check_topk_input(std::size_t l_q, std::size_t l_k, std::size_t d, const std::vector<std::int8_t>& q,
+                      const std::vector<std::int8_t>& k, const std::vector<std::int8_t>& v,
+                      const TopkRequants& rq) {
+  check_topk_input(l_q, l_k, d, q, k);
+  if (v.size() != l_k * d) {
+    throw InputError("topk attention: v has " + std::to_string(v.size()) + " values, expected l_k * d = " +
+                     std::to_string(l_k * d));
+  }
+  const std::pair<const char*, const Requant*> all[] = {{"score_rq", &rq.score}, {"prob_rq", &rq.prob},
+                                                        {"ctx_rq", &rq.ctx}};
+  for (const auto& [name, r] : all) {
+    if (const std::string e = r->validate(); !e.empty())
+      throw InputError(std::string("topk attention: ") + name + ": " + e);
+    // p8 and the context are int8 in the hardware's buffers.
+    if (r != &rq.score && (r->lo < -128 || r->hi > 127))
+      throw InputError(std::string("topk attention: ") + name + ": lo and hi must lie in [-128, 127]");
+  }
+}
+
 TopkAttentionEngine::TopkAttentionEngine(const TopkAttentionParams& params)
     : params_(validated(params)), softmax_(params_.softmax) {}
+
+Requant TopkAttentionEngine::default_prob_rq(const TopkAttentionParams& params) {
+  const std::uint32_t p = params.softmax.prob_frac_bits;
+  if (p >= 7) return {1, p - 7, -128, 127};
+  return {std::int32_t{1} << (7 - p), 0, -128, 127};
+}
+
+TopkRequants TopkAttentionEngine::default_requants() const {
+  TopkRequants rq;
+  rq.prob = default_prob_rq(params_);
+  return rq;
+}
 
 TopkHeadTiming TopkAttentionEngine::schedule_head(Cycle ready, std::size_t l_q, std::size_t l_k,
                                                   std::size_t d) {
@@ -110,6 +144,7 @@ TopkHeadTiming TopkAttentionEngine::schedule_head(Cycle ready, std::size_t l_q, 
   const Cycle approx_beats = ceil_div(l_k, p.score_lanes) * ceil_div(d, p.lut_per_lane);
   const Cycle exact_beats = ceil_div(kept, p.exact_lanes) * ceil_div(d, p.exact_macs_per_lane);
   const Cycle softmax_beats = ceil_div(kept, p.softmax.lanes);
+  const Cycle context_beats = ceil_div(d, p.sv_lanes) * ceil_div(kept, p.sv_macs_per_lane);
   for (std::size_t i = 0; i < l_q; ++i, ++queries_) {
     const std::size_t s = queries_ % 2;
     TopkQueryTiming q;
@@ -124,12 +159,18 @@ TopkHeadTiming TopkAttentionEngine::schedule_head(Cycle ready, std::size_t l_q, 
     const Cycle exact_last = q.exact_start + exact_beats - 1;
     exact_free_ = exact_last + 1;
     index_free_[s] = exact_last + 1;
-    q.softmax = softmax_.schedule_row(exact_last + p.exact_latency_cycles, kept);
+    // prob_free_[s] is still query i - 2's: the softmax may not overwrite probabilities not yet read.
+    q.softmax = softmax_.schedule_row(std::max(exact_last + p.exact_latency_cycles, prob_free_[s]), kept);
     score_free_[s] = q.softmax.pass1_start + softmax_beats;  // pass 1 has read the scores
+    q.context_start = std::max(q.softmax.done + 1, context_free_);
+    const Cycle context_last = q.context_start + context_beats - 1;
+    context_free_ = context_last + 1;
+    prob_free_[s] = context_last + 1;
+    q.context_done = context_last + p.sv_latency_cycles;
     h.queries.push_back(q);
     if (i + 1 == l_q) code_free_[head_slot] = approx_last + 1;
   }
-  h.done = h.queries.back().softmax.done;
+  h.done = h.queries.back().context_done;
   last_done_ = h.done;
   ++counters_.heads;
   counters_.queries += l_q;
@@ -138,6 +179,7 @@ TopkHeadTiming TopkAttentionEngine::schedule_head(Cycle ready, std::size_t l_q, 
   counters_.approx_scores += static_cast<std::uint64_t>(l_q) * l_k;
   counters_.kept_keys += static_cast<std::uint64_t>(l_q) * kept;
   counters_.exact_macs += static_cast<std::uint64_t>(l_q) * kept * d;
+  counters_.sv_macs += static_cast<std::uint64_t>(l_q) * kept * d;
   return h;
 }
 
@@ -145,6 +187,21 @@ TopkHeadResult TopkAttentionEngine::run_head(Cycle ready, std::size_t l_q, std::
                                              const std::vector<std::int8_t>& q,
                                              const std::vector<std::int8_t>& k) {
   check_topk_input(l_q, l_k, d, q, k);
+  return head_values(ready, l_q, l_k, d, q, k, {}, default_requants());
+}
+
+TopkHeadResult TopkAttentionEngine::run_head(Cycle ready, std::size_t l_q, std::size_t l_k, std::size_t d,
+                                             const std::vector<std::int8_t>& q,
+                                             const std::vector<std::int8_t>& k,
+                                             const std::vector<std::int8_t>& v, const TopkRequants& rq) {
+  check_topk_input(l_q, l_k, d, q, k, v, rq);
+  return head_values(ready, l_q, l_k, d, q, k, v, rq);
+}
+
+TopkHeadResult TopkAttentionEngine::head_values(Cycle ready, std::size_t l_q, std::size_t l_k, std::size_t d,
+                                                const std::vector<std::int8_t>& q,
+                                                const std::vector<std::int8_t>& k,
+                                                const std::vector<std::int8_t>& v, const TopkRequants& rq) {
   TopkHeadResult r;
   r.l_q = l_q;
   r.l_k = l_k;
@@ -160,7 +217,12 @@ TopkHeadResult TopkAttentionEngine::run_head(Cycle ready, std::size_t l_q, std::
   r.topk.resize(l_q * r.kept);
   r.exact_scores.resize(l_q * r.kept);
   r.probs.assign(l_q * l_k, 0);
-  std::vector<std::int32_t> approx(l_k), probs(r.kept);
+  const bool context = !v.empty();
+  if (context) {
+    r.context_acc.assign(l_q * d, 0);
+    r.context.assign(l_q * d, 0);
+  }
+  std::vector<std::int32_t> approx(l_k), scores(r.kept), probs(r.kept), p8(r.kept);
   std::vector<std::uint32_t> keys(l_k);
   for (std::size_t i = 0; i < l_q; ++i) {
     const std::int8_t* cq = &r.q_codes[i * d];
@@ -182,9 +244,18 @@ TopkHeadResult TopkAttentionEngine::run_head(Cycle ready, std::size_t l_q, std::
       std::int32_t s = 0;
       for (std::size_t t = 0; t < d; ++t) s += int{q[i * d + t]} * int{k[j * d + t]};
       exact[n] = s;
+      scores[n] = rq.score.apply(s);
     }
-    softmax_.arithmetic().row(exact, r.kept, probs.data());
+    softmax_.arithmetic().row(scores.data(), r.kept, probs.data());
     for (std::size_t n = 0; n < r.kept; ++n) r.probs[i * l_k + keys[n]] = probs[n];
+    if (!context) continue;
+    for (std::size_t n = 0; n < r.kept; ++n) p8[n] = rq.prob.apply(probs[n]);
+    std::int32_t* acc = &r.context_acc[i * d];
+    for (std::size_t n = 0; n < r.kept; ++n) {
+      const std::int8_t* vj = &v[keys[n] * d];
+      for (std::size_t c = 0; c < d; ++c) acc[c] += p8[n] * int{vj[c]};
+    }
+    for (std::size_t c = 0; c < d; ++c) r.context[i * d + c] = static_cast<std::int8_t>(rq.ctx.apply(acc[c]));
   }
   r.timing = schedule_head(ready, l_q, l_k, d);
   return r;
@@ -196,16 +267,77 @@ Cycle TopkAttentionEngine::cycles(const TopkAttentionParams& params, std::size_t
   return engine.schedule_head(0, l_q, l_k, d).done;
 }
 
+TopkReference reference_topk_head(const TopkAttentionParams& params, std::size_t l_q, std::size_t l_k,
+                                  std::size_t d, const std::vector<std::int8_t>& q,
+                                  const std::vector<std::int8_t>& k, const std::vector<std::int8_t>& v,
+                                  const Requant& score_rq, const Requant& prob_rq, const Requant& ctx_rq) {
+  check_topk_input(l_q, l_k, d, q, k, v, TopkRequants{score_rq, prob_rq, ctx_rq});
+  if (const std::string e = params.validate(); !e.empty()) throw InputError(e);
+  // Codes: c = sign(x) floor((14 |x| + amax) / (2 amax)), per tensor.
+  auto codes = [](const std::vector<std::int8_t>& x) {
+    long amax = 0;
+    for (std::int8_t e : x) amax = std::max(amax, std::labs(long{e}));
+    std::vector<long> c(x.size(), 0);
+    if (amax == 0) return c;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      const long a = (14 * std::labs(long{x[i]}) + amax) / (2 * amax);
+      c[i] = x[i] < 0 ? -a : a;
+    }
+    return c;
+  };
+  const std::vector<long> cq = codes(q), ck = codes(k);
+  const std::size_t kept = std::min<std::size_t>(params.top_k, l_k);
+  const SoftmaxArithmetic softmax(params.softmax);
+  TopkReference r;
+  r.probs.assign(l_q * l_k, 0);
+  r.context_acc.assign(l_q * d, 0);
+  r.context.assign(l_q * d, 0);
+  for (std::size_t i = 0; i < l_q; ++i) {
+    std::vector<long> approx(l_k, 0);
+    for (std::size_t j = 0; j < l_k; ++j)
+      for (std::size_t t = 0; t < d; ++t) approx[j] += cq[i * d + t] * ck[j * d + t];
+    // Selection: the best remaining key each time, the lower index on a tie.
+    std::vector<bool> taken(l_k, false);
+    std::vector<std::uint32_t> chosen;
+    for (std::size_t n = 0; n < kept; ++n) {
+      std::size_t best = l_k;
+      for (std::size_t j = 0; j < l_k; ++j)
+        if (!taken[j] && (best == l_k || approx[j] > approx[best])) best = j;
+      taken[best] = true;
+      chosen.push_back(static_cast<std::uint32_t>(best));
+    }
+    std::vector<std::int32_t> scores(kept), probs(kept);
+    for (std::size_t n = 0; n < kept; ++n) {
+      std::int64_t s = 0;
+      for (std::size_t t = 0; t < d; ++t) s += q[i * d + t] * k[chosen[n] * d + t];
+      scores[n] = score_rq.apply(s);
+    }
+    softmax.row(scores.data(), kept, probs.data());
+    for (std::size_t n = 0; n < kept; ++n) {
+      r.probs[i * l_k + chosen[n]] = probs[n];
+      const std::int64_t p8 = prob_rq.apply(probs[n]);
+      for (std::size_t c = 0; c < d; ++c)
+        r.context_acc[i * d + c] += static_cast<std::int32_t>(p8 * v[chosen[n] * d + c]);
+    }
+    for (std::size_t c = 0; c < d; ++c)
+      r.context[i * d + c] = static_cast<std::int8_t>(ctx_rq.apply(r.context_acc[i * d + c]));
+    r.topk.insert(r.topk.end(), chosen.begin(), chosen.end());
+  }
+  return r;
+}
+
 TopkAttentionStepModel::TopkAttentionStepModel(const TopkAttentionParams& params)
     : params_(validated(params)),
       softmax_(params_.softmax),
       approx_acc_(params_.score_lanes, 0),
       exact_acc_(params_.exact_lanes, 0),
+      context_acc_(params_.sv_lanes, 0),
       merge_pos_(params_.score_lanes, 0),
       quant_pipe_(params_.quant_latency_cycles),
       approx_pipe_(params_.lut_latency_cycles),
       merge_pipe_(params_.merge_latency_cycles),
-      exact_pipe_(params_.exact_latency_cycles) {
+      exact_pipe_(params_.exact_latency_cycles),
+      context_pipe_(params_.sv_latency_cycles) {
   for (auto& bank : sorter_) bank.resize(params_.score_lanes);
 }
 
@@ -213,6 +345,23 @@ std::size_t TopkAttentionStepModel::enqueue_head(Cycle ready, std::size_t l_q, s
                                                  const std::vector<std::int8_t>& q,
                                                  const std::vector<std::int8_t>& k) {
   check_topk_input(l_q, l_k, d, q, k);
+  TopkRequants rq;
+  rq.prob = TopkAttentionEngine::default_prob_rq(params_);
+  return add_head(ready, l_q, l_k, d, q, k, {}, rq);
+}
+
+std::size_t TopkAttentionStepModel::enqueue_head(Cycle ready, std::size_t l_q, std::size_t l_k, std::size_t d,
+                                                 const std::vector<std::int8_t>& q,
+                                                 const std::vector<std::int8_t>& k,
+                                                 const std::vector<std::int8_t>& v, const TopkRequants& rq) {
+  check_topk_input(l_q, l_k, d, q, k, v, rq);
+  return add_head(ready, l_q, l_k, d, q, k, v, rq);
+}
+
+std::size_t TopkAttentionStepModel::add_head(Cycle ready, std::size_t l_q, std::size_t l_k, std::size_t d,
+                                             const std::vector<std::int8_t>& q,
+                                             const std::vector<std::int8_t>& k,
+                                             const std::vector<std::int8_t>& v, const TopkRequants& rq) {
   Head h{};
   h.ready = ready;
   h.l_q = l_q;
@@ -221,6 +370,8 @@ std::size_t TopkAttentionStepModel::enqueue_head(Cycle ready, std::size_t l_q, s
   h.kept = std::min<std::size_t>(params_.top_k, l_k);
   h.q = q;
   h.k = k;
+  h.v = v;
+  h.rq = rq;
   h.slot = heads_.size() % 2;
   h.first_query = queries_.size();
   h.quant_beats_k = ceil_div(l_k * d, params_.quant_lanes);
@@ -232,14 +383,14 @@ std::size_t TopkAttentionStepModel::enqueue_head(Cycle ready, std::size_t l_q, s
     query.row = i;
     query.slot = queries_.size() % 2;
     query.approx_start = query.approx_out = query.merge_start = query.merge_out = kNever;
-    query.exact_start = query.exact_out = kNever;
+    query.exact_start = query.exact_out = query.context_start = query.context_out = kNever;
     queries_.push_back(std::move(query));
   }
   return heads_.size() - 1;
 }
 
 bool TopkAttentionStepModel::idle() const {
-  return softmax_.rows().rows() == queries_.size() && softmax_.idle();
+  return contexts_done_ == queries_.size();
 }
 
 void TopkAttentionStepModel::issue_quant(Cycle t) {
@@ -364,6 +515,7 @@ void TopkAttentionStepModel::issue_exact(Cycle t) {
       exact_ = Stage{true, g, 0, beats, g + 1};
       q.exact_start = t;
       score_[q.slot].assign(h.kept, 0);
+      q.exact.assign(h.kept, 0);
     }
   }
   if (!exact_.active) return;
@@ -388,6 +540,50 @@ void TopkAttentionStepModel::issue_exact(Cycle t) {
   if (++exact_.beat == exact_.beats) {
     exact_.active = false;
     index_free_[q.slot] = t + 1;
+  }
+}
+
+void TopkAttentionStepModel::issue_context(Cycle t) {
+  const std::size_t lanes = params_.sv_lanes;
+  if (!context_.active && context_.next < queries_.size()) {
+    const std::size_t g = context_.next;
+    Query& q = queries_[g];
+    // The probabilities are complete the cycle after the softmax wrote the last of them.
+    if (softmax_.rows().rows() > g && softmax_.rows().done(g) && softmax_.rows().timing(g).done < t) {
+      const Head& h = heads_[q.head];
+      const std::size_t beats = ceil_div(h.d, lanes) * ceil_div(h.kept, params_.sv_macs_per_lane);
+      context_ = Stage{true, g, 0, beats, g + 1};
+      q.context_start = t;
+      const std::vector<std::int32_t>& p = softmax_.rows().output(g);
+      q.p8.resize(h.kept);
+      for (std::size_t n = 0; n < h.kept; ++n) q.p8[n] = h.rq.prob.apply(p[n]);
+      q.context_acc.assign(h.d, 0);
+      q.context.assign(h.d, 0);
+    }
+  }
+  if (!context_.active) return;
+  const Query& q = queries_[context_.item];
+  const Head& h = heads_[q.head];
+  const std::size_t chunks = ceil_div(h.kept, params_.sv_macs_per_lane);
+  const std::size_t group = context_.beat / chunks, chunk = context_.beat % chunks;
+  const std::size_t n0 = chunk * params_.sv_macs_per_lane;
+  const std::size_t n1 = std::min<std::size_t>(h.kept, n0 + params_.sv_macs_per_lane);
+  LaneBeat& b = context_pipe_.insert();
+  b.query = context_.item;
+  b.first = group * lanes;
+  b.lanes = std::min<std::size_t>(lanes, h.d - b.first);
+  b.last_chunk = chunk + 1 == chunks;
+  b.last_beat = context_.beat + 1 == context_.beats;
+  b.part.assign(b.lanes, 0);
+  if (!h.v.empty()) {
+    for (std::size_t l = 0; l < b.lanes; ++l) {
+      for (std::size_t n = n0; n < n1; ++n) b.part[l] += q.p8[n] * int{h.v[q.topk[n] * h.d + b.first + l]};
+    }
+  }
+  counters_.sv_macs += b.lanes * (n1 - n0);
+  if (++context_.beat == context_.beats) {
+    context_.active = false;
+    prob_free_[q.slot] = t + 1;
   }
 }
 
@@ -440,15 +636,39 @@ void TopkAttentionStepModel::step() {
     for (std::size_t l = 0; l < b->lanes; ++l) {
       exact_acc_[l] += b->part[l];
       if (!b->last_chunk) continue;
-      score_[q.slot][b->first + l] = exact_acc_[l];
+      q.exact[b->first + l] = exact_acc_[l];
+      score_[q.slot][b->first + l] = heads_[q.head].rq.score.apply(exact_acc_[l]);
       exact_acc_[l] = 0;
     }
     if (b->last_beat) {
       q.exact_out = t;
-      q.exact = score_[q.slot];
+      q.scores = score_[q.slot];
       ++counters_.queries;
-      softmax_.enqueue(t, q.exact);  // softmax row index == global query index
     }
+  }
+  if (LaneBeat* b = context_pipe_.shift()) {
+    Query& q = queries_[b->query];
+    const Requant& ctx = heads_[q.head].rq.ctx;
+    for (std::size_t l = 0; l < b->lanes; ++l) {
+      context_acc_[l] += b->part[l];
+      if (!b->last_chunk) continue;
+      q.context_acc[b->first + l] = context_acc_[l];
+      q.context[b->first + l] = static_cast<std::int8_t>(ctx.apply(context_acc_[l]));
+      context_acc_[l] = 0;
+    }
+    if (b->last_beat) {
+      q.context_out = t;
+      ++contexts_done_;
+    }
+  }
+  // The softmax takes a row once its scores are complete and its probability slot is free, in query
+  // order (softmax row index == global query index).
+  while (softmax_next_ < queries_.size()) {
+    Query& q = queries_[softmax_next_];
+    if (q.exact_out == kNever || prob_free_[q.slot] > t) break;
+    softmax_.enqueue(t, q.scores);
+    prob_free_[q.slot] = kNever;
+    ++softmax_next_;
   }
   // 2. The softmax unit's own cycle.
   softmax_.step();
@@ -457,6 +677,7 @@ void TopkAttentionStepModel::step() {
   issue_approx(t);
   issue_merge(t);
   issue_exact(t);
+  issue_context(t);
   ++now_;
 }
 
@@ -481,10 +702,14 @@ TopkHeadResult TopkAttentionStepModel::result(std::size_t head) const {
     r.exact_scores.insert(r.exact_scores.end(), q.exact.begin(), q.exact.end());
     const std::vector<std::int32_t>& p = softmax_.rows().output(g);
     for (std::size_t n = 0; n < q.topk.size(); ++n) r.probs[i * h.l_k + q.topk[n]] = p[n];
-    r.timing.queries.push_back(
-        TopkQueryTiming{q.approx_start, q.merge_start, q.exact_start, softmax_.rows().timing(g)});
+    r.timing.queries.push_back(TopkQueryTiming{q.approx_start, q.merge_start, q.exact_start,
+                                               softmax_.rows().timing(g), q.context_start, q.context_out});
+    if (!h.v.empty()) {
+      r.context_acc.insert(r.context_acc.end(), q.context_acc.begin(), q.context_acc.end());
+      r.context.insert(r.context.end(), q.context.begin(), q.context.end());
+    }
   }
-  r.timing.done = r.timing.queries.back().softmax.done;
+  r.timing.done = r.timing.queries.back().context_done;
   return r;
 }
 

@@ -18,15 +18,29 @@
 //              buffers: 2 (by query).
 //   exact      exact_lanes lanes of exact_macs_per_lane int8 MACs: ceil(kept / exact_lanes) groups of
 //              ceil(d / exact_macs_per_lane) cycles, depth exact_latency_cycles. Score buffers: 2.
-//   softmax    a SoftmaxEngine (params.softmax) taking each query's kept exact scores as one row.
+//   softmax    a SoftmaxEngine (params.softmax) taking each query's kept exact scores as one row. Its
+//              pass 3 writes the probabilities into a probability buffer: 2 slots (by query).
+//   context    S.V over the kept keys: sv_lanes lanes, one context column each, of sv_macs_per_lane int8
+//              MACs over kept keys: ceil(d / sv_lanes) column groups of ceil(kept / sv_macs_per_lane)
+//              cycles, Y cycles in all, depth sv_latency_cycles (which includes ctx_rq and the write).
 // A unit starts a head or query when (a) its input is complete, (b) it has issued all of the previous
 // one's beats, and (c) the buffer it writes is free: a buffer slot is released the cycle after the
-// reading unit issued its last read of it (the softmax reads its input during pass 1). With B = beats:
+// reading unit issued its last read of it (the softmax reads its input during pass 1). The softmax is
+// held back as a whole: a row's pass 1 waits for its probability slot, since the unit cannot stall
+// inside a row. With B = beats:
 //   quantiser  qs = max(ready, previous quantiser end, code slot free);  codes = qs + 2(bK+bQ) - 2 + 2 Dq
 //   approx     as = max(codes, prev as + G*P, sorter free);      a_out = as + G*P - 1 + D_lut
 //   merge      ms = max(a_out, prev ms + kept, index free);      m_out = ms + kept - 1 + D_merge
 //   exact      xs = max(m_out, prev xs + X, score free);         x_out = xs + X - 1 + D_exact
-//   softmax    row of `kept` ready at x_out (SoftmaxEngine's schedule); query done = its done.
+//   softmax    row of `kept` ready at max(x_out, probability slot free) (SoftmaxEngine's schedule); its
+//              done cycle writes the last probability
+//   context    ys = max(softmax done + 1, prev ys + prev Y);     y_out = ys + Y - 1 + D_sv
+//              the probability slot is free from ys + Y; y_out is the query's done cycle, and the last
+//              query's is the head's. The context rows leave the unit (in TopkUnit: into the head's output
+//              block, drained after the head), so no buffer of the unit's holds this stage back.
+// Clock by clock, the context stage issues at cycle t (ys <= t < ys + Y) group (t - ys) / Kc, key chunk
+// (t - ys) % Kc with Kc = ceil(kept / sv_macs_per_lane); a lane's column is written when its last chunk's
+// beat completes, D_sv cycles after issue.
 // Per query the work is linear in l_k (G * P cycles of approximate scoring) and, for a fixed top_k,
 // independent of l_k after that.
 //
@@ -39,8 +53,12 @@
 //              scores of a head, so it is left out: it cannot change the ranking.
 //   approx     score(i, j) = sum over d of LUT[cq(i,t), ck(j,t)], int32.
 //   top-k      the kept keys with the highest approximate scores, ties to the lower key index.
-//   exact      int32 sum of int8 products; softmax arithmetic exactly as SoftmaxArithmetic (the
-//              row max, sum and reciprocal are over the kept keys only; dropped keys get probability 0).
+//   exact      int32 sum of int8 products (exact_scores), then score_rq (default identity) into the score
+//              buffer; softmax arithmetic exactly as SoftmaxArithmetic (the row max, sum and reciprocal are
+//              over the kept keys only; dropped keys get probability 0).
+//   context    p8 = prob_rq(p) as the lanes read the probability buffer (default: prob_frac_bits -> 7
+//              fraction bits, so a probability of 1 saturates to 127); context_acc[c] = sum over the kept
+//              keys j of p8[j] * v[j][c], int32, in any order (exact); context = ctx_rq(context_acc), int8.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -48,6 +66,7 @@
 #include <utility>
 #include <vector>
 
+#include "modules/common/requant.h"
 #include "modules/common/types.h"
 #include "modules/sfu/softmax_engine.h"
 
@@ -65,6 +84,9 @@ struct TopkAttentionParams {
   std::uint32_t exact_lanes = 4;
   std::uint32_t exact_macs_per_lane = 16;
   std::uint32_t exact_latency_cycles = 3;
+  std::uint32_t sv_lanes = 4;            // context columns computed side by side
+  std::uint32_t sv_macs_per_lane = 16;   // kept keys per lane per cycle
+  std::uint32_t sv_latency_cycles = 3;   // MAC, adder tree, accumulate, ctx_rq and write
   SoftmaxParams softmax;  // the unit's softmax; its row slots hold top_k scores
 
   // Messages for the nested softmax start with "softmax.".
@@ -83,10 +105,12 @@ struct TopkQueryTiming {
   Cycle approx_start = 0;
   Cycle merge_start = 0;
   Cycle exact_start = 0;
-  RowTiming softmax;  // softmax.done is the query's done cycle
+  RowTiming softmax;
+  Cycle context_start = 0;
+  Cycle context_done = 0;  // the query's done cycle: its last context column is written
   bool operator==(const TopkQueryTiming& o) const {
     return approx_start == o.approx_start && merge_start == o.merge_start && exact_start == o.exact_start &&
-           softmax == o.softmax;
+           softmax == o.softmax && context_start == o.context_start && context_done == o.context_done;
   }
 };
 
@@ -102,14 +126,43 @@ struct TopkHeadResult {
   std::uint32_t q_amax = 0, k_amax = 0;
   std::vector<std::int8_t> q_codes, k_codes;  // l_q x d, l_k x d
   std::vector<std::uint32_t> topk;            // l_q x kept key indices, best first
-  std::vector<std::int32_t> exact_scores;     // l_q x kept, in topk order
+  std::vector<std::int32_t> exact_scores;     // l_q x kept, in topk order, before score_rq
   std::vector<std::int32_t> probs;            // l_q x l_k, 0 for keys not kept
+  // Empty when the head was given no v.
+  std::vector<std::int32_t> context_acc;      // l_q x d, before ctx_rq
+  std::vector<std::int8_t> context;           // l_q x d
   TopkHeadTiming timing;
+};
+
+// The requantisers of one head (header comment, "Arithmetic"). The probability requantiser's default
+// depends on the softmax's prob_frac_bits: TopkAttentionEngine::default_prob_rq(params).
+struct TopkRequants {
+  Requant score = Requant::identity32();
+  Requant prob;
+  Requant ctx{1, 0, -128, 127};
 };
 
 // Throws InputError unless 1 <= l_q, l_k, d and q, k hold l_q * d and l_k * d values.
 void check_topk_input(std::size_t l_q, std::size_t l_k, std::size_t d, const std::vector<std::int8_t>& q,
                       const std::vector<std::int8_t>& k);
+// Also v (l_k * d values) and the requantisers: valid, with prob and ctx inside int8.
+void check_topk_input(std::size_t l_q, std::size_t l_k, std::size_t d, const std::vector<std::int8_t>& q,
+                      const std::vector<std::int8_t>& k, const std::vector<std::int8_t>& v,
+                      const TopkRequants& rq);
+
+// The arithmetic of the header comment in straight loops, independent of the engine's code: codes by the
+// formula, approximate scores as code products, top-k by repeated selection. The softmax is
+// SoftmaxArithmetic's (tested on its own).
+struct TopkReference {
+  std::vector<std::uint32_t> topk;        // l_q x kept, best first
+  std::vector<std::int32_t> probs;        // l_q x l_k
+  std::vector<std::int32_t> context_acc;  // l_q x d
+  std::vector<std::int8_t> context;       // l_q x d
+};
+TopkReference reference_topk_head(const TopkAttentionParams& params, std::size_t l_q, std::size_t l_k,
+                                  std::size_t d, const std::vector<std::int8_t>& q,
+                                  const std::vector<std::int8_t>& k, const std::vector<std::int8_t>& v,
+                                  const Requant& score_rq, const Requant& prob_rq, const Requant& ctx_rq);
 
 class TopkAttentionEngine {
  public:
@@ -121,18 +174,27 @@ class TopkAttentionEngine {
     std::uint64_t approx_scores = 0;  // also sorter inserts
     std::uint64_t kept_keys = 0;      // merge selections
     std::uint64_t exact_macs = 0;
+    std::uint64_t sv_macs = 0;
     bool operator==(const Counters& o) const {
       return heads == o.heads && queries == o.queries && quant_beats == o.quant_beats &&
              lut_products == o.lut_products && approx_scores == o.approx_scores && kept_keys == o.kept_keys &&
-             exact_macs == o.exact_macs;
+             exact_macs == o.exact_macs && sv_macs == o.sv_macs;
     }
   };
 
   // Throws InputError when params.validate() fails.
   explicit TopkAttentionEngine(const TopkAttentionParams& params);
 
-  // One head: q (l_q x d) and k (l_k x d) int8, row-major, present from cycle `ready`. Heads go through
+  // {1, prob_frac_bits - 7, -128, 127}: probabilities to 7 fraction bits (a multiplier when P < 7).
+  static Requant default_prob_rq(const TopkAttentionParams& params);
+  TopkRequants default_requants() const;
+
+  // One head: q (l_q x d), k and v (l_k x d) int8, row-major, present from cycle `ready`. Heads go through
   // in call order.
+  TopkHeadResult run_head(Cycle ready, std::size_t l_q, std::size_t l_k, std::size_t d,
+                          const std::vector<std::int8_t>& q, const std::vector<std::int8_t>& k,
+                          const std::vector<std::int8_t>& v, const TopkRequants& rq);
+  // Without v: everything up to the probabilities (score_rq identity); no context values, same timing.
   TopkHeadResult run_head(Cycle ready, std::size_t l_q, std::size_t l_k, std::size_t d,
                           const std::vector<std::int8_t>& q, const std::vector<std::int8_t>& k);
   // Timing and counters only (no values), e.g. for long sequences.
@@ -148,6 +210,11 @@ class TopkAttentionEngine {
   const SoftmaxEngine::Counters& softmax_counters() const { return softmax_.counters(); }
 
  private:
+  // run_head after its input checks; v empty: no context.
+  TopkHeadResult head_values(Cycle ready, std::size_t l_q, std::size_t l_k, std::size_t d,
+                             const std::vector<std::int8_t>& q, const std::vector<std::int8_t>& k,
+                             const std::vector<std::int8_t>& v, const TopkRequants& rq);
+
   TopkAttentionParams params_;
   SoftmaxEngine softmax_;
   Cycle quant_free_ = 0;
@@ -156,21 +223,26 @@ class TopkAttentionEngine {
   Cycle sorter_free_[2] = {0, 0};
   Cycle index_free_[2] = {0, 0};
   Cycle score_free_[2] = {0, 0};
+  Cycle context_free_ = 0;
+  Cycle prob_free_[2] = {0, 0};
   std::uint64_t queries_ = 0;  // global query index selects the double-buffer slot
   Cycle last_done_ = 0;
   Counters counters_;
 };
 
 // Clock-by-clock reference of TopkAttentionEngine: quantiser beats, LUT lane beats, per-lane insertion
-// sorters, merge selections and exact MAC beats move through their pipelines one cycle per step(), and
-// the softmax is a SoftmaxStepModel stepped in lockstep.
+// sorters, merge selections, exact and S.V MAC beats move through their pipelines one cycle per step(),
+// and the softmax is a SoftmaxStepModel stepped in lockstep.
 class TopkAttentionStepModel {
  public:
   explicit TopkAttentionStepModel(const TopkAttentionParams& params);
   TopkAttentionStepModel(const TopkAttentionStepModel&) = delete;
   TopkAttentionStepModel& operator=(const TopkAttentionStepModel&) = delete;
 
-  // Returns the head's id for result().
+  // Returns the head's id for result(). Without v: no context values, as TopkAttentionEngine::run_head.
+  std::size_t enqueue_head(Cycle ready, std::size_t l_q, std::size_t l_k, std::size_t d,
+                           const std::vector<std::int8_t>& q, const std::vector<std::int8_t>& k,
+                           const std::vector<std::int8_t>& v, const TopkRequants& rq);
   std::size_t enqueue_head(Cycle ready, std::size_t l_q, std::size_t l_k, std::size_t d,
                            const std::vector<std::int8_t>& q, const std::vector<std::int8_t>& k);
   void step();
@@ -185,7 +257,8 @@ class TopkAttentionStepModel {
   struct Head {
     Cycle ready;
     std::size_t l_q, l_k, d, kept;
-    std::vector<std::int8_t> q, k;
+    std::vector<std::int8_t> q, k, v;  // v empty: no context values
+    TopkRequants rq;
     std::size_t slot;         // code buffer
     std::size_t first_query;  // global index of query 0
     std::size_t quant_beats_k, quant_beats_q;
@@ -199,9 +272,13 @@ class TopkAttentionStepModel {
   struct Query {
     std::size_t head, row, slot;
     Cycle approx_start = kNever, approx_out = kNever, merge_start = kNever, merge_out = kNever;
-    Cycle exact_start = kNever, exact_out = kNever;
+    Cycle exact_start = kNever, exact_out = kNever, context_start = kNever, context_out = kNever;
     std::vector<std::uint32_t> topk;
-    std::vector<std::int32_t> exact;
+    std::vector<std::int32_t> exact;   // before score_rq
+    std::vector<std::int32_t> scores;  // after: the softmax's row
+    std::vector<std::int32_t> p8;      // prob_rq of the probabilities, topk order
+    std::vector<std::int32_t> context_acc;
+    std::vector<std::int8_t> context;
   };
   struct QuantBeat {
     std::size_t head = 0;
@@ -211,9 +288,9 @@ class TopkAttentionStepModel {
     std::uint32_t amax = 0;
     std::vector<std::int8_t> codes;
   };
-  struct LaneBeat {  // approx and exact stages: one partial sum per lane
+  struct LaneBeat {  // approx, exact and context stages: one partial sum per lane
     std::size_t query = 0;
-    std::size_t first = 0;  // first key (approx) or rank (exact) of the group
+    std::size_t first = 0;  // first key (approx), rank (exact) or column (context) of the group
     std::size_t lanes = 0;
     bool last_chunk = false, last_beat = false;
     std::vector<std::int32_t> part;
@@ -230,10 +307,14 @@ class TopkAttentionStepModel {
   };
   using Entry = std::pair<std::int32_t, std::uint32_t>;  // score, key
 
+  std::size_t add_head(Cycle ready, std::size_t l_q, std::size_t l_k, std::size_t d,
+                       const std::vector<std::int8_t>& q, const std::vector<std::int8_t>& k,
+                       const std::vector<std::int8_t>& v, const TopkRequants& rq);
   void issue_quant(Cycle t);
   void issue_approx(Cycle t);
   void issue_merge(Cycle t);
   void issue_exact(Cycle t);
+  void issue_context(Cycle t);
   static bool better(const Entry& a, const Entry& b) {
     return a.first > b.first || (a.first == b.first && a.second < b.second);
   }
@@ -250,15 +331,19 @@ class TopkAttentionStepModel {
   std::vector<std::uint32_t> index_[2];
   Cycle index_free_[2] = {0, 0};
   std::vector<std::int32_t> score_[2];
+  Cycle prob_free_[2] = {0, 0};  // the probabilities themselves stay in softmax_'s rows
+  std::size_t softmax_next_ = 0;  // next query to hand to the softmax
+  std::size_t contexts_done_ = 0;
   // Units.
-  Stage quant_, approx_, merge_, exact_;
+  Stage quant_, approx_, merge_, exact_, context_;
   int quant_phase_ = 0;  // 0 idle, 1 amax pass, 2 waiting for amax, 3 code pass
-  std::vector<std::int32_t> approx_acc_, exact_acc_;
+  std::vector<std::int32_t> approx_acc_, exact_acc_, context_acc_;
   std::vector<std::size_t> merge_pos_;  // per lane: entries taken
   detail::ShiftPipe<QuantBeat> quant_pipe_;
   detail::ShiftPipe<LaneBeat> approx_pipe_;
   detail::ShiftPipe<MergeBeat> merge_pipe_;
   detail::ShiftPipe<LaneBeat> exact_pipe_;
+  detail::ShiftPipe<LaneBeat> context_pipe_;
   Cycle now_ = 0;
   TopkAttentionEngine::Counters counters_;
 };

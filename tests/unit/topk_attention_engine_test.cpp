@@ -1,5 +1,6 @@
-// TopkAttentionEngine: rejected params, quantiser and LUT, hand-derived cycle counts, top-k against a plain
-// reference, k = l_k against dense attention, and the differential test against TopkAttentionStepModel.
+// TopkAttentionEngine: rejected params, quantiser and LUT, hand-derived cycle counts, top-k and context
+// against plain references, k = l_k against dense attention, and the differential test against
+// TopkAttentionStepModel.
 #include "modules/sfu/topk_attention_engine.h"
 
 #include <gtest/gtest.h>
@@ -28,6 +29,9 @@ TopkAttentionParams small_params() {
   p.exact_lanes = 2;
   p.exact_macs_per_lane = 4;
   p.exact_latency_cycles = 2;
+  p.sv_lanes = 4;
+  p.sv_macs_per_lane = 16;
+  p.sv_latency_cycles = 3;
   p.softmax.lanes = 4;
   p.softmax.max_latency_cycles = 1;
   p.softmax.exp_latency_cycles = 1;
@@ -68,6 +72,9 @@ TEST(TopkAttentionParams, RejectsBadFieldsByName) {
   p.exact_latency_cycles = 0;
   EXPECT_EQ(p.validate(), "exact_latency_cycles: must be at least 1, got 0");
   p = TopkAttentionParams{};
+  p.sv_macs_per_lane = 0;
+  EXPECT_EQ(p.validate(), "sv_macs_per_lane: must be at least 1, got 0");
+  p = TopkAttentionParams{};
   p.softmax.lanes = 0;
   EXPECT_EQ(p.validate(), "softmax.lanes: must be at least 1, got 0");
   p = TopkAttentionParams{};
@@ -83,6 +90,27 @@ TEST(TopkAttentionEngine, RejectsBadInput) {
                InputError);
   EXPECT_THROW(engine.run_head(0, 1, 0, 4, std::vector<std::int8_t>(4), {}), InputError);
   EXPECT_THROW(engine.schedule_head(0, 1, 1, 0), InputError);
+  const std::vector<std::int8_t> q(8), k(12);
+  TopkRequants rq = engine.default_requants();
+  EXPECT_THROW(engine.run_head(0, 2, 3, 4, q, k, std::vector<std::int8_t>(11), rq), InputError);
+  EXPECT_NO_THROW(engine.run_head(0, 2, 3, 4, q, k, std::vector<std::int8_t>(12), rq));
+  rq.prob.hi = 255;  // p8 must be int8
+  EXPECT_THROW(engine.run_head(0, 2, 3, 4, q, k, std::vector<std::int8_t>(12), rq), InputError);
+  rq = engine.default_requants();
+  rq.ctx.shift = 40;
+  EXPECT_THROW(engine.run_head(0, 2, 3, 4, q, k, std::vector<std::int8_t>(12), rq), InputError);
+}
+
+TEST(TopkAttentionEngine, DefaultProbabilityRequantKeepsSevenFractionBits) {
+  TopkAttentionParams p;  // prob_frac_bits 15
+  EXPECT_EQ(TopkAttentionEngine::default_prob_rq(p), (Requant{1, 8, -128, 127}));
+  EXPECT_EQ(TopkAttentionEngine::default_prob_rq(p).apply(1 << 15), 127);  // 1.0 saturates
+  EXPECT_EQ(TopkAttentionEngine::default_prob_rq(p).apply(1 << 14), 64);   // 0.5
+  p.softmax.prob_frac_bits = 4;
+  EXPECT_EQ(TopkAttentionEngine::default_prob_rq(p), (Requant{8, 0, -128, 127}));
+  const TopkRequants rq = TopkAttentionEngine(p).default_requants();
+  EXPECT_EQ(rq.score, Requant::identity32());
+  EXPECT_EQ(rq.ctx, (Requant{1, 0, -128, 127}));
 }
 
 TEST(TopkQuantiser, RoundsHalfAwayFromZeroToSymmetricCodes) {
@@ -125,6 +153,8 @@ TEST(TopkAttentionEngine, TimingHandDerived) {
   // at 21 + 2 = 23. Softmax (B = 1, all depths 1): s1 23, s2 24, s3 24 + 1 + 1 = 26, done 27.
   // Query 1: approx 14, 15 -> 18; merge waits for the unit: 19..21 -> 23; exact 23, 24 -> 26; softmax
   // s1 26, s2 27, s3 29, done 30.
+  // Context: ceil(4 / 4) = 1 group x ceil(3 / 16) = 1 cycle. Query 0 at 27 + 1 = 28, done 28 + 3 = 31;
+  // query 1 at 31, done 34, the head's done.
   Rng rng(1);
   const auto q = random_int8(rng, 8, 127);
   const auto k = random_int8(rng, 32, 127);
@@ -139,8 +169,12 @@ TEST(TopkAttentionEngine, TimingHandDerived) {
   EXPECT_EQ(r.timing.queries[1].approx_start, 14u);
   EXPECT_EQ(r.timing.queries[1].merge_start, 19u);
   EXPECT_EQ(r.timing.queries[1].exact_start, 23u);
-  EXPECT_EQ(r.timing.done, 30u);
-  EXPECT_EQ(TopkAttentionEngine::cycles(p, 2, 8, 4), 30u);
+  EXPECT_EQ(r.timing.queries[1].softmax.done, 30u);
+  EXPECT_EQ(r.timing.queries[0].context_start, 28u);
+  EXPECT_EQ(r.timing.queries[0].context_done, 31u);
+  EXPECT_EQ(r.timing.queries[1].context_start, 31u);
+  EXPECT_EQ(r.timing.done, 34u);
+  EXPECT_EQ(TopkAttentionEngine::cycles(p, 2, 8, 4), 34u);
   TopkAttentionStepModel step(p);
   const std::size_t h = step.enqueue_head(0, 2, 8, 4, q, k);
   while (!step.idle()) step.step();
@@ -148,10 +182,11 @@ TEST(TopkAttentionEngine, TimingHandDerived) {
   EXPECT_EQ(s.timing.codes_ready, 12u);
   EXPECT_EQ(s.timing.queries, r.timing.queries);
   EXPECT_EQ(s.probs, r.probs);
-  // Counters: 2 * (4 + 1) quantiser beats, 2 * 8 * 4 LUT products, 2 * 3 * 4 exact MACs.
+  // Counters: 2 * (4 + 1) quantiser beats, 2 * 8 * 4 LUT products, 2 * 3 * 4 exact and S.V MACs.
   EXPECT_EQ(engine.counters().quant_beats, 10u);
   EXPECT_EQ(engine.counters().lut_products, 64u);
   EXPECT_EQ(engine.counters().exact_macs, 24u);
+  EXPECT_EQ(engine.counters().sv_macs, 24u);
   EXPECT_EQ(step.counters(), engine.counters());
 }
 
@@ -183,6 +218,46 @@ TEST(TopkAttentionEngine, HeadWaitsForItsCodeBuffer) {
     EXPECT_EQ(step.result(h).timing.quant_start, fast[h].timing.quant_start);
     EXPECT_EQ(step.result(h).timing.queries, fast[h].timing.queries);
   }
+}
+
+TEST(TopkAttentionEngine, SoftmaxWaitsForItsProbabilitySlot) {
+  // small_params with a one-MAC context stage: Y = 4 columns x 3 keys = 12 cycles, depth 2. l_q 3, l_k 8,
+  // d 4. Quantiser: K 4 beats, Q 2: code pass 7..12, codes at 14.
+  // Query 0: approx 14, 15 -> 18; merge 18..20 -> 22; exact 22, 23 -> 25; softmax s1 25, done 29;
+  //   context 30..41, done 43; probability slot 0 free at 42.
+  // Query 1: approx 16, 17 -> 20; merge 21..23 -> 25; exact 25, 26 -> 28; softmax s1 28, done 32;
+  //   context waits for the unit: 42..53, done 55.
+  // Query 2: sorter bank 0 free at 21: approx 21, 22 -> 25; merge 25..27 -> 29; exact 29, 30 -> 32. The
+  //   softmax would start at 32 but slot 0 still holds query 0's probabilities until 42: s1 42, s2 43,
+  //   s3 45, done 46; context at max(47, 54) = 54..65, done 67.
+  TopkAttentionParams p = small_params();
+  p.sv_lanes = 1;
+  p.sv_macs_per_lane = 1;
+  p.sv_latency_cycles = 2;
+  Rng rng(5);
+  const auto q = random_int8(rng, 12, 127);
+  const auto k = random_int8(rng, 32, 127);
+  const auto v = random_int8(rng, 32, 127);
+  TopkAttentionEngine engine(p);
+  const TopkHeadResult r = engine.run_head(0, 3, 8, 4, q, k, v, engine.default_requants());
+  EXPECT_EQ(r.timing.codes_ready, 14u);
+  EXPECT_EQ(r.timing.queries[0].softmax.done, 29u);
+  EXPECT_EQ(r.timing.queries[0].context_start, 30u);
+  EXPECT_EQ(r.timing.queries[0].context_done, 43u);
+  EXPECT_EQ(r.timing.queries[1].softmax.done, 32u);
+  EXPECT_EQ(r.timing.queries[1].context_start, 42u);
+  EXPECT_EQ(r.timing.queries[2].exact_start, 29u);
+  EXPECT_EQ(r.timing.queries[2].softmax.pass1_start, 42u);
+  EXPECT_EQ(r.timing.queries[2].softmax.done, 46u);
+  EXPECT_EQ(r.timing.queries[2].context_start, 54u);
+  EXPECT_EQ(r.timing.done, 67u);
+  TopkAttentionStepModel step(p);
+  const std::size_t h = step.enqueue_head(0, 3, 8, 4, q, k, v, engine.default_requants());
+  while (!step.idle()) step.step();
+  const TopkHeadResult s = step.result(h);
+  EXPECT_EQ(s.timing.queries, r.timing.queries);
+  EXPECT_EQ(s.context, r.context);
+  EXPECT_EQ(step.counters(), engine.counters());
 }
 
 // A plain reference: codes by double rounding, scores by multiplying codes (no LUT), a stable sort so
@@ -239,12 +314,14 @@ TEST(TopkAttentionEngine, KeepingEveryKeyEqualsDenseAttention) {
     p.softmax.score_frac_bits = rng.below(10);
     const auto q = random_int8(rng, l_q * d, 127);
     const auto k = random_int8(rng, l_k * d, 127);
+    const auto v = random_int8(rng, l_k * d, 127);
     TopkAttentionEngine engine(p);
-    const TopkHeadResult r = engine.run_head(0, l_q, l_k, d, q, k);
-    // Dense: exact int32 Q.K^T in key order, softmax over the whole row.
+    const TopkRequants rq = engine.default_requants();
+    const TopkHeadResult r = engine.run_head(0, l_q, l_k, d, q, k, v, rq);
+    // Dense: exact int32 Q.K^T in key order, softmax over the whole row, S.V over every key.
     SoftmaxArithmetic softmax(p.softmax);
     for (std::size_t i = 0; i < l_q; ++i) {
-      std::vector<std::int32_t> s(l_k, 0), dense(l_k);
+      std::vector<std::int32_t> s(l_k, 0), dense(l_k), ctx(d, 0);
       for (std::size_t j = 0; j < l_k; ++j)
         for (std::size_t t = 0; t < d; ++t) s[j] += int{q[i * d + t]} * int{k[j * d + t]};
       softmax.row(s.data(), l_k, dense.data());
@@ -252,7 +329,56 @@ TEST(TopkAttentionEngine, KeepingEveryKeyEqualsDenseAttention) {
                                           r.probs.begin() + static_cast<std::ptrdiff_t>((i + 1) * l_k)),
                 dense)
           << c << " query " << i;
+      for (std::size_t j = 0; j < l_k; ++j)
+        for (std::size_t t = 0; t < d; ++t) ctx[t] += rq.prob.apply(dense[j]) * int{v[j * d + t]};
+      for (std::size_t t = 0; t < d; ++t) {
+        ASSERT_EQ(r.context_acc[i * d + t], ctx[t]) << c;
+        ASSERT_EQ(r.context[i * d + t], rq.ctx.apply(ctx[t])) << c;
+      }
     }
+  }
+}
+
+// Random requantisers: identity or scaled scores, default or random probability shifts (some that clip),
+// context shifts that keep some values in range and saturate others.
+TopkRequants random_requants(Rng& rng, const TopkAttentionParams& p) {
+  TopkRequants rq;
+  if (rng.below(2)) {
+    rq.score.multiplier = 1 + static_cast<std::int32_t>(rng.below(3));
+    rq.score.shift = static_cast<std::uint32_t>(rng.below(5));
+    if (rng.below(2)) rq.score.lo = -(1 << 12), rq.score.hi = 1 << 12;
+  }
+  rq.prob = TopkAttentionEngine::default_prob_rq(p);
+  if (rng.below(3) == 0) {
+    rq.prob.shift = static_cast<std::uint32_t>(rng.below(p.softmax.prob_frac_bits + 1));
+    rq.prob.lo = -static_cast<std::int32_t>(rng.below(129));
+    rq.prob.hi = static_cast<std::int32_t>(rng.below(128));
+  }
+  rq.ctx.multiplier = 1 + static_cast<std::int32_t>(rng.below(4));
+  rq.ctx.shift = static_cast<std::uint32_t>(rng.below(14));
+  return rq;
+}
+
+TEST(TopkAttentionEngine, ContextMatchesPlainReference) {
+  Rng rng(777);
+  for (int c = 0; c < 400; ++c) {
+    TopkAttentionParams p;
+    p.top_k = 1 + rng.below(24);
+    p.softmax.score_frac_bits = rng.below(10);
+    p.softmax.prob_frac_bits = 1 + rng.below(20);
+    const std::size_t l_q = 1 + rng.below(6), l_k = 1 + rng.below(60), d = 1 + rng.below(24);
+    const int range = c % 3 == 0 ? 3 : 127;
+    const auto q = random_int8(rng, l_q * d, range);
+    const auto k = random_int8(rng, l_k * d, range);
+    const auto v = random_int8(rng, l_k * d, 127);
+    const TopkRequants rq = random_requants(rng, p);
+    TopkAttentionEngine engine(p);
+    const TopkHeadResult r = engine.run_head(0, l_q, l_k, d, q, k, v, rq);
+    const TopkReference ref = reference_topk_head(p, l_q, l_k, d, q, k, v, rq.score, rq.prob, rq.ctx);
+    ASSERT_EQ(r.topk, ref.topk) << c;
+    ASSERT_EQ(r.probs, ref.probs) << c;
+    ASSERT_EQ(r.context_acc, ref.context_acc) << c;
+    ASSERT_EQ(r.context, ref.context) << c;
   }
 }
 
@@ -268,6 +394,9 @@ TopkAttentionParams random_params(Rng& rng) {
   p.exact_lanes = 1 + rng.below(4);
   p.exact_macs_per_lane = 1 + rng.below(8);
   p.exact_latency_cycles = 1 + rng.below(4);
+  p.sv_lanes = 1 + rng.below(6);
+  p.sv_macs_per_lane = 1 + rng.below(8);
+  p.sv_latency_cycles = 1 + rng.below(4);
   p.softmax.lanes = 1 + rng.below(6);
   p.softmax.max_latency_cycles = 1 + rng.below(3);
   p.softmax.exp_latency_cycles = 1 + rng.below(4);
@@ -279,9 +408,9 @@ TopkAttentionParams random_params(Rng& rng) {
   return p;
 }
 
-// Random parameter sets, each with 1-3 heads of random shapes at random ready cycles: the per-query closed
-// forms and the clock-by-clock model agree on every timing, code, kept key, exact score, probability and
-// counter.
+// Random parameter sets, each with 1-3 heads of random shapes at random ready cycles (most with v and
+// random requantisers, some without v): the per-query closed forms and the clock-by-clock model agree on
+// every timing, code, kept key, exact score, probability, context and counter.
 TEST(TopkAttentionEngine, DifferentialAgainstStepModel) {
   Rng rng(8080);
   constexpr int kCases = 10000;
@@ -300,8 +429,15 @@ TEST(TopkAttentionEngine, DifferentialAgainstStepModel) {
       const int range = rng.below(4) == 0 ? 2 : 127;
       const auto q = random_int8(rng, l_q * d, range);
       const auto k = random_int8(rng, l_k * d, range);
-      fast.push_back(engine.run_head(ready, l_q, l_k, d, q, k));
-      ids.push_back(step.enqueue_head(ready, l_q, l_k, d, q, k));
+      if (rng.below(4) == 0) {
+        fast.push_back(engine.run_head(ready, l_q, l_k, d, q, k));
+        ids.push_back(step.enqueue_head(ready, l_q, l_k, d, q, k));
+        continue;
+      }
+      const auto v = random_int8(rng, l_k * d, 127);
+      const TopkRequants rq = random_requants(rng, p);
+      fast.push_back(engine.run_head(ready, l_q, l_k, d, q, k, v, rq));
+      ids.push_back(step.enqueue_head(ready, l_q, l_k, d, q, k, v, rq));
     }
     for (Cycle guard = 0; !step.idle(); ++guard) {
       ASSERT_LT(guard, 1000000u) << c;
@@ -317,6 +453,8 @@ TEST(TopkAttentionEngine, DifferentialAgainstStepModel) {
       ASSERT_EQ(s.topk, f.topk) << c;
       ASSERT_EQ(s.exact_scores, f.exact_scores) << c;
       ASSERT_EQ(s.probs, f.probs) << c;
+      ASSERT_EQ(s.context_acc, f.context_acc) << c;
+      ASSERT_EQ(s.context, f.context) << c;
       ASSERT_EQ(s.timing.quant_start, f.timing.quant_start) << c;
       ASSERT_EQ(s.timing.codes_ready, f.timing.codes_ready) << c;
       ASSERT_EQ(s.timing.queries, f.timing.queries) << c << " head " << h;

@@ -94,11 +94,11 @@ void check_topk_input(std::size_t l_q, std::size_t l_k, std::size_t d, const std
                       const TopkRequants& rq) {
   check_topk_input(l_q, l_k, d, q, k);
   if (v.size() != l_k * d) {
-    throw InputError("topk attention: v has " + std::to_string(v.size()) + " values, expected l_k * d = " +
-                     std::to_string(l_k * d));
+    throw InputError("topk attention: v has " + std::to_string(v.size()) +
+                     " values, expected l_k * d = " + std::to_string(l_k * d));
   }
-  const std::pair<const char*, const Requant*> all[] = {{"score_rq", &rq.score}, {"prob_rq", &rq.prob},
-                                                        {"ctx_rq", &rq.ctx}};
+  const std::pair<const char*, const Requant*> all[] = {
+      {"score_rq", &rq.score}, {"prob_rq", &rq.prob}, {"ctx_rq", &rq.ctx}};
   for (const auto& [name, r] : all) {
     if (const std::string e = r->validate(); !e.empty())
       throw InputError(std::string("topk attention: ") + name + ": " + e);

@@ -2,7 +2,7 @@
 // Sparse-attention unit after the length-adaptive accelerator (Peng et al., "A Length Adaptive
 // Algorithm-Hardware Co-design of Transformer on FPGA Through Sparse Attention and Dynamic Pipelining",
 // DAC 2022): for one head, Q and K are quantised to 4 bits, cheap LUT products rank every key for every
-// query, and only the top-k keys of each query get an exact int8 Q.K^T and a softmax.
+// query, and only the top-k keys of each query get an exact int8 Q.K^T, a softmax and the S.V product.
 //
 // Hardware, in order (each unit processes its work in order, one head or query at a time):
 //   quantiser  quant_lanes int8 elements per cycle, depth quant_latency_cycles. Per head: one pass over K
@@ -21,8 +21,10 @@
 //   softmax    a SoftmaxEngine (params.softmax) taking each query's kept exact scores as one row. Its
 //              pass 3 writes the probabilities into a probability buffer: 2 slots (by query).
 //   context    S.V over the kept keys: sv_lanes lanes, one context column each, of sv_macs_per_lane int8
-//              MACs over kept keys: ceil(d / sv_lanes) column groups of ceil(kept / sv_macs_per_lane)
+//              MACs over kept keys: ceil(d / sv_lanes) column groups of Kc = ceil(kept / sv_macs_per_lane)
 //              cycles, Y cycles in all, depth sv_latency_cycles (which includes ctx_rq and the write).
+//              At cycle ys + n it issues column group n / Kc, key chunk n % Kc; a lane's column is written
+//              when the beat of its last chunk completes.
 // A unit starts a head or query when (a) its input is complete, (b) it has issued all of the previous
 // one's beats, and (c) the buffer it writes is free: a buffer slot is released the cycle after the
 // reading unit issued its last read of it (the softmax reads its input during pass 1). The softmax is
@@ -38,9 +40,6 @@
 //              the probability slot is free from ys + Y; y_out is the query's done cycle, and the last
 //              query's is the head's. The context rows leave the unit (in TopkUnit: into the head's output
 //              block, drained after the head), so no buffer of the unit's holds this stage back.
-// Clock by clock, the context stage issues at cycle t (ys <= t < ys + Y) group (t - ys) / Kc, key chunk
-// (t - ys) % Kc with Kc = ceil(kept / sv_macs_per_lane); a lane's column is written when its last chunk's
-// beat completes, D_sv cycles after issue.
 // Per query the work is linear in l_k (G * P cycles of approximate scoring) and, for a fixed top_k,
 // independent of l_k after that.
 //
@@ -84,10 +83,10 @@ struct TopkAttentionParams {
   std::uint32_t exact_lanes = 4;
   std::uint32_t exact_macs_per_lane = 16;
   std::uint32_t exact_latency_cycles = 3;
-  std::uint32_t sv_lanes = 4;            // context columns computed side by side
-  std::uint32_t sv_macs_per_lane = 16;   // kept keys per lane per cycle
-  std::uint32_t sv_latency_cycles = 3;   // MAC, adder tree, accumulate, ctx_rq and write
-  SoftmaxParams softmax;  // the unit's softmax; its row slots hold top_k scores
+  std::uint32_t sv_lanes = 4;           // context columns computed side by side
+  std::uint32_t sv_macs_per_lane = 16;  // kept keys per lane per cycle
+  std::uint32_t sv_latency_cycles = 3;  // MAC, adder tree, accumulate, ctx_rq and write
+  SoftmaxParams softmax;                // the unit's softmax; its row slots hold top_k scores
 
   // Messages for the nested softmax start with "softmax.".
   std::string validate() const;
@@ -129,8 +128,8 @@ struct TopkHeadResult {
   std::vector<std::int32_t> exact_scores;     // l_q x kept, in topk order, before score_rq
   std::vector<std::int32_t> probs;            // l_q x l_k, 0 for keys not kept
   // Empty when the head was given no v.
-  std::vector<std::int32_t> context_acc;      // l_q x d, before ctx_rq
-  std::vector<std::int8_t> context;           // l_q x d
+  std::vector<std::int32_t> context_acc;  // l_q x d, before ctx_rq
+  std::vector<std::int8_t> context;       // l_q x d
   TopkHeadTiming timing;
 };
 
@@ -331,7 +330,7 @@ class TopkAttentionStepModel {
   std::vector<std::uint32_t> index_[2];
   Cycle index_free_[2] = {0, 0};
   std::vector<std::int32_t> score_[2];
-  Cycle prob_free_[2] = {0, 0};  // the probabilities themselves stay in softmax_'s rows
+  Cycle prob_free_[2] = {0, 0};   // the probabilities themselves stay in softmax_'s rows
   std::size_t softmax_next_ = 0;  // next query to hand to the softmax
   std::size_t contexts_done_ = 0;
   // Units.

@@ -1,0 +1,116 @@
+#include "modules/sfu/topk_unit.h"
+
+#include <memory>
+#include <string>
+
+#include "modules/common/error.h"
+
+namespace tacsim::sfu {
+
+using namespace sc_core;
+
+namespace {
+
+const TopkAttentionParams& validated(const TopkAttentionParams& p) {
+  if (const std::string e = p.validate(); !e.empty()) throw InputError(e);
+  return p;
+}
+
+}  // namespace
+
+TopkUnit::TopkUnit(const sc_module_name& name, const TopkAttentionParams& params, const ClockDomain& clock,
+                   dma::Dma& dma)
+    : sc_module(name), params_(validated(params)), clock_(clock), dma_(dma) {
+  stats_.add("heads", &heads_, "heads", "heads run");
+  stats_.add("queries", &queries_, "queries", "queries (rows of Q) attended");
+  stats_.add("compute_cycles", &compute_cycles_, "cycles", "cycles the unit computed");
+  stats_.add("dma_cycles", &dma_cycles_, "cycles", "cycles spent moving inputs in and outputs out");
+  stats_.add("lut_products", &lut_products_, "products", "4-bit LUT products ranking the keys");
+  stats_.add("exact_macs", &exact_macs_, "MACs", "int8 Q.K^T MACs over the kept keys");
+  stats_.add("sv_macs", &sv_macs_, "MACs", "int8 S.V MACs over the kept keys");
+}
+
+Cycle TopkUnit::compute_cycles(const TopkOp& op) const {
+  // The closed form gives the head's done (its last context column written) on an idle unit from cycle 0.
+  return TopkAttentionEngine::cycles(params_, op.l, op.l, op.d) + 1;
+}
+
+void TopkUnit::check(const TopkOp& op) const {
+  if (op.l == 0 || op.d == 0) SC_REPORT_FATAL(name(), "top-k op: l and d must be at least 1");
+  const std::pair<const char*, const control::BlockMove*> blocks[] = {
+      {"q", &op.q}, {"k", &op.k}, {"v", &op.v}, {"out", &op.out}};
+  for (const auto& [field, b] : blocks) {
+    if (b->rows != op.l || b->row_bytes != op.d) {
+      const std::string msg = std::string("top-k op: ") + field + " must be l = " + std::to_string(op.l) +
+                              " rows of d = " + std::to_string(op.d) + " bytes, got " +
+                              std::to_string(b->rows) + " x " + std::to_string(b->row_bytes);
+      SC_REPORT_FATAL(name(), msg.c_str());
+    }
+  }
+}
+
+void TopkUnit::move_all(const std::vector<Block>& blocks, bool write) {
+  // On-chip blocks are in (or stay in) the unit's buffers: only the others move.
+  std::vector<dma::Move> moves;
+  for (const auto& [b, buf] : blocks) {
+    buf->resize(b->bytes());
+    if (!b->on_chip) {
+      dma::Move m;
+      m.write = write;
+      m.address = b->address;
+      m.rows = b->rows;
+      m.row_bytes = b->row_bytes;
+      m.stride_bytes = b->stride;
+      m.local = buf->data();
+      moves.push_back(std::move(m));
+    } else if (on_chip_store_ != nullptr && compute_values_) {
+      control::copy_on_chip(*on_chip_store_, *b, buf->data(), write);
+    }
+  }
+  if (moves.empty()) return;
+  auto left = std::make_shared<std::size_t>(moves.size());
+  for (dma::Move& m : moves) {
+    m.on_done = [this, left](Cycle) {
+      if (--*left == 0) moved_.notify(SC_ZERO_TIME);
+    };
+    dma_.submit(std::move(m));
+  }
+  while (*left != 0) wait(moved_);
+}
+
+void TopkUnit::run(const TopkOp& op) {
+  check(op);
+  const Cycle t0 = clock_.now();
+  move_all({{&op.q, &q_}, {&op.k, &k_}, {&op.v, &v_}}, false);
+  const Cycle t1 = clock_.now();
+  // A fresh engine per head: the unit is idle when the inputs are in, and timing comes from the same
+  // schedule with values on or off.
+  TopkAttentionEngine engine(params_);
+  TopkHeadTiming timing;
+  if (compute_values_) {
+    const TopkRequants rq{op.score_rq, op.prob_rq.value_or(TopkAttentionEngine::default_prob_rq(params_)),
+                          op.ctx_rq};
+    auto as_int8 = [](const std::vector<std::uint8_t>& b) {
+      return std::vector<std::int8_t>(b.begin(), b.end());
+    };
+    TopkHeadResult r = engine.run_head(0, op.l, op.l, op.d, as_int8(q_), as_int8(k_), as_int8(v_), rq);
+    out_.assign(r.context.begin(), r.context.end());
+    timing = std::move(r.timing);
+  } else {
+    timing = engine.schedule_head(0, op.l, op.l, op.d);
+  }
+  const Cycle compute = timing.done + 1;
+  clock_.wait_until(t1 + compute);
+  const Cycle t2 = clock_.now();
+  move_all({{&op.out, &out_}}, true);
+  ++heads_;
+  queries_ += op.l;
+  compute_cycles_ += compute;
+  dma_cycles_ += (t1 - t0) + (clock_.now() - t2);
+  const TopkAttentionEngine::Counters& c = engine.counters();
+  lut_products_ += c.lut_products;
+  exact_macs_ += c.exact_macs;
+  sv_macs_ += c.sv_macs;
+}
+
+}  // namespace tacsim::sfu

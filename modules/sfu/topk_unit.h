@@ -1,0 +1,72 @@
+#pragma once
+// TopkUnit: the SystemC shell of the sparse-attention unit (topk_attention_engine.h). One head per run(), in
+// three steps, one after the other: the DMA reads Q, K and V into the unit's buffers (all three moves in
+// flight together); the unit computes for the head's cycles on an idle engine with everything ready when the
+// inputs are in (TopkAttentionEngine's closed form): the context is complete the cycle after the head's done;
+// then the DMA writes the context out.
+//
+// Values (when computed): Q, K and V are int8, l rows of d each, row-major with any row stride in memory;
+// the context leaves as int8, l rows of d, through the requantisers of the engine's header comment.
+#include <cstdint>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include <systemc>
+
+#include "modules/common/backing_store.h"
+#include "modules/common/clock.h"
+#include "modules/common/requant.h"
+#include "modules/common/stats.h"
+#include "modules/control/program.h"
+#include "modules/dma/dma.h"
+#include "modules/sfu/topk_attention_engine.h"
+
+namespace tacsim::sfu {
+
+struct TopkOp {
+  std::uint32_t l = 0, d = 0;  // queries = keys = l; head dimension d
+  // Each l rows of d bytes at any stride. The unit has a buffer per tensor, so local_offset is not used.
+  control::BlockMove q, k, v;  // read before computing
+  control::BlockMove out;      // l rows of d int8 context, written after
+  // Values only.
+  Requant score_rq = Requant::identity32();
+  std::optional<Requant> prob_rq;  // unset: TopkAttentionEngine::default_prob_rq(params)
+  Requant ctx_rq{1, 0, -128, 127};
+};
+
+class TopkUnit : public sc_core::sc_module, public StatsProvider {
+ public:
+  // Throws InputError when params.validate() fails.
+  TopkUnit(const sc_core::sc_module_name& name, const TopkAttentionParams& params, const ClockDomain& clock,
+           dma::Dma& dma);
+  TopkUnit(const TopkUnit&) = delete;
+  TopkUnit& operator=(const TopkUnit&) = delete;
+
+  // Runs one head from the calling thread; returns when its context is in memory.
+  void run(const TopkOp& op);
+  // Cycles from the inputs being on chip to the context being complete: the head's done + 1.
+  Cycle compute_cycles(const TopkOp& op) const;
+  const StatsGroup& stats() const override { return stats_; }
+  void set_compute_values(bool on) { compute_values_ = on; }
+  // Where on-chip blocks' values live (control/program.h, copy_on_chip).
+  void set_on_chip_store(BackingStore* store) { on_chip_store_ = store; }
+
+ private:
+  using Block = std::pair<const control::BlockMove*, std::vector<std::uint8_t>*>;
+  void check(const TopkOp& op) const;
+  void move_all(const std::vector<Block>& blocks, bool write);
+
+  TopkAttentionParams params_;
+  const ClockDomain& clock_;
+  dma::Dma& dma_;
+  std::vector<std::uint8_t> q_, k_, v_, out_;  // the unit's buffers as the DMA moves them
+  bool compute_values_ = false;
+  BackingStore* on_chip_store_ = nullptr;
+  sc_core::sc_event moved_;
+  std::uint64_t heads_ = 0, queries_ = 0, compute_cycles_ = 0, dma_cycles_ = 0;
+  std::uint64_t lut_products_ = 0, exact_macs_ = 0, sv_macs_ = 0;
+  StatsGroup stats_;
+};
+
+}  // namespace tacsim::sfu

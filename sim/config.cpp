@@ -210,6 +210,9 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
   k.push_back(bind_unsigned("model.topk", c.model.topk, "keys", "top-k sparse attention (0: dense; not simulated yet)"));
   k.push_back(bind_bool("model.attention_on_chip", c.model.attention_on_chip,
                        "keep each head's scores and probabilities on chip (STA) when they fit sfu.score_buffer_kib"));
+  k.push_back(bind_unsigned("model.attention_block_rows", c.model.attention_block_rows, "rows",
+                            "query rows per attention block: the softmax of one block runs while the array "
+                            "computes its neighbours' Q.K^T and S.V (0: the PE array's rows)"));
   k.push_back(bind_unsigned("sfu.score_buffer_kib", c.sfu.score_buffer_kib, "KiB",
                             "on-chip buffer for one head's L x L int32 attention scores"));
   k.push_back(bind_string("sparsity.weights", c.model.weight_sparsity,

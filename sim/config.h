@@ -39,6 +39,7 @@ struct ModelRunParams {
   std::uint32_t batch = 1;         // each length repeated this many times
   std::uint32_t topk = 0;          // top-k sparse attention (not simulated yet: must be 0)
   bool attention_on_chip = true;   // STA: scores and probabilities stay on chip when they fit the score buffer
+  std::uint32_t attention_block_rows = 0;  // query rows per pipelined attention block (0: the array's rows)
   std::string weight_sparsity = "2:4";  // the default run: BERT-base, 2:4 weights, one sequence of 128
   std::string sparsity_overrides;  // per-layer override file (lowering.h), optional
   std::string masks_dir;           // .npy masks of a pruned model (workloads/weight_masks.h), optional

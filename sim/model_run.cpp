@@ -180,8 +180,8 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
   {
     const std::uint64_t L = max_len;
     // q, k, v^T, ctx, r1, ln1, ln2, r2 (int8, L x h); out_proj, ffn_down (int32, L x h); scores (int32) and
-    // probabilities (int8) of one head, L x L; ffn_up (int32) and gelu (int8), L x f.
-    mm.arena_bytes = align4k(8 * L * h) + 16 * 4096 + align4k(8 * L * h) + align4k(5 * L * L) + align4k(5 * L * f);
+    // probabilities (int8) of two blocks of at most L query rows; ffn_up (int32) and gelu (int8), L x f.
+    mm.arena_bytes = align4k(8 * L * h) + 16 * 4096 + align4k(8 * L * h) + align4k(10 * L * L) + align4k(5 * L * f);
   }
   mm.arena[0] = at;
   mm.arena[1] = mm.arena[0] + mm.arena_bytes;
@@ -241,18 +241,23 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
   const auto& hpc = top.hp_datapath.engine().counters();
   const pe_array::Params& pe_params = cfg.pe_array;
 
-  // Runs `body` as part of op `r`: its cycles, traffic and stalls add to the record.
+  // Runs `body` as part of op `r`: its interval, the DRAM bytes and the PE array's and HP datapath's stalls
+  // while it runs add to the record. Only GEMMs run on those datapaths, one at a time. The one overlap is the
+  // pipelined softmax beside the array's GEMMs, and only on chip, where the softmax moves no DRAM bytes: its
+  // record takes the bytes of its interval less the GEMMs' (`gemm_bytes`), which is then zero.
+  std::uint64_t gemm_bytes = 0;
   auto measured = [&](OpRecord& r, const std::function<void()>& body) {
     const Cycle t0 = top.clock.now();
     const std::uint64_t bytes = top.memory.bytes_transferred(), os = pe.operand_stall_cycles,
                         ous = pe.out_stall_cycles, ds = pe.drain_stall_cycles, cf = hpc.conflict_cycles,
                         macs = pe.macs + hpc.macs;
     body();
+    r.dram_bytes += top.memory.bytes_transferred() - bytes;
+    if (workloads::is_gemm(r.op->kind)) gemm_bytes += top.memory.bytes_transferred() - bytes;
     if (!r.ran) r.start = t0;
     r.ran = true;
     r.end = top.clock.now();
     r.cycles += r.end - t0;
-    r.dram_bytes += top.memory.bytes_transferred() - bytes;
     r.operand_stall += pe.operand_stall_cycles - os;
     r.out_stall += pe.out_stall_cycles - ous;
     r.drain_stall += pe.drain_stall_cycles - ds;
@@ -296,6 +301,7 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
     if (on_chip_act)
       for (auto& l : prog.act_loads)
         for (auto& b : l.blocks) b.on_chip = true;
+
     top.controller.start(std::move(prog));
     sc_core::wait(top.controller.finished());
   };
@@ -309,17 +315,23 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
       recs.resize(ops.size());
       for (std::size_t i = 0; i < ops.size(); ++i) recs[i] = OpRecord{q, &ops[i]};
       // STA keeps a head's attention on chip: Q.K^T's scores go to the softmax unit and its probabilities to
-      // S.V without a DRAM round trip. When one head's L x L int32 scores exceed the score buffer, the head
-      // runs in blocks of query rows that fit (multiples of the array's rows); with no such block, or with
-      // on-chip attention off, the scores and probabilities round-trip through DRAM.
+      // S.V without a DRAM round trip, and the softmax is pipelined with the array. A head runs in blocks of
+      // query rows (model.attention_block_rows, default the array's rows); while the softmax unit works on
+      // block b, the array computes S.V of block b - 1 and Q.K^T of block b + 1, so the score buffer holds two
+      // blocks of int32 scores. When two blocks of at least the array's rows do not fit it, or with on-chip
+      // attention off, the whole head's scores and probabilities round-trip through DRAM, one step after the
+      // other.
       const std::uint64_t score_buffer = std::uint64_t{cfg.sfu.score_buffer_kib} * 1024;
       const std::uint64_t row_bytes = std::uint64_t{L} * kAccBytes;
-      std::uint32_t block_rows = L;
+      std::uint32_t block_rows = cfg.model.attention_block_rows ? cfg.model.attention_block_rows : pe_params.rows;
+      block_rows = std::min(block_rows, L);
       bool on_chip = cfg.model.attention_on_chip;
-      if (on_chip && row_bytes * L > score_buffer) {
-        block_rows = static_cast<std::uint32_t>(score_buffer / row_bytes / pe_params.rows * pe_params.rows);
-        if (block_rows == 0) on_chip = false, block_rows = L;
+      while (on_chip && 2 * row_bytes * block_rows > score_buffer) {
+        // Halve down to the array's rows (a smaller block leaves array rows idle).
+        if (block_rows <= pe_params.rows) on_chip = false;
+        block_rows = std::max(pe_params.rows, block_rows / 2 / pe_params.rows * pe_params.rows);
       }
+      if (!on_chip) block_rows = L;
 
       // Each op's output tensor, and the arena of the layer being run.
       std::vector<Tensor> out(ops.size());
@@ -334,7 +346,7 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
       std::uint32_t layer = ~0u;
       // Per layer: the shared tensors that several ops write (each head's slice of ctx) or reuse (a head's
       // scores and probabilities).
-      Tensor ctx, scores, probs;
+      Tensor ctx, scores[2], probs[2];
 
       for (std::size_t i = 0; i < ops.size(); ++i) {
         const Op& op = ops[i];
@@ -343,8 +355,12 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
           layer = op.layer;
           arena_next = 0;
           ctx = {take(L * h, layer), h, kActBytes};
-          scores = {take(std::uint64_t{L} * L * kAccBytes, layer), std::uint64_t{L} * kAccBytes, kAccBytes};
-          probs = {take(std::uint64_t{L} * L, layer), L, kActBytes};
+          // Two blocks of scores and of probabilities (the pipeline's double buffer).
+          for (int b = 0; b < 2; ++b) {
+            scores[b] = {take(std::uint64_t{block_rows} * L * kAccBytes, layer), std::uint64_t{L} * kAccBytes,
+                         kAccBytes};
+            probs[b] = {take(std::uint64_t{block_rows} * L, layer), L, kActBytes};
+          }
         }
         if (rec.ran) continue;  // a head run in row blocks: its softmax and S.V ran with its Q.K^T
         const workloads::LayerQuant& qz = quant[q][layer];
@@ -382,37 +398,30 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
               throw std::logic_error("lowering: a head's qk is not followed by its softmax and sv");
             const Tensor Q = input_of(op, 0), K = input_of(op, 1), Vt = input_of(ops[i_sv], 1);
             const std::uint64_t j = static_cast<std::uint64_t>(op.head);
-            for (std::uint32_t r0 = 0; r0 < L; r0 += block_rows) {
-              const std::uint32_t rows = std::min(block_rows, L - r0);
-              // Q_j K_j^T for rows r0.. : A = Q's rows, head j's columns; W = K's head j columns (n = L, k = d).
+            const std::uint32_t blocks = (L + block_rows - 1) / block_rows;
+            auto qk_block = [&](std::uint32_t b) {
+              // Q_j K_j^T for the block's rows: A = Q's rows, head j's columns; W = K's head j columns (n = L).
+              const std::uint32_t r0 = b * block_rows;
               workloads::GemmParams g = gemm_params(op);
-              g.m = rows;
+              g.m = std::min(block_rows, L - r0);
               workloads::GemmLayout qk;
               qk.a_address = Q.address + r0 * Q.stride + j * d;
               qk.a_stride = Q.stride;
               qk.w_address = K.address + j * d;
               qk.w_stride = K.stride;
-              qk.c_address = scores.address;
-              qk.c_stride = scores.stride;
+              qk.c_address = scores[b % 2].address;
+              qk.c_stride = scores[b % 2].stride;
               measured(rec, [&] { run_gemm(rec, g, qk, false, on_chip); });
-              // Softmax of those rows.
-              sfu::SfuOp s;
-              s.kind = sfu::SfuKind::kSoftmax;
-              s.rows = rows;
-              s.row_len = L;
-              s.causal = ops[i_soft].causal;
-              s.query_offset = r0;
-              s.inputs.push_back({scores.address, rows, L * kAccBytes, scores.stride, 0, on_chip});
-              s.output = {probs.address, rows, L, probs.stride, 0, on_chip};
-              s.in_rq = qz.scores;
-              s.out_rq = qz.probs;
-              measured(recs[i_soft], [&] { top.sfu.run(s); });
-              // S_j V_j: A = the probabilities (k = L), W = V^T's rows j d .. (n = d); C = ctx's head j columns.
+            };
+            auto sv_block = [&](std::uint32_t b) {
+              // S_j V_j: A = the block's probabilities (k = L), W = V^T's rows j d .. (n = d); C = ctx's rows of
+              // the block, head j's columns.
+              const std::uint32_t r0 = b * block_rows;
               workloads::GemmParams gv = gemm_params(ops[i_sv]);
-              gv.m = rows;
+              gv.m = std::min(block_rows, L - r0);
               workloads::GemmLayout sv;
-              sv.a_address = probs.address;
-              sv.a_stride = probs.stride;
+              sv.a_address = probs[b % 2].address;
+              sv.a_stride = probs[b % 2].stride;
               sv.w_address = Vt.address + j * d * Vt.stride;
               sv.w_stride = Vt.stride;
               sv.c_address = ctx.address + r0 * ctx.stride + j * d;
@@ -420,9 +429,36 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
               sv.out.requant = true;
               sv.out.rq = qz.ctx;
               measured(recs[i_sv], [&] { run_gemm(recs[i_sv], gv, sv, on_chip, false); });
+            };
+            qk_block(0);
+            for (std::uint32_t b = 0; b < blocks; ++b) {
+              const std::uint32_t r0 = b * block_rows, rows = std::min(block_rows, L - r0);
+              sfu::SfuOp s;
+              s.kind = sfu::SfuKind::kSoftmax;
+              s.rows = rows;
+              s.row_len = L;
+              s.causal = ops[i_soft].causal;
+              s.query_offset = r0;
+              s.inputs.push_back({scores[b % 2].address, rows, L * kAccBytes, scores[b % 2].stride, 0, on_chip});
+              s.output = {probs[b % 2].address, rows, L, probs[b % 2].stride, 0, on_chip};
+              s.in_rq = qz.scores;
+              s.out_rq = qz.probs;
+              OpRecord& soft = recs[i_soft];
+              const Cycle t0 = top.clock.now();
+              const std::uint64_t bytes0 = top.memory.bytes_transferred(), gemm0 = gemm_bytes;
+              top.sfu.start(std::move(s));
+              if (b > 0) sv_block(b - 1);
+              if (b + 1 < blocks) qk_block(b + 1);
+              while (top.sfu.busy()) sc_core::wait(top.sfu.finished());
+              if (!soft.ran) soft.start = t0;
+              soft.ran = true;
+              soft.end = top.clock.now();
+              soft.cycles += soft.end - t0;
+              soft.dram_bytes += (top.memory.bytes_transferred() - bytes0) - (gemm_bytes - gemm0);
             }
-            out[i] = scores;
-            out[i_soft] = probs;
+            sv_block(blocks - 1);
+            out[i] = scores[0];
+            out[i_soft] = probs[0];
             out[i_sv] = ctx;
             break;
           }
@@ -504,6 +540,12 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
   std::size_t total_ops = 0;
   for (const auto& s : sequences) total_ops += s.size();
   if (flat.size() != total_ops) throw std::runtime_error("simulation ended before the model finished");
+  // Every byte the memory moved belongs to exactly one operation's block moves.
+  std::uint64_t op_bytes = 0;
+  for (const OpRecord* r : flat) op_bytes += r->dram_bytes;
+  if (op_bytes != top.memory.bytes_transferred())
+    throw std::logic_error(fmt::format("operations account for {} DRAM bytes, the memory moved {}", op_bytes,
+                                       top.memory.bytes_transferred()));
   const std::string check_result = !check ? "off" : mismatches == 0 ? "pass" : "fail: " + first_mismatch;
 
   // Roofline: the array's peak MACs per cycle, and the memory's peak bytes per accelerator cycle.
@@ -554,7 +596,6 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
     kt.pe_macs += r.pe_macs;
     kt.dram_bytes += r.dram_bytes;
     LayerTotals& lt = layers[op.layer];
-    lt.cycles += cyc;
     lt.macs += op.macs;
     lt.dram_bytes += r.dram_bytes;
     lt.operand_stall += r.operand_stall;
@@ -567,7 +608,26 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
     eff += op_eff;
     pe_macs += r.pe_macs;
   }
-  const Cycle cycles = flat.back()->end;
+  Cycle cycles = 0;
+  for (const OpRecord* r : flat) cycles = std::max(cycles, r->end);
+  // Layers of one sequence follow each other; over several sequences a layer's cycles add up.
+  // A layer's cycles run from its first operation's start to its last one's end (operations overlap).
+  {
+    std::vector<Cycle> first(spec.layers, kNever), last(spec.layers, 0);
+    std::size_t seq = flat.empty() ? 0 : flat.front()->sequence;
+    auto flush = [&] {
+      for (std::uint32_t l = 0; l < spec.layers; ++l)
+        if (first[l] != kNever) layers[l].cycles += last[l] - first[l];
+      std::fill(first.begin(), first.end(), kNever);
+      std::fill(last.begin(), last.end(), Cycle{0});
+    };
+    for (const OpRecord* r : flat) {
+      if (r->sequence != seq) flush(), seq = r->sequence;
+      first[r->op->layer] = std::min(first[r->op->layer], r->start);
+      last[r->op->layer] = std::max(last[r->op->layer], r->end);
+    }
+    flush();
+  }
 
   nlohmann::ordered_json summary;
   summary["cycles"] = cycles;

@@ -37,6 +37,7 @@ std::uint32_t input_bytes(SfuKind kind, std::size_t input) {
 
 Sfu::Sfu(const sc_module_name& name, const SfuParams& params, const ClockDomain& clock, dma::Dma& dma)
     : sc_module(name), params_(params), clock_(clock), dma_(dma) {
+  SC_THREAD(start_thread);
   stats_.add("ops", &ops_, "operations", "operations run");
   stats_.add("elements", &elements_, "elements", "elements processed");
   stats_.add("compute_cycles", &compute_cycles_, "cycles", "cycles the units computed");
@@ -105,6 +106,22 @@ void Sfu::run(const SfuOp& op) {
   elements_ += std::uint64_t{op.rows} * op.row_len;
   compute_cycles_ += compute;
   dma_cycles_ += (t1 - t0) + (clock_.now() - t2);
+}
+
+void Sfu::start(SfuOp op) {
+  if (busy_) SC_REPORT_FATAL(name(), "an operation is already running");
+  pending_ = std::move(op);
+  busy_ = true;
+  start_.notify(SC_ZERO_TIME);
+}
+
+void Sfu::start_thread() {
+  for (;;) {
+    wait(start_);
+    run(pending_);
+    busy_ = false;
+    finished_.notify(SC_ZERO_TIME);
+  }
 }
 
 void Sfu::compute_values(const SfuOp& op) {

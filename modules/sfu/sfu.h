@@ -58,10 +58,16 @@ struct SfuOp {
 
 class Sfu : public sc_core::sc_module, public StatsProvider {
  public:
+  SC_HAS_PROCESS(Sfu);
   Sfu(const sc_core::sc_module_name& name, const SfuParams& params, const ClockDomain& clock, dma::Dma& dma);
 
   // Runs one operation from the calling thread; returns when its output is in memory.
   void run(const SfuOp& op);
+  // The same in the SFU's own thread, so that the caller can drive the PE array meanwhile: returns at once;
+  // finished() fires when the output is in memory. One operation at a time (busy() until then).
+  void start(SfuOp op);
+  const sc_core::sc_event& finished() const { return finished_; }
+  bool busy() const { return busy_; }
   // Cycles from the operation's input being on chip to its output being complete.
   Cycle compute_cycles(const SfuOp& op) const;
   const StatsGroup& stats() const override { return stats_; }
@@ -71,6 +77,7 @@ class Sfu : public sc_core::sc_module, public StatsProvider {
 
  private:
   void move_all(const std::vector<control::BlockMove>& moves, bool write);
+  void start_thread();
   void compute_values(const SfuOp& op);
 
   SfuParams params_;
@@ -80,6 +87,9 @@ class Sfu : public sc_core::sc_module, public StatsProvider {
   bool compute_values_ = false;
   BackingStore* on_chip_store_ = nullptr;
   sc_core::sc_event moved_;
+  SfuOp pending_;
+  bool busy_ = false;
+  sc_core::sc_event start_, finished_;
   std::uint64_t ops_ = 0, compute_cycles_ = 0, dma_cycles_ = 0, elements_ = 0;
   StatsGroup stats_;
 };

@@ -132,6 +132,28 @@ TEST_F(ModelRun, CausalPrefillAndHpWeights) {
   EXPECT_GT(s["cycles_softmax"].get<std::uint64_t>(), 0u);
 }
 
+TEST_F(ModelRun, SoftmaxIsPipelinedWithTheArray) {
+  // 128 tokens in blocks of 32 rows: each block's softmax runs while the array computes the neighbouring
+  // blocks' S.V and Q.K^T. Whole-head blocks run the three one after the other.
+  ASSERT_EQ(run("--model tinybert-4 --seq-len 128", "pipe"), 0);
+  ASSERT_EQ(run("--model tinybert-4 --seq-len 128 --set model.attention_block_rows=128", "whole"), 0);
+  const auto pipe = stats("pipe")["summary"], whole = stats("whole")["summary"];
+  EXPECT_LT(pipe["cycles"].get<std::uint64_t>(), whole["cycles"].get<std::uint64_t>());
+  // Operations overlap: their busy cycles add up to more than the run; the layers' spans add up to it.
+  std::uint64_t busy = 0;
+  for (const char* k : {"weight_gemm", "scores", "softmax", "context", "residual_add", "layernorm", "gelu"})
+    busy += pipe["cycles_" + std::string(k)].get<std::uint64_t>();
+  EXPECT_GT(busy, pipe["cycles"].get<std::uint64_t>());
+  std::istringstream layers(slurp(dir_ / "pipe" / "layers.csv"));
+  std::string line;
+  std::getline(layers, line);
+  std::uint64_t span = 0;
+  while (std::getline(layers, line)) span += std::stoull(line.substr(line.find(',') + 1));
+  EXPECT_EQ(span, pipe["cycles"].get<std::uint64_t>());
+  // On chip, the softmax moves no DRAM bytes, and the operations account for every byte the memory moved.
+  EXPECT_EQ(pipe["dram_bytes_softmax"], 0);
+}
+
 TEST_F(ModelRun, TinyBertPassesTheFullValueCheck) {
   // The criterion: TinyBERT-4, dense and 2:4, bit-exact against the reference of every layer.
   for (const std::string w : {"dense", "2:4"}) {
@@ -146,14 +168,14 @@ TEST_F(ModelRun, TinyBertPassesTheFullValueCheck) {
 }
 
 TEST_F(ModelRun, CausalPreNormValuesThroughRowBlocks) {
-  // GPT-2's structure at a small width; 300 tokens' scores (300 x 300 x 4 bytes) exceed a 64 KiB score buffer,
-  // so each head runs on chip in blocks of 32 query rows (53 rows fit; multiples of the array's 32).
+  // GPT-2's structure at a small width, 300 tokens: each head runs on chip in pipelined blocks of 32 query rows
+  // (two blocks of 32 x 300 int32 scores, 76.8 KB, fit a 128 KiB score buffer; the whole head would not).
   const fs::path model = dir_ / "tiny-gpt.model";
   std::ofstream(model) << "name = tiny-gpt\nsource = test: GPT-2's structure (Radford et al. 2019), narrow\n"
                           "layers = 2\nhidden = 64\nheads = 4\nffn = 256\ncausal = true\nmax_seq_len = 1024\n"
                           "fixed_seq_len = 0\nactivation = gelu\nnorm = pre\n";
   const std::string args = "--model " + model.string() + " --seq-len 300,45 --set sparsity.weights=2:8 "
-                           "--set sim.check=true --set sfu.score_buffer_kib=64";
+                           "--set sim.check=true --set sfu.score_buffer_kib=128";
   ASSERT_EQ(run(args, "blocks"), 0);
   ASSERT_EQ(run(args + " --set model.attention_on_chip=false", "dram"), 0);
   const auto blocks = stats("blocks")["summary"], dram = stats("dram")["summary"];

@@ -28,7 +28,6 @@ std::string SimParams::validate() const {
 
 std::string ModelRunParams::validate() const {
   if (batch == 0) return "batch: must be at least 1, got 0";
-  if (topk != 0) return fmt::format("topk: top-k attention is not simulated in model runs yet; must be 0, got {}", topk);
   return "";
 }
 
@@ -207,7 +206,9 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
   k.push_back(bind_string("model.name", c.model.name, "sim.workload=model: a model in workloads/models, or a path"));
   k.push_back(bind_string("model.seq_lens", c.model.seq_lens, "sequence lengths, comma-separated, run back to back"));
   k.push_back(bind_unsigned("model.batch", c.model.batch, "", "each length repeated this many times"));
-  k.push_back(bind_unsigned("model.topk", c.model.topk, "keys", "top-k sparse attention (0: dense; not simulated yet)"));
+  k.push_back(bind_unsigned("model.topk", c.model.topk, "keys",
+                            "top-k sparse attention on the top-k unit (Peng et al. DAC 2022): keys kept per query "
+                            "(0: dense attention on the PE array and softmax unit)"));
   k.push_back(bind_bool("model.attention_on_chip", c.model.attention_on_chip,
                        "keep each head's scores and probabilities on chip (STA) when they fit sfu.score_buffer_kib"));
   k.push_back(bind_unsigned("model.attention_block_rows", c.model.attention_block_rows, "rows",
@@ -215,6 +216,13 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
                             "computes its neighbours' Q.K^T and S.V (0: the PE array's rows)"));
   k.push_back(bind_unsigned("sfu.score_buffer_kib", c.sfu.score_buffer_kib, "KiB",
                             "on-chip buffer for one head's L x L int32 attention scores"));
+  k.push_back(bind_unsigned("topk_unit.score_lanes", c.topk_unit.score_lanes, "lanes",
+                            "approximate-score lanes (one 4-bit LUT product tree and sorter each)"));
+  k.push_back(bind_unsigned("topk_unit.lut_per_lane", c.topk_unit.lut_per_lane, "", "4x4-bit LUT multipliers per lane"));
+  k.push_back(bind_unsigned("topk_unit.exact_lanes", c.topk_unit.exact_lanes, "lanes", "exact Q.K lanes"));
+  k.push_back(bind_unsigned("topk_unit.exact_macs_per_lane", c.topk_unit.exact_macs_per_lane, "", "int8 MACs per lane"));
+  k.push_back(bind_unsigned("topk_unit.sv_lanes", c.topk_unit.sv_lanes, "lanes", "S.V lanes (context columns)"));
+  k.push_back(bind_unsigned("topk_unit.sv_macs_per_lane", c.topk_unit.sv_macs_per_lane, "", "int8 MACs per S.V lane"));
   k.push_back(bind_string("sparsity.weights", c.model.weight_sparsity,
                           "model weight GEMMs: dense, N:M, hp or unstructured"));
   k.push_back(bind_string("sparsity.overrides", c.model.sparsity_overrides,
@@ -363,6 +371,9 @@ SimConfig resolve_config(const std::string& ini_path, const std::vector<std::str
   check("buffer", cfg.hp_datapath.bank.validate());
   check("hp_datapath", cfg.hp_datapath.validate());
   check("sfu", cfg.sfu.validate());
+  // The unit keeps model.topk keys per query (its own default when attention is dense, unused then).
+  if (cfg.model.topk > 0) cfg.topk_unit.top_k = cfg.model.topk;
+  check("topk_unit", cfg.topk_unit.validate());
   check("memory", cfg.memory.validate());
   check("fixed_memory", cfg.fixed_memory.validate());
   if (cfg.memtest_max_outstanding == 0) throw InputError("config: memtest.max_outstanding: must be at least 1, got 0");

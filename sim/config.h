@@ -17,6 +17,7 @@
 #include "modules/hp/hp_datapath_engine.h"
 #include "modules/pe_array/pe_array_engine.h"
 #include "modules/sfu/sfu.h"
+#include "modules/sfu/topk_attention_engine.h"
 #include "workloads/gemm.h"
 
 namespace tacsim::sim {
@@ -37,7 +38,7 @@ struct ModelRunParams {
   std::string name = "bert-base";  // a file in workloads/models, or a path to a .model file
   std::string seq_lens = "128";    // comma-separated sequence lengths, run back to back
   std::uint32_t batch = 1;         // each length repeated this many times
-  std::uint32_t topk = 0;          // top-k sparse attention (not simulated yet: must be 0)
+  std::uint32_t topk = 0;          // top-k sparse attention: keys kept per query (0: dense attention)
   bool attention_on_chip = true;   // STA: scores and probabilities stay on chip when they fit the score buffer
   std::uint32_t attention_block_rows = 0;  // query rows per pipelined attention block (0: the array's rows)
   std::string weight_sparsity = "2:4";  // the default run: BERT-base, 2:4 weights, one sequence of 128
@@ -72,6 +73,7 @@ struct SimConfig {
   buffer::Params out_buffer{16};  // two 32 x 32 int32 tiles
   hp::HpDatapathParams hp_datapath;  // its bank fields are the buffer.* keys, block_cols gemm.hp_block_cols
   sfu::SfuParams sfu;
+  sfu::TopkAttentionParams topk_unit;  // top_k is model.topk
   dma::Params dma;
   MemoryParams memory;
   memory::Params fixed_memory;

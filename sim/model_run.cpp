@@ -108,6 +108,10 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
                                  cfg.model.weight_sparsity));
   lo.weight_sparsity = sparse_rows ? "dense" : cfg.model.weight_sparsity;
   lo.topk = cfg.model.topk;
+  if (cfg.model.topk > 0 && spec.causal)
+    throw InputError(fmt::format("config: model.topk: the top-k unit serves encoders; {} is causal (its queries "
+                                 "would need a mask the unit does not have)",
+                                 spec.name));
   if (!cfg.model.sparsity_overrides.empty())
     lo.per_layer_override = workloads::load_sparsity_overrides(cfg.model.sparsity_overrides);
   if (const std::string e = lo.validate(); !e.empty() && e.rfind("weight_sparsity", 0) == 0)
@@ -212,7 +216,8 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
       inputs.push_back(workloads::make_layer_input(spec, lengths[q], cfg.sim.seed + 0x1000 + q));
       std::vector<std::int8_t> x = inputs.back();
       for (std::uint32_t l = 0; l < spec.layers; ++l) {
-        auto ref = workloads::reference_layer(spec, lengths[q], weights[l], cfg.sfu.softmax, cfg.sfu.vector, x, true);
+        auto ref = workloads::reference_layer(spec, lengths[q], weights[l], cfg.sfu.softmax, cfg.sfu.vector, x, true,
+                                              {}, cfg.model.topk > 0 ? &cfg.topk_unit : nullptr);
         quant[q][l] = ref.quant;
         expected[q].push_back(ref.out);
         x = std::move(ref.out);
@@ -376,11 +381,12 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
             lay.w_address = mm.weight_at[layer][r];
             if (!g.sparse_rows()) lay.w_stride = workloads::weight_format(g).row_bytes();
             // Projections feeding Q.K^T and S.V leave the array as int8; V transposed (V^T's rows are the
-            // n x k operand of S.V). The others stay int32 for the SFU.
+            // n x k operand of S.V; the top-k unit takes V's rows as they are). The others stay int32 for the
+            // SFU.
             const bool to_int8 = op.role == WeightRole::kQProj || op.role == WeightRole::kKProj ||
                                  op.role == WeightRole::kVProj;
             lay.out.requant = to_int8;
-            lay.out.transpose = op.role == WeightRole::kVProj;
+            lay.out.transpose = op.role == WeightRole::kVProj && cfg.model.topk == 0;
             lay.out.rq = op.role == WeightRole::kQProj ? qz.q : op.role == WeightRole::kKProj ? qz.k : qz.v;
             const std::uint32_t eb = lay.out.element_bytes();
             lay.c_address = take(std::uint64_t{g.m} * g.n * eb, layer);
@@ -465,9 +471,24 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
           case OpKind::kSoftmax:
           case OpKind::kContext:
             throw std::logic_error("lowering: softmax or sv without its head's qk");
-          case OpKind::kTopkAttention:
-            throw InputError(fmt::format("model: {}: top-k attention is not simulated yet (model.topk must be 0)",
-                                         op.name));
+          case OpKind::kTopkAttention: {
+            // One head on the top-k unit: its columns of Q, K and V in, its columns of the context out.
+            const Tensor Q = input_of(op, 0), K = input_of(op, 1), V = input_of(op, 2);
+            const std::uint64_t j = static_cast<std::uint64_t>(op.head);
+            sfu::TopkOp t;
+            t.l = L;
+            t.d = static_cast<std::uint32_t>(d);
+            t.q = {Q.address + j * d, L, t.d, Q.stride};
+            t.k = {K.address + j * d, L, t.d, K.stride};
+            t.v = {V.address + j * d, L, t.d, V.stride};
+            t.out = {ctx.address + j * d, L, t.d, ctx.stride};
+            t.score_rq = qz.scores;
+            t.prob_rq = qz.probs;
+            t.ctx_rq = qz.ctx;
+            measured(rec, [&] { top.topk_unit.run(t); });
+            out[i] = ctx;
+            break;
+          }
           default: {
             sfu::SfuOp s;
             s.rows = op.rows;

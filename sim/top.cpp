@@ -24,11 +24,13 @@ Top::Top(const sc_core::sc_module_name& name, const SimConfig& cfg)
       pe_array("pe_array", cfg.pe_array, clock, act_buffer, weight_buffer, out_buffer),
       hp_datapath("hp_datapath", cfg.hp_datapath, clock, act_buffer, weight_buffer, out_buffer),
       sfu("sfu", cfg.sfu, clock, dma),
+      topk_unit("topk_unit", cfg.topk_unit, clock, dma),
       controller("controller", clock, dma, act_buffer, weight_buffer, out_buffer, pe_array, hp_datapath),
       on_chip_store(memory.store().capacity()) {
   dma.initiator_socket.bind(memory.target());
   controller.set_on_chip_store(&on_chip_store);
   sfu.set_on_chip_store(&on_chip_store);
+  topk_unit.set_on_chip_store(&on_chip_store);
   SC_THREAD(driver_thread);
 }
 
@@ -36,6 +38,7 @@ void Top::set_compute_values(bool on) {
   pe_array.set_compute_values(on);
   hp_datapath.set_compute_values(on);
   sfu.set_compute_values(on);
+  topk_unit.set_compute_values(on);
 }
 
 void Top::driver_thread() {

@@ -15,6 +15,7 @@
 #include "modules/memory/memory_device.h"
 #include "modules/pe_array/pe_array.h"
 #include "modules/sfu/sfu.h"
+#include "modules/sfu/topk_unit.h"
 #include "sim/config.h"
 
 namespace tacsim::sim {
@@ -35,6 +36,7 @@ class Top : public sc_core::sc_module {
   pe_array::PeArray pe_array;
   hp::HpDatapath hp_datapath;
   sfu::Sfu sfu;
+  sfu::TopkUnit topk_unit;
   control::Controller controller;
   // The values of blocks kept on chip (STA's attention scores and probabilities), addressed like memory.
   BackingStore on_chip_store;

@@ -104,7 +104,8 @@ std::vector<std::int8_t> make_layer_input(const ModelSpec& spec, std::uint32_t s
 
 LayerReference reference_layer(const ModelSpec& spec, std::uint32_t seq_len, const LayerWeights& weights,
                                const sfu::SoftmaxParams& softmax, const sfu::VectorParams& vector,
-                               const std::vector<std::int8_t>& x, bool calibrate, const LayerQuant& quant) {
+                               const std::vector<std::int8_t>& x, bool calibrate, const LayerQuant& quant,
+                               const sfu::TopkAttentionParams* topk) {
   LayerReference ref;
   LayerQuant& q = ref.quant;
   q = quant;
@@ -148,15 +149,32 @@ LayerReference reference_layer(const ModelSpec& spec, std::uint32_t seq_len, con
         scores_max = std::max<std::uint64_t>(scores_max, std::llabs(scores[j][std::size_t{i} * L + c]));
   }
   if (calibrate) {
-    q.scores = calibrate_shift(scores_max, std::uint64_t{8} << softmax.score_frac_bits, INT32_MIN, INT32_MAX);
-    q.probs = Requant{1, softmax.prob_frac_bits - 7, -128, 127};
+    // The softmax that runs: the SFU's, or the top-k unit's own. (Top-k's scores are calibrated on every
+    // key's, like dense attention's: the kept keys' are among them.)
+    const sfu::SoftmaxParams& sp = topk != nullptr ? topk->softmax : softmax;
+    q.scores = calibrate_shift(scores_max, std::uint64_t{8} << sp.score_frac_bits, INT32_MIN, INT32_MAX);
+    q.probs = Requant{1, sp.prob_frac_bits - 7, -128, 127};
   }
   Mat8 ctx(std::size_t{L} * h);
   Mat32 ctx_acc(std::size_t{L} * h);
   Mat8 vt(std::size_t{d} * L);
   std::vector<std::int32_t> srow(L), prow(L);
   Mat8 probs(std::size_t{L} * L);
-  for (std::uint32_t j = 0; j < spec.heads; ++j) {
+  for (std::uint32_t j = 0; j < spec.heads && topk != nullptr; ++j) {
+    // The top-k unit: this head's Q, K and V columns as l x d matrices.
+    Mat8 qj(std::size_t{L} * d), kj(qj.size()), vj(qj.size());
+    for (std::uint32_t t = 0; t < L; ++t)
+      for (std::uint32_t c = 0; c < d; ++c) {
+        const std::size_t at = std::size_t{t} * h + j * d + c;
+        qj[std::size_t{t} * d + c] = Q[at];
+        kj[std::size_t{t} * d + c] = K[at];
+        vj[std::size_t{t} * d + c] = V[at];
+      }
+    const auto r = sfu::reference_topk_head(*topk, L, L, d, qj, kj, vj, q.scores, q.probs, Requant{});
+    for (std::uint32_t i = 0; i < L; ++i)
+      for (std::uint32_t c = 0; c < d; ++c) ctx_acc[std::size_t{i} * h + j * d + c] = r.context_acc[std::size_t{i} * d + c];
+  }
+  for (std::uint32_t j = 0; j < spec.heads && topk == nullptr; ++j) {
     for (std::uint32_t i = 0; i < L; ++i) {
       const std::uint32_t valid = spec.causal ? i + 1 : L;
       for (std::uint32_t c = 0; c < valid; ++c) srow[c] = q.scores.apply(scores[j][std::size_t{i} * L + c]);

@@ -26,6 +26,7 @@
 
 #include "modules/common/requant.h"
 #include "modules/sfu/softmax_engine.h"
+#include "modules/sfu/topk_attention_engine.h"
 #include "modules/sfu/vector_engine.h"
 #include "workloads/lowering.h"
 #include "workloads/model.h"
@@ -69,9 +70,12 @@ struct LayerReference {
   LayerQuant quant;              // as calibrated (or as given)
 };
 // The layer on x (L x hidden). With `calibrate`, picks every requantiser from the data as it goes;
-// otherwise uses `quant`.
+// otherwise uses `quant`. With `topk`, each head's attention is the top-k unit's (sfu::reference_topk_head:
+// 4-bit ranking, exact scores through rq_scores, softmax over the kept keys, probabilities through
+// rq_probs, S.V over them) and its context goes through rq_ctx as in the dense case.
 LayerReference reference_layer(const ModelSpec& spec, std::uint32_t seq_len, const LayerWeights& weights,
                                const sfu::SoftmaxParams& softmax, const sfu::VectorParams& vector,
-                               const std::vector<std::int8_t>& x, bool calibrate, const LayerQuant& quant = {});
+                               const std::vector<std::int8_t>& x, bool calibrate, const LayerQuant& quant = {},
+                               const sfu::TopkAttentionParams* topk = nullptr);
 
 }  // namespace tacsim::workloads

@@ -218,6 +218,25 @@ TEST_F(ModelRun, NpyMasksOfAPrunedModelDriveTheRun) {
   EXPECT_FALSE(fs::exists(dir_ / "x" / "stats.json"));
 }
 
+TEST_F(ModelRun, TopkAttentionRunsOnItsUnit) {
+  // Each head's Q.K^T, softmax and S.V become one operation on the top-k unit; values pass the check.
+  ASSERT_EQ(run("--model tinybert-4 --seq-len 64 --set model.topk=16 --set sim.check=true", "k16"), 0);
+  const auto s = stats("k16");
+  EXPECT_EQ(s["summary"]["check"], "pass");
+  EXPECT_GT(s["summary"]["cycles_topk_attention"].get<std::uint64_t>(), 0u);
+  EXPECT_FALSE(s["summary"].contains("cycles_softmax"));
+  EXPECT_EQ(s["modules"]["accel.topk_unit"]["heads"], 4 * 12);
+  // The unit's work grows with the keys it keeps: S.V MACs are L x kept x d per head.
+  EXPECT_EQ(s["modules"]["accel.topk_unit"]["sv_macs"], 48ull * 64 * 16 * 26);
+  ASSERT_EQ(run("--model tinybert-4 --seq-len 64 --set model.topk=48", "k48"), 0);
+  EXPECT_GT(stats("k48")["summary"]["cycles_topk_attention"].get<std::uint64_t>(),
+            s["summary"]["cycles_topk_attention"].get<std::uint64_t>());
+  std::string err;
+  EXPECT_EQ(run("--model gpt2-small --seq-len 16 --set model.topk=8", "x", &err), 2);
+  EXPECT_EQ(err.rfind("tacsim: config: model.topk: the top-k unit serves encoders; gpt2-small is causal", 0), 0u)
+      << err;
+}
+
 TEST_F(ModelRun, BadInput) {
   std::string err;
   EXPECT_EQ(run("--model no-such-model", "x", &err), 2);
@@ -228,7 +247,6 @@ TEST_F(ModelRun, BadInput) {
   EXPECT_EQ(err, "tacsim: config: model.seq_lens: expected positive lengths separated by commas, got '16,x'\n");
   EXPECT_EQ(run("--model tinybert-4 --seq-len 16 --set sparsity.weights=1:16", "x", &err), 2);
   EXPECT_EQ(err.rfind("tacsim: config: sparsity.weights: 1:16 does not fit layer0.q_proj", 0), 0u) << err;
-  EXPECT_EQ(run("--model tinybert-4 --set model.topk=8", "x", &err), 2);
   // A GEMM that cannot be mapped names the operation and the buffer.
   EXPECT_EQ(run("--model tinybert-4 --seq-len 16 --set out_buffer.capacity_kib=1", "x", &err), 2);
   EXPECT_EQ(err.rfind("tacsim: model: layer0.head0.qk: out_buffer.capacity_kib: a 16x16 tile of int32 outputs needs", 0),

@@ -84,4 +84,22 @@ TEST(LayerReference, CalibratedLayerUsesTheInt8Range) {
   }
 }
 
+TEST(LayerReference, TopkKeepingEveryKeyIsDenseAttention) {
+  // The top-k unit with k = L keeps every key: same exact scores, same softmax arithmetic (its sums are exact,
+  // so the kept keys' order does not matter), same int8 probabilities and S.V. The layer must be identical.
+  const ModelSpec spec = small_model(NormPosition::kPost, false);
+  const tacsim::sfu::SoftmaxParams sp;
+  const tacsim::sfu::VectorParams vp;
+  const std::array<std::string, 6> sparsity{"dense", "dense", "dense", "dense", "dense", "dense"};
+  const LayerWeights w = make_layer_weights(spec, 0, sparsity, vp, 3);
+  const auto x = make_layer_input(spec, 24, 4);
+  tacsim::sfu::TopkAttentionParams all, few;
+  all.top_k = 24;
+  few.top_k = 4;
+  const LayerReference dense = reference_layer(spec, 24, w, sp, vp, x, true);
+  EXPECT_EQ(reference_layer(spec, 24, w, sp, vp, x, true, {}, &all).out, dense.out);
+  // Keeping 4 of 24 keys changes the attention, and so the layer.
+  EXPECT_NE(reference_layer(spec, 24, w, sp, vp, x, true, {}, &few).out, dense.out);
+}
+
 }  // namespace

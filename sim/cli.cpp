@@ -50,7 +50,8 @@ po::options_description run_options() {
       "model,m", po::value<std::string>()->value_name("NAME"),
       "run a Transformer model: --set sim.workload=model --set model.name=NAME")(
       "seq-len", po::value<std::string>()->value_name("L[,L...]"), "shorthand for --set model.seq_lens=L[,L...]")(
-      "batch", po::value<std::string>()->value_name("N"), "shorthand for --set model.batch=N");
+      "batch", po::value<std::string>()->value_name("N"), "shorthand for --set model.batch=N")(
+      "check", "compute values and compare them with the C++ reference: --set sim.check=true");
   return d;
 }
 
@@ -104,6 +105,7 @@ int run_main(const std::vector<std::string>& args) {
   }
   if (vm.count("seq-len")) shorthand.push_back("model.seq_lens=" + vm["seq-len"].as<std::string>());
   if (vm.count("batch")) shorthand.push_back("model.batch=" + vm["batch"].as<std::string>());
+  if (vm.count("check")) shorthand.push_back("sim.check=true");
   o.overrides.insert(o.overrides.begin(), shorthand.begin(), shorthand.end());
   return run_command(o);
 }

@@ -220,7 +220,7 @@ TEST_F(ModelRun, NpyMasksOfAPrunedModelDriveTheRun) {
 
 TEST_F(ModelRun, TopkAttentionRunsOnItsUnit) {
   // Each head's Q.K^T, softmax and S.V become one operation on the top-k unit; values pass the check.
-  ASSERT_EQ(run("--model tinybert-4 --seq-len 64 --set model.topk=16 --set sim.check=true", "k16"), 0);
+  ASSERT_EQ(run("--model tinybert-4 --seq-len 64 --set model.topk=16 --check", "k16"), 0);
   const auto s = stats("k16");
   EXPECT_EQ(s["summary"]["check"], "pass");
   EXPECT_GT(s["summary"]["cycles_topk_attention"].get<std::uint64_t>(), 0u);

@@ -70,6 +70,8 @@ struct OpRecord {
   bool ran = false;
   Cycle start = 0, end = 0, cycles = 0;
   std::uint64_t dram_bytes = 0, operand_stall = 0, out_stall = 0, drain_stall = 0, conflicts = 0, pe_macs = 0;
+  // S.V blocks of a pipelined head: cycles the array sat idle waiting for the softmax of their block.
+  std::uint64_t sfu_wait = 0;
   std::string tiling;
 };
 
@@ -455,7 +457,9 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
               top.sfu.start(std::move(s));
               if (b > 0) sv_block(b - 1);
               if (b + 1 < blocks) qk_block(b + 1);
+              const Cycle idle0 = top.clock.now();
               while (top.sfu.busy()) sc_core::wait(top.sfu.finished());
+              recs[i_sv].sfu_wait += top.clock.now() - idle0;
               if (!soft.ran) soft.start = t0;
               soft.ran = true;
               soft.end = top.clock.now();
@@ -579,8 +583,8 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
 
   std::string csv =
       "sequence,seq_len,index,name,kind,layer,head,start_cycle,end_cycle,cycles,macs,effective_macs,dram_bytes,"
-      "operand_stall_cycles,out_stall_cycles,drain_stall_cycles,bank_conflict_cycles,achieved_macs_per_cycle,"
-      "roofline_macs_per_cycle,bound,tiling\n";
+      "operand_stall_cycles,out_stall_cycles,drain_stall_cycles,bank_conflict_cycles,sfu_wait_cycles,"
+      "achieved_macs_per_cycle,roofline_macs_per_cycle,bound,tiling\n";
   // Per operation kind: cycles, dense-equivalent MACs, the MACs the datapath performed, DRAM bytes.
   struct KindTotals {
     std::uint64_t cycles = 0, macs = 0, pe_macs = 0, dram_bytes = 0;
@@ -588,7 +592,7 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
   std::map<std::string, KindTotals> by_kind;
   struct LayerTotals {
     std::uint64_t cycles = 0, macs = 0, dram_bytes = 0, operand_stall = 0, out_stall = 0, drain_stall = 0,
-                  conflicts = 0, sfu_cycles = 0, pe_macs = 0;
+                  conflicts = 0, sfu_cycles = 0, sfu_wait = 0, pe_macs = 0;
   };
   std::vector<LayerTotals> layers(spec.layers);
   std::uint64_t macs = 0, eff = 0, pe_macs = 0;
@@ -607,10 +611,10 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
       roof = std::min(peak_macs, by_memory);
       bound = by_memory < peak_macs ? "memory" : "compute";
     }
-    csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3f},{:.3f},{},\"{}\"\n", r.sequence,
+    csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3f},{:.3f},{},\"{}\"\n", r.sequence,
                        lengths[r.sequence], i, op.name, kind_name(op.kind), op.layer, op.head, r.start, r.end, cyc,
                        op.macs, op_eff, r.dram_bytes, r.operand_stall, r.out_stall, r.drain_stall,
-                       r.conflicts, achieved, roof, bound, r.tiling);
+                       r.conflicts, r.sfu_wait, achieved, roof, bound, r.tiling);
     KindTotals& kt = by_kind[kind_name(op.kind)];
     kt.cycles += cyc;
     kt.macs += op.macs;
@@ -625,6 +629,10 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
     lt.conflicts += r.conflicts;
     lt.pe_macs += r.pe_macs;
     if (!workloads::is_gemm(op.kind)) lt.sfu_cycles += cyc;
+    // The array waits for the SFU: the whole of the operations that run alone (residual, layernorm, GELU),
+    // and the pipelined softmax's share (recorded on S.V).
+    const bool alone = op.kind == OpKind::kResidualAdd || op.kind == OpKind::kLayerNorm || op.kind == OpKind::kGelu;
+    lt.sfu_wait += (alone ? cyc : 0) + r.sfu_wait;
     macs += op.macs;
     eff += op_eff;
     pe_macs += r.pe_macs;
@@ -674,11 +682,11 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
 
   std::string layer_csv =
       "layer,cycles,macs,dram_bytes,operand_stall_cycles,out_stall_cycles,drain_stall_cycles,bank_conflict_cycles,"
-      "sfu_cycles,pe_utilization\n";
+      "sfu_cycles,sfu_wait_cycles,pe_utilization\n";
   for (std::size_t l = 0; l < layers.size(); ++l) {
     const LayerTotals& t = layers[l];
-    layer_csv += fmt::format("{},{},{},{},{},{},{},{},{},{:.4f}\n", l, t.cycles, t.macs, t.dram_bytes, t.operand_stall,
-                             t.out_stall, t.drain_stall, t.conflicts, t.sfu_cycles,
+    layer_csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{:.4f}\n", l, t.cycles, t.macs, t.dram_bytes,
+                             t.operand_stall, t.out_stall, t.drain_stall, t.conflicts, t.sfu_cycles, t.sfu_wait,
                              t.cycles ? double(t.pe_macs) / (peak_macs * double(t.cycles)) : 0.0);
   }
   write_file_atomic(opts.out_dir, "ops.csv", csv);

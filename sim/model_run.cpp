@@ -211,8 +211,13 @@ int run_model(const SimConfig& cfg, const RunOptions& opts) {
     for (std::uint32_t l = 0; l < spec.layers; ++l)
     {
       std::array<const sparsity::Mask*, 6> m{};
-      for (std::size_t r = 0; r < 6; ++r) m[r] = masks.find(l, r);
-      weights.push_back(workloads::make_layer_weights(spec, l, layer_sparsity[l], cfg.sfu.vector, cfg.sim.seed, m));
+      std::array<const std::vector<std::int8_t>*, 6> v{};
+      for (std::size_t r = 0; r < 6; ++r) {
+        m[r] = masks.find(l, r);
+        if (m[r] != nullptr && !masks.values[l][r].empty()) v[r] = &masks.values[l][r];
+      }
+      weights.push_back(
+          workloads::make_layer_weights(spec, l, layer_sparsity[l], cfg.sfu.vector, cfg.sim.seed, m, v));
     }
     for (std::size_t q = 0; q < sequences.size(); ++q) {
       inputs.push_back(workloads::make_layer_input(spec, lengths[q], cfg.sim.seed + 0x1000 + q));

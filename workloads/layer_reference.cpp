@@ -57,7 +57,8 @@ std::pair<std::uint32_t, std::uint32_t> weight_shape(const ModelSpec& spec, Weig
 
 LayerWeights make_layer_weights(const ModelSpec& spec, std::uint32_t layer,
                                 const std::array<std::string, 6>& sparsity, const sfu::VectorParams& vector,
-                                std::uint64_t seed, const std::array<const sparsity::Mask*, 6>& masks) {
+                                std::uint64_t seed, const std::array<const sparsity::Mask*, 6>& masks,
+                                const std::array<const std::vector<std::int8_t>*, 6>& values) {
   LayerWeights lw;
   // One stream per layer, drawn in a fixed order: the six matrices, then the layernorm parameters.
   Rng rng(seed ^ (0x9e3779b97f4a7c15ull * (std::uint64_t{layer} + 1)));
@@ -76,6 +77,7 @@ LayerWeights make_layer_weights(const ModelSpec& spec, std::uint32_t layer,
       // exactly the mask's positions (it keeps at most N per group).
       for (std::size_t i = 0; i < w.size(); ++i) w[i] = !m->keep[i] ? std::int8_t{0} : w[i] == 0 ? std::int8_t{1} : w[i];
     }
+    if (values[r] != nullptr) w = *values[r];  // a quantised model's own weights (the stream above still advances)
     GemmWeights pw = prune_weights(g, std::move(w));
     lw.w[r] = std::move(pw.w);
     lw.image[r] = std::move(pw.image);

@@ -58,10 +58,12 @@ std::pair<std::uint32_t, std::uint32_t> weight_shape(const ModelSpec& spec, Weig
 
 // Seeded parameters for layer `layer`; `sparsity[i]` is role i's sparsity (from the lowered ops). Weights are
 // uniform int8 magnitude-pruned; gamma = 1 + U(-1/8, 1/8), beta = U(-1/16, 1/16). With masks[i] (a really
-// pruned model's, conforming to sparsity[i]), role i keeps exactly the mask's positions, values non-zero.
+// pruned model's, conforming to sparsity[i]), role i keeps exactly the mask's positions, values non-zero;
+// with values[i] (n x k int8, zero where pruned) too, those are the weights.
 LayerWeights make_layer_weights(const ModelSpec& spec, std::uint32_t layer,
                                 const std::array<std::string, 6>& sparsity, const sfu::VectorParams& vector,
-                                std::uint64_t seed, const std::array<const sparsity::Mask*, 6>& masks = {});
+                                std::uint64_t seed, const std::array<const sparsity::Mask*, 6>& masks = {},
+                                const std::array<const std::vector<std::int8_t>*, 6>& values = {});
 // The input of the first layer: L x hidden uniform int8.
 std::vector<std::int8_t> make_layer_input(const ModelSpec& spec, std::uint32_t seq_len, std::uint64_t seed);
 

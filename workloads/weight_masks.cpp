@@ -27,13 +27,16 @@ WeightMasks load_weight_masks(const std::string& dir, const ModelSpec& spec) {
   WeightMasks m;
   m.by_layer.resize(spec.layers);
   m.files.resize(spec.layers);
+  m.values.resize(spec.layers);
   const auto& roles = weight_roles();
   for (std::uint32_t l = 0; l < spec.layers; ++l)
     for (std::size_t r = 0; r < roles.size(); ++r) {
       const std::string path = dir + "/" + mask_file_name(l, roles[r]);
       const auto [n, k] = shape_of(spec, roles[r]);
       // read_npy names the file when it cannot be opened or parsed; the matrix view checks the shape.
-      m.by_layer[l][r] = sparsity::npy_to_mask(sparsity::read_npy(path), n, k);
+      const sparsity::NpyArray a = sparsity::read_npy(path);
+      m.by_layer[l][r] = sparsity::npy_to_mask(a, n, k);
+      if (a.dtype == sparsity::NpyDtype::kInt8) m.values[l][r] = sparsity::npy_to_int8_matrix(a, n, k).data;
       m.files[l][r] = path;
     }
   return m;

@@ -3,9 +3,10 @@
 //   <dir>/layer<l>.<role>.npy      role: q_proj k_proj v_proj out_proj ffn_up ffn_down (lowering.h)
 // each of shape (n, k) = (out_features, in_features), as a PyTorch nn.Linear weight is stored; any dtype the
 // .npy reader takes (bool masks, or the pruned weights themselves): non-zero means kept. Every layer's six
-// files must be present. The kept positions are what counts: an N:M layer's mask must keep at most N of
-// every M weights along k, HP masks must have HP's bank property, unstructured masks may be anything; the
-// values at kept positions stay seeded random int8 (non-zero).
+// files must be present. The kept positions are what counts for timing: an N:M layer's mask must keep at most
+// N of every M weights along k, HP masks must have HP's bank property, unstructured masks may be anything.
+// An int8 file is a quantised model's weights: its values are the weights a checked run multiplies. Any other
+// dtype is a mask: the values at kept positions stay seeded random int8 (non-zero).
 #include <array>
 #include <string>
 #include <vector>
@@ -19,6 +20,7 @@ namespace tacsim::workloads {
 struct WeightMasks {
   std::vector<std::array<sparsity::Mask, 6>> by_layer;  // [layer][role_index]
   std::vector<std::array<std::string, 6>> files;        // where each came from, for messages
+  std::vector<std::array<std::vector<std::int8_t>, 6>> values;  // int8 files' weights (n x k); else empty
   bool empty() const { return by_layer.empty(); }
   const sparsity::Mask* find(std::uint32_t layer, std::size_t role) const {
     return empty() ? nullptr : &by_layer[layer][role];

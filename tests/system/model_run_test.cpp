@@ -8,17 +8,17 @@ using namespace tacsim::testing_support;
 
 class ModelRun : public SystemTest {
  protected:
-  // A bool .npy (format 1.0) of `rows` x `cols`, kept where keep(r, c).
+  // A bool .npy (format 1.0) of `rows` x `cols`, kept where keep(r, c); with `descr` '|i1', int8 values.
   template <class Keep>
-  static void write_mask(const fs::path& path, int rows, int cols, Keep keep) {
-    std::string header = "{'descr': '|b1', 'fortran_order': False, 'shape': (" + std::to_string(rows) + ", " +
-                         std::to_string(cols) + "), }";
+  static void write_mask(const fs::path& path, int rows, int cols, Keep keep, const std::string& descr = "|b1") {
+    std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" + std::to_string(rows) +
+                         ", " + std::to_string(cols) + "), }";
     while ((10 + header.size() + 1) % 64 != 0) header += ' ';
     header += '\n';
     std::ofstream f(path, std::ios::binary);
     f << "\x93NUMPY" << char(1) << char(0) << char(header.size() & 0xff) << char(header.size() >> 8) << header;
     for (int r = 0; r < rows; ++r)
-      for (int c = 0; c < cols; ++c) f << char(keep(r, c) ? 1 : 0);
+      for (int c = 0; c < cols; ++c) f << static_cast<char>(keep(r, c));
   }
   // A one-layer BERT-style model (hidden 64, ffn 128) and a folder of masks for its six matrices.
   template <class Keep>
@@ -203,6 +203,18 @@ TEST_F(ModelRun, NpyMasksOfAPrunedModelDriveTheRun) {
   const auto m24 = masks_for_small_model("m24", [](int r, int c) { return c % 4 == r % 4 || c % 4 == (r + 1) % 4; });
   ASSERT_EQ(run(model + "--set sparsity.weights=2:4 --set sim.check=true --set sparsity.masks=" + m24.string(), "nm"), 0);
   EXPECT_EQ(stats("nm")["summary"]["check"], "pass");
+  // A quantised model's int8 weights (zero where pruned): their values go through the checked run.
+  const fs::path w8 = dir_ / "w8";
+  fs::create_directories(w8);
+  for (const auto& f : fs::directory_iterator(m24)) {
+    const std::string name = f.path().filename().string();
+    const bool up = name.find("ffn_up") != std::string::npos, down = name.find("ffn_down") != std::string::npos;
+    write_mask(w8 / name, up ? 128 : 64, down ? 128 : 64,
+               [](int r, int c) { return (c % 4 == r % 4 || c % 4 == (r + 1) % 4) ? (r * 31 + c * 17) % 255 - 127 : 0; },
+               "|i1");
+  }
+  ASSERT_EQ(run(model + "--set sparsity.weights=2:4 --check --set sparsity.masks=" + w8.string(), "w8"), 0);
+  EXPECT_EQ(stats("w8")["summary"]["check"], "pass");
   // A mask that breaks 2:4, a missing file and a wrong shape name the file.
   std::string err;
   const auto bad = masks_for_small_model("bad", [](int, int c) { return c % 4 != 3; });

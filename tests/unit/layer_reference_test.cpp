@@ -84,6 +84,23 @@ TEST(LayerReference, CalibratedLayerUsesTheInt8Range) {
   }
 }
 
+TEST(LayerReference, GivenWeightsAreTheWeights) {
+  // A quantised model's int8 weights (2:4-conforming, zero where pruned) replace the seeded ones exactly.
+  const ModelSpec spec = small_model(NormPosition::kPost, false);
+  const std::array<std::string, 6> sparsity{"2:4", "dense", "dense", "dense", "dense", "dense"};
+  std::vector<std::int8_t> q(32 * 32);
+  tacsim::sparsity::Mask mask(32, 32);
+  for (int r = 0; r < 32; ++r)
+    for (int c = 0; c < 32; ++c)
+      if (c % 4 == r % 4 || c % 4 == (r + 1) % 4) {
+        q[static_cast<std::size_t>(r) * 32 + c] = static_cast<std::int8_t>((r * 7 + c) % 200 - 100);
+        mask.set(r, c, q[static_cast<std::size_t>(r) * 32 + c] != 0);
+      }
+  const LayerWeights w = make_layer_weights(spec, 0, sparsity, tacsim::sfu::VectorParams{}, 5, {&mask}, {&q});
+  EXPECT_EQ(w.w[0], q);
+  EXPECT_EQ(w.image[0].size(), 32u * (16 + 16 * 2 / 8));  // 2:4 rows: 16 values + 16 two-bit indices
+}
+
 TEST(LayerReference, TopkKeepingEveryKeyIsDenseAttention) {
   // The top-k unit with k = L keeps every key: same exact scores, same softmax arithmetic (its sums are exact,
   // so the kept keys' order does not matter), same int8 probabilities and S.V. The layer must be identical.

@@ -1,0 +1,172 @@
+#include "sim/model_report.h"
+
+#include <algorithm>
+#include <iostream>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "sim/output.h"
+#include "sim/stats_dump.h"
+
+namespace tacsim::sim {
+
+using workloads::Op;
+using workloads::OpKind;
+
+void report_model_run(const SimConfig& cfg, const RunOptions& opts, const workloads::ModelSpec& spec,
+                      const std::vector<std::uint32_t>& lengths, const std::vector<const OpRecord*>& records,
+                      bool sparse_rows, const ModelRunTotals& totals) {
+  auto kind_name = [](OpKind k) { return std::string(workloads::to_string(k)); };
+  // Roofline: the array's peak MACs per cycle, and the memory's peak bytes per accelerator cycle.
+  const double peak_macs = double(cfg.pe_array.peak_macs_per_cycle());
+  const double mem_bytes_per_s =
+      cfg.memory.model == "dram"
+          ? double(cfg.dram.channels) * cfg.dram.burst_bytes() / cfg.dram.burst_cycles() * cfg.dram.clock_mhz * 1e6
+          : double(cfg.fixed_memory.bytes_per_cycle) * cfg.fixed_memory.clock_mhz * 1e6;
+  const double peak_bytes = mem_bytes_per_s / (cfg.accel.clock_mhz * 1e6);
+
+  std::string csv =
+      "sequence,seq_len,index,name,kind,layer,head,start_cycle,end_cycle,cycles,macs,effective_macs,dram_bytes,"
+      "operand_stall_cycles,out_stall_cycles,drain_stall_cycles,bank_conflict_cycles,sfu_wait_cycles,"
+      "achieved_macs_per_cycle,roofline_macs_per_cycle,bound,tiling\n";
+  // Per operation kind: cycles, dense-equivalent MACs, the MACs the datapath performed, DRAM bytes.
+  struct KindTotals {
+    std::uint64_t cycles = 0, macs = 0, pe_macs = 0, dram_bytes = 0;
+  };
+  std::map<std::string, KindTotals> by_kind;
+  struct LayerTotals {
+    std::uint64_t cycles = 0, macs = 0, dram_bytes = 0, operand_stall = 0, out_stall = 0, drain_stall = 0,
+                  conflicts = 0, sfu_cycles = 0, sfu_wait = 0, pe_macs = 0;
+  };
+  std::vector<LayerTotals> layers(spec.layers);
+  std::uint64_t macs = 0, eff = 0, pe_macs = 0;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const OpRecord& r = *records[i];
+    const Op& op = *r.op;
+    const std::uint64_t cyc = r.cycles;
+    // HP and unstructured GEMMs: the MACs the datapath performed (their density is known once pruned).
+    const bool pruned = op.kind == OpKind::kWeightGemm && sparse_rows;
+    const std::uint64_t op_eff = pruned ? r.pe_macs : op.effective_macs;
+    const double achieved = cyc ? double(op_eff) / double(cyc) : 0.0;
+    double roof = 0;
+    std::string bound = "-";
+    if (op_eff > 0) {
+      const double by_memory = r.dram_bytes ? double(op_eff) / double(r.dram_bytes) * peak_bytes : peak_macs;
+      roof = std::min(peak_macs, by_memory);
+      bound = by_memory < peak_macs ? "memory" : "compute";
+    }
+    csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3f},{:.3f},{},\"{}\"\n", r.sequence,
+                       lengths[r.sequence], i, op.name, kind_name(op.kind), op.layer, op.head, r.start, r.end, cyc,
+                       op.macs, op_eff, r.dram_bytes, r.operand_stall, r.out_stall, r.drain_stall,
+                       r.conflicts, r.sfu_wait, achieved, roof, bound, r.tiling);
+    KindTotals& kt = by_kind[kind_name(op.kind)];
+    kt.cycles += cyc;
+    kt.macs += op.macs;
+    kt.pe_macs += r.pe_macs;
+    kt.dram_bytes += r.dram_bytes;
+    LayerTotals& lt = layers[op.layer];
+    lt.macs += op.macs;
+    lt.dram_bytes += r.dram_bytes;
+    lt.operand_stall += r.operand_stall;
+    lt.out_stall += r.out_stall;
+    lt.drain_stall += r.drain_stall;
+    lt.conflicts += r.conflicts;
+    lt.pe_macs += r.pe_macs;
+    if (!workloads::is_gemm(op.kind)) lt.sfu_cycles += cyc;
+    // The array waits for the SFU: the whole of the operations that run alone (residual, layernorm, GELU),
+    // and the pipelined softmax's share (recorded on S.V).
+    const bool alone = op.kind == OpKind::kResidualAdd || op.kind == OpKind::kLayerNorm || op.kind == OpKind::kGelu;
+    lt.sfu_wait += (alone ? cyc : 0) + r.sfu_wait;
+    macs += op.macs;
+    eff += op_eff;
+    pe_macs += r.pe_macs;
+  }
+  Cycle cycles = 0;
+  for (const OpRecord* r : records) cycles = std::max(cycles, r->end);
+  // Layers of one sequence follow each other; over several sequences a layer's cycles add up.
+  // A layer's cycles run from its first operation's start to its last one's end (operations overlap).
+  {
+    std::vector<Cycle> first(spec.layers, kNever), last(spec.layers, 0);
+    std::size_t seq = records.empty() ? 0 : records.front()->sequence;
+    auto flush = [&] {
+      for (std::uint32_t l = 0; l < spec.layers; ++l)
+        if (first[l] != kNever) layers[l].cycles += last[l] - first[l];
+      std::fill(first.begin(), first.end(), kNever);
+      std::fill(last.begin(), last.end(), Cycle{0});
+    };
+    for (const OpRecord* r : records) {
+      if (r->sequence != seq) flush(), seq = r->sequence;
+      first[r->op->layer] = std::min(first[r->op->layer], r->start);
+      last[r->op->layer] = std::max(last[r->op->layer], r->end);
+    }
+    flush();
+  }
+
+  nlohmann::ordered_json summary;
+  summary["cycles"] = cycles;
+  summary["sim_time_ns"] = totals.sim_time_ns;
+  summary["check"] = totals.check;
+  if (totals.check != "off") summary["check_mismatches"] = totals.check_mismatches;
+  summary["requests"] = lengths.size();
+  summary["macs"] = macs;
+  summary["effective_macs"] = eff;
+  summary["pe_utilization"] = double(pe_macs) / (peak_macs * double(cycles));
+  summary["effective_macs_per_cycle"] = double(macs) / double(cycles);
+  summary["dram_bytes"] = totals.dram_bytes;
+  summary["weight_bytes"] = totals.weight_bytes;
+  summary["bank_conflict_cycles"] = totals.bank_conflict_cycles;
+  // Per kind, flat: cycles_<kind>, macs_<kind>, dram_bytes_<kind>, and for the PE array's kinds
+  // pe_utilization_<kind> (performed MACs over the array's peak during that kind's cycles).
+  for (const auto& [k, v] : by_kind) {
+    summary["cycles_" + k] = v.cycles;
+    summary["macs_" + k] = v.macs;
+    summary["dram_bytes_" + k] = v.dram_bytes;
+    if (v.pe_macs > 0 && v.cycles > 0) summary["pe_utilization_" + k] = double(v.pe_macs) / (peak_macs * double(v.cycles));
+  }
+
+  std::string layer_csv =
+      "layer,cycles,macs,dram_bytes,operand_stall_cycles,out_stall_cycles,drain_stall_cycles,bank_conflict_cycles,"
+      "sfu_cycles,sfu_wait_cycles,pe_utilization\n";
+  for (std::size_t l = 0; l < layers.size(); ++l) {
+    const LayerTotals& t = layers[l];
+    layer_csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{:.4f}\n", l, t.cycles, t.macs, t.dram_bytes,
+                             t.operand_stall, t.out_stall, t.drain_stall, t.conflicts, t.sfu_cycles, t.sfu_wait,
+                             t.cycles ? double(t.pe_macs) / (peak_macs * double(t.cycles)) : 0.0);
+  }
+  write_file_atomic(opts.out_dir, "ops.csv", csv);
+  write_file_atomic(opts.out_dir, "layers.csv", layer_csv);
+  write_results(opts.out_dir, cfg, summary,
+                {{"cycles_per_s", double(cycles) / totals.wall_s}, {"reference_wall_s", totals.reference_wall_s}},
+                totals.wall_s);
+
+  if (!opts.quiet) {
+    std::string lens;
+    for (auto L : lengths) lens += (lens.empty() ? "" : ",") + std::to_string(L);
+    std::cout << fmt::format("tacsim run: {} ({} layers, hidden {}), sequence length {}, weights {}, {} ops\n",
+                             spec.name, spec.layers, spec.hidden, lens, cfg.model.weight_sparsity, records.size());
+    auto row = [](const std::string& k, const std::string& v) { std::cout << fmt::format("  {:<22}{}\n", k, v); };
+    row("cycles", fmt::format("{}", cycles));
+    row("simulated time", fmt::format("{:.3f} us", summary["sim_time_ns"].get<double>() * 1e-3));
+    row("PE utilization", fmt::format("{:.1f} %", 100 * summary["pe_utilization"].get<double>()));
+    row("MACs (dense-equiv.)", fmt::format("{}", macs));
+    row("bytes moved (DRAM)", fmt::format("{}", totals.dram_bytes));
+    for (const auto& [k, v] : by_kind)
+      row("  " + k, fmt::format("{} cycles ({:.1f} %){}", v.cycles, 100.0 * double(v.cycles) / double(cycles),
+                                v.pe_macs > 0 ? fmt::format(", PE utilization {:.1f} %",
+                                                            100.0 * double(v.pe_macs) / (peak_macs * double(v.cycles)))
+                                              : std::string()));
+    row("wall time", fmt::format("{:.3f} s", totals.wall_s));
+    row("sim cycles / s", fmt::format("{:.3g}", double(cycles) / totals.wall_s));
+    if (totals.check == "pass")
+      row("check", fmt::format("pass (every layer's output equals the C++ reference, {:.2f} s)",
+                               totals.reference_wall_s));
+    else if (totals.check != "off")
+      row("check", fmt::format("FAIL: {} mismatches; first: {}", totals.check_mismatches, totals.check.substr(6)));
+    else
+      row("check", "off (timing only; --set sim.check=true compares every layer with a C++ reference)");
+    std::cout << fmt::format("  results in {}/ (stats.json, ops.csv, layers.csv, config.ini)\n", opts.out_dir);
+  }
+}
+
+}  // namespace tacsim::sim

@@ -28,6 +28,7 @@ std::string SimParams::validate() const {
 
 std::string ModelRunParams::validate() const {
   if (batch == 0) return "batch: must be at least 1, got 0";
+  if (topk > (1u << 16)) return fmt::format("topk: must be at most 65536 (the top-k unit's sorters), got {}", topk);
   return "";
 }
 

@@ -3,7 +3,8 @@
 // It issues at most one BEGIN_REQ per cycle, waits for END_REQ before the next (the AT request-exclusion rule),
 // keeps up to max_outstanding transactions in flight, and answers each BEGIN_RESP with TLM_COMPLETED.
 // A move's completion callback runs in the simulation context at the cycle its last response arrived.
-#include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include <systemc>
 #include <tlm>
@@ -37,7 +38,8 @@ class Dma : public sc_core::sc_module, public StatsProvider {
   const ClockDomain& clock_;
   DmaEngine engine_;
   PayloadPool pool_;
-  std::unordered_map<tlm::tlm_generic_payload*, Transaction> in_flight_;
+  // At most max_outstanding entries: a short scan beats hashing and allocating a node per transaction.
+  std::vector<std::pair<tlm::tlm_generic_payload*, Transaction>> in_flight_;
   Cycle next_issue_ = 0;
   sc_core::sc_event work_event_;
   AtInitiator protocol_;

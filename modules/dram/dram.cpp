@@ -1,6 +1,7 @@
 #include "modules/dram/dram.h"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace tacsim::dram {
 
@@ -70,12 +71,12 @@ std::uint64_t Dram::bytes_transferred() const {
   return (c.read_bursts + c.write_bursts) * params_.burst_bytes();
 }
 
+// The engine's transaction id is the payload's address: the payload is held (acquire) until its response, so
+// the id is unique while in flight and maps back without a lookup table.
 bool Dram::offer(tlm::tlm_generic_payload& p, Cycle at) {
-  const std::uint64_t id = next_id_;
+  const auto id = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(&p));
   if (!engine_.try_enqueue({id, p.get_address(), p.get_data_length(), p.is_write()}, at)) return false;
-  ++next_id_;
   p.acquire();
-  in_flight_.emplace(id, &p);
   return true;
 }
 
@@ -114,12 +115,10 @@ void Dram::run_thread() {
     const Cycle now = clock_.now();
     clock_.wait_until(now);
     if (now >= engine_.next_cycle()) engine_.advance_to(now);
-    for (const Completion& c : engine_.take_completions()) {
-      const auto it = in_flight_.find(c.id);
-      tlm::tlm_generic_payload* p = it->second;
-      in_flight_.erase(it);
+    engine_.take_completions(completions_);
+    for (const Completion& c : completions_) {
       last_finish_ = std::max(last_finish_, c.finish);
-      responses_.push_back(p);
+      responses_.push_back(reinterpret_cast<tlm::tlm_generic_payload*>(static_cast<std::uintptr_t>(c.id)));
     }
     send_responses();
     if (waiting_ && offer(*waiting_, now + 1)) {

@@ -10,7 +10,7 @@
 //   engine's `finish`); responses wait for END_RESP (or TLM_COMPLETED) one at a time.
 // Peers send phases at the time they happen: annotated delays must be zero.
 #include <deque>
-#include <unordered_map>
+#include <vector>
 
 #include <tlm_utils/simple_target_socket.h>
 #include <systemc>
@@ -52,8 +52,7 @@ class Dram : public sc_core::sc_module, public StatsProvider, public memory::Mem
   ClockDomain clock_;
   Engine engine_;
   BackingStore store_;
-  std::uint64_t next_id_ = 0;
-  std::unordered_map<std::uint64_t, tlm::tlm_generic_payload*> in_flight_;
+  std::vector<Completion> completions_;              // take_completions() buffer, reused
   tlm::tlm_generic_payload* waiting_ = nullptr;      // BEGIN_REQ the front end could not take yet
   std::deque<tlm::tlm_generic_payload*> responses_;  // done, BEGIN_RESP not yet sent
   Cycle last_finish_ = 0;

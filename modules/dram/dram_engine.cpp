@@ -435,6 +435,11 @@ std::vector<Completion> Engine::take_completions() {
   return out;
 }
 
+void Engine::take_completions(std::vector<Completion>& out) {
+  out.clear();
+  out.swap(ready_);
+}
+
 bool Engine::idle() const {
   return staged_ == 0 && occupancy_ == 0 && done_heap_.empty() && ready_.empty();
 }

@@ -116,6 +116,9 @@ class Engine {
   Cycle next_cycle() const { return next_cycle_; }
 
   std::vector<Completion> take_completions();
+  // The same into `out` (its old contents dropped), swapping buffers so a caller that reuses `out` never
+  // allocates.
+  void take_completions(std::vector<Completion>& out);
   bool idle() const;  // nothing staged, queued or in flight, and every completion taken
 
   const Counters& counters() const { return counters_; }

@@ -34,12 +34,14 @@ struct RunLog {
   Counters counters;
 };
 
-// Event-driven driver, as the SystemC shell will be: sleep until the next arrival or the engine's next event.
-// Arrivals are offered in order; a refused one is retried after the next advance.
+// Event-driven driver, as the SystemC shell is: sleep until the next arrival or the engine's next event.
+// Arrivals are offered in order; a refused one is retried after the next advance. Completions come through
+// the shell's reused buffer, the reference driver's through the by-value take_completions().
 RunLog run_events(const Params& p, const std::vector<Arrival>& traffic, Cycle end,
                   testing::TimingChecker* checker = nullptr) {
   Engine engine(p);
   RunLog run;
+  std::vector<Completion> done;
   engine.set_command_observer([&](const Command& c) {
     run.commands.push_back(c);
     if (checker != nullptr) checker->record(c);
@@ -63,10 +65,12 @@ RunLog run_events(const Params& p, const std::vector<Arrival>& traffic, Cycle en
       continue;
     }
     engine.advance_to(next);
-    for (const Completion& c : engine.take_completions()) run.completions.push_back(c);
+    engine.take_completions(done);
+    run.completions.insert(run.completions.end(), done.begin(), done.end());
   }
   engine.advance_to(end);
-  for (const Completion& c : engine.take_completions()) run.completions.push_back(c);
+  engine.take_completions(done);
+  run.completions.insert(run.completions.end(), done.begin(), done.end());
   run.counters = engine.counters();
   if (checker != nullptr) checker->finish(end);
   return run;

@@ -69,7 +69,9 @@ void Dma::finish(tlm::tlm_generic_payload& p) {
   const Cycle now = clock_.now();
   auto done = engine_.complete(t, now);
   p.release();
-  work_event_.notify(SC_ZERO_TIME);
+  // The issue thread only waits on work_event_ for a free slot or for work; with nothing queued, submit()
+  // wakes it, so waking it here would only let it look and sleep again.
+  if (engine_.can_issue()) work_event_.notify(SC_ZERO_TIME);
   if (done) done(now);
 }
 

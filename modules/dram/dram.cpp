@@ -90,13 +90,20 @@ tlm::tlm_sync_enum Dram::nb_transport_fw(tlm::tlm_generic_payload& p, tlm::tlm_p
     p.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
     return tlm::TLM_COMPLETED;
   }
-  wake_.notify(SC_ZERO_TIME);
   // Seen at the first DRAM clock edge at or after it, cycle `now`, the request enters the controller at
   // now + 1 (see the header).
-  if (offer(p, clock_.now() + 1)) {
+  const Cycle now = clock_.now();
+  if (offer(p, now + 1)) {
+    // Wake the thread only if it has something to do now (offer() may have caught the engine up past a
+    // completion) or its next wake-up must come earlier. Otherwise it would wake, do nothing and sleep until
+    // the same or a later cycle: sleeping until the earlier one is equally exact, as it wakes at the latest
+    // at each transaction's finish either way.
+    if (engine_.has_completions() || std::max(engine_.next_completion_bound(), now + 1) < sleeping_until_)
+      wake_.notify(SC_ZERO_TIME);
     phase = tlm::END_REQ;
     return tlm::TLM_UPDATED;
   }
+  wake_.notify(SC_ZERO_TIME);
   waiting_ = &p;
   return tlm::TLM_ACCEPTED;
 }
@@ -129,10 +136,12 @@ void Dram::run_thread() {
     // Wake for the next completion; for every scheduling event only while a request waits for the front end
     // (acceptance can change at any of them). advance_to() catches up on the events slept through.
     const Cycle next = waiting_ ? engine_.next_event() : engine_.next_completion_bound();
+    sleeping_until_ = next == kNever ? kNever : std::max(next, now + 1);
     if (next == kNever)
       wait(wake_);
     else
-      wait(clock_.time_at(std::max(next, now + 1)) - sc_time_stamp(), wake_);
+      wait(clock_.time_at(sleeping_until_) - sc_time_stamp(), wake_);
+    sleeping_until_ = 0;
   }
 }
 

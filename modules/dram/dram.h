@@ -1,7 +1,7 @@
 #pragma once
 // Dram: the DRAM model behind a TLM-2.0 approximately-timed target socket. The 4-phase protocol at the
 // socket, the timing in dram::Engine: the thread wakes only at the engine's next event or when a phase
-// arrives.
+// arrives that changes what it must do (an accepted BEGIN_REQ that brings no earlier completion does not).
 //
 // Cycle rules at the boundary (deterministic whatever the order of processes within a time step):
 // - a BEGIN_REQ seen in DRAM cycle t enters the controller at cycle t + 1 (the controller registers it);
@@ -56,6 +56,8 @@ class Dram : public sc_core::sc_module, public StatsProvider, public memory::Mem
   tlm::tlm_generic_payload* waiting_ = nullptr;      // BEGIN_REQ the front end could not take yet
   std::deque<tlm::tlm_generic_payload*> responses_;  // done, BEGIN_RESP not yet sent
   Cycle last_finish_ = 0;
+  // The cycle run_thread() sleeps until (kNever: until wake_), or 0 while it runs and will decide afresh.
+  Cycle sleeping_until_ = 0;
   sc_core::sc_event wake_;
   AtTarget protocol_;
   StatsGroup stats_;

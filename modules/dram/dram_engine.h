@@ -119,6 +119,7 @@ class Engine {
   // The same into `out` (its old contents dropped), swapping buffers so a caller that reuses `out` never
   // allocates.
   void take_completions(std::vector<Completion>& out);
+  bool has_completions() const { return !ready_.empty(); }  // something for take_completions()
   bool idle() const;  // nothing staged, queued or in flight, and every completion taken
 
   const Counters& counters() const { return counters_; }

@@ -16,7 +16,9 @@ Dram::Dram(const sc_module_name& name, const Params& params)
       store_(params.capacity_bytes()),
       protocol_(this->name(), wake_) {
   target_socket.register_nb_transport_fw(this, &Dram::nb_transport_fw);
-  SC_THREAD(run_thread);
+  // A method, not a thread: it never needs its stack between activations, and a method activation costs the
+  // kernel no coroutine switch.
+  SC_METHOD(run);
 
   const Counters& c = engine_.counters();
   for (const CounterInfo& info : counter_infos())
@@ -94,7 +96,7 @@ tlm::tlm_sync_enum Dram::nb_transport_fw(tlm::tlm_generic_payload& p, tlm::tlm_p
   // now + 1 (see the header).
   const Cycle now = clock_.now();
   if (offer(p, now + 1)) {
-    // Wake the thread only if it has something to do now (offer() may have caught the engine up past a
+    // Wake run() only if it has something to do now (offer() may have caught the engine up past a
     // completion) or its next wake-up must come earlier. Otherwise it would wake, do nothing and sleep until
     // the same or a later cycle: sleeping until the earlier one is equally exact, as it wakes at the latest
     // at each transaction's finish either way.
@@ -116,33 +118,36 @@ void Dram::send_responses() {
   }
 }
 
-void Dram::run_thread() {
-  for (;;) {
-    // Woken between two DRAM clock edges (by a phase from another clock domain): act at the next edge.
-    const Cycle now = clock_.now();
-    clock_.wait_until(now);
-    if (now >= engine_.next_cycle()) engine_.advance_to(now);
-    engine_.take_completions(completions_);
-    for (const Completion& c : completions_) {
-      last_finish_ = std::max(last_finish_, c.finish);
-      responses_.push_back(reinterpret_cast<tlm::tlm_generic_payload*>(static_cast<std::uintptr_t>(c.id)));
-    }
-    send_responses();
-    if (waiting_ && offer(*waiting_, now + 1)) {
-      tlm::tlm_generic_payload* w = waiting_;
-      waiting_ = nullptr;
-      protocol_.end_request(target_socket, *w);
-    }
-    // Wake for the next completion; for every scheduling event only while a request waits for the front end
-    // (acceptance can change at any of them). advance_to() catches up on the events slept through.
-    const Cycle next = waiting_ ? engine_.next_event() : engine_.next_completion_bound();
-    sleeping_until_ = next == kNever ? kNever : std::max(next, now + 1);
-    if (next == kNever)
-      wait(wake_);
-    else
-      wait(clock_.time_at(sleeping_until_) - sc_time_stamp(), wake_);
-    sleeping_until_ = 0;
+void Dram::run() {
+  sleeping_until_ = 0;
+  // Woken between two DRAM clock edges (by a phase from another clock domain): act at the next edge, deaf to
+  // wake_ until then (what arrives meanwhile is handled there).
+  const Cycle now = clock_.now();
+  const sc_time edge = clock_.time_at(now);
+  if (edge > sc_time_stamp()) {
+    next_trigger(edge - sc_time_stamp());
+    return;
   }
+  if (now >= engine_.next_cycle()) engine_.advance_to(now);
+  engine_.take_completions(completions_);
+  for (const Completion& c : completions_) {
+    last_finish_ = std::max(last_finish_, c.finish);
+    responses_.push_back(reinterpret_cast<tlm::tlm_generic_payload*>(static_cast<std::uintptr_t>(c.id)));
+  }
+  send_responses();
+  if (waiting_ && offer(*waiting_, now + 1)) {
+    tlm::tlm_generic_payload* w = waiting_;
+    waiting_ = nullptr;
+    protocol_.end_request(target_socket, *w);
+  }
+  // Wake for the next completion; for every scheduling event only while a request waits for the front end
+  // (acceptance can change at any of them). advance_to() catches up on the events slept through.
+  const Cycle next = waiting_ ? engine_.next_event() : engine_.next_completion_bound();
+  sleeping_until_ = next == kNever ? kNever : std::max(next, now + 1);
+  if (next == kNever)
+    next_trigger(wake_);
+  else
+    next_trigger(clock_.time_at(sleeping_until_) - sc_time_stamp(), wake_);
 }
 
 }  // namespace tacsim::dram

@@ -1,6 +1,6 @@
 #pragma once
 // Dram: the DRAM model behind a TLM-2.0 approximately-timed target socket. The 4-phase protocol at the
-// socket, the timing in dram::Engine: the thread wakes only at the engine's next event or when a phase
+// socket, the timing in dram::Engine: its process wakes only at the engine's next event or when a phase
 // arrives that changes what it must do (an accepted BEGIN_REQ that brings no earlier completion does not).
 //
 // Cycle rules at the boundary (deterministic whatever the order of processes within a time step):
@@ -45,7 +45,7 @@ class Dram : public sc_core::sc_module, public StatsProvider, public memory::Mem
  private:
   tlm::tlm_sync_enum nb_transport_fw(tlm::tlm_generic_payload& p, tlm::tlm_phase& phase, sc_core::sc_time& t);
   bool offer(tlm::tlm_generic_payload& p, Cycle at);
-  void run_thread();
+  void run();
   void send_responses();
 
   Params params_;
@@ -56,7 +56,8 @@ class Dram : public sc_core::sc_module, public StatsProvider, public memory::Mem
   tlm::tlm_generic_payload* waiting_ = nullptr;      // BEGIN_REQ the front end could not take yet
   std::deque<tlm::tlm_generic_payload*> responses_;  // done, BEGIN_RESP not yet sent
   Cycle last_finish_ = 0;
-  // The cycle run_thread() sleeps until (kNever: until wake_), or 0 while it runs and will decide afresh.
+  // The cycle run() is due next (kNever: only on wake_), or 0 while it runs or waits for a clock edge and
+  // will decide afresh.
   Cycle sleeping_until_ = 0;
   sc_core::sc_event wake_;
   AtTarget protocol_;

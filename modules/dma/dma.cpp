@@ -14,7 +14,9 @@ Dma::Dma(const sc_module_name& name, const Params& params, const ClockDomain& cl
       engine_(params),
       protocol_(this->name(), work_event_, [this](tlm::tlm_generic_payload& p) { finish(p); }) {
   initiator_socket.register_nb_transport_bw(this, &Dma::nb_transport_bw);
-  SC_THREAD(issue_thread);
+  // A method, not a thread: every wait is where an iteration of its loop ends, and a method activation costs
+  // the kernel no coroutine switch.
+  SC_METHOD(issue);
   in_flight_.reserve(params.max_outstanding);
 
   const auto& c = engine_.counters();
@@ -37,13 +39,16 @@ void Dma::submit(Move m) {
   work_event_.notify(SC_ZERO_TIME);
 }
 
-void Dma::issue_thread() {
+void Dma::issue() {
   for (;;) {
-    while (protocol_.request_open() || !engine_.can_issue()) wait(work_event_);
+    if (protocol_.request_open() || !engine_.can_issue()) {
+      next_trigger(work_event_);
+      return;
+    }
     const Cycle now = clock_.now();
     if (now < next_issue_) {
-      clock_.wait_until(next_issue_);
-      continue;
+      next_trigger(clock_.time_at(next_issue_) - sc_time_stamp());
+      return;
     }
     const Transaction t = engine_.issue(now);
     next_issue_ = now + 1;  // one BEGIN_REQ per cycle
@@ -69,7 +74,7 @@ void Dma::finish(tlm::tlm_generic_payload& p) {
   const Cycle now = clock_.now();
   auto done = engine_.complete(t, now);
   p.release();
-  // The issue thread only waits on work_event_ for a free slot or for work; with nothing queued, submit()
+  // issue() only waits on work_event_ for a free slot or for work; with nothing queued, submit()
   // wakes it, so waking it here would only let it look and sleep again.
   if (engine_.can_issue()) work_event_.notify(SC_ZERO_TIME);
   if (done) done(now);

@@ -31,7 +31,7 @@ class Dma : public sc_core::sc_module, public StatsProvider {
 
  private:
   tlm::tlm_sync_enum nb_transport_bw(tlm::tlm_generic_payload& p, tlm::tlm_phase& phase, sc_core::sc_time& t);
-  void issue_thread();
+  void issue();
   void finish(tlm::tlm_generic_payload& p);
 
   Params params_;

@@ -140,9 +140,10 @@ void Dram::run() {
     waiting_ = nullptr;
     protocol_.end_request(target_socket, *w);
   }
-  // Wake for the next completion; for every scheduling event only while a request waits for the front end
-  // (acceptance can change at any of them). advance_to() catches up on the events slept through.
-  const Cycle next = waiting_ ? engine_.next_event() : engine_.next_completion_bound();
+  // Wake for the next completion and, while a request waits for the front end, for the next cycle at which
+  // the front end that refused it can empty. advance_to() catches up on the events slept through.
+  Cycle next = engine_.next_completion_bound();
+  if (waiting_) next = std::min(next, engine_.next_retry_cycle());
   sleeping_until_ = next == kNever ? kNever : std::max(next, now + 1);
   if (next == kNever)
     next_trigger(wake_);

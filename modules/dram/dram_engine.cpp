@@ -356,14 +356,24 @@ bool Engine::try_enqueue(const Transaction& txn, Cycle now) {
   }
   if (now > next_cycle_) advance_to(now - 1);
 
+  if (has_refused_ && txn.id == refused_.id && txn.address == refused_.address && txn.bytes == refused_.bytes &&
+      txn.is_write == refused_.is_write && !channels_[refused_channel_].staged.empty()) {
+    return false;  // the same front end is still busy
+  }
   const std::uint64_t bb = map_.burst_bytes();
   const std::uint64_t first = txn.address / bb * bb;
   const std::uint64_t last = (txn.address + txn.bytes - 1) / bb * bb;
   scratch_.clear();
   for (std::uint64_t a = first; a <= last; a += bb) {
     scratch_.push_back(map_.decode(a));
-    if (!channels_[scratch_.back().channel].staged.empty()) return false;
+    if (!channels_[scratch_.back().channel].staged.empty()) {
+      refused_ = txn;
+      refused_channel_ = scratch_.back().channel;
+      has_refused_ = true;
+      return false;
+    }
   }
+  has_refused_ = false;
 
   account_occupancy(now);
   std::uint32_t index;
@@ -420,6 +430,14 @@ Cycle Engine::next_event() const {
   }
   if (!done_heap_.empty()) e = std::min(e, std::max(done_heap_.front().finish, next_cycle_));
   return e;
+}
+
+Cycle Engine::next_retry_cycle() const {
+  if (!has_refused_) throw std::logic_error("dram: next_retry_cycle() without a refused transaction");
+  // The front end only empties as its channel's queue frees slots, i.e. at cycles where that channel issues.
+  const Channel& ch = channels_[refused_channel_];
+  if (ch.stale) ch.next = recache(ch, next_cycle_);
+  return ch.next;
 }
 
 Cycle Engine::next_completion_bound() const {

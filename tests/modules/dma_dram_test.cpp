@@ -100,13 +100,15 @@ TEST(DmaDram, WritesThenReadsBackUnderAFullQueue) {
   EXPECT_EQ(b.dma.engine().counters().transactions, 128u);
 }
 
-// Passes every phase through unchanged and notes, per transaction, the cycle its request phase ended (END_REQ
-// returned or sent back: the DRAM registers it one cycle later) and the cycle its BEGIN_RESP arrived.
+// Passes every phase through unchanged and notes, per transaction, the cycles of its BEGIN_REQ, of the end of
+// its request phase (END_REQ returned or sent back: the DRAM registers it one cycle later) and of its
+// BEGIN_RESP.
 struct Probe : sc_core::sc_module {
   struct Seen {
     std::uint64_t address = 0;
     std::uint32_t bytes = 0;
     bool write = false;
+    Cycle begun = kNever;
     Cycle accepted = kNever;
     Cycle responded = kNever;
   };
@@ -125,7 +127,7 @@ struct Probe : sc_core::sc_module {
     const bool begin = phase == tlm::BEGIN_REQ;
     if (begin) {
       open[&p] = seen.size();
-      seen.push_back({p.get_address(), p.get_data_length(), p.is_write()});
+      seen.push_back({p.get_address(), p.get_data_length(), p.is_write(), clock.now()});
     }
     const tlm::tlm_sync_enum r = initiator_socket->nb_transport_fw(p, phase, t);
     if (begin && r == tlm::TLM_UPDATED && phase == tlm::END_REQ) seen[open[&p]].accepted = clock.now();
@@ -142,9 +144,10 @@ struct Probe : sc_core::sc_module {
 };
 
 // Random 2-D moves, some submitted together and some after idle gaps, through Dma -> Probe -> Dram; then the
-// same transactions, entering at the cycles the probe saw, replayed through Engine::step() cycle by cycle.
-// Every response must arrive at exactly the cycle the reference finishes the transaction: the shell may skip
-// wake-ups, never move one.
+// same requests replayed through Engine::step() cycle by cycle, each offered in order from the cycle after its
+// BEGIN_REQ and retried every cycle until taken. The reference must take each request exactly one cycle after
+// the shell ended its request phase, and finish it exactly when the shell responded: the shell may skip
+// wake-ups, never move an END_REQ or a BEGIN_RESP.
 void expect_shell_matches_reference(const dram::Params& p) {
   ClockDomain clock(p.clock_mhz);
   dram::Dram memory("memory", p);
@@ -188,25 +191,29 @@ void expect_shell_matches_reference(const dram::Params& p) {
   ASSERT_EQ(finished, kMoves);
 
   dram::Engine reference(p);
-  std::vector<std::size_t> order(probe.seen.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    return probe.seen[a].accepted < probe.seen[b].accepted;
-  });
   std::map<std::uint64_t, Cycle> finish;
-  std::size_t next = 0;
+  std::size_t next = 0;  // requests are taken in BEGIN_REQ order, one request phase at a time
+  std::uint64_t refusals = 0;
   Cycle last = 0;
   for (const Probe::Seen& s : probe.seen) last = std::max(last, s.responded);
   ASSERT_NE(last, kNever);
   for (Cycle t = 0; t <= last; ++t) {
-    for (; next < order.size() && probe.seen[order[next]].accepted + 1 == t; ++next) {
-      const Probe::Seen& s = probe.seen[order[next]];
-      ASSERT_TRUE(reference.try_enqueue({order[next], s.address, s.bytes, s.write}, t)) << "at cycle " << t;
+    for (; next < probe.seen.size() && probe.seen[next].begun + 1 <= t; ++next) {
+      const Probe::Seen& s = probe.seen[next];
+      if (!reference.try_enqueue({next, s.address, s.bytes, s.write}, t)) {
+        ++refusals;
+        ASSERT_LT(t, s.accepted + 1) << "transaction " << next << " refused after the shell took it";
+        break;
+      }
+      ASSERT_EQ(t, s.accepted + 1) << "transaction " << next << " taken at another cycle";
     }
     reference.step(t);
     for (const dram::Completion& c : reference.take_completions()) finish[c.id] = c.finish;
   }
-  ASSERT_EQ(next, order.size());
+  ASSERT_EQ(next, probe.seen.size());
+  if (p.queue_depth_bursts <= 8) {
+    EXPECT_GT(refusals, 100u) << "the test should exercise back-pressure";
+  }
   ASSERT_EQ(finish.size(), probe.seen.size());
   for (std::size_t i = 0; i < probe.seen.size(); ++i)
     ASSERT_EQ(probe.seen[i].responded, finish[i]) << "transaction " << i;

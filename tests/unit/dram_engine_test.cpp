@@ -503,6 +503,38 @@ TEST(DramEngine, NothingIsLostOrDuplicatedWhenTheQueuesAreFull) {
   }
 }
 
+// A caller that sleeps after a refusal until next_retry_cycle() has been processed must not miss the cycle the
+// clock-by-clock driver, retrying every cycle, gets the transaction in.
+TEST(DramEngine, RetryCycleIsNeverLaterThanTheFirstAcceptance) {
+  for (const std::string& name : kPresets) {
+    SCOPED_TRACE(name);
+    Params p = preset(name);
+    p.queue_depth_bursts = 2;
+    const std::vector<Arrival> traffic = random_traffic(p, 77, 300, 0.5, 1 << 20, 3);
+    Engine engine(p);
+    std::size_t next = 0;
+    std::uint64_t refusals = 0;
+    Cycle retry_after = kNever;  // the pending transaction's last next_retry_cycle(), if it was refused
+    for (Cycle t = 0; next < traffic.size(); ++t) {
+      while (next < traffic.size() && traffic[next].cycle <= t) {
+        if (!engine.try_enqueue(traffic[next].txn, t)) {
+          ++refusals;
+          retry_after = engine.next_retry_cycle();
+          ASSERT_GE(retry_after, t);
+          break;
+        }
+        if (retry_after != kNever) {
+          ASSERT_GT(t, retry_after) << "taken before the retry cycle was processed";
+        }
+        retry_after = kNever;
+        ++next;
+      }
+      engine.step(t);
+    }
+    EXPECT_GT(refusals, 200u);
+  }
+}
+
 // ---- Exactness: the event-driven path against the clock-by-clock reference --------------------------------
 
 void expect_same(const RunLog& a, const RunLog& b) {

@@ -93,7 +93,7 @@ struct Engine::Channel {
 
   std::vector<Slot> slots;
   std::vector<std::uint32_t> free_slots;
-  std::vector<std::uint32_t> order;                    // occupied slots, oldest first
+  std::vector<std::uint32_t> by_age;                   // occupied slots, oldest first, as of sort_by_age()
   std::vector<std::vector<std::uint32_t>> bank_slots;  // the same, per bank
   std::vector<Bank> banks;
   std::vector<Group> groups;
@@ -185,6 +185,16 @@ struct Engine::Channel {
       c.row_need = bank.open ? Need::kPre : Need::kAct;
       c.row_at = bank.open ? pre_earliest(b, rank) : act_earliest(slots[c.row_slot], tm);
     }
+  }
+
+  // Only step() and the event path's refresh fallback rank every burst by age, so the order is built when
+  // needed instead of being kept up to date on every arrival and issue.
+  void sort_by_age() {
+    by_age.clear();
+    for (std::uint32_t i = 0; i < slots.size(); ++i)
+      if (slots[i].valid) by_age.push_back(i);
+    std::sort(by_age.begin(), by_age.end(),
+              [this](std::uint32_t a, std::uint32_t b) { return slots[a].seq < slots[b].seq; });
   }
 
   bool blocked(const Slot& s) const {
@@ -325,7 +335,7 @@ Engine::Engine(const Params& params) : params_(validated(params)), map_(params_)
     while ((1u << ch.rank_shift) < ch.banks_per_rank) ++ch.rank_shift;  // a power of two (validate())
     ch.slots.resize(p.queue_depth_bursts);
     for (std::uint32_t s = p.queue_depth_bursts; s-- > 0;) ch.free_slots.push_back(s);
-    ch.order.reserve(p.queue_depth_bursts);
+    ch.by_age.reserve(p.queue_depth_bursts);
     ch.banks.resize(std::size_t{p.ranks} * ch.banks_per_rank);
     ch.groups.resize(std::size_t{p.ranks} * p.bankgroups);
     ch.ranks.resize(p.ranks);
@@ -521,7 +531,8 @@ bool Engine::issue_one(Channel& ch, Cycle t, bool reference) {
   }
   std::uint32_t other = kNoSlot;
   Need other_need = Need::kNone;
-  for (std::uint32_t slot : ch.order) {
+  ch.sort_by_age();
+  for (std::uint32_t slot : ch.by_age) {
     Cycle e = 0;
     const Need need = ch.classify(ch.slots[slot], tm_, params_.row_hit_cap, e);
     if (need == Need::kNone || e > t) continue;
@@ -653,7 +664,6 @@ void Engine::insert_burst(Channel& ch, const Location& loc) {
       }
     }
   }
-  ch.order.push_back(index);
   in_bank.push_back(index);
   if (b.queued++ == 0) ch.set_busy(s.bank);
   b.queued_writes += s.is_write;
@@ -791,7 +801,6 @@ void Engine::issue_column(Channel& ch, std::uint32_t slot, Cycle t) {
   }
   s.valid = false;
   ch.free_slots.push_back(slot);
-  ch.order.erase(std::find(ch.order.begin(), ch.order.end(), slot));
   auto& in_bank = ch.bank_slots[s.bank];
   in_bank.erase(std::find(in_bank.begin(), in_bank.end(), slot));
   --occupancy_;

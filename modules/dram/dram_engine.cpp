@@ -366,8 +366,9 @@ bool Engine::try_enqueue(const Transaction& txn, Cycle now) {
   }
   if (now > next_cycle_) advance_to(now - 1);
 
-  if (has_refused_ && txn.id == refused_.id && txn.address == refused_.address && txn.bytes == refused_.bytes &&
-      txn.is_write == refused_.is_write && !channels_[refused_channel_].staged.empty()) {
+  if (has_refused_ && txn.id == refused_.id && txn.address == refused_.address &&
+      txn.bytes == refused_.bytes && txn.is_write == refused_.is_write &&
+      !channels_[refused_channel_].staged.empty()) {
     return false;  // the same front end is still busy
   }
   const std::uint64_t bb = map_.burst_bytes();

@@ -144,9 +144,9 @@ struct Probe : sc_core::sc_module {
 };
 
 // Random 2-D moves, some submitted together and some after idle gaps, through Dma -> Probe -> Dram; then the
-// same requests replayed through Engine::step() cycle by cycle, each offered in order from the cycle after its
-// BEGIN_REQ and retried every cycle until taken. The reference must take each request exactly one cycle after
-// the shell ended its request phase, and finish it exactly when the shell responded: the shell may skip
+// same requests replayed through Engine::step() cycle by cycle, each offered in order from the cycle after
+// its BEGIN_REQ and retried every cycle until taken. The reference must take each request exactly one cycle
+// after the shell ended its request phase, and finish it exactly when the shell responded: the shell may skip
 // wake-ups, never move an END_REQ or a BEGIN_RESP.
 void expect_shell_matches_reference(const dram::Params& p) {
   ClockDomain clock(p.clock_mhz);

@@ -503,8 +503,8 @@ TEST(DramEngine, NothingIsLostOrDuplicatedWhenTheQueuesAreFull) {
   }
 }
 
-// A caller that sleeps after a refusal until next_retry_cycle() has been processed must not miss the cycle the
-// clock-by-clock driver, retrying every cycle, gets the transaction in.
+// A caller that sleeps after a refusal until next_retry_cycle() has been processed must not miss the cycle
+// the clock-by-clock driver, retrying every cycle, gets the transaction in.
 TEST(DramEngine, RetryCycleIsNeverLaterThanTheFirstAcceptance) {
   for (const std::string& name : kPresets) {
     SCOPED_TRACE(name);

@@ -2,7 +2,8 @@
 // Dma: a TLM-2.0 approximately-timed initiator that moves 2-D blocks between memory and on-chip buffers.
 // It issues at most one BEGIN_REQ per cycle, waits for END_REQ before the next (the AT request-exclusion rule),
 // keeps up to max_outstanding transactions in flight, and answers each BEGIN_RESP with TLM_COMPLETED.
-// A move's completion callback runs in the simulation context at the cycle its last response arrived.
+// A move's completion callback runs in the simulation context at the cycle its last response arrived, inside
+// the memory's process (a method): it may notify events, never wait.
 #include <utility>
 #include <vector>
 

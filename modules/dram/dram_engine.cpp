@@ -445,10 +445,14 @@ Cycle Engine::next_event() const {
 
 Cycle Engine::next_retry_cycle() const {
   if (!has_refused_) throw std::logic_error("dram: next_retry_cycle() without a refused transaction");
-  // The front end only empties as its channel's queue frees slots, i.e. at cycles where that channel issues.
+  // A front end holds bursts only while its channel's queue is full, and each of them needs a slot that one
+  // column command of that channel frees: with `left` bursts held, it empties after `left` more commands of
+  // the channel, one per cycle at most, the first at its next event.
   const Channel& ch = channels_[refused_channel_];
   if (ch.stale) ch.next = recache(ch, next_cycle_);
-  return ch.next;
+  const std::size_t left = ch.staged.size() - ch.staged_next;
+  if (ch.next == kNever || left == 0) return ch.next;
+  return ch.next + (left - 1);
 }
 
 Cycle Engine::next_completion_bound() const {

@@ -106,8 +106,9 @@ class Engine {
   // reaches beyond capacity, std::invalid_argument for zero bytes, std::logic_error when `now` was processed.
   bool try_enqueue(const Transaction& txn, Cycle now);
   // After try_enqueue() returned false: a cycle no later than the first at which the front end that refused
-  // it can empty (that channel's next event). Until that cycle has been processed, offering the same
-  // transaction again is refused, so a caller retrying it may sleep until then (and for completions).
+  // it can empty (that channel's next event, plus a cycle per further burst it holds). Until that cycle has
+  // been processed, offering the same transaction again is refused, so a caller retrying it may sleep until
+  // then (and for completions).
   Cycle next_retry_cycle() const;
 
   void advance_to(Cycle now);  // event-driven: visits only cycles where something can happen

@@ -1,7 +1,8 @@
 #pragma once
 // Dram: the DRAM model behind a TLM-2.0 approximately-timed target socket. The 4-phase protocol at the
-// socket, the timing in dram::Engine: its process wakes only at the engine's next event or when a phase
-// arrives that changes what it must do (an accepted BEGIN_REQ that brings no earlier completion does not).
+// socket, the timing in dram::Engine: its process (a method) wakes only at a lower bound on the next
+// completion, at the next cycle a waiting request can be taken, or when a phase arrives that moves either
+// earlier (an accepted BEGIN_REQ that brings no earlier completion does not wake it).
 //
 // Cycle rules at the boundary (deterministic whatever the order of processes within a time step):
 // - a BEGIN_REQ seen in DRAM cycle t enters the controller at cycle t + 1 (the controller registers it);

@@ -1,5 +1,7 @@
 #include "modules/dma/dma.h"
 
+#include <algorithm>
+
 namespace tacsim::dma {
 
 using namespace sc_core;
@@ -12,7 +14,10 @@ Dma::Dma(const sc_module_name& name, const Params& params, const ClockDomain& cl
       engine_(params),
       protocol_(this->name(), work_event_, [this](tlm::tlm_generic_payload& p) { finish(p); }) {
   initiator_socket.register_nb_transport_bw(this, &Dma::nb_transport_bw);
-  SC_THREAD(issue_thread);
+  // A method, not a thread: every wait is where an iteration of its loop ends, and a method activation costs
+  // the kernel no coroutine switch.
+  SC_METHOD(issue);
+  in_flight_.reserve(params.max_outstanding);
 
   const auto& c = engine_.counters();
   stats_.add("moves", &c.moves, "moves", "2-D block moves completed or in flight");
@@ -34,19 +39,22 @@ void Dma::submit(Move m) {
   work_event_.notify(SC_ZERO_TIME);
 }
 
-void Dma::issue_thread() {
+void Dma::issue() {
   for (;;) {
-    while (protocol_.request_open() || !engine_.can_issue()) wait(work_event_);
+    if (protocol_.request_open() || !engine_.can_issue()) {
+      next_trigger(work_event_);
+      return;
+    }
     const Cycle now = clock_.now();
     if (now < next_issue_) {
-      clock_.wait_until(next_issue_);
-      continue;
+      next_trigger(clock_.time_at(next_issue_) - sc_time_stamp());
+      return;
     }
     const Transaction t = engine_.issue(now);
     next_issue_ = now + 1;  // one BEGIN_REQ per cycle
     tlm::tlm_generic_payload* p = pool_.acquire();
     AtInitiator::prepare(*p, t.write, t.address, t.local, t.bytes);
-    in_flight_.emplace(p, t);
+    in_flight_.emplace_back(p, t);
     protocol_.send(initiator_socket, *p);
   }
 }
@@ -57,14 +65,18 @@ tlm::tlm_sync_enum Dma::nb_transport_bw(tlm::tlm_generic_payload& p, tlm::tlm_ph
 
 void Dma::finish(tlm::tlm_generic_payload& p) {
   if (p.is_response_error()) SC_REPORT_ERROR(name(), p.get_response_string().c_str());
-  const auto it = in_flight_.find(&p);
+  const auto it =
+      std::find_if(in_flight_.begin(), in_flight_.end(), [&p](const auto& e) { return e.first == &p; });
   if (it == in_flight_.end()) SC_REPORT_FATAL(name(), "response for a transaction never issued");
   const Transaction t = it->second;
-  in_flight_.erase(it);
+  *it = in_flight_.back();
+  in_flight_.pop_back();
   const Cycle now = clock_.now();
   auto done = engine_.complete(t, now);
   p.release();
-  work_event_.notify(SC_ZERO_TIME);
+  // issue() only waits on work_event_ for a free slot or for work; with nothing queued, submit()
+  // wakes it, so waking it here would only let it look and sleep again.
+  if (engine_.can_issue()) work_event_.notify(SC_ZERO_TIME);
   if (done) done(now);
 }
 

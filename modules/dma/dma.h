@@ -2,8 +2,10 @@
 // Dma: a TLM-2.0 approximately-timed initiator that moves 2-D blocks between memory and on-chip buffers.
 // It issues at most one BEGIN_REQ per cycle, waits for END_REQ before the next (the AT request-exclusion rule),
 // keeps up to max_outstanding transactions in flight, and answers each BEGIN_RESP with TLM_COMPLETED.
-// A move's completion callback runs in the simulation context at the cycle its last response arrived.
-#include <unordered_map>
+// A move's completion callback runs in the simulation context at the cycle its last response arrived, inside
+// the memory's process (a method): it may notify events, never wait.
+#include <utility>
+#include <vector>
 
 #include <systemc>
 #include <tlm>
@@ -30,14 +32,15 @@ class Dma : public sc_core::sc_module, public StatsProvider {
 
  private:
   tlm::tlm_sync_enum nb_transport_bw(tlm::tlm_generic_payload& p, tlm::tlm_phase& phase, sc_core::sc_time& t);
-  void issue_thread();
+  void issue();
   void finish(tlm::tlm_generic_payload& p);
 
   Params params_;
   const ClockDomain& clock_;
   DmaEngine engine_;
   PayloadPool pool_;
-  std::unordered_map<tlm::tlm_generic_payload*, Transaction> in_flight_;
+  // At most max_outstanding entries: a short scan beats hashing and allocating a node per transaction.
+  std::vector<std::pair<tlm::tlm_generic_payload*, Transaction>> in_flight_;
   Cycle next_issue_ = 0;
   sc_core::sc_event work_event_;
   AtInitiator protocol_;

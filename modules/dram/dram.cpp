@@ -1,6 +1,7 @@
 #include "modules/dram/dram.h"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace tacsim::dram {
 
@@ -15,7 +16,9 @@ Dram::Dram(const sc_module_name& name, const Params& params)
       store_(params.capacity_bytes()),
       protocol_(this->name(), wake_) {
   target_socket.register_nb_transport_fw(this, &Dram::nb_transport_fw);
-  SC_THREAD(run_thread);
+  // A method, not a thread: it never needs its stack between activations, and a method activation costs the
+  // kernel no coroutine switch.
+  SC_METHOD(run);
 
   const Counters& c = engine_.counters();
   for (const CounterInfo& info : counter_infos())
@@ -70,12 +73,12 @@ std::uint64_t Dram::bytes_transferred() const {
   return (c.read_bursts + c.write_bursts) * params_.burst_bytes();
 }
 
+// The engine's transaction id is the payload's address: the payload is held (acquire) until its response, so
+// the id is unique while in flight and maps back without a lookup table.
 bool Dram::offer(tlm::tlm_generic_payload& p, Cycle at) {
-  const std::uint64_t id = next_id_;
+  const auto id = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(&p));
   if (!engine_.try_enqueue({id, p.get_address(), p.get_data_length(), p.is_write()}, at)) return false;
-  ++next_id_;
   p.acquire();
-  in_flight_.emplace(id, &p);
   return true;
 }
 
@@ -89,13 +92,20 @@ tlm::tlm_sync_enum Dram::nb_transport_fw(tlm::tlm_generic_payload& p, tlm::tlm_p
     p.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
     return tlm::TLM_COMPLETED;
   }
-  wake_.notify(SC_ZERO_TIME);
   // Seen at the first DRAM clock edge at or after it, cycle `now`, the request enters the controller at
   // now + 1 (see the header).
-  if (offer(p, clock_.now() + 1)) {
+  const Cycle now = clock_.now();
+  if (offer(p, now + 1)) {
+    // Wake run() only if it has something to do now (offer() may have caught the engine up past a
+    // completion) or its next wake-up must come earlier. Otherwise it would wake, do nothing and sleep until
+    // the same or a later cycle: sleeping until the earlier one is equally exact, as it wakes at the latest
+    // at each transaction's finish either way.
+    if (engine_.has_completions() || std::max(engine_.next_completion_bound(), now + 1) < sleeping_until_)
+      wake_.notify(SC_ZERO_TIME);
     phase = tlm::END_REQ;
     return tlm::TLM_UPDATED;
   }
+  wake_.notify(SC_ZERO_TIME);
   waiting_ = &p;
   return tlm::TLM_ACCEPTED;
 }
@@ -108,33 +118,37 @@ void Dram::send_responses() {
   }
 }
 
-void Dram::run_thread() {
-  for (;;) {
-    // Woken between two DRAM clock edges (by a phase from another clock domain): act at the next edge.
-    const Cycle now = clock_.now();
-    clock_.wait_until(now);
-    if (now >= engine_.next_cycle()) engine_.advance_to(now);
-    for (const Completion& c : engine_.take_completions()) {
-      const auto it = in_flight_.find(c.id);
-      tlm::tlm_generic_payload* p = it->second;
-      in_flight_.erase(it);
-      last_finish_ = std::max(last_finish_, c.finish);
-      responses_.push_back(p);
-    }
-    send_responses();
-    if (waiting_ && offer(*waiting_, now + 1)) {
-      tlm::tlm_generic_payload* w = waiting_;
-      waiting_ = nullptr;
-      protocol_.end_request(target_socket, *w);
-    }
-    // Wake for the next completion; for every scheduling event only while a request waits for the front end
-    // (acceptance can change at any of them). advance_to() catches up on the events slept through.
-    const Cycle next = waiting_ ? engine_.next_event() : engine_.next_completion_bound();
-    if (next == kNever)
-      wait(wake_);
-    else
-      wait(clock_.time_at(std::max(next, now + 1)) - sc_time_stamp(), wake_);
+void Dram::run() {
+  sleeping_until_ = 0;
+  // Woken between two DRAM clock edges (by a phase from another clock domain): act at the next edge, deaf to
+  // wake_ until then (what arrives meanwhile is handled there).
+  const Cycle now = clock_.now();
+  const sc_time edge = clock_.time_at(now);
+  if (edge > sc_time_stamp()) {
+    next_trigger(edge - sc_time_stamp());
+    return;
   }
+  if (now >= engine_.next_cycle()) engine_.advance_to(now);
+  engine_.take_completions(completions_);
+  for (const Completion& c : completions_) {
+    last_finish_ = std::max(last_finish_, c.finish);
+    responses_.push_back(reinterpret_cast<tlm::tlm_generic_payload*>(static_cast<std::uintptr_t>(c.id)));
+  }
+  send_responses();
+  if (waiting_ && offer(*waiting_, now + 1)) {
+    tlm::tlm_generic_payload* w = waiting_;
+    waiting_ = nullptr;
+    protocol_.end_request(target_socket, *w);
+  }
+  // Wake for the next completion and, while a request waits for the front end, for the next cycle at which
+  // the front end that refused it can empty. advance_to() catches up on the events slept through.
+  Cycle next = engine_.next_completion_bound();
+  if (waiting_) next = std::min(next, engine_.next_retry_cycle());
+  sleeping_until_ = next == kNever ? kNever : std::max(next, now + 1);
+  if (next == kNever)
+    next_trigger(wake_);
+  else
+    next_trigger(clock_.time_at(sleeping_until_) - sc_time_stamp(), wake_);
 }
 
 }  // namespace tacsim::dram

@@ -1,7 +1,8 @@
 #pragma once
 // Dram: the DRAM model behind a TLM-2.0 approximately-timed target socket. The 4-phase protocol at the
-// socket, the timing in dram::Engine: the thread wakes only at the engine's next event or when a phase
-// arrives.
+// socket, the timing in dram::Engine: its process (a method) wakes only at a lower bound on the next
+// completion, at the next cycle a waiting request can be taken, or when a phase arrives that moves either
+// earlier (an accepted BEGIN_REQ that brings no earlier completion does not wake it).
 //
 // Cycle rules at the boundary (deterministic whatever the order of processes within a time step):
 // - a BEGIN_REQ seen in DRAM cycle t enters the controller at cycle t + 1 (the controller registers it);
@@ -10,7 +11,7 @@
 //   engine's `finish`); responses wait for END_RESP (or TLM_COMPLETED) one at a time.
 // Peers send phases at the time they happen: annotated delays must be zero.
 #include <deque>
-#include <unordered_map>
+#include <vector>
 
 #include <tlm_utils/simple_target_socket.h>
 #include <systemc>
@@ -45,18 +46,20 @@ class Dram : public sc_core::sc_module, public StatsProvider, public memory::Mem
  private:
   tlm::tlm_sync_enum nb_transport_fw(tlm::tlm_generic_payload& p, tlm::tlm_phase& phase, sc_core::sc_time& t);
   bool offer(tlm::tlm_generic_payload& p, Cycle at);
-  void run_thread();
+  void run();
   void send_responses();
 
   Params params_;
   ClockDomain clock_;
   Engine engine_;
   BackingStore store_;
-  std::uint64_t next_id_ = 0;
-  std::unordered_map<std::uint64_t, tlm::tlm_generic_payload*> in_flight_;
+  std::vector<Completion> completions_;              // take_completions() buffer, reused
   tlm::tlm_generic_payload* waiting_ = nullptr;      // BEGIN_REQ the front end could not take yet
   std::deque<tlm::tlm_generic_payload*> responses_;  // done, BEGIN_RESP not yet sent
   Cycle last_finish_ = 0;
+  // The cycle run() is due next (kNever: only on wake_), or 0 while it runs or waits for a clock edge and
+  // will decide afresh.
+  Cycle sleeping_until_ = 0;
   sc_core::sc_event wake_;
   AtTarget protocol_;
   StatsGroup stats_;

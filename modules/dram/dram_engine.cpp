@@ -93,13 +93,20 @@ struct Engine::Channel {
 
   std::vector<Slot> slots;
   std::vector<std::uint32_t> free_slots;
-  std::vector<std::uint32_t> order;                    // occupied slots, oldest first
+  std::vector<std::uint32_t> by_age;                   // occupied slots, oldest first, as of sort_by_age()
   std::vector<std::vector<std::uint32_t>> bank_slots;  // the same, per bank
   std::vector<Bank> banks;
   std::vector<Group> groups;
   std::vector<Rank> ranks;
   std::uint32_t index = 0;
   std::uint32_t banks_per_rank = 0;
+  std::uint32_t rank_shift = 0;  // log2(banks_per_rank): a flat bank's rank is bank >> rank_shift
+  // Banks with at least one queued burst, 64 per word: recache() visits only these, so a channel with many
+  // idle banks costs what its busy ones do.
+  std::vector<std::uint64_t> busy_banks;
+
+  void set_busy(std::uint32_t b) { busy_banks[b >> 6] |= std::uint64_t{1} << (b & 63); }
+  void clear_busy(std::uint32_t b) { busy_banks[b >> 6] &= ~(std::uint64_t{1} << (b & 63)); }
 
   // Event-path cache, per bank. The bursts of one bank that need the same command share its earliest cycle,
   // so FR-FCFS only ever picks a bank's oldest eligible read hit, write hit or row command (ACT or PRE):
@@ -180,6 +187,16 @@ struct Engine::Channel {
     }
   }
 
+  // Only step() and the event path's refresh fallback rank every burst by age, so the order is built when
+  // needed instead of being kept up to date on every arrival and issue.
+  void sort_by_age() {
+    by_age.clear();
+    for (std::uint32_t i = 0; i < slots.size(); ++i)
+      if (slots[i].valid) by_age.push_back(i);
+    std::sort(by_age.begin(), by_age.end(),
+              [this](std::uint32_t a, std::uint32_t b) { return slots[a].seq < slots[b].seq; });
+  }
+
   bool blocked(const Slot& s) const {
     return s.blocker != kNoSlot && slots[s.blocker].valid && slots[s.blocker].seq == s.blocker_seq;
   }
@@ -249,8 +266,7 @@ const char* to_string(CommandType type) {
 
 std::size_t latency_bin(Cycle latency) {
   if (latency < 64) return static_cast<std::size_t>(latency);
-  int e = 63;
-  while ((latency >> e) == 0) --e;  // e = floor(log2(latency)) >= 6
+  const int e = 63 - __builtin_clzll(latency);  // floor(log2(latency)) >= 6
   const std::size_t bin = 64 + static_cast<std::size_t>(e - 6) * 32 + ((latency >> (e - 5)) & 31);
   return std::min(bin, kLatencyBins - 1);
 }
@@ -316,13 +332,15 @@ Engine::Engine(const Params& params) : params_(validated(params)), map_(params_)
     Channel& ch = channels_[c];
     ch.index = c;
     ch.banks_per_rank = p.bankgroups * p.banks_per_group;
+    while ((1u << ch.rank_shift) < ch.banks_per_rank) ++ch.rank_shift;  // a power of two (validate())
     ch.slots.resize(p.queue_depth_bursts);
     for (std::uint32_t s = p.queue_depth_bursts; s-- > 0;) ch.free_slots.push_back(s);
-    ch.order.reserve(p.queue_depth_bursts);
+    ch.by_age.reserve(p.queue_depth_bursts);
     ch.banks.resize(std::size_t{p.ranks} * ch.banks_per_rank);
     ch.groups.resize(std::size_t{p.ranks} * p.bankgroups);
     ch.ranks.resize(p.ranks);
     ch.bank_slots.resize(ch.banks.size());
+    ch.busy_banks.assign((ch.banks.size() + 63) / 64, 0);
     ch.bank_cache.resize(ch.banks.size());
     ch.bank_stale.assign(ch.banks.size(), 1);
     ch.need_stale.assign(p.ranks, 0xff);
@@ -348,14 +366,25 @@ bool Engine::try_enqueue(const Transaction& txn, Cycle now) {
   }
   if (now > next_cycle_) advance_to(now - 1);
 
+  if (has_refused_ && txn.id == refused_.id && txn.address == refused_.address &&
+      txn.bytes == refused_.bytes && txn.is_write == refused_.is_write &&
+      !channels_[refused_channel_].staged.empty()) {
+    return false;  // the same front end is still busy
+  }
   const std::uint64_t bb = map_.burst_bytes();
   const std::uint64_t first = txn.address / bb * bb;
   const std::uint64_t last = (txn.address + txn.bytes - 1) / bb * bb;
   scratch_.clear();
   for (std::uint64_t a = first; a <= last; a += bb) {
     scratch_.push_back(map_.decode(a));
-    if (!channels_[scratch_.back().channel].staged.empty()) return false;
+    if (!channels_[scratch_.back().channel].staged.empty()) {
+      refused_ = txn;
+      refused_channel_ = scratch_.back().channel;
+      has_refused_ = true;
+      return false;
+    }
   }
+  has_refused_ = false;
 
   account_occupancy(now);
   std::uint32_t index;
@@ -414,6 +443,18 @@ Cycle Engine::next_event() const {
   return e;
 }
 
+Cycle Engine::next_retry_cycle() const {
+  if (!has_refused_) throw std::logic_error("dram: next_retry_cycle() without a refused transaction");
+  // A front end holds bursts only while its channel's queue is full, and each of them needs a slot that one
+  // column command of that channel frees: with `left` bursts held, it empties after `left` more commands of
+  // the channel, one per cycle at most, the first at its next event.
+  const Channel& ch = channels_[refused_channel_];
+  if (ch.stale) ch.next = recache(ch, next_cycle_);
+  const std::size_t left = ch.staged.size() - ch.staged_next;
+  if (ch.next == kNever || left == 0) return ch.next;
+  return ch.next + (left - 1);
+}
+
 Cycle Engine::next_completion_bound() const {
   Cycle e = done_heap_.empty() ? kNever : std::max(done_heap_.front().finish, next_cycle_);
   // Transactions with bursts still to issue: a column command at next_cycle_ at the earliest.
@@ -425,6 +466,11 @@ std::vector<Completion> Engine::take_completions() {
   std::vector<Completion> out;
   out.swap(ready_);
   return out;
+}
+
+void Engine::take_completions(std::vector<Completion>& out) {
+  out.clear();
+  out.swap(ready_);
 }
 
 bool Engine::idle() const {
@@ -490,7 +536,8 @@ bool Engine::issue_one(Channel& ch, Cycle t, bool reference) {
   }
   std::uint32_t other = kNoSlot;
   Need other_need = Need::kNone;
-  for (std::uint32_t slot : ch.order) {
+  ch.sort_by_age();
+  for (std::uint32_t slot : ch.by_age) {
     Cycle e = 0;
     const Need need = ch.classify(ch.slots[slot], tm_, params_.row_hit_cap, e);
     if (need == Need::kNone || e > t) continue;
@@ -549,34 +596,35 @@ Cycle Engine::recache(const Channel& ch, Cycle from) const {
     best = slot;
     best_need = need;
   };
-  for (std::uint32_t b = 0, r = 0, rank_end = ch.banks_per_rank; b < ch.banks.size(); ++b) {
-    if (b == rank_end) {
-      ++r;
-      rank_end += ch.banks_per_rank;
+  // Only banks with queued bursts can act; an idle bank's summary is redone when a burst arrives (mark_bank).
+  // The visiting order does not matter: consider() breaks every tie by the unique seq.
+  for (std::size_t w = 0; w < ch.busy_banks.size(); ++w) {
+    for (std::uint64_t busy = ch.busy_banks[w]; busy != 0; busy &= busy - 1) {
+      const auto b = static_cast<std::uint32_t>(w * 64 + static_cast<unsigned>(__builtin_ctzll(busy)));
+      const std::uint32_t r = b >> ch.rank_shift;
+      const std::uint8_t bits = ch.need_stale[r];
+      Channel::BankCache& c = ch.bank_cache[b];
+      if (ch.bank_stale[b] || bits == 0xff) {
+        ch.summarize(b, tm_, params_.row_hit_cap);
+        ch.bank_stale[b] = 0;
+      } else if (bits != 0) {
+        if (bits & (1u << static_cast<unsigned>(Need::kColumn))) {
+          if (c.read_slot != kNoSlot) c.read_at = ch.column_earliest(ch.slots[c.read_slot], tm_);
+          if (c.write_slot != kNoSlot) c.write_at = ch.column_earliest(ch.slots[c.write_slot], tm_);
+        }
+        if (c.row_need == Need::kAct && (bits & (1u << static_cast<unsigned>(Need::kAct)))) {
+          c.row_at = ch.act_earliest(ch.slots[c.row_slot], tm_);
+        }
+        if (c.row_need == Need::kPre && (bits & (1u << static_cast<unsigned>(Need::kPre)))) {
+          c.row_at = ch.pre_earliest(b, r);
+        }
+      }
+      consider(c.read_slot, c.read_at, Need::kColumn);
+      consider(c.write_slot, c.write_at, Need::kColumn);
+      consider(c.row_slot, c.row_at, c.row_need);
     }
-    if (ch.banks[b].queued == 0) continue;  // its summary is redone when a burst arrives
-    const std::uint8_t bits = ch.need_stale[r];
-    Channel::BankCache& c = ch.bank_cache[b];
-    if (ch.bank_stale[b] || bits == 0xff) {
-      ch.summarize(b, tm_, params_.row_hit_cap);
-    } else if (bits != 0) {
-      if (bits & (1u << static_cast<unsigned>(Need::kColumn))) {
-        if (c.read_slot != kNoSlot) c.read_at = ch.column_earliest(ch.slots[c.read_slot], tm_);
-        if (c.write_slot != kNoSlot) c.write_at = ch.column_earliest(ch.slots[c.write_slot], tm_);
-      }
-      if (c.row_need == Need::kAct && (bits & (1u << static_cast<unsigned>(Need::kAct)))) {
-        c.row_at = ch.act_earliest(ch.slots[c.row_slot], tm_);
-      }
-      if (c.row_need == Need::kPre && (bits & (1u << static_cast<unsigned>(Need::kPre)))) {
-        c.row_at = ch.pre_earliest(b, r);
-      }
-    }
-    consider(c.read_slot, c.read_at, Need::kColumn);
-    consider(c.write_slot, c.write_at, Need::kColumn);
-    consider(c.row_slot, c.row_at, c.row_need);
   }
-  std::fill(ch.bank_stale.begin(), ch.bank_stale.end(), 0);
-  std::fill(ch.need_stale.begin(), ch.need_stale.end(), 0);
+  for (std::uint8_t& bits : ch.need_stale) bits = 0;
   ch.stale = false;
   ch.chosen = best;
   ch.chosen_at = best_at;
@@ -621,9 +669,8 @@ void Engine::insert_burst(Channel& ch, const Location& loc) {
       }
     }
   }
-  ch.order.push_back(index);
   in_bank.push_back(index);
-  ++b.queued;
+  if (b.queued++ == 0) ch.set_busy(s.bank);
   b.queued_writes += s.is_write;
   if (b.open && b.row == s.row) {
     ++b.queued_hits;
@@ -735,7 +782,7 @@ void Engine::issue_column(Channel& ch, std::uint32_t slot, Cycle t) {
                                       : (auto_pre ? CommandType::kRda : CommandType::kRd);
   emit(ch, type, s.bank, s.rank, s.row, s.column, t);
 
-  --b.queued;
+  if (--b.queued == 0) ch.clear_busy(s.bank);
   b.queued_writes -= s.is_write;
   --b.queued_hits;
   b.queued_hit_writes -= s.is_write;
@@ -759,7 +806,6 @@ void Engine::issue_column(Channel& ch, std::uint32_t slot, Cycle t) {
   }
   s.valid = false;
   ch.free_slots.push_back(slot);
-  ch.order.erase(std::find(ch.order.begin(), ch.order.end(), slot));
   auto& in_bank = ch.bank_slots[s.bank];
   in_bank.erase(std::find(in_bank.begin(), in_bank.end(), slot));
   --occupancy_;

@@ -105,6 +105,11 @@ class Engine {
   // False when a front end the transaction needs is still busy. Throws std::out_of_range when the transaction
   // reaches beyond capacity, std::invalid_argument for zero bytes, std::logic_error when `now` was processed.
   bool try_enqueue(const Transaction& txn, Cycle now);
+  // After try_enqueue() returned false: a cycle no later than the first at which the front end that refused
+  // it can empty (that channel's next event, plus a cycle per further burst it holds). Until that cycle has
+  // been processed, offering the same transaction again is refused, so a caller retrying it may sleep until
+  // then (and for completions).
+  Cycle next_retry_cycle() const;
 
   void advance_to(Cycle now);  // event-driven: visits only cycles where something can happen
   void step(Cycle now);        // clock-by-clock reference: processes exactly cycle now == next_cycle()
@@ -116,6 +121,10 @@ class Engine {
   Cycle next_cycle() const { return next_cycle_; }
 
   std::vector<Completion> take_completions();
+  // The same into `out` (its old contents dropped), swapping buffers so a caller that reuses `out` never
+  // allocates.
+  void take_completions(std::vector<Completion>& out);
+  bool has_completions() const { return !ready_.empty(); }  // something for take_completions()
   bool idle() const;  // nothing staged, queued or in flight, and every completion taken
 
   const Counters& counters() const { return counters_; }
@@ -172,6 +181,11 @@ class Engine {
   std::vector<Completion> ready_;
   std::vector<Location> scratch_;  // the bursts of the transaction being offered to try_enqueue()
   std::uint64_t staged_ = 0;       // bursts held in channel front ends
+  // The last refused transaction and the channel whose busy front end refused it: a retry of it is refused
+  // without decoding its bursts again while that front end is still busy.
+  Transaction refused_{};
+  std::uint32_t refused_channel_ = 0;
+  bool has_refused_ = false;
 
   Cycle next_cycle_ = 0;
   std::uint64_t next_seq_ = 0;     // burst arrival order, the age FR-FCFS ranks by

@@ -55,7 +55,7 @@ TrafficGenerator::TrafficGenerator(const sc_module_name& name, const ClockDomain
       requests_per_cycle_(std::max(1u, requests_per_cycle)),
       protocol_(this->name(), work_event_, [this](tlm::tlm_generic_payload& p) { finish(p); }) {
   initiator_socket.register_nb_transport_bw(this, &TrafficGenerator::nb_transport_bw);
-  SC_THREAD(issue_thread);
+  SC_METHOD(issue);
   stats_.add("requests", &issued_, "transactions", "requests sent");
   stats_.add("completed", &completed_, "transactions", "responses received");
   stats_.add("data_errors", &data_errors_, "transactions", "checked reads whose data differed");
@@ -66,22 +66,34 @@ TrafficGenerator::TrafficGenerator(const sc_module_name& name, const ClockDomain
              "cycles requests waited past their trace cycle (END_REQ or the outstanding limit)");
 }
 
-void TrafficGenerator::issue_thread() {
-  Cycle next_free = 0;  // the first cycle with a BEGIN_REQ slot left
-  Cycle slot_cycle = 0;
-  std::uint32_t used = 0;
-  for (std::size_t i = 0; i < requests_.size(); ++i) {
+// A method that runs as far as it can and re-arms where the loop it replaces would have waited: for request
+// i's cycle (and its BEGIN_REQ slot), then for END_REQ of the previous request and a free outstanding slot,
+// then for the DRAM-clock edge if woken between two. `stage_` says which of those waits it is in.
+void TrafficGenerator::issue() {
+  while (next_request_ < requests_.size()) {
+    const std::size_t i = next_request_;
     const TrafficRequest& r = requests_[i];
-    clock_.wait_until(std::max(r.cycle, next_free));
-    while (protocol_.request_open() || in_flight_.size() >= max_outstanding_) wait(work_event_);
-    const Cycle now = clock_.now();
-    clock_.wait_until(now);
-    if (now > r.cycle) stall_cycles_ += now - std::max(r.cycle, next_free);
-    if (now != slot_cycle) {
-      slot_cycle = now;
-      used = 0;
+    if (stage_ == Stage::kCycle) {
+      stage_ = Stage::kSlot;
+      if (rearm_at(std::max(r.cycle, next_free_))) return;
     }
-    if (++used == requests_per_cycle_) next_free = now + 1;
+    if (stage_ == Stage::kSlot) {
+      if (protocol_.request_open() || in_flight_.size() >= max_outstanding_) {
+        next_trigger(work_event_);
+        return;
+      }
+      stage_ = Stage::kEdge;
+      if (rearm_at(clock_.now())) return;
+    }
+    stage_ = Stage::kCycle;
+    ++next_request_;
+    const Cycle now = clock_.now();
+    if (now > r.cycle) stall_cycles_ += now - std::max(r.cycle, next_free_);
+    if (now != slot_cycle_) {
+      slot_cycle_ = now;
+      used_ = 0;
+    }
+    if (++used_ == requests_per_cycle_) next_free_ = now + 1;
 
     tlm::tlm_generic_payload* p = pool_.acquire();
     InFlight f{i, std::vector<std::uint8_t>(r.bytes), {}, true};
@@ -93,7 +105,8 @@ void TrafficGenerator::issue_thread() {
       // Reads already in flight over these lines may now see either value.
       for (auto& [q, g] : in_flight_) {
         const TrafficRequest& o = requests_[g.index];
-        if (!o.is_write && first_line(o) <= last_line(r) && first_line(r) <= last_line(o)) g.checkable = false;
+        if (!o.is_write && first_line(o) <= last_line(r) && first_line(r) <= last_line(o))
+          g.checkable = false;
       }
     } else {
       for (std::uint64_t l = first_line(r); l <= last_line(r); ++l)
@@ -109,6 +122,13 @@ void TrafficGenerator::issue_thread() {
     ++issued_;
     protocol_.send(initiator_socket, *p);
   }
+}
+
+bool TrafficGenerator::rearm_at(Cycle c) {
+  const sc_time target = clock_.time_at(c);
+  if (target <= sc_time_stamp()) return false;
+  next_trigger(target - sc_time_stamp());
+  return true;
 }
 
 tlm::tlm_sync_enum TrafficGenerator::nb_transport_bw(tlm::tlm_generic_payload& p, tlm::tlm_phase& phase,

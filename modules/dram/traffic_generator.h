@@ -60,7 +60,8 @@ class TrafficGenerator : public sc_core::sc_module, public StatsProvider {
 
  private:
   tlm::tlm_sync_enum nb_transport_bw(tlm::tlm_generic_payload& p, tlm::tlm_phase& phase, sc_core::sc_time& t);
-  void issue_thread();
+  void issue();
+  bool rearm_at(Cycle c);  // next_trigger() for the start of cycle c; false when it has begun already
   void finish(tlm::tlm_generic_payload& p);
 
   const ClockDomain& clock_;
@@ -79,6 +80,12 @@ class TrafficGenerator : public sc_core::sc_module, public StatsProvider {
   std::unordered_map<tlm::tlm_generic_payload*, InFlight> in_flight_;
   std::unordered_map<std::uint64_t, std::uint8_t> committed_;        // bytes of completed writes
   std::unordered_map<std::uint64_t, std::uint32_t> writes_in_flight_;  // per 64-byte line
+  enum class Stage { kCycle, kSlot, kEdge };  // where issue() waits for request next_request_
+  Stage stage_ = Stage::kCycle;
+  std::size_t next_request_ = 0;
+  Cycle next_free_ = 0;  // the first cycle with a BEGIN_REQ slot left
+  Cycle slot_cycle_ = 0;
+  std::uint32_t used_ = 0;  // BEGIN_REQs sent in slot_cycle_
   std::uint64_t completed_ = 0, issued_ = 0, data_errors_ = 0, reads_checked_ = 0, reads_racing_ = 0,
                 stall_cycles_ = 0;
   Cycle last_response_ = 0;

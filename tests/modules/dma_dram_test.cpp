@@ -1,8 +1,15 @@
 // Dma driving the DRAM model over the TLM-2.0 AT protocol, exactly as the accelerator does: exact latency of
-// an idle-bank read through the whole stack, data integrity, and no loss under a full controller queue.
+// an idle-bank read through the whole stack, data integrity, no loss under a full controller queue, and the
+// shell's event-driven wake-ups against a clock-by-clock replay of the same traffic in the engine.
 #include <gtest/gtest.h>
 
+#include <map>
+#include <memory>
 #include <numeric>
+#include <random>
+
+#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
 
 #include "modules/dma/dma.h"
 #include "modules/dram/dram.h"
@@ -91,6 +98,133 @@ TEST(DmaDram, WritesThenReadsBackUnderAFullQueue) {
   EXPECT_EQ(c.write_transactions, 64u);
   EXPECT_EQ(c.read_transactions, 64u);
   EXPECT_EQ(b.dma.engine().counters().transactions, 128u);
+}
+
+// Passes every phase through unchanged and notes, per transaction, the cycles of its BEGIN_REQ, of the end of
+// its request phase (END_REQ returned or sent back: the DRAM registers it one cycle later) and of its
+// BEGIN_RESP.
+struct Probe : sc_core::sc_module {
+  struct Seen {
+    std::uint64_t address = 0;
+    std::uint32_t bytes = 0;
+    bool write = false;
+    Cycle begun = kNever;
+    Cycle accepted = kNever;
+    Cycle responded = kNever;
+  };
+  tlm_utils::simple_target_socket<Probe> target_socket;
+  tlm_utils::simple_initiator_socket<Probe> initiator_socket;
+  const ClockDomain& clock;
+  std::vector<Seen> seen;
+  std::map<tlm::tlm_generic_payload*, std::size_t> open;
+
+  Probe(const sc_core::sc_module_name& name, const ClockDomain& c)
+      : sc_module(name), target_socket("target_socket"), initiator_socket("initiator_socket"), clock(c) {
+    target_socket.register_nb_transport_fw(this, &Probe::fw);
+    initiator_socket.register_nb_transport_bw(this, &Probe::bw);
+  }
+  tlm::tlm_sync_enum fw(tlm::tlm_generic_payload& p, tlm::tlm_phase& phase, sc_core::sc_time& t) {
+    const bool begin = phase == tlm::BEGIN_REQ;
+    if (begin) {
+      open[&p] = seen.size();
+      seen.push_back({p.get_address(), p.get_data_length(), p.is_write(), clock.now()});
+    }
+    const tlm::tlm_sync_enum r = initiator_socket->nb_transport_fw(p, phase, t);
+    if (begin && r == tlm::TLM_UPDATED && phase == tlm::END_REQ) seen[open[&p]].accepted = clock.now();
+    return r;
+  }
+  tlm::tlm_sync_enum bw(tlm::tlm_generic_payload& p, tlm::tlm_phase& phase, sc_core::sc_time& t) {
+    if (phase == tlm::END_REQ) seen[open[&p]].accepted = clock.now();
+    if (phase == tlm::BEGIN_RESP) {
+      seen[open[&p]].responded = clock.now();
+      open.erase(&p);
+    }
+    return target_socket->nb_transport_bw(p, phase, t);
+  }
+};
+
+// Random 2-D moves, some submitted together and some after idle gaps, through Dma -> Probe -> Dram; then the
+// same requests replayed through Engine::step() cycle by cycle, each offered in order from the cycle after
+// its BEGIN_REQ and retried every cycle until taken. The reference must take each request exactly one cycle
+// after the shell ended its request phase, and finish it exactly when the shell responded: the shell may skip
+// wake-ups, never move an END_REQ or a BEGIN_RESP.
+void expect_shell_matches_reference(const dram::Params& p) {
+  ClockDomain clock(p.clock_mhz);
+  dram::Dram memory("memory", p);
+  dma::Params d;
+  d.max_transaction_bytes = 512;
+  d.max_outstanding = 16;
+  dma::Dma dma("dma", d, clock);
+  Probe probe("probe", clock);
+  dma.initiator_socket.bind(probe.target_socket);
+  probe.initiator_socket.bind(memory.target_socket);
+
+  std::mt19937_64 rng(p.queue_depth_bursts * 7919 + p.channels);
+  std::vector<std::uint8_t> local(1 << 16);
+  const int kMoves = 600;
+  int finished = 0;
+  struct Stimulus : sc_core::sc_module {
+    SC_HAS_PROCESS(Stimulus);
+    std::function<void()> body;
+    Stimulus(const sc_core::sc_module_name& n, std::function<void()> b) : sc_module(n), body(std::move(b)) {
+      SC_THREAD(run);
+    }
+    void run() { body(); }
+  };
+  Stimulus stimulus("stimulus", [&] {
+    for (int i = 0; i < kMoves; ++i) {
+      dma::Move m;
+      m.write = rng() % 3 == 0;
+      m.rows = 1 + rng() % 4;
+      m.row_bytes = 1 + rng() % (rng() % 2 == 0 ? 128 : 1024);
+      m.stride_bytes = m.row_bytes + rng() % 8192;
+      m.address = rng() % (std::uint64_t{1} << 22);
+      m.local = local.data();
+      m.on_done = [&](Cycle) {
+        if (++finished == kMoves) sc_core::sc_stop();  // the DRAM refreshes forever
+      };
+      dma.submit(m);
+      if (rng() % 3 == 0) clock.wait_until(clock.now() + (rng() % 8 == 0 ? rng() % 2000 : rng() % 60));
+    }
+  });
+  sc_core::sc_start();
+  ASSERT_EQ(finished, kMoves);
+
+  dram::Engine reference(p);
+  std::map<std::uint64_t, Cycle> finish;
+  std::size_t next = 0;  // requests are taken in BEGIN_REQ order, one request phase at a time
+  std::uint64_t refusals = 0;
+  Cycle last = 0;
+  for (const Probe::Seen& s : probe.seen) last = std::max(last, s.responded);
+  ASSERT_NE(last, kNever);
+  for (Cycle t = 0; t <= last; ++t) {
+    for (; next < probe.seen.size() && probe.seen[next].begun + 1 <= t; ++next) {
+      const Probe::Seen& s = probe.seen[next];
+      if (!reference.try_enqueue({next, s.address, s.bytes, s.write}, t)) {
+        ++refusals;
+        ASSERT_LT(t, s.accepted + 1) << "transaction " << next << " refused after the shell took it";
+        break;
+      }
+      ASSERT_EQ(t, s.accepted + 1) << "transaction " << next << " taken at another cycle";
+    }
+    reference.step(t);
+    for (const dram::Completion& c : reference.take_completions()) finish[c.id] = c.finish;
+  }
+  ASSERT_EQ(next, probe.seen.size());
+  if (p.queue_depth_bursts <= 8) {
+    EXPECT_GT(refusals, 100u) << "the test should exercise back-pressure";
+  }
+  ASSERT_EQ(finish.size(), probe.seen.size());
+  for (std::size_t i = 0; i < probe.seen.size(); ++i)
+    ASSERT_EQ(probe.seen[i].responded, finish[i]) << "transaction " << i;
+}
+
+TEST(DmaDram, ShellRespondsAtTheReferenceCyclesOnDdr4UnderBackPressure) {
+  expect_shell_matches_reference(ddr4(8));
+}
+
+TEST(DmaDram, ShellRespondsAtTheReferenceCyclesOnHbm2) {
+  expect_shell_matches_reference(dram::load_preset("hbm2", dram::default_presets_dir()));
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <functional>
 #include <memory>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <systemc>
@@ -83,7 +84,10 @@ class ModelRun {
   void load_masks();
   void plan_memory();
   void prepare_values();
+  void preflight() const;
   workloads::GemmParams gemm_params(const Op& op) const;
+  // Attention over L tokens: query rows per block, and whether scores and probabilities stay on chip.
+  std::pair<std::uint32_t, bool> attention_blocks(std::uint32_t L) const;
 
   // The simulation, in the driver thread.
   void drive();
@@ -156,6 +160,7 @@ ModelRun::ModelRun(const SimConfig& cfg, const RunOptions& opts) : cfg_(cfg), op
   lower();
   load_masks();
   plan_memory();
+  preflight();
   // Timing-only runs use the default requantisers (their values are not computed).
   quant_.assign(sequences_.size(), std::vector<workloads::LayerQuant>(spec_.layers));
   if (check_) prepare_values();
@@ -214,6 +219,71 @@ workloads::GemmParams ModelRun::gemm_params(const Op& op) const {
   g.sparsity = op.gemm.sparsity;
   if (const std::string e = g.validate(); !e.empty()) throw InputError(fmt::format("model: {}: gemm.{}", op.name, e));
   return g;
+}
+
+std::pair<std::uint32_t, bool> ModelRun::attention_blocks(std::uint32_t L) const {
+  // STA keeps a head's attention on chip: Q.K^T's scores go to the softmax unit and its probabilities to S.V
+  // without a DRAM round trip, and the softmax is pipelined with the array. A head runs in blocks of query
+  // rows (model.attention_block_rows, default the array's rows); while the softmax unit works on block b, the
+  // array computes S.V of block b - 1 and Q.K^T of block b + 1, so the score buffer holds two blocks of int32
+  // scores. When two blocks of at least the array's rows do not fit it, or with on-chip attention off, the
+  // whole head's scores and probabilities round-trip through DRAM, one step after the other.
+  const std::uint32_t array_rows = cfg_.pe_array.rows;
+  const std::uint64_t score_buffer = std::uint64_t{cfg_.sfu.score_buffer_kib} * 1024;
+  const std::uint64_t row_bytes = std::uint64_t{L} * kAccBytes;
+  std::uint32_t block_rows = cfg_.model.attention_block_rows ? cfg_.model.attention_block_rows : array_rows;
+  block_rows = std::min(block_rows, L);
+  bool on_chip = cfg_.model.attention_on_chip;
+  while (on_chip && 2 * row_bytes * block_rows > score_buffer) {
+    // Halve down to the array's rows (a smaller block leaves array rows idle).
+    if (block_rows <= array_rows) on_chip = false;
+    block_rows = std::max(array_rows, block_rows / 2 / array_rows * array_rows);
+  }
+  return {on_chip ? block_rows : L, on_chip};
+}
+
+void ModelRun::preflight() const {
+  // Every GEMM must map onto the buffers before anything is simulated: the mapper's errors name the operation
+  // and the buffer. Each distinct shape is planned once; the largest attention block stands for the smaller
+  // last one (a smaller m needs no more buffer).
+  std::vector<std::tuple<std::uint32_t, std::uint32_t, std::uint32_t, std::string, bool>> seen;
+  for (std::size_t q = 0; q < sequences_.size(); ++q) {
+    const std::uint32_t block_rows = attention_blocks(lengths_[q]).first;
+    for (const Op& op : sequences_[q]) {
+      if (!workloads::is_gemm(op.kind) || op.kind == OpKind::kTopkAttention) continue;
+      workloads::GemmParams g = gemm_params(op);
+      if (op.kind != OpKind::kWeightGemm) g.m = std::min(block_rows, g.m);
+      workloads::GemmLayout lay = g.sparse_rows() ? workloads::GemmLayout{} : workloads::layout_gemm(g);
+      lay.out.requant = op.kind == OpKind::kContext || op.role == WeightRole::kQProj ||
+                        op.role == WeightRole::kKProj || op.role == WeightRole::kVProj;
+      const auto key = std::make_tuple(g.m, g.n, g.k, g.sparsity, lay.out.requant);
+      if (std::find(seen.begin(), seen.end(), key) != seen.end()) continue;
+      seen.push_back(key);
+      try {
+        if (g.sparse_rows()) {
+          sparsity::HpParams hp;
+          hp.banks = static_cast<int>(cfg_.hp_datapath.bank.banks);
+          workloads::map_sparse_rows_gemm(g, hp, cfg_.sim.seed, cfg_.pe_array.rows, cfg_.act_buffer.half_bytes(),
+                                          cfg_.weight_buffer.half_bytes(), cfg_.out_buffer.half_bytes());
+        } else {
+          workloads::plan_gemm(g, cfg_.pe_array, cfg_.act_buffer.half_bytes(), cfg_.weight_buffer.half_bytes(),
+                               cfg_.out_buffer.half_bytes(), lay);
+        }
+      } catch (const InputError& e) {
+        throw InputError(fmt::format("model: {}: {}", op.name, e.what()));
+      }
+    }
+  }
+  // HP masks must have HP's bank property.
+  if (cfg_.model.weight_sparsity == "hp" && !masks_.empty())
+    for (std::uint32_t l = 0; l < spec_.layers; ++l)
+      for (std::size_t r = 0; r < 6; ++r) {
+        const auto c = sparsity::check_hp_banks(masks_.by_layer[l][r], static_cast<int>(cfg_.gemm.hp_block_cols),
+                                                static_cast<int>(cfg_.hp_datapath.bank.banks));
+        if (!c.ok)
+          throw InputError(fmt::format("{}: the mask breaks the HP bank property: {}", masks_.files[l][r],
+                                       c.first_conflict));
+      }
 }
 
 void ModelRun::load_masks() {
@@ -358,25 +428,8 @@ void ModelRun::run_sequence(std::size_t q) {
   }
   cur_.out.resize(ops.size());
 
-  // STA keeps a head's attention on chip: Q.K^T's scores go to the softmax unit and its probabilities to S.V
-  // without a DRAM round trip, and the softmax is pipelined with the array. A head runs in blocks of query
-  // rows (model.attention_block_rows, default the array's rows); while the softmax unit works on block b, the
-  // array computes S.V of block b - 1 and Q.K^T of block b + 1, so the score buffer holds two blocks of int32
-  // scores. When two blocks of at least the array's rows do not fit it, or with on-chip attention off, the
-  // whole head's scores and probabilities round-trip through DRAM, one step after the other.
-  const std::uint32_t array_rows = cfg_.pe_array.rows;
-  const std::uint64_t score_buffer = std::uint64_t{cfg_.sfu.score_buffer_kib} * 1024;
+  std::tie(cur_.block_rows, cur_.on_chip) = attention_blocks(L);
   const std::uint64_t row_bytes = std::uint64_t{L} * kAccBytes;
-  std::uint32_t block_rows = cfg_.model.attention_block_rows ? cfg_.model.attention_block_rows : array_rows;
-  block_rows = std::min(block_rows, L);
-  bool on_chip = cfg_.model.attention_on_chip;
-  while (on_chip && 2 * row_bytes * block_rows > score_buffer) {
-    // Halve down to the array's rows (a smaller block leaves array rows idle).
-    if (block_rows <= array_rows) on_chip = false;
-    block_rows = std::max(array_rows, block_rows / 2 / array_rows * array_rows);
-  }
-  cur_.block_rows = on_chip ? block_rows : L;
-  cur_.on_chip = on_chip;
 
   for (std::size_t i = 0; i < ops.size(); ++i) {
     const Op& op = ops[i];

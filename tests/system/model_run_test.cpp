@@ -227,6 +227,11 @@ TEST_F(ModelRun, NpyMasksOfAPrunedModelDriveTheRun) {
   write_mask(m24 / "layer0.ffn_down.npy", 128, 64, [](int, int) { return true; });
   EXPECT_EQ(run(model + "--set sparsity.masks=" + m24.string(), "x", &err), 2);
   EXPECT_NE(err.find("shape (128, 64), expected (64, 128)"), std::string::npos) << err;
+  // An HP run needs masks with HP's bank property: m50 keeps columns c and c + 8 of a 16-column segment,
+  // which share one of the 8 banks.
+  EXPECT_EQ(run(model + "--set sparsity.weights=hp --set sparsity.masks=" + m50.string(), "x", &err), 2);
+  EXPECT_EQ(err.rfind("tacsim: " + (m50 / "layer0.q_proj.npy").string() + ": the mask breaks the HP bank property", 0),
+            0u) << err;
   EXPECT_FALSE(fs::exists(dir_ / "x" / "stats.json"));
 }
 

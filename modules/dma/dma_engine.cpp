@@ -19,10 +19,15 @@ std::uint64_t DmaEngine::submit(Move m) {
   MoveState st;
   st.on_done = std::move(m.on_done);
   const std::uint64_t unit = p_.max_transaction_bytes;
-  for (std::uint32_t r = 0; r < m.rows; ++r) {
+  // Rows that follow each other in memory are one range: its transactions run up to the aligned boundaries
+  // rather than stopping at every row's end.
+  const bool contiguous = m.stride_bytes == m.row_bytes;
+  const std::uint32_t ranges = contiguous ? 1 : m.rows;
+  const std::uint64_t range_bytes = contiguous ? std::uint64_t{m.rows} * m.row_bytes : m.row_bytes;
+  for (std::uint32_t r = 0; r < ranges; ++r) {
     std::uint64_t addr = m.address + r * m.stride_bytes;
     std::uint8_t* local = m.local + std::uint64_t{r} * m.row_bytes;
-    std::uint64_t left = m.row_bytes;
+    std::uint64_t left = range_bytes;
     while (left > 0) {
       // Cut at the next aligned boundary.
       const std::uint64_t n = std::min(left, unit - addr % unit);

@@ -2,7 +2,8 @@
 // The DMA's bookkeeping, without SystemC: a move (a 2-D block: `rows` rows of `row_bytes`, `stride_bytes`
 // apart in memory, packed back to back in the on-chip buffer) becomes a queue of transactions. A transaction
 // never crosses a `max_transaction_bytes`-aligned boundary, so each one maps onto whole DRAM bursts and pages
-// the way a memory controller expects. Moves complete in any order; transactions are issued in move order.
+// the way a memory controller expects; it covers as much of a row as fits, and rows that are contiguous in
+// memory (stride = row length) count as one long row. Moves complete in any order; transactions are issued in move order.
 #include <cstdint>
 #include <deque>
 #include <functional>

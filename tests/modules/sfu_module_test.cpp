@@ -43,17 +43,17 @@ TEST(SfuModule, InputComputeOutputInSequence) {
   b.op.kind = SfuKind::kSoftmax;
   b.op.rows = 4;
   b.op.row_len = 16;
-  b.op.inputs = {{0, 4, 64, 64, 0}};   // 4 rows of 16 int32 scores, a 64-byte transaction each
-  b.op.output = {4096, 4, 16, 16, 0};  // 4 rows of 16 int8 probabilities, 16 bytes each
+  b.op.inputs = {{0, 4, 64, 64, 0}};   // 4 contiguous rows of 16 int32 scores: one 256-byte transaction
+  b.op.output = {4096, 4, 16, 16, 0};  // 4 contiguous rows of 16 int8 probabilities: one 64-byte transaction
   sc_core::sc_start();
-  // Read: four transactions issued at cycles 0..3; the last is due 3 + latency 10 + 64 / 64 = 14. Compute: the
-  // engine's closed form plus one (the output is complete the cycle after its last write). Write: four
-  // transactions issued over 4 cycles, the last due 3 + 10 + 1 = 14 cycles after the first.
+  // Read: one transaction issued at cycle 0, due 0 + latency 10 + 256 / 64 = 14. Compute: the engine's closed
+  // form plus one (the output is complete the cycle after its last write). Write: one transaction, due
+  // 10 + 64 / 64 = 11 cycles after its issue.
   const Cycle compute = SoftmaxEngine::cycles(SoftmaxParams{}, 4, 16) + 1;
   EXPECT_EQ(b.sfu.compute_cycles(b.op), compute);
-  EXPECT_EQ(b.done, 14 + compute + 14);
+  EXPECT_EQ(b.done, 14 + compute + 11);
   EXPECT_EQ(b.sfu.stats().value("ops"), 1);
-  EXPECT_EQ(b.sfu.stats().value("dma_cycles"), 14u + 14u);
+  EXPECT_EQ(b.sfu.stats().value("dma_cycles"), 14u + 11u);
 }
 
 TEST(SfuModule, CausalSoftmaxIsCheaper) {

@@ -33,6 +33,29 @@ TEST(DmaEngine, SplitsRowsAtAlignedBoundaries) {
   EXPECT_EQ(ts[3].local, local.data() + 380);
 }
 
+TEST(DmaEngine, ContiguousRowsAreOneRange) {
+  Params p;
+  p.max_transaction_bytes = 256;
+  p.max_outstanding = 100;
+  DmaEngine e(p);
+  std::vector<std::uint8_t> local(3 * 100);
+  Move m;
+  m.address = 200;  // three rows of 100 back to back: [200, 500) -> [200,256) [256,500), not cut at 300 or 400
+  m.rows = 3;
+  m.row_bytes = 100;
+  m.stride_bytes = 100;
+  m.local = local.data();
+  e.submit(m);
+  std::vector<Transaction> ts;
+  while (e.can_issue()) ts.push_back(e.issue(0));
+  ASSERT_EQ(ts.size(), 2u);
+  EXPECT_EQ(ts[0].address, 200u);
+  EXPECT_EQ(ts[0].bytes, 56u);
+  EXPECT_EQ(ts[1].address, 256u);
+  EXPECT_EQ(ts[1].bytes, 244u);
+  EXPECT_EQ(ts[1].local, local.data() + 56);
+}
+
 TEST(DmaEngine, OutstandingLimitAndCompletion) {
   Params p;
   p.max_transaction_bytes = 64;

@@ -41,7 +41,10 @@ void PeArray::enqueue(TileCommand cmd) {
 
 void PeArray::compute_thread() {
   for (;;) {
-    while (commands_.empty()) wait(command_event_);
+    if (commands_.empty()) {
+      while (commands_.empty()) wait(command_event_);
+      engine_.idle_until(clock_.now());
+    }
     const TileCommand cmd = std::move(commands_.front());
     commands_.pop_front();
 

@@ -33,28 +33,34 @@ Cycle PeArrayEngine::issue_chunk(Cycle ready, std::uint64_t slots, const Chunk* 
   const std::uint64_t steps = steps_for(slots);
   if (!tile_open_ || steps == 0 || steps > steps_left_ || (chunk && chunk->slots != slots))
     throw std::logic_error("PeArrayEngine: issue_chunk outside a tile or beyond its steps");
-  // The earliest cycle the array itself allows, before looking at operands.
+  // The earliest cycle the array itself allows, before looking at operands. Stalls count from `allowed`, or
+  // from when the array got work if it idled (idle_until).
   Cycle allowed = any_issue_ ? last_issue_ + 1 : 0;
+  auto charge = [this](std::uint64_t& counter, Cycle from, Cycle to) {
+    from = std::max(from, stall_floor_);
+    if (to > from) counter += to - from;
+  };
   if (first_chunk_ && any_tile_) {
     // Column-port rule: e >= e_prev + Rt_prev, enforced at the first step as first >= e_prev + Rt_prev - (S-1).
     const Cycle port_bound = prev_tile_last_ + prev_tile_rows_;
     if (port_bound > allowed + (tile_.steps - 1)) {
       const Cycle bound = port_bound - (tile_.steps - 1);
-      c_.drain_stall_cycles += bound - allowed;
+      charge(c_.drain_stall_cycles, allowed, bound);
       allowed = bound;
     }
     // A switch between sparse and dense mode changes the pipeline depth: the previous tile drains first.
     if (tile_.sparse != prev_tile_sparse_ && prev_tile_done_ > allowed) {
-      c_.drain_stall_cycles += prev_tile_done_ - allowed;
+      charge(c_.drain_stall_cycles, allowed, prev_tile_done_);
       allowed = prev_tile_done_;
     }
   }
   if (!first_chunk_) out_ready = 0;
   const Cycle start = std::max({ready, out_ready, allowed});
-  // A stall is charged to the output half while it is what holds the tile back, to the operands after that.
+  // A stall is charged to the output half while it is what holds the tile back, to the operands after that;
+  // none before the array had work (idle_until).
   const Cycle out_bound = std::max(allowed, std::min(out_ready, start));
-  c_.out_stall_cycles += out_bound - allowed;
-  c_.operand_stall_cycles += start - out_bound;
+  charge(c_.out_stall_cycles, allowed, out_bound);
+  charge(c_.operand_stall_cycles, out_bound, start);
   if (first_chunk_) tile_first_ = start;
   first_chunk_ = false;
   last_issue_ = start + steps - 1;

@@ -20,6 +20,7 @@
 // - Sparse and dense tiles have pipelines of different depth: a tile whose mode differs from the previous
 //   tile's issues its first step no earlier than the previous tile's done cycle.
 // - A step can issue only when the operand chunk holding it is in the buffers (its `ready` cycle).
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -90,6 +91,9 @@ class PeArrayEngine {
   Cycle issue_chunk(Cycle ready, std::uint64_t slots, const Chunk* chunk, Cycle out_ready = 0);
   // Ends the tile; returns its done cycle (all outputs in the output buffer from then on).
   Cycle end_tile();
+  // The array had no work until cycle `c` (nothing was enqueued): time before it is idle, not a stall of the
+  // next chunk. Timing is unchanged; only the stall counters start counting from `c`.
+  void idle_until(Cycle c) { stall_floor_ = std::max(stall_floor_, c); }
 
   // Accumulators of the current (or just ended) tile, row-major Rt x Ct.
   const std::vector<std::int32_t>& outputs() const { return acc_; }
@@ -110,6 +114,7 @@ class PeArrayEngine {
   bool first_chunk_ = true;
   Cycle last_issue_ = 0;        // last step issued by any tile
   bool any_issue_ = false;
+  Cycle stall_floor_ = 0;
   Cycle prev_tile_last_ = 0;    // e of the previous tile, for the column-port rule
   std::uint32_t prev_tile_rows_ = 0;
   bool prev_tile_sparse_ = false;

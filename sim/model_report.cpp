@@ -164,7 +164,7 @@ void report_model_run(const SimConfig& cfg, const RunOptions& opts, const worklo
     else if (totals.check != "off")
       row("check", fmt::format("FAIL: {} mismatches; first: {}", totals.check_mismatches, totals.check.substr(6)));
     else
-      row("check", "off (timing only; --set sim.check=true compares every layer with a C++ reference)");
+      row("check", "off (timing only; --check compares every layer with a C++ reference)");
     std::cout << fmt::format("  results in {}/ (stats.json, ops.csv, layers.csv, config.ini)\n", opts.out_dir);
   }
 }

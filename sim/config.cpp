@@ -217,6 +217,8 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
                             "computes its neighbours' Q.K^T and S.V (0: the PE array's rows)"));
   k.push_back(bind_unsigned("sfu.score_buffer_kib", c.sfu.score_buffer_kib, "KiB",
                             "on-chip buffer for one head's L x L int32 attention scores"));
+  k.push_back(bind_unsigned("sfu.stream_kib", c.sfu.stream_kib, "KiB",
+                            "an SFU operation streams in groups of rows of about this much input"));
   k.push_back(bind_unsigned("topk_unit.score_lanes", c.topk_unit.score_lanes, "lanes",
                             "approximate-score lanes (one 4-bit LUT product tree and sorter each)"));
   k.push_back(bind_unsigned("topk_unit.lut_per_lane", c.topk_unit.lut_per_lane, "", "4x4-bit LUT multipliers per lane"));

@@ -10,6 +10,7 @@ using namespace sc_core;
 
 std::string SfuParams::validate() const {
   if (score_buffer_kib == 0) return "score_buffer_kib: must be at least 1, got 0";
+  if (stream_kib == 0) return "stream_kib: must be at least 1, got 0";
   if (const std::string e = softmax.validate(); !e.empty()) return "softmax." + e;
   if (const std::string e = vector.validate(); !e.empty()) return "vector." + e;
   return "";
@@ -64,48 +65,119 @@ Cycle Sfu::compute_cycles(const SfuOp& op) const {
   return 0;
 }
 
-void Sfu::move_all(const std::vector<control::BlockMove>& all, bool write) {
-  // On-chip blocks are in (or stay in) the SFU's row buffers: only the others move.
-  std::vector<control::BlockMove> moves;
+void Sfu::run(const SfuOp& op) {
+  // The operation streams through the units in groups of rows: the DMA brings every group's inputs in order,
+  // a group computes once its inputs are in (the engines schedule each row from its ready cycle, in order,
+  // behind the rows before it), and its results go out by DMA the cycle after its last one is written, while
+  // later groups are still arriving or computing. A group is about stream_kib of input.
+  const Cycle t0 = clock_.now();
+  std::uint64_t in_row_bytes = 0;
+  for (const auto& b : op.inputs) in_row_bytes += b.row_bytes;
+  const std::uint32_t group = static_cast<std::uint32_t>(
+      std::max<std::uint64_t>(1, std::uint64_t{params_.stream_kib} * 1024 / std::max<std::uint64_t>(1, in_row_bytes)));
+  const std::uint32_t groups = (op.rows + group - 1) / group;
+  auto rows_of = [&](std::uint32_t g) { return std::min(group, op.rows - g * group); };
+  auto slice = [&](const control::BlockMove& b, std::uint32_t g) {
+    control::BlockMove s = b;
+    s.address += std::uint64_t{g} * group * b.stride;
+    s.rows = rows_of(g);
+    s.local_offset += std::uint64_t{g} * group * b.row_bytes;
+    return s;
+  };
   std::uint64_t total = 0;
-  for (const auto& m : all) total = std::max(total, m.local_offset + m.bytes());
+  for (const auto& b : op.inputs) total = std::max(total, b.local_offset + b.bytes());
   if (scratch_.size() < total) scratch_.resize(total);
-  for (const auto& m : all)
-    if (!m.on_chip)
-      moves.push_back(m);
-    else if (on_chip_store_ != nullptr && compute_values_)
-      control::copy_on_chip(*on_chip_store_, m, scratch_.data() + m.local_offset, write);
-  if (moves.empty()) return;
-  auto left = std::make_shared<std::size_t>(moves.size());
-  for (const auto& b : moves) {
+  if (out_scratch_.size() < op.output.local_offset + op.output.bytes())
+    out_scratch_.resize(op.output.local_offset + op.output.bytes());
+
+  // Inputs: group by group, each group's blocks together. On-chip blocks are there at once.
+  auto arrived = std::make_shared<std::vector<Cycle>>(groups, kNever);
+  for (std::uint32_t g = 0; g < groups; ++g) {
+    auto left = std::make_shared<std::size_t>(0);
+    for (const auto& b : op.inputs) {
+      const control::BlockMove s = slice(b, g);
+      if (s.on_chip) {
+        if (on_chip_store_ != nullptr && compute_values_)
+          control::copy_on_chip(*on_chip_store_, s, scratch_.data() + s.local_offset, false);
+        continue;
+      }
+      ++*left;
+      dma::Move m;
+      m.address = s.address;
+      m.rows = s.rows;
+      m.row_bytes = s.row_bytes;
+      m.stride_bytes = s.stride;
+      m.local = scratch_.data() + s.local_offset;
+      m.on_done = [this, left, arrived, g](Cycle c) {
+        if (--*left == 0) {
+          (*arrived)[g] = c;
+          moved_.notify(SC_ZERO_TIME);
+        }
+      };
+      dma_.submit(std::move(m));
+    }
+    if (*left == 0) (*arrived)[g] = t0;
+  }
+
+  // Groups compute in order on fresh engines (the unit is idle between operations); outputs leave as done.
+  SoftmaxEngine softmax(params_.softmax);
+  VectorEngine vector(params_.vector);
+  auto writes_left = std::make_shared<std::size_t>(0);
+  Cycle first_ready = kNever, last_done = 0;
+  for (std::uint32_t g = 0; g < groups; ++g) {
+    while ((*arrived)[g] == kNever) wait(moved_);
+    const Cycle ready = (*arrived)[g];
+    first_ready = std::min(first_ready, ready);
+    const std::uint32_t r0 = g * group, rows = rows_of(g);
+    const std::size_t n = std::size_t{rows} * op.row_len;
+    Cycle done = 0;
+    switch (op.kind) {
+      case SfuKind::kSoftmax:
+        for (std::uint32_t r = r0; r < r0 + rows; ++r)
+          softmax.schedule_row(ready, op.causal ? std::min<std::uint32_t>(op.query_offset + r + 1, op.row_len)
+                                                : op.row_len);
+        done = softmax.done_cycle();
+        break;
+      case SfuKind::kLayerNorm: {
+        // Timing does not depend on values: zeros stand in for them.
+        const std::vector<std::int16_t> affine(op.row_len, 0);
+        done = vector.layernorm(ready, rows, op.row_len, std::vector<std::int32_t>(n, 0), affine, affine).done;
+        break;
+      }
+      case SfuKind::kGelu: done = vector.gelu(ready, std::vector<std::int32_t>(n, 0)).done; break;
+      case SfuKind::kResidualAdd:
+        done = vector.residual_add(ready, std::vector<std::int8_t>(n, 0), std::vector<std::int8_t>(n, 0)).done;
+        break;
+    }
+    last_done = std::max(last_done, done);
+    if (compute_values_) compute_values(op, r0, r0 + rows);
+    // Complete the cycle after the group's last result is written.
+    clock_.wait_until(done + 1);
+    const control::BlockMove out = slice(op.output, g);
+    if (out.on_chip) {
+      if (on_chip_store_ != nullptr && compute_values_)
+        control::copy_on_chip(*on_chip_store_, out, out_scratch_.data() + out.local_offset, true);
+      continue;
+    }
+    ++*writes_left;
     dma::Move m;
-    m.write = write;
-    m.address = b.address;
-    m.rows = b.rows;
-    m.row_bytes = b.row_bytes;
-    m.stride_bytes = b.stride;
-    m.local = scratch_.data() + b.local_offset;
-    m.on_done = [this, left](Cycle) {
-      if (--*left == 0) moved_.notify(SC_ZERO_TIME);
+    m.write = true;
+    m.address = out.address;
+    m.rows = out.rows;
+    m.row_bytes = out.row_bytes;
+    m.stride_bytes = out.stride;
+    m.local = out_scratch_.data() + out.local_offset;
+    m.on_done = [this, writes_left](Cycle) {
+      if (--*writes_left == 0) moved_.notify(SC_ZERO_TIME);
     };
     dma_.submit(std::move(m));
   }
-  while (*left != 0) wait(moved_);
-}
-
-void Sfu::run(const SfuOp& op) {
-  const Cycle t0 = clock_.now();
-  move_all(op.inputs, false);
-  const Cycle t1 = clock_.now();
-  const Cycle compute = compute_cycles(op);
-  clock_.wait_until(t1 + compute);
-  const Cycle t2 = clock_.now();
-  if (compute_values_) compute_values(op);
-  move_all({op.output}, true);
+  while (*writes_left != 0) wait(moved_);
   ++ops_;
   elements_ += std::uint64_t{op.rows} * op.row_len;
+  const Cycle compute = last_done + 1 - first_ready;
   compute_cycles_ += compute;
-  dma_cycles_ += (t1 - t0) + (clock_.now() - t2);
+  dma_cycles_ += (clock_.now() - t0) - compute;
 }
 
 void Sfu::start(SfuOp op) {
@@ -124,8 +196,10 @@ void Sfu::start_thread() {
   }
 }
 
-void Sfu::compute_values(const SfuOp& op) {
-  const std::size_t rows = op.rows, len = op.row_len, n = rows * len;
+void Sfu::compute_values(const SfuOp& op, std::uint32_t r_begin, std::uint32_t r_end) {
+  // Rows [r_begin, r_end): inputs from the row buffers as the DMA brought them, int8 results into the output
+  // buffer at the same rows.
+  const std::size_t len = op.row_len;
   auto in32 = [&](std::size_t i) {
     std::int32_t v;
     std::memcpy(&v, scratch_.data() + op.inputs[0].local_offset + i * 4, 4);
@@ -134,28 +208,33 @@ void Sfu::compute_values(const SfuOp& op) {
   auto in8 = [&](std::size_t input, std::size_t i) {
     return static_cast<std::int8_t>(scratch_[op.inputs[input].local_offset + i]);
   };
-  std::vector<std::int8_t> out(n);
-  auto to8 = [](std::int32_t v) { return static_cast<std::int8_t>(std::clamp(v, -128, 127)); };
+  auto put = [&](std::size_t i, std::int32_t v) {
+    out_scratch_[op.output.local_offset + i] = static_cast<std::uint8_t>(static_cast<std::int8_t>(std::clamp(v, -128, 127)));
+  };
+  const std::size_t e0 = r_begin * len, e1 = r_end * len;
   switch (op.kind) {
     case SfuKind::kSoftmax: {
       const SoftmaxArithmetic arith(params_.softmax);
       std::vector<std::int32_t> x(len), p(len);
-      for (std::size_t r = 0; r < rows; ++r) {
+      for (std::size_t r = r_begin; r < r_end; ++r) {
         const std::size_t valid = op.causal ? std::min<std::size_t>(op.query_offset + r + 1, len) : len;
         for (std::size_t c = 0; c < valid; ++c) x[c] = op.in_rq.apply(in32(r * len + c));
         arith.row(x.data(), valid, p.data());
-        for (std::size_t c = 0; c < len; ++c) out[r * len + c] = to8(op.out_rq.apply(c < valid ? p[c] : 0));
+        for (std::size_t c = 0; c < len; ++c) put(r * len + c, op.out_rq.apply(c < valid ? p[c] : 0));
       }
       break;
     }
     case SfuKind::kGelu: {
       const GeluArithmetic gelu(params_.vector);
-      for (std::size_t i = 0; i < n; ++i) out[i] = to8(op.out_rq.apply(gelu.apply(op.in_rq.apply(in32(i)))));
+      for (std::size_t i = e0; i < e1; ++i) put(i, op.out_rq.apply(gelu.apply(op.in_rq.apply(in32(i)))));
       break;
     }
     case SfuKind::kResidualAdd: {
       bool saturated = false;
-      for (std::size_t i = 0; i < n; ++i) out[i] = residual_add(to8(op.in_rq.apply(in32(i))), in8(1, i), saturated);
+      for (std::size_t i = e0; i < e1; ++i) {
+        const auto a = static_cast<std::int8_t>(std::clamp(op.in_rq.apply(in32(i)), -128, 127));
+        put(i, residual_add(a, in8(1, i), saturated));
+      }
       break;
     }
     case SfuKind::kLayerNorm: {
@@ -163,15 +242,14 @@ void Sfu::compute_values(const SfuOp& op) {
         SC_REPORT_FATAL(name(), "layernorm values need row_len gamma and beta entries");
       const LayernormArithmetic ln(params_.vector);
       std::vector<std::int32_t> x(len), y(len);
-      for (std::size_t r = 0; r < rows; ++r) {
+      for (std::size_t r = r_begin; r < r_end; ++r) {
         for (std::size_t c = 0; c < len; ++c) x[c] = in8(0, r * len + c);
         ln.row(x.data(), len, op.gamma.data(), op.beta.data(), y.data());
-        for (std::size_t c = 0; c < len; ++c) out[r * len + c] = to8(op.out_rq.apply(y[c]));
+        for (std::size_t c = 0; c < len; ++c) put(r * len + c, op.out_rq.apply(y[c]));
       }
       break;
     }
   }
-  std::memcpy(scratch_.data() + op.output.local_offset, out.data(), n);
 }
 
 }  // namespace tacsim::sfu

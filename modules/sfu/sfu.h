@@ -1,8 +1,10 @@
 #pragma once
 // Sfu: the SystemC shell of the special-function units (softmax, and the vector unit's layernorm, GELU and
-// residual add). An operation runs in three steps, one after the other: the DMA reads its input block(s)
-// into the SFU's row buffers, the unit computes for the cycles its engine's closed form gives (softmax_engine.h,
-// vector_engine.h; a causal softmax row by row), and the DMA writes the result back.
+// residual add). An operation streams through in groups of rows (about stream_kib of input each): the DMA
+// reads each group's input block(s) into the SFU's row buffers in order; the engines (softmax_engine.h,
+// vector_engine.h) schedule each group's rows from its arrival, behind the rows before it; and the DMA writes a
+// group's results back the cycle after its last one, while later groups still arrive or compute. An operation
+// of one group is the three steps one after the other (compute_cycles() is then the unit's share).
 //
 // Values (when computed): the inputs arrive in the formats their producers write, row-major, and pass through
 // an input requantiser (in_rq) into the unit's fixed-point format; results leave through an output
@@ -34,6 +36,8 @@ struct SfuParams {
   VectorParams vector;
   // On-chip buffer for one head's attention scores (L x L int32): STA keeps attention on chip when they fit.
   std::uint32_t score_buffer_kib = 256;
+  // Operations stream through the units in groups of rows of about this much input (Sfu::run).
+  std::uint32_t stream_kib = 16;
 
   std::string validate() const;
 };
@@ -76,14 +80,14 @@ class Sfu : public sc_core::sc_module, public StatsProvider {
   void set_on_chip_store(BackingStore* store) { on_chip_store_ = store; }
 
  private:
-  void move_all(const std::vector<control::BlockMove>& moves, bool write);
   void start_thread();
-  void compute_values(const SfuOp& op);
+  void compute_values(const SfuOp& op, std::uint32_t r_begin, std::uint32_t r_end);
 
   SfuParams params_;
   const ClockDomain& clock_;
   dma::Dma& dma_;
-  std::vector<std::uint8_t> scratch_;  // the row buffers' contents as the DMA moves them
+  std::vector<std::uint8_t> scratch_;      // the inputs as the DMA brought them
+  std::vector<std::uint8_t> out_scratch_;  // the results, as the DMA takes them out
   bool compute_values_ = false;
   BackingStore* on_chip_store_ = nullptr;
   sc_core::sc_event moved_;

@@ -42,19 +42,6 @@ Mat8 to_int8(const Mat32& x, Requant& r, bool calibrate) {
 
 }  // namespace
 
-std::size_t role_index(WeightRole role) {
-  const auto& roles = weight_roles();
-  return static_cast<std::size_t>(std::find(roles.begin(), roles.end(), role) - roles.begin());
-}
-
-std::pair<std::uint32_t, std::uint32_t> weight_shape(const ModelSpec& spec, WeightRole role) {
-  switch (role) {
-    case WeightRole::kFfnUp: return {spec.ffn, spec.hidden};
-    case WeightRole::kFfnDown: return {spec.hidden, spec.ffn};
-    default: return {spec.hidden, spec.hidden};
-  }
-}
-
 LayerWeights make_layer_weights(const ModelSpec& spec, std::uint32_t layer,
                                 const std::array<std::string, 6>& sparsity, const sfu::VectorParams& vector,
                                 std::uint64_t seed, const std::array<const sparsity::Mask*, 6>& masks,

@@ -51,10 +51,6 @@ struct LayerWeights {
   std::vector<std::int16_t> gamma1, beta1, gamma2, beta2;  // layernorm affine, ln_affine_frac_bits
 };
 
-// Index of a role in weight_roles() (kQProj = 0 ... kFfnDown = 5).
-std::size_t role_index(WeightRole role);
-// (n, k) of a role's weight matrix.
-std::pair<std::uint32_t, std::uint32_t> weight_shape(const ModelSpec& spec, WeightRole role);
 
 // Seeded parameters for layer `layer`; `sparsity[i]` is role i's sparsity (from the lowered ops). Weights are
 // uniform int8 magnitude-pruned; gamma = 1 + U(-1/8, 1/8), beta = U(-1/16, 1/16). With masks[i] (a really

@@ -253,6 +253,19 @@ const std::vector<WeightRole>& weight_roles() {
   return roles;
 }
 
+std::size_t role_index(WeightRole role) {
+  const auto& roles = weight_roles();
+  return static_cast<std::size_t>(std::find(roles.begin(), roles.end(), role) - roles.begin());
+}
+
+std::pair<std::uint32_t, std::uint32_t> weight_shape(const ModelSpec& spec, WeightRole role) {
+  switch (role) {
+    case WeightRole::kFfnUp: return {spec.ffn, spec.hidden};
+    case WeightRole::kFfnDown: return {spec.hidden, spec.ffn};
+    default: return {spec.hidden, spec.hidden};
+  }
+}
+
 SparsityOverrides parse_sparsity_overrides(std::istream& in, const std::string& source) {
   SparsityOverrides out;
   out.source = source;

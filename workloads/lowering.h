@@ -70,6 +70,11 @@ enum class WeightRole : std::uint8_t { kNone, kQProj, kKProj, kVProj, kOutProj, 
 const char* to_string(WeightRole role);  // "q_proj", ...; "" for kNone
 // The six weight roles in layer order.
 const std::vector<WeightRole>& weight_roles();
+// Index of a role in weight_roles() (kQProj = 0 ... kFfnDown = 5).
+std::size_t role_index(WeightRole role);
+// (n, k) of a role's weight matrix, stored n x k: (ffn, hidden) for ffn_up, (hidden, ffn) for ffn_down, else
+// (hidden, hidden).
+std::pair<std::uint32_t, std::uint32_t> weight_shape(const ModelSpec& spec, WeightRole role);
 
 struct TopkShape {
   std::uint32_t l_q = 0;

@@ -8,17 +8,6 @@
 
 namespace tacsim::workloads {
 
-namespace {
-// (n, k) of a role's weight matrix, as layer_reference.h's weight_shape (which needs the SFU headers).
-std::pair<int, int> shape_of(const ModelSpec& spec, WeightRole role) {
-  switch (role) {
-    case WeightRole::kFfnUp: return {static_cast<int>(spec.ffn), static_cast<int>(spec.hidden)};
-    case WeightRole::kFfnDown: return {static_cast<int>(spec.hidden), static_cast<int>(spec.ffn)};
-    default: return {static_cast<int>(spec.hidden), static_cast<int>(spec.hidden)};
-  }
-}
-}  // namespace
-
 std::string mask_file_name(std::uint32_t layer, WeightRole role) {
   return fmt::format("layer{}.{}.npy", layer, to_string(role));
 }
@@ -32,11 +21,12 @@ WeightMasks load_weight_masks(const std::string& dir, const ModelSpec& spec) {
   for (std::uint32_t l = 0; l < spec.layers; ++l)
     for (std::size_t r = 0; r < roles.size(); ++r) {
       const std::string path = dir + "/" + mask_file_name(l, roles[r]);
-      const auto [n, k] = shape_of(spec, roles[r]);
+      const auto [n, k] = weight_shape(spec, roles[r]);
       // read_npy names the file when it cannot be opened or parsed; the matrix view checks the shape.
       const sparsity::NpyArray a = sparsity::read_npy(path);
-      m.by_layer[l][r] = sparsity::npy_to_mask(a, n, k);
-      if (a.dtype == sparsity::NpyDtype::kInt8) m.values[l][r] = sparsity::npy_to_int8_matrix(a, n, k).data;
+      m.by_layer[l][r] = sparsity::npy_to_mask(a, static_cast<int>(n), static_cast<int>(k));
+      if (a.dtype == sparsity::NpyDtype::kInt8)
+        m.values[l][r] = sparsity::npy_to_int8_matrix(a, static_cast<int>(n), static_cast<int>(k)).data;
       m.files[l][r] = path;
     }
   return m;

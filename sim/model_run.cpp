@@ -38,11 +38,11 @@ namespace {
 using workloads::Op;
 using workloads::OpKind;
 using workloads::WeightRole;
+using workloads::align4k;
 
 // Bytes per element as operations store them (the formats of workloads/layer_reference.h).
 constexpr std::uint32_t kAccBytes = 4, kActBytes = 1;
 
-std::uint64_t align4k(std::uint64_t a) { return (a + 4095) & ~std::uint64_t{4095}; }
 
 // A tensor in memory: row-major, `stride` bytes from one row to the next.
 struct Tensor {

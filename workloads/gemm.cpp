@@ -11,7 +11,6 @@
 namespace tacsim::workloads {
 
 namespace {
-std::uint64_t align4k(std::uint64_t a) { return (a + 4095) & ~std::uint64_t{4095}; }
 std::uint64_t ceil_div(std::uint64_t a, std::uint64_t b) { return (a + b - 1) / b; }
 std::uint32_t bits_for(std::uint32_t m) {
   std::uint32_t b = 0;

@@ -55,6 +55,9 @@ struct GemmLayout {
   std::uint64_t a_stride = 0, w_stride = 0, c_stride = 0;
   pe_array::OutputStage out;
 };
+// Tensors start on 4 KiB boundaries (a DRAM page, a DMA transaction).
+inline std::uint64_t align4k(std::uint64_t a) { return (a + 4095) & ~std::uint64_t{4095}; }
+
 // Packed operands: A, then W (as stored), then C (int32), each starting on a 4 KiB boundary.
 GemmLayout layout_gemm(const GemmParams& g, std::uint64_t base = 0);
 

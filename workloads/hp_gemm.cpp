@@ -11,7 +11,6 @@
 namespace tacsim::workloads {
 
 namespace {
-std::uint64_t align4k(std::uint64_t a) { return (a + 4095) & ~std::uint64_t{4095}; }
 
 // Rows [r0, r0 + count) of a matrix and of its mask.
 std::pair<sparsity::Int8Matrix, sparsity::Mask> slice(const sparsity::Int8Matrix& w, const sparsity::Mask& m,

@@ -55,13 +55,7 @@ void Controller::load_into(buffer::Buffer& buf, const std::vector<BufferLoad>& l
       auto left = std::make_shared<std::size_t>(by_dma);
       for (const BlockMove& b : load.blocks) {
         if (b.on_chip) continue;
-        dma::Move m;
-        m.write = false;
-        m.address = b.address;
-        m.rows = b.rows;
-        m.row_bytes = b.row_bytes;
-        m.stride_bytes = b.stride;
-        m.local = buf.data(half) + b.local_offset;
+        dma::Move m = dma_move(b, buf.data(half) + b.local_offset, false);
         m.on_done = [&buf, half, uses = load.uses, left](Cycle) {
           if (--*left == 0) buf.mark_full(half, uses);
         };
@@ -100,13 +94,7 @@ void Controller::writer() {
         ++completed;
         continue;
       }
-      dma::Move m;
-      m.write = true;
-      m.address = w.address;
-      m.rows = w.rows;
-      m.row_bytes = w.row_bytes;
-      m.stride_bytes = w.stride;
-      m.local = out_.data(half);
+      dma::Move m = dma_move(w, out_.data(half), true);
       m.on_done = [this, half, bytes = w.bytes(), &completed, &written, &writing](Cycle) {
         out_.release(half, bytes);
         writing[half] = false;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "modules/common/backing_store.h"
+#include "modules/dma/dma_engine.h"
 #include "modules/hp/hp_datapath.h"
 #include "modules/pe_array/pe_array.h"
 
@@ -24,6 +25,18 @@ struct BlockMove {
   bool on_chip = false;
   std::uint64_t bytes() const { return std::uint64_t{rows} * row_bytes; }
 };
+
+// The DMA move that carries block `b` between memory and `local`, its place on chip (on_done left unset).
+inline dma::Move dma_move(const BlockMove& b, std::uint8_t* local, bool write) {
+  dma::Move m;
+  m.write = write;
+  m.address = b.address;
+  m.rows = b.rows;
+  m.row_bytes = b.row_bytes;
+  m.stride_bytes = b.stride;
+  m.local = local;
+  return m;
+}
 
 // Values of an on-chip block: the on-chip score buffer is modelled as a store of its own, addressed like
 // memory, so that a producer's on-chip outputs reach their consumer without DRAM traffic or time.

@@ -102,12 +102,7 @@ void Sfu::run(const SfuOp& op) {
         continue;
       }
       ++*left;
-      dma::Move m;
-      m.address = s.address;
-      m.rows = s.rows;
-      m.row_bytes = s.row_bytes;
-      m.stride_bytes = s.stride;
-      m.local = scratch_.data() + s.local_offset;
+      dma::Move m = control::dma_move(s, scratch_.data() + s.local_offset, false);
       m.on_done = [this, left, arrived, g](Cycle c) {
         if (--*left == 0) {
           (*arrived)[g] = c;
@@ -160,13 +155,7 @@ void Sfu::run(const SfuOp& op) {
       continue;
     }
     ++*writes_left;
-    dma::Move m;
-    m.write = true;
-    m.address = out.address;
-    m.rows = out.rows;
-    m.row_bytes = out.row_bytes;
-    m.stride_bytes = out.stride;
-    m.local = out_scratch_.data() + out.local_offset;
+    dma::Move m = control::dma_move(out, out_scratch_.data() + out.local_offset, true);
     m.on_done = [this, writes_left](Cycle) {
       if (--*writes_left == 0) moved_.notify(SC_ZERO_TIME);
     };

@@ -55,14 +55,7 @@ void TopkUnit::move_all(const std::vector<Block>& blocks, bool write) {
   for (const auto& [b, buf] : blocks) {
     buf->resize(b->bytes());
     if (!b->on_chip) {
-      dma::Move m;
-      m.write = write;
-      m.address = b->address;
-      m.rows = b->rows;
-      m.row_bytes = b->row_bytes;
-      m.stride_bytes = b->stride;
-      m.local = buf->data();
-      moves.push_back(std::move(m));
+      moves.push_back(control::dma_move(*b, buf->data(), write));
     } else if (on_chip_store_ != nullptr && compute_values_) {
       control::copy_on_chip(*on_chip_store_, *b, buf->data(), write);
     }

@@ -3,7 +3,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build run test test-sanitize bench clean
+.PHONY: all deps build run test regression test-sanitize bench clean
 
 all: build
 
@@ -21,6 +21,11 @@ run: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
+
+# The regression suite alone: every case against its committed golden (tools/update-goldens after an
+# intended change).
+regression: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L regression
 
 # The same suite under AddressSanitizer and UBSan (CI runs it after `make test`). LeakSanitizer is off: it
 # reports objects left on suspended SC_THREAD stacks at exit, which are not leaks.

@@ -9,6 +9,7 @@
 
 #include "modules/common/error.h"
 #include "sim/config.h"
+#include "sim/diff_command.h"
 #include "sim/format_report.h"
 #include "sim/memtest.h"
 #include "sim/run.h"
@@ -27,6 +28,7 @@ const char* kUsage =
     "  run      simulate a workload on the configured accelerator and write stats.json and config.ini\n"
     "  memtest  drive the DRAM alone with a pattern or a DRAMsim3 trace: bandwidth, latency, row hits\n"
     "  format-report  bytes of one weight matrix in HP, CSR, COO, bitmap, N:M and dense storage\n"
+    "  diff     compare two results; exit 1 when a figure moved beyond its tolerance\n"
     "\n"
     "`tacsim <command> --help` lists the command's options.\n";
 
@@ -149,6 +151,7 @@ int cli_main(int argc, char** argv) {
     if (cmd == "run") return run_main(rest);
     if (cmd == "memtest") return memtest_main(rest);
     if (cmd == "format-report") return format_report_main(rest);
+    if (cmd == "diff") return diff_main(rest);
     std::cerr << fmt::format("tacsim: unknown command '{}'\n{}", cmd, kUsage);
     return 2;
   } catch (const InputError& e) {

@@ -94,7 +94,7 @@ int run_main(const std::vector<std::string>& args) {
   po::notify(vm);
   if (vm.count("help")) {
     std::cout << "usage: tacsim run [options]\n\n" << desc << "\nconfig keys (default, meaning, unit):\n"
-              << describe_keys();
+              << describe_keys(HelpFor::kRun);
     return 0;
   }
   RunOptions o = common_run_options(vm);
@@ -119,7 +119,7 @@ int memtest_main(const std::vector<std::string>& args) {
   po::notify(vm);
   if (vm.count("help")) {
     std::cout << "usage: tacsim memtest [options]\n\n" << desc
-              << "\nconfig keys (default, meaning, unit; dram.* and memtest.* apply):\n" << describe_keys();
+              << "\nconfig keys (default, meaning, unit):\n" << describe_keys(HelpFor::kMemtest);
     return 0;
   }
   RunOptions o = common_run_options(vm);
@@ -140,7 +140,7 @@ int cli_main(int argc, char** argv) {
     const std::string cmd = args.front();
     if (cmd == "--help" || cmd == "-h" || cmd == "help") {
       std::cout << kUsage << "\n" << run_options() << "\nconfig keys (default, meaning, unit):\n"
-                << describe_keys();
+                << describe_keys(HelpFor::kRun);
       return 0;
     }
     if (cmd == "--version") {

@@ -1,11 +1,12 @@
 #pragma once
-// Configuration in one place. Every key a user can set is declared once, in config.cpp's bind(), with its
-// section, name, unit and description, bound to a field of one of the modules' Params structs. A run resolves
-// defaults <- INI file (--config) <- --set overrides, rejects unknown keys and bad values naming the file and
-// line or the key, validates every Params, and writes the fully resolved configuration back out as INI, so
-// `tacsim run --config results/latest/config.ini` repeats a run exactly.
+// Configuration in one place. Every key a user can set is declared once, in the key table (config_keys.cpp),
+// with its unit and meaning, bound to a field of one of the modules' Params structs. Resolution
+// (config.cpp) applies defaults <- INI file (--config) <- --set overrides, rejects unknown keys and bad
+// values naming the file and line or the key, derives what follows from other keys in one step (derive()),
+// validates every Params, and writes the configuration back out as INI: the preset's name and every other
+// key's value, with a preset's own fields as comments, so `tacsim run --config results/latest/config.ini`
+// repeats a run exactly and an edited preset name means the new preset.
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -93,26 +94,17 @@ struct SimConfig {
   }
 };
 
-struct ConfigKey {
-  std::string key;  // "section.name"
-  std::string unit;
-  std::string description;
-  std::function<void(const std::string&)> parse;  // throws std::invalid_argument saying what was expected
-  std::function<std::string()> show;
-};
-
-// The keys of a config, bound to its fields, in the order they are documented and written.
-std::vector<ConfigKey> config_keys(SimConfig& cfg);
-
 // Resolves defaults, then the INI file (if not empty), then each "key=value" override, then validates.
 // Throws InputError with a one-line message naming the file and line or the key.
 SimConfig resolve_config(const std::string& ini_path, const std::vector<std::string>& overrides);
 
-// The resolved configuration as INI text, and as a flat {key: value} list.
+// The configuration as INI text (see the top of this file), and every resolved value as a flat list.
 std::string to_ini(const SimConfig& cfg);
 std::vector<std::pair<std::string, std::string>> to_pairs(const SimConfig& cfg);
 
-// "  section.key = default   [unit] description" lines for --help.
-std::string describe_keys();
+// Which command's keys --help lists.
+enum class HelpFor { kRun, kMemtest };
+// "  section.key   default   meaning [unit]" lines for --help.
+std::string describe_keys(HelpFor command);
 
 }  // namespace tacsim::sim

@@ -1,13 +1,13 @@
 #include "sim/format_report.h"
 
 #include <iostream>
-#include <sstream>
 
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
 #include "modules/common/error.h"
 #include "modules/common/rng.h"
+#include "modules/common/text.h"
 #include "sim/output.h"
 #include "workloads/sparsity/format_sizes.h"
 #include "workloads/sparsity/npy.h"
@@ -18,23 +18,14 @@ namespace tacsim::sim {
 
 namespace {
 
-std::vector<double> parse_sparsities(const std::string& text) {
+std::vector<double> parse_sparsities(const std::string& list) {
   std::vector<double> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    std::size_t used = 0;
-    double v = -1;
-    try {
-      v = std::stod(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != item.size() || !(v >= 0 && v < 1))
+  for (const std::string& item : text::split_list(list, ',', "--sparsities")) {
+    const auto v = text::to_double(item);
+    if (!v || !(*v >= 0 && *v < 1))
       throw InputError(fmt::format("--sparsities: expected numbers in [0, 1) separated by commas, got '{}'", item));
-    out.push_back(v);
+    out.push_back(*v);
   }
-  if (out.empty()) throw InputError("--sparsities: expected at least one sparsity");
   return out;
 }
 

@@ -133,8 +133,8 @@ TEST_F(RunTest, ComputeBoundSparseCyclesScaleWithDensity) {
 
 TEST_F(RunTest, HpWeightsFetchWithoutBankConflicts) {
   // Same GEMM, same density: HP-pruned weights under the hp bank map against magnitude-pruned unstructured ones.
-  const std::string common = "run -q --workload gemm --set gemm.m=64 --set gemm.n=256 --set gemm.k=512 --set gemm.target_sparsity=0.9 "
-                             "--set buffer.bank_map=hp --set buffer.banks=8 ";
+  const std::string common = "run -q --workload gemm --set gemm.m=64 --set gemm.n=256 --set gemm.k=512 --set sparsity.pruned_fraction=0.9 "
+                             "--set act_buffer.bank_map=hp --set act_buffer.banks=8 ";
   const Result hp = tacsim(common + "--set gemm.sparsity=hp --out " + (dir_ / "hp").string());
   ASSERT_EQ(hp.code, 0) << hp.err;
   const Result un = tacsim(common + "--set gemm.sparsity=unstructured --out " + (dir_ / "un").string());
@@ -165,11 +165,11 @@ TEST_F(RunTest, BadInputIsOneLineExitTwoAndNoOutput) {
   std::ofstream(ini) << "[pe_array]\nrows = 4\ncols: 4\n";
   const std::string allowed = "expected 'N:M' with 1 <= N <= M <= 16, or 'dense'";
   const std::vector<Case> cases = {
-      {"--set pe_array.rowz=3", "tacsim: --set unknown config key 'pe_array.rowz' (tacsim run --help lists them)"},
+      {"--set pe_array.rowz=3", "tacsim: --set unknown config key 'pe_array.rowz' (did you mean pe_array.rows?)"},
       {"--set pe_array.rows=0", "tacsim: config: pe_array.rows: must be at least 1, got 0"},
       {"--set gemm.m=abc", "tacsim: --set gemm.m: expected an unsigned integer up to 4294967295, got 'abc'"},
       {"--config " + ini.string(), "tacsim: " + ini.string() + ":3: expected 'key = value' or '[section]', got 'cols: 4'"},
-      {"--config " + (dir_ / "missing.ini").string(), "tacsim: " + (dir_ / "missing.ini").string() + ": cannot open config file"},
+      {"--config " + (dir_ / "missing.ini").string(), "tacsim: " + (dir_ / "missing.ini").string() + ": cannot open config file (no such file)"},
       {"--set act_buffer.capacity_kib=1 --set pe_array.rows=256 --set out_buffer.capacity_kib=64",
        "tacsim: act_buffer.capacity_kib: a 256-row tile needs at least 1024 bytes per half, the buffer has 512"},
       {"--bogus", "tacsim: unrecognised option '--bogus' (see tacsim --help)"},
@@ -180,11 +180,11 @@ TEST_F(RunTest, BadInputIsOneLineExitTwoAndNoOutput) {
       {"--set gemm.sparsity=2:x", "tacsim: config: gemm.sparsity: bad N:M sparsity '2:x': " + allowed},
       {"--set gemm.sparsity=2:5", "tacsim: config: gemm.k: must be a multiple of M = 5 for 2:5 sparsity, got 768"},
       {"--set gemm.sparsity=hp --set gemm.k=100",
-       "tacsim: config: gemm.k: must be a multiple of gemm.hp_block_cols = 16 for hp sparsity, got 100"},
-      {"--set gemm.sparsity=hp --set gemm.target_sparsity=1.5",
-       "tacsim: config: gemm.target_sparsity: must be in [0, 1), got 1.5"},
-      {"--set buffer.banks=0", "tacsim: config: buffer.banks: must be at least 1, got 0"},
-      {"--set buffer.bank_map=modulo", "tacsim: --set buffer.bank_map: expected interleave, xor or hp, got 'modulo'"},
+       "tacsim: config: gemm.k: must be a multiple of sparsity.hp_block_cols = 16 for hp sparsity, got 100"},
+      {"--set gemm.sparsity=hp --set sparsity.pruned_fraction=1.5",
+       "tacsim: config: sparsity.pruned_fraction: must be in [0, 1), got 1.5"},
+      {"--set act_buffer.banks=0", "tacsim: config: act_buffer.banks: must be at least 1, got 0"},
+      {"--set act_buffer.bank_map=modulo", "tacsim: --set act_buffer.bank_map: expected one of interleave, xor, hp, got 'modulo'"},
   };
   for (const auto& c : cases) {
     const fs::path out = dir_ / "out-bad";

@@ -163,7 +163,7 @@ TEST(ModelFile, UnknownKeyNamesFileLineAndTheAllowedKeys) {
 
 TEST(ModelFile, DuplicateKeyNamesBothLines) {
   EXPECT_EQ(error_of([] { parse_model(valid_text() + "hidden = 128\n", "tiny.model"); }),
-            "tiny.model:14: key 'hidden' is set twice (first on line 5)");
+            "tiny.model:14: hidden is set twice (first on line 5)");
 }
 
 TEST(ModelFile, MissingKeyIsNamed) {

@@ -5,9 +5,11 @@
 
 #include <fmt/format.h>
 
+#include "modules/common/data_files.h"
 #include "modules/common/error.h"
 #include "modules/common/text.h"
 #include "sim/config_keys.h"
+#include "workloads/model.h"
 
 namespace tacsim::sim {
 
@@ -44,6 +46,12 @@ std::string AccelParams::validate() const {
   if (!(clock_mhz > 0) || clock_mhz > 1e5) return fmt::format("clock_mhz: must be in (0, 100000], got {}", clock_mhz);
   return "";
 }
+
+std::string dram_presets_dir() {
+  return data_dir("TACSIM_DRAM_PRESETS_DIR", "dram-presets", TACSIM_SOURCE_PRESETS_DIR);
+}
+
+std::string models_dir() { return data_dir("TACSIM_MODELS_DIR", "models", TACSIM_SOURCE_MODELS_DIR); }
 
 namespace {
 
@@ -89,11 +97,11 @@ void check(const std::string& section, const std::string& msg) {
 
 // dram = preset, then overrides in the order given; validated as a whole.
 dram::Params resolve_dram(const SimConfig& cfg) {
-  const auto names = dram::preset_names(dram::default_presets_dir());
+  const auto names = dram::preset_names(dram_presets_dir());
   if (std::find(names.begin(), names.end(), cfg.dram_preset) == names.end())
     throw InputError(fmt::format("config: dram.preset: unknown preset '{}' (bundled: {})", cfg.dram_preset,
                                  text::join(names)));
-  dram::Params p = dram::load_preset(cfg.dram_preset, dram::default_presets_dir());
+  dram::Params p = dram::load_preset(cfg.dram_preset, dram_presets_dir());
   for (const auto& [field, value] : cfg.dram_overrides) {
     const std::string err = dram::set_field(p, field, value);
     if (!err.empty()) throw InputError("config: dram." + err);
@@ -109,6 +117,13 @@ void derive(SimConfig& cfg) {
   // The top-k unit keeps model.topk keys per query (its own default when attention is dense, unused then).
   if (cfg.model.topk > 0) cfg.topk_unit.top_k = cfg.model.topk;
   cfg.memtest.seed = cfg.sim.seed;
+  // A model with a fixed length (ViT) runs at that length unless one is given; others at 128.
+  if (cfg.model.seq_lens.empty()) {
+    const auto fixed = cfg.sim.workload == "model"
+                           ? workloads::load_model(cfg.model.name, models_dir()).fixed_seq_len
+                           : 0;
+    cfg.model.seq_lens = std::to_string(fixed != 0 ? fixed : 128);
+  }
   cfg.dram = resolve_dram(cfg);
 }
 

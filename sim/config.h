@@ -37,7 +37,9 @@ struct SimParams {
 // A Transformer model run: its layers lowered to operations (workloads/lowering.h), one sequence after another.
 struct ModelRunParams {
   std::string name = "bert-base";  // a file in workloads/models, or a path to a .model file
-  std::string seq_lens = "128";    // comma-separated sequence lengths, run back to back
+  // Comma-separated sequence lengths, run back to back; "" (the default): the model's fixed length (ViT's
+  // 197 patches + CLS), else 128.
+  std::string seq_lens;
   std::uint32_t batch = 1;         // each length repeated this many times
   std::uint32_t topk = 0;          // top-k sparse attention: keys kept per query (0: dense attention)
   bool attention_on_chip = true;   // STA: scores and probabilities stay on chip when they fit the score buffer
@@ -101,6 +103,14 @@ SimConfig resolve_config(const std::string& ini_path, const std::vector<std::str
 // The configuration as INI text (see the top of this file), and every resolved value as a flat list.
 std::string to_ini(const SimConfig& cfg);
 std::vector<std::pair<std::string, std::string>> to_pairs(const SimConfig& cfg);
+
+// The DRAM presets: $TACSIM_DRAM_PRESETS_DIR when set, else an installed binary's share/tacsim/dram-presets,
+// else the source tree's modules/dram/presets (modules/common/data_files.h).
+std::string dram_presets_dir();
+
+// The model zoo: $TACSIM_MODELS_DIR when set, else an installed binary's share/tacsim/models, else the
+// source tree's workloads/models.
+std::string models_dir();
 
 // Which command's keys --help lists.
 enum class HelpFor { kRun, kMemtest };

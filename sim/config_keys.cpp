@@ -6,6 +6,7 @@
 
 #include "modules/common/error.h"
 #include "modules/common/text.h"
+#include "workloads/model.h"
 
 namespace tacsim::sim {
 
@@ -114,8 +115,12 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
                           "compute the datapath's values and compare them with a C++ reference (timing is the "
                           "same either way); auto: on for gemm, off for a model"));
 
-  k.push_back(bind_string("model.name", c.model.name, "sim.workload=model: a model in workloads/models, or a path"));
-  k.push_back(bind_string("model.seq_lens", c.model.seq_lens, "sequence lengths, comma-separated, run back to back"));
+  k.push_back(bind_string("model.name", c.model.name,
+                          "sim.workload=model: " + text::join(workloads::list_models(models_dir())) +
+                              ", or the path of a .model file"));
+  k.push_back(bind_string("model.seq_lens", c.model.seq_lens,
+                          "sequence lengths, comma-separated, run back to back (default: the model's fixed "
+                          "length, else 128)"));
   k.push_back(bind_unsigned("model.batch", c.model.batch, "", "each length repeated this many times"));
   k.push_back(bind_unsigned("model.topk", c.model.topk, "keys",
                             "top-k sparse attention on the top-k unit (Peng et al. DAC 2022): keys kept per query "
@@ -238,7 +243,7 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
   // The DRAM: a preset, then any of its fields, applied over the preset when the configuration resolves.
   k.push_back(with_scope(
       bind_string("dram.preset", c.dram_preset,
-                  "device preset (modules/dram/presets): " + text::join(dram::preset_names(dram::default_presets_dir()))),
+                  "device preset: " + text::join(dram::preset_names(dram_presets_dir()))),
       KeyScope::kBoth));
   for (const std::string& field : dram::field_names()) {
     const bool cycles = text::ends_with(field, "_cycles");

@@ -14,6 +14,7 @@
 #include "modules/common/error.h"
 #include "sim/model_report.h"
 #include "sim/output.h"
+#include "sim/progress.h"
 #include "sim/top.h"
 #include "workloads/gemm.h"
 #include "workloads/hp_gemm.h"
@@ -23,15 +24,6 @@
 #include "workloads/weight_masks.h"
 
 namespace tacsim::sim {
-
-std::string default_models_dir() {
-  if (const char* env = std::getenv("TACSIM_MODELS_DIR"); env != nullptr && *env != '\0') return env;
-#ifdef TACSIM_MODELS_DIR
-  return TACSIM_MODELS_DIR;
-#else
-  return "workloads/models";
-#endif
-}
 
 namespace {
 
@@ -151,7 +143,7 @@ class ModelRun {
 };
 
 ModelRun::ModelRun(const SimConfig& cfg, const RunOptions& opts) : cfg_(cfg), opts_(opts) {
-  spec_ = workloads::load_model(cfg.model.name, default_models_dir());
+  spec_ = workloads::load_model(cfg.model.name, models_dir());
   lengths_ = cfg.model.lengths();
   for (const auto L : lengths_)
     if (const std::string e = spec_.check_seq_len(L); !e.empty()) throw InputError("config: model.seq_lens: " + e);
@@ -373,9 +365,20 @@ int ModelRun::run() {
   }
   records_.resize(sequences_.size());
   top.set_driver([this] { drive(); });
+  std::size_t total_ops = 0;
+  for (const auto& seq : sequences_) total_ops += seq.size();
+  std::unique_ptr<ProgressLine> progress;
+  if (ProgressLine::wanted(opts_.quiet))
+    progress = std::make_unique<ProgressLine>("progress", top.clock, "operations", [this, total_ops] {
+      ProgressLine::Status st{0, total_ops};
+      for (const auto& rs : records_)
+        for (const auto& r : rs) st.done += r.ran ? 1 : 0;
+      return st;
+    });
 
   const auto t0 = std::chrono::steady_clock::now();
   sc_core::sc_start();
+  progress.reset();
   top.rethrow_driver_error();
   ModelRunTotals totals;
   totals.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -384,8 +387,6 @@ int ModelRun::run() {
   for (const auto& rs : records_)
     for (const auto& r : rs)
       if (r.ran) flat.push_back(&r);
-  std::size_t total_ops = 0;
-  for (const auto& s : sequences_) total_ops += s.size();
   if (flat.size() != total_ops) throw std::runtime_error("simulation ended before the model finished");
   // Every byte the memory moved belongs to exactly one operation.
   std::uint64_t op_bytes = 0;

@@ -11,7 +11,5 @@ namespace tacsim::sim {
 
 int run_model(const SimConfig& cfg, const RunOptions& opts);
 
-// The bundled models: $TACSIM_MODELS_DIR when set, else the source tree's workloads/models.
-std::string default_models_dir();
 
 }  // namespace tacsim::sim

@@ -243,4 +243,25 @@ TEST_F(RunTest, HelpAndVersion) {
   EXPECT_EQ(tacsim("frobnicate").code, 2);
 }
 
+// On a terminal a long run shows a progress line on stderr (erased before the summary); elsewhere nothing. The
+// line only reads the simulation: the results are the same with and without it.
+TEST_F(RunTest, ProgressLineOnATerminalOnlyWithTheSameResults) {
+  const std::string args = "run --model bert-tiny --seq-len 64 --out ";
+  const Result plain = tacsim(args + (dir_ / "plain").string());
+  ASSERT_EQ(plain.code, 0) << plain.err;
+  EXPECT_EQ(plain.err, "");
+  // script(1) gives the run a terminal; every tick refreshes the line.
+  const std::string cmd = "TERM=xterm TACSIM_PROGRESS_REFRESH_S=0 script -qec '" + std::string(TACSIM_BINARY) + " " +
+                          args + (dir_ / "tty").string() + "' /dev/null > " + (dir_ / "tty.txt").string() + " 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  const std::string shown = slurp(dir_ / "tty.txt");
+  EXPECT_NE(shown.find(" of 34 operations, "), std::string::npos) << shown;
+  EXPECT_NE(shown.find(" cycles/s"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("tacsim run: bert-tiny"), std::string::npos) << shown;
+  auto a = stats("plain"), b = stats("tty");
+  a.erase("host");
+  b.erase("host");
+  EXPECT_EQ(a, b);
+}
+
 }  // namespace

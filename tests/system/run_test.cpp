@@ -24,10 +24,45 @@ TEST_F(RunTest, DefaultRunIsBertBaseWithTwoFourWeights) {
   const auto s = stats("default");
   EXPECT_EQ(s["summary"]["check"], "off");  // a model's reference is opt-in (sim.check=true)
   // 12 layers x (4 L h^2 + 2 L^2 h + 2 L h f), L = 128, h = 768, f = 3072.
-  EXPECT_EQ(s["summary"]["macs"], 12ull * (4ull * 128 * 768 * 768 + 2ull * 128 * 128 * 768 + 2ull * 128 * 768 * 3072));
+  EXPECT_EQ(s["summary"]["dense_macs"], 12ull * (4ull * 128 * 768 * 768 + 2ull * 128 * 128 * 768 + 2ull * 128 * 768 * 3072));
   EXPECT_EQ(s["config"]["sim.workload"], "model");
   EXPECT_EQ(s["config"]["sparsity.weights"], "2:4");
   EXPECT_TRUE(fs::exists(dir_ / "default" / "ops.csv"));
+  // The summary says where the cycles went, in parts that add up to the run, and defines its figures.
+  const auto& m = s["summary"];
+  std::uint64_t parts = 0;
+  for (const char* k : {"peak_compute_cycles", "operand_stall_cycles", "out_stall_cycles", "drain_stall_cycles",
+                        "sfu_only_cycles", "other_cycles"})
+    parts += m[k].get<std::uint64_t>();
+  EXPECT_EQ(parts, m["cycles"].get<std::uint64_t>());
+  EXPECT_LT(m["macs"].get<std::uint64_t>(), m["dense_macs"].get<std::uint64_t>());  // 2:4 skips half the weights
+  for (const char* line : {"where the cycles go (adds up to the run)", "SFU alone", "operands late",
+                           "PE utilization        41.7 %  = MACs performed / (4096 per cycle of the PE array x cycles)",
+                           "effective MACs/cycle", "busy cycles per kind (operations overlap"})
+    EXPECT_NE(r.out.find(line), std::string::npos) << line << "\n" << r.out;
+}
+
+// stats.schema.json gives the unit and meaning of every figure stats.json holds outside `host`.
+TEST_F(RunTest, EveryFigureHasAUnitAndADescription) {
+  for (const std::string args : {"run -q --model bert-tiny --seq-len 32", "run -q --workload gemm --set gemm.m=64",
+                                 "memtest -q --bytes 65536"}) {
+    SCOPED_TRACE(args);
+    const fs::path out = dir_ / "s";
+    fs::remove_all(out);
+    ASSERT_EQ(tacsim(args + " --out " + out.string()).code, 0);
+    const auto values = nlohmann::json::parse(slurp(out / "stats.json"));
+    const auto schema = nlohmann::json::parse(slurp(out / "stats.schema.json"));
+    for (const char* section : {"summary", "config"})
+      for (const auto& [k, v] : values[section].items()) {
+        ASSERT_TRUE(schema[section].contains(k)) << section << "." << k;
+        EXPECT_FALSE(schema[section][k]["description"].get<std::string>().empty()) << k;
+      }
+    for (const auto& [module, figures] : values["modules"].items())
+      for (const auto& [k, v] : figures.items()) {
+        ASSERT_TRUE(schema["modules"][module].contains(k)) << module << "." << k;
+        EXPECT_FALSE(schema["modules"][module][k]["description"].get<std::string>().empty()) << module << "." << k;
+      }
+  }
 }
 
 TEST_F(RunTest, GemmWorkloadPrintsSummaryAndWritesResults) {
@@ -36,7 +71,7 @@ TEST_F(RunTest, GemmWorkloadPrintsSummaryAndWritesResults) {
   EXPECT_NE(r.out.find("check                 pass"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("sim cycles / s"), std::string::npos);
   const auto s = stats("default");
-  for (const char* key : {"cycles", "sim_time_ns", "check", "macs", "pe_utilization", "effective_macs_per_cycle",
+  for (const char* key : {"cycles", "sim_time_ns", "check", "macs", "dense_macs", "pe_utilization", "effective_macs_per_cycle",
                           "dram_bytes", "weight_bytes", "bank_conflict_cycles"})
     EXPECT_TRUE(s["summary"].contains(key)) << key;
   EXPECT_EQ(s["summary"]["check"], "pass");

@@ -299,4 +299,39 @@ TEST_F(RunTest, ProgressLineOnATerminalOnlyWithTheSameResults) {
   EXPECT_EQ(a, b);
 }
 
+// Help that helps: value names, not boost's "arg"; the zoo and the presets by name; each command its own keys.
+TEST_F(RunTest, HelpNamesValuesModelsAndPresets) {
+  for (const char* cmd : {"run --help", "memtest --help", "format-report --help", "diff --help"}) {
+    const Result r = tacsim(cmd);
+    EXPECT_EQ(r.code, 0) << cmd;
+    EXPECT_EQ(r.out.find(" arg"), std::string::npos) << cmd << "\n" << r.out;
+  }
+  const Result run = tacsim("run --help");
+  EXPECT_NE(run.out.find("bert-base, bert-large, bert-tiny, distilbert, gpt2-small, tinybert-4, vit-b16"),
+            std::string::npos);
+  EXPECT_NE(run.out.find("ddr4-2400, ddr4-3200, hbm2, lpddr4-3200"), std::string::npos);
+  EXPECT_EQ(run.out.find("memtest.pattern"), std::string::npos);
+  const Result mem = tacsim("memtest --help");
+  EXPECT_NE(mem.out.find("memtest.pattern"), std::string::npos);
+  EXPECT_EQ(mem.out.find("pe_array.rows"), std::string::npos);
+}
+
+// A model that takes a fixed length (ViT-B/16: 196 patches + CLS) runs at it when no length is given.
+TEST_F(RunTest, FixedLengthModelRunsAtItsLength) {
+  const Result r = tacsim("run -q --model vit-b16 --set model.topk=0 --out " + (dir_ / "v").string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(stats("v")["config"]["model.seq_lens"], "197");
+  const Result bad = tacsim("run -q --model vit-b16 --seq-len 128 --out " + (dir_ / "w").string());
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("model vit-b16 takes exactly 197 tokens, got 128"), std::string::npos) << bad.err;
+}
+
+// memory.model=fixed takes memory out of the picture: never slower than the DRAM it stands in for.
+TEST_F(RunTest, FixedMemoryIsNoSlowerThanTheDefaultDram) {
+  ASSERT_EQ(tacsim("run -q --model bert-tiny --seq-len 64 --out " + (dir_ / "d").string()).code, 0);
+  ASSERT_EQ(tacsim("run -q --model bert-tiny --seq-len 64 --set memory.model=fixed --out " + (dir_ / "f").string()).code,
+            0);
+  EXPECT_LT(stats("f")["summary"]["cycles"].get<std::uint64_t>(), stats("d")["summary"]["cycles"].get<std::uint64_t>());
+}
+
 }  // namespace

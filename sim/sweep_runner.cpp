@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -108,6 +109,13 @@ std::string read_text(const fs::path& p) {
   std::stringstream s;
   s << f.rdbuf();
   return s.str();
+}
+
+// "40 s", "12 min", "3.5 h": an ETA as a reader wants it.
+std::string duration_text(double s) {
+  if (s < 90) return fmt::format("{:.0f} s", std::max(1.0, s));
+  if (s < 90 * 60) return fmt::format("{:.0f} min", s / 60);
+  return fmt::format("{:.1f} h", s / 3600);
 }
 
 std::string first_line(const std::string& text) {
@@ -259,7 +267,7 @@ RunOutcome run_points(const SweepDir& dir, const SweepPlan& plan, const std::vec
       const double rate = double(finished) / wall;
       line += fmt::format(", {:.2g} points/s", rate);
       const std::size_t left = pending.size() + running.size();
-      if (left > 0) line += fmt::format(", about {:.0f} s to go", double(left) / rate);
+      if (left > 0) line += ", about " + duration_text(double(left) / rate) + " to go";
     }
     std::fprintf(stderr, "\r\033[K%s", line.c_str());
     std::fflush(stderr);
@@ -325,7 +333,7 @@ RunOutcome run_points(const SweepDir& dir, const SweepPlan& plan, const std::vec
     fs::remove(r.err, e);
   };
 
-  bool stopping = false;
+  bool stopping = false, changed = true;
   while ((!pending.empty() && g_stop_signal == 0) || !running.empty()) {
     while (g_stop_signal == 0 && running.size() < options.jobs && !pending.empty()) {
       const SweepPoint* p = pending.front();
@@ -339,7 +347,8 @@ RunOutcome run_points(const SweepDir& dir, const SweepPlan& plan, const std::vec
       log.line("start " + p->id);
       running.emplace(spawn(options.binary, args, r.err), r);
     }
-    progress(false);
+    progress(changed);
+    changed = false;
     signals.wait(options.progress ? 250 : 1000);
     int status = 0;
     for (pid_t pid; (pid = ::waitpid(-1, &status, WNOHANG)) > 0;) {
@@ -348,7 +357,7 @@ RunOutcome run_points(const SweepDir& dir, const SweepPlan& plan, const std::vec
       const Running r = it->second;
       running.erase(it);
       finish(r, status);
-      progress(true);
+      changed = true;
     }
     if (g_stop_signal != 0 && !stopping) {
       stopping = true;

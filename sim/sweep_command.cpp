@@ -50,7 +50,10 @@ const char* kSweepUsage =
     "  [base]    pe_array.cols = 32                keys every point shares\n"
     "List items in double quotes may hold commas; range(lo, hi[, step]) lists integers, both ends included.\n"
     "A metric is a summary figure (cycles, sim_time_ns, pe_utilization, ...) or any figure as `tacsim diff`\n"
-    "names it (modules.accel.dram.row_hits, config.pe_array.rows).\n";
+    "names it (modules.accel.memory.row_hits, config.pe_array.rows).\n"
+    "\n"
+    "Exit codes: 0 every point done; 1 a point failed (or its value check did), or --collect found points not\n"
+    "done; 2 bad input, before anything runs; 130 (143) stopped by Ctrl-C (SIGTERM): the same command resumes.\n";
 
 po::options_description sweep_options() {
   po::options_description d("tacsim sweep options");
@@ -139,11 +142,12 @@ void print_plan(const SweepPlan& plan) {
   std::string header = fmt::format("  {:<{}}", "point", kIdDigits);
   for (std::size_t i = 0; i < plan.parameters.size(); ++i)
     header += fmt::format("  {:<{}}", plan.parameters[i], width[i]);
-  std::cout << header << "\n";
+  auto print = [](std::string row) { std::cout << row.erase(row.find_last_not_of(' ') + 1) << "\n"; };
+  print(header);
   for (const auto& p : plan.points) {
     std::string line = "  " + p.id;
     for (std::size_t i = 0; i < p.values.size(); ++i) line += fmt::format("  {:<{}}", p.values[i], width[i]);
-    std::cout << line << "\n";
+    print(line);
   }
 }
 

@@ -59,7 +59,7 @@ void check_metric_names(const std::vector<std::string>& metrics) {
         throw InputError(
             fmt::format("--metric {}: tacsim writes no summary figure of that name (a result's "
                         "stats.schema.json lists them; a dotted name such as "
-                        "modules.accel.dram.row_hits reaches any other figure)",
+                        "modules.accel.memory.row_hits reaches any other figure)",
                         m));
       }
     } else if (text::starts_with(figure, "config.")) {

@@ -5,7 +5,7 @@
 //
 // A metric names one figure of a point's result as `tacsim diff` names them (sim/result_diff.h): a bare name
 // is a summary figure (cycles -> summary.cycles, latency_ns_p99), a dotted one any other figure
-// (modules.accel.dram.row_hits, config.pe_array.rows, layers.csv.1.cycles).
+// (modules.accel.memory.row_hits, config.pe_array.rows, layers.csv.1.cycles).
 #include <optional>
 #include <string>
 #include <vector>

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "modules/common/error.h"
+#include "modules/common/rng.h"
 #include "modules/common/text.h"
 
 namespace tacsim::sim {
@@ -91,35 +92,21 @@ std::pair<std::string, std::string> split_assignment(std::string_view text, cons
   return {key, text::trim(text.substr(eq + 1))};
 }
 
-// splitmix64 (Steele, Lea and Flood, OOPSLA 2014): a small generator whose output is the same everywhere,
-// unlike the standard library's distributions.
-class SampleRng {
- public:
-  explicit SampleRng(std::uint64_t seed) : state_(seed) {}
-  std::uint64_t next() {
-    std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  double unit() { return double(next() >> 11) * 0x1.0p-53; }  // [0, 1)
-
- private:
-  std::uint64_t state_;
-};
-
-std::string draw(const RandomAxis& a, SampleRng& rng) {
+// tacsim::Rng is fully specified (SplitMix64), unlike the standard library's distributions: the same seed
+// draws the same samples everywhere.
+std::string draw(const RandomAxis& a, Rng& rng) {
   switch (a.kind) {
     case RandomAxis::Kind::kUniform:
-      return fmt::format("{:.6g}", a.lo + rng.unit() * (a.hi - a.lo));
+      return fmt::format("{:.6g}", a.lo + rng.uniform() * (a.hi - a.lo));
     case RandomAxis::Kind::kLogUniform:
-      return fmt::format("{:.6g}", std::exp(std::log(a.lo) + rng.unit() * (std::log(a.hi) - std::log(a.lo))));
+      return fmt::format("{:.6g}",
+                         std::exp(std::log(a.lo) + rng.uniform() * (std::log(a.hi) - std::log(a.lo))));
     case RandomAxis::Kind::kInt: {
       const auto span = static_cast<std::uint64_t>(a.hi - a.lo) + 1;
-      return std::to_string(static_cast<std::int64_t>(a.lo) + static_cast<std::int64_t>(rng.next() % span));
+      return std::to_string(static_cast<std::int64_t>(a.lo) + static_cast<std::int64_t>(rng.below(span)));
     }
     case RandomAxis::Kind::kChoice:
-      return a.choices[rng.next() % a.choices.size()];
+      return a.choices[rng.below(a.choices.size())];
   }
   return "";
 }
@@ -145,7 +132,7 @@ std::vector<std::string> parse_metric_list(std::string_view list, const std::str
   for (const auto& n : names)
     if (n.find_first_of(" \t\"") != std::string::npos)
       throw InputError(
-          fmt::format("{}: '{}' is not a figure name (e.g. cycles, modules.accel.dram.row_hits)", what, n));
+          fmt::format("{}: '{}' is not a figure name (e.g. cycles, modules.accel.memory.row_hits)", what, n));
   return names;
 }
 
@@ -251,7 +238,7 @@ std::uint64_t SweepSpec::point_count() const {
 std::vector<std::vector<std::string>> SweepSpec::expand() const {
   // Every sample draws every random key in order, so sample s is the same whatever the grid holds.
   std::vector<std::vector<std::string>> samples_drawn(random.empty() ? 1 : samples);
-  SampleRng rng(sample_seed);
+  Rng rng(sample_seed);
   for (auto& s : samples_drawn)
     for (const auto& a : random) s.push_back(draw(a, rng));
   const std::size_t zip_rows = zip.empty() ? 1 : zip.front().values.size();

@@ -25,8 +25,10 @@ std::vector<std::vector<std::string>> read_csv(const std::string& text) {
   for (std::string line; std::getline(in, line);) {
     std::vector<std::string> cells(1);
     for (char c : line) {
-      if (c == ',') cells.emplace_back();
-      else cells.back() += c;
+      if (c == ',')
+        cells.emplace_back();
+      else
+        cells.back() += c;
     }
     rows.push_back(cells);
   }
@@ -63,8 +65,8 @@ class SweepTest : public SystemTest {
   pid_t start(const std::string& args) {
     const pid_t pid = fork();
     if (pid == 0) {
-      const std::string cmd = "exec " + std::string(TACSIM_BINARY) + " " + args + " >" + (dir_ / "bg.out").string() +
-                              " 2>" + (dir_ / "bg.err").string();
+      const std::string cmd = "exec " + std::string(TACSIM_BINARY) + " " + args + " >" +
+                              (dir_ / "bg.out").string() + " 2>" + (dir_ / "bg.err").string();
       execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
@@ -90,7 +92,8 @@ class SweepTest : public SystemTest {
     int n = 0;
     for (const auto& e : fs::directory_iterator("/proc")) {
       const std::string name = e.path().filename().string();
-      if (name.find_first_not_of("0123456789") != std::string::npos || name == std::to_string(getpid())) continue;
+      if (name.find_first_not_of("0123456789") != std::string::npos || name == std::to_string(getpid()))
+        continue;
       std::string cmdline = slurp(e.path() / "cmdline");
       for (char& c : cmdline) c = c == '\0' ? ' ' : c;
       n += cmdline.find(path) != std::string::npos && cmdline.find(" run ") != std::string::npos;
@@ -104,15 +107,18 @@ class SweepTest : public SystemTest {
 };
 
 TEST_F(SweepTest, EveryPointRunsOnceIntoItsOwnFolder) {
-  const std::string cmd = "sweep " + tiny +
-                          "--grid pe_array.rows=16,32 --grid dram.preset=ddr4-3200,hbm2 --metric cycles,dram_bytes "
-                          "--jobs 2 --out " + out("s");
+  const std::string cmd =
+      "sweep " + tiny +
+      "--grid pe_array.rows=16,32 --grid dram.preset=ddr4-3200,hbm2 --metric cycles,dram_bytes "
+      "--jobs 2 --out " +
+      out("s");
   const Result r = tacsim(cmd);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("4 of 4 points done"), std::string::npos) << r.out;
   const auto rows = results("s");
   ASSERT_EQ(rows.size(), 5u);
-  EXPECT_EQ(rows[0], (std::vector<std::string>{"point", "status", "pe_array.rows", "dram.preset", "cycles", "dram_bytes"}));
+  EXPECT_EQ(rows[0], (std::vector<std::string>{"point", "status", "pe_array.rows", "dram.preset", "cycles",
+                                               "dram_bytes"}));
   // The first grid key varies slowest.
   EXPECT_EQ(rows[1][2] + " " + rows[1][3], "16 ddr4-3200");
   EXPECT_EQ(rows[2][2] + " " + rows[2][3], "16 hbm2");
@@ -135,7 +141,8 @@ TEST_F(SweepTest, EveryPointRunsOnceIntoItsOwnFolder) {
 }
 
 TEST_F(SweepTest, ResultsDoNotDependOnTheParallelism) {
-  const std::string grid = "sweep " + tiny + "--grid pe_array.rows=8,16,32 --zip sim.seed=1,2 --zip gemm.sparsity=dense,2:4 ";
+  const std::string grid =
+      "sweep " + tiny + "--grid pe_array.rows=8,16,32 --zip sim.seed=1,2 --zip gemm.sparsity=dense,2:4 ";
   ASSERT_EQ(tacsim(grid + "--jobs 1 --out " + out("a")).code, 0);
   ASSERT_EQ(tacsim(grid + "--jobs 4 --out " + out("b")).code, 0);
   const std::string a = slurp(dir_ / "a" / "results.csv");
@@ -145,7 +152,8 @@ TEST_F(SweepTest, ResultsDoNotDependOnTheParallelism) {
 
 TEST_F(SweepTest, BadSpecsFailBeforeAnythingRuns) {
   const std::pair<std::string, std::string> cases[] = {
-      {"--grid pe_array.rowz=16,32", "--grid pe_array.rowz: unknown config key (did you mean pe_array.rows?)"},
+      {"--grid pe_array.rowz=16,32",
+       "--grid pe_array.rowz: unknown config key (did you mean pe_array.rows?)"},
       {"--grid pe_array.rows=", "--grid pe_array.rows: no values"},
       {"--grid pe_array.rows=16,x", "(pe_array.rows=x): --set pe_array.rows: expected an unsigned integer"},
       {"--grid pe_array.rows=16,0", "(pe_array.rows=0): config: pe_array.rows: must be at least 1"},
@@ -170,9 +178,11 @@ TEST_F(SweepTest, AFolderKeepsItsSweep) {
   ASSERT_EQ(tacsim("sweep " + tiny + "--grid pe_array.rows=16,32 --out " + out("s")).code, 0);
   const Result other = tacsim("sweep " + tiny + "--grid pe_array.rows=16,64 --out " + out("s"));
   EXPECT_EQ(other.code, 2);
-  EXPECT_NE(other.err.find("holds another sweep (2 points over pe_array.rows)"), std::string::npos) << other.err;
+  EXPECT_NE(other.err.find("holds another sweep (2 points over pe_array.rows)"), std::string::npos)
+      << other.err;
   // Another metric is the same sweep: results.csv is rewritten, nothing runs.
-  const Result metrics = tacsim("sweep " + tiny + "--grid pe_array.rows=16,32 --metric macs --out " + out("s"));
+  const Result metrics =
+      tacsim("sweep " + tiny + "--grid pe_array.rows=16,32 --metric macs --out " + out("s"));
   EXPECT_EQ(metrics.code, 0) << metrics.err;
   EXPECT_EQ(results("s")[0].back(), "macs");
   EXPECT_EQ(done_lines("s").size(), 2u);
@@ -184,7 +194,8 @@ TEST_F(SweepTest, AFolderKeepsItsSweep) {
 }
 
 TEST_F(SweepTest, KillDashNineThenResumeRunsEveryPointExactlyOnce) {
-  const std::string cmd = "sweep " + slow + "--grid pe_array.rows=16,32,64 --grid sim.seed=1,2,3,4 --jobs 2 --out " + out("k");
+  const std::string cmd =
+      "sweep " + slow + "--grid pe_array.rows=16,32,64 --grid sim.seed=1,2,3,4 --jobs 2 --out " + out("k");
   const pid_t pid = start(cmd);
   wait_for_done("k", 3);
   kill(pid, SIGKILL);
@@ -215,7 +226,8 @@ TEST_F(SweepTest, KillDashNineThenResumeRunsEveryPointExactlyOnce) {
 }
 
 TEST_F(SweepTest, CtrlCStopsCleanlyAndTheSameCommandResumes) {
-  const std::string cmd = "sweep " + slow + "--grid pe_array.rows=16,32,64 --grid sim.seed=1,2,3 --jobs 2 --out " + out("c");
+  const std::string cmd =
+      "sweep " + slow + "--grid pe_array.rows=16,32,64 --grid sim.seed=1,2,3 --jobs 2 --out " + out("c");
   const pid_t pid = start(cmd);
   wait_for_done("c", 2);
   kill(pid, SIGINT);
@@ -239,12 +251,16 @@ TEST_F(SweepTest, CtrlCStopsCleanlyAndTheSameCommandResumes) {
 
 TEST_F(SweepTest, AFailedPointIsReportedKeptOutAndRetried) {
   // Unstructured weights need whole rows of activations in half the buffer; 2:4 ones tile.
-  const std::string cmd = "sweep --model bert-tiny --seq-len 32 --set act_buffer.capacity_kib=16 "
-                          "--grid sparsity.weights=2:4,unstructured --jobs 2 --out " + out("f");
+  const std::string cmd =
+      "sweep --model bert-tiny --seq-len 32 --set act_buffer.capacity_kib=16 "
+      "--grid sparsity.weights=2:4,unstructured --jobs 2 --out " +
+      out("f");
   const Result r = tacsim(cmd);
   EXPECT_EQ(r.code, 1);
-  EXPECT_NE(r.err.find("(sparsity.weights=unstructured) failed: exit 2: model: layer0.ffn_down: act_buffer.capacity_kib"),
-            std::string::npos)
+  EXPECT_NE(
+      r.err.find(
+          "(sparsity.weights=unstructured) failed: exit 2: model: layer0.ffn_down: act_buffer.capacity_kib"),
+      std::string::npos)
       << r.err;
   EXPECT_NE(r.err.find("1 of 2 points done, 1 failed"), std::string::npos) << r.err;
   const auto rows = results("f");
@@ -252,14 +268,16 @@ TEST_F(SweepTest, AFailedPointIsReportedKeptOutAndRetried) {
   EXPECT_EQ(rows[1][1], "done");
   EXPECT_EQ(rows[2][1], "failed");
   EXPECT_EQ(rows[2][3], "");
-  EXPECT_NE(slurp(dir_ / "f" / "failed" / (rows[2][0] + ".txt")).find("command: tacsim run --model bert-tiny"),
-            std::string::npos);
+  EXPECT_NE(
+      slurp(dir_ / "f" / "failed" / (rows[2][0] + ".txt")).find("command: tacsim run --model bert-tiny"),
+      std::string::npos);
   EXPECT_EQ(tacsim(cmd).code, 1);  // tried again
   EXPECT_EQ(done_lines("f").size(), 1u);
 }
 
 TEST_F(SweepTest, AMisspeltFigureIsNamedAfterTheRun) {
-  const Result r = tacsim("sweep " + tiny + "--grid pe_array.rows=16 --metric modules.accel.pe_aray.macs --out " + out("m"));
+  const Result r = tacsim("sweep " + tiny +
+                          "--grid pe_array.rows=16 --metric modules.accel.pe_aray.macs --out " + out("m"));
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("no finished point has the figure modules.accel.pe_aray.macs (did you mean "
                        "modules.accel.pe_array.macs?)"),
@@ -273,14 +291,16 @@ TEST_F(SweepTest, AMisspeltFigureIsNamedAfterTheRun) {
 
 TEST_F(SweepTest, RandomSamplesAndSweepFiles) {
   const fs::path spec = dir_ / "space.ini";
-  std::ofstream(spec) << "[sweep]\nmetrics = cycles\nsamples = 3\nseed = 11\n"
-                         "[base]\ngemm.m = 32\ngemm.n = 64\ngemm.k = 64\n"
-                         "[grid]\ndram.preset = hbm2, ddr4-3200\n"
-                         "[random]\npe_array.rows = choice(8, 16, 32)\naccel.clock_mhz = uniform(500, 1500)\n";
+  std::ofstream(spec)
+      << "[sweep]\nmetrics = cycles\nsamples = 3\nseed = 11\n"
+         "[base]\ngemm.m = 32\ngemm.n = 64\ngemm.k = 64\n"
+         "[grid]\ndram.preset = hbm2, ddr4-3200\n"
+         "[random]\npe_array.rows = choice(8, 16, 32)\naccel.clock_mhz = uniform(500, 1500)\n";
   const Result plan = tacsim("sweep --workload gemm --spec " + spec.string() + " --dry-run");
   ASSERT_EQ(plan.code, 0) << plan.err;
   EXPECT_EQ(plan.out, tacsim("sweep --workload gemm --spec " + spec.string() + " --dry-run").out);
-  EXPECT_NE(plan.out.find("sweep: 6 points over dram.preset, pe_array.rows, accel.clock_mhz"), std::string::npos)
+  EXPECT_NE(plan.out.find("sweep: 6 points over dram.preset, pe_array.rows, accel.clock_mhz"),
+            std::string::npos)
       << plan.out;
   EXPECT_FALSE(fs::exists(dir_ / "results")) << "a dry run writes nothing";
   ASSERT_EQ(tacsim("sweep --workload gemm --spec " + spec.string() + " --out " + out("r")).code, 0);
@@ -289,7 +309,8 @@ TEST_F(SweepTest, RandomSamplesAndSweepFiles) {
 
 TEST_F(SweepTest, ParetoFrontAndSelection) {
   ASSERT_EQ(tacsim("sweep " + tiny +
-                   "--grid pe_array.rows=8,16,32 --grid gemm.sparsity=dense,2:4,1:4 --metric cycles --out " + out("p"))
+                   "--grid pe_array.rows=8,16,32 --grid gemm.sparsity=dense,2:4,1:4 --metric cycles --out " +
+                   out("p"))
                 .code,
             0);
   // Cost: the array's rows; latency: cycles. Every point of the front beats or ties every other in one.
@@ -308,7 +329,8 @@ TEST_F(SweepTest, ParetoFrontAndSelection) {
     EXPECT_EQ(rows[i][5], dominated ? "no" : "yes") << rows[i][0];
   }
   const Result table = tacsim("pareto " + out("p") + " --x cycles --y config.pe_array.rows");
-  EXPECT_NE(table.out.find("Pareto front of " + out("p") + " (min cycles, min config.pe_array.rows)"), std::string::npos)
+  EXPECT_NE(table.out.find("Pareto front of " + out("p") + " (min cycles, min config.pe_array.rows)"),
+            std::string::npos)
       << table.out;
   EXPECT_EQ(tacsim("pareto " + out("p") + " --x cycles --y macs --maximize nonsense").code, 2);
 
@@ -320,7 +342,8 @@ TEST_F(SweepTest, ParetoFrontAndSelection) {
                              acc.string() + " --cost config.pe_array.rows");
   ASSERT_EQ(pick.code, 0) << pick.err;
   // The 8-row array is cheapest; of its two accurate enough settings, 2:4 is faster.
-  EXPECT_NE(pick.out.find("6 of 9 finished designs meet sim_time_ns <= 1s and accuracy >= 0.8 (toy)"), std::string::npos)
+  EXPECT_NE(pick.out.find("6 of 9 finished designs meet sim_time_ns <= 1s and accuracy >= 0.8 (toy)"),
+            std::string::npos)
       << pick.out;
   std::istringstream lines(pick.out);
   std::string line, id, rows_value, sparsity;
@@ -362,36 +385,40 @@ class SweepSlurmScriptTest : public SweepTest {
     fs::permissions(dir_ / "bin" / "sbatch", fs::perms::owner_all);
     fs::permissions(dir_ / "bin" / "squeue", fs::perms::owner_all);
   }
-  Result slurm(const std::string& args, const std::string& env = "") {
-    return tacsim_env("PATH=" + (dir_ / "bin").string() + ":$PATH FAKE_SLURM_LOG=" + (dir_ / "sbatch.log").string() +
-                          " " + env,
-                      args);
-  }
-  Result tacsim_env(const std::string& env, const std::string& args) {
-    const fs::path o = dir_ / "stdout.txt", e = dir_ / "stderr.txt";
-    const std::string cmd = env + " " + TACSIM_BINARY + " " + args + " >" + o.string() + " 2>" + e.string();
-    const int status = std::system(cmd.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(o), slurp(e)};
+  // Runs tacsim with the stand-ins first on PATH (the environment passes to the commands it starts).
+  Result slurm(const std::string& args, bool job_listed = false) {
+    const std::string path = (dir_ / "bin").string() + ":" + std::getenv("PATH");
+    setenv("PATH", path.c_str(), 1);
+    setenv("FAKE_SLURM_LOG", (dir_ / "sbatch.log").c_str(), 1);
+    if (job_listed) setenv("FAKE_SLURM_ACTIVE", "1", 1);
+    const Result r = tacsim(args);
+    unsetenv("FAKE_SLURM_ACTIVE");
+    setenv("PATH", path.substr(path.find(':') + 1).c_str(), 1);
+    return r;
   }
 };
 
 TEST_F(SweepSlurmScriptTest, PointsArePackedIntoArrayTasksAndCollected) {
-  const std::string cmd = "sweep " + tiny +
-                          "--grid pe_array.rows=8,16,32 --grid sim.seed=1,2 --backend slurm --points-per-task 4 "
-                          "--partition debug --time 0:10:00 --sbatch=--account=arch --wait --out " + out("s");
+  const std::string cmd =
+      "sweep " + tiny +
+      "--grid pe_array.rows=8,16,32 --grid sim.seed=1,2 --backend slurm --points-per-task 4 "
+      "--partition debug --time 0:10:00 --sbatch=--account=arch --wait --out " +
+      out("s");
   const Result r = slurm(cmd);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.err.find("submitted Slurm job 4242: 6 points in 2 array tasks"), std::string::npos) << r.err;
   EXPECT_NE(r.out.find("Slurm job 4242 finished: 6 of 6 points done"), std::string::npos) << r.out;
   const fs::path sub = dir_ / "s" / "slurm" / "1";
   const std::string script = slurp(sub / "array.sh");
-  for (const char* line : {"#SBATCH --array=0-1\n", "#SBATCH --partition=debug\n", "#SBATCH --time=0:10:00\n",
-                           "#SBATCH --account=arch\n", "sweep --slurm-task \"$SLURM_ARRAY_TASK_ID\" --submission"})
+  for (const char* line :
+       {"#SBATCH --array=0-1\n", "#SBATCH --partition=debug\n", "#SBATCH --time=0:10:00\n",
+        "#SBATCH --account=arch\n", "sweep --slurm-task \"$SLURM_ARRAY_TASK_ID\" --submission"})
     EXPECT_NE(script.find(line), std::string::npos) << line << "\n" << script;
   const auto tasks = read_csv(slurp(sub / "tasks.txt"));
   ASSERT_EQ(tasks.size(), 2u);
   EXPECT_EQ(std::count(tasks[0][0].begin(), tasks[0][0].end(), ' '), 3) << "4 points in the first task";
-  EXPECT_NE(slurp(sub / "task-1.log").find("tacsim sweep task 1: 2 points: 2 ran, 0 failed"), std::string::npos);
+  EXPECT_NE(slurp(sub / "task-1.log").find("tacsim sweep task 1: 2 points: 2 ran, 0 failed"),
+            std::string::npos);
   EXPECT_EQ(points("s").size(), 6u);
   EXPECT_EQ(slurp(sub / "job_id"), "4242\n");
 
@@ -404,12 +431,14 @@ TEST_F(SweepSlurmScriptTest, PointsArePackedIntoArrayTasksAndCollected) {
 }
 
 TEST_F(SweepSlurmScriptTest, ASubmissionStillRunningIsNotSubmittedTwice) {
-  const std::string cmd = "sweep " + tiny + "--grid pe_array.rows=8,16 --backend slurm --wait --out " + out("s2");
-  ASSERT_EQ(slurm(cmd, "FAKE_SLURM_ACTIVE=").code, 0);
-  const Result r = slurm(cmd, "FAKE_SLURM_ACTIVE=1");
+  const std::string cmd =
+      "sweep " + tiny + "--grid pe_array.rows=8,16 --backend slurm --wait --out " + out("s2");
+  ASSERT_EQ(slurm(cmd).code, 0);
+  const Result r = slurm(cmd, true);
   // All points are done, but the job is still listed: refuse rather than guess.
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("Slurm job 4242 of this sweep is still queued or running"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("Slurm job 4242 of this sweep is still queued or running"), std::string::npos)
+      << r.err;
 }
 
 TEST_F(SweepSlurmScriptTest, CollectShowsWhatIsPending) {

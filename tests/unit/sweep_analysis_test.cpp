@@ -5,25 +5,15 @@
 #include <filesystem>
 #include <fstream>
 
-#include "modules/common/error.h"
 #include "sim/sweep_analysis.h"
 #include "sim/sweep_results.h"
+#include "tests/support/errors.h"
 
 namespace {
 
 using namespace tacsim::sim;
-using tacsim::InputError;
+using tacsim::testing_support::error_of;
 using Index = std::vector<std::size_t>;
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
 
 TEST(ParetoFrontTest, TwoObjectivesMinimised) {
   // (latency, cost): 0 and 2 trade off; 1 is beaten by 0 in both; 3 equals 2 and is kept with it; 4 is beaten

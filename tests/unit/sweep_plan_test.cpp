@@ -6,27 +6,17 @@
 #include <filesystem>
 #include <fstream>
 
-#include "modules/common/error.h"
 #include "sim/cli.h"
 #include "sim/config.h"
 #include "sim/sweep_plan.h"
+#include "tests/support/errors.h"
 
 namespace {
 
 using namespace tacsim::sim;
-using tacsim::InputError;
+using tacsim::testing_support::error_of;
 using Args = std::vector<std::string>;
 namespace fs = std::filesystem;
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
 
 // The configuration `tacsim run ARGS` resolves.
 SimConfig config_of(const Args& args) {

@@ -7,25 +7,14 @@
 #include <fstream>
 #include <set>
 
-#include "modules/common/error.h"
 #include "sim/sweep_spec.h"
+#include "tests/support/errors.h"
 
 namespace {
 
 using namespace tacsim::sim;
-using tacsim::InputError;
+using tacsim::testing_support::error_of;
 using Values = std::vector<std::string>;
-
-// The message of the InputError `f` throws ("" when it throws none).
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
 
 TEST(SweepSpecTest, ValueListsTakeQuotesAndRanges) {
   EXPECT_EQ(parse_value_list("16, 32,64", "--grid k"), (Values{"16", "32", "64"}));
@@ -169,8 +158,8 @@ TEST(SweepSpecTest, InconsistentSpecsAreRefused) {
 }
 
 TEST(SweepSpecTest, MetricListsAreNames) {
-  EXPECT_EQ(parse_metric_list("cycles, modules.accel.dram.row_hits", "--metric"),
-            (Values{"cycles", "modules.accel.dram.row_hits"}));
+  EXPECT_EQ(parse_metric_list("cycles, modules.accel.memory.row_hits", "--metric"),
+            (Values{"cycles", "modules.accel.memory.row_hits"}));
   EXPECT_NE(error_of([] { parse_metric_list("cycles,", "--metric"); }).find("--metric: empty item"),
             std::string::npos);
   EXPECT_NE(error_of([] { parse_metric_list("p 99", "--metric"); }).find("not a figure name"),

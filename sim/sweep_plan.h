@@ -8,6 +8,7 @@
 //   DIR/sweep.log           one line per point started, finished or failed, appended
 //   DIR/results.csv         one row per point: its parameters and metrics (sweep_results.h)
 //   DIR/slurm/<n>/          the n-th Slurm submission: array script, task lists, logs (sweep_slurm.h)
+//   DIR/.lock               held (flock) by whatever runs the sweep's points (sweep_runner.h)
 // A second start with the same plan runs only the points without a result folder; another plan in the same
 // folder is an error.
 #include <filesystem>

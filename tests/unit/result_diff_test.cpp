@@ -45,7 +45,7 @@ TEST_F(ResultDiffTest, FlattensStatsConfigFirstAndSkipsHost) {
   ASSERT_EQ(f.size(), 6u);  // 1 config + 3 summary + 2 module figures; host is not a figure
   EXPECT_EQ(f[0].key, "config.pe_array.rows");
   EXPECT_EQ(f[1].key, "summary.cycles");
-  EXPECT_EQ(f[4].key, "modules.accel.memory.row_hits");
+  EXPECT_EQ(f[4].key, "modules.accel.dram.row_hits");
   EXPECT_EQ(f[4].group, "modules.accel.dram");
   EXPECT_EQ(f[4].label, "row_hits");
   EXPECT_EQ(f[5].key, "modules.accel.dram.histogram.16");

@@ -52,8 +52,10 @@ const char* kSweepUsage =
     "A metric is a summary figure (cycles, sim_time_ns, pe_utilization, ...) or any figure as `tacsim diff`\n"
     "names it (modules.accel.memory.row_hits, config.pe_array.rows).\n"
     "\n"
-    "Exit codes: 0 every point done; 1 a point failed (or its value check did), or --collect found points not\n"
-    "done; 2 bad input, before anything runs; 130 (143) stopped by Ctrl-C (SIGTERM): the same command resumes.\n";
+    "Exit codes: 0 every point done; 1 a point failed (or its value check did), or --collect found points "
+    "not\n"
+    "done; 2 bad input, before anything runs; 130 (143) stopped by Ctrl-C (SIGTERM): the same command "
+    "resumes.\n";
 
 po::options_description sweep_options() {
   po::options_description d("tacsim sweep options");
@@ -248,7 +250,11 @@ int sweep_main(const std::vector<std::string>& args) {
   po::store(parsed, vm);
   po::notify(vm);
   if (vm.count("help")) {
-    std::cout << kSweepUsage << "\n" << sweep << "\n" << run;
+    std::cout << kSweepUsage << "\n"
+              << sweep
+              << "\nThe run options are the base of every point, except --out (the sweep's folder, default "
+              << "results/sweep) and --quiet (the sweep's):\n"
+              << run;
     return 0;
   }
   const bool quiet = vm.count("quiet") > 0;

@@ -39,8 +39,8 @@ class SweepTest : public SystemTest {
  protected:
   // About 20 ms a point.
   const std::string tiny = "--workload gemm --set gemm.m=32 --set gemm.n=64 --set gemm.k=64 ";
-  // About 0.2 s a point: long enough to be caught running.
-  const std::string slow = "--workload gemm ";
+  // About 0.1 s a point: long enough to be caught running.
+  const std::string slow = "--workload gemm --set gemm.m=128 ";
 
   std::string out(const std::string& name) const { return (dir_ / name).string(); }
   std::vector<std::vector<std::string>> results(const std::string& name) {
@@ -78,7 +78,7 @@ class SweepTest : public SystemTest {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
   void wait_for_done(const std::string& name, int n) {
-    for (int i = 0; i < 600; ++i) {
+    for (int i = 0; i < 6000; ++i) {  // a minute: sanitizer builds on a busy machine are slow
       int total = 0;
       if (fs::exists(dir_ / name / "sweep.log"))
         for (const auto& [id, k] : done_lines(name)) total += k;
@@ -195,22 +195,22 @@ TEST_F(SweepTest, AFolderKeepsItsSweep) {
 
 TEST_F(SweepTest, KillDashNineThenResumeRunsEveryPointExactlyOnce) {
   const std::string cmd =
-      "sweep " + slow + "--grid pe_array.rows=16,32,64 --grid sim.seed=1,2,3,4 --jobs 2 --out " + out("k");
+      "sweep " + slow + "--grid pe_array.rows=16,32 --grid sim.seed=1,2,3,4 --jobs 2 --out " + out("k");
   const pid_t pid = start(cmd);
-  wait_for_done("k", 3);
+  wait_for_done("k", 2);
   kill(pid, SIGKILL);
   EXPECT_EQ(wait_exit(pid), 128 + SIGKILL);
   // The points it was running die with it.
   expect_no_points_left_running("k");
   const auto before = points("k");
-  EXPECT_GE(before.size(), 3u);
-  EXPECT_LT(before.size(), 12u) << "killed too late to test anything";
+  EXPECT_GE(before.size(), 2u);
+  EXPECT_LT(before.size(), 8u) << "killed too late to test anything";
 
   const Result r = tacsim(cmd);
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(points("k").size(), 12u);
+  EXPECT_EQ(points("k").size(), 8u);
   const auto rows = results("k");
-  ASSERT_EQ(rows.size(), 13u);
+  ASSERT_EQ(rows.size(), 9u);
   std::set<std::string> ids;
   for (std::size_t i = 1; i < rows.size(); ++i) {
     EXPECT_EQ(rows[i][1], "done");
@@ -220,7 +220,7 @@ TEST_F(SweepTest, KillDashNineThenResumeRunsEveryPointExactlyOnce) {
   // Nothing finished twice: the points done before the kill did not run again. (A point the kill caught
   // between its rename and its log line is done without a line.)
   const auto done = done_lines("k");
-  EXPECT_GE(done.size(), 11u);
+  EXPECT_GE(done.size(), 7u);
   for (const auto& [id, n] : done) EXPECT_EQ(n, 1) << id;
   EXPECT_TRUE(fs::is_empty(dir_ / "k" / "points" / ".tmp"));
 }

@@ -297,10 +297,9 @@ RunOutcome run_points(const SweepDir& dir, const SweepPlan& plan, const std::vec
     std::error_code e;
     const std::string err_text = read_text(r.err);
     const bool ran = WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 1);
-    if (g_stop_signal != 0) {
-      // Stopped with the sweep: nothing of it stays.
-    } else if (!ran) {
-      fail(r, describe_status(status) + ": " + first_line(err_text), err_text);
+    if (!ran) {
+      // A point stopped with the sweep leaves nothing; one that finished before the stop is kept below.
+      if (g_stop_signal == 0) fail(r, describe_status(status) + ": " + first_line(err_text), err_text);
     } else if (!fs::exists(r.out / "stats.json", e)) {
       fail(r, "it finished without writing stats.json", err_text);
     } else {

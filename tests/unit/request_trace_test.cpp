@@ -8,13 +8,13 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <sstream>
 #include <streambuf>
 
 #include <unistd.h>
 
 #include "modules/common/error.h"
+#include "tests/support/input_error.h"
 #include "traces/arrivals.h"
 #include "traces/azure_trace.h"
 #include "traces/request_source.h"
@@ -24,6 +24,7 @@ namespace {
 
 using namespace tacsim;
 using namespace tacsim::traces;
+using tacsim::testing_support::error_of;
 
 RequestTraceReader reader_of(const std::string& text, const LengthLimit& limit = {}) {
   return RequestTraceReader(std::make_unique<std::istringstream>(text), "t.csv", limit);
@@ -35,15 +36,6 @@ std::vector<Request> read_all(const std::string& text, const LengthLimit& limit 
   Request r;
   while (reader.next(r)) out.push_back(r);
   return out;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "no error";
 }
 
 std::string read_error(const std::string& text, const LengthLimit& limit = {}) {

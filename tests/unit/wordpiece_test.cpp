@@ -9,9 +9,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 
 #include "modules/common/error.h"
+#include "tests/support/input_error.h"
 #include "traces/request_trace.h"
 #include "traces/trace_builder.h"
 #include "traces/trace_stats.h"
@@ -21,16 +21,8 @@ namespace {
 
 using namespace tacsim;
 using namespace tacsim::traces;
+using tacsim::testing_support::error_of;
 using Tokens = std::vector<std::string>;
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "no error";
-}
 
 const Tokens kTinyVocab = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "want", "##want", "##ed",  "wa",  "un",
                            "runn",  "##ing", ",",     "!",     "?",    "hello",  "how",   "are", "you",

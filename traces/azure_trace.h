@@ -25,6 +25,7 @@ class AzureTraceReader {
   // row's is an InputError naming the file and line.
   bool next(AzureRow& out);
   std::string location() const;  // "<path>:<line>" of the row last read
+  std::uint64_t line() const { return line_no_; }
 
  private:
   std::string path_;

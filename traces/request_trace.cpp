@@ -132,7 +132,8 @@ std::string_view over_max_name(OverMax p) {
   return "?";
 }
 
-std::optional<std::uint32_t> LengthPolicy::apply(std::uint32_t len, std::string_view where) {
+std::optional<std::uint32_t> LengthPolicy::apply(std::uint32_t len, std::string_view source,
+                                                 std::uint64_t line) {
   if (limit_.max_len == 0 || len <= limit_.max_len) return len;
   switch (limit_.policy) {
     case OverMax::kTruncate:
@@ -145,9 +146,9 @@ std::optional<std::uint32_t> LengthPolicy::apply(std::uint32_t len, std::string_
       break;
   }
   throw InputError(
-      fmt::format("{}: seq_len {} is beyond the model's maximum of {} (a length policy of "
+      fmt::format("{}:{}: seq_len {} is beyond the model's maximum of {} (a length policy of "
                   "truncate or drop would accept it)",
-                  where, len, limit_.max_len));
+                  source, line, len, limit_.max_len));
 }
 
 bool is_trace_name(std::string_view s) {
@@ -277,7 +278,7 @@ bool RequestTraceReader::read_row(Request& out) {
     }
     ++rows_;
     parse_row(t, out);
-    if (const auto len = policy_.apply(out.seq_len, location())) {
+    if (const auto len = policy_.apply(out.seq_len, source_, line_no_)) {
       out.seq_len = *len;
       return true;
     }

@@ -67,9 +67,9 @@ struct LengthLimit {
 class LengthPolicy {
  public:
   explicit LengthPolicy(const LengthLimit& limit) : limit_(limit) {}
-  // The length to keep, or nullopt to drop the request. Throws InputError("<where>: ...") under kError;
-  // `where` names the file and line.
-  std::optional<std::uint32_t> apply(std::uint32_t len, std::string_view where);
+  // The length to keep, or nullopt to drop the request. Throws InputError("<source>:<line>: ...") under
+  // kError. Allocates nothing unless it throws: the reader calls it on every row.
+  std::optional<std::uint32_t> apply(std::uint32_t len, std::string_view source, std::uint64_t line);
   std::uint64_t truncated() const { return truncated_; }
   std::uint64_t dropped() const { return dropped_; }
   const LengthLimit& limit() const { return limit_; }

@@ -48,8 +48,9 @@ class Emitter {
         writer_(out, layout_of(p, output_len), p.comments) {}
 
   // `recorded_ns`: the source's own arrival time, used by ArrivalKind::kRecorded.
-  void add(std::uint32_t len, std::uint32_t output_len, std::uint64_t recorded_ns, std::string_view where) {
-    const auto kept = policy_.apply(len, where);
+  void add(std::uint32_t len, std::uint32_t output_len, std::uint64_t recorded_ns, std::string_view source,
+           std::uint64_t line) {
+    const auto kept = policy_.apply(len, source, line);
     if (!kept) return;
     request_.id = writer_.rows();
     request_.seq_len = *kept;
@@ -140,7 +141,7 @@ BuildResult build_from_list(const std::vector<ListedLength>& list, const std::st
   const std::uint64_t count = params.count != 0 ? params.count : list.size();
   for (std::uint64_t i = 0; i < count; ++i) {
     const ListedLength& l = list[params.pick == Pick::kSample ? pick.below(list.size()) : i % list.size()];
-    emit.add(l.len, 0, 0, fmt::format("{}:{}", source, l.line));
+    emit.add(l.len, 0, 0, source, l.line);
   }
   return emit.finish(source);
 }
@@ -150,7 +151,7 @@ BuildResult build_from_azure(const std::string& path, const BuildParams& params,
   Emitter emit(params, true, out);
   AzureRow row;
   for (std::uint64_t i = 0; (params.count == 0 || i < params.count) && reader.next(row); ++i)
-    emit.add(row.context_tokens, row.generated_tokens, row.arrival_ns, reader.location());
+    emit.add(row.context_tokens, row.generated_tokens, row.arrival_ns, path, reader.line());
   return emit.finish(path);
 }
 

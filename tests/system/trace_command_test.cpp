@@ -2,7 +2,7 @@
 // output is deterministic and written atomically, every option's bad value is an exit-2 error naming the
 // option, and --describe counts what each length policy changes.
 #include <fstream>
-#include <regex>
+#include <sstream>
 
 #include "tests/support/system_test.h"
 
@@ -35,9 +35,10 @@ class TraceCommandTest : public SystemTest {
 // The ```sh commands that rebuild a bundled trace: in traces/README.md those that write `--out traces/X.csv`,
 // in README.md those whose comment says `# = traces/X.csv`. Returns {arguments without --out, traces/X.csv}.
 std::vector<std::pair<std::string, std::string>> readme_rebuild_commands() {
+  const auto bundled = [](const std::string& path) {
+    return path.rfind("traces/", 0) == 0 && path.size() > 11 && path.compare(path.size() - 4, 4, ".csv") == 0;
+  };
   std::vector<std::pair<std::string, std::string>> out;
-  const std::regex rebuild(R"(^build/tacsim (trace .*) --out (traces/[a-z0-9-]+\.csv)\s*(#.*)?$)");
-  const std::regex same(R"(^build/tacsim (trace .*) --out \S+\s*# = (traces/[a-z0-9-]+\.csv)\s*$)");
   for (const char* readme : {"traces/README.md", "README.md"}) {
     std::ifstream f(kSource / readme);
     bool in_sh = false;
@@ -46,9 +47,17 @@ std::vector<std::pair<std::string, std::string>> readme_rebuild_commands() {
         in_sh = line == "```sh";
         continue;
       }
-      std::smatch m;
-      if (in_sh && (std::regex_match(line, m, rebuild) || std::regex_match(line, m, same)))
-        out.emplace_back(m[1], m[2]);
+      const std::string prefix = "build/tacsim ", flag = " --out ";
+      const auto at = line.find(flag);
+      if (!in_sh || line.rfind(prefix + "trace ", 0) != 0 || at == std::string::npos) continue;
+      std::istringstream rest(line.substr(at + flag.size()));
+      std::string path, hash, equals, same;
+      rest >> path >> hash >> equals >> same;
+      const std::string args = line.substr(prefix.size(), at - prefix.size());
+      if (bundled(path))
+        out.emplace_back(args, path);
+      else if (hash == "#" && equals == "=" && bundled(same))
+        out.emplace_back(args, same);
     }
   }
   return out;

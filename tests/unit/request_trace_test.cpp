@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -252,24 +253,24 @@ TEST(RequestTrace, AFolderOrAMissingFileIsNamed) {
 class GeneratedTrace : public std::streambuf {
  public:
   explicit GeneratedTrace(std::uint64_t rows) : rows_(rows) {
-    line_ = "id,arrival_ns,seq_len,model\n";
-    set();
+    set(std::snprintf(line_, sizeof line_, "id,arrival_ns,seq_len,model\n"));
   }
 
  protected:
+  // Each row is formatted into one fixed buffer: the generator allocates nothing, so any growth is the
+  // reader's.
   int_type underflow() override {
     if (next_ == rows_) return traits_type::eof();
-    line_ = std::to_string(next_) + "," + std::to_string(next_ * 1000) + "," +
-            std::to_string(next_ % 512 + 1) + ",bert-base\n";
+    const auto id = static_cast<unsigned long long>(next_);
+    set(std::snprintf(line_, sizeof line_, "%llu,%llu,%llu,bert-base\n", id, id * 1000, id % 512 + 1));
     ++next_;
-    set();
     return traits_type::to_int_type(line_[0]);
   }
 
  private:
-  void set() { setg(line_.data(), line_.data(), line_.data() + line_.size()); }
+  void set(int length) { setg(line_, line_, line_ + length); }
   std::uint64_t rows_, next_ = 0;
-  std::string line_;
+  char line_[64];
 };
 
 class GeneratedStream : public std::istream {

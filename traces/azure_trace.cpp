@@ -36,17 +36,6 @@ std::int64_t days_from_civil(int y, int m, int d) {
   return era * 146097 + day_of_era - 719468;  // 719,468 days from 0000-03-01 to 1970-01-01
 }
 
-std::vector<std::string_view> split(std::string_view line) {
-  std::vector<std::string_view> out;
-  std::size_t start = 0;
-  while (true) {
-    const auto comma = line.find(',', start);
-    out.push_back(line.substr(start, comma == std::string_view::npos ? comma : comma - start));
-    if (comma == std::string_view::npos) return out;
-    start = comma + 1;
-  }
-}
-
 }  // namespace
 
 bool parse_timestamp_ns(std::string_view s, std::int64_t& out) {
@@ -82,12 +71,13 @@ AzureTraceReader::AzureTraceReader(const std::string& path)
     const std::string t = text::trim(line_);
     if (t.empty()) continue;
     // The three columns, each once, in any order.
-    const auto names = split(t);
+    std::vector<std::string_view> names;
+    split_csv_fields(t, names);
     std::array<bool, kHeader.size()> seen{};
     bool ok = names.size() == kHeader.size();
     for (std::size_t i = 0; ok && i < names.size(); ++i) {
-      const auto k = static_cast<std::size_t>(
-          std::find(kHeader.begin(), kHeader.end(), text::trim(names[i])) - kHeader.begin());
+      const auto k =
+          static_cast<std::size_t>(std::find(kHeader.begin(), kHeader.end(), names[i]) - kHeader.begin());
       ok = k < kHeader.size() && !seen[k];
       if (!ok) break;
       seen[k] = true;
@@ -112,26 +102,27 @@ bool AzureTraceReader::next(AzureRow& out) {
     ++line_no_;
     const std::string t = text::trim(line_);
     if (t.empty()) continue;
-    const auto fields = split(t);
+    split_csv_fields(t, fields_);
+    const auto& fields = fields_;
     const std::string where = location() + ": ";
     if (fields.size() != kHeader.size())
       throw InputError(
           where +
           fmt::format("expected 3 fields (TIMESTAMP,ContextTokens,GeneratedTokens), got {}", fields.size()));
     std::int64_t ns = 0;
-    const std::string time = text::trim(fields[column_[0]]);
+    const std::string_view time = fields[column_[0]];
     if (!parse_timestamp_ns(time, ns))
       throw InputError(where +
                        fmt::format("TIMESTAMP: expected 'YYYY-MM-DD HH:MM:SS.fraction', got '{}'", time));
-    const auto context = text::to_unsigned(text::trim(fields[column_[1]]), kMaxTraceSeqLen);
+    const auto context = text::to_unsigned(fields[column_[1]], kMaxTraceSeqLen);
     if (!context || *context == 0)
       throw InputError(where +
                        fmt::format("ContextTokens: expected a positive number of tokens up to {}, got '{}'",
-                                   kMaxTraceSeqLen, text::trim(fields[column_[1]])));
-    const auto generated = text::to_unsigned(text::trim(fields[column_[2]]), kMaxTraceSeqLen);
+                                   kMaxTraceSeqLen, fields[column_[1]]));
+    const auto generated = text::to_unsigned(fields[column_[2]], kMaxTraceSeqLen);
     if (!generated)
       throw InputError(where + fmt::format("GeneratedTokens: expected a number of tokens up to {}, got '{}'",
-                                           kMaxTraceSeqLen, text::trim(fields[column_[2]])));
+                                           kMaxTraceSeqLen, fields[column_[2]]));
     if (rows_ == 0) first_ns_ = previous_ns_ = ns;
     if (ns < previous_ns_)
       throw InputError(

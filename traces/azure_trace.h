@@ -31,6 +31,7 @@ class AzureTraceReader {
   std::string path_;
   std::ifstream in_;
   std::string line_;
+  std::vector<std::string_view> fields_;
   std::uint64_t line_no_ = 0, rows_ = 0;
   std::array<std::size_t, 3> column_ = {0, 1, 2};  // fields of TIMESTAMP, ContextTokens, GeneratedTokens
   std::int64_t first_ns_ = 0, previous_ns_ = 0;

@@ -90,6 +90,10 @@ class RowOrder {
   std::uint64_t id_ = 0, arrival_ns_ = 0;
 };
 
+// Cuts a CSV line at its commas into fields trimmed of blanks (no quoting: a field holds no comma). `fields`
+// is reused, so a reader splits every row without allocating.
+void split_csv_fields(std::string_view line, std::vector<std::string_view>& fields);
+
 // Model and task names: letters, digits and . _ - + / : (no commas, quotes or spaces, so rows stay plain
 // CSV).
 bool is_trace_name(std::string_view s);

@@ -13,6 +13,7 @@
 #include "sim/format_report.h"
 #include "sim/memtest.h"
 #include "sim/run.h"
+#include "sim/trace_command.h"
 #include "sim/version.h"
 
 namespace po = boost::program_options;
@@ -29,6 +30,7 @@ const char* kUsage =
     "  memtest  drive the DRAM alone with a pattern or a DRAMsim3 trace: bandwidth, latency, row hits\n"
     "  format-report  bytes of one weight matrix in HP, CSR, COO, bitmap, N:M and dense storage\n"
     "  diff     compare two results; exit 1 when a figure moved beyond its tolerance\n"
+    "  trace    build a request trace (lengths, text or an Azure trace, with arrivals) or describe one\n"
     "\n"
     "`tacsim <command> --help` lists the command's options.\n";
 
@@ -152,6 +154,7 @@ int cli_main(int argc, char** argv) {
     if (cmd == "memtest") return memtest_main(rest);
     if (cmd == "format-report") return format_report_main(rest);
     if (cmd == "diff") return diff_main(rest);
+    if (cmd == "trace") return trace_main(rest);
     std::cerr << fmt::format("tacsim: unknown command '{}'\n{}", cmd, kUsage);
     return 2;
   } catch (const InputError& e) {

@@ -6,7 +6,8 @@
 
 #include "modules/common/error.h"
 #include "modules/common/rng.h"
-#include "workloads/sparsity/nm.h"
+#include "modules/formats/nm.h"
+#include "workloads/sparsity/nm_pruner.h"
 
 namespace tacsim::workloads {
 

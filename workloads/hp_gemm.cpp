@@ -5,8 +5,10 @@
 #include <fmt/format.h>
 
 #include "modules/common/error.h"
-#include "workloads/sparsity/csr.h"
+#include "modules/formats/csr.h"
 #include "workloads/sparsity/format_sizes.h"
+#include "workloads/sparsity/hp_pruner.h"
+#include "workloads/sparsity/unstructured_pruner.h"
 
 namespace tacsim::workloads {
 

@@ -1,6 +1,6 @@
 #pragma once
 // A GEMM with HP or unstructured sparse weights, mapped onto the HP datapath.
-//   C[m x n] (int32) = A[m x k] . W^T, W pruned by HP (workloads/sparsity/hp.h) or by magnitude (unstructured).
+//   C[m x n] (int32) = A[m x k] . W^T, W pruned by HP (modules/formats/hp.h) or by magnitude (unstructured).
 // Memory holds A transposed (k x m, so a tile's K activation columns of Rt tokens load column-major, one bank
 // word per column) and W as consecutive row blocks, each encoded on its own (an HP stream, or CSR bytes) so
 // that one DMA load brings one block of weight rows. A tile is Rt tokens x one row block; the activation
@@ -11,7 +11,7 @@
 
 #include "modules/control/program.h"
 #include "workloads/gemm.h"
-#include "workloads/sparsity/hp.h"
+#include "modules/formats/hp.h"
 
 namespace tacsim::workloads {
 

@@ -11,7 +11,7 @@
 #include <fmt/format.h>
 
 #include "modules/common/error.h"
-#include "workloads/sparsity/nm.h"
+#include "modules/formats/nm.h"
 
 namespace tacsim::workloads {
 namespace {

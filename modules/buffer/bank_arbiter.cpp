@@ -4,7 +4,7 @@
 #include <stdexcept>
 
 #include "modules/common/error.h"
-#include "workloads/sparsity/hp.h"
+#include "modules/formats/hp.h"
 
 namespace tacsim::buffer {
 namespace {

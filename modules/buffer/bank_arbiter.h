@@ -26,7 +26,7 @@ namespace tacsim::buffer {
 enum class BankMap {
   kInterleave,  // c mod B
   kXor,         // (c xor (c / B)) mod B: spreads strides that are multiples of B
-  kHp,          // (c mod block_cols) mod B: workloads/sparsity/hp.h hp_bank(), the map HP pruning targets
+  kHp,          // (c mod block_cols) mod B: modules/formats/hp.h hp_bank(), the map HP pruning targets
 };
 
 // "interleave", "xor", "hp".

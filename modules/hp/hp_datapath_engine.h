@@ -30,9 +30,9 @@
 
 #include "modules/buffer/bank_arbiter.h"
 #include "modules/common/types.h"
-#include "workloads/sparsity/hp.h"
-#include "workloads/sparsity/matrix.h"
-#include "workloads/sparsity/unstructured.h"
+#include "modules/formats/hp.h"
+#include "modules/formats/matrix.h"
+#include "modules/formats/mask.h"
 
 namespace tacsim::hp {
 

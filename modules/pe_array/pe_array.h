@@ -26,7 +26,7 @@ struct ChunkCommand {
   std::uint32_t weight_stride = 0; // bytes between weight columns in the weight half
   std::uint32_t slots = 0;         // kept weights per column in this chunk (dense: the chunk's K)
   // N:M sparse chunks (n < m): each column's in-group indices, packed LSB-first at index_bits bits per slot
-  // (workloads/sparsity/FORMATS.md), start at index_offset + j * index_stride in the weight half.
+  // (modules/formats/FORMATS.md), start at index_offset + j * index_stride in the weight half.
   std::uint32_t n = 1, m = 1;
   std::uint32_t index_bits = 0;
   std::uint32_t index_offset = 0;

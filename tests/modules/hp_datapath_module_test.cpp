@@ -7,8 +7,9 @@
 
 #include "modules/buffer/buffer.h"
 #include "modules/common/rng.h"
+#include "modules/formats/hp.h"
 #include "modules/hp/hp_datapath.h"
-#include "workloads/sparsity/hp.h"
+#include "workloads/sparsity/hp_pruner.h"
 
 namespace tacsim::hp {
 namespace {

@@ -10,7 +10,7 @@
 
 #include "modules/common/error.h"
 #include "modules/common/rng.h"
-#include "workloads/sparsity/hp.h"
+#include "modules/formats/hp.h"
 
 namespace tacsim::buffer {
 namespace {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "modules/common/error.h"
+#include "workloads/sparsity/hp_pruner.h"
 
 namespace tacsim::sparsity {
 namespace {

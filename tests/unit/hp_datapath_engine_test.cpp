@@ -13,8 +13,10 @@
 
 #include "modules/common/error.h"
 #include "modules/common/rng.h"
-#include "workloads/sparsity/hp.h"
-#include "workloads/sparsity/unstructured.h"
+#include "modules/formats/hp.h"
+#include "modules/formats/mask.h"
+#include "workloads/sparsity/hp_pruner.h"
+#include "workloads/sparsity/unstructured_pruner.h"
 
 namespace tacsim::hp {
 namespace {

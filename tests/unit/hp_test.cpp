@@ -1,4 +1,4 @@
-#include "workloads/sparsity/hp.h"
+#include "modules/formats/hp.h"
 
 #include <gtest/gtest.h>
 
@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "modules/common/error.h"
+#include "workloads/sparsity/hp_pruner.h"
+#include "workloads/sparsity/unstructured_pruner.h"
 
 namespace tacsim::sparsity {
 namespace {

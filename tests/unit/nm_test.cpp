@@ -1,4 +1,4 @@
-#include "workloads/sparsity/nm.h"
+#include "modules/formats/nm.h"
 
 #include <gtest/gtest.h>
 
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "modules/common/error.h"
+#include "workloads/sparsity/nm_pruner.h"
 
 namespace tacsim::sparsity {
 namespace {

@@ -1,4 +1,4 @@
-#include "workloads/sparsity/unstructured.h"
+#include "modules/formats/mask.h"
 
 #include <gtest/gtest.h>
 
@@ -9,6 +9,7 @@
 #include <string>
 
 #include "modules/common/error.h"
+#include "workloads/sparsity/unstructured_pruner.h"
 
 namespace tacsim::sparsity {
 namespace {

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "workloads/sparsity/matrix.h"
-#include "workloads/sparsity/unstructured.h"
+#include "modules/formats/mask.h"
+#include "modules/formats/matrix.h"
 
 namespace tacsim::sparsity {
 
@@ -59,13 +59,8 @@ struct NmMatrix {
 // the first violation.
 std::string validate_nm(const NmMatrix& x);
 
-// Magnitude pruner: in every group of M along cols the N largest |w| are kept, ties to the lower index, so
-// the mask keeps exactly N per group (zeros included when a group has fewer than N non-zeros). Throws
-// InputError when spec is invalid or cols is not divisible by M.
-Mask prune_nm_mask(const Int8Matrix& w, const NmSpec& spec);
-Mask prune_nm_mask(const FloatMatrix& w, const NmSpec& spec);
-// prune_nm_mask followed by to_nm.
-NmMatrix prune_nm(const Int8Matrix& w, const NmSpec& spec);
+// Throws InputError when spec is invalid or M does not divide cols (groups of M run along cols).
+void require_nm_fits(int cols, const NmSpec& spec);
 
 // Packs the positions the mask keeps (at most N per group, else InputError naming the group); a group with
 // fewer gets value-0 slots at its lowest unused indices.

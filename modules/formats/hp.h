@@ -1,17 +1,17 @@
 #pragma once
-// HP, hierarchical pruning (Qi et al., "Accelerating Framework of Transformer by Hardware Design and Model
-// Compression Co-Optimization", ICCAD 2021), as this project defines it (DESIGN.md section 4):
-//   level 1 keeps whole block_rows x block_cols blocks of W, those of largest L2 norm;
-//   level 2 keeps, in every row of every kept block, exactly nnz_per_row entries whose activation banks
-//   (hp_bank() of their column) are pairwise distinct, so the activations one row needs are fetched from a
-//   banked activation buffer in one cycle without a bank conflict.
-// Storage: a block bitmap plus, per kept block, values and in-block column offsets (FORMATS.md).
+// The HP storage format of hierarchically pruned weights (Qi et al., "Accelerating Framework of Transformer
+// by Hardware Design and Model Compression Co-Optimization", ICCAD 2021), as this project defines it
+// (DESIGN.md section 4): whole block_rows x block_cols blocks of W are kept or dropped, and every row of a
+// kept block keeps exactly nnz_per_row entries whose activation banks (hp_bank() of their column) are
+// pairwise distinct, so the activations one row needs are fetched from a banked activation buffer in one
+// cycle without a bank conflict. Storage: a block bitmap plus, per kept block, values and in-block column
+// offsets (FORMATS.md). The pruner that chooses the blocks and entries: workloads/sparsity/hp_pruner.h.
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "workloads/sparsity/matrix.h"
-#include "workloads/sparsity/unstructured.h"
+#include "modules/formats/mask.h"
+#include "modules/formats/matrix.h"
 
 namespace tacsim::sparsity {
 
@@ -21,6 +21,7 @@ struct HpParams {
   int block_rows = 16;  // DESIGN.md's example block shape
   int block_cols = 16;
   int banks = 8;  // activation buffer banks B; must equal the act buffer's bank count
+  // The pruner's targets (hp_pruner.h); the format itself uses only the shape and banks above.
   double target_sparsity = 0.9;
   // Share of the target that level 1 takes, in log-density terms: with target density d, level 1 aims to keep
   // d^level1_share of the blocks and level 2 d^(1 - level1_share) of each kept row. 0.5 splits the pruning
@@ -42,21 +43,8 @@ inline int hp_max_nnz_per_row(const HpParams& p) {
   return p.banks < p.block_cols ? p.banks : p.block_cols;
 }
 
-// How a target is split between the levels. With d = 1 - target_sparsity, T blocks and k = nnz_per_row:
-//   k = clamp(max(round(d^(1 - level1_share) * block_cols), ceil(d * block_cols)), 1, hp_max_nnz_per_row)
-//   kept_blocks = min(T, round(d * T * block_cols / k))
-// achieved density = kept_blocks * k / (T * block_cols). The ceil keeps kept_blocks <= T, so the achieved
-// sparsity is within block_rows * k / (2 * rows * cols) (half a block) of the target, unless the target
-// density exceeds hp_max_nnz_per_row / block_cols, the densest HP can be; then every block is kept with k at
-// its cap.
-struct HpPlan {
-  std::int64_t total_blocks = 0;
-  std::int64_t kept_blocks = 0;
-  int nnz_per_row = 0;
-  double achieved_sparsity = 0.0;
-};
 // Throws InputError when params are invalid or rows / cols are not multiples of the block shape.
-HpPlan plan_hp(int rows, int cols, const HpParams& params);
+void require_hp_fits(int rows, int cols, const HpParams& params);
 
 // In-memory HP matrix. Blocks are numbered row-major over the block grid: id = block_row * (cols /
 // block_cols)
@@ -96,15 +84,6 @@ struct HpMatrix {
 std::string validate_hp(const HpMatrix& x);
 // 1 - stored slots / (rows * cols): the structural sparsity (padding slots holding 0 count as stored).
 double sparsity(const HpMatrix& x);
-
-// The HP pruner. Level 1 ranks blocks by sum of w^2 (ties: lower block id). Level 2, per row of a kept block,
-// takes the largest |w| of each bank (ties: lower column), then the nnz_per_row largest of those (ties: lower
-// column): the largest sum of |w| any bank-distinct choice of that many can have. `plan`, when given,
-// receives the split and the achieved sparsity.
-Mask prune_hp_mask(const Int8Matrix& w, const HpParams& params, HpPlan* plan = nullptr);
-Mask prune_hp_mask(const FloatMatrix& w, const HpParams& params, HpPlan* plan = nullptr);
-// prune_hp_mask followed by to_hp.
-HpMatrix prune_hp(const Int8Matrix& w, const HpParams& params, HpPlan* plan = nullptr);
 
 // Packs the positions a mask keeps, with params' block shape and banks (its targets are not used). Kept
 // blocks are those with any kept position; nnz_per_row is the most any row of a kept block keeps, and rows

@@ -1,13 +1,12 @@
 #pragma once
-// Unstructured magnitude pruning, and Mask: the one sparsity pattern type every format reads and writes.
-// A mask marks the positions a format stores (its "slots"); a slot may still hold the value 0, e.g. the
-// padding slots of an N:M group with fewer than N non-zeros. mask_of_nonzeros() gives the pattern of a pruned
-// matrix.
+// Mask: the one sparsity pattern type every format reads and writes. A mask marks the positions a format
+// stores (its "slots"); a slot may still hold the value 0, e.g. the padding slots of an N:M group with fewer
+// than N non-zeros. mask_of_nonzeros() gives the pattern of a pruned matrix.
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "workloads/sparsity/matrix.h"
+#include "modules/formats/matrix.h"
 
 namespace tacsim::sparsity {
 
@@ -41,11 +40,5 @@ FloatMatrix apply_mask(const FloatMatrix& w, const Mask& mask);
 std::uint64_t count_kept(const Mask& mask);
 // Fraction kept, in [0, 1]; 0 for an empty mask. sparsity = 1 - density.
 double density(const Mask& mask);
-
-// Keeps the round(density * rows * cols) entries of largest |w| anywhere in the matrix; ties go to the lower
-// row-major position, so the result is deterministic. density outside [0, 1] and NaN weights throw
-// InputError.
-Mask prune_unstructured(const Int8Matrix& w, double density);
-Mask prune_unstructured(const FloatMatrix& w, double density);
 
 }  // namespace tacsim::sparsity

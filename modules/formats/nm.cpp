@@ -1,4 +1,4 @@
-#include "workloads/sparsity/nm.h"
+#include "modules/formats/nm.h"
 
 #include <algorithm>
 #include <array>
@@ -6,7 +6,7 @@
 #include <climits>
 
 #include "modules/common/error.h"
-#include "workloads/sparsity/bit_stream.h"
+#include "modules/formats/bit_stream.h"
 
 // Stream layout (the same text, with examples, is in FORMATS.md):
 //   header, 16 bytes: "TSNM" | u8 version = 1 | u8 encoding (0 index, 1 bitmap) | u8 N | u8 M |
@@ -63,28 +63,6 @@ std::string trim(const std::string& s) {
   return s.substr(b, e - b);
 }
 
-template <typename T>
-Mask nm_mask(const DenseMatrix<T>& w, const NmSpec& spec) {
-  require_valid(spec);
-  require_divisible(w.cols, spec);
-  require_no_nan(w, "prune_nm");
-  Mask mask(w.rows, w.cols);
-  std::array<int, kMaxNmM> order{};
-  for (int r = 0; r < w.rows; ++r) {
-    for (int c0 = 0; c0 < w.cols; c0 += spec.m) {
-      for (int i = 0; i < spec.m; ++i) order[i] = i;
-      // Larger |w| first, lower index on ties: a strict order, so the kept set is unique.
-      std::partial_sort(order.begin(), order.begin() + spec.n, order.begin() + spec.m, [&](int a, int b) {
-        const float ma = magnitude(w.at(r, c0 + a));
-        const float mb = magnitude(w.at(r, c0 + b));
-        return ma != mb ? ma > mb : a < b;
-      });
-      for (int s = 0; s < spec.n; ++s) mask.set(r, c0 + order[s], true);
-    }
-  }
-  return mask;
-}
-
 void write_header(ByteWriter& out, const NmMatrix& x, NmEncoding encoding) {
   out.bytes(kMagic.data(), kMagic.size());
   out.u8(kVersion);
@@ -96,6 +74,11 @@ void write_header(ByteWriter& out, const NmMatrix& x, NmEncoding encoding) {
 }
 
 }  // namespace
+
+void require_nm_fits(int cols, const NmSpec& spec) {
+  require_valid(spec);
+  require_divisible(cols, spec);
+}
 
 std::string NmSpec::to_string() const {
   if (n == 1 && m == 1) return "dense";
@@ -157,16 +140,6 @@ std::string validate_nm(const NmMatrix& x) {
     }
   }
   return "";
-}
-
-Mask prune_nm_mask(const Int8Matrix& w, const NmSpec& spec) {
-  return nm_mask(w, spec);
-}
-Mask prune_nm_mask(const FloatMatrix& w, const NmSpec& spec) {
-  return nm_mask(w, spec);
-}
-NmMatrix prune_nm(const Int8Matrix& w, const NmSpec& spec) {
-  return to_nm(w, prune_nm_mask(w, spec), spec);
 }
 
 NmMatrix to_nm(const Int8Matrix& w, const Mask& mask, const NmSpec& spec) {

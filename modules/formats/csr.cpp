@@ -1,4 +1,4 @@
-#include "workloads/sparsity/csr.h"
+#include "modules/formats/csr.h"
 
 #include <fmt/format.h>
 

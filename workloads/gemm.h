@@ -16,25 +16,11 @@
 #include <vector>
 
 #include "modules/control/program.h"
-#include "modules/pe_array/pe_array.h"
 #include "modules/pe_array/pe_array_engine.h"
+#include "modules/pe_array/tile_command.h"
+#include "workloads/gemm_params.h"
 
 namespace tacsim::workloads {
-
-struct GemmParams {
-  std::uint32_t m = 256;  // tokens; 256 x 768 x 768 is one BERT-base projection over 256 tokens
-  std::uint32_t n = 768;
-  std::uint32_t k = 768;
-  std::string sparsity = "dense";  // "dense", "N:M" (1 <= N <= M <= 16, along k), "hp" or "unstructured"
-  double target_sparsity = 0.9;    // hp and unstructured: the fraction of weights pruned
-  std::uint32_t hp_block_rows = 16;  // hp: level-1 block shape (also the walk's block for unstructured)
-  std::uint32_t hp_block_cols = 16;
-  double hp_level1_share = 0.5;      // hp: share of the pruning done by dropping whole blocks
-
-  bool sparse_rows() const { return sparsity == "hp" || sparsity == "unstructured"; }
-
-  std::string validate() const;
-};
 
 // How a row of W is stored: `groups` groups of `m` along k keep `n` slots each (dense: groups = k, n = m = 1).
 struct WeightFormat {
@@ -82,7 +68,7 @@ struct TilePlan {
   std::uint32_t n0 = 0, cols = 0;
   std::uint64_t steps = 0;
   std::vector<ChunkPlan> chunks;
-  control::BlockMove writeback;  // rows x cols int32 into C
+  dma::BlockMove writeback;  // rows x cols int32 into C
 };
 
 struct GemmPlan {

@@ -35,20 +35,10 @@
 #include <string>
 #include <vector>
 
+#include "workloads/gemm_params.h"
 #include "workloads/model.h"
 
 namespace tacsim::workloads {
-
-// Field for field a workloads::GemmParams (gemm.h): C[m x n] = A[m x k] . W^T, W stored n x k, sparsity
-// "dense" or "N:M" along k, canonical ("dense" for any N:N, so "4:4" reads "dense"). gemm.h is not
-// included because it brings in <systemc> through control/program.h; convert with
-// GemmParams{s.m, s.n, s.k, s.sparsity}.
-struct GemmShape {
-  std::uint32_t m = 0;
-  std::uint32_t n = 0;
-  std::uint32_t k = 0;
-  std::string sparsity = "dense";
-};
 
 enum class OpKind : std::uint8_t {
   kWeightGemm,     // activations x weights (N:M or dense)
@@ -61,7 +51,7 @@ enum class OpKind : std::uint8_t {
   kGelu,
 };
 const char* to_string(OpKind kind);
-// kWeightGemm, kScores, kContext: the ones with a GemmShape (they run on the PE array).
+// kWeightGemm, kScores, kContext: the ones with GemmParams (they run on the PE array or the HP datapath).
 bool is_gemm(OpKind kind);
 
 // Which weight matrix a kWeightGemm multiplies by; also the op's name inside its layer and the key of an
@@ -89,7 +79,9 @@ struct Op {
   int head = -1;  // attention ops only
   WeightRole role = WeightRole::kNone;
   std::string name;  // "layer3.ffn_up", "layer3.head5.qk"
-  GemmShape gemm;    // is_gemm(kind)
+  // is_gemm(kind): m, n, k and the weights' sparsity, canonical ("dense" for any N:N, so "4:4" reads
+  // "dense").
+  GemmParams gemm;
   // SFU ops (softmax, layernorm, GELU, residual add): `rows` rows of `row_len`; `elements` counts the valid
   // ones (all of them except for a causal softmax, whose row i has i + 1).
   std::uint32_t rows = 0;

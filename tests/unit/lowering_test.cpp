@@ -167,7 +167,7 @@ TEST(Lowering, EveryGemmIsAGemmParams) {
     for (const std::string sp : {"dense", "2:4", "1:4"}) {
       for (const auto& op : lower_model(spec, len, LoweringOptions{sp, 0, {}})) {
         if (!is_gemm(op.kind)) continue;
-        const GemmParams g{op.gemm.m, op.gemm.n, op.gemm.k, op.gemm.sparsity};
+        const GemmParams& g = op.gemm;
         EXPECT_EQ(g.validate(), "") << name << " " << op.name;
         EXPECT_EQ(op.macs, std::uint64_t{g.m} * g.n * g.k) << op.name;
         EXPECT_EQ(op.gemm.m, len) << op.name;

@@ -689,11 +689,12 @@ void ModelRun::run_gemm(OpRecord& rec, const workloads::GemmParams& g, const wor
         if (mask == nullptr) throw;
         throw InputError(fmt::format("{}: {}", mask_file, e.what()));
       }
+      // Described before its program moves out: the description counts the program's tiles.
+      if (rec.tiling.empty()) rec.tiling = s.describe();
       prog = std::move(s.program);
       rebase(prog, mm_.scratch);
       // The walk's timing depends on where the non-zeros are: the decoder needs the real encoded weights.
       top.memory.store().write(mm_.scratch + s.w_address, s.weight_image.data(), s.weight_image.size());
-      if (rec.tiling.empty()) rec.tiling = s.describe();
     } else {
       auto plan = workloads::plan_gemm(g, cfg_.pe_array, cfg_.act_buffer.half_bytes(), cfg_.weight_buffer.half_bytes(),
                                        cfg_.out_buffer.half_bytes(), layout);

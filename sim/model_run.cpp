@@ -16,7 +16,7 @@
 #include "sim/output.h"
 #include "sim/top.h"
 #include "workloads/gemm.h"
-#include "workloads/hp_gemm.h"
+#include "workloads/mapper.h"
 #include "workloads/layer_reference.h"
 #include "workloads/lowering.h"
 #include "workloads/model.h"
@@ -53,13 +53,6 @@ struct Tensor {
 
 // The part of an op's name after "layer<l>.": "q_proj", "head3.qk", "ln1", ...
 std::string part_of(const Op& op) { return op.name.substr(op.name.find('.') + 1); }
-
-void rebase(control::Program& p, std::uint64_t offset) {
-  for (auto* loads : {&p.act_loads, &p.weight_loads})
-    for (auto& l : *loads)
-      for (auto& b : l.blocks) b.address += offset;
-  for (auto& w : p.writebacks) w.address += offset;
-}
 
 // Memory, in this order: each sequence's input, the weights of every layer (layer by layer, the six matrices
 // in role order, as stored), two activation arenas that layers use in turn (layer l writes arena l % 2 and
@@ -101,6 +94,8 @@ class ModelRun {
                 bool on_chip_act, bool on_chip_out, const sparsity::Mask* mask = nullptr,
                 const std::string& mask_file = "");
   void measured(OpRecord& r, const std::function<void()>& body);
+  // The mapper of g's weight format, made on first use.
+  const workloads::GemmMapper& mapper(const workloads::GemmParams& g) const;
   std::uint64_t take(std::uint64_t bytes);
 
   const SimConfig& cfg_;
@@ -114,6 +109,7 @@ class ModelRun {
   std::vector<std::array<std::string, 6>> layer_sparsity_;  // [layer][role], as lowered
   workloads::WeightMasks masks_;
   MemoryMap mm_;
+  mutable std::array<std::unique_ptr<workloads::GemmMapper>, 4> mappers_;  // by WeightFormat
 
   // Values: parameters, inputs, the requantisers calibrated on the reference, each layer's expected output.
   std::vector<workloads::LayerWeights> weights_;
@@ -253,22 +249,17 @@ void ModelRun::preflight() const {
       if (!workloads::is_gemm(op.kind) || op.kind == OpKind::kTopkAttention) continue;
       workloads::GemmParams g = gemm_params(op);
       if (op.kind != OpKind::kWeightGemm) g.m = std::min(block_rows, g.m);
-      workloads::GemmLayout lay = g.sparse_rows() ? workloads::GemmLayout{} : workloads::layout_gemm(g);
-      lay.out.requant = op.kind == OpKind::kContext || op.role == WeightRole::kQProj ||
-                        op.role == WeightRole::kKProj || op.role == WeightRole::kVProj;
-      const auto key = std::make_tuple(g.m, g.n, g.k, g.sparsity, lay.out.requant);
+      workloads::GemmTask task;
+      task.gemm = g;
+      task.layout = workloads::layout_gemm(g);
+      task.layout.out.requant = op.kind == OpKind::kContext || op.role == WeightRole::kQProj ||
+                                op.role == WeightRole::kKProj || op.role == WeightRole::kVProj;
+      task.seed = cfg_.sim.seed;
+      const auto key = std::make_tuple(g.m, g.n, g.k, g.sparsity, task.layout.out.requant);
       if (std::find(seen.begin(), seen.end(), key) != seen.end()) continue;
       seen.push_back(key);
       try {
-        if (g.sparse_rows()) {
-          sparsity::HpParams hp;
-          hp.banks = static_cast<int>(cfg_.hp_datapath.bank.banks);
-          workloads::map_sparse_rows_gemm(g, hp, cfg_.sim.seed, cfg_.pe_array.rows, cfg_.act_buffer.half_bytes(),
-                                          cfg_.weight_buffer.half_bytes(), cfg_.out_buffer.half_bytes());
-        } else {
-          workloads::plan_gemm(g, cfg_.pe_array, cfg_.act_buffer.half_bytes(), cfg_.weight_buffer.half_bytes(),
-                               cfg_.out_buffer.half_bytes(), lay);
-        }
+        mapper(g).map(task);
       } catch (const InputError& e) {
         throw InputError(fmt::format("model: {}: {}", op.name, e.what()));
       }
@@ -312,8 +303,8 @@ void ModelRun::plan_memory() {
       workloads::GemmParams g;
       g.n = n;
       g.k = k;
-      g.sparsity = sparse_rows_ ? "dense" : layer_sparsity_[l][r];
-      at = align4k(at + n * workloads::weight_format(g).row_bytes());
+      g.sparsity = layer_sparsity_[l][r];
+      at = align4k(at + n * workloads::row_format(g).row_bytes());
     }
   const std::uint64_t L = max_len;
   // q, k, v^T, ctx, r1, ln1, ln2, r2 (int8, L x h); out_proj, ffn_down (int32, L x h); scores (int32) and
@@ -465,7 +456,7 @@ void ModelRun::run_weight_gemm(std::size_t i) {
   lay.a_address = a.address;
   lay.a_stride = a.stride;
   lay.w_address = mm_.weight_at[cur_.layer][r];
-  if (!g.sparse_rows()) lay.w_stride = workloads::weight_format(g).row_bytes();
+  lay.w_stride = workloads::row_format(g).row_bytes();
   // Projections feeding Q.K^T and S.V leave the array as int8; V transposed (V^T's rows are the n x k operand
   // of S.V; the top-k unit takes V's rows as they are). The others stay int32 for the SFU.
   lay.out.requant = op.role == WeightRole::kQProj || op.role == WeightRole::kKProj || op.role == WeightRole::kVProj;
@@ -676,34 +667,26 @@ void ModelRun::measured(OpRecord& r, const std::function<void()>& body) {
 void ModelRun::run_gemm(OpRecord& rec, const workloads::GemmParams& g, const workloads::GemmLayout& layout,
                         bool on_chip_act, bool on_chip_out, const sparsity::Mask* mask, const std::string& mask_file) {
   Top& top = *top_;
-  control::Program prog;
+  workloads::GemmTask task;
+  task.gemm = g;
+  task.layout = layout;
+  task.scratch = mm_.scratch;
+  task.seed = cfg_.sim.seed;
+  task.mask = mask;
+  workloads::MappedGemm mapped;
   try {
-    if (g.sparse_rows()) {
-      sparsity::HpParams hp;
-      hp.banks = static_cast<int>(cfg_.hp_datapath.bank.banks);
-      workloads::SparseRowsGemm s;
-      try {
-        s = workloads::map_sparse_rows_gemm(g, hp, cfg_.sim.seed, cfg_.pe_array.rows, cfg_.act_buffer.half_bytes(),
-                                            cfg_.weight_buffer.half_bytes(), cfg_.out_buffer.half_bytes(), mask);
-      } catch (const InputError& e) {
-        if (mask == nullptr) throw;
-        throw InputError(fmt::format("{}: {}", mask_file, e.what()));
-      }
-      // Described before its program moves out: the description counts the program's tiles.
-      if (rec.tiling.empty()) rec.tiling = s.describe();
-      prog = std::move(s.program);
-      rebase(prog, mm_.scratch);
-      // The walk's timing depends on where the non-zeros are: the decoder needs the real encoded weights.
-      top.memory.store().write(mm_.scratch + s.w_address, s.weight_image.data(), s.weight_image.size());
-    } else {
-      auto plan = workloads::plan_gemm(g, cfg_.pe_array, cfg_.act_buffer.half_bytes(), cfg_.weight_buffer.half_bytes(),
-                                       cfg_.out_buffer.half_bytes(), layout);
-      if (rec.tiling.empty()) rec.tiling = plan.describe();
-      prog = workloads::to_program(plan);
+    try {
+      mapped = mapper(g).map(task);
+    } catch (const InputError& e) {
+      if (mask == nullptr) throw;
+      throw InputError(fmt::format("{}: {}", mask_file, e.what()));
     }
   } catch (const InputError& e) {
     throw InputError(fmt::format("model: {}: {}", rec.op->name, e.what()));
   }
+  for (const auto& im : mapped.images) top.memory.store().write(im.address, im.bytes.data(), im.bytes.size());
+  if (rec.tiling.empty()) rec.tiling = mapped.tiling;
+  control::Program& prog = mapped.program;
   if (on_chip_out)
     for (auto& w : prog.writebacks) w.on_chip = true;
   if (on_chip_act)
@@ -711,6 +694,12 @@ void ModelRun::run_gemm(OpRecord& rec, const workloads::GemmParams& g, const wor
       for (auto& b : l.blocks) b.on_chip = true;
   top.controller.start(std::move(prog));
   sc_core::wait(top.controller.finished());
+}
+
+const workloads::GemmMapper& ModelRun::mapper(const workloads::GemmParams& g) const {
+  auto& m = mappers_[static_cast<std::size_t>(workloads::weight_format_of(g.sparsity))];
+  if (!m) m = workloads::make_mapper(workloads::weight_format_of(g.sparsity), engine_shape(cfg_));
+  return *m;
 }
 
 }  // namespace

@@ -17,7 +17,7 @@
 #include "sim/top.h"
 #include "sim/version.h"
 #include "workloads/gemm.h"
-#include "workloads/hp_gemm.h"
+#include "workloads/mapper.h"
 
 namespace tacsim::sim {
 
@@ -42,54 +42,32 @@ int run_command(const RunOptions& opts) {
   if (cfg.sim.workload == "model") return run_model(cfg, opts);
   prepare_output_dir(opts.out_dir);
 
-  // The workload as memory contents, a program, and what to check afterwards.
+  // The workload as memory contents, a program, and what to check afterwards: A and W drawn from the seed,
+  // W pruned and laid out as the mapper of its format stores it.
   const auto& g = cfg.gemm;
-  struct Image {
-    std::uint64_t address;
-    const std::uint8_t* data;
-    std::size_t bytes;
-  };
-  std::vector<Image> images;
-  control::Program program;
-  workloads::GemmOperands ops;  // a and the (pruned) w, for the reference
-  std::uint64_t c_address = 0, end = 0;
-  std::string description;
-  workloads::SparseRowsGemm sparse_rows;
-  if (g.sparse_rows()) {
-    sparsity::HpParams hp;
-    hp.banks = static_cast<int>(cfg.hp_datapath.bank.banks);
-    sparse_rows = workloads::map_sparse_rows_gemm(g, hp, cfg.sim.seed, cfg.pe_array.rows, cfg.act_buffer.half_bytes(),
-                                                  cfg.weight_buffer.half_bytes(), cfg.out_buffer.half_bytes());
-    images.push_back({sparse_rows.a_address, sparse_rows.a_t.data(), sparse_rows.a_t.size()});
-    images.push_back({sparse_rows.w_address, sparse_rows.weight_image.data(), sparse_rows.weight_image.size()});
-    program = sparse_rows.program;
-    ops.a = sparse_rows.a;
-    ops.w = sparse_rows.w;
-    c_address = sparse_rows.c_address;
-    end = sparse_rows.end;
-    description = sparse_rows.describe();
-  } else {
-    const auto layout = workloads::layout_gemm(g);
-    const auto plan = workloads::plan_gemm(g, cfg.pe_array, cfg.act_buffer.half_bytes(),
-                                           cfg.weight_buffer.half_bytes(), cfg.out_buffer.half_bytes(), layout);
-    ops = workloads::make_operands(g, cfg.sim.seed);
-    images.push_back({layout.a_address, reinterpret_cast<const std::uint8_t*>(ops.a.data()), ops.a.size()});
-    images.push_back({layout.w_address, ops.weight_image.data(), ops.weight_image.size()});
-    program = workloads::to_program(plan);
-    c_address = layout.c_address;
-    end = layout.end;
-    description = plan.describe();
-  }
-  if (end > cfg.memory_capacity_bytes())
-    throw InputError(fmt::format("memory: the GEMM's operands need {} bytes, the {} memory has {}", end,
+  const auto mapper = workloads::make_mapper(workloads::weight_format_of(g.sparsity), engine_shape(cfg));
+  workloads::GemmParams dense = g;
+  dense.sparsity = "dense";
+  workloads::GemmOperands ops = workloads::make_operands(dense, cfg.sim.seed);
+  workloads::GemmTask task;
+  task.gemm = g;
+  task.layout = workloads::layout_gemm(g);
+  task.seed = cfg.sim.seed;
+  task.a = &ops.a;
+  task.w = &ops.w;
+  workloads::MappedGemm mapped = mapper->map(task);
+  ops.w = std::move(mapped.weights);  // as pruned: what the reference multiplies
+  if (mapped.end > cfg.memory_capacity_bytes())
+    throw InputError(fmt::format("memory: the GEMM's operands need {} bytes, the {} memory has {}", mapped.end,
                                  cfg.memory.model, cfg.memory_capacity_bytes()));
+  const std::uint64_t c_address = mapped.c_address;
 
   init_kernel();
   Top top("accel", cfg);
-  for (const Image& im : images) top.memory.store().write(im.address, im.data, im.bytes);
+  for (const auto& im : mapped.images) top.memory.store().write(im.address, im.bytes.data(), im.bytes.size());
   top.set_compute_values(cfg.sim.check_enabled());
-  top.set_driver([&top, &program] {
-    top.controller.start(std::move(program));
+  top.set_driver([&top, &mapped] {
+    top.controller.start(std::move(mapped.program));
     sc_core::wait(top.controller.finished());
   });
 
@@ -106,7 +84,7 @@ int run_command(const RunOptions& opts) {
 
   const Cycle cycles = top.controller.finish_cycle();
   // Whichever datapath ran: the PE array (dense, N:M) or the HP datapath (hp, unstructured).
-  const bool on_hp = g.sparse_rows();
+  const bool on_hp = mapper->datapath() == workloads::Datapath::kHp;
   const std::uint64_t macs =
       on_hp ? top.hp_datapath.engine().counters().macs : top.pe_array.engine().counters().macs;
   const double peak = on_hp ? double(top.hp_datapath.peak_macs_per_cycle(std::min(cfg.pe_array.rows, g.m)))
@@ -135,7 +113,7 @@ int run_command(const RunOptions& opts) {
       std::cout << fmt::format("tacsim run: GEMM {}x{}x{} on a {}x{}x{} PE array at {} MHz\n", g.m, g.n, g.k,
                                cfg.pe_array.rows, cfg.pe_array.cols, cfg.pe_array.macs_per_pe,
                                cfg.accel.clock_mhz);
-    std::cout << fmt::format("  {}; memory: {}\n", description,
+    std::cout << fmt::format("  {}; memory: {}\n", mapped.tiling,
                              cfg.memory.model == "dram" ? cfg.dram_preset : std::string("fixed latency"));
     auto row = [](const std::string& k, const std::string& v) { std::cout << fmt::format("  {:<22}{}\n", k, v); };
     row("cycles", fmt::format("{}", cycles));

@@ -20,10 +20,10 @@ std::uint32_t bits_for(std::uint32_t m) {
 }
 }  // namespace
 
-WeightFormat weight_format(const GemmParams& g) {
-  const auto spec = sparsity::parse_nm(g.sparsity);
-  WeightFormat f;
-  if (!spec.is_dense()) {
+RowFormat row_format(const GemmParams& g) {
+  RowFormat f;
+  if (weight_format_of(g.sparsity) == WeightFormat::kNm) {
+    const auto spec = sparsity::parse_nm(g.sparsity);
     f.n = static_cast<std::uint32_t>(spec.n);
     f.m = static_cast<std::uint32_t>(spec.m);
     f.index_bits = bits_for(f.m);
@@ -36,10 +36,10 @@ GemmLayout layout_gemm(const GemmParams& g, std::uint64_t base) {
   GemmLayout l;
   l.a_address = align4k(base);
   l.w_address = align4k(l.a_address + std::uint64_t{g.m} * g.k);
-  l.c_address = align4k(l.w_address + g.n * weight_format(g).row_bytes());
+  l.c_address = align4k(l.w_address + g.n * row_format(g).row_bytes());
   l.end = l.c_address + std::uint64_t{g.m} * g.n * 4;
   l.a_stride = g.k;
-  l.w_stride = weight_format(g).row_bytes();
+  l.w_stride = row_format(g).row_bytes();
   l.c_stride = std::uint64_t{g.n} * 4;
   return l;
 }
@@ -72,7 +72,7 @@ GemmPlan plan_gemm(const GemmParams& g, const pe_array::Params& pe, std::uint64_
   GemmPlan plan;
   plan.gemm = g;
   plan.layout = layout;
-  const WeightFormat f = plan.format = weight_format(g);
+  const RowFormat f = plan.format = row_format(g);
   const std::uint32_t rows = std::min(pe.rows, g.m), cols = std::min(pe.cols, g.n);
   const std::uint64_t row_bytes = f.row_bytes();
 

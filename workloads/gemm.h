@@ -19,18 +19,21 @@
 #include "modules/pe_array/pe_array_engine.h"
 #include "modules/pe_array/tile_command.h"
 #include "workloads/gemm_params.h"
+#include "workloads/weight_format.h"
 
 namespace tacsim::workloads {
 
 // How a row of W is stored: `groups` groups of `m` along k keep `n` slots each (dense: groups = k, n = m = 1).
-struct WeightFormat {
+// HP and unstructured weights are not stored in rows (the HP mapper encodes blocks of rows): their row format
+// is the dense one, the room a caller keeps for W.
+struct RowFormat {
   std::uint32_t n = 1, m = 1, index_bits = 0, groups = 0;
   bool sparse() const { return n < m; }
   std::uint64_t slots() const { return std::uint64_t{groups} * n; }
   std::uint64_t index_bytes(std::uint64_t slot_count) const { return (slot_count * index_bits + 7) / 8; }
   std::uint64_t row_bytes() const { return slots() + index_bytes(slots()); }
 };
-WeightFormat weight_format(const GemmParams& g);
+RowFormat row_format(const GemmParams& g);
 
 // Where the operands live in memory and how C is written. Row strides are in bytes, so an operand may be a
 // slice of a larger tensor (one head's columns of Q, a block of rows of C). C's elements are int32, or int8
@@ -73,7 +76,7 @@ struct TilePlan {
 
 struct GemmPlan {
   GemmParams gemm;
-  WeightFormat format;
+  RowFormat format;
   GemmLayout layout;
   std::uint32_t chunk_groups = 0;     // groups per reduction chunk
   bool n_outer = false;               // false: groups of A blocks stay resident and W streams; true: the reverse

@@ -1,135 +1,14 @@
 #include "sim/run.h"
 
-#include <chrono>
-#include <ctime>
-#include <iostream>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-#include <systemc>
-
-#include "modules/common/clock.h"
-#include "modules/common/error.h"
 #include "sim/config.h"
+#include "sim/gemm_run.h"
 #include "sim/model_run.h"
-#include "sim/output.h"
-#include "sim/stats_dump.h"
-#include "sim/top.h"
-#include "sim/version.h"
-#include "workloads/gemm.h"
-#include "workloads/mapper.h"
 
 namespace tacsim::sim {
 
-namespace {
-
-// "pass", or "fail: <first mismatch>".
-std::string check_gemm(const workloads::GemmParams& g, const workloads::GemmOperands& ops,
-                       const BackingStore& store, std::uint64_t c_address) {
-  const auto ref = workloads::reference_gemm(g, ops);
-  std::vector<std::int32_t> got(ref.size());
-  store.read(c_address, reinterpret_cast<std::uint8_t*>(got.data()), got.size() * 4);
-  for (std::size_t i = 0; i < ref.size(); ++i)
-    if (got[i] != ref[i])
-      return fmt::format("fail: C[{}][{}] = {}, expected {}", i / g.n, i % g.n, got[i], ref[i]);
-  return "pass";
-}
-
-}  // namespace
-
 int run_command(const RunOptions& opts) {
   const SimConfig cfg = resolve_config(opts.config_path, opts.overrides);
-  if (cfg.sim.workload == "model") return run_model(cfg, opts);
-  prepare_output_dir(opts.out_dir);
-
-  // The workload as memory contents, a program, and what to check afterwards: A and W drawn from the seed,
-  // W pruned and laid out as the mapper of its format stores it.
-  const auto& g = cfg.gemm;
-  const auto mapper = workloads::make_mapper(workloads::weight_format_of(g.sparsity), engine_shape(cfg));
-  workloads::GemmParams dense = g;
-  dense.sparsity = "dense";
-  workloads::GemmOperands ops = workloads::make_operands(dense, cfg.sim.seed);
-  workloads::GemmTask task;
-  task.gemm = g;
-  task.layout = workloads::layout_gemm(g);
-  task.seed = cfg.sim.seed;
-  task.a = &ops.a;
-  task.w = &ops.w;
-  workloads::MappedGemm mapped = mapper->map(task);
-  ops.w = std::move(mapped.weights);  // as pruned: what the reference multiplies
-  if (mapped.end > cfg.memory_capacity_bytes())
-    throw InputError(fmt::format("memory: the GEMM's operands need {} bytes, the {} memory has {}", mapped.end,
-                                 cfg.memory.model, cfg.memory_capacity_bytes()));
-  const std::uint64_t c_address = mapped.c_address;
-
-  init_kernel();
-  Top top("accel", cfg);
-  for (const auto& im : mapped.images) top.memory.store().write(im.address, im.bytes.data(), im.bytes.size());
-  top.set_compute_values(cfg.sim.check_enabled());
-  top.set_driver([&top, &mapped] {
-    top.controller.start(std::move(mapped.program));
-    sc_core::wait(top.controller.finished());
-  });
-
-  const auto t0 = std::chrono::steady_clock::now();
-  sc_core::sc_start();
-  top.rethrow_driver_error();
-  const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (!top.controller.done()) throw std::runtime_error("simulation ended before the workload finished");
-
-  const auto t1 = std::chrono::steady_clock::now();
-  const std::string check =
-      cfg.sim.check_enabled() ? check_gemm(g, ops, top.memory.store(), c_address) : std::string("off");
-  const double check_wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
-
-  const Cycle cycles = top.controller.finish_cycle();
-  // Whichever datapath ran: the PE array (dense, N:M) or the HP datapath (hp, unstructured).
-  const bool on_hp = mapper->datapath() == workloads::Datapath::kHp;
-  const std::uint64_t macs =
-      on_hp ? top.hp_datapath.engine().counters().macs : top.pe_array.engine().counters().macs;
-  const double peak = on_hp ? double(top.hp_datapath.peak_macs_per_cycle(std::min(cfg.pe_array.rows, g.m)))
-                            : double(cfg.pe_array.peak_macs_per_cycle());
-  nlohmann::ordered_json summary;
-  summary["cycles"] = cycles;
-  summary["sim_time_ns"] = double(top.clock.fs_at(cycles)) * 1e-6;
-  summary["check"] = check;
-  summary["macs"] = macs;
-  summary["pe_utilization"] = double(macs) / (peak * double(cycles));
-  // Dense-equivalent work per cycle: what a sparse run delivers in the currency of the dense GEMM.
-  summary["effective_macs_per_cycle"] = double(std::uint64_t{g.m} * g.n * g.k) / double(cycles);
-  summary["dram_bytes"] = top.memory.bytes_transferred();
-  summary["weight_bytes"] = top.weight_buffer.stats().value("bytes_written");
-  summary["bank_conflict_cycles"] = top.hp_datapath.engine().counters().conflict_cycles;
-
-  write_results(opts.out_dir, cfg, summary,
-                {{"cycles_per_s", double(cycles) / wall_s}, {"check_wall_s", check_wall_s}}, wall_s);
-
-  if (!opts.quiet) {
-    if (on_hp)
-      std::cout << fmt::format("tacsim run: GEMM {}x{}x{} on the HP datapath ({} tokens x {} lanes) at {} MHz\n",
-                               g.m, g.n, g.k, std::min(cfg.pe_array.rows, g.m), cfg.hp_datapath.lanes,
-                               cfg.accel.clock_mhz);
-    else
-      std::cout << fmt::format("tacsim run: GEMM {}x{}x{} on a {}x{}x{} PE array at {} MHz\n", g.m, g.n, g.k,
-                               cfg.pe_array.rows, cfg.pe_array.cols, cfg.pe_array.macs_per_pe,
-                               cfg.accel.clock_mhz);
-    std::cout << fmt::format("  {}; memory: {}\n", mapped.tiling,
-                             cfg.memory.model == "dram" ? cfg.dram_preset : std::string("fixed latency"));
-    auto row = [](const std::string& k, const std::string& v) { std::cout << fmt::format("  {:<22}{}\n", k, v); };
-    row("cycles", fmt::format("{}", cycles));
-    row("simulated time", fmt::format("{:.3f} us", summary["sim_time_ns"].get<double>() * 1e-3));
-    row("PE utilization", fmt::format("{:.1f} %", 100 * summary["pe_utilization"].get<double>()));
-    row("MACs", fmt::format("{}", macs));
-    row("effective MACs/cycle", fmt::format("{:.1f}", summary["effective_macs_per_cycle"].get<double>()));
-    if (on_hp) row("bank conflict cycles", fmt::format("{}", summary["bank_conflict_cycles"].get<std::uint64_t>()));
-    row("bytes moved (DRAM)", fmt::format("{}", top.memory.bytes_transferred()));
-    row("weight bytes", fmt::format("{}", summary["weight_bytes"].get<std::uint64_t>()));
-    row("wall time", fmt::format("{:.3f} s", wall_s));
-    row("sim cycles / s", fmt::format("{:.3g}", double(cycles) / wall_s));
-    row("check", check);
-    std::cout << fmt::format("  results in {}/ (stats.json, config.ini)\n", opts.out_dir);
-  }
-  return check == "pass" || check == "off" ? 0 : 1;
+  return cfg.sim.workload == "model" ? run_model(cfg, opts) : run_gemm(cfg, opts);
 }
 
 }  // namespace tacsim::sim

@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <functional>
 #include <istream>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -73,6 +74,18 @@ struct TopkShape {
   std::uint32_t kept = 0;  // keys kept per query: min(topk, l_k)
 };
 
+// Which sub-block of its layer a layernorm or residual add belongs to, in either norm position: the attention
+// sub-block (ln1, residual1) or the FFN sub-block (ln2, residual2).
+enum class Sublayer : std::uint8_t { kNone, kAttention, kFfn };
+
+// The three ops of one dense attention head, which run together, pipelined (Q.K^T, softmax, S.V).
+struct HeadOps {
+  std::size_t scores = 0, softmax = 0, context = 0;
+};
+
+// An input from outside the list: the model's input (lower_layer: the layer's).
+inline constexpr std::size_t kExternalInput = std::numeric_limits<std::size_t>::max();
+
 struct Op {
   OpKind kind = OpKind::kWeightGemm;
   std::uint32_t layer = 0;
@@ -98,7 +111,14 @@ struct Op {
   std::uint64_t lut_products = 0;
   // kWeightGemm: int8 weights as stored, n k dense or sparsity::nm_payload_bytes(n, k, spec, kIndex).
   std::uint64_t weight_bytes = 0;
-  std::vector<std::size_t> deps;  // indices of the ops whose results this one reads, all smaller than its own
+  Sublayer sublayer = Sublayer::kNone;  // kLayerNorm, kResidualAdd
+  HeadOps head_ops;                     // kScores, kSoftmax, kContext
+  // What it reads, in operand order: an earlier op's index, or kExternalInput. A residual add reads its
+  // sub-block's accumulator, then the skip; Q.K^T reads Q, K; S.V the probabilities, V (its W operand, V^T);
+  // top-k attention Q, K, V; out_proj every head's context (one tensor, a column slice per head).
+  std::vector<std::size_t> inputs;
+  bool layer_output = false;      // its result is its layer's output (the next layer's input)
+  std::vector<std::size_t> deps;  // the ops among inputs, all smaller than its own index
 };
 
 // Per-layer weight sparsity for pruned models whose ratios differ by layer (e.g. AE-BERT, SPD). Text, one

@@ -239,6 +239,45 @@ TEST(Lowering, PreNormLayerOrderAndDependencies) {
   EXPECT_EQ(ops.back().name, "layer1.residual2");
 }
 
+TEST(Lowering, OpsSayWhatTheyAreWithoutNamesOrPositions) {
+  // A driver reads an op's fields, never its name or its neighbours: the sub-block of a layernorm or residual
+  // add, each input by index (the model input explicitly), a head's three ops, the layer's output.
+  for (NormPosition norm : {NormPosition::kPost, NormPosition::kPre}) {
+    const auto ops = lower_model(small_model(2, norm, false), 16, LoweringOptions{});
+    for (const char* name : {"ln1", "residual1"})
+      EXPECT_EQ(find(ops, std::string("layer1.") + name).sublayer, Sublayer::kAttention) << name;
+    for (const char* name : {"ln2", "residual2"})
+      EXPECT_EQ(find(ops, std::string("layer1.") + name).sublayer, Sublayer::kFfn) << name;
+    EXPECT_EQ(find(ops, "layer1.gelu").sublayer, Sublayer::kNone);
+    // The first layer reads the model's input; residual1 reads the accumulator, then the skip.
+    const Op& first = ops.front();
+    EXPECT_EQ(first.inputs, std::vector<std::size_t>{kExternalInput});
+    const Op& res1 = find(ops, "layer0.residual1");
+    ASSERT_EQ(res1.inputs.size(), 2u);
+    EXPECT_EQ(res1.inputs[0], index_of(ops, "layer0.out_proj"));
+    EXPECT_EQ(res1.inputs[1], kExternalInput);  // the skip of layer 0, in either norm position
+    EXPECT_EQ(find(ops, "layer1.residual1").inputs[1], index_of(ops, norm == NormPosition::kPost ? "layer0.ln2"
+                                                                                               : "layer0.residual2"));
+    const HeadOps h = find(ops, "layer0.head1.softmax").head_ops;
+    EXPECT_EQ(h.scores, index_of(ops, "layer0.head1.qk"));
+    EXPECT_EQ(h.softmax, index_of(ops, "layer0.head1.softmax"));
+    EXPECT_EQ(h.context, index_of(ops, "layer0.head1.sv"));
+    EXPECT_EQ(find(ops, "layer0.head1.sv").inputs,
+              (std::vector<std::size_t>{h.softmax, index_of(ops, "layer0.v_proj")}));
+    // One output per layer, the layer's last op; deps are the inputs that are ops.
+    std::vector<std::string> outputs;
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      if (ops[i].layer_output) outputs.push_back(ops[i].name);
+      std::vector<std::size_t> from_inputs;
+      for (std::size_t in : ops[i].inputs)
+        if (in != kExternalInput) from_inputs.push_back(in);
+      EXPECT_EQ(ops[i].deps, from_inputs) << ops[i].name;
+    }
+    const std::string last = norm == NormPosition::kPost ? "ln2" : "residual2";
+    EXPECT_EQ(outputs, (std::vector<std::string>{"layer0." + last, "layer1." + last}));
+  }
+}
+
 TEST(Lowering, LowerLayerIsOneLayerOfLowerModel) {
   const ModelSpec gpt2 = load_model("gpt2-small", kModelsDir);
   const auto all = lower_model(gpt2, 40, LoweringOptions{"2:4", 0, {}});

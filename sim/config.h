@@ -1,11 +1,12 @@
 #pragma once
-// Configuration in one place. Every key a user can set is declared once, in config.cpp's bind(), with its
-// section, name, unit and description, bound to a field of one of the modules' Params structs. A run resolves
-// defaults <- INI file (--config) <- --set overrides, rejects unknown keys and bad values naming the file and
-// line or the key, validates every Params, and writes the fully resolved configuration back out as INI, so
-// `tacsim run --config results/latest/config.ini` repeats a run exactly.
+// Configuration in one place. Every key a user can set is declared once, in the key table (config_keys.cpp),
+// with its unit and meaning, bound to a field of one of the modules' Params structs. Resolution
+// (config.cpp) applies defaults <- INI file (--config) <- --set overrides, rejects unknown keys and bad
+// values naming the file and line or the key, derives what follows from other keys in one step (derive()),
+// validates every Params, and writes the configuration back out as INI: the preset's name and every other
+// key's value, with a preset's own fields as comments, so `tacsim run --config results/latest/config.ini`
+// repeats a run exactly and an edited preset name means the new preset.
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -36,7 +37,9 @@ struct SimParams {
 // A Transformer model run: its layers lowered to operations (workloads/lowering.h), one sequence after another.
 struct ModelRunParams {
   std::string name = "bert-base";  // a file in workloads/models, or a path to a .model file
-  std::string seq_lens = "128";    // comma-separated sequence lengths, run back to back
+  // Comma-separated sequence lengths, run back to back; "" (the default): the model's fixed length (ViT's
+  // 197 patches + CLS), else 128.
+  std::string seq_lens;
   std::uint32_t batch = 1;         // each length repeated this many times
   std::uint32_t topk = 0;          // top-k sparse attention: keys kept per query (0: dense attention)
   bool attention_on_chip = true;   // STA: scores and probabilities stay on chip when they fit the score buffer
@@ -93,26 +96,25 @@ struct SimConfig {
   }
 };
 
-struct ConfigKey {
-  std::string key;  // "section.name"
-  std::string unit;
-  std::string description;
-  std::function<void(const std::string&)> parse;  // throws std::invalid_argument saying what was expected
-  std::function<std::string()> show;
-};
-
-// The keys of a config, bound to its fields, in the order they are documented and written.
-std::vector<ConfigKey> config_keys(SimConfig& cfg);
-
 // Resolves defaults, then the INI file (if not empty), then each "key=value" override, then validates.
 // Throws InputError with a one-line message naming the file and line or the key.
 SimConfig resolve_config(const std::string& ini_path, const std::vector<std::string>& overrides);
 
-// The resolved configuration as INI text, and as a flat {key: value} list.
+// The configuration as INI text (see the top of this file), and every resolved value as a flat list.
 std::string to_ini(const SimConfig& cfg);
 std::vector<std::pair<std::string, std::string>> to_pairs(const SimConfig& cfg);
 
-// "  section.key = default   [unit] description" lines for --help.
-std::string describe_keys();
+// The DRAM presets: $TACSIM_DRAM_PRESETS_DIR when set, else an installed binary's share/tacsim/dram-presets,
+// else the source tree's modules/dram/presets (modules/common/data_files.h).
+std::string dram_presets_dir();
+
+// The model zoo: $TACSIM_MODELS_DIR when set, else an installed binary's share/tacsim/models, else the
+// source tree's workloads/models.
+std::string models_dir();
+
+// Which command's keys --help lists.
+enum class HelpFor { kRun, kMemtest };
+// "  section.key   default   meaning [unit]" lines for --help.
+std::string describe_keys(HelpFor command);
 
 }  // namespace tacsim::sim

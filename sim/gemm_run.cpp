@@ -14,6 +14,7 @@
 #include "modules/scheduler/scheduler_engine.h"
 #include "sim/output.h"
 #include "sim/stats_dump.h"
+#include "sim/summary.h"
 #include "sim/top.h"
 #include "workloads/gemm.h"
 #include "workloads/mapper.h"
@@ -103,44 +104,49 @@ int run_gemm(const SimConfig& cfg, const RunOptions& opts) {
       on_hp ? top.hp_datapath.engine().counters().macs : top.pe_array.engine().counters().macs;
   const double peak = on_hp ? double(top.hp_datapath.peak_macs_per_cycle(std::min(cfg.pe_array.rows, g.m)))
                             : double(cfg.pe_array.peak_macs_per_cycle());
+  const MacFigures mac_figures{std::uint64_t{g.m} * g.n * g.k, macs, peak,
+                               on_hp ? "the HP datapath" : "the PE array"};
+  CycleBreakdown breakdown;
+  breakdown.cycles = cycles;
+  breakdown.peak_compute = static_cast<std::uint64_t>(double(macs) / peak);
+  if (!on_hp) {
+    const auto& pc = top.pe_array.engine().counters();
+    breakdown.operand_stall = pc.operand_stall_cycles;
+    breakdown.out_stall = pc.out_stall_cycles;
+    breakdown.drain_stall = pc.drain_stall_cycles;
+  }
   nlohmann::ordered_json summary;
   summary["cycles"] = cycles;
   summary["sim_time_ns"] = double(top.clock.fs_at(cycles)) * 1e-6;
   summary["check"] = check;
-  summary["macs"] = macs;
-  summary["pe_utilization"] = double(macs) / (peak * double(cycles));
-  // Dense-equivalent work per cycle: what a sparse run delivers in the currency of the dense GEMM.
-  summary["effective_macs_per_cycle"] = double(std::uint64_t{g.m} * g.n * g.k) / double(cycles);
+  mac_figures.add_to(summary, cycles);
   summary["dram_bytes"] = top.memory.bytes_transferred();
   summary["weight_bytes"] = top.weight_buffer.stats().value("bytes_written");
   summary["bank_conflict_cycles"] = top.hp_datapath.engine().counters().conflict_cycles;
+  breakdown.add_to(summary);
 
   write_results(opts.out_dir, cfg, summary,
                 {{"cycles_per_s", double(cycles) / wall_s}, {"check_wall_s", check_wall_s}}, wall_s);
 
   if (!opts.quiet) {
     if (on_hp)
-      std::cout << fmt::format(
-          "tacsim run: GEMM {}x{}x{} on the HP datapath ({} tokens x {} lanes) at {} MHz\n", g.m, g.n, g.k,
-          std::min(cfg.pe_array.rows, g.m), cfg.hp_datapath.lanes, cfg.accel.clock_mhz);
+      std::cout << fmt::format("tacsim run: GEMM {}x{}x{} on the HP datapath ({} tokens x {} lanes) at {} MHz\n",
+                               g.m, g.n, g.k, std::min(cfg.pe_array.rows, g.m), cfg.hp_datapath.lanes,
+                               cfg.accel.clock_mhz);
     else
       std::cout << fmt::format("tacsim run: GEMM {}x{}x{} on a {}x{}x{} PE array at {} MHz\n", g.m, g.n, g.k,
                                cfg.pe_array.rows, cfg.pe_array.cols, cfg.pe_array.macs_per_pe,
                                cfg.accel.clock_mhz);
     std::cout << fmt::format("  {}; memory: {}\n", mapped.tiling,
                              cfg.memory.model == "dram" ? cfg.dram_preset : std::string("fixed latency"));
-    auto row = [](const std::string& k, const std::string& v) {
-      std::cout << fmt::format("  {:<22}{}\n", k, v);
-    };
-    row("cycles", fmt::format("{}", cycles));
-    row("simulated time", fmt::format("{:.3f} us", summary["sim_time_ns"].get<double>() * 1e-3));
-    row("PE utilization", fmt::format("{:.1f} %", 100 * summary["pe_utilization"].get<double>()));
-    row("MACs", fmt::format("{}", macs));
-    row("effective MACs/cycle", fmt::format("{:.1f}", summary["effective_macs_per_cycle"].get<double>()));
-    if (on_hp)
-      row("bank conflict cycles", fmt::format("{}", summary["bank_conflict_cycles"].get<std::uint64_t>()));
+    auto row = [](const std::string& k, const std::string& v) { std::cout << summary_row(k, v); };
+    row("cycles", fmt::format("{}  ({:.3f} us at {:g} MHz)", cycles, summary["sim_time_ns"].get<double>() * 1e-3,
+                              cfg.accel.clock_mhz));
+    std::cout << mac_figures.describe(cycles);
+    if (on_hp) row("bank conflict cycles", fmt::format("{}", summary["bank_conflict_cycles"].get<std::uint64_t>()));
     row("bytes moved (DRAM)", fmt::format("{}", top.memory.bytes_transferred()));
     row("weight bytes", fmt::format("{}", summary["weight_bytes"].get<std::uint64_t>()));
+    if (!on_hp) std::cout << breakdown.describe(peak);
     row("wall time", fmt::format("{:.3f} s", wall_s));
     row("sim cycles / s", fmt::format("{:.3g}", double(cycles) / wall_s));
     row("check", check);

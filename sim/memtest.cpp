@@ -13,6 +13,7 @@
 #include "modules/dram/traffic_generator.h"
 #include "sim/config.h"
 #include "sim/output.h"
+#include "sim/progress.h"
 #include "sim/stats_dump.h"
 #include "sim/version.h"
 #include "traces/dram_trace.h"
@@ -63,8 +64,14 @@ int memtest_command(const RunOptions& opts) {
 
   init_kernel();
   MemtestTop top("memtest", cfg, std::move(reqs));
+  std::unique_ptr<ProgressLine> progress;
+  if (ProgressLine::wanted(opts.quiet))
+    progress = std::make_unique<ProgressLine>("progress", top.memory.clock(), "requests", [&top, n] {
+      return ProgressLine::Status{top.generator.completed(), n};
+    });
   const auto t0 = std::chrono::steady_clock::now();
   sc_core::sc_start();
+  progress.reset();
   const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!top.generator.done()) throw std::runtime_error("memtest ended before every request completed");
 

@@ -4,6 +4,7 @@
 #include <array>
 #include <chrono>
 #include <cstdlib>
+#include <memory>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -15,6 +16,7 @@
 #include "sim/model_executor.h"
 #include "sim/model_report.h"
 #include "sim/output.h"
+#include "sim/progress.h"
 #include "sim/top.h"
 #include "workloads/gemm.h"
 #include "workloads/layer_reference.h"
@@ -26,15 +28,6 @@
 #include "workloads/weight_masks.h"
 
 namespace tacsim::sim {
-
-std::string default_models_dir() {
-  if (const char* env = std::getenv("TACSIM_MODELS_DIR"); env != nullptr && *env != '\0') return env;
-#ifdef TACSIM_MODELS_DIR
-  return TACSIM_MODELS_DIR;
-#else
-  return "workloads/models";
-#endif
-}
 
 namespace {
 
@@ -67,7 +60,7 @@ class ModelRun {
 };
 
 ModelRun::ModelRun(const SimConfig& cfg, const RunOptions& opts) : cfg_(cfg), opts_(opts) {
-  plan_.spec = workloads::load_model(cfg.model.name, default_models_dir());
+  plan_.spec = workloads::load_model(cfg.model.name, models_dir());
   plan_.lengths = cfg.model.lengths();
   for (const auto L : plan_.lengths)
     if (const std::string e = plan_.spec.check_seq_len(L); !e.empty())
@@ -254,9 +247,20 @@ int ModelRun::run() {
     engine.admit(workloads::model_request(plan_.sequences[q], plan_.blocks[q].count(plan_.lengths[q]), q, 0));
   ModelExecutor executor(cfg_, plan_, values_, check_, top, engine);
   top.set_driver([&] { scheduler::dispatch(engine, executor, top.clock); });
+  std::size_t total_ops = 0;
+  for (const auto& seq : plan_.sequences) total_ops += seq.size();
+  std::unique_ptr<ProgressLine> progress;
+  if (ProgressLine::wanted(opts_.quiet))
+    progress = std::make_unique<ProgressLine>("progress", top.clock, "operations", [&executor, total_ops] {
+      ProgressLine::Status st{0, total_ops};
+      for (const auto& rs : executor.records())
+        for (const auto& r : rs) st.done += r.ran ? 1 : 0;
+      return st;
+    });
 
   const auto t0 = std::chrono::steady_clock::now();
   sc_core::sc_start();
+  progress.reset();
   top.rethrow_driver_error();
   ModelRunTotals totals;
   totals.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -265,8 +269,6 @@ int ModelRun::run() {
   for (const auto& rs : executor.records())
     for (const auto& r : rs)
       if (r.ran) flat.push_back(&r);
-  std::size_t total_ops = 0;
-  for (const auto& s : plan_.sequences) total_ops += s.size();
   if (flat.size() != total_ops) throw std::runtime_error("simulation ended before the model finished");
   // Every byte the memory moved belongs to exactly one operation.
   std::uint64_t op_bytes = 0;

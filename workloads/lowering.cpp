@@ -11,30 +11,11 @@
 #include <fmt/format.h>
 
 #include "modules/common/error.h"
+#include "modules/common/text.h"
 #include "modules/formats/nm.h"
 
 namespace tacsim::workloads {
 namespace {
-
-std::string trim(const std::string& s) {
-  std::size_t b = 0;
-  std::size_t e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return s.substr(b, e - b);
-}
-
-bool parse_u32(const std::string& s, std::uint32_t& out) {
-  if (s.empty() || s.size() > 10) return false;
-  std::uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  if (v > 0xFFFFFFFFull) return false;
-  out = static_cast<std::uint32_t>(v);
-  return true;
-}
 
 // "dense" for every N:N (NmSpec::to_string() says so only for 1:1), else "N:M".
 std::string canonical(const sparsity::NmSpec& spec) {
@@ -280,22 +261,20 @@ SparsityOverrides parse_sparsity_overrides(std::istream& in, const std::string& 
   SparsityOverrides out;
   out.source = source;
   std::map<std::pair<std::uint32_t, WeightRole>, int> seen;
-  std::string raw;
-  for (int n = 1; std::getline(in, raw); ++n) {
+  text::KeyValueSyntax syntax;
+  syntax.duplicates = true;  // "3" and "03" are one layer: the duplicate check below compares layers
+  syntax.form = "'<layer> = N:M' or '<layer>.<op> = N:M'";
+  for (const auto& line : text::parse_key_values(in, source, syntax)) {
+    const int n = line.line;
     const std::string where = fmt::format("{}:{}: ", source, n);
-    const auto hash = raw.find('#');
-    const std::string t = trim(hash == std::string::npos ? raw : raw.substr(0, hash));
-    if (t.empty()) continue;
-    const auto eq = t.find('=');
-    if (eq == std::string::npos)
-      throw InputError(where + fmt::format("expected '<layer> = N:M' or '<layer>.<op> = N:M', got '{}'", t));
-    const std::string key = trim(t.substr(0, eq));
-    const std::string value = trim(t.substr(eq + 1));
+    const std::string& key = line.key;
+    const std::string& value = line.value;
     const auto dot = key.find('.');
     SparsityOverride e;
     e.line = n;
     const std::string layer_text = key.substr(0, dot);
-    if (!parse_u32(layer_text, e.layer))
+    if (const auto v = text::to_unsigned(layer_text, 0xFFFFFFFFull)) e.layer = static_cast<std::uint32_t>(*v);
+    else
       throw InputError(where +
                        fmt::format("expected a layer index (0, 1, ...) before '=' or '.', got '{}'", key));
     if (dot != std::string::npos) {

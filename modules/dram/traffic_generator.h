@@ -53,6 +53,7 @@ class TrafficGenerator : public sc_core::sc_module, public StatsProvider {
                    std::uint32_t requests_per_cycle = 1);
 
   bool done() const { return completed_ == requests_.size(); }
+  std::size_t completed() const { return completed_; }
   const sc_core::sc_event& finished() const { return finished_event_; }
   Cycle last_response() const { return last_response_; }
   std::uint64_t data_errors() const { return data_errors_; }

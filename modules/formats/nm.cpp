@@ -6,6 +6,7 @@
 #include <climits>
 
 #include "modules/common/error.h"
+#include "modules/common/text.h"
 #include "modules/formats/bit_stream.h"
 
 // Stream layout (the same text, with examples, is in FORMATS.md):
@@ -55,14 +56,6 @@ bool parse_small_int(const std::string& s, int& out) {
   return true;
 }
 
-std::string trim(const std::string& s) {
-  std::size_t b = 0;
-  std::size_t e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return s.substr(b, e - b);
-}
-
 void write_header(ByteWriter& out, const NmMatrix& x, NmEncoding encoding) {
   out.bytes(kMagic.data(), kMagic.size());
   out.u8(kVersion);
@@ -91,8 +84,8 @@ std::string NmSpec::validate() const {
   return "";
 }
 
-NmSpec parse_nm(const std::string& text) {
-  const std::string t = trim(text);
+NmSpec parse_nm(const std::string& spec_text) {
+  const std::string t = text::trim(spec_text);
   std::string lower = t;
   for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (lower == "dense") return NmSpec{1, 1};
@@ -101,14 +94,14 @@ NmSpec parse_nm(const std::string& text) {
   int m = 0;
   if (colon == std::string::npos || !parse_small_int(t.substr(0, colon), n) ||
       !parse_small_int(t.substr(colon + 1), m)) {
-    throw InputError("bad N:M sparsity '" + text + "': " + allowed_text());
+    throw InputError("bad N:M sparsity '" + spec_text + "': " + allowed_text());
   }
   if (m < 1 || m > kMaxNmM) {
-    throw InputError("bad N:M sparsity '" + text + "': M must be in 1..16, got " + std::to_string(m) + "; " +
+    throw InputError("bad N:M sparsity '" + spec_text + "': M must be in 1..16, got " + std::to_string(m) + "; " +
                      allowed_text());
   }
   if (n < 1 || n > m) {
-    throw InputError("bad N:M sparsity '" + text + "': N must be in 1..M (M = " + std::to_string(m) +
+    throw InputError("bad N:M sparsity '" + spec_text + "': N must be in 1..M (M = " + std::to_string(m) +
                      "), got " + std::to_string(n) + "; " + allowed_text());
   }
   return NmSpec{n, m};

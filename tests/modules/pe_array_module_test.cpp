@@ -24,9 +24,9 @@ struct Bench : sc_core::sc_module {
     p.rows = 2;
     p.cols = 2;
     p.macs_per_pe = 1;
-    p.multiply_latency = 1;
-    p.adder_tree_latency = 1;
-    p.accumulate_latency = 1;
+    p.multiply_latency_cycles = 1;
+    p.adder_tree_latency_cycles = 1;
+    p.accumulate_latency_cycles = 1;
     return p;
   }
 

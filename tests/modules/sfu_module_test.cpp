@@ -25,6 +25,7 @@ struct Bench : sc_core::sc_module {
     memory::Params p;
     p.latency_cycles = 10;
     p.bytes_per_cycle = 64;
+    p.queue_depth = 32;
     p.capacity_mib = 1;
     return p;
   }

@@ -8,6 +8,7 @@
 
 #include "modules/common/error.h"
 #include "sim/config.h"
+#include "sim/config_keys.h"
 
 namespace tacsim::sim {
 namespace {
@@ -65,9 +66,30 @@ TEST(Config, ResolvedIniReadsBackIdentically) {
   EXPECT_FALSE(back.sim.check_enabled());
 }
 
+// A saved config names its preset; the preset's own fields are comments, so editing the preset's name means
+// the new preset's timings, while a field the user set stays set.
+TEST(Config, EditingThePresetInASavedConfigMeansTheNewPreset) {
+  const SimConfig c = resolve_config("", {"dram.preset=hbm2", "dram.tRP_cycles=12"});
+  std::string ini = to_ini(c);
+  EXPECT_NE(ini.find("\npreset = hbm2\n"), std::string::npos);
+  EXPECT_NE(ini.find("\ntRP_cycles = 12\n"), std::string::npos);      // set by the user: a live line
+  EXPECT_NE(ini.find("\n# tRCD_cycles = 14   # from the preset\n"), std::string::npos) << ini;
+  ini.replace(ini.find("preset = hbm2"), 13, "preset = ddr4-3200");
+  const std::string path = write_temp(ini);
+  const SimConfig back = resolve_config(path, {});
+  std::remove(path.c_str());
+  const SimConfig ddr4 = resolve_config("", {"dram.preset=ddr4-3200"});
+  EXPECT_EQ(back.dram.tRCD_cycles, ddr4.dram.tRCD_cycles);
+  EXPECT_EQ(back.dram.channels, ddr4.dram.channels);
+  EXPECT_EQ(back.dram.tRP_cycles, 12u);
+}
+
 TEST(Config, ErrorsNameTheFileLineAndKey) {
   EXPECT_EQ(error_of("[pe_array]\nrowz = 3\n"),
-            "FILE:2: unknown config key 'pe_array.rowz' (tacsim run --help lists them)");
+            "FILE:2: unknown config key 'pe_array.rowz' (did you mean pe_array.rows?)");
+  EXPECT_EQ(error_of("[pe_array]\nwidth = 3\n"),
+            "FILE:2: unknown config key 'pe_array.width' (tacsim run --help lists them)");
+  EXPECT_EQ(error_of("[buffer]\nbank_map = hp\n"), "FILE:2: buffer.bank_map was renamed act_buffer.bank_map");
   EXPECT_EQ(error_of("[pe_array]\nrows = many\n"),
             "FILE:2: pe_array.rows: expected an unsigned integer up to 4294967295, got 'many'");
   EXPECT_EQ(error_of("[pe_array]\nrows = -1\n"),
@@ -86,7 +108,17 @@ TEST(Config, SetErrorsNameTheKey) {
   EXPECT_EQ(error_of("", {"pe_array.rows=0"}), "config: pe_array.rows: must be at least 1, got 0");
   EXPECT_EQ(error_of("", {"dma.max_transaction_bytes=1000"}),
             "config: dma.max_transaction_bytes: must be a power of two, got 1000");
-  EXPECT_EQ(error_of("", {"sim.workload=bert"}), "config: sim.workload: must be gemm or model, got 'bert'");
+  EXPECT_EQ(error_of("", {"sim.workload=bert"}), "--set sim.workload: expected model or gemm, got 'bert'");
+  EXPECT_EQ(error_of("", {"pe_array.multiply_latency=2"}),
+            "--set pe_array.multiply_latency was renamed pe_array.multiply_latency_cycles");
+  EXPECT_EQ(error_of("", {"sparsity.pruned_fraction=1.5", "sim.workload=gemm", "gemm.sparsity=hp"}),
+            "config: sparsity.pruned_fraction: must be in [0, 1), got 1.5");
+  EXPECT_EQ(error_of("", {"model.seq_lens=128,"}),
+            "config: model.seq_lens: empty item in the list '128,' (items are separated by ',', without a trailing "
+            "one)");
+  EXPECT_EQ(error_of("", {"model.seq_lens=64,,128"}),
+            "config: model.seq_lens: empty item in the list '64,,128' (items are separated by ',', without a trailing "
+            "one)");
 }
 
 TEST(Config, MissingFile) {
@@ -94,18 +126,28 @@ TEST(Config, MissingFile) {
     resolve_config("/nonexistent/tacsim.ini", {});
     FAIL() << "no error";
   } catch (const InputError& e) {
-    EXPECT_STREQ(e.what(), "/nonexistent/tacsim.ini: cannot open config file");
+    EXPECT_STREQ(e.what(), "/nonexistent/tacsim.ini: cannot open config file (no such file)");
   }
 }
 
 TEST(Config, HelpListsEveryKeyWithItsDefault) {
-  const std::string help = describe_keys();
+  const std::string help = describe_keys(HelpFor::kRun) + describe_keys(HelpFor::kMemtest);
   SimConfig c;
   for (const auto& k : config_keys(c)) {
     EXPECT_NE(help.find(k.key), std::string::npos) << k.key;
     EXPECT_FALSE(k.description.empty()) << k.key;
   }
-  EXPECT_NE(help.find("pe_array.rows"), std::string::npos);
+  // Each command's help lists its own keys only.
+  EXPECT_EQ(describe_keys(HelpFor::kRun).find("memtest.pattern"), std::string::npos);
+  EXPECT_EQ(describe_keys(HelpFor::kMemtest).find("pe_array.rows"), std::string::npos);
+  EXPECT_NE(describe_keys(HelpFor::kMemtest).find("dram.tRCD_cycles"), std::string::npos);
+  // A directory is not a config file.
+  try {
+    resolve_config("/tmp", {});
+    ADD_FAILURE() << "a folder was read as a config";
+  } catch (const InputError& e) {
+    EXPECT_STREQ(e.what(), "/tmp: cannot open config file (not a regular file)");
+  }
 }
 
 }  // namespace

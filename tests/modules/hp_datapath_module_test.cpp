@@ -19,7 +19,7 @@ HpDatapathParams params() {
   p.lanes = 4;
   p.bank.banks = 4;
   p.bank.block_cols = 16;
-  p.bank.map = buffer::BankMap::kHp;
+  p.bank.map = buffer::BankMapKind::kHp;
   return p;
 }
 

@@ -10,6 +10,7 @@
 #include "modules/dma/dma.h"
 #include "modules/memory/fixed_latency_memory.h"
 #include "modules/sfu/topk_unit.h"
+#include "tests/support/module_bench.h"
 
 namespace tacsim::sfu {
 namespace {
@@ -20,16 +21,13 @@ TopkAttentionParams unit_params() {
   return p;
 }
 
-struct Bench : sc_core::sc_module {
-  SC_HAS_PROCESS(Bench);
-  ClockDomain clock{1000.0};
+struct Bench : testing_support::ModuleBench {
   memory::FixedLatencyMemory memory;
   dma::Dma dma;
   TopkUnit unit;
   std::vector<TopkOp> ops;
   std::vector<bool> values;  // per op: compute values
   std::vector<Cycle> took;   // per op: cycles run() took
-  bool finished = false;
 
   static memory::Params mem() {
     memory::Params p;
@@ -40,24 +38,17 @@ struct Bench : sc_core::sc_module {
     return p;
   }
 
-  explicit Bench(const sc_core::sc_module_name& name)
-      : sc_module(name),
-        memory("memory", mem()),
-        dma("dma", dma::Params{}, clock),
-        unit("unit", unit_params(), clock, dma) {
+  Bench() : memory("memory", mem()), dma("dma", dma::Params{}, clock), unit("unit", unit_params(), clock, dma) {
     dma.initiator_socket.bind(memory.target_socket);
-    SC_THREAD(driver);
   }
 
-  void driver() {
+  void stimulus() override {
     for (std::size_t i = 0; i < ops.size(); ++i) {
       unit.set_compute_values(values[i]);
       const Cycle t0 = clock.now();
       unit.run(ops[i]);
       took.push_back(clock.now() - t0);
     }
-    finished = true;
-    sc_core::sc_stop();
   }
 
   // Writes rows x cols int8 values at `address`, rows `stride` bytes apart.
@@ -82,7 +73,7 @@ std::vector<std::int8_t> random_int8(Rng& rng, std::size_t n) {
 }
 
 TEST(TopkUnitModule, TimingValuesStridesAndValuesOff) {
-  Bench b("bench");
+  Bench b;
   Rng rng(99);
   const TopkAttentionParams p = unit_params();
 
@@ -118,8 +109,7 @@ TEST(TopkUnitModule, TimingValuesStridesAndValuesOff) {
 
   b.ops = {small, small, strided};
   b.values = {true, false, true};
-  sc_core::sc_start();
-  ASSERT_TRUE(b.finished);
+  ASSERT_TRUE(b.run());
   ASSERT_EQ(b.took.size(), 3u);
 
   // Op 0, by hand. Read: Q, K and V are 2 contiguous rows of 8 bytes each, one 16-byte transaction per tensor

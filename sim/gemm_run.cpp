@@ -57,14 +57,15 @@ int run_gemm(const SimConfig& cfg, const RunOptions& opts) {
   // The workload as memory contents, a program, and what to check afterwards: A and W drawn from the seed,
   // W pruned and laid out as the mapper of its format stores it.
   const auto& g = cfg.gemm;
-  const auto mapper = workloads::make_mapper(workloads::weight_format_of(g.sparsity), engine_shape(cfg));
+  const auto mapper = workloads::make_mapper(g.sparsity.format, engine_shape(cfg));
   workloads::GemmParams dense = g;
-  dense.sparsity = "dense";
+  dense.sparsity = {};
   workloads::GemmOperands ops = workloads::make_operands(dense, cfg.sim.seed);
   workloads::GemmTask task;
   task.gemm = g;
   task.layout = workloads::layout_gemm(g);
   task.seed = cfg.sim.seed;
+  task.pruning = cfg.pruning;
   task.a = &ops.a;
   task.w = &ops.w;
   workloads::MappedGemm mapped = mapper->map(task);
@@ -130,9 +131,9 @@ int run_gemm(const SimConfig& cfg, const RunOptions& opts) {
 
   if (!opts.quiet) {
     if (on_hp)
-      std::cout << fmt::format("tacsim run: GEMM {}x{}x{} on the HP datapath ({} tokens x {} lanes) at {} MHz\n",
-                               g.m, g.n, g.k, std::min(cfg.pe_array.rows, g.m), cfg.hp_datapath.lanes,
-                               cfg.accel.clock_mhz);
+      std::cout << fmt::format(
+          "tacsim run: GEMM {}x{}x{} on the HP datapath ({} tokens x {} lanes) at {} MHz\n", g.m, g.n, g.k,
+          std::min(cfg.pe_array.rows, g.m), cfg.hp_datapath.lanes, cfg.accel.clock_mhz);
     else
       std::cout << fmt::format("tacsim run: GEMM {}x{}x{} on a {}x{}x{} PE array at {} MHz\n", g.m, g.n, g.k,
                                cfg.pe_array.rows, cfg.pe_array.cols, cfg.pe_array.macs_per_pe,
@@ -140,10 +141,11 @@ int run_gemm(const SimConfig& cfg, const RunOptions& opts) {
     std::cout << fmt::format("  {}; memory: {}\n", mapped.tiling,
                              cfg.memory.model == "dram" ? cfg.dram_preset : std::string("fixed latency"));
     auto row = [](const std::string& k, const std::string& v) { std::cout << summary_row(k, v); };
-    row("cycles", fmt::format("{}  ({:.3f} us at {:g} MHz)", cycles, summary["sim_time_ns"].get<double>() * 1e-3,
-                              cfg.accel.clock_mhz));
+    row("cycles", fmt::format("{}  ({:.3f} us at {:g} MHz)", cycles,
+                              summary["sim_time_ns"].get<double>() * 1e-3, cfg.accel.clock_mhz));
     std::cout << mac_figures.describe(cycles);
-    if (on_hp) row("bank conflict cycles", fmt::format("{}", summary["bank_conflict_cycles"].get<std::uint64_t>()));
+    if (on_hp)
+      row("bank conflict cycles", fmt::format("{}", summary["bank_conflict_cycles"].get<std::uint64_t>()));
     row("bytes moved (DRAM)", fmt::format("{}", top.memory.bytes_transferred()));
     row("weight bytes", fmt::format("{}", summary["weight_bytes"].get<std::uint64_t>()));
     if (!on_hp) std::cout << breakdown.describe(peak);

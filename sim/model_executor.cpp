@@ -13,14 +13,9 @@ using workloads::Op;
 using workloads::OpKind;
 
 workloads::GemmParams model_gemm(const SimConfig& cfg, const Op& op) {
-  workloads::GemmParams g = cfg.gemm;  // hp block shape, target sparsity
-  g.m = op.gemm.m;
-  g.n = op.gemm.n;
-  g.k = op.gemm.k;
-  g.sparsity = op.gemm.sparsity;
-  if (const std::string e = g.validate(); !e.empty())
-    throw InputError(fmt::format("model: {}: gemm.{}", op.name, e));
-  return g;
+  for (const std::string& e : {op.gemm.validate(), cfg.pruning.check_fits(op.gemm)})
+    if (!e.empty()) throw InputError(fmt::format("model: {}: gemm.{}", op.name, e));
+  return op.gemm;
 }
 
 ModelExecutor::ModelExecutor(const SimConfig& cfg, const ModelPlan& plan, const ModelValues& values,
@@ -180,6 +175,7 @@ void ModelExecutor::run_gemm(OpRecord& rec, const workloads::GemmParams& g,
   task.layout = layout;
   task.scratch = plan_.memory.scratch;
   task.seed = cfg_.sim.seed;
+  task.pruning = cfg_.pruning;
   task.mask = mask;
   workloads::MappedGemm mapped;
   try {
@@ -206,7 +202,7 @@ void ModelExecutor::run_gemm(OpRecord& rec, const workloads::GemmParams& g,
 }
 
 const workloads::GemmMapper& ModelExecutor::mapper(const workloads::GemmParams& g) {
-  const workloads::WeightFormat format = workloads::weight_format_of(g.sparsity);
+  const workloads::WeightFormat format = g.sparsity.format;
   auto& m = mappers_[static_cast<std::size_t>(format)];
   if (!m) m = workloads::make_mapper(format, engine_shape(cfg_));
   return *m;

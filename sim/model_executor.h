@@ -44,8 +44,8 @@ struct ModelValues {
   std::vector<std::vector<std::int8_t>> inputs;                 // per sequence
 };
 
-// An operation's GEMM: its shape and weight format, with the HP pruning settings of the configuration.
-// Throws InputError naming the operation when the shape does not fit the format.
+// An operation's GEMM: its shape and weight format. Throws InputError naming the operation when the shape does
+// not fit the format (an N:M's M, or the blocks of sparsity.hp_block_*).
 workloads::GemmParams model_gemm(const SimConfig& cfg, const workloads::Op& op);
 
 class ModelExecutor : public scheduler::Executor {

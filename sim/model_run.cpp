@@ -54,18 +54,15 @@ class ModelRun {
   // HP and unstructured weights: lowered as dense, pruned when each GEMM is mapped, run on the HP datapath.
   bool weights_on_hp_ = false;
   bool check_ = false;
-  std::vector<std::array<std::string, 6>> layer_sparsity_;  // [layer][role], as lowered
+  std::vector<std::array<workloads::WeightSparsity, 6>> layer_sparsity_;  // [layer][role], as lowered
   ModelValues values_;
   double reference_wall_s_ = 0;
 };
 
 ModelRun::ModelRun(const SimConfig& cfg, const RunOptions& opts) : cfg_(cfg), opts_(opts) {
   plan_.spec = workloads::load_model(cfg.model.name, models_dir());
-  plan_.lengths = cfg.model.lengths();
-  for (const auto L : plan_.lengths)
-    if (const std::string e = plan_.spec.check_seq_len(L); !e.empty())
-      throw InputError("config: model.seq_lens: " + e);
-  weights_on_hp_ = cfg.model.weight_sparsity == "hp" || cfg.model.weight_sparsity == "unstructured";
+  plan_.lengths = cfg.model.lengths();  // each taken by the model (config resolution checked)
+  weights_on_hp_ = cfg.model.weights.on_hp_datapath();
   check_ = cfg.sim.check_enabled();
   lower();
   load_masks();
@@ -78,30 +75,12 @@ ModelRun::ModelRun(const SimConfig& cfg, const RunOptions& opts) : cfg_(cfg), op
 
 void ModelRun::lower() {
   const SimConfig& cfg = cfg_;
-  if (weights_on_hp_ && !cfg.model.sparsity_overrides.empty())
-    throw InputError(
-        fmt::format("config: sparsity.overrides: per-layer overrides take N:M ratios; they cannot be "
-                    "combined with sparsity.weights = {}",
-                    cfg.model.weight_sparsity));
-  if (check_ && weights_on_hp_)
-    throw InputError(
-        fmt::format("config: sim.check: model runs check values with dense and N:M weights; with "
-                    "sparsity.weights = {} they are timing only (set sim.check=false)",
-                    cfg.model.weight_sparsity));
-  if (cfg.model.topk > 0 && plan_.spec.causal)
-    throw InputError(
-        fmt::format("config: model.topk: the top-k unit serves encoders; {} is causal (its queries "
-                    "would need a mask the unit does not have)",
-                    plan_.spec.name));
+  // The rules across keys (overrides, checks, top-k) were checked when the configuration resolved.
   workloads::LoweringOptions lo;
-  lo.weight_sparsity = weights_on_hp_ ? "dense" : cfg.model.weight_sparsity;
+  lo.weight_sparsity = weights_on_hp_ ? "dense" : cfg.model.weights.text();
   lo.topk = cfg.model.topk;
   if (!cfg.model.sparsity_overrides.empty())
     lo.per_layer_override = workloads::load_sparsity_overrides(cfg.model.sparsity_overrides);
-  if (const std::string e = lo.validate(); !e.empty() && e.rfind("weight_sparsity", 0) == 0)
-    throw InputError("config: sparsity.weights" + e.substr(std::string("weight_sparsity").size()));
-  else if (!e.empty())
-    throw InputError("config: " + e);
 
   // Lower every sequence and check every GEMM's shape before simulating anything.
   for (const auto L : plan_.lengths) {
@@ -109,7 +88,7 @@ void ModelRun::lower() {
       plan_.sequences.push_back(workloads::lower_model(plan_.spec, L, lo));
       if (weights_on_hp_)
         for (Op& op : plan_.sequences.back())
-          if (op.kind == OpKind::kWeightGemm) op.gemm.sparsity = cfg.model.weight_sparsity;
+          if (op.kind == OpKind::kWeightGemm) op.gemm.sparsity = cfg.model.weights;
     } catch (const InputError& e) {
       const std::string m = e.what();
       if (m.rfind("weight_sparsity: ", 0) == 0) throw InputError("config: sparsity.weights: " + m.substr(17));
@@ -130,6 +109,7 @@ void ModelRun::preflight() const {
   // and the buffer. Each distinct shape is planned once; the largest attention block stands for the smaller
   // last one (a smaller m needs no more buffer).
   std::vector<std::tuple<std::uint32_t, std::uint32_t, std::uint32_t, std::string, bool>> seen;
+  std::array<std::unique_ptr<workloads::GemmMapper>, 4> mappers;  // by WeightFormat
   for (std::size_t q = 0; q < plan_.sequences.size(); ++q) {
     const std::uint32_t block_rows = plan_.blocks[q].rows;
     for (const Op& op : plan_.sequences[q]) {
@@ -142,22 +122,25 @@ void ModelRun::preflight() const {
       task.layout.out.requant =
           op.kind == OpKind::kContext || workloads::projection_output(op.role, true).requant;
       task.seed = cfg_.sim.seed;
-      const auto key = std::make_tuple(g.m, g.n, g.k, g.sparsity, task.layout.out.requant);
+      task.pruning = cfg_.pruning;
+      const auto key = std::make_tuple(g.m, g.n, g.k, g.sparsity.text(), task.layout.out.requant);
       if (std::find(seen.begin(), seen.end(), key) != seen.end()) continue;
       seen.push_back(key);
       try {
-        workloads::make_mapper(workloads::weight_format_of(g.sparsity), engine_shape(cfg_))->map(task);
+        auto& mapper = mappers[static_cast<std::size_t>(g.sparsity.format)];
+        if (!mapper) mapper = workloads::make_mapper(g.sparsity.format, engine_shape(cfg_));
+        mapper->map(task);
       } catch (const InputError& e) {
         throw InputError(fmt::format("model: {}: {}", op.name, e.what()));
       }
     }
   }
   // HP masks must have HP's bank property.
-  if (cfg_.model.weight_sparsity == "hp" && !plan_.masks.empty())
+  if (cfg_.model.weights.format == workloads::WeightFormat::kHp && !plan_.masks.empty())
     for (std::uint32_t l = 0; l < plan_.spec.layers; ++l)
       for (std::size_t r = 0; r < 6; ++r) {
         const auto c =
-            sparsity::check_hp_banks(plan_.masks.by_layer[l][r], static_cast<int>(cfg_.gemm.hp_block_cols),
+            sparsity::check_hp_banks(plan_.masks.by_layer[l][r], static_cast<int>(cfg_.pruning.hp_block_cols),
                                      static_cast<int>(cfg_.hp_datapath.bank.banks));
         if (!c.ok)
           throw InputError(fmt::format("{}: the mask breaks the HP bank property: {}",
@@ -173,7 +156,7 @@ void ModelRun::load_masks() {
   for (const Op& op : plan_.sequences.front())
     if (op.kind == OpKind::kWeightGemm) {
       const std::size_t r = workloads::role_index(op.role);
-      workloads::check_nm_mask(plan_.masks.by_layer[op.layer][r], op.gemm.sparsity,
+      workloads::check_nm_mask(plan_.masks.by_layer[op.layer][r], op.gemm.sparsity.text(),
                                plan_.masks.files[op.layer][r], op.name);
     }
 }
@@ -205,8 +188,10 @@ void ModelRun::prepare_values() {
       m[r] = plan_.masks.find(l, r);
       if (m[r] != nullptr && !plan_.masks.values[l][r].empty()) v[r] = &plan_.masks.values[l][r];
     }
-    values_.weights.push_back(workloads::make_layer_weights(plan_.spec, l, layer_sparsity_[l],
-                                                            cfg_.sfu.vector, cfg_.sim.seed, m, v));
+    std::array<std::string, 6> sparsity;
+    for (std::size_t r = 0; r < 6; ++r) sparsity[r] = layer_sparsity_[l][r].text();
+    values_.weights.push_back(
+        workloads::make_layer_weights(plan_.spec, l, sparsity, cfg_.sfu.vector, cfg_.sim.seed, m, v));
   }
   values_.expected.resize(plan_.sequences.size());
   for (std::size_t q = 0; q < plan_.sequences.size(); ++q) {

@@ -22,8 +22,8 @@ std::uint32_t bits_for(std::uint32_t m) {
 
 RowFormat row_format(const GemmParams& g) {
   RowFormat f;
-  if (weight_format_of(g.sparsity) == WeightFormat::kNm) {
-    const auto spec = sparsity::parse_nm(g.sparsity);
+  if (g.sparsity.format == WeightFormat::kNm) {
+    const sparsity::NmSpec& spec = g.sparsity.nm;
     f.n = static_cast<std::uint32_t>(spec.n);
     f.m = static_cast<std::uint32_t>(spec.m);
     f.index_bits = bits_for(f.m);
@@ -63,7 +63,7 @@ std::string GemmPlan::describe() const {
   return fmt::format(
       "GEMM {}x{}x{} {}: {} tiles, reduction chunk {} ({} per tile), {}; loads A {:.2f}x and W {:.2f}x their "
       "size ({} + {} bytes), writes {} bytes",
-      gemm.m, gemm.n, gemm.k, gemm.sparsity, tiles.size(), chunk_groups * format.m, chunks, order,
+      gemm.m, gemm.n, gemm.k, gemm.sparsity.text(), tiles.size(), chunk_groups * format.m, chunks, order,
       double(la) / double(a_bytes), double(lw) / double(w_bytes), la, lw, wb);
 }
 
@@ -255,7 +255,7 @@ control::Program to_program(const GemmPlan& plan) {
 
 GemmWeights prune_weights(const GemmParams& g, std::vector<std::int8_t> w) {
   GemmWeights out;
-  const auto spec = sparsity::parse_nm(g.sparsity);
+  const sparsity::NmSpec spec = g.sparsity.format == WeightFormat::kNm ? g.sparsity.nm : sparsity::NmSpec{1, 1};
   if (spec.is_dense()) {
     out.image.assign(w.begin(), w.end());
     out.w = std::move(w);

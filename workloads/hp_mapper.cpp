@@ -41,7 +41,7 @@ MappedGemm HpMapper::map(const GemmTask& task) const {
   const sparsity::Mask* given = task.mask;
   const std::uint64_t act_half_bytes = engine_.act_half_bytes, weight_half_bytes = engine_.weight_half_bytes,
                       out_half_bytes = engine_.out_half_bytes;
-  const bool is_hp = weight_format_of(g.sparsity) == WeightFormat::kHp;
+  const bool is_hp = g.sparsity.format == WeightFormat::kHp;
   const std::uint32_t rt = std::min(engine_.pe_array.rows, g.m);
 
   // Seeded weights exactly as the dense and N:M GEMMs draw them (or the caller's), then pruned.
@@ -50,16 +50,12 @@ MappedGemm HpMapper::map(const GemmTask& task) const {
     w.data = *task.w;
   } else {
     GemmParams dense = g;
-    dense.sparsity = "dense";
+    dense.sparsity = {};
     w.data = make_operands(dense, task.seed).w;
   }
-  sparsity::HpParams hp;
-  hp.banks = static_cast<int>(engine_.act_banks);
-  hp.block_rows = static_cast<int>(g.hp_block_rows);
-  hp.block_cols = static_cast<int>(g.hp_block_cols);
-  hp.target_sparsity = g.target_sparsity;
-  hp.level1_share = g.hp_level1_share;
-  if (const std::string e = hp.validate(); !e.empty()) throw InputError("config: gemm.hp: " + e);
+  const PruningParams& pruning = task.pruning;
+  const sparsity::HpParams hp = pruning.hp(engine_.act_banks);
+  if (const std::string e = hp.validate(); !e.empty()) throw InputError("config: sparsity: " + e);
   sparsity::Mask mask;
   sparsity::Int8Matrix pruned;
   if (given != nullptr) {
@@ -81,7 +77,7 @@ MappedGemm HpMapper::map(const GemmTask& task) const {
     pruned = sparsity::to_dense(x);
     mask = sparsity::slot_mask(x);
   } else {
-    mask = sparsity::prune_unstructured(w, 1.0 - g.target_sparsity);
+    mask = sparsity::prune_unstructured(w, 1.0 - pruning.pruned_fraction);
     pruned = sparsity::apply_mask(w, mask);
   }
   const double achieved_sparsity = 1.0 - sparsity::density(mask);
@@ -92,7 +88,7 @@ MappedGemm HpMapper::map(const GemmTask& task) const {
         fmt::format("act_buffer.capacity_kib: {} tokens x {} activations need {} bytes per half, the "
                     "buffer has {}",
                     rt, g.k, std::uint64_t{g.k} * rt, act_half_bytes));
-  const std::uint32_t unit = is_hp ? g.hp_block_rows : 1;
+  const std::uint32_t unit = is_hp ? pruning.hp_block_rows : 1;
   std::uint64_t rows = std::min<std::uint64_t>(g.n, out_half_bytes / (std::uint64_t{rt} * 4));
   rows -= rows % unit;
   if (rows == 0)
@@ -179,7 +175,7 @@ MappedGemm HpMapper::map(const GemmTask& task) const {
   out.tiling = fmt::format(
       "GEMM {}x{}x{} {} at {:.1f} % sparsity: {} tiles of {} tokens x {} weight rows; weights {} bytes "
       "(CSR of the same weights: {})",
-      g.m, g.n, g.k, g.sparsity, 100 * achieved_sparsity, prog.hp_tiles.size(), rt, rows_per_block, wb,
+      g.m, g.n, g.k, g.sparsity.text(), 100 * achieved_sparsity, prog.hp_tiles.size(), rt, rows_per_block, wb,
       csr_bytes_whole);
   return out;
 }

@@ -1,7 +1,7 @@
 #pragma once
 // The HP datapath's mapper (mapper.h): a GEMM with HP or unstructured sparse weights.
 //   C[m x n] (int32) = A[m x k] . W^T, W pruned by HP (workloads/sparsity/hp_pruner.h) or by magnitude
-//   (unstructured), with the HP block shape and targets of GemmParams and one bank per activation bank.
+//   (unstructured) as task.pruning says, HP's banks the activation buffer's.
 // Memory holds A transposed (k x m, so a tile's K activation columns of Rt tokens load column-major, one bank
 // word per column) and W as consecutive row blocks, each encoded on its own (an HP stream, or CSR bytes) so
 // that one DMA load brings one block of weight rows: the largest block of rows whose every encoding fits half

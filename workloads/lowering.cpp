@@ -109,7 +109,7 @@ class LayerBuilder {
     if (!s.spec.is_dense() && k % static_cast<std::uint32_t>(s.spec.m) != 0)
       throw InputError(fmt::format("{}: {} does not fit {} of model {}: k = {} is not a multiple of M = {}",
                                    s.origin, s.spec.to_string(), op.name, spec_.name, k, s.spec.m));
-    op.gemm = gemm_params(n, k, canonical(s.spec));
+    op.gemm = gemm_params(n, k, WeightSparsity::of_nm(s.spec));
     op.macs = std::uint64_t{l_} * n * k;
     op.effective_macs = op.macs / static_cast<std::uint64_t>(s.spec.m) * static_cast<std::uint64_t>(s.spec.n);
     op.weight_bytes = s.spec.is_dense() ? std::uint64_t{n} * k
@@ -118,19 +118,19 @@ class LayerBuilder {
     return push(std::move(op));
   }
 
-  GemmParams gemm_params(std::uint32_t n, std::uint32_t k, std::string sparsity) const {
+  GemmParams gemm_params(std::uint32_t n, std::uint32_t k, WeightSparsity sparsity) const {
     GemmParams g;
     g.m = l_;
     g.n = n;
     g.k = k;
-    g.sparsity = std::move(sparsity);
+    g.sparsity = sparsity;
     return g;
   }
 
   std::size_t attention_gemm(OpKind kind, const char* part, std::uint32_t head, std::uint32_t n,
                              std::uint32_t k, std::vector<std::size_t> inputs) {
     Op op = base(kind, part, static_cast<int>(head), std::move(inputs));
-    op.gemm = gemm_params(n, k, "dense");
+    op.gemm = gemm_params(n, k, WeightSparsity{});
     op.macs = op.effective_macs = std::uint64_t{l_} * n * k;
     return push(std::move(op));
   }

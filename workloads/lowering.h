@@ -92,8 +92,7 @@ struct Op {
   int head = -1;  // attention ops only
   WeightRole role = WeightRole::kNone;
   std::string name;  // "layer3.ffn_up", "layer3.head5.qk"
-  // is_gemm(kind): m, n, k and the weights' sparsity, canonical ("dense" for any N:N, so "4:4" reads
-  // "dense").
+  // is_gemm(kind): m, n, k and the weights' sparsity (dense for any N:N).
   GemmParams gemm;
   // SFU ops (softmax, layernorm, GELU, residual add): `rows` rows of `row_len`; `elements` counts the valid
   // ones (all of them except for a causal softmax, whose row i has i + 1).

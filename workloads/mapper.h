@@ -15,8 +15,8 @@
 //   returns every operand's bytes as its program expects them in `images`, and W as pruned in `weights`,
 //   for a reference. When they are not (a model, whose tensors are already in memory), `images` holds only
 //   what the timing depends on and the caller cannot know: the HP datapath's walk depends on where W's
-//   non-zeros are, so the HP mapper draws W from task.seed (or keeps task.mask's positions) and returns its
-//   encoded bytes; the PE array mapper returns none.
+//   non-zeros are, so the HP mapper draws W from task.seed (or keeps task.mask's positions), prunes it as
+//   task.pruning says and returns its encoded bytes; the PE array mapper returns none.
 // - Limits: the program's loads fit half of each operand buffer and its tiles fit the datapath and half the
 //   output buffer. A GEMM that cannot be mapped throws InputError naming the buffer's key (or the
 //   offending mask or pruning setting) and what it would need, before anything is simulated.
@@ -49,6 +49,7 @@ struct GemmTask {
   GemmLayout layout;                     // A, W and C as the caller placed them
   std::uint64_t scratch = 0;             // where a mapper that lays out its own operands puts them
   std::uint64_t seed = 1;                // W's values when the mapper draws them itself
+  PruningParams pruning;                 // how it prunes them (hp, unstructured)
   const sparsity::Mask* mask = nullptr;  // a pruned model's kept positions of W (n x k)
   // A GEMM run alone: A (m x k) and W (n x k, not yet pruned).
   const std::vector<std::int8_t>* a = nullptr;

@@ -7,7 +7,7 @@
 namespace tacsim::workloads {
 
 MemoryMap plan_memory(const ModelSpec& spec, const std::vector<std::uint32_t>& lengths,
-                      const std::vector<std::array<std::string, 6>>& layer_sparsity, bool hp_scratch) {
+                      const std::vector<std::array<WeightSparsity, 6>>& layer_sparsity, bool hp_scratch) {
   MemoryMap mm;
   const std::uint32_t max_len = *std::max_element(lengths.begin(), lengths.end());
   const std::uint64_t h = spec.hidden, f = spec.ffn;

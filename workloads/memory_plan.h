@@ -13,6 +13,7 @@
 
 #include "modules/pe_array/tile_command.h"
 #include "workloads/lowering.h"
+#include "workloads/weight_format.h"
 #include "workloads/model.h"
 
 namespace tacsim::workloads {
@@ -39,7 +40,7 @@ struct MemoryMap {
 // `layer_sparsity[l][r]`: the sparsity of layer l's weights of role index r, which sizes them as stored.
 // `hp_scratch`: the weights run on the HP datapath, which needs a scratch area.
 MemoryMap plan_memory(const ModelSpec& spec, const std::vector<std::uint32_t>& lengths,
-                      const std::vector<std::array<std::string, 6>>& layer_sparsity, bool hp_scratch);
+                      const std::vector<std::array<WeightSparsity, 6>>& layer_sparsity, bool hp_scratch);
 
 // How a weight GEMM's outputs leave the array: projections feeding Q.K^T and S.V as int8 (rq left to the
 // caller), V transposed for S.V (its rows are V^T's, the n x k operand) when attention is dense (the top-k

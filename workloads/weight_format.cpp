@@ -1,7 +1,5 @@
 #include "workloads/weight_format.h"
 
-#include "modules/formats/nm.h"
-
 namespace tacsim::workloads {
 
 const char* to_string(WeightFormat format) {
@@ -18,10 +16,19 @@ const char* to_string(WeightFormat format) {
   return "?";
 }
 
-WeightFormat weight_format_of(const std::string& sparsity) {
-  if (sparsity == "hp") return WeightFormat::kHp;
-  if (sparsity == "unstructured") return WeightFormat::kUnstructured;
-  return sparsity::parse_nm(sparsity).is_dense() ? WeightFormat::kDense : WeightFormat::kNm;
+WeightSparsity WeightSparsity::of_nm(const sparsity::NmSpec& spec) {
+  if (spec.is_dense()) return {};
+  return {WeightFormat::kNm, spec};
+}
+
+std::string WeightSparsity::text() const {
+  return format == WeightFormat::kNm ? nm.to_string() : to_string(format);
+}
+
+WeightSparsity parse_weight_sparsity(const std::string& text) {
+  if (text == "hp") return {WeightFormat::kHp, {1, 1}};
+  if (text == "unstructured") return {WeightFormat::kUnstructured, {1, 1}};
+  return WeightSparsity::of_nm(sparsity::parse_nm(text));
 }
 
 }  // namespace tacsim::workloads

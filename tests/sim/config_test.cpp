@@ -121,6 +121,37 @@ TEST(Config, SetErrorsNameTheKey) {
             "one)");
 }
 
+TEST(Config, WeightFormatsAreParsedOnceHere) {
+  const SimConfig cfg = resolve_config("", {"sparsity.weights=1:8"});
+  EXPECT_EQ(cfg.model.weights.format, workloads::WeightFormat::kNm);
+  EXPECT_EQ(cfg.model.weights.nm, (sparsity::NmSpec{1, 8}));
+  EXPECT_EQ(resolve_config("", {"sim.workload=gemm", "gemm.sparsity=unstructured"}).gemm.sparsity.format,
+            workloads::WeightFormat::kUnstructured);
+  EXPECT_EQ(resolve_config("", {"sparsity.weights=8:8"}).model.weights.text(), "dense");
+  EXPECT_EQ(error_of("", {"sparsity.weights=hq"}),
+            "--set sparsity.weights: bad N:M sparsity 'hq': expected 'N:M' with 1 <= N <= M <= 16, or 'dense'");
+  // HP pruning is its own section, for a GEMM and a model alike; the hp bank map's block follows it.
+  const SimConfig hp = resolve_config("", {"sparsity.weights=hp", "sparsity.hp_block_cols=32"});
+  EXPECT_EQ(hp.pruning.hp_block_cols, 32u);
+  EXPECT_EQ(hp.hp_datapath.bank.block_cols, 32u);
+  EXPECT_EQ(error_of("", {"sparsity.hp_block_cols=0"}), "config: sparsity.hp_block_cols: must be at least 1, got 0");
+}
+
+TEST(Config, AModelRunsRulesAcrossKeysAreCheckedWhenItResolves) {
+  EXPECT_EQ(error_of("", {"sparsity.weights=hp", "sim.check=true"}),
+            "config: sim.check: model runs check values with dense and N:M weights; with sparsity.weights = hp "
+            "they are timing only (set sim.check=false)");
+  EXPECT_EQ(error_of("", {"sparsity.weights=unstructured", "sparsity.overrides=x.txt"}),
+            "config: sparsity.overrides: per-layer overrides take N:M ratios; they cannot be combined with "
+            "sparsity.weights = unstructured");
+  EXPECT_EQ(error_of("", {"model.name=gpt2-small", "model.topk=8"}).rfind(
+                "config: model.topk: the top-k unit serves encoders; gpt2-small is causal", 0),
+            0u);
+  EXPECT_EQ(error_of("", {"model.seq_lens=128,100000"}).rfind("config: model.seq_lens: seq_len: ", 0), 0u);
+  // The same keys mean nothing to the GEMM workload.
+  EXPECT_EQ(error_of("", {"sim.workload=gemm", "model.name=gpt2-small", "model.topk=8"}), "no error");
+}
+
 TEST(Config, MissingFile) {
   try {
     resolve_config("/nonexistent/tacsim.ini", {});

@@ -107,7 +107,7 @@ TEST(Lowering, BertBaseAt128With2To4Weights) {
   EXPECT_EQ(total_weight_bytes(ops), 53'084'160u);
   for (const auto& op : ops) {
     if (op.kind == OpKind::kWeightGemm) {
-      EXPECT_EQ(op.gemm.sparsity, "2:4") << op.name;
+      EXPECT_EQ(op.gemm.sparsity.text(), "2:4") << op.name;
     }
   }
 }
@@ -128,8 +128,8 @@ TEST(Lowering, ShapesOfOneBertLayer) {
   EXPECT_EQ(gemm("layer3.out_proj"), (V{128, 768, 768}));
   EXPECT_EQ(gemm("layer3.ffn_up"), (V{128, 3072, 768}));
   EXPECT_EQ(gemm("layer3.ffn_down"), (V{128, 768, 3072}));
-  EXPECT_EQ(find(ops, "layer3.head5.qk").gemm.sparsity, "dense");  // attention products are always dense
-  EXPECT_EQ(find(ops, "layer3.head5.sv").gemm.sparsity, "dense");
+  EXPECT_EQ(find(ops, "layer3.head5.qk").gemm.sparsity.text(), "dense");  // attention products are always dense
+  EXPECT_EQ(find(ops, "layer3.head5.sv").gemm.sparsity.text(), "dense");
   EXPECT_EQ(find(ops, "layer3.head5.qk").head, 5);
   EXPECT_EQ(find(ops, "layer3.ffn_up").head, -1);
   EXPECT_EQ(find(ops, "layer3.ffn_up").layer, 3u);
@@ -400,11 +400,11 @@ TEST(SparsityOverrides, LayerAndOpEntriesBeatTheDefault) {
   const auto ops = lower_model(bert, 128, LoweringOptions{"1:8", 0, ovr});
   for (WeightRole role : weight_roles()) {
     const std::string r = to_string(role);
-    EXPECT_EQ(find(ops, "layer0." + r).gemm.sparsity, "2:4") << r;
-    EXPECT_EQ(find(ops, "layer5." + r).gemm.sparsity, "dense") << r;
-    EXPECT_EQ(find(ops, "layer3." + r).gemm.sparsity, role == WeightRole::kFfnUp ? "1:4" : "4:8") << r;
-    EXPECT_EQ(find(ops, "layer1." + r).gemm.sparsity, "1:8") << r;
-    EXPECT_EQ(find(ops, "layer7." + r).gemm.sparsity, role == WeightRole::kQProj ? "dense" : "1:8") << r;
+    EXPECT_EQ(find(ops, "layer0." + r).gemm.sparsity.text(), "2:4") << r;
+    EXPECT_EQ(find(ops, "layer5." + r).gemm.sparsity.text(), "dense") << r;
+    EXPECT_EQ(find(ops, "layer3." + r).gemm.sparsity.text(), role == WeightRole::kFfnUp ? "1:4" : "4:8") << r;
+    EXPECT_EQ(find(ops, "layer1." + r).gemm.sparsity.text(), "1:8") << r;
+    EXPECT_EQ(find(ops, "layer7." + r).gemm.sparsity.text(), role == WeightRole::kQProj ? "dense" : "1:8") << r;
   }
   // 1:4 ffn_up, 3072 rows of k = 768: 192 values + 192 indices of 2 bits (48 bytes) = 240 bytes a row.
   EXPECT_EQ(find(ops, "layer3.ffn_up").weight_bytes, 3072u * 240u);
@@ -447,7 +447,7 @@ TEST(SparsityOverrides, CheckedAgainstTheModel) {
       "ovr.txt:2: 1:16 does not fit layer2.q_proj of model tinybert-4: k = 312 is not a multiple of M = 16");
   // ffn_down's k is tinybert's ffn = 1200 = 16 * 75: 1:16 fits there.
   const auto ops = lower_model(tiny, 128, LoweringOptions{"2:4", 0, overrides("2.ffn_down = 1:16\n")});
-  EXPECT_EQ(find(ops, "layer2.ffn_down").gemm.sparsity, "1:16");
+  EXPECT_EQ(find(ops, "layer2.ffn_down").gemm.sparsity.text(), "1:16");
 }
 
 TEST(LongestPath, SmallGraphByHand) {

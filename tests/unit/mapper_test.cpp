@@ -27,7 +27,7 @@ GemmParams gemm(const std::string& sparsity) {
   g.m = 40;
   g.n = 64;
   g.k = 128;
-  g.sparsity = sparsity;
+  g.sparsity = parse_weight_sparsity(sparsity);
   return g;
 }
 
@@ -42,17 +42,18 @@ TEST(Mapper, TheFactoryPicksTheDatapathOfTheFormat) {
   EXPECT_EQ(make_mapper(WeightFormat::kNm, engine())->datapath(), Datapath::kPeArray);
   EXPECT_EQ(make_mapper(WeightFormat::kHp, engine())->datapath(), Datapath::kHp);
   EXPECT_EQ(make_mapper(WeightFormat::kUnstructured, engine())->datapath(), Datapath::kHp);
-  EXPECT_EQ(weight_format_of("dense"), WeightFormat::kDense);
-  EXPECT_EQ(weight_format_of("4:4"), WeightFormat::kDense);
-  EXPECT_EQ(weight_format_of("2:4"), WeightFormat::kNm);
-  EXPECT_EQ(weight_format_of("hp"), WeightFormat::kHp);
-  EXPECT_EQ(weight_format_of("unstructured"), WeightFormat::kUnstructured);
-  EXPECT_THROW(weight_format_of("sparse"), InputError);
+  EXPECT_EQ(parse_weight_sparsity("dense").format, WeightFormat::kDense);
+  EXPECT_EQ(parse_weight_sparsity("4:4").text(), "dense");
+  EXPECT_EQ(parse_weight_sparsity("2:4").format, WeightFormat::kNm);
+  EXPECT_EQ(parse_weight_sparsity(" 2:4 ").text(), "2:4");
+  EXPECT_EQ(parse_weight_sparsity("hp").format, WeightFormat::kHp);
+  EXPECT_EQ(parse_weight_sparsity("unstructured").format, WeightFormat::kUnstructured);
+  EXPECT_THROW(parse_weight_sparsity("sparse"), InputError);
 }
 
 TEST(Mapper, PeArrayKeepsTheCallersLayoutAndPrunesWhatItIsGiven) {
   const GemmParams g = gemm("2:4");
-  const auto mapper = make_mapper(weight_format_of(g.sparsity), engine());
+  const auto mapper = make_mapper(g.sparsity.format, engine());
   GemmTask task;
   task.gemm = g;
   task.layout = layout_gemm(g, 1 << 20);
@@ -85,7 +86,7 @@ TEST(Mapper, PeArrayKeepsTheCallersLayoutAndPrunesWhatItIsGiven) {
 TEST(Mapper, HpLaysOutItsOwnOperandsFromScratch) {
   for (const char* sparsity : {"hp", "unstructured"}) {
     const GemmParams g = gemm(sparsity);
-    const auto mapper = make_mapper(weight_format_of(g.sparsity), engine());
+    const auto mapper = make_mapper(g.sparsity.format, engine());
     GemmTask task;
     task.gemm = g;
     task.scratch = 3 << 20;
@@ -104,7 +105,7 @@ TEST(Mapper, HpLaysOutItsOwnOperandsFromScratch) {
     // The weights drawn from the seed are the ones a caller passes after drawing them the same way.
     const auto a = values(std::size_t{g.m} * g.k, 3);
     GemmParams dense = g;
-    dense.sparsity = "dense";
+    dense.sparsity = {};
     const auto w = make_operands(dense, task.seed).w;
     task.a = &a;
     task.w = &w;
@@ -126,7 +127,7 @@ TEST(Mapper, AGemmThatDoesNotFitNamesTheBuffer) {
     task.gemm = gemm(sparsity);
     task.layout = layout_gemm(task.gemm);
     try {
-      make_mapper(weight_format_of(sparsity), small)->map(task);
+      make_mapper(parse_weight_sparsity(sparsity).format, small)->map(task);
       ADD_FAILURE() << sparsity << " mapped onto a 32-byte act buffer half";
     } catch (const InputError& e) {
       EXPECT_EQ(std::string(e.what()).rfind("act_buffer.capacity_kib: ", 0), 0u) << e.what();

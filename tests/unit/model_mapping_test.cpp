@@ -31,10 +31,8 @@ std::size_t index_of(const std::vector<Op>& ops, const std::string& name) {
   return static_cast<std::size_t>(it - ops.begin());
 }
 
-std::vector<std::array<std::string, 6>> dense_layers(const ModelSpec& spec) {
-  std::vector<std::array<std::string, 6>> s(spec.layers);
-  for (auto& l : s) l.fill("dense");
-  return s;
+std::vector<std::array<WeightSparsity, 6>> dense_layers(const ModelSpec& spec) {
+  return std::vector<std::array<WeightSparsity, 6>>(spec.layers);
 }
 
 TEST(ModelRequest, AHeadIsOneTaskAndOutProjWaitsForEveryHead) {

@@ -14,30 +14,11 @@
 #include "modules/hp/hp_datapath.h"
 #include "modules/memory/fixed_latency_memory.h"
 #include "modules/pe_array/pe_array.h"
+#include "tests/support/bench_params.h"
 #include "tests/support/module_bench.h"
 
 namespace tacsim::control {
 namespace {
-
-memory::Params mem() {
-  memory::Params p;
-  p.latency_cycles = 10;
-  p.bytes_per_cycle = 64;
-  p.queue_depth = 32;
-  p.capacity_mib = 1;
-  return p;
-}
-
-pe_array::Params array() {
-  pe_array::Params p;  // 2 x 2 PEs, one multiplier each; dense pipeline 1 + 1 + 1 = 3 stages
-  p.rows = 2;
-  p.cols = 2;
-  p.macs_per_pe = 1;
-  p.multiply_latency_cycles = 1;
-  p.adder_tree_latency_cycles = 1;
-  p.accumulate_latency_cycles = 1;
-  return p;
-}
 
 // A = [[1, 2, 3, 4], [5, 6, 7, 8]] at `a`, W = [[1, 0, 0, 1], [-1, 1, -1, 1]] at `w` (rows of W are output
 // columns), C = A . W^T (int32) to `c`: one 2 x 2 tile of 4 steps.
@@ -74,12 +55,12 @@ struct Bench : testing_support::ModuleBench {
   std::vector<Cycle> finished_at;
 
   Bench()
-      : memory("memory", mem()),
+      : memory("memory", testing_support::small_memory()),
         dma("dma", dma::Params{}, clock),
         act_buffer("act_buffer", buffer::Params{1}, clock),
         weight_buffer("weight_buffer", buffer::Params{1}, clock),
         out_buffer("out_buffer", buffer::Params{1}, clock),
-        pe_array("pe_array", array(), clock, act_buffer, weight_buffer, out_buffer),
+        pe_array("pe_array", testing_support::tiny_array(), clock, act_buffer, weight_buffer, out_buffer),
         hp_datapath("hp_datapath", hp::HpDatapathParams{}, clock, act_buffer, weight_buffer, out_buffer),
         controller("controller", clock, dma, act_buffer, weight_buffer, out_buffer, pe_array, hp_datapath) {
     dma.initiator_socket.bind(memory.target_socket);

@@ -6,6 +6,7 @@
 
 #include "modules/dma/dma.h"
 #include "modules/memory/fixed_latency_memory.h"
+#include "tests/support/bench_params.h"
 #include "tests/support/module_bench.h"
 
 namespace tacsim {
@@ -32,15 +33,6 @@ struct Bench : testing_support::ModuleBench {
   }
 };
 
-memory::Params mem_params(std::uint32_t depth) {
-  memory::Params p;
-  p.latency_cycles = 10;
-  p.bytes_per_cycle = 64;
-  p.queue_depth = depth;
-  p.capacity_mib = 1;
-  return p;
-}
-
 dma::Params dma_params() {
   dma::Params p;
   p.max_transaction_bytes = 64;
@@ -49,7 +41,7 @@ dma::Params dma_params() {
 }
 
 TEST(DmaMemory, ReadMoveArrivesOnTime) {
-  Bench b(mem_params(8), dma_params());
+  Bench b(testing_support::small_memory(8), dma_params());
   std::vector<std::uint8_t> src(1024);
   std::iota(src.begin(), src.end(), 0);
   b.memory.store().write(0, src.data(), src.size());
@@ -72,7 +64,7 @@ TEST(DmaMemory, ReadMoveArrivesOnTime) {
 }
 
 TEST(DmaMemory, FullQueueHoldsRequestsBack) {
-  Bench b(mem_params(1), dma_params());
+  Bench b(testing_support::small_memory(1), dma_params());
   std::vector<std::uint8_t> local(256);
   std::iota(local.begin(), local.end(), 1);
   dma::Move& m = b.move;

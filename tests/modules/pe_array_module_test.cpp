@@ -6,6 +6,7 @@
 
 #include "modules/buffer/buffer.h"
 #include "modules/pe_array/pe_array.h"
+#include "tests/support/bench_params.h"
 #include "tests/support/module_bench.h"
 
 namespace tacsim::pe_array {
@@ -17,22 +18,11 @@ struct Bench : testing_support::ModuleBench {
   Cycle act_free = 0, out_full = 0;
   std::vector<std::int32_t> out;
 
-  static Params params() {
-    Params p;
-    p.rows = 2;
-    p.cols = 2;
-    p.macs_per_pe = 1;
-    p.multiply_latency_cycles = 1;
-    p.adder_tree_latency_cycles = 1;
-    p.accumulate_latency_cycles = 1;
-    return p;
-  }
-
   Bench()
       : act_buffer("act_buffer", buffer::Params{1}, clock),
         weight_buffer("weight_buffer", buffer::Params{1}, clock),
         out_buffer("out_buffer", buffer::Params{1}, clock),
-        pe_array("pe_array", params(), clock, act_buffer, weight_buffer, out_buffer) {}
+        pe_array("pe_array", testing_support::tiny_array(), clock, act_buffer, weight_buffer, out_buffer) {}
 
   void stimulus() override {
     // A = [[1, 2, 3, 4], [5, 6, 7, 8]], W = [[1, 0, 0, 1], [-1, 1, -1, 1]] (rows of W are output columns).

@@ -8,6 +8,7 @@
 #include "modules/dma/dma.h"
 #include "modules/memory/fixed_latency_memory.h"
 #include "modules/sfu/sfu.h"
+#include "tests/support/bench_params.h"
 #include "tests/support/module_bench.h"
 
 namespace tacsim::sfu {
@@ -20,16 +21,10 @@ struct Bench : testing_support::ModuleBench {
   SfuOp op;
   Cycle done = 0;
 
-  static memory::Params mem() {
-    memory::Params p;
-    p.latency_cycles = 10;
-    p.bytes_per_cycle = 64;
-    p.queue_depth = 32;
-    p.capacity_mib = 1;
-    return p;
-  }
-
-  Bench() : memory("memory", mem()), dma("dma", dma::Params{}, clock), sfu("sfu", SfuParams{}, clock, dma) {
+  Bench()
+      : memory("memory", testing_support::small_memory()),
+        dma("dma", dma::Params{}, clock),
+        sfu("sfu", SfuParams{}, clock, dma) {
     dma.initiator_socket.bind(memory.target_socket);
   }
 
@@ -64,7 +59,7 @@ TEST(SfuModule, CausalSoftmaxIsCheaper) {
   full.row_len = causal.row_len = 64;
   causal.causal = true;
   ClockDomain clock(1000.0);
-  memory::FixedLatencyMemory m("memory", Bench::mem());
+  memory::FixedLatencyMemory m("memory", testing_support::small_memory());
   dma::Dma d("dma", dma::Params{}, clock);
   d.initiator_socket.bind(m.target_socket);
   Sfu s("sfu", SfuParams{}, clock, d);
@@ -83,7 +78,11 @@ struct StreamRig : sc_core::sc_module {
   sc_core::sc_event finished;
 
   StreamRig(const sc_core::sc_module_name& name, const SfuParams& p, const ClockDomain& c)
-      : sc_module(name), memory("memory", Bench::mem()), dma("dma", dma::Params{}, c), sfu("sfu", p, c, dma), clock(c) {
+      : sc_module(name),
+        memory("memory", testing_support::small_memory()),
+        dma("dma", dma::Params{}, c),
+        sfu("sfu", p, c, dma),
+        clock(c) {
     dma.initiator_socket.bind(memory.target_socket);
     sfu.set_compute_values(true);
     SC_THREAD(driver);
@@ -105,8 +104,8 @@ struct StreamBench : testing_support::ModuleBench {
 };
 
 TEST(SfuModule, StreamingOverlapsTransfersWithComputeAndKeepsValues) {
-  // GELU over 64 rows of 256 int32: as one group (stream_kib 1024) the DMA reads all 64 KiB, the unit computes,
-  // the DMA writes; in groups of one row (stream_kib 1) reads, compute and writes overlap.
+  // GELU over 64 rows of 256 int32: as one group (stream_kib 1024) the DMA reads all 64 KiB, the unit
+  // computes, the DMA writes; in groups of one row (stream_kib 1) reads, compute and writes overlap.
   SfuParams whole, rows;
   whole.stream_kib = 1024;
   rows.stream_kib = 1;
@@ -142,7 +141,8 @@ TEST(SfuModule, StreamingOverlapsTransfersWithComputeAndKeepsValues) {
   for (std::size_t i = 0; i < out_a.size(); i += 97) {
     std::int32_t v;
     std::memcpy(&v, in.data() + i * 4, 4);
-    EXPECT_EQ(static_cast<std::int8_t>(out_a[i]), std::clamp(Requant{1, 3, -128, 127}.apply(gelu.apply(v)), -128, 127))
+    EXPECT_EQ(static_cast<std::int8_t>(out_a[i]),
+              std::clamp(Requant{1, 3, -128, 127}.apply(gelu.apply(v)), -128, 127))
         << i;
   }
 }

@@ -10,6 +10,7 @@
 #include "modules/dma/dma.h"
 #include "modules/memory/fixed_latency_memory.h"
 #include "modules/sfu/topk_unit.h"
+#include "tests/support/bench_params.h"
 #include "tests/support/module_bench.h"
 
 namespace tacsim::sfu {
@@ -29,16 +30,10 @@ struct Bench : testing_support::ModuleBench {
   std::vector<bool> values;  // per op: compute values
   std::vector<Cycle> took;   // per op: cycles run() took
 
-  static memory::Params mem() {
-    memory::Params p;
-    p.latency_cycles = 10;
-    p.bytes_per_cycle = 64;
-    p.queue_depth = 32;
-    p.capacity_mib = 1;
-    return p;
-  }
-
-  Bench() : memory("memory", mem()), dma("dma", dma::Params{}, clock), unit("unit", unit_params(), clock, dma) {
+  Bench()
+      : memory("memory", testing_support::small_memory()),
+        dma("dma", dma::Params{}, clock),
+        unit("unit", unit_params(), clock, dma) {
     dma.initiator_socket.bind(memory.target_socket);
   }
 
@@ -113,11 +108,11 @@ TEST(TopkUnitModule, TimingValuesStridesAndValuesOff) {
   ASSERT_EQ(b.took.size(), 3u);
 
   // Op 0, by hand. Read: Q, K and V are 2 contiguous rows of 8 bytes each, one 16-byte transaction per tensor
-  // issued at cycles 0..2, the last due 2 + latency 10 + 1 = 13. Compute (default params, kept 2): quantiser 1 + 1 beats per pass, codes at 6. Query 0:
-  // approx 6 -> merge 10, 11 -> exact 13 -> scores at 16; softmax (1 beat) s1 16, s2 18, s3 18 + 4 + 6 = 28,
-  // done 30; context 2 groups x 1 cycle at 31, 32, done 35. Query 1: approx 7, merge 12, 13, exact 15 ->
-  // 18; softmax s1 18, s2 20, s3 30, done 32; context 33, 34, done 37, the head's done; complete at 38.
-  // Write: one 16-byte transaction, due 10 + 1 = 11 cycles after its issue.
+  // issued at cycles 0..2, the last due 2 + latency 10 + 1 = 13. Compute (default params, kept 2): quantiser
+  // 1 + 1 beats per pass, codes at 6. Query 0: approx 6 -> merge 10, 11 -> exact 13 -> scores at 16; softmax
+  // (1 beat) s1 16, s2 18, s3 18 + 4 + 6 = 28, done 30; context 2 groups x 1 cycle at 31, 32, done 35. Query
+  // 1: approx 7, merge 12, 13, exact 15 -> 18; softmax s1 18, s2 20, s3 30, done 32; context 33, 34, done 37,
+  // the head's done; complete at 38. Write: one 16-byte transaction, due 10 + 1 = 11 cycles after its issue.
   EXPECT_EQ(TopkAttentionEngine::cycles(p, 2, 2, 8), 37u);
   EXPECT_EQ(b.unit.compute_cycles(small), 38u);
   EXPECT_EQ(b.took[0], 13u + 38u + 11u);

@@ -11,26 +11,16 @@
 #include <vector>
 
 #include "modules/common/error.h"
+#include "tests/support/errors.h"
 #include "workloads/gemm.h"
 
 namespace tacsim::workloads {
 namespace {
 
+using testing_support::error_of;
+using testing_support::contains;
+
 const std::string kModelsDir = std::string(TACSIM_SOURCE_DIR) + "/workloads/models";
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 SparsityOverrides overrides(const std::string& text) {
   std::istringstream in(text);

@@ -85,14 +85,9 @@ void apply_ini(std::vector<ConfigKey>& keys, const std::string& path) {
   }
 }
 
-// A Params::validate() message starts with the field's name; say it with the key that sets that field.
+// A Params::validate() message starts with the field's name, which is the key's name in its section.
 void check(const std::string& section, const std::string& msg) {
-  if (msg.empty()) return;
-  std::string text = section + "." + msg;
-  SimConfig scratch;
-  for (const auto& k : config_keys(scratch))
-    if (!k.field.empty() && text::starts_with(text, k.field + ":")) text = k.key + text.substr(k.field.size());
-  throw InputError("config: " + text);
+  if (!msg.empty()) throw InputError(fmt::format("config: {}.{}", section, msg));
 }
 
 // dram = preset, then overrides in the order given; validated as a whole.

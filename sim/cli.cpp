@@ -15,6 +15,7 @@
 #include "sim/pareto_command.h"
 #include "sim/run.h"
 #include "sim/sweep_command.h"
+#include "sim/trace_command.h"
 #include "sim/version.h"
 
 namespace po = boost::program_options;
@@ -34,6 +35,7 @@ const char* kUsage =
     "  sweep    run many configurations (a grid, zipped lists, random samples), here or on Slurm; resumable\n"
     "  pareto   the Pareto-optimal points of a sweep over two or three metrics\n"
     "  select   the cheapest design of a sweep that meets a latency and an accuracy constraint\n"
+    "  trace    build a request trace (lengths, text or an Azure trace, with arrivals) or describe one\n"
     "\n"
     "`tacsim <command> --help` lists the command's options.\n";
 
@@ -172,6 +174,7 @@ int cli_main(int argc, char** argv) {
     if (cmd == "sweep") return sweep_main(rest);
     if (cmd == "pareto") return pareto_main(rest);
     if (cmd == "select") return select_main(rest);
+    if (cmd == "trace") return trace_main(rest);
     std::cerr << fmt::format("tacsim: unknown command '{}'\n{}", cmd, kUsage);
     return 2;
   } catch (const InputError& e) {

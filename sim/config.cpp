@@ -85,14 +85,9 @@ void apply_ini(std::vector<ConfigKey>& keys, const std::string& path) {
   }
 }
 
-// A Params::validate() message starts with the field's name; say it with the key that sets that field.
+// A Params::validate() message starts with the field's name, which is the key's name in its section.
 void check(const std::string& section, const std::string& msg) {
-  if (msg.empty()) return;
-  std::string text = section + "." + msg;
-  SimConfig scratch;
-  for (const auto& k : config_keys(scratch))
-    if (!k.field.empty() && text::starts_with(text, k.field + ":")) text = k.key + text.substr(k.field.size());
-  throw InputError("config: " + text);
+  if (!msg.empty()) throw InputError(fmt::format("config: {}.{}", section, msg));
 }
 
 // dram = preset, then overrides in the order given; validated as a whole.
@@ -113,7 +108,7 @@ dram::Params resolve_dram(const SimConfig& cfg) {
 // What follows from other keys, in one place: values that several modules share and the preset's fields.
 void derive(SimConfig& cfg) {
   // The hp bank map's block is the HP pruning's.
-  cfg.hp_datapath.bank.block_cols = cfg.gemm.hp_block_cols;
+  cfg.hp_datapath.bank.block_cols = cfg.pruning.hp_block_cols;
   // The top-k unit keeps model.topk keys per query (its own default when attention is dense, unused then).
   if (cfg.model.topk > 0) cfg.topk_unit.top_k = cfg.model.topk;
   cfg.memtest.seed = cfg.sim.seed;
@@ -127,12 +122,34 @@ void derive(SimConfig& cfg) {
   cfg.dram = resolve_dram(cfg);
 }
 
+// A model run's rules across keys and the model file: what its lowering and values can take.
+void validate_model_run(const SimConfig& cfg) {
+  const workloads::ModelSpec spec = workloads::load_model(cfg.model.name, models_dir());
+  for (const auto L : cfg.model.lengths())
+    if (const std::string e = spec.check_seq_len(L); !e.empty()) throw InputError("config: model.seq_lens: " + e);
+  const std::string weights = cfg.model.weights.text();
+  if (cfg.model.weights.on_hp_datapath() && !cfg.model.sparsity_overrides.empty())
+    throw InputError(fmt::format("config: sparsity.overrides: per-layer overrides take N:M ratios; they cannot be "
+                                 "combined with sparsity.weights = {}",
+                                 weights));
+  if (cfg.sim.check_enabled() && cfg.model.weights.on_hp_datapath())
+    throw InputError(fmt::format("config: sim.check: model runs check values with dense and N:M weights; with "
+                                 "sparsity.weights = {} they are timing only (set sim.check=false)",
+                                 weights));
+  if (cfg.model.topk > 0 && spec.causal)
+    throw InputError(fmt::format("config: model.topk: the top-k unit serves encoders; {} is causal (its queries "
+                                 "would need a mask the unit does not have)",
+                                 spec.name));
+}
+
 void validate(const SimConfig& cfg) {
   check("sim", cfg.sim.validate());
   check("model", cfg.model.validate());
   cfg.model.lengths();  // throws naming model.seq_lens
   check("accel", cfg.accel.validate());
   check("gemm", cfg.gemm.validate());
+  check("sparsity", cfg.pruning.validate());
+  if (cfg.sim.workload == "gemm") check("gemm", cfg.pruning.check_fits(cfg.gemm));
   check("pe_array", cfg.pe_array.validate());
   check("act_buffer", cfg.act_buffer.validate());
   check("weight_buffer", cfg.weight_buffer.validate());
@@ -147,6 +164,7 @@ void validate(const SimConfig& cfg) {
   if (cfg.memtest_max_outstanding == 0) throw InputError("config: memtest.max_outstanding: must be at least 1, got 0");
   if (cfg.memtest_requests_per_cycle == 0)
     throw InputError("config: memtest.requests_per_cycle: must be at least 1, got 0");
+  if (cfg.sim.workload == "model") validate_model_run(cfg);
 }
 
 }  // namespace

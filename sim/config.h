@@ -17,9 +17,10 @@
 #include "modules/memory/fixed_latency_memory_engine.h"
 #include "modules/hp/hp_datapath_engine.h"
 #include "modules/pe_array/pe_array_engine.h"
-#include "modules/sfu/sfu.h"
+#include "modules/sfu/sfu_op.h"
 #include "modules/sfu/topk_attention_engine.h"
-#include "workloads/gemm.h"
+#include "workloads/gemm_params.h"
+#include "workloads/weight_format.h"
 
 namespace tacsim::sim {
 
@@ -44,7 +45,8 @@ struct ModelRunParams {
   std::uint32_t topk = 0;          // top-k sparse attention: keys kept per query (0: dense attention)
   bool attention_on_chip = true;   // STA: scores and probabilities stay on chip when they fit the score buffer
   std::uint32_t attention_block_rows = 0;  // query rows per pipelined attention block (0: the array's rows)
-  std::string weight_sparsity = "2:4";  // the default run: BERT-base, 2:4 weights, one sequence of 128
+  // The default run: BERT-base, 2:4 weights, one sequence of 128.
+  workloads::WeightSparsity weights{workloads::WeightFormat::kNm, {2, 4}};
   std::string sparsity_overrides;  // per-layer override file (lowering.h), optional
   std::string masks_dir;           // .npy masks of a pruned model (workloads/weight_masks.h), optional
 
@@ -70,11 +72,12 @@ struct SimConfig {
   ModelRunParams model;
   AccelParams accel;
   workloads::GemmParams gemm;
+  workloads::PruningParams pruning;  // the sparsity.* keys: hp and unstructured weights, GEMM or model
   pe_array::Params pe_array;
   buffer::Params act_buffer{128};
   buffer::Params weight_buffer{128};
   buffer::Params out_buffer{16};  // two 32 x 32 int32 tiles
-  hp::HpDatapathParams hp_datapath;  // its bank fields are the buffer.* keys, block_cols gemm.hp_block_cols
+  hp::HpDatapathParams hp_datapath;  // its bank fields are the act_buffer.* keys, block_cols derived
   sfu::SfuParams sfu;
   sfu::TopkAttentionParams topk_unit;  // top_k is model.topk
   dma::Params dma;

@@ -65,10 +65,17 @@ ConfigKey bind_choice(const std::string& key, std::string& field, const std::vec
           [&field] { return field; });
 }
 
-// A key bound to a Params field of another name: validate()'s messages name the field, errors the key.
-ConfigKey of_field(ConfigKey k, const std::string& field) {
-  k.field = field;
-  return k;
+// A weight format, parsed once, here: "dense", "N:M", "hp" or "unstructured".
+ConfigKey bind_weights(const std::string& key, workloads::WeightSparsity& field, const std::string& desc) {
+  return make_key(key, "", desc,
+                  [&field, key](const std::string& v, const std::string& where) {
+                    try {
+                      field = workloads::parse_weight_sparsity(v);
+                    } catch (const InputError& e) {
+                      throw InputError(fmt::format("{}{}: {}", where, key, e.what()));
+                    }
+                  },
+                  [&field] { return field.text(); });
 }
 
 ConfigKey with_scope(ConfigKey k, KeyScope scope) {
@@ -142,33 +149,29 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
   k.push_back(bind_unsigned("topk_unit.sv_lanes", c.topk_unit.sv_lanes, "lanes", "S.V lanes (context columns)"));
   k.push_back(bind_unsigned("topk_unit.sv_macs_per_lane", c.topk_unit.sv_macs_per_lane, "", "int8 MACs per S.V lane"));
 
-  k.push_back(bind_string("sparsity.weights", c.model.weight_sparsity,
-                          "model weight GEMMs: dense, N:M, hp or unstructured"));
+  k.push_back(bind_weights("sparsity.weights", c.model.weights, "model weight GEMMs: dense, N:M, hp or unstructured"));
   k.push_back(bind_string("sparsity.overrides", c.model.sparsity_overrides,
                           "per-layer sparsity file ('<layer> = N:M' or '<layer>.<op> = N:M' lines)"));
   k.push_back(bind_string("sparsity.masks", c.model.masks_dir,
                           "folder of .npy masks of a pruned model, layer<l>.<role>.npy of shape (out, in); "
                           "their kept positions replace the pruner's (\"\": none)"));
-  // Pruning of hp and unstructured weights, for the GEMM workload and model runs alike (GemmParams' fields).
-  k.push_back(of_field(bind_double("sparsity.pruned_fraction", c.gemm.target_sparsity, "",
-                                   "hp and unstructured weights: the fraction of weights the pruner removes"),
-                       "gemm.target_sparsity"));
-  k.push_back(of_field(bind_unsigned("sparsity.hp_block_rows", c.gemm.hp_block_rows, "rows", "hp: level-1 block rows"),
-                       "gemm.hp_block_rows"));
-  k.push_back(of_field(bind_unsigned("sparsity.hp_block_cols", c.gemm.hp_block_cols, "columns",
-                                     "hp: level-1 block columns (also the walk's block for unstructured)"),
-                       "gemm.hp_block_cols"));
-  k.push_back(of_field(bind_double("sparsity.hp_level1_share", c.gemm.hp_level1_share, "",
-                                   "hp: share of the pruning done by dropping whole blocks (log-density)"),
-                       "gemm.hp_level1_share"));
+  // Pruning of hp and unstructured weights, for the GEMM workload and model runs alike.
+  auto& pr = c.pruning;
+  k.push_back(bind_double("sparsity.pruned_fraction", pr.pruned_fraction, "",
+                          "hp and unstructured weights: the fraction of weights the pruner removes"));
+  k.push_back(bind_unsigned("sparsity.hp_block_rows", pr.hp_block_rows, "rows", "hp: level-1 block rows"));
+  k.push_back(bind_unsigned("sparsity.hp_block_cols", pr.hp_block_cols, "columns",
+                            "hp: level-1 block columns (also the walk's block for unstructured)"));
+  k.push_back(bind_double("sparsity.hp_level1_share", pr.hp_level1_share, "",
+                          "hp: share of the pruning done by dropping whole blocks (log-density)"));
   k.push_back(bind_double("accel.clock_mhz", c.accel.clock_mhz, "MHz", "accelerator clock"));
 
   k.push_back(bind_unsigned("gemm.m", c.gemm.m, "rows", "rows of A and C (tokens)"));
   k.push_back(bind_unsigned("gemm.n", c.gemm.n, "columns", "columns of C (output features)"));
   k.push_back(bind_unsigned("gemm.k", c.gemm.k, "elements", "reduction length (input features)"));
-  k.push_back(bind_string("gemm.sparsity", c.gemm.sparsity,
-                          "weights: dense, N:M along k (1 <= N <= M <= 16; PE array), hp or unstructured "
-                          "(HP datapath)"));
+  k.push_back(bind_weights("gemm.sparsity", c.gemm.sparsity,
+                           "weights: dense, N:M along k (1 <= N <= M <= 16; PE array), hp or unstructured "
+                           "(HP datapath)"));
 
   auto& pe = c.pe_array;
   k.push_back(bind_unsigned("pe_array.rows", pe.rows, "PEs", "PE rows (output rows per tile)"));

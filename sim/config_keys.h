@@ -22,8 +22,6 @@ struct ConfigKey {
   std::function<void(const std::string& value, const std::string& where)> parse;
   std::function<std::string()> show;
   KeyScope scope = KeyScope::kRun;
-  // The Params field as "<section>.<field>" when its name is not the key's (validate() messages name it).
-  std::string field;
   // For a field a preset supplies (dram.<field>): the name of the preset key whose value it defaults to.
   std::string preset_key;
 };

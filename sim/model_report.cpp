@@ -154,7 +154,7 @@ void report_model_run(const SimConfig& cfg, const RunOptions& opts, const worklo
     std::string lens;
     for (auto L : lengths) lens += (lens.empty() ? "" : ",") + std::to_string(L);
     std::cout << fmt::format("tacsim run: {} ({} layers, hidden {}), sequence length {}, weights {}, {} ops\n",
-                             spec.name, spec.layers, spec.hidden, lens, cfg.model.weight_sparsity, records.size());
+                             spec.name, spec.layers, spec.hidden, lens, cfg.model.weights.text(), records.size());
     auto row = [](const std::string& k, const std::string& v) { std::cout << summary_row(k, v); };
     row("cycles", fmt::format("{}  ({:.3f} us at {:g} MHz)", cycles, summary["sim_time_ns"].get<double>() * 1e-3,
                               cfg.accel.clock_mhz));

@@ -2,7 +2,8 @@
 # Every command in the README's ```sh blocks runs, in order, as a user would type it, and exits 0 (or the code
 # its comment names: "# exit 1: ..."). So the README cannot drift from the program.
 #   readme_commands.sh TACSIM SOURCE_DIR WORK_DIR
-# The commands run in WORK_DIR, where build/tacsim is the binary under test and examples/ the source tree's.
+# The commands run in WORK_DIR, where build/tacsim is the binary under test and examples/ and traces/ the
+# source tree's (commands read them and write into results/).
 # tools/run and tools/test are the set-up commands: tools/check-bare-debian runs those on a bare Debian 12.
 set -uo pipefail
 tacsim=$1 src=$2 work=$3
@@ -10,6 +11,7 @@ rm -rf "$work"
 mkdir -p "$work/build"
 ln -s "$tacsim" "$work/build/tacsim"
 ln -s "$src/examples" "$work/examples"
+ln -s "$src/traces" "$work/traces"
 cd "$work" || exit 2
 
 commands=$(awk '/^```sh$/ { on = 1; next } /^```/ { on = 0 } on' "$src/README.md")

@@ -8,23 +8,16 @@
 #include <vector>
 
 #include "modules/common/error.h"
+#include "tests/support/errors.h"
 
 namespace tacsim::workloads {
 namespace {
 
+using testing_support::error_of;
+
 namespace fs = std::filesystem;
 
 const std::string kModelsDir = std::string(TACSIM_SOURCE_DIR) + "/workloads/models";
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
 
 // A valid file; tests break one line of it.
 std::string valid_text() {

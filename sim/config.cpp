@@ -322,10 +322,9 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
                               names += (names.empty() ? "" : ", ") + n;
                             return names;
                           }()));
-  for (const std::string& field : dram::field_names()) {
-    const bool cycles = field.size() > 7 && field.compare(field.size() - 7, 7, "_cycles") == 0;
-    k.push_back({"dram." + field, cycles ? "DRAM cycles" : (field == "clock_mhz" ? "MHz" : ""),
-                 "overrides the preset (JEDEC name; see modules/dram/dram_params.h)",
+  for (const dram::FieldInfo& info : dram::field_infos()) {
+    const std::string field = info.name;
+    k.push_back({"dram." + field, info.unit, info.meaning,
                  [&c, field](const std::string& v) {
                    dram::Params scratch;
                    std::string err = dram::set_field(scratch, field, v);

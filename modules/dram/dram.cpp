@@ -46,12 +46,12 @@ Dram::Dram(const sc_module_name& name, const Params& params)
       "ns", "read transaction latency, controller arrival to last data beat");
   stats_.add_derived(
       "read_latency_ns_p50",
-      [&c, this] { return double(latency_percentile(c.read_latency_histogram, 0.50)) * clock_.period_ns(); },
-      "ns", "median read latency (histogram resolution 1/32)");
+      [&c, this] { return double(c.read_latency_histogram.percentile(0.50)) * clock_.period_ns(); }, "ns",
+      "median read latency (histogram resolution 1/32)");
   stats_.add_derived(
       "read_latency_ns_p99",
-      [&c, this] { return double(latency_percentile(c.read_latency_histogram, 0.99)) * clock_.period_ns(); },
-      "ns", "99th percentile read latency (histogram resolution 1/32)");
+      [&c, this] { return double(c.read_latency_histogram.percentile(0.99)) * clock_.period_ns(); }, "ns",
+      "99th percentile read latency (histogram resolution 1/32)");
   stats_.add_derived(
       "queue_occupancy_mean",
       [&c, this] { return double(c.queue_occupancy_sum) / double(engine_.next_cycle()); }, "bursts",
@@ -60,9 +60,9 @@ Dram::Dram(const sc_module_name& name, const Params& params)
       "read_latency_histogram",
       [&c] {
         nlohmann::ordered_json h = nlohmann::ordered_json::object();
-        for (std::size_t b = 0; b < kLatencyBins; ++b)
-          if (c.read_latency_histogram[b])
-            h[std::to_string(latency_bin_floor(b))] = c.read_latency_histogram[b];
+        for (std::size_t b = 0; b < LatencyHistogram::kBins; ++b)
+          if (const std::uint64_t n = c.read_latency_histogram.count(b))
+            h[std::to_string(LatencyHistogram::bin_floor(b))] = n;
         return h;
       },
       "transactions", "read transactions by latency in DRAM cycles (bin lower bounds)");

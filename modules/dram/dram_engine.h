@@ -1,7 +1,8 @@
 #pragma once
-// Cycle-accurate DRAM controller and devices: per channel a queue of bursts, FR-FCFS scheduling with a
-// row-hit cap, bank state machines under JEDEC timing constraints, open- or closed-page policy and periodic
-// all-bank refresh per rank. Plain C++: it counts DRAM clock cycles and never includes <systemc>.
+// Cycle-accurate DRAM controller and devices: per channel a front end, a queue of bursts (bank_queues.h), a
+// command scheduler (scheduler.h), a page policy (page_policy.h), refresh (refresh.h) and the devices' JEDEC
+// timing state (channel_timing.h); transactions in, commands out, completions back. Plain C++: it counts DRAM
+// clock cycles and never includes <systemc>.
 //
 // Contract with the caller (the SystemC shell or a test):
 //  - Cycles are processed in order. next_cycle() is the first cycle not yet processed; advance_to(t)
@@ -18,14 +19,16 @@
 //  - A transaction completes when the data of its last burst has crossed the bus: `finish` is the first
 //    cycle after its last data beat. take_completions() returns those with finish < next_cycle(), ordered
 //    by finish.
-#include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
 
+#include "modules/common/latency_histogram.h"
 #include "modules/common/types.h"
 #include "modules/dram/address_map.h"
 #include "modules/dram/dram_params.h"
+#include "modules/dram/page_policy.h"
 
 namespace tacsim::dram {
 
@@ -55,13 +58,6 @@ struct Completion {
   Cycle finish = 0;  // first cycle after the last data beat of the transaction
 };
 
-// Latency histogram: exact below 64 cycles, then 32 bins per power of two (each within 1/32 of its value).
-inline constexpr std::size_t kLatencyBins = 64 + 32 * 34;
-std::size_t latency_bin(Cycle latency);
-Cycle latency_bin_floor(std::size_t bin);  // the smallest latency that falls in `bin`
-// The latency below which `fraction` (0..1] of the samples fall, to the histogram's resolution; 0 when empty.
-Cycle latency_percentile(const std::array<std::uint64_t, kLatencyBins>& histogram, double fraction);
-
 struct Counters {
   std::uint64_t read_transactions = 0;  // completed (released by take_completions)
   std::uint64_t write_transactions = 0;
@@ -81,9 +77,9 @@ struct Counters {
   std::uint64_t refresh_cycles = 0;           // tRFC per REF, summed over ranks
   std::uint64_t read_latency_sum_cycles = 0;  // arrival to finish, over read transactions
   std::uint64_t write_latency_sum_cycles = 0;
-  std::uint64_t queue_occupancy_sum = 0;  // bursts queued at the end of each cycle, summed over cycles
-  std::uint64_t queue_occupancy_max = 0;  // bursts queued at once, all channels
-  std::array<std::uint64_t, kLatencyBins> read_latency_histogram{};
+  std::uint64_t queue_occupancy_sum = 0;    // bursts queued at the end of each cycle, summed over cycles
+  std::uint64_t queue_occupancy_max = 0;    // bursts queued at once, all channels
+  LatencyHistogram read_latency_histogram;  // arrival to finish, over read transactions
 };
 
 // Name, unit and description of each scalar counter, with a member pointer so the shell can bind live fields.
@@ -135,11 +131,7 @@ class Engine {
   void set_command_observer(std::function<void(const Command&)> observer) { observer_ = std::move(observer); }
 
  private:
-  struct Channel;  // queue, bank/bank-group/rank state and data bus of one channel (dram_engine.cpp)
-  struct Timing {  // Params' timings as Cycle, so the hot path does no conversions
-    Cycle cl, cwl, rcd, rp, ras, rc, wr, rtp, wtr_s, wtr_l, rrd_s, rrd_l, ccd_s, ccd_l, faw, rfc, refi, ppd,
-        rtrs, rtw_gap, burst;
-  };
+  struct Channel;  // front end, queue, scheduler, refresh and device timing of one channel (dram_engine.cpp)
   struct Txn {
     std::uint64_t id;
     std::uint64_t order;  // acceptance order, breaks ties between equal finish cycles
@@ -159,7 +151,8 @@ class Engine {
 
   void process_cycle(Cycle t, bool every_channel);
   bool issue_one(Channel& ch, Cycle t, bool reference);
-  Cycle recache(const Channel& ch, Cycle from) const;
+  void issue(Channel& ch, const Pick& pick, Cycle t);
+  Cycle recache(const Channel& ch) const;
   void transfer_staged(Channel& ch);
   void insert_burst(Channel& ch, const Location& loc);
   void issue_act(Channel& ch, std::uint32_t slot, Cycle t);
@@ -173,7 +166,7 @@ class Engine {
 
   Params params_;
   AddressMap map_;
-  Timing tm_;
+  std::unique_ptr<PagePolicy> page_policy_;
   std::vector<Channel> channels_;
   std::vector<Txn> txns_;
   std::vector<std::uint32_t> free_txns_;
@@ -188,7 +181,7 @@ class Engine {
   bool has_refused_ = false;
 
   Cycle next_cycle_ = 0;
-  std::uint64_t next_seq_ = 0;     // burst arrival order, the age FR-FCFS ranks by
+  std::uint64_t next_seq_ = 0;     // burst arrival order, the age schedulers rank by
   std::uint64_t next_order_ = 0;   // transaction acceptance order
   std::uint64_t occupancy_ = 0;    // bursts in all channel queues
   Cycle occupancy_accounted_ = 0;  // queue_occupancy_sum covers cycles before this one

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -137,17 +138,24 @@ TEST(DramParams, BadPresetFilesNameFileLineAndKey) {
   EXPECT_EQ(load_error("bad_line.ini", "rows = 8\n"), path + ": missing key 'clock_mhz'");
 
   // A complete file whose figures contradict each other: the message points at the offending key's line.
-  std::string inconsistent;
-  int line = 0, trc_line = 0;
-  for (const std::string& key : field_names()) {
-    ++line;
-    const std::string value = key == "tRC_cycles" ? "70" : get_field(Params{}, key);
-    if (key == "tRC_cycles") trc_line = line;
-    inconsistent += key + " = " + value + "\n";
-  }
+  Params contradicting;
+  contradicting.tRC_cycles = 70;
+  const std::string inconsistent = to_ini(contradicting);
+  const std::string before = inconsistent.substr(0, inconsistent.find("tRC_cycles"));
+  const auto trc_line = std::count(before.begin(), before.end(), '\n') + 1;
   EXPECT_EQ(load_error("bad_line.ini", inconsistent),
             path + ":" + std::to_string(trc_line) +
                 ": tRC_cycles: must be at least tRAS_cycles + tRP_cycles = 74, got 70");
+
+  // Device fields come first and every one of them is required; controller settings only in their section.
+  EXPECT_EQ(load_error("bad_line.ini", "[controller]\nclock_mhz = 1600\n"),
+            path + ":2: clock_mhz: a device field, expected before the [controller] section");
+  EXPECT_EQ(load_error("bad_line.ini", "row_hit_cap = 4\n"),
+            path + ":1: row_hit_cap: a controller setting, expected in the [controller] section");
+  EXPECT_EQ(load_error("bad_line.ini", "[controller]\n[controller]\n"),
+            path + ":2: expected one '[controller]' section after the device fields, got '[controller]'");
+  std::string device_only = good.substr(0, good.find("[controller]"));
+  EXPECT_EQ(load_error("device_only.ini", device_only), "") << "controller settings keep their defaults";
 }
 
 TEST(DramParams, SetFieldAndToIniRoundTrip) {
@@ -160,7 +168,7 @@ TEST(DramParams, SetFieldAndToIniRoundTrip) {
   EXPECT_EQ(set_field(p, "banks", "4"), "unknown key 'banks'");
   const Params back = load_preset_file(write_file("round_trip.ini", to_ini(p)));
   EXPECT_EQ(to_ini(back), to_ini(p));
-  EXPECT_EQ(back.page_policy, PagePolicy::kClosed);
+  EXPECT_EQ(back.page_policy, PagePolicyKind::kClosed);
   EXPECT_EQ(back.tRCD_cycles, 20u);
 }
 

@@ -4,9 +4,21 @@
 
 namespace tacsim::dram {
 
-BankQueues::BankQueues(std::uint32_t banks, std::uint32_t capacity_bursts)
-    : slots_(capacity_bursts), banks_(banks), busy_((banks + 63) / 64, 0) {
-  for (std::uint32_t s = capacity_bursts; s-- > 0;) free_.push_back(s);
+BankQueues::BankQueues(std::uint32_t banks, std::uint32_t bursts_per_bank)
+    : slots_(std::size_t{banks} * bursts_per_bank),
+      banks_(banks),
+      busy_((banks + 63) / 64, 0),
+      per_bank_(bursts_per_bank) {
+  for (std::uint32_t s = static_cast<std::uint32_t>(slots_.size()); s-- > 0;) free_.push_back(s);
+  for (BankQueue& b : banks_) b.slots.reserve(bursts_per_bank);
+}
+
+bool BankQueues::has_write(std::uint32_t bank, std::uint32_t row, std::uint32_t column) const {
+  for (std::uint32_t slot : banks_[bank].slots) {
+    const QueuedBurst& o = slots_[slot];
+    if (o.is_write && o.row == row && o.column == column) return true;
+  }
+  return false;
 }
 
 std::uint32_t BankQueues::insert(const QueuedBurst& burst, bool hit) {
@@ -16,10 +28,12 @@ std::uint32_t BankQueues::insert(const QueuedBurst& burst, bool hit) {
   s = burst;
   s.valid = true;
   BankQueue& b = banks_[s.where.bank];
-  if (s.is_write || b.queued_writes > 0) {  // reads after reads never conflict
+  // Reads of a queued write never get here (the write buffer serves them) and writes to it merge, so the only
+  // order to keep is a write behind an older read of its column.
+  if (s.is_write) {
     for (auto it = b.slots.rbegin(); it != b.slots.rend(); ++it) {
       const QueuedBurst& o = slots_[*it];
-      if (o.row == s.row && o.column == s.column && (o.is_write || s.is_write)) {
+      if (o.row == s.row && o.column == s.column && !o.is_write) {
         s.blocker = *it;
         s.blocker_seq = o.seq;
         break;
@@ -29,6 +43,7 @@ std::uint32_t BankQueues::insert(const QueuedBurst& burst, bool hit) {
   b.slots.push_back(index);
   if (b.queued++ == 0) busy_[s.where.bank >> 6] |= std::uint64_t{1} << (s.where.bank & 63);
   b.queued_writes += s.is_write;
+  reads_ += !s.is_write;
   if (hit) {
     ++b.queued_hits;
     b.queued_hit_writes += s.is_write;
@@ -41,6 +56,7 @@ void BankQueues::remove(std::uint32_t slot) {
   BankQueue& b = banks_[s.where.bank];
   if (--b.queued == 0) busy_[s.where.bank >> 6] &= ~(std::uint64_t{1} << (s.where.bank & 63));
   b.queued_writes -= s.is_write;
+  reads_ -= !s.is_write;
   --b.queued_hits;
   b.queued_hit_writes -= s.is_write;
   ++b.hits_since_act;

@@ -13,7 +13,7 @@ namespace tacsim::dram {
 
 struct QueuedBurst {
   std::uint64_t seq = 0;
-  std::uint64_t blocker_seq = 0;  // an older burst to the same column that must go first (RAW, WAR, WAW)
+  std::uint64_t blocker_seq = 0;  // an older read of the same column that a write must not overtake
   std::uint32_t blocker = kNoSlot;
   std::uint32_t txn = 0;  // the engine's transaction index
   BankAddress where;
@@ -37,15 +37,19 @@ struct BankQueue {
 
 class BankQueues {
  public:
-  BankQueues(std::uint32_t banks, std::uint32_t capacity_bursts);
+  BankQueues(std::uint32_t banks, std::uint32_t bursts_per_bank);
 
-  bool full() const { return free_.empty(); }
+  bool full(std::uint32_t bank) const { return banks_[bank].queued == per_bank_; }
   std::uint32_t size() const { return static_cast<std::uint32_t>(slots_.size() - free_.size()); }
+  std::uint32_t reads() const { return reads_; }            // queued read bursts, all banks
+  std::uint32_t writes() const { return size() - reads_; }  // queued write bursts, all banks
+  // A queued write of this row and column of the bank.
+  bool has_write(std::uint32_t bank, std::uint32_t row, std::uint32_t column) const;
   const QueuedBurst& burst(std::uint32_t slot) const { return slots_[slot]; }
   QueuedBurst& burst(std::uint32_t slot) { return slots_[slot]; }
   const BankQueue& bank(std::uint32_t b) const { return banks_[b]; }
 
-  // Queues a burst (requires !full()); `hit`: it is for its bank's open row. Returns its slot.
+  // Queues a burst (requires !full(its bank)); `hit`: it is for its bank's open row. Returns its slot.
   std::uint32_t insert(const QueuedBurst& burst, bool hit);
   // The burst's column command has issued: it leaves the queue.
   void remove(std::uint32_t slot);
@@ -73,6 +77,8 @@ class BankQueues {
   std::vector<std::uint32_t> free_;
   std::vector<BankQueue> banks_;
   std::vector<std::uint64_t> busy_;  // banks with at least one queued burst, 64 per word
+  std::uint32_t per_bank_;
+  std::uint32_t reads_ = 0;
 };
 
 }  // namespace tacsim::dram

@@ -80,7 +80,7 @@ Cycle ChannelTiming::column(const BankAddress& a, bool is_write, bool auto_prech
     g.rd_ok = std::max(g.rd_ok, t + d_.tCCD_L_cycles);
     r.rd_ok = std::max(r.rd_ok, t + d_.tCCD_S_cycles);
     r.wr_data_ok = std::max(r.wr_data_ok, data_end + d_.rd_to_wr_gap_cycles);
-    b.pre_ok = std::max(b.pre_ok, t + d_.tRTP_cycles);
+    b.pre_ok = std::max(b.pre_ok, t + d_.tRTP_cycles());
   }
   for (Rank& other : ranks_)
     other.bus_ok = std::max(other.bus_ok, data_end + (&other == &r ? 0u : d_.tRTRS_cycles));

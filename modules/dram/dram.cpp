@@ -74,10 +74,14 @@ std::uint64_t Dram::bytes_transferred() const {
 }
 
 // The engine's transaction id is the payload's address: the payload is held (acquire) until its response, so
-// the id is unique while in flight and maps back without a lookup table.
+// the id is unique while in flight and maps back without a lookup table. The data moves when the controller
+// takes the request: a write is posted (later reads see it), and a read gets what the writes taken before it
+// left, which is what the device returns, as the controller never lets a write overtake an older read of its
+// burst nor a read an older write (it serves that read from the write buffer).
 bool Dram::offer(tlm::tlm_generic_payload& p, Cycle at) {
   const auto id = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(&p));
   if (!engine_.try_enqueue({id, p.get_address(), p.get_data_length(), p.is_write()}, at)) return false;
+  AtTarget::move_data(p, store_);
   p.acquire();
   return true;
 }
@@ -114,7 +118,7 @@ void Dram::send_responses() {
   while (!protocol_.responding() && !responses_.empty()) {
     tlm::tlm_generic_payload* p = responses_.front();
     responses_.pop_front();
-    protocol_.respond(target_socket, *p, store_);
+    protocol_.respond(target_socket, *p);
   }
 }
 

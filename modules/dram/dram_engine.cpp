@@ -7,6 +7,7 @@
 #include "modules/common/error.h"
 #include "modules/dram/bank_queues.h"
 #include "modules/dram/channel_timing.h"
+#include "modules/dram/read_write_queues.h"
 #include "modules/dram/refresh.h"
 #include "modules/dram/scheduler.h"
 
@@ -26,15 +27,16 @@ const Params& validated(const Params& params) {
 
 }  // namespace
 
-// One channel: its front end (the bursts of one transaction, moving into the queue as slots free up), the
-// queue, the devices' timing state, refresh and the scheduler. step() asks the scheduler afresh every cycle
-// (pick()); advance_to() keeps the scheduler's next pick and the channel's next event until something changes
-// (stale).
+// One channel: its front end (the bursts of one transaction, moving on as room frees up), the read queue and
+// write buffer, the bank queues, the devices' timing state, refresh and the scheduler. step() asks the
+// scheduler afresh every cycle (pick()); advance_to() keeps the scheduler's next pick and the channel's next
+// event until something changes (stale).
 struct Engine::Channel {
   Channel(std::uint32_t index, const Params& p)
       : index(index),
         ranks(p.ranks),
-        queues(p.ranks * p.bankgroups * p.banks_per_group, p.queue_depth_bursts),
+        rw(p),
+        queues(p.ranks * p.bankgroups * p.banks_per_group, p.bank_queue_bursts),
         timing(p),
         refresh(p, p.refresh_enabled),
         scheduler(make_scheduler(p.scheduler, p)) {}
@@ -59,11 +61,10 @@ struct Engine::Channel {
 
   std::uint32_t index;
   std::uint32_t ranks;
-  std::vector<Location> staged;
+  std::vector<PendingBurst> staged;
   std::size_t staged_next = 0;
-  std::uint32_t staged_txn = 0;
-  bool staged_is_write = false;
 
+  ReadWriteQueues rw;
   BankQueues queues;
   ChannelTiming timing;
   Refresh refresh;
@@ -100,6 +101,11 @@ const std::vector<CounterInfo>& counter_infos() {
       {"write_transactions", "transactions", "write transactions completed", &Counters::write_transactions},
       {"read_bursts", "bursts", "read column commands issued", &Counters::read_bursts},
       {"write_bursts", "bursts", "write column commands issued", &Counters::write_bursts},
+      {"reads_forwarded", "bursts", "read bursts served from the write buffer", &Counters::reads_forwarded},
+      {"writes_merged", "bursts", "write bursts merged into a buffered write of the same burst",
+       &Counters::writes_merged},
+      {"write_drains", "drains", "times a write buffer reached its high watermark and drained",
+       &Counters::write_drains},
       {"row_hits", "bursts", "bursts served from an already open row", &Counters::row_hits},
       {"row_misses", "bursts", "bursts that needed an ACT on a closed bank", &Counters::row_misses},
       {"row_conflicts", "bursts", "bursts that needed a PRE of another row", &Counters::row_conflicts},
@@ -178,15 +184,23 @@ bool Engine::try_enqueue(const Transaction& txn, Cycle now) {
   }
   Txn& x = txns_[index];
   x = Txn{txn.id, next_order_++, now, 0, static_cast<std::uint32_t>(scratch_.size()), 0, txn.is_write};
+  std::uint64_t address = first;
   for (const Location& loc : scratch_) {
-    Channel& ch = channels_[loc.channel];
-    ch.staged.push_back(loc);
-    ch.staged_txn = index;
-    ch.staged_is_write = txn.is_write;
+    PendingBurst burst;
+    burst.address = address;
+    burst.txn = index;
+    burst.where.rank = loc.rank;
+    burst.where.group = loc.rank * params_.bankgroups + loc.bankgroup;
+    burst.where.bank = burst.where.group * params_.banks_per_group + loc.bank;
+    burst.row = loc.row;
+    burst.column = loc.column;
+    burst.is_write = txn.is_write;
+    channels_[loc.channel].staged.push_back(burst);
+    address += bb;
   }
   staged_ += scratch_.size();
   for (Channel& ch : channels_) {
-    if (!ch.staged.empty()) transfer_staged(ch);
+    if (!ch.staged.empty()) move_on(ch, now);
   }
   return true;
 }
@@ -226,22 +240,21 @@ Cycle Engine::next_event() const {
 
 Cycle Engine::next_retry_cycle() const {
   if (!has_refused_) throw std::logic_error("dram: next_retry_cycle() without a refused transaction");
-  // A front end holds bursts only while its channel's queue is full, and each of them needs a slot that one
-  // column command of that channel frees: with `left` bursts held, it empties after `left` more commands of
-  // the channel, one per cycle at most, the first at its next event.
+  // A front end holds bursts only while its channel's read queue or write buffer is full, and room there
+  // comes only with the channel's events: at the next one at the earliest (the end of a write drain may free
+  // many places at once).
   const Channel& ch = channels_[refused_channel_];
   if (ch.stale) ch.next = recache(ch);
-  const std::size_t left = ch.staged.size() - ch.staged_next;
-  if (ch.next == kNever || left == 0) return ch.next;
-  return ch.next + (left - 1);
+  return ch.next;
 }
 
 Cycle Engine::next_completion_bound() const {
   Cycle e = done_heap_.empty() ? kNever : std::max(done_heap_.front().finish, next_cycle_);
-  // Transactions with bursts still to issue: a column command at next_cycle_ at the earliest.
-  if (txns_.size() > free_txns_.size())
-    e = std::min(
-        e, next_cycle_ + Cycle{std::min(params_.CL_cycles, params_.CWL_cycles)} + params_.burst_cycles());
+  // Reads with bursts still to issue: a column command at next_cycle_ at the earliest.
+  if (queued_reads_ > 0) e = std::min(e, next_cycle_ + Cycle{params_.CL_cycles} + params_.burst_cycles());
+  // Bursts in a front end: a write acknowledged, or a read served from the write buffer, in the cycle after
+  // they move on, which happens at a channel's event.
+  if (staged_ > 0) e = std::min(e, next_event() + 1);
   return e;
 }
 
@@ -260,47 +273,57 @@ bool Engine::idle() const {
   return staged_ == 0 && occupancy_ == 0 && done_heap_.empty() && ready_.empty();
 }
 
-// Within one cycle: each channel issues at most one command (refresh work first, then the scheduler's pick);
-// then its front end fills freed queue slots (those bursts are schedulable from the next cycle); then
-// transactions whose data ended by this cycle complete.
+// Within one cycle: each channel issues a command (refresh work first, then the scheduler's pick), and with
+// separate row and column buses a second one on the other bus; then bursts move on from the front end and the
+// read queue and write buffer into freed places (schedulable from the next cycle); then transactions whose
+// data ended by this cycle complete.
 void Engine::process_cycle(Cycle t, bool every_channel) {
   account_occupancy(t);
   for (Channel& ch : channels_) {
     // In event mode next_event() has just refreshed every channel, so a channel whose next event is later
-    // than t has nothing to do now. Its front end cannot move either: it only holds bursts while the queue is
-    // full.
+    // than t has nothing to do now. Nothing can move on there either: room only comes with a command.
     if (!every_channel && ch.next != t) continue;
-    issue_one(ch, t, every_channel);
+    const Need first = issue_one(ch, t, every_channel, CommandBus::kAny);
+    if (params_.separate_row_column_buses && first != Need::kNone)
+      issue_one(ch, t, every_channel, first == Need::kColumn ? CommandBus::kRow : CommandBus::kColumn);
     if (every_channel) ch.mark_all();  // the reference path keeps nothing between cycles
-    if (!ch.staged.empty()) transfer_staged(ch);
+    move_on(ch, t);
   }
   release_completions(t);
 }
 
+// Issues one command on `bus` at t and says what it was (a refresh PRE or REF counts as kPre: a row command).
 // `reference`: ask the scheduler afresh (step()); otherwise issue what recache() chose (advance_to()).
-bool Engine::issue_one(Channel& ch, Cycle t, bool reference) {
-  const Refresh::Work work = ch.refresh.work(ch.timing, t, [&ch](std::uint32_t rank) { ch.mark_rank(rank); });
-  if (work.kind == Refresh::Kind::kRef) {
-    issue_ref(ch, work.rank, t);
-    return true;
+Need Engine::issue_one(Channel& ch, Cycle t, bool reference, CommandBus bus) {
+  if (bus != CommandBus::kColumn) {
+    const Refresh::Work work =
+        ch.refresh.work(ch.timing, t, [&ch](std::uint32_t rank) { ch.mark_rank(rank); });
+    if (work.kind == Refresh::Kind::kRef) {
+      issue_ref(ch, work.rank, t);
+      return Need::kPre;
+    }
+    if (work.kind == Refresh::Kind::kPre) {
+      issue_pre(ch, work.bank, t, kNoSlot);
+      return Need::kPre;
+    }
   }
-  if (work.kind == Refresh::Kind::kPre) {
-    issue_pre(ch, work.bank, t, kNoSlot);
-    return true;
-  }
-  if (!reference) {
-    if (ch.chosen.slot == kNoSlot || ch.chosen.at > t) return false;
+  if (!reference && bus == CommandBus::kAny) {
+    if (ch.chosen.slot == kNoSlot || ch.chosen.at > t) return Need::kNone;
     // Valid unless the chosen burst's rank started draining for refresh in this very call; then decide
     // afresh.
     if (!ch.refresh.draining(ch.queues.burst(ch.chosen.slot).where.rank)) {
-      issue(ch, ch.chosen, t);
-      return true;
+      const Pick chosen = ch.chosen;
+      issue(ch, chosen, t);
+      return chosen.need;
     }
   }
-  const Pick pick = ch.scheduler->pick(ch.view(), t);
-  if (pick.slot == kNoSlot) return false;
+  // The second command of a cycle on HBM's other bus: the event path asks next() from t, which agrees with
+  // pick() by the scheduler's contract.
+  const Pick pick = reference || bus == CommandBus::kAny ? ch.scheduler->pick(ch.view(), t, bus)
+                                                         : ch.scheduler->next(ch.view(), t, bus);
+  if (pick.slot == kNoSlot || pick.at != t) return Need::kNone;
   issue(ch, pick, t);
-  return true;
+  return pick.need;
 }
 
 void Engine::issue(Channel& ch, const Pick& pick, Cycle t) {
@@ -321,37 +344,80 @@ void Engine::issue(Channel& ch, const Pick& pick, Cycle t) {
 
 Cycle Engine::recache(const Channel& ch) const {
   const Cycle refresh_at = ch.refresh.next_at(ch.timing);
-  ch.chosen = ch.scheduler->next(ch.view(), next_cycle_);
+  ch.chosen = ch.scheduler->next(ch.view(), next_cycle_, CommandBus::kAny);
   ch.stale = false;
   return std::min(ch.chosen.at, refresh_at == kNever ? kNever : std::max(refresh_at, next_cycle_));
 }
 
-void Engine::transfer_staged(Channel& ch) {
-  while (ch.staged_next < ch.staged.size() && !ch.queues.full()) {
-    insert_burst(ch, ch.staged[ch.staged_next++]);
+// At the end of cycle t (or at `now` in try_enqueue): bursts move on into their bank queues, and the front
+// end's bursts enter the read queue or write buffer in order while there is room; a read of a buffered write
+// is served from it and a write to a buffered one merges, both done in the next cycle, as is a write's
+// acknowledgement. Repeated until nothing moves, so that nothing is left to move before the channel's next
+// event (room freed by one step can let the other go on).
+void Engine::move_on(Channel& ch, Cycle t) {
+  do {
+    fill_bank_queues(ch);
+  } while (admit_staged(ch, t));
+}
+
+bool Engine::admit_staged(Channel& ch, Cycle t) {
+  const std::size_t before = ch.staged_next;
+  while (ch.staged_next < ch.staged.size()) {
+    const PendingBurst& b = ch.staged[ch.staged_next];
+    const bool buffered =
+        ch.rw.buffered_write(b.address) != nullptr || ch.queues.has_write(b.where.bank, b.row, b.column);
+    if (buffered) {
+      ++(b.is_write ? counters_.writes_merged : counters_.reads_forwarded);
+    } else {
+      if (!ch.rw.has_room(b.is_write)) break;
+      ch.rw.push(b);
+      ++occupancy_;
+      queued_reads_ += !b.is_write;
+      counters_.queue_occupancy_max = std::max(counters_.queue_occupancy_max, occupancy_);
+    }
+    if (buffered || b.is_write) burst_done(b.txn, t + 1);
+    ++ch.staged_next;
     --staged_;
   }
+  const bool moved = ch.staged_next != before;
   if (ch.staged_next == ch.staged.size()) {
     ch.staged.clear();
     ch.staged_next = 0;
   }
+  return moved;
 }
 
-void Engine::insert_burst(Channel& ch, const Location& loc) {
+void Engine::fill_bank_queues(Channel& ch) {
+  const std::uint64_t drains = ch.rw.drains();
+  ch.rw.move_on(ch.queues.reads() > 0, ch.queues.writes(), [&](const PendingBurst& b) {
+    if (ch.queues.full(b.where.bank)) return false;
+    insert_burst(ch, b);
+    return true;
+  });
+  counters_.write_drains += ch.rw.drains() - drains;
+}
+
+void Engine::insert_burst(Channel& ch, const PendingBurst& b) {
   QueuedBurst s;
-  s.seq = next_seq_++;
-  s.txn = ch.staged_txn;
-  s.where.rank = loc.rank;
-  s.where.group = loc.rank * params_.bankgroups + loc.bankgroup;
-  s.where.bank = s.where.group * params_.banks_per_group + loc.bank;
-  s.row = loc.row;
-  s.column = loc.column;
-  s.is_write = ch.staged_is_write;
+  s.seq = next_seq_++;  // age: the order bursts become visible to the scheduler, as in DRAMsim3's queues
+  s.txn = b.txn;
+  s.where = b.where;
+  s.row = b.row;
+  s.column = b.column;
+  s.is_write = b.is_write;
   const bool hit = ch.timing.open(s.where.bank) && ch.timing.open_row(s.where.bank) == s.row;
   ch.queues.insert(s, hit);
-  ++occupancy_;
-  counters_.queue_occupancy_max = std::max(counters_.queue_occupancy_max, occupancy_);
   ch.mark_bank(s.where.bank);  // the newcomer, and its bank's row-hit and cap bookkeeping
+}
+
+void Engine::burst_done(std::uint32_t txn, Cycle finish) {
+  Txn& x = txns_[txn];
+  x.finish = std::max(x.finish, finish);
+  if (++x.done == x.bursts) {
+    done_heap_.push_back(Done{x.finish, x.order, x.id, x.arrival, x.is_write});
+    std::push_heap(done_heap_.begin(), done_heap_.end(), kFinishesLater);
+    free_txns_.push_back(txn);
+  }
 }
 
 void Engine::emit(const Channel& ch, CommandType type, std::uint32_t bank, std::uint32_t rank,
@@ -414,12 +480,9 @@ void Engine::issue_column(Channel& ch, std::uint32_t slot, Cycle t) {
   ch.mark_bank(s.where.bank);
   for (std::uint32_t rank = 0; rank < params_.ranks; ++rank) ch.mark_need(rank, Need::kColumn);  // data bus
 
-  Txn& x = txns_[s.txn];
-  x.finish = std::max(x.finish, data_end);
-  if (++x.issued == x.bursts) {
-    done_heap_.push_back(Done{x.finish, x.order, x.id, x.arrival, x.is_write});
-    std::push_heap(done_heap_.begin(), done_heap_.end(), kFinishesLater);
-    free_txns_.push_back(s.txn);
+  if (!s.is_write) {  // a write was acknowledged when it entered the write buffer
+    burst_done(s.txn, data_end);
+    --queued_reads_;
   }
   --occupancy_;
 }

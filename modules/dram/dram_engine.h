@@ -29,6 +29,7 @@
 #include "modules/dram/address_map.h"
 #include "modules/dram/dram_params.h"
 #include "modules/dram/page_policy.h"
+#include "modules/dram/read_write_queues.h"
 
 namespace tacsim::dram {
 
@@ -63,9 +64,12 @@ struct Counters {
   std::uint64_t write_transactions = 0;
   std::uint64_t read_bursts = 0;  // column commands issued
   std::uint64_t write_bursts = 0;
-  std::uint64_t row_hits = 0;       // bursts served from a row opened before they needed it
-  std::uint64_t row_misses = 0;     // bursts that needed an ACT on a closed bank
-  std::uint64_t row_conflicts = 0;  // bursts that needed a PRE of another row first
+  std::uint64_t reads_forwarded = 0;  // read bursts served from the write buffer, never issued
+  std::uint64_t writes_merged = 0;    // write bursts that replaced a buffered write of the same burst
+  std::uint64_t write_drains = 0;     // drains of a write buffer started at its high watermark
+  std::uint64_t row_hits = 0;         // bursts served from a row opened before they needed it
+  std::uint64_t row_misses = 0;       // bursts that needed an ACT on a closed bank
+  std::uint64_t row_conflicts = 0;    // bursts that needed a PRE of another row first
   std::uint64_t act_commands = 0;
   std::uint64_t pre_commands = 0;  // explicit PRE only; RDA/WRA precharge on their own
   std::uint64_t rd_commands = 0;
@@ -138,7 +142,7 @@ class Engine {
     Cycle arrival;
     Cycle finish;
     std::uint32_t bursts;
-    std::uint32_t issued;
+    std::uint32_t done;  // bursts read, served from the write buffer, or (writes) in the write buffer
     bool is_write;
   };
   struct Done {
@@ -150,11 +154,14 @@ class Engine {
   };
 
   void process_cycle(Cycle t, bool every_channel);
-  bool issue_one(Channel& ch, Cycle t, bool reference);
+  Need issue_one(Channel& ch, Cycle t, bool reference, CommandBus bus);
   void issue(Channel& ch, const Pick& pick, Cycle t);
   Cycle recache(const Channel& ch) const;
-  void transfer_staged(Channel& ch);
-  void insert_burst(Channel& ch, const Location& loc);
+  void move_on(Channel& ch, Cycle t);
+  bool admit_staged(Channel& ch, Cycle t);
+  void fill_bank_queues(Channel& ch);
+  void insert_burst(Channel& ch, const PendingBurst& b);
+  void burst_done(std::uint32_t txn, Cycle finish);
   void issue_act(Channel& ch, std::uint32_t slot, Cycle t);
   void issue_pre(Channel& ch, std::uint32_t bank, Cycle t, std::uint32_t slot);
   void issue_column(Channel& ch, std::uint32_t slot, Cycle t);
@@ -181,10 +188,11 @@ class Engine {
   bool has_refused_ = false;
 
   Cycle next_cycle_ = 0;
-  std::uint64_t next_seq_ = 0;     // burst arrival order, the age schedulers rank by
-  std::uint64_t next_order_ = 0;   // transaction acceptance order
-  std::uint64_t occupancy_ = 0;    // bursts in all channel queues
-  Cycle occupancy_accounted_ = 0;  // queue_occupancy_sum covers cycles before this one
+  std::uint64_t next_seq_ = 0;      // burst arrival order, the age schedulers rank by
+  std::uint64_t next_order_ = 0;    // transaction acceptance order
+  std::uint64_t occupancy_ = 0;     // bursts in all read queues, write buffers and bank queues
+  std::uint64_t queued_reads_ = 0;  // read bursts among them
+  Cycle occupancy_accounted_ = 0;   // queue_occupancy_sum covers cycles before this one
   Counters counters_;
   std::function<void(const Command&)> observer_;
 };

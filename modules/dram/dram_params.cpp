@@ -77,21 +77,37 @@ std::string get_mapping(const Params& p) {
   return p.address_mapping;
 }
 
-std::string set_policy(Params& p, const std::string& v) {
-  std::string names;
-  for (const auto& [kind, name] : kPagePolicyNames) {
+// A field that takes one of the names of a policy family's table (page_policy.h, scheduler.h).
+template <typename Names, typename Kind>
+std::string set_named(const Names& names, Kind& field, const std::string& v) {
+  std::string known;
+  for (const auto& [kind, name] : names) {
     if (v == name) {
-      p.page_policy = kind;
+      field = kind;
       return "";
     }
-    names += names.empty() ? name : std::string(" or ") + name;
+    known += known.empty() ? name : std::string(" or ") + name;
   }
-  return "expected " + names + ", got '" + v + "'";
+  return "expected " + known + ", got '" + v + "'";
+}
+template <typename Names, typename Kind>
+std::string get_named(const Names& names, Kind field) {
+  for (const auto& [kind, name] : names)
+    if (kind == field) return name;
+  return "";
+}
+
+std::string set_policy(Params& p, const std::string& v) {
+  return set_named(kPagePolicyNames, p.page_policy, v);
 }
 std::string get_policy(const Params& p) {
-  for (const auto& [kind, name] : kPagePolicyNames)
-    if (kind == p.page_policy) return name;
-  return "";
+  return get_named(kPagePolicyNames, p.page_policy);
+}
+std::string set_scheduler(Params& p, const std::string& v) {
+  return set_named(kSchedulerNames, p.scheduler, v);
+}
+std::string get_scheduler(const Params& p) {
+  return get_named(kSchedulerNames, p.scheduler);
 }
 
 constexpr const char* kCycles = "DRAM cycles";
@@ -144,9 +160,14 @@ const std::vector<Field>& fields() {
       {{"tWR_cycles", kCycles, "end of write data to PRE, same bank (write recovery)", true},
        set_u32<&Params::tWR_cycles>,
        get_u32<&Params::tWR_cycles>},
-      {{"tRTP_cycles", kCycles, "RD to PRE, same bank", true},
-       set_u32<&Params::tRTP_cycles>,
-       get_u32<&Params::tRTP_cycles>},
+      {{"tRTP_L_cycles", kCycles, "RD to PRE, same bank, bursts of 4 beats or more (HBM2 tRTPL; DDR4 tRTP)",
+        true},
+       set_u32<&Params::tRTP_L_cycles>,
+       get_u32<&Params::tRTP_L_cycles>},
+      {{"tRTP_S_cycles", kCycles, "RD to PRE, same bank, bursts of 2 beats (HBM2 tRTPS; elsewhere = tRTP_L)",
+        true},
+       set_u32<&Params::tRTP_S_cycles>,
+       get_u32<&Params::tRTP_S_cycles>},
       {{"tWTR_S_cycles", kCycles, "end of write data to RD, other bank group", true},
        set_u32<&Params::tWTR_S_cycles>,
        get_u32<&Params::tWTR_S_cycles>},
@@ -183,18 +204,44 @@ const std::vector<Field>& fields() {
       {{"rd_to_wr_gap_cycles", kCycles, "idle data-bus cycles from read data to write data, same rank", true},
        set_u32<&Params::rd_to_wr_gap_cycles>,
        get_u32<&Params::rd_to_wr_gap_cycles>},
+      {{"separate_row_column_buses", "",
+        "true: a row command (ACT, PRE, REF) and a column command (RD, WR) may issue in one cycle (HBM)",
+        true},
+       set_bool<&Params::separate_row_column_buses>,
+       get_bool<&Params::separate_row_column_buses>},
       {{"address_mapping", "",
-        "address bits to fields, most significant first, e.g. RoRaBgBaCoCh (address_map.h)", false},
+        "address bits to fields, most significant first (RoRaBgBaCoCh, rochrababgco), or a named mapping "
+        "(address_map.h)",
+        false},
        set_mapping,
        get_mapping},
       {{"page_policy", "", "open (rows stay open) or closed (the last queued access to a row precharges)",
         false},
        set_policy,
        get_policy},
-      {{"queue_depth_bursts", "bursts", "bursts the controller queues per channel", false},
-       set_u32<&Params::queue_depth_bursts>,
-       get_u32<&Params::queue_depth_bursts>},
-      {{"row_hit_cap", "bursts", "row hits served in a row while a request for another row of the bank waits",
+      {{"scheduler", "", "command scheduler: fr-fcfs (oldest ready row hit, else oldest ready ACT or PRE)",
+        false},
+       set_scheduler,
+       get_scheduler},
+      {{"read_queue_bursts", "bursts", "read queue of each channel, in front of the bank queues", false},
+       set_u32<&Params::read_queue_bursts>,
+       get_u32<&Params::read_queue_bursts>},
+      {{"write_buffer_bursts", "bursts", "write buffer of each channel: writes are acknowledged once in it",
+        false},
+       set_u32<&Params::write_buffer_bursts>,
+       get_u32<&Params::write_buffer_bursts>},
+      {{"write_high_watermark_bursts", "bursts", "write-buffer occupancy that starts a drain of writes",
+        false},
+       set_u32<&Params::write_high_watermark_bursts>,
+       get_u32<&Params::write_high_watermark_bursts>},
+      {{"write_low_watermark_bursts", "bursts", "write-buffer occupancy that ends a drain", false},
+       set_u32<&Params::write_low_watermark_bursts>,
+       get_u32<&Params::write_low_watermark_bursts>},
+      {{"bank_queue_bursts", "bursts", "command queue of each bank: the bursts the scheduler chooses among",
+        false},
+       set_u32<&Params::bank_queue_bursts>,
+       get_u32<&Params::bank_queue_bursts>},
+      {{"row_hit_cap", "bursts", "row hits since ACT past which a waiting request for another row goes first",
         false},
        set_u32<&Params::row_hit_cap>,
        get_u32<&Params::row_hit_cap>},
@@ -267,7 +314,7 @@ std::string Params::validate() const {
 
   const std::pair<const char*, std::uint32_t> positive[] = {
       {"CL_cycles", CL_cycles},         {"CWL_cycles", CWL_cycles},       {"tRCD_cycles", tRCD_cycles},
-      {"tRP_cycles", tRP_cycles},       {"tWR_cycles", tWR_cycles},       {"tRTP_cycles", tRTP_cycles},
+      {"tRP_cycles", tRP_cycles},       {"tWR_cycles", tWR_cycles},       {"tRTP_S_cycles", tRTP_S_cycles},
       {"tWTR_S_cycles", tWTR_S_cycles}, {"tRRD_S_cycles", tRRD_S_cycles}, {"tCCD_S_cycles", tCCD_S_cycles},
       {"tRFC_cycles", tRFC_cycles}};
   for (const auto& [name, value] : positive) {
@@ -296,13 +343,29 @@ std::string Params::validate() const {
            .empty()) {
     return e;
   }
-  if (!(e = at_least("queue_depth_bursts", queue_depth_bursts, 1)).empty()) return e;
+  if (!(e = at_least("tRTP_L_cycles", tRTP_L_cycles, tRTP_S_cycles, "tRTP_S_cycles")).empty()) return e;
+  if (!(e = at_least("read_queue_bursts", read_queue_bursts, 1)).empty()) return e;
+  if (!(e = at_least("write_buffer_bursts", write_buffer_bursts, 1)).empty()) return e;
+  if (!(e = at_least("bank_queue_bursts", bank_queue_bursts, 1)).empty()) return e;
+  if (!(e = at_least("write_high_watermark_bursts", write_high_watermark_bursts, 1)).empty()) return e;
+  if (write_high_watermark_bursts > write_buffer_bursts) {
+    return "write_high_watermark_bursts: must be at most write_buffer_bursts = " +
+           std::to_string(write_buffer_bursts) + ", got " + std::to_string(write_high_watermark_bursts);
+  }
+  if (write_low_watermark_bursts >= write_high_watermark_bursts) {
+    return "write_low_watermark_bursts: must be below write_high_watermark_bursts = " +
+           std::to_string(write_high_watermark_bursts) + ", got " +
+           std::to_string(write_low_watermark_bursts);
+  }
   if (!(e = at_least("row_hit_cap", row_hit_cap, 1)).empty()) return e;
   return AddressMap::check(*this);
 }
 
 std::string set_field(Params& params, const std::string& key, const std::string& value) {
   const Field* f = find_field(key);
+  if (key == "queue_depth_bursts")
+    return "queue_depth_bursts: replaced by read_queue_bursts, write_buffer_bursts and bank_queue_bursts";
+  if (key == "tRTP_cycles") return "tRTP_cycles: replaced by tRTP_L_cycles and tRTP_S_cycles";
   if (f == nullptr) return "unknown key '" + key + "'";
   const std::string error = f->set(params, value);
   return error.empty() ? "" : key + ": " + error;

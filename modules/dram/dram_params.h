@@ -36,7 +36,8 @@ struct DeviceSpec {
   std::uint32_t tRAS_cycles = 52;      // ACT to PRE, same bank
   std::uint32_t tRC_cycles = 74;       // ACT to ACT, same bank
   std::uint32_t tWR_cycles = 24;       // end of write data to PRE, same bank
-  std::uint32_t tRTP_cycles = 12;      // RD to PRE, same bank
+  std::uint32_t tRTP_L_cycles = 12;    // RD to PRE, same bank, with a long burst (BL >= 4)
+  std::uint32_t tRTP_S_cycles = 12;    // RD to PRE, same bank, with a short burst (BL2: HBM2 only)
   std::uint32_t tWTR_S_cycles = 4;     // end of write data to RD, other bank group
   std::uint32_t tWTR_L_cycles = 12;    // end of write data to RD, same bank group
   std::uint32_t tRRD_S_cycles = 4;     // ACT to ACT, other bank group
@@ -49,19 +50,30 @@ struct DeviceSpec {
   std::uint32_t tPPD_cycles = 0;       // PRE to PRE, same rank (LPDDR4); 0 where the standard has none
   std::uint32_t tRTRS_cycles = 1;  // idle data-bus cycles when consecutive bursts come from different ranks
   std::uint32_t rd_to_wr_gap_cycles = 2;  // idle data-bus cycles from read data to write data, same rank
+  // Separate row (ACT, PRE, REF) and column (RD, WR) command buses: one of each may issue per cycle (HBM).
+  bool separate_row_column_buses = false;
 
   std::uint32_t burst_cycles() const { return burst_length / 2; }
+  std::uint32_t tRTP_cycles() const { return burst_length > 2 ? tRTP_L_cycles : tRTP_S_cycles; }
   std::uint32_t burst_bytes() const { return bus_width_bits / 8 * burst_length; }
   std::uint64_t capacity_bytes() const;  // all channels
 };
 
 // Choices of the memory controller, each with a default, so that a preset states only what its device is.
+// Queue sizes follow DRAMsim3's DDR4 and HBM2 configs (trans_queue_size = 32 for its read queue and write
+// buffer, cmd_queue_size = 8 per bank), so that the two simulators can be compared queue for queue.
 struct ControllerSettings {
-  std::string address_mapping = "RoRaBaCoBgCh";  // fields most significant first, see address_map.h
+  std::string address_mapping = "RoRaBaCoBgCh";  // fields or a name, see address_map.h
   PagePolicyKind page_policy = PagePolicyKind::kOpen;
   SchedulerKind scheduler = SchedulerKind::kFrFcfs;
-  std::uint32_t queue_depth_bursts = 32;  // per channel; DRAMsim3's default trans_queue_size
-  std::uint32_t row_hit_cap = 16;         // row hits served in a row while a request for another row waits
+  std::uint32_t read_queue_bursts = 32;            // per channel, waiting for room in their bank's queue
+  std::uint32_t write_buffer_bursts = 32;          // per channel; writes are acknowledged once in it
+  std::uint32_t write_high_watermark_bursts = 32;  // a drain of the write buffer starts at this occupancy
+  std::uint32_t write_low_watermark_bursts = 0;    // and ends at this one
+  std::uint32_t bank_queue_bursts = 8;             // per bank: the bursts the scheduler chooses among
+  // Row hits served since the row opened, past which a waiting request for another row of the bank goes
+  // first (DRAMsim3 command_queue.cc ArbitratePrecharge: 4).
+  std::uint32_t row_hit_cap = 4;
   bool refresh_enabled = true;
 };
 

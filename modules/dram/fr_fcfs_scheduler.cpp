@@ -29,11 +29,11 @@ class FrFcfsScheduler : public Scheduler {
         cache_(std::size_t{p.ranks} * banks_per_rank_),
         bank_stale_(cache_.size(), 1),
         need_stale_(p.ranks, 0xff) {
-    by_age_.reserve(p.queue_depth_bursts);
+    by_age_.reserve(cache_.size() * p.bank_queue_bursts);
   }
 
-  Pick pick(const ChannelView& v, Cycle t) override;
-  Pick next(const ChannelView& v, Cycle from) override;
+  Pick pick(const ChannelView& v, Cycle t, CommandBus bus) override;
+  Pick next(const ChannelView& v, Cycle from, CommandBus bus) override;
   void bank_changed(std::uint32_t bank) override { bank_stale_[bank] = 1; }
   void timing_changed(std::uint32_t rank, Need waiters) override {
     need_stale_[rank] |= static_cast<std::uint8_t>(1u << static_cast<unsigned>(waiters));
@@ -83,13 +83,13 @@ Need FrFcfsScheduler::classify(const ChannelView& v, const QueuedBurst& s, Cycle
   return Need::kPre;
 }
 
-Pick FrFcfsScheduler::pick(const ChannelView& v, Cycle t) {
+Pick FrFcfsScheduler::pick(const ChannelView& v, Cycle t, CommandBus bus) {
   Pick other;
   v.queues.by_age(by_age_);
   for (std::uint32_t slot : by_age_) {
     Cycle e = 0;
     const Need need = classify(v, v.queues.burst(slot), e);
-    if (need == Need::kNone || e > t) continue;
+    if (need == Need::kNone || e > t || !on_bus(need, bus)) continue;
     if (need == Need::kColumn) return {slot, need, t};  // the order is oldest first: the oldest ready hit
     if (other.slot == kNoSlot) other = {slot, need, t};
   }
@@ -138,10 +138,10 @@ void FrFcfsScheduler::summarize(const ChannelView& v, std::uint32_t b) {
 
 // FR-FCFS over the bank summaries: the earliest cycle any command is ready (no earlier than `from`), and at
 // that cycle the oldest ready column command, else the oldest ready row command.
-Pick FrFcfsScheduler::next(const ChannelView& v, Cycle from) {
+Pick FrFcfsScheduler::next(const ChannelView& v, Cycle from, CommandBus bus) {
   Pick best;
   auto consider = [&](std::uint32_t slot, Cycle at, Need need) {
-    if (slot == kNoSlot) return;
+    if (slot == kNoSlot || !on_bus(need, bus)) return;
     at = std::max(at, from);
     if (at < best.at) {
       best.at = at;

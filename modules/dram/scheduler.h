@@ -39,6 +39,13 @@ inline constexpr std::uint32_t kNoSlot = std::numeric_limits<std::uint32_t>::max
 
 enum class Need : std::uint8_t { kNone, kColumn, kPre, kAct };
 
+// The command bus a command may use: kAny where there is one bus for every command.
+enum class CommandBus : std::uint8_t { kAny, kRow, kColumn };
+
+inline bool on_bus(Need need, CommandBus bus) {
+  return bus == CommandBus::kAny || (need == Need::kColumn) == (bus == CommandBus::kColumn);
+}
+
 struct Pick {
   std::uint32_t slot = kNoSlot;  // the queued burst on whose behalf the command issues
   Need need = Need::kNone;
@@ -54,8 +61,8 @@ struct ChannelView {
 class Scheduler {
  public:
   virtual ~Scheduler() = default;
-  virtual Pick pick(const ChannelView& view, Cycle t) = 0;
-  virtual Pick next(const ChannelView& view, Cycle from) = 0;
+  virtual Pick pick(const ChannelView& view, Cycle t, CommandBus bus) = 0;
+  virtual Pick next(const ChannelView& view, Cycle from, CommandBus bus) = 0;
   virtual void bank_changed(std::uint32_t bank) = 0;
   virtual void timing_changed(std::uint32_t rank, Need waiters) = 0;
   virtual void rank_changed(std::uint32_t rank) = 0;

@@ -17,9 +17,13 @@
 namespace tacsim {
 namespace {
 
+// ddr4-3200 with a read queue and a write buffer of `queue_bursts` each and two bursts per bank queue.
 dram::Params ddr4(std::uint32_t queue_bursts) {
   dram::Params p = dram::load_preset("ddr4-3200", dram::default_presets_dir());
-  p.queue_depth_bursts = queue_bursts;
+  p.read_queue_bursts = queue_bursts;
+  p.write_buffer_bursts = queue_bursts;
+  p.write_high_watermark_bursts = queue_bursts;
+  p.bank_queue_bursts = 2;
   return p;
 }
 
@@ -58,8 +62,8 @@ TEST(DmaDram, IdleBankReadLatencyThroughTheStack) {
   };
   b.dma.submit(m);
   sc_core::sc_start();
-  // BEGIN_REQ at cycle 0 enters the controller at 1; ACT at 1, RD at 1 + tRCD 22 = 23, data from 23 + CL 22 = 45
-  // for burst 4 cycles: the last beat ends at 49, when BEGIN_RESP arrives.
+  // BEGIN_REQ at cycle 0 enters the controller at 1; ACT at 1, RD at 1 + tRCD 22 = 23, data from 23 + CL 22 =
+  // 45 for burst 4 cycles: the last beat ends at 49, when BEGIN_RESP arrives.
   ASSERT_EQ(b.done, (std::vector<Cycle>{49}));
   EXPECT_EQ(local, src);
 }
@@ -159,7 +163,7 @@ void expect_shell_matches_reference(const dram::Params& p) {
   dma.initiator_socket.bind(probe.target_socket);
   probe.initiator_socket.bind(memory.target_socket);
 
-  std::mt19937_64 rng(p.queue_depth_bursts * 7919 + p.channels);
+  std::mt19937_64 rng(p.read_queue_bursts * 7919 + p.channels);
   std::vector<std::uint8_t> local(1 << 16);
   const int kMoves = 600;
   int finished = 0;
@@ -211,7 +215,7 @@ void expect_shell_matches_reference(const dram::Params& p) {
     for (const dram::Completion& c : reference.take_completions()) finish[c.id] = c.finish;
   }
   ASSERT_EQ(next, probe.seen.size());
-  if (p.queue_depth_bursts <= 8) {
+  if (p.read_queue_bursts <= 8) {
     EXPECT_GT(refusals, 100u) << "the test should exercise back-pressure";
   }
   ASSERT_EQ(finish.size(), probe.seen.size());

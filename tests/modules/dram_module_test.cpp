@@ -169,23 +169,41 @@ TEST(DramModule, WrittenDataIsReadBack) {
   EXPECT_NE(b.stimulus.data(0), std::vector<std::uint8_t>(128, 0));
 }
 
-TEST(DramModule, AFullFrontEndHoldsEndReqBack) {
+TEST(DramModule, AFullReadQueueHoldsEndReqBack) {
   Params p = ddr4();
-  p.queue_depth_bursts = 1;
-  // Three one-burst reads to one bank's row 0, at cycles 0, 1, 2. A enters at 1 and fills the one-burst
-  // queue; ACT 1, RD 1 + tRCD 22 = 23, BEGIN_RESP 23 + CL 22 + burst 4 = 49. B is taken at once (END_REQ 1)
-  // into the front end, which moves it into the queue when A's RD frees the slot (end of cycle 23): RD at 23
-  // + tCCD_L 8 = 31 (same bank group), BEGIN_RESP 57. C finds the front end busy: END_REQ only once it can
-  // enter, the cycle after B left the front end, so END_REQ 23 (it enters at 24); it waits in the front end
-  // for B's RD (31), then RD 31 + 8 = 39, BEGIN_RESP 65.
-  Bench b(p, {{0, ddr4_address(p, 0, 0)}, {1, ddr4_address(p, 0, 8)}, {2, ddr4_address(p, 0, 16)}});
+  p.read_queue_bursts = 1;
+  p.bank_queue_bursts = 1;
+  // Four one-burst reads to one bank's row 0, at cycles 0, 1, 2, 3. A enters at 1 and takes the bank queue's
+  // place: ACT 1, RD 1 + tRCD 22 = 23, BEGIN_RESP 23 + CL 22 + burst 4 = 49. B (END_REQ 1) waits in the read
+  // queue, C (END_REQ 2) in the front end. A's RD frees the bank place at the end of cycle 23: B moves into
+  // it and C into the read queue; B's RD at 23 + tCCD_L 8 = 31 (same bank group), BEGIN_RESP 57; C's at 39,
+  // BEGIN_RESP 65. D finds the front end busy: END_REQ only once it can enter, the cycle after C left, so
+  // END_REQ 23; its RD at 47, BEGIN_RESP 73.
+  Bench b(p, {{0, ddr4_address(p, 0, 0)},
+              {1, ddr4_address(p, 0, 8)},
+              {2, ddr4_address(p, 0, 16)},
+              {3, ddr4_address(p, 0, 24)}});
   EXPECT_EQ(b.run(0).end_req, 0u);
   EXPECT_EQ(b.run(0).begin_resp, 49u);
   EXPECT_EQ(b.run(1).end_req, 1u);
   EXPECT_EQ(b.run(1).begin_resp, 57u);
-  EXPECT_EQ(b.run(2).begin_req, 2u);
-  EXPECT_EQ(b.run(2).end_req, 23u);
+  EXPECT_EQ(b.run(2).end_req, 2u);
   EXPECT_EQ(b.run(2).begin_resp, 65u);
+  EXPECT_EQ(b.run(3).begin_req, 3u);
+  EXPECT_EQ(b.run(3).end_req, 23u);
+  EXPECT_EQ(b.run(3).begin_resp, 73u);
+}
+
+TEST(DramModule, WritesAreAcknowledgedOnceBuffered) {
+  const Params p = ddr4();
+  // BEGIN_REQ 5, END_REQ 5, in the write buffer at 6: BEGIN_RESP 7. The data is visible at once: a read of it
+  // at 8 is served from the write buffer (BEGIN_RESP 10), a read elsewhere goes to the device.
+  Bench b(p, {{5, ddr4_address(p, 3, 0), 64, true}, {8, ddr4_address(p, 3, 0)}});
+  EXPECT_EQ(b.run(0).end_req, 5u);
+  EXPECT_EQ(b.run(0).begin_resp, 7u);
+  EXPECT_EQ(b.run(1).begin_resp, 10u);
+  EXPECT_EQ(b.stimulus.data(1), b.stimulus.data(0));
+  EXPECT_EQ(b.memory.engine().counters().reads_forwarded, 1u);
 }
 
 TEST(DramModule, HbmBurstsOfOneTransactionSpreadOverChannels) {

@@ -98,8 +98,14 @@ TEST(DramParams, ValidateNamesTheOffendingField) {
             "tRAS_cycles: must be at least tRCD_cycles = 22, got 10");
   EXPECT_EQ(message([](Params& p) { p.tREFI_cycles = 500; }),
             "tREFI_cycles: must be at least tRFC_cycles + 1 = 561, got 500");
-  EXPECT_EQ(message([](Params& p) { p.queue_depth_bursts = 0; }),
-            "queue_depth_bursts: must be at least 1, got 0");
+  EXPECT_EQ(message([](Params& p) { p.read_queue_bursts = 0; }),
+            "read_queue_bursts: must be at least 1, got 0");
+  EXPECT_EQ(message([](Params& p) { p.write_high_watermark_bursts = 40; }),
+            "write_high_watermark_bursts: must be at most write_buffer_bursts = 32, got 40");
+  EXPECT_EQ(message([](Params& p) { p.write_low_watermark_bursts = 32; }),
+            "write_low_watermark_bursts: must be below write_high_watermark_bursts = 32, got 32");
+  EXPECT_EQ(message([](Params& p) { p.tRTP_S_cycles = 20; }),
+            "tRTP_L_cycles: must be at least tRTP_S_cycles = 20, got 12");
   EXPECT_EQ(message([](Params& p) { p.columns = 4; }), "columns: must be at least burst_length = 8, got 4");
   EXPECT_EQ(message([](Params& p) { p.clock_mhz = 0; }), "clock_mhz: must be a positive number, got 0");
   EXPECT_TRUE(starts_with(message([](Params& p) { p.address_mapping = "RoBaFoo"; }), "address_mapping: "));
@@ -166,6 +172,11 @@ TEST(DramParams, SetFieldAndToIniRoundTrip) {
   EXPECT_EQ(set_field(p, "refresh_enabled", "no"), "refresh_enabled: expected true or false, got 'no'");
   EXPECT_EQ(set_field(p, "clock_mhz", "1e3x"), "clock_mhz: expected a number, got '1e3x'");
   EXPECT_EQ(set_field(p, "banks", "4"), "unknown key 'banks'");
+  EXPECT_EQ(set_field(p, "queue_depth_bursts", "8"),
+            "queue_depth_bursts: replaced by read_queue_bursts, write_buffer_bursts and bank_queue_bursts");
+  EXPECT_EQ(set_field(p, "scheduler", "fifo"), "scheduler: expected fr-fcfs, got 'fifo'");
+  EXPECT_EQ(set_field(p, "address_mapping", "dramsim3-ddr4"), "");
+  EXPECT_EQ(set_field(p, "address_mapping", "rochrababgco"), "");  // DRAMsim3's spelling
   const Params back = load_preset_file(write_file("round_trip.ini", to_ini(p)));
   EXPECT_EQ(to_ini(back), to_ini(p));
   EXPECT_EQ(back.page_policy, PagePolicyKind::kClosed);

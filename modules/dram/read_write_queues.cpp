@@ -1,0 +1,36 @@
+#include "modules/dram/read_write_queues.h"
+
+namespace tacsim::dram {
+
+ReadWriteQueues::ReadWriteQueues(const ControllerSettings& s)
+    : read_capacity_(s.read_queue_bursts),
+      write_capacity_(s.write_buffer_bursts),
+      high_(s.write_high_watermark_bursts),
+      low_(s.write_low_watermark_bursts) {
+  reads_.reserve(read_capacity_);
+  writes_.reserve(write_capacity_);
+}
+
+const PendingBurst* ReadWriteQueues::buffered_write(std::uint64_t address) const {
+  for (const PendingBurst& w : writes_)
+    if (w.address == address) return &w;
+  return nullptr;
+}
+
+void ReadWriteQueues::push(const PendingBurst& burst) {
+  if (!burst.is_write) {
+    reads_.push_back(burst);
+    return;
+  }
+  writes_.push_back(burst);
+  for (const PendingBurst& r : reads_) writes_.back().waits_for_read |= r.address == burst.address;
+}
+
+void ReadWriteQueues::read_left(std::uint64_t address) {
+  for (const PendingBurst& r : reads_)
+    if (r.address == address) return;  // another read of it is still queued
+  for (PendingBurst& w : writes_)
+    if (w.address == address) w.waits_for_read = false;
+}
+
+}  // namespace tacsim::dram

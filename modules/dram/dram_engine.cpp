@@ -70,6 +70,7 @@ struct Engine::Channel {
   Refresh refresh;
   std::unique_ptr<Scheduler> scheduler;
 
+  bool can_move = false;      // a burst can move on into its bank queue at the end of the next cycle
   mutable bool stale = true;  // something changed since `next` and `chosen` were computed
   mutable Cycle next = 0;     // earliest cycle this channel can act, as of the last recache()
   mutable Pick chosen;        // what the scheduler issues at chosen.at, unless refresh intervenes
@@ -200,7 +201,7 @@ bool Engine::try_enqueue(const Transaction& txn, Cycle now) {
   }
   staged_ += scratch_.size();
   for (Channel& ch : channels_) {
-    if (!ch.staged.empty()) move_on(ch, now);
+    if (!ch.staged.empty()) move_on(ch, now, false);
   }
   return true;
 }
@@ -287,7 +288,7 @@ void Engine::process_cycle(Cycle t, bool every_channel) {
     if (params_.separate_row_column_buses && first != Need::kNone)
       issue_one(ch, t, every_channel, first == Need::kColumn ? CommandBus::kRow : CommandBus::kColumn);
     if (every_channel) ch.mark_all();  // the reference path keeps nothing between cycles
-    move_on(ch, t);
+    move_on(ch, t, true);
   }
   release_completions(t);
 }
@@ -327,6 +328,7 @@ Need Engine::issue_one(Channel& ch, Cycle t, bool reference, CommandBus bus) {
 }
 
 void Engine::issue(Channel& ch, const Pick& pick, Cycle t) {
+  ch.scheduler->issued(ch.queues.burst(pick.slot).where.bank);
   switch (pick.need) {
     case Need::kColumn:
       issue_column(ch, pick.slot, t);
@@ -346,18 +348,32 @@ Cycle Engine::recache(const Channel& ch) const {
   const Cycle refresh_at = ch.refresh.next_at(ch.timing);
   ch.chosen = ch.scheduler->next(ch.view(), next_cycle_, CommandBus::kAny);
   ch.stale = false;
-  return std::min(ch.chosen.at, refresh_at == kNever ? kNever : std::max(refresh_at, next_cycle_));
+  const Cycle move_at = ch.can_move ? next_cycle_ : kNever;
+  return std::min({ch.chosen.at, move_at, refresh_at == kNever ? kNever : std::max(refresh_at, next_cycle_)});
 }
 
-// At the end of cycle t (or at `now` in try_enqueue): bursts move on into their bank queues, and the front
-// end's bursts enter the read queue or write buffer in order while there is room; a read of a buffered write
-// is served from it and a write to a buffered one merges, both done in the next cycle, as is a write's
-// acknowledgement. Repeated until nothing moves, so that nothing is left to move before the channel's next
-// event (room freed by one step can let the other go on).
-void Engine::move_on(Channel& ch, Cycle t) {
-  do {
-    fill_bank_queues(ch);
-  } while (admit_staged(ch, t));
+// At the end of cycle t (`move`), one burst moves on from the read queue or write buffer into its bank
+// queue; before and after, the front end's bursts enter the read queue or write buffer in order while there
+// is room. A read of a buffered write is served from it and a write to a buffered one merges, both done in
+// the next cycle, as is a write's acknowledgement. try_enqueue() admits only (`move` false): what it admits
+// can move on at the end of that cycle at the earliest.
+void Engine::move_on(Channel& ch, Cycle t, bool move) {
+  const std::uint64_t drains = ch.rw.drains();
+  const auto room = [&ch](const PendingBurst& p) { return !ch.queues.full(p.where.bank); };
+  admit_staged(ch, t);
+  ch.rw.update_drain();
+  if (move) {
+    if (const PendingBurst* b = ch.rw.next(ch.queues.reads() > 0, room)) {
+      insert_burst(ch, *b);
+      ch.rw.moved(b);
+      admit_staged(ch, t);
+      ch.rw.update_drain();
+    }
+  }
+  counters_.write_drains += ch.rw.drains() - drains;
+  // A burst that can move on at the end of the next cycle processed gives the channel an event there.
+  ch.can_move = ch.rw.next(ch.queues.reads() > 0, room) != nullptr;
+  ch.stale = true;
 }
 
 bool Engine::admit_staged(Channel& ch, Cycle t) {
@@ -385,16 +401,6 @@ bool Engine::admit_staged(Channel& ch, Cycle t) {
     ch.staged_next = 0;
   }
   return moved;
-}
-
-void Engine::fill_bank_queues(Channel& ch) {
-  const std::uint64_t drains = ch.rw.drains();
-  ch.rw.move_on(ch.queues.reads() > 0, ch.queues.writes(), [&](const PendingBurst& b) {
-    if (ch.queues.full(b.where.bank)) return false;
-    insert_burst(ch, b);
-    return true;
-  });
-  counters_.write_drains += ch.rw.drains() - drains;
 }
 
 void Engine::insert_burst(Channel& ch, const PendingBurst& b) {

@@ -157,9 +157,8 @@ class Engine {
   Need issue_one(Channel& ch, Cycle t, bool reference, CommandBus bus);
   void issue(Channel& ch, const Pick& pick, Cycle t);
   Cycle recache(const Channel& ch) const;
-  void move_on(Channel& ch, Cycle t);
+  void move_on(Channel& ch, Cycle t, bool move);
   bool admit_staged(Channel& ch, Cycle t);
-  void fill_bank_queues(Channel& ch);
   void insert_burst(Channel& ch, const PendingBurst& b);
   void burst_done(std::uint32_t txn, Cycle finish);
   void issue_act(Channel& ch, std::uint32_t slot, Cycle t);

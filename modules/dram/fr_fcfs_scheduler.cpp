@@ -39,6 +39,7 @@ class FrFcfsScheduler : public Scheduler {
     need_stale_[rank] |= static_cast<std::uint8_t>(1u << static_cast<unsigned>(waiters));
   }
   void rank_changed(std::uint32_t rank) override { need_stale_[rank] = 0xff; }
+  void issued(std::uint32_t) override {}
 
  private:
   struct BankCache {

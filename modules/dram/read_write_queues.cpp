@@ -26,6 +26,17 @@ void ReadWriteQueues::push(const PendingBurst& burst) {
   for (const PendingBurst& r : reads_) writes_.back().waits_for_read |= r.address == burst.address;
 }
 
+void ReadWriteQueues::moved(const PendingBurst* burst) {
+  if (burst->is_write) {
+    writes_.erase(writes_.begin() + (burst - writes_.data()));
+    if (draining_ && (--drain_left_ == 0 || writes_.size() <= low_)) draining_ = false;
+    return;
+  }
+  const std::uint64_t address = burst->address;
+  reads_.erase(reads_.begin() + (burst - reads_.data()));
+  read_left(address);
+}
+
 void ReadWriteQueues::read_left(std::uint64_t address) {
   for (const PendingBurst& r : reads_)
     if (r.address == address) return;  // another read of it is still queued

@@ -4,11 +4,14 @@
 // keep them, and as real controllers do so that reads are not stuck behind writes.
 //  - Writes are posted: acknowledged once they are in the buffer; a later read of a buffered write is served
 //    from it (forwarded), a later write to the same burst replaces it (merged).
-//  - Writes drain in bursts: from the cycle write_high_watermark writes wait to be written (in the buffer or
-//    already in their bank queues) until only write_low_watermark do, writes move on to the bank queues and
-//    reads stay in the read queue (fewer read/write turnarounds on the data bus); when no read is waiting,
-//    writes move on anyway. As in DRAMsim3, the reads already in the bank queues still compete, so a drain's
-//    writes wait at most for those.
+//  - One burst per cycle moves on into its bank queue, the oldest that finds room there, as DRAMsim3's
+//    ScheduleTransaction moves one transaction per cycle into its command queues.
+//  - The write buffer drains in bursts: from the cycle it holds write_high_watermark writes, writes move on
+//  and
+//    reads stay in the read queue (fewer read/write turnarounds on the data bus), until the writes buffered
+//    at the drain's start have moved on or the buffer is down to write_low_watermark. The first bound is
+//    DRAMsim3's (write_draining_ counts them down): it keeps a steady stream of writes from starving reads.
+//    When no read is waiting, writes move on anyway. In the bank queues writes compete with the reads there.
 //  - A write never overtakes an older read of the same burst: it waits in the buffer until that read has
 //    moved on (the bank queue then orders them; DRAMsim3 stops draining on such a dependency instead).
 // Bursts are named by their burst-aligned address; both queues hold them oldest first.
@@ -45,13 +48,23 @@ class ReadWriteQueues {
   // Requires has_room(); a write is marked waiting when an older read of its burst is queued.
   void push(const PendingBurst& burst);
 
-  // Moves queued bursts on, oldest first, while `take(burst)` accepts them (false: the burst's bank queue is
-  // full). `reads_waiting` and `writes_waiting`: bursts already in the bank queues. A drain starts when the
-  // high watermark of writes waits and ends when the low one does; during it writes move on and only the
-  // reads a buffered write waits for; otherwise reads move on, and writes too when no read is queued here nor
-  // waits.
-  template <typename Take>
-  void move_on(bool reads_waiting, std::uint32_t writes_waiting, Take take);
+  // A drain starts when the buffer holds the high watermark (it ends in moved()).
+  void update_drain() {
+    if (!draining_ && writes_.size() >= high_) {
+      draining_ = true;
+      ++drains_;
+      drain_left_ = writes_.size();
+    }
+  }
+  // The burst that moves on next, given which bank queues have room (`room(burst)`) and whether reads wait in
+  // the bank queues: outside a drain the oldest read, or, when no read is queued or waiting, the oldest
+  // write; during one the oldest write, or else the oldest read a buffered write waits for. nullptr: none
+  // can.
+  template <typename Room>
+  const PendingBurst* next(bool reads_waiting, Room room) const;
+  // Removes `burst` (a pointer next() returned): it has moved on. A drain ends when the writes buffered at
+  // its start have moved on or the buffer is down to the low watermark.
+  void moved(const PendingBurst* burst);
   std::uint64_t drains() const { return drains_; }  // drains started
 
  private:
@@ -64,35 +77,26 @@ class ReadWriteQueues {
   std::uint32_t high_;
   std::uint32_t low_;
   bool draining_ = false;
+  std::size_t drain_left_ = 0;  // writes the current drain still moves on: those buffered at its start
   std::uint64_t drains_ = 0;
 };
 
-template <typename Take>
-void ReadWriteQueues::move_on(bool reads_waiting, std::uint32_t writes_waiting, Take take) {
-  const std::size_t writes = writes_.size() + writes_waiting;
-  if (draining_ && writes <= low_) draining_ = false;
-  if (!draining_ && writes >= high_) {
-    draining_ = true;
-    ++drains_;
+template <typename Room>
+const PendingBurst* ReadWriteQueues::next(bool reads_waiting, Room room) const {
+  auto first_write = [&]() -> const PendingBurst* {
+    for (const PendingBurst& w : writes_)
+      if (!w.waits_for_read && room(w)) return &w;
+    return nullptr;
+  };
+  if (draining_) {
+    if (const PendingBurst* w = first_write()) return w;
+    for (const PendingBurst& r : reads_)
+      if (buffered_write(r.address) != nullptr && room(r)) return &r;
+    return nullptr;
   }
-  for (std::size_t i = 0; i < reads_.size();) {
-    if ((draining_ && buffered_write(reads_[i].address) == nullptr) || !take(reads_[i])) {
-      ++i;
-      continue;
-    }
-    const std::uint64_t address = reads_[i].address;
-    reads_.erase(reads_.begin() + static_cast<std::ptrdiff_t>(i));
-    read_left(address);
-    reads_waiting = true;
-  }
-  if (!draining_ && (reads_waiting || !reads_.empty())) return;
-  for (std::size_t i = 0; i < writes_.size();) {
-    if (writes_[i].waits_for_read || !take(writes_[i])) {
-      ++i;
-      continue;
-    }
-    writes_.erase(writes_.begin() + static_cast<std::ptrdiff_t>(i));
-  }
+  for (const PendingBurst& r : reads_)
+    if (room(r)) return &r;
+  return reads_.empty() && !reads_waiting ? first_write() : nullptr;
 }
 
 }  // namespace tacsim::dram

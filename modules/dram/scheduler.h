@@ -66,25 +66,32 @@ class Scheduler {
   virtual void bank_changed(std::uint32_t bank) = 0;
   virtual void timing_changed(std::uint32_t rank, Need waiters) = 0;
   virtual void rank_changed(std::uint32_t rank) = 0;
+  // The command of a pick() or next() issued, in `bank` (refresh commands are not reported).
+  virtual void issued(std::uint32_t bank) = 0;
 };
 
 enum class SchedulerKind {
-  kFrFcfs,  // first ready, first come first served, with a row-hit cap (fr_fcfs_scheduler.cpp)
+  kFrFcfs,          // first ready, first come first served, with a row-hit cap (fr_fcfs_scheduler.cpp)
+  kBankRoundRobin,  // bank queues in turn, each its first ready command (bank_round_robin_scheduler.cpp)
 };
 
 std::unique_ptr<Scheduler> make_fr_fcfs_scheduler(const Params& params);
+std::unique_ptr<Scheduler> make_bank_round_robin_scheduler(const Params& params);
 
 inline std::unique_ptr<Scheduler> make_scheduler(SchedulerKind kind, const Params& params) {
   switch (kind) {
     case SchedulerKind::kFrFcfs:
       return make_fr_fcfs_scheduler(params);
+    case SchedulerKind::kBankRoundRobin:
+      return make_bank_round_robin_scheduler(params);
   }
   return make_fr_fcfs_scheduler(params);
 }
 
 // The config names (`dram.scheduler`).
-inline constexpr std::array<std::pair<SchedulerKind, const char*>, 1> kSchedulerNames = {{
+inline constexpr std::array<std::pair<SchedulerKind, const char*>, 2> kSchedulerNames = {{
     {SchedulerKind::kFrFcfs, "fr-fcfs"},
+    {SchedulerKind::kBankRoundRobin, "bank-round-robin"},
 }};
 
 }  // namespace tacsim::dram

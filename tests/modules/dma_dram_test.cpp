@@ -62,9 +62,10 @@ TEST(DmaDram, IdleBankReadLatencyThroughTheStack) {
   };
   b.dma.submit(m);
   sc_core::sc_start();
-  // BEGIN_REQ at cycle 0 enters the controller at 1; ACT at 1, RD at 1 + tRCD 22 = 23, data from 23 + CL 22 =
-  // 45 for burst 4 cycles: the last beat ends at 49, when BEGIN_RESP arrives.
-  ASSERT_EQ(b.done, (std::vector<Cycle>{49}));
+  // BEGIN_REQ at cycle 0 enters the controller at 1 and its bank queue at the end of 1; ACT at 2, RD at 2 +
+  // tRCD 22 = 24, data from 24 + CL 22 = 46 for burst 4 cycles: the last beat ends at 50, when BEGIN_RESP
+  // arrives.
+  ASSERT_EQ(b.done, (std::vector<Cycle>{50}));
   EXPECT_EQ(local, src);
 }
 

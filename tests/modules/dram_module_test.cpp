@@ -148,16 +148,16 @@ std::uint64_t ddr4_address(const Params& p, std::uint32_t row, std::uint32_t col
 TEST(DramModule, IdleReadAndRowHitFollowTheTimingFormulas) {
   const Params p = ddr4();
   Bench b(p, {{10, ddr4_address(p, 5, 0)}, {100, ddr4_address(p, 5, 8)}});
-  // BEGIN_REQ 10 is taken at once (END_REQ 10) and enters the controller at 11: ACT 11, RD 11 + tRCD 22 = 33,
-  // data 33 + CL 22 = 55 for burst 4 cycles: BEGIN_RESP at 59.
+  // BEGIN_REQ 10 is taken at once (END_REQ 10), enters the controller at 11 and its bank queue at the end of
+  // 11: ACT 12, RD 12 + tRCD 22 = 34, data 34 + CL 22 = 56 for burst 4 cycles: BEGIN_RESP at 60.
   const Seen& first = b.run(0);
   EXPECT_EQ(first.begin_req, 10u);
   EXPECT_EQ(first.end_req, 10u);
-  EXPECT_EQ(first.begin_resp, 11u + p.tRCD_cycles + p.CL_cycles + p.burst_cycles());
-  EXPECT_EQ(first.begin_resp, 59u);
-  // The row is still open: RD at 101, BEGIN_RESP 101 + CL 22 + burst 4 = 127.
+  EXPECT_EQ(first.begin_resp, 12u + p.tRCD_cycles + p.CL_cycles + p.burst_cycles());
+  EXPECT_EQ(first.begin_resp, 60u);
+  // The row is still open: in at 101, RD at 102, BEGIN_RESP 102 + CL 22 + burst 4 = 128.
   EXPECT_EQ(b.run(1).end_req, 100u);
-  EXPECT_EQ(b.run(1).begin_resp, 127u);
+  EXPECT_EQ(b.run(1).begin_resp, 128u);
 }
 
 TEST(DramModule, WrittenDataIsReadBack) {
@@ -174,24 +174,24 @@ TEST(DramModule, AFullReadQueueHoldsEndReqBack) {
   p.read_queue_bursts = 1;
   p.bank_queue_bursts = 1;
   // Four one-burst reads to one bank's row 0, at cycles 0, 1, 2, 3. A enters at 1 and takes the bank queue's
-  // place: ACT 1, RD 1 + tRCD 22 = 23, BEGIN_RESP 23 + CL 22 + burst 4 = 49. B (END_REQ 1) waits in the read
-  // queue, C (END_REQ 2) in the front end. A's RD frees the bank place at the end of cycle 23: B moves into
-  // it and C into the read queue; B's RD at 23 + tCCD_L 8 = 31 (same bank group), BEGIN_RESP 57; C's at 39,
-  // BEGIN_RESP 65. D finds the front end busy: END_REQ only once it can enter, the cycle after C left, so
-  // END_REQ 23; its RD at 47, BEGIN_RESP 73.
+  // place at the end of 1: ACT 2, RD 2 + tRCD 22 = 24, BEGIN_RESP 24 + CL 22 + burst 4 = 50. B (END_REQ 1)
+  // waits in the read queue, C (END_REQ 2) in the front end. A's RD frees the bank place at the end of cycle
+  // 24: B moves into it and C into the read queue; B's RD at 24 + tCCD_L 8 = 32 (same bank group), BEGIN_RESP
+  // 58; C's at 40, BEGIN_RESP 66. D finds the front end busy: END_REQ only once it can enter, the cycle after
+  // C left, so END_REQ 24; its RD at 48, BEGIN_RESP 74.
   Bench b(p, {{0, ddr4_address(p, 0, 0)},
               {1, ddr4_address(p, 0, 8)},
               {2, ddr4_address(p, 0, 16)},
               {3, ddr4_address(p, 0, 24)}});
   EXPECT_EQ(b.run(0).end_req, 0u);
-  EXPECT_EQ(b.run(0).begin_resp, 49u);
+  EXPECT_EQ(b.run(0).begin_resp, 50u);
   EXPECT_EQ(b.run(1).end_req, 1u);
-  EXPECT_EQ(b.run(1).begin_resp, 57u);
+  EXPECT_EQ(b.run(1).begin_resp, 58u);
   EXPECT_EQ(b.run(2).end_req, 2u);
-  EXPECT_EQ(b.run(2).begin_resp, 65u);
+  EXPECT_EQ(b.run(2).begin_resp, 66u);
   EXPECT_EQ(b.run(3).begin_req, 3u);
-  EXPECT_EQ(b.run(3).end_req, 23u);
-  EXPECT_EQ(b.run(3).begin_resp, 73u);
+  EXPECT_EQ(b.run(3).end_req, 24u);
+  EXPECT_EQ(b.run(3).begin_resp, 74u);
 }
 
 TEST(DramModule, WritesAreAcknowledgedOnceBuffered) {
@@ -208,11 +208,14 @@ TEST(DramModule, WritesAreAcknowledgedOnceBuffered) {
 
 TEST(DramModule, HbmBurstsOfOneTransactionSpreadOverChannels) {
   const Params p = load_preset("hbm2", default_presets_dir());
-  // 4 KiB from address 0 with RoRaBgBaChCo: 32 bursts per 2 KB row and channel, so two channels get 32 each.
-  // Each channel: ACT 1, first RD 1 + tRCD 14 = 15, then one RD per burst time (2 cycles; tCCD_L 2 in one
-  // bank group): the 32nd at 15 + 31 x 2 = 77, its data ends 77 + CL 14 + 2 = 93: BEGIN_RESP at 93.
+  // 4 KiB from address 0 with RoRaBgBaChCo: 32 bursts per 2 KB row and channel, so two channels get 32 each,
+  // all in one bank: they move from the read queue into the bank queue one per cycle from the end of 1, 8 at
+  // most. Each channel: ACT 2, first RD 2 + tRCD 14 = 16, then one RD per burst time (2 cycles; tCCD_L 2 in
+  // one bank group), each freed place refilled in time: the 32nd at 16 + 31 x 2 = 78, its data ends 78 + CL
+  // 14
+  // + 2 = 94: BEGIN_RESP at 94.
   Bench b(p, {{0, 0, 4096}});
-  EXPECT_EQ(b.run(0).begin_resp, 93u);
+  EXPECT_EQ(b.run(0).begin_resp, 94u);
   EXPECT_EQ(b.memory.engine().counters().read_bursts, 64u);
 }
 

@@ -162,23 +162,27 @@ Location at_row(std::uint32_t row, std::uint32_t column = 0) {
 // ---- Latency of single accesses, derived by hand
 // -------------------------------------------------------------
 
+// A request that arrives in cycle t moves from the read queue into its bank queue at the end of t (one burst
+// per cycle, as DRAMsim3's controller): its first command can issue at t + 1.
+constexpr Cycle kToBankQueue = 1;
+
 TEST(DramEngine, Ddr4_3200IdleHitAndConflictLatencies) {
   Probe probe(preset("ddr4-3200"));
-  EXPECT_EQ(probe.access(at_row(0), 0), 48u);        // ACT 0; tRCD 22 + CL 22 + burst 4 = 48
-  EXPECT_EQ(probe.access(at_row(0, 8), 100), 126u);  // row hit: 100 + CL 22 + burst 4 = 126
-  // Row conflict at 200: PRE 200 (tRAS and tRTP long met), ACT 200 + tRP 22 = 222, RD 222 + tRCD 22 = 244,
-  // data ends 244 + CL 22 + burst 4 = 270: tRP + tRCD + CL + burst = 70 cycles.
-  EXPECT_EQ(probe.access(at_row(1), 200), 270u);
+  EXPECT_EQ(probe.access(at_row(0), 0), 49u);        // ACT 1; + tRCD 22 + CL 22 + burst 4 = 49
+  EXPECT_EQ(probe.access(at_row(0, 8), 100), 127u);  // row hit: RD 101 + CL 22 + burst 4 = 127
+  // Row conflict at 200: PRE 201 (tRAS and tRTP long met), ACT 201 + tRP 22 = 223, RD 223 + tRCD 22 = 245,
+  // data ends 245 + CL 22 + burst 4 = 271: 1 + tRP + tRCD + CL + burst = 71 cycles.
+  EXPECT_EQ(probe.access(at_row(1), 200), 271u);
   ASSERT_EQ(probe.commands.size(), 6u);  // ACT RD, RD, PRE ACT RD
   EXPECT_EQ(probe.commands[3].type, CommandType::kPre);
-  EXPECT_EQ(probe.commands[3].cycle, 200u);
-  EXPECT_EQ(probe.commands[4].cycle, 222u);
-  EXPECT_EQ(probe.commands[5].cycle, 244u);
+  EXPECT_EQ(probe.commands[3].cycle, 201u);
+  EXPECT_EQ(probe.commands[4].cycle, 223u);
+  EXPECT_EQ(probe.commands[5].cycle, 245u);
   const Counters& c = probe.engine.counters();
   EXPECT_EQ(c.row_misses, 1u);
   EXPECT_EQ(c.row_hits, 1u);
   EXPECT_EQ(c.row_conflicts, 1u);
-  EXPECT_EQ(c.read_latency_sum_cycles, 48u + 26u + 70u);
+  EXPECT_EQ(c.read_latency_sum_cycles, 49u + 27u + 71u);
 }
 
 TEST(DramEngine, IdleHitAndConflictLatenciesFollowTheTimingsOfEveryPreset) {
@@ -187,44 +191,47 @@ TEST(DramEngine, IdleHitAndConflictLatenciesFollowTheTimingsOfEveryPreset) {
     const Params p = preset(name);
     Probe probe(p);
     const Cycle burst = p.burst_cycles();
-    EXPECT_EQ(probe.access(at_row(0), 0), p.tRCD_cycles + p.CL_cycles + burst);
-    EXPECT_EQ(probe.access(at_row(0, p.burst_length), 1000), 1000 + p.CL_cycles + burst);
-    EXPECT_EQ(probe.access(at_row(1), 2000), 2000 + p.tRP_cycles + p.tRCD_cycles + p.CL_cycles + burst);
+    EXPECT_EQ(probe.access(at_row(0), 0), kToBankQueue + p.tRCD_cycles + p.CL_cycles + burst);
+    EXPECT_EQ(probe.access(at_row(0, p.burst_length), 1000), 1000 + kToBankQueue + p.CL_cycles + burst);
+    EXPECT_EQ(probe.access(at_row(1), 2000),
+              2000 + kToBankQueue + p.tRP_cycles + p.tRCD_cycles + p.CL_cycles + burst);
   }
-  // The same by hand for HBM2: tRCD 14 + CL 14 + burst 2 = 30; LPDDR4-3200: tRCD 29 + CL 28 + burst 8 = 65.
-  EXPECT_EQ(Probe(preset("hbm2")).access(at_row(0), 0), 30u);
-  EXPECT_EQ(Probe(preset("lpddr4-3200")).access(at_row(0), 0), 65u);
+  // The same by hand for HBM2: 1 + tRCD 14 + CL 14 + burst 2 = 31; LPDDR4-3200: 1 + tRCD 29 + CL 28 + burst 8
+  // = 66.
+  EXPECT_EQ(Probe(preset("hbm2")).access(at_row(0), 0), 31u);
+  EXPECT_EQ(Probe(preset("lpddr4-3200")).access(at_row(0), 0), 66u);
 }
 
 TEST(DramEngine, WritesArePostedAndIssueWhenNoReadWaits) {
   Probe probe(preset("ddr4-3200"));
   // Acknowledged the cycle after it enters the write buffer; with no read waiting it moves on to its bank
-  // queue at once: ACT 0, WR 0 + tRCD 22 = 22.
+  // queue at the end of that cycle: ACT 1, WR 1 + tRCD 22 = 23.
   EXPECT_EQ(probe.access(at_row(0), 0, true), 1u);
   EXPECT_EQ(probe.engine.counters().write_transactions, 1u);
   EXPECT_EQ(probe.engine.counters().write_latency_sum_cycles, 1u);
   probe.engine.advance_to(100);
   ASSERT_EQ(probe.commands.size(), 2u);
   EXPECT_EQ(probe.commands[1].type, CommandType::kWr);
-  EXPECT_EQ(probe.commands[1].cycle, 22u);
+  EXPECT_EQ(probe.commands[1].cycle, 23u);
   EXPECT_TRUE(probe.engine.idle());
 }
 
 TEST(DramEngine, UnalignedTransactionIsSplitIntoBurstsThatOverlapInTime) {
   Probe probe(preset("ddr4-3200"));
-  // Bytes 60..159 touch the bursts at 0, 64 and 128, which RoRaBaCoBgCh puts in bank groups 0, 1 and 2.
-  // ACTs at 0, 4, 8 (tRRD_S 4); RDs at 22, 26, 30 (tRCD 22 after each); the last data ends 30 + 22 + 4 = 56.
+  // Bytes 60..159 touch the bursts at 0, 64 and 128, which RoRaBaCoBgCh puts in bank groups 0, 1 and 2. They
+  // reach their bank queues at the ends of cycles 0, 1 and 2: ACTs at 1, 5, 9 (tRRD_S 4); RDs at 23, 27, 31
+  // (tRCD 22 after each); the last data ends 31 + 22 + 4 = 57.
   EXPECT_TRUE(probe.engine.try_enqueue(Transaction{7, 60, 100, false}, 0));
   probe.engine.advance_to(100);
   const std::vector<Completion> done = probe.engine.take_completions();
   ASSERT_EQ(done.size(), 1u);
   EXPECT_EQ(done[0].id, 7u);
-  EXPECT_EQ(done[0].finish, 56u);
+  EXPECT_EQ(done[0].finish, 57u);
   EXPECT_EQ(probe.engine.counters().read_bursts, 3u);
   EXPECT_EQ(probe.engine.counters().act_commands, 3u);
   std::vector<Cycle> cycles;
   for (const Command& c : probe.commands) cycles.push_back(c.cycle);
-  EXPECT_EQ(cycles, (std::vector<Cycle>{0, 4, 8, 22, 26, 30}));
+  EXPECT_EQ(cycles, (std::vector<Cycle>{1, 5, 9, 23, 27, 31}));
 }
 
 TEST(DramEngine, LargeTransactionCompletesWhenItsLastBurstEnds) {
@@ -253,17 +260,17 @@ TEST(DramEngine, ClosedPagePrechargesWithTheLastQueuedAccess) {
   Params p = preset("ddr4-3200");
   p.page_policy = PagePolicyKind::kClosed;
   Probe probe(p);
-  EXPECT_EQ(probe.access(at_row(0), 0), 48u);  // tRCD 22 + CL 22 + burst 4, issued as RDA
-  // The same row again: RDA at 22 precharged at max(22 + tRTP 12, 0 + tRAS 52) = 52, so ACT no earlier than
-  // 52 + tRP 22 = 74; arriving at 100 it pays tRCD 22 + CL 22 + burst 4 again: 148.
-  EXPECT_EQ(probe.access(at_row(0, 8), 100), 148u);
+  EXPECT_EQ(probe.access(at_row(0), 0), 49u);  // ACT 1, RDA 23, + CL 22 + burst 4
+  // The same row again: RDA at 23 precharged at max(23 + tRTP 12, 1 + tRAS 52) = 53, so ACT no earlier than
+  // 53 + tRP 22 = 75; arriving at 100 it pays 1 + tRCD 22 + CL 22 + burst 4 again: 149.
+  EXPECT_EQ(probe.access(at_row(0, 8), 100), 149u);
   EXPECT_EQ(probe.engine.counters().rda_commands, 2u);
   EXPECT_EQ(probe.engine.counters().pre_commands, 0u);
   EXPECT_EQ(probe.engine.counters().row_misses, 2u);
-  // Arriving at 60, before the bank may be activated again: ACT at 74, RD at 96, data ends 96 + 22 + 4 = 122.
+  // Arriving at 60, before the bank may be activated again: ACT at 75, RD at 97, data ends 97 + 22 + 4 = 123.
   Probe early(p);
   early.access(at_row(0), 0);
-  EXPECT_EQ(early.access(at_row(0, 8), 60), 122u);
+  EXPECT_EQ(early.access(at_row(0, 8), 60), 123u);
 }
 
 TEST(DramEngine, RefreshDelaysAnAccessByTRfc) {
@@ -274,7 +281,7 @@ TEST(DramEngine, RefreshDelaysAnAccessByTRfc) {
   // With a row open from an access at 9000: PRE at 9360, REF 9360 + tRP 16 = 9376, ACT 9376 + 420 = 9796,
   // RD 9812, data ends 9812 + 16 + 4 = 9832.
   Probe busy(p);
-  EXPECT_EQ(busy.access(at_row(0), 9000), 9036u);  // tRCD 16 + CL 16 + burst 4 = 36
+  EXPECT_EQ(busy.access(at_row(0), 9000), 9037u);  // 1 + tRCD 16 + CL 16 + burst 4 = 37
   EXPECT_EQ(busy.access(at_row(0, 8), 9360), 9832u);
   // An access to rank 1 waits only for the command bus (rank 1's own refresh is due 4680 cycles later): rank
   // 0's REF takes cycle 9360, so ACT 9361, RD 9361 + 16 = 9377, data ends 9377 + 16 + 4 = 9397.
@@ -310,17 +317,19 @@ TEST(DramEngine, NextEventNamesEachCycleWhereSomethingHappens) {
   Engine engine(preset("ddr4-3200"));
   EXPECT_EQ(engine.next_event(), 12480u);  // nothing queued: rank 0's first refresh at tREFI
   ASSERT_TRUE(engine.try_enqueue(Transaction{1, 0, 64, false}, 5));
-  EXPECT_EQ(engine.next_event(), 5u);  // ACT
+  EXPECT_EQ(engine.next_event(), 5u);  // the read moves on into its bank queue
   engine.advance_to(5);
-  EXPECT_EQ(engine.next_event(), 27u);  // RD at 5 + tRCD 22
-  engine.advance_to(27);
-  EXPECT_EQ(engine.next_event(), 53u);  // completion at 27 + CL 22 + burst 4
-  engine.advance_to(52);
-  EXPECT_TRUE(engine.take_completions().empty());
+  EXPECT_EQ(engine.next_event(), 6u);  // ACT
+  engine.advance_to(6);
+  EXPECT_EQ(engine.next_event(), 28u);  // RD at 6 + tRCD 22
+  engine.advance_to(28);
+  EXPECT_EQ(engine.next_event(), 54u);  // completion at 28 + CL 22 + burst 4
   engine.advance_to(53);
+  EXPECT_TRUE(engine.take_completions().empty());
+  engine.advance_to(54);
   const auto done = engine.take_completions();
   ASSERT_EQ(done.size(), 1u);
-  EXPECT_EQ(done[0].finish, 53u);
+  EXPECT_EQ(done[0].finish, 54u);
   EXPECT_TRUE(engine.idle());
   EXPECT_EQ(engine.next_event(), 12480u);
 }
@@ -329,12 +338,12 @@ TEST(DramEngine, QueueOccupancyAndLatencyStatistics) {
   Engine engine(preset("ddr4-3200"));
   ASSERT_TRUE(engine.try_enqueue(Transaction{1, 0, 64, false}, 0));
   engine.advance_to(100);
-  // The burst is queued at the end of cycles 0..21 and leaves with its RD at 22: 22 burst-cycles.
-  EXPECT_EQ(engine.counters().queue_occupancy_sum, 22u);
+  // The burst is queued at the end of cycles 0..22 and leaves with its RD at 23: 23 burst-cycles.
+  EXPECT_EQ(engine.counters().queue_occupancy_sum, 23u);
   EXPECT_EQ(engine.counters().queue_occupancy_max, 1u);
-  EXPECT_EQ(engine.counters().read_latency_histogram.count(48), 1u);
-  EXPECT_EQ(engine.counters().read_latency_histogram.percentile(0.5), 48u);
-  EXPECT_EQ(engine.counters().read_latency_histogram.percentile(0.99), 48u);
+  EXPECT_EQ(engine.counters().read_latency_histogram.count(49), 1u);
+  EXPECT_EQ(engine.counters().read_latency_histogram.percentile(0.5), 49u);
+  EXPECT_EQ(engine.counters().read_latency_histogram.percentile(0.99), 49u);
 }
 
 TEST(DramEngine, HbmIssuesARowAndAColumnCommandInOneCycle) {
@@ -343,20 +352,23 @@ TEST(DramEngine, HbmIssuesARowAndAColumnCommandInOneCycle) {
     Params p = preset("hbm2");
     p.separate_row_column_buses = separate;
     Probe probe(p);
-    probe.access(at_row(0), 0);  // ACT 0, RD 14: row 0 of bank 0 stays open
+    probe.access(at_row(0), 0);  // ACT 1, RD 15: row 0 of bank 0 stays open
     Location other = at_row(0);
     other.bank = 1;
     Engine& e = probe.engine;
-    // At 100 a hit in bank 0 (RD) and a miss in bank 1 (ACT) are both ready: on HBM's two buses both issue at
-    // 100; on one bus the RD goes first (FR-FCFS) and the ACT follows at 101.
+    // At 100 two hits in bank 0 and a miss in bank 1 arrive; they reach their bank queues at the ends of 100,
+    // 101 and 102. RD 101, RD 103 (tCCD_L 2 in one bank group), and the miss's ACT is ready at 103 too: on
+    // HBM's two buses both issue at 103; on one bus the RD goes first (FR-FCFS) and the ACT follows at 104.
     ASSERT_TRUE(e.try_enqueue(Transaction{10, e.address_map().encode(at_row(0, 4)), 64, false}, 100));
-    ASSERT_TRUE(e.try_enqueue(Transaction{11, e.address_map().encode(other), 64, false}, 100));
+    ASSERT_TRUE(e.try_enqueue(Transaction{11, e.address_map().encode(at_row(0, 8)), 64, false}, 100));
+    ASSERT_TRUE(e.try_enqueue(Transaction{12, e.address_map().encode(other), 64, false}, 100));
     e.advance_to(300);
-    ASSERT_EQ(probe.commands.size(), 5u);
-    EXPECT_EQ(probe.commands[2].type, CommandType::kRd);
-    EXPECT_EQ(probe.commands[2].cycle, 100u);
-    EXPECT_EQ(probe.commands[3].type, CommandType::kAct);
-    EXPECT_EQ(probe.commands[3].cycle, separate ? 100u : 101u);
+    ASSERT_EQ(probe.commands.size(), 6u);  // ACT RD, RD RD, ACT RD
+    EXPECT_EQ(probe.commands[2].cycle, 101u);
+    EXPECT_EQ(probe.commands[3].type, CommandType::kRd);
+    EXPECT_EQ(probe.commands[3].cycle, 103u);
+    EXPECT_EQ(probe.commands[4].type, CommandType::kAct);
+    EXPECT_EQ(probe.commands[4].cycle, separate ? 103u : 104u);
   }
 }
 
@@ -366,16 +378,17 @@ TEST(DramEngine, HbmReadToPrechargeFollowsTheBurstLength) {
     Params p = preset("hbm2");
     p.burst_length = bl;
     Probe probe(p);
-    probe.access(at_row(0), 0);  // ACT 0: tRAS ends at 34
+    probe.access(at_row(0), 0);  // ACT 1: tRAS ends at 35
     Engine& e = probe.engine;
-    // A hit and a conflict at 100: RD 100, then PRE at 100 + tRTP: tRTP_L 6 with BL4, tRTP_S 4 with BL2.
+    // A hit and a conflict at 100, in the bank queue from 101 and 102: RD 101, then PRE at 101 + tRTP: tRTP_L
+    // 6 with BL4, tRTP_S 4 with BL2.
     ASSERT_TRUE(e.try_enqueue(Transaction{10, e.address_map().encode(at_row(0, bl)), 32, false}, 100));
     ASSERT_TRUE(e.try_enqueue(Transaction{11, e.address_map().encode(at_row(1)), 32, false}, 100));
     e.advance_to(400);
     ASSERT_GE(probe.commands.size(), 4u);
     EXPECT_EQ(probe.commands[3].type, CommandType::kPre);
-    EXPECT_EQ(probe.commands[3].cycle, 100u + (bl == 4 ? p.tRTP_L_cycles : p.tRTP_S_cycles));
-    EXPECT_EQ(probe.commands[3].cycle, bl == 4 ? 106u : 104u);
+    EXPECT_EQ(probe.commands[3].cycle, 101u + (bl == 4 ? p.tRTP_L_cycles : p.tRTP_S_cycles));
+    EXPECT_EQ(probe.commands[3].cycle, bl == 4 ? 107u : 105u);
   }
 }
 
@@ -384,30 +397,33 @@ TEST(DramEngine, HbmReadToPrechargeFollowsTheBurstLength) {
 
 TEST(DramEngine, RowHitIsServedBeforeAnOlderConflict) {
   Probe probe(preset("ddr4-3200"));
-  probe.access(at_row(0), 0);  // opens row 0 of bank 0
+  EXPECT_EQ(probe.access(at_row(0), 60), 109u);  // opens row 0 of bank 0: ACT 61 (tRAS until 113), RD 83
   Engine& e = probe.engine;
-  ASSERT_TRUE(e.try_enqueue(Transaction{10, e.address_map().encode(at_row(1)), 64, false}, 100));  // conflict
-  ASSERT_TRUE(e.try_enqueue(Transaction{11, e.address_map().encode(at_row(0, 8)), 64, false}, 100));  // hit
+  // At 110 a conflict, then a hit: they reach the bank queue at the ends of 110 and 111, before the row may
+  // close, so the PRE must wait for the younger hit.
+  ASSERT_TRUE(e.try_enqueue(Transaction{10, e.address_map().encode(at_row(1)), 64, false}, 110));  // conflict
+  ASSERT_TRUE(e.try_enqueue(Transaction{11, e.address_map().encode(at_row(0, 8)), 64, false}, 110));  // hit
   e.advance_to(400);
   std::map<std::uint64_t, Cycle> finish;
   for (const Completion& c : e.take_completions()) finish[c.id] = c.finish;
-  EXPECT_EQ(finish[11], 126u);  // the younger hit goes first: RD 100, + CL 22 + burst 4
-  // The conflict's PRE waits for the hit: max(ACT 0 + tRAS 52, RD 100 + tRTP 12) = 112; ACT 134; RD 156;
-  // data ends 156 + 22 + 4 = 182.
-  EXPECT_EQ(finish[10], 182u);
+  EXPECT_EQ(finish[11], 138u);  // the younger hit goes first: RD 112, + CL 22 + burst 4
+  // The conflict's PRE waits for the hit: max(ACT 61 + tRAS 52, RD 112 + tRTP 12) = 124; ACT 146; RD 168;
+  // data ends 168 + 22 + 4 = 194.
+  EXPECT_EQ(finish[10], 194u);
 }
 
 TEST(DramEngine, RowHitCapLetsAWaitingConflictThrough) {
-  // Row 0 of bank 0 open; then a conflict to row 1, then 12 hits to row 0, all at cycle 100.
+  // Row 0 of bank 0 open (ACT 61: it may close from 113); then a conflict to row 1, then 12 hits to row 0,
+  // all at cycle 110: hits reach the bank queue from the end of 111 on, before the row may close.
   auto run = [](std::uint32_t cap) {
     Params p = preset("ddr4-3200");
     p.row_hit_cap = cap;
     Probe probe(p);
-    probe.access(at_row(0), 0);
+    probe.access(at_row(0), 60);
     Engine& e = probe.engine;
-    EXPECT_TRUE(e.try_enqueue(Transaction{100, e.address_map().encode(at_row(1)), 64, false}, 100));
+    EXPECT_TRUE(e.try_enqueue(Transaction{100, e.address_map().encode(at_row(1)), 64, false}, 110));
     for (std::uint32_t i = 1; i <= 12; ++i) {
-      EXPECT_TRUE(e.try_enqueue(Transaction{i, e.address_map().encode(at_row(0, 8 * i)), 64, false}, 100));
+      EXPECT_TRUE(e.try_enqueue(Transaction{i, e.address_map().encode(at_row(0, 8 * i)), 64, false}, 110));
     }
     e.advance_to(2000);
     int hits_before_conflict = 0;
@@ -434,11 +450,11 @@ TEST(DramEngine, ReadsOfABufferedWriteAreServedFromItAndWritesMerge) {
   engine.advance_to(300);
   std::map<std::uint64_t, Cycle> finish;
   for (const Completion& c : engine.take_completions()) finish[c.id] = c.finish;
-  // Read 1: ACT 0, RD 22, data ends 48. Write 2 is acknowledged at 1, read 3 of the same burst is served from
+  // Read 1: ACT 1, RD 23, data ends 49. Write 2 is acknowledged at 1, read 3 of the same burst is served from
   // the write buffer at 1, and write 4 merges into write 2 (acknowledged at 1). The buffered write waits
-  // while read 1 does, then issues once: its data may start 2 idle cycles after read 1's data (ends 48), so
-  // WR at 50 - CWL 16 = 34.
-  EXPECT_EQ(finish[1], 48u);
+  // while read 1 does, then issues once: its data may start 2 idle cycles after read 1's data (ends 49), so
+  // WR at 51 - CWL 16 = 35.
+  EXPECT_EQ(finish[1], 49u);
   EXPECT_EQ(finish[2], 1u);
   EXPECT_EQ(finish[3], 1u);
   EXPECT_EQ(finish[4], 1u);
@@ -446,7 +462,7 @@ TEST(DramEngine, ReadsOfABufferedWriteAreServedFromItAndWritesMerge) {
   EXPECT_EQ(engine.counters().writes_merged, 1u);
   ASSERT_EQ(log.size(), 3u);  // ACT, RD, WR
   EXPECT_EQ(log[2].type, CommandType::kWr);
-  EXPECT_EQ(log[2].cycle, 34u);
+  EXPECT_EQ(log[2].cycle, 35u);
 }
 
 TEST(DramEngine, AWriteNeverOvertakesAnOlderReadOfItsBurst) {
@@ -462,8 +478,8 @@ TEST(DramEngine, AWriteNeverOvertakesAnOlderReadOfItsBurst) {
   // take it: the read of x goes first (a drain lets through the reads a buffered write waits for), then the
   // write, behind it in the bank queue.
   ASSERT_TRUE(engine.try_enqueue(Transaction{1, z, 64, false}, 0));
-  ASSERT_TRUE(engine.try_enqueue(Transaction{2, x, 64, false}, 0));
-  ASSERT_TRUE(engine.try_enqueue(Transaction{3, x, 64, true}, 0));
+  ASSERT_TRUE(engine.try_enqueue(Transaction{2, x, 64, false}, 1));
+  ASSERT_TRUE(engine.try_enqueue(Transaction{3, x, 64, true}, 2));
   engine.advance_to(1000);
   std::vector<std::pair<CommandType, std::uint32_t>> columns;
   for (const Command& c : log)
@@ -483,12 +499,14 @@ TEST(DramEngine, WritesWaitForTheHighWatermarkThenDrain) {
   Engine engine(p);
   std::vector<Command> log;
   engine.set_command_observer([&](const Command& c) { log.push_back(c); });
-  // 40 reads of one row, one per cycle from 0, keep reads waiting (one RD per tCCD_L 8 from 22 on); 6 writes
-  // to another bank group arrive at 41..46. They wait in the buffer until the sixth makes 6 (the high
-  // watermark): at 46 the drain starts, the writes move on (ACT at 47, the command bus being taken at 46 by
-  // the RD of the read due then) and the reads stay in the read queue. The 8 reads already in the bank queue
-  // still compete, RDs at 46, 54, ..., 102; then the writes: WR from 102 + 12 = 114 (the write data may start
-  // 2 cycles after the read data ends at 102 + CL 22 + burst 4: 130 - CWL 16 = 114), one per tCCD_L 8.
+  // 40 reads of one row, one per cycle from 0: RDs at 23, 31, ... (tCCD_L 8), the last at 23 + 39 x 8 = 335.
+  // 6 writes to another bank group arrive at 41..46 and stay in the buffer until the sixth makes 6 (the high
+  // watermark): the drain starts at 46 and moves the 6 buffered writes on at the ends of 46..51 while the
+  // reads wait in the read queue; ACT at 48 (the RD due at 47 takes the bus first). In the bank queues the
+  // writes then compete with the reads, and reads ready every tCCD_L keep them behind the read-to-write
+  // turnaround until the stream ends: WR from 335 + 12 = 347 (the write data may start 2 cycles after the
+  // read data ends at 335 + CL 22 + burst 4: 363 - CWL 16), one per tCCD_L 8. (So does DRAMsim3, whose drains
+  // move writes on; a steady stream of writes fills the buffer again and the reads run dry behind it.)
   std::uint64_t id = 0;
   for (std::uint32_t i = 0; i < 40; ++i) {
     const std::uint64_t address = engine.address_map().encode(at_row(0, 8 * i));
@@ -501,15 +519,12 @@ TEST(DramEngine, WritesWaitForTheHighWatermarkThenDrain) {
   }
   engine.advance_to(5000);
   EXPECT_EQ(engine.counters().write_drains, 1u);
-  std::vector<Cycle> writes, reads_before_first_write;
+  std::vector<Cycle> writes;
   for (const Command& c : log) {
-    if (c.type == CommandType::kAct && c.bankgroup == 1) EXPECT_EQ(c.cycle, 47u);
+    if (c.type == CommandType::kAct && c.bankgroup == 1) EXPECT_EQ(c.cycle, 48u);
     if (c.type == CommandType::kWr) writes.push_back(c.cycle);
-    if (c.type == CommandType::kRd && writes.empty() && c.cycle >= 46)
-      reads_before_first_write.push_back(c.cycle);
   }
-  EXPECT_EQ(writes, (std::vector<Cycle>{114, 122, 130, 138, 146, 154}));
-  EXPECT_EQ(reads_before_first_write.size(), p.bank_queue_bursts);
+  EXPECT_EQ(writes, (std::vector<Cycle>{347, 355, 363, 371, 379, 387}));
 }
 
 // ---- Traffic: legality, bandwidth, conservation
@@ -520,6 +535,8 @@ TEST(DramEngine, EveryPresetPassesTheTimingCheckerUnderStreamRandomAndMixedTraff
     for (PagePolicyKind policy : {PagePolicyKind::kOpen, PagePolicyKind::kClosed}) {
       Params p = preset(name);
       p.page_policy = policy;
+      // The closed page runs under DRAMsim3's scheduler: both schedulers meet the checker with both policies.
+      if (policy == PagePolicyKind::kClosed) p.scheduler = SchedulerKind::kBankRoundRobin;
       const std::vector<std::pair<std::string, std::vector<Arrival>>> kinds = {
           {"stream", stream_traffic(150, 4096, false)},
           {"random", random_traffic(p, 11, 300, 0.5, p.capacity_bytes(), 60)},
@@ -678,6 +695,8 @@ TEST(DramEngine, EventDrivenPathEqualsClockByClockReference) {
     for (PagePolicyKind policy : {PagePolicyKind::kOpen, PagePolicyKind::kClosed}) {
       Params p = preset(name);
       p.page_policy = policy;
+      // Each scheduler with each page policy over the presets: the odd seeds run DRAMsim3's.
+      p.scheduler = (seed / 2) % 2 == 0 ? SchedulerKind::kFrFcfs : SchedulerKind::kBankRoundRobin;
       if (policy == PagePolicyKind::kClosed) {  // small queues, a drain between watermarks of 6 and 2
         small_queues(p, 8, 4);
         p.write_high_watermark_bursts = 6;
@@ -687,7 +706,7 @@ TEST(DramEngine, EventDrivenPathEqualsClockByClockReference) {
       for (const auto& [footprint, gap] : {std::pair<std::uint64_t, Cycle>{p.capacity_bytes(), 80},
                                            std::pair<std::uint64_t, Cycle>{64 * 1024, 15}}) {
         SCOPED_TRACE(name + (policy == PagePolicyKind::kOpen ? " open" : " closed") + " footprint " +
-                     std::to_string(footprint));
+                     std::to_string(footprint) + " scheduler " + get_field(p, "scheduler"));
         const std::vector<Arrival> traffic = random_traffic(p, seed++, 300, 0.4, footprint, gap);
         const Cycle end = 100007;  // several refreshes for every preset
         const RunLog events = run_events(p, traffic, end);
@@ -704,17 +723,20 @@ TEST(DramEngine, EventDrivenPathEqualsClockByClockReference) {
 TEST(DramEngine, EventDrivenPathEqualsReferenceUnderRefreshAndQueueStress) {
   std::uint64_t seed = 900;
   for (const std::string& name : kPresets) {
-    SCOPED_TRACE(name);
-    Params p = preset(name);
-    p.tREFI_cycles = 3 * p.tRFC_cycles;
-    small_queues(p, 2, 1);
-    p.row_hit_cap = 2;
-    const std::vector<Arrival> traffic = random_traffic(p, seed++, 200, 0.5, 32 * 1024, 10);
-    testing::TimingChecker checker(p);
-    const RunLog events = run_events(p, traffic, 60007, &checker);
-    EXPECT_TRUE(checker.ok()) << checker.summary();
-    EXPECT_GT(events.counters.ref_commands, 20u);
-    expect_same(events, run_steps(p, traffic, 60007));
+    for (SchedulerKind scheduler : {SchedulerKind::kFrFcfs, SchedulerKind::kBankRoundRobin}) {
+      Params p = preset(name);
+      p.scheduler = scheduler;
+      SCOPED_TRACE(name + " " + get_field(p, "scheduler"));
+      p.tREFI_cycles = 3 * p.tRFC_cycles;
+      small_queues(p, 2, 1);
+      p.row_hit_cap = 2;
+      const std::vector<Arrival> traffic = random_traffic(p, seed++, 200, 0.5, 32 * 1024, 10);
+      testing::TimingChecker checker(p);
+      const RunLog events = run_events(p, traffic, 60007, &checker);
+      EXPECT_TRUE(checker.ok()) << checker.summary();
+      EXPECT_GT(events.counters.ref_commands, 20u);
+      expect_same(events, run_steps(p, traffic, 60007));
+    }
   }
 }
 

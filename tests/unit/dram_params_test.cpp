@@ -174,7 +174,7 @@ TEST(DramParams, SetFieldAndToIniRoundTrip) {
   EXPECT_EQ(set_field(p, "banks", "4"), "unknown key 'banks'");
   EXPECT_EQ(set_field(p, "queue_depth_bursts", "8"),
             "queue_depth_bursts: replaced by read_queue_bursts, write_buffer_bursts and bank_queue_bursts");
-  EXPECT_EQ(set_field(p, "scheduler", "fifo"), "scheduler: expected fr-fcfs, got 'fifo'");
+  EXPECT_EQ(set_field(p, "scheduler", "fifo"), "scheduler: expected fr-fcfs or bank-round-robin, got 'fifo'");
   EXPECT_EQ(set_field(p, "address_mapping", "dramsim3-ddr4"), "");
   EXPECT_EQ(set_field(p, "address_mapping", "rochrababgco"), "");  // DRAMsim3's spelling
   const Params back = load_preset_file(write_file("round_trip.ini", to_ini(p)));

@@ -8,6 +8,7 @@ BankQueues::BankQueues(std::uint32_t banks, std::uint32_t bursts_per_bank)
     : slots_(std::size_t{banks} * bursts_per_bank),
       banks_(banks),
       busy_((banks + 63) / 64, 0),
+      full_((banks + 63) / 64, 0),
       per_bank_(bursts_per_bank) {
   for (std::uint32_t s = static_cast<std::uint32_t>(slots_.size()); s-- > 0;) free_.push_back(s);
   for (BankQueue& b : banks_) b.slots.reserve(bursts_per_bank);
@@ -42,6 +43,7 @@ std::uint32_t BankQueues::insert(const QueuedBurst& burst, bool hit) {
   }
   b.slots.push_back(index);
   if (b.queued++ == 0) busy_[s.where.bank >> 6] |= std::uint64_t{1} << (s.where.bank & 63);
+  if (b.queued == per_bank_) full_[s.where.bank >> 6] |= std::uint64_t{1} << (s.where.bank & 63);
   b.queued_writes += s.is_write;
   reads_ += !s.is_write;
   if (hit) {
@@ -54,6 +56,7 @@ std::uint32_t BankQueues::insert(const QueuedBurst& burst, bool hit) {
 void BankQueues::remove(std::uint32_t slot) {
   QueuedBurst& s = slots_[slot];
   BankQueue& b = banks_[s.where.bank];
+  full_[s.where.bank >> 6] &= ~(std::uint64_t{1} << (s.where.bank & 63));
   if (--b.queued == 0) busy_[s.where.bank >> 6] &= ~(std::uint64_t{1} << (s.where.bank & 63));
   b.queued_writes -= s.is_write;
   reads_ -= !s.is_write;

@@ -40,6 +40,8 @@ class BankQueues {
   BankQueues(std::uint32_t banks, std::uint32_t bursts_per_bank);
 
   bool full(std::uint32_t bank) const { return banks_[bank].queued == per_bank_; }
+  // Banks whose queue is full, 64 per word.
+  const std::vector<std::uint64_t>& full_banks() const { return full_; }
   std::uint32_t size() const { return static_cast<std::uint32_t>(slots_.size() - free_.size()); }
   std::uint32_t reads() const { return reads_; }            // queued read bursts, all banks
   std::uint32_t writes() const { return size() - reads_; }  // queued write bursts, all banks
@@ -77,6 +79,7 @@ class BankQueues {
   std::vector<std::uint32_t> free_;
   std::vector<BankQueue> banks_;
   std::vector<std::uint64_t> busy_;  // banks with at least one queued burst, 64 per word
+  std::vector<std::uint64_t> full_;  // banks whose queue is full
   std::uint32_t per_bank_;
   std::uint32_t reads_ = 0;
 };

@@ -3,38 +3,17 @@
 #include <algorithm>
 
 namespace tacsim::dram {
-namespace {
-
-Cycle sat_sub(Cycle a, Cycle b) {
-  return a > b ? a - b : 0;
-}
-
-}  // namespace
 
 ChannelTiming::ChannelTiming(const DeviceSpec& spec)
-    : d_(spec), banks_per_rank_(spec.bankgroups * spec.banks_per_group) {
+    : d_(spec),
+      cl_(spec.CL_cycles),
+      cwl_(spec.CWL_cycles),
+      faw_(spec.tFAW_cycles),
+      banks_per_rank_(spec.bankgroups * spec.banks_per_group) {
   while ((1u << rank_shift_) < banks_per_rank_) ++rank_shift_;  // a power of two (validate())
   banks_.resize(std::size_t{spec.ranks} * banks_per_rank_);
   groups_.resize(std::size_t{spec.ranks} * spec.bankgroups);
   ranks_.resize(spec.ranks);
-}
-
-Cycle ChannelTiming::act_earliest(const BankAddress& a) const {
-  const Rank& r = ranks_[a.rank];
-  Cycle e = std::max({banks_[a.bank].act_ok, groups_[a.group].act_ok, r.act_ok});
-  if (r.faw_count == 4)
-    e = std::max(e, r.faw[r.faw_head] + d_.tFAW_cycles);  // a fifth ACT waits for the window
-  return e;
-}
-
-Cycle ChannelTiming::column_earliest(const BankAddress& a, bool is_write) const {
-  const Rank& r = ranks_[a.rank];
-  const Group& g = groups_[a.group];
-  if (is_write) {
-    const Cycle data_ok = std::max(r.bus_ok, r.wr_data_ok);
-    return std::max({banks_[a.bank].col_ok, g.wr_ok, r.wr_ok, sat_sub(data_ok, d_.CWL_cycles)});
-  }
-  return std::max({banks_[a.bank].col_ok, g.rd_ok, r.rd_ok, sat_sub(r.bus_ok, d_.CL_cycles)});
 }
 
 void ChannelTiming::act(const BankAddress& a, std::uint32_t row, Cycle t) {

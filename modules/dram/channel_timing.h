@@ -34,11 +34,24 @@ class ChannelTiming {
   std::uint32_t open_row(std::uint32_t bank) const { return banks_[bank].row; }  // meaningful while open
   std::uint32_t open_banks(std::uint32_t rank) const { return ranks_[rank].open_banks; }
 
-  Cycle act_earliest(const BankAddress& a) const;
+  // Inline: the schedulers ask these for every candidate at every event.
+  Cycle act_earliest(const BankAddress& a) const {
+    const Rank& r = ranks_[a.rank];
+    const Cycle e = std::max({banks_[a.bank].act_ok, groups_[a.group].act_ok, r.act_ok});
+    return r.faw_count == 4 ? std::max(e, r.faw[r.faw_head] + faw_) : e;  // a fifth ACT waits for the window
+  }
   Cycle pre_earliest(std::uint32_t bank, std::uint32_t rank) const {
     return std::max(banks_[bank].pre_ok, ranks_[rank].pre_ok);
   }
-  Cycle column_earliest(const BankAddress& a, bool is_write) const;
+  Cycle column_earliest(const BankAddress& a, bool is_write) const {
+    const Rank& r = ranks_[a.rank];
+    const Group& g = groups_[a.group];
+    if (is_write) {
+      const Cycle data_ok = std::max(r.bus_ok, r.wr_data_ok);
+      return std::max({banks_[a.bank].col_ok, g.wr_ok, r.wr_ok, data_ok > cwl_ ? data_ok - cwl_ : 0});
+    }
+    return std::max({banks_[a.bank].col_ok, g.rd_ok, r.rd_ok, r.bus_ok > cl_ ? r.bus_ok - cl_ : 0});
+  }
   Cycle ref_earliest(std::uint32_t rank) const {
     return ranks_[rank].ref_ok;
   }  // all banks closed long enough
@@ -77,6 +90,7 @@ class ChannelTiming {
   };
 
   DeviceSpec d_;
+  Cycle cl_, cwl_, faw_;
   std::uint32_t banks_per_rank_;
   std::uint32_t rank_shift_ = 0;  // log2(banks_per_rank): a flat bank's rank is bank >> rank_shift_
   std::vector<Bank> banks_;

@@ -35,7 +35,7 @@ struct Engine::Channel {
   Channel(std::uint32_t index, const Params& p)
       : index(index),
         ranks(p.ranks),
-        rw(p),
+        rw(p, p.ranks * p.bankgroups * p.banks_per_group),
         queues(p.ranks * p.bankgroups * p.banks_per_group, p.bank_queue_bursts),
         timing(p),
         refresh(p, p.refresh_enabled),
@@ -70,10 +70,12 @@ struct Engine::Channel {
   Refresh refresh;
   std::unique_ptr<Scheduler> scheduler;
 
-  bool can_move = false;      // a burst can move on into its bank queue at the end of the next cycle
-  mutable bool stale = true;  // something changed since `next` and `chosen` were computed
-  mutable Cycle next = 0;     // earliest cycle this channel can act, as of the last recache()
-  mutable Pick chosen;        // what the scheduler issues at chosen.at, unless refresh intervenes
+  bool can_move = false;       // a burst can move on into its bank queue at the end of the next cycle
+  bool issued_chosen = false;  // this cycle's first command was `chosen`
+  bool freed = false;          // a column command freed a place in a bank queue this cycle
+  mutable bool stale = true;   // something changed since `next` and `chosen` were computed
+  mutable Cycle next = 0;      // earliest cycle this channel can act, as of the last recache()
+  mutable Pick chosen;         // what the scheduler issues at chosen.at, unless refresh intervenes
 };
 
 const char* to_string(CommandType type) {
@@ -284,11 +286,19 @@ void Engine::process_cycle(Cycle t, bool every_channel) {
     // In event mode next_event() has just refreshed every channel, so a channel whose next event is later
     // than t has nothing to do now. Nothing can move on there either: room only comes with a command.
     if (!every_channel && ch.next != t) continue;
+    const Cycle other_at = ch.chosen.other_at;  // as of the recache that scheduled this cycle
+    ch.issued_chosen = false;
     const Need first = issue_one(ch, t, every_channel, CommandBus::kAny);
-    if (params_.separate_row_column_buses && first != Need::kNone)
+    // A second command on the other bus, unless the event path knows none can be legal now (it issued its
+    // chosen command, and the scheduler's bound for the other bus is later).
+    const bool none_other = !every_channel && ch.issued_chosen && other_at > t;
+    if (params_.separate_row_column_buses && first != Need::kNone && !none_other)
       issue_one(ch, t, every_channel, first == Need::kColumn ? CommandBus::kRow : CommandBus::kColumn);
     if (every_channel) ch.mark_all();  // the reference path keeps nothing between cycles
-    move_on(ch, t, true);
+    // Room in a bank queue comes only with a column command; bursts to move on only from the front end (and
+    // from try_enqueue(), which admits but does not move).
+    if (ch.freed || ch.can_move || every_channel || !ch.staged.empty()) move_on(ch, t, true);
+    ch.freed = false;
   }
   release_completions(t);
 }
@@ -315,6 +325,7 @@ Need Engine::issue_one(Channel& ch, Cycle t, bool reference, CommandBus bus) {
     if (!ch.refresh.draining(ch.queues.burst(ch.chosen.slot).where.rank)) {
       const Pick chosen = ch.chosen;
       issue(ch, chosen, t);
+      ch.issued_chosen = true;
       return chosen.need;
     }
   }
@@ -352,36 +363,38 @@ Cycle Engine::recache(const Channel& ch) const {
   return std::min({ch.chosen.at, move_at, refresh_at == kNever ? kNever : std::max(refresh_at, next_cycle_)});
 }
 
-// At the end of cycle t (`move`), one burst moves on from the read queue or write buffer into its bank
-// queue; before and after, the front end's bursts enter the read queue or write buffer in order while there
-// is room. A read of a buffered write is served from it and a write to a buffered one merges, both done in
-// the next cycle, as is a write's acknowledgement. try_enqueue() admits only (`move` false): what it admits
-// can move on at the end of that cycle at the earliest.
+// At the end of a cycle t (`move`), bursts move on from the read queue and write buffer into their bank
+// queues while they find room, and the front end's bursts enter the read queue or write buffer in order while
+// there is room. A read of a buffered write is served from it and a write to a buffered one merges, both done
+// in the next cycle, as is a write's acknowledgement. try_enqueue() admits only (`move` false): a request
+// reaches its bank queue at the end of its arrival cycle and can issue its first command the cycle after, as
+// in DRAMsim3.
 void Engine::move_on(Channel& ch, Cycle t, bool move) {
   const std::uint64_t drains = ch.rw.drains();
-  const auto room = [&ch](const PendingBurst& p) { return !ch.queues.full(p.where.bank); };
   admit_staged(ch, t);
   ch.rw.update_drain();
-  if (move) {
-    if (const PendingBurst* b = ch.rw.next(ch.queues.reads() > 0, room)) {
-      insert_burst(ch, *b);
-      ch.rw.moved(b);
-      admit_staged(ch, t);
-      ch.rw.update_drain();
-    }
+  while (move) {
+    const ReadWriteQueues::Next n = ch.rw.next(ch.queues);
+    if (!n.found) break;
+    insert_burst(ch, ch.rw.at(n));
+    ch.rw.moved(n);
+    admit_staged(ch, t);
+    ch.rw.update_drain();
   }
   counters_.write_drains += ch.rw.drains() - drains;
-  // A burst that can move on at the end of the next cycle processed gives the channel an event there.
-  ch.can_move = ch.rw.next(ch.queues.reads() > 0, room) != nullptr;
+  // Bursts admitted by try_enqueue() that can move on give the channel an event at the end of that cycle.
+  ch.can_move = !move && ch.rw.next(ch.queues).found;
   ch.stale = true;
 }
 
 bool Engine::admit_staged(Channel& ch, Cycle t) {
+  if (ch.staged.empty()) return false;
   const std::size_t before = ch.staged_next;
   while (ch.staged_next < ch.staged.size()) {
     const PendingBurst& b = ch.staged[ch.staged_next];
-    const bool buffered =
-        ch.rw.buffered_write(b.address) != nullptr || ch.queues.has_write(b.where.bank, b.row, b.column);
+    const bool buffered = ch.rw.buffered_write(b.where.bank, b.address) != nullptr ||
+                          (ch.queues.bank(b.where.bank).queued_writes > 0 &&
+                           ch.queues.has_write(b.where.bank, b.row, b.column));
     if (buffered) {
       ++(b.is_write ? counters_.writes_merged : counters_.reads_forwarded);
     } else {
@@ -467,6 +480,7 @@ void Engine::issue_pre(Channel& ch, std::uint32_t bank, Cycle t, std::uint32_t s
 
 void Engine::issue_column(Channel& ch, std::uint32_t slot, Cycle t) {
   const QueuedBurst s = ch.queues.burst(slot);
+  ch.freed = true;
   const bool auto_pre = page_policy_->auto_precharge(ch.queues.bank(s.where.bank));
   const Cycle data_end = ch.timing.column(s.where, s.is_write, auto_pre, t);
   if (s.is_write) {

@@ -37,8 +37,12 @@ class FrFcfsScheduler : public Scheduler {
   void bank_changed(std::uint32_t bank) override { bank_stale_[bank] = 1; }
   void timing_changed(std::uint32_t rank, Need waiters) override {
     need_stale_[rank] |= static_cast<std::uint8_t>(1u << static_cast<unsigned>(waiters));
+    any_need_stale_ = true;
   }
-  void rank_changed(std::uint32_t rank) override { need_stale_[rank] = 0xff; }
+  void rank_changed(std::uint32_t rank) override {
+    need_stale_[rank] = 0xff;
+    any_need_stale_ = true;
+  }
   void issued(std::uint32_t) override {}
 
  private:
@@ -46,10 +50,13 @@ class FrFcfsScheduler : public Scheduler {
     std::uint32_t read_slot = kNoSlot;
     std::uint32_t write_slot = kNoSlot;
     std::uint32_t row_slot = kNoSlot;
+    Need row_need = Need::kNone;
     Cycle read_at = 0;
     Cycle write_at = 0;
     Cycle row_at = 0;
-    Need row_need = Need::kNone;
+    std::uint64_t read_seq = 0;  // the slots' ages, so that ranking them needs no look-up
+    std::uint64_t write_seq = 0;
+    std::uint64_t row_seq = 0;
   };
 
   Need classify(const ChannelView& v, const QueuedBurst& s, Cycle& earliest) const;
@@ -60,6 +67,7 @@ class FrFcfsScheduler : public Scheduler {
   std::vector<BankCache> cache_;
   std::vector<std::uint8_t> bank_stale_;  // per bank: recompute its summary
   std::vector<std::uint8_t> need_stale_;  // per rank: bit 1 << Need, refresh those earliest cycles
+  bool any_need_stale_ = true;
   std::vector<std::uint32_t> by_age_;
 };
 
@@ -127,10 +135,16 @@ void FrFcfsScheduler::summarize(const ChannelView& v, std::uint32_t b) {
       want_row = false;
     }
   }
-  if (c.read_slot != kNoSlot) c.read_at = v.timing.column_earliest(v.queues.burst(c.read_slot).where, false);
-  if (c.write_slot != kNoSlot)
+  if (c.read_slot != kNoSlot) {
+    c.read_at = v.timing.column_earliest(v.queues.burst(c.read_slot).where, false);
+    c.read_seq = v.queues.burst(c.read_slot).seq;
+  }
+  if (c.write_slot != kNoSlot) {
     c.write_at = v.timing.column_earliest(v.queues.burst(c.write_slot).where, true);
+    c.write_seq = v.queues.burst(c.write_slot).seq;
+  }
   if (c.row_slot != kNoSlot) {
+    c.row_seq = v.queues.burst(c.row_slot).seq;
     c.row_need = open ? Need::kPre : Need::kAct;
     c.row_at =
         open ? v.timing.pre_earliest(b, rank) : v.timing.act_earliest(v.queues.burst(c.row_slot).where);
@@ -141,21 +155,23 @@ void FrFcfsScheduler::summarize(const ChannelView& v, std::uint32_t b) {
 // that cycle the oldest ready column command, else the oldest ready row command.
 Pick FrFcfsScheduler::next(const ChannelView& v, Cycle from, CommandBus bus) {
   Pick best;
-  auto consider = [&](std::uint32_t slot, Cycle at, Need need) {
+  std::uint64_t best_seq = 0;
+  Cycle column_at = kNever, row_at = kNever;  // the earliest command of each bus, for Pick::other_at
+  auto consider = [&](std::uint32_t slot, Cycle at, Need need, std::uint64_t seq) {
     if (slot == kNoSlot || !on_bus(need, bus)) return;
     at = std::max(at, from);
+    Cycle& bus_at = need == Need::kColumn ? column_at : row_at;
+    bus_at = std::min(bus_at, at);
     if (at < best.at) {
       best.at = at;
     } else {
       const bool column = need == Need::kColumn;
       const bool best_column = best.need == Need::kColumn;
-      if (at > best.at || (best_column && !column) ||
-          (column == best_column && v.queues.burst(slot).seq > v.queues.burst(best.slot).seq)) {
-        return;
-      }
+      if (at > best.at || (best_column && !column) || (column == best_column && seq > best_seq)) return;
     }
     best.slot = slot;
     best.need = need;
+    best_seq = seq;
   };
   // Only banks with queued bursts can act; an idle bank's summary is redone when a burst arrives
   // (bank_changed). The visiting order does not matter: consider() breaks every tie by the unique seq.
@@ -180,11 +196,15 @@ Pick FrFcfsScheduler::next(const ChannelView& v, Cycle from, CommandBus bus) {
         c.row_at = v.timing.act_earliest(v.queues.burst(c.row_slot).where);
       if (c.row_need == Need::kPre && (bits & kPreBit)) c.row_at = v.timing.pre_earliest(b, r);
     }
-    consider(c.read_slot, c.read_at, Need::kColumn);
-    consider(c.write_slot, c.write_at, Need::kColumn);
-    consider(c.row_slot, c.row_at, c.row_need);
+    consider(c.read_slot, c.read_at, Need::kColumn, c.read_seq);
+    consider(c.write_slot, c.write_at, Need::kColumn, c.write_seq);
+    consider(c.row_slot, c.row_at, c.row_need, c.row_seq);
   });
-  std::fill(need_stale_.begin(), need_stale_.end(), 0);
+  if (any_need_stale_) {
+    for (std::uint8_t& bits : need_stale_) bits = 0;
+    any_need_stale_ = false;
+  }
+  best.other_at = best.need == Need::kColumn ? row_at : column_at;
   return best;
 }
 

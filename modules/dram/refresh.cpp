@@ -7,10 +7,12 @@ namespace tacsim::dram {
 Refresh::Refresh(const DeviceSpec& spec, bool enabled)
     : ranks_(spec.ranks), refi_(spec.tREFI_cycles), enabled_(enabled) {
   for (std::uint32_t r = 0; r < spec.ranks; ++r) ranks_[r].due = refi_ + r * (refi_ / spec.ranks);
+  first_due_ = ranks_.empty() ? kNever : ranks_.front().due;
 }
 
 Cycle Refresh::next_at(const ChannelTiming& timing) const {
   if (!enabled_) return kNever;
+  if (draining_ == 0) return first_due_;
   Cycle at = kNever;
   for (std::uint32_t r = 0; r < ranks_.size(); ++r) {
     if (!ranks_[r].draining) {

@@ -4,6 +4,7 @@
 // due the rank drains: the scheduler stops starting work there (draining()), refresh precharges its open
 // banks as soon as each may close, and issues REF once all are closed long enough. Refresh work goes before
 // any scheduled access.
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -38,7 +39,10 @@ class Refresh {
   // so that the average rate is exactly one per tREFI.
   void refreshed(std::uint32_t rank) {
     ranks_[rank].draining = false;
+    --draining_;
     ranks_[rank].due += refi_;
+    first_due_ = kNever;
+    for (const Rank& r : ranks_) first_due_ = std::min(first_due_, r.due);
   }
 
  private:
@@ -48,16 +52,19 @@ class Refresh {
   };
   std::vector<Rank> ranks_;
   Cycle refi_;
+  Cycle first_due_ = 0;         // the earliest `due` of any rank
+  std::uint32_t draining_ = 0;  // ranks draining
   bool enabled_;
 };
 
 template <typename Started>
 Refresh::Work Refresh::work(const ChannelTiming& timing, Cycle t, Started started) {
-  if (!enabled_) return {};
+  if (!enabled_ || (draining_ == 0 && t < first_due_)) return {};
   for (std::uint32_t r = 0; r < ranks_.size(); ++r) {
     Rank& rank = ranks_[r];
     if (!rank.draining && rank.due <= t) {
       rank.draining = true;
+      ++draining_;
       started(r);
     }
     if (!rank.draining) continue;

@@ -50,6 +50,10 @@ struct Pick {
   std::uint32_t slot = kNoSlot;  // the queued burst on whose behalf the command issues
   Need need = Need::kNone;
   Cycle at = kNever;
+  // next() with kAny: no command for the other bus than this pick's (row if it is a column command, column
+  // otherwise) is legal before this cycle. A lower bound: the engine asks for a second command of the cycle
+  // only from it on.
+  Cycle other_at = 0;
 };
 
 struct ChannelView {

@@ -209,8 +209,8 @@ TEST(DramModule, WritesAreAcknowledgedOnceBuffered) {
 TEST(DramModule, HbmBurstsOfOneTransactionSpreadOverChannels) {
   const Params p = load_preset("hbm2", default_presets_dir());
   // 4 KiB from address 0 with RoRaBgBaChCo: 32 bursts per 2 KB row and channel, so two channels get 32 each,
-  // all in one bank: they move from the read queue into the bank queue one per cycle from the end of 1, 8 at
-  // most. Each channel: ACT 2, first RD 2 + tRCD 14 = 16, then one RD per burst time (2 cycles; tCCD_L 2 in
+  // all in one bank: 8 move from the read queue into the bank queue at the end of 1, the others as places
+  // free. Each channel: ACT 2, first RD 2 + tRCD 14 = 16, then one RD per burst time (2 cycles; tCCD_L 2 in
   // one bank group), each freed place refilled in time: the 32nd at 16 + 31 x 2 = 78, its data ends 78 + CL
   // 14
   // + 2 = 94: BEGIN_RESP at 94.

@@ -162,8 +162,8 @@ Location at_row(std::uint32_t row, std::uint32_t column = 0) {
 // ---- Latency of single accesses, derived by hand
 // -------------------------------------------------------------
 
-// A request that arrives in cycle t moves from the read queue into its bank queue at the end of t (one burst
-// per cycle, as DRAMsim3's controller): its first command can issue at t + 1.
+// A request that arrives in cycle t moves from the read queue into its bank queue at the end of t, as in
+// DRAMsim3's controller: its first command can issue at t + 1.
 constexpr Cycle kToBankQueue = 1;
 
 TEST(DramEngine, Ddr4_3200IdleHitAndConflictLatencies) {
@@ -356,19 +356,17 @@ TEST(DramEngine, HbmIssuesARowAndAColumnCommandInOneCycle) {
     Location other = at_row(0);
     other.bank = 1;
     Engine& e = probe.engine;
-    // At 100 two hits in bank 0 and a miss in bank 1 arrive; they reach their bank queues at the ends of 100,
-    // 101 and 102. RD 101, RD 103 (tCCD_L 2 in one bank group), and the miss's ACT is ready at 103 too: on
-    // HBM's two buses both issue at 103; on one bus the RD goes first (FR-FCFS) and the ACT follows at 104.
+    // At 100 a hit in bank 0 (RD) and a miss in bank 1 (ACT) arrive; both reach their bank queues at the end
+    // of 100 and are ready at 101: on HBM's two buses both issue at 101; on one bus the RD goes first
+    // (FR-FCFS) and the ACT follows at 102.
     ASSERT_TRUE(e.try_enqueue(Transaction{10, e.address_map().encode(at_row(0, 4)), 64, false}, 100));
-    ASSERT_TRUE(e.try_enqueue(Transaction{11, e.address_map().encode(at_row(0, 8)), 64, false}, 100));
-    ASSERT_TRUE(e.try_enqueue(Transaction{12, e.address_map().encode(other), 64, false}, 100));
+    ASSERT_TRUE(e.try_enqueue(Transaction{11, e.address_map().encode(other), 64, false}, 100));
     e.advance_to(300);
-    ASSERT_EQ(probe.commands.size(), 6u);  // ACT RD, RD RD, ACT RD
+    ASSERT_EQ(probe.commands.size(), 5u);  // ACT RD, RD, ACT RD
+    EXPECT_EQ(probe.commands[2].type, CommandType::kRd);
     EXPECT_EQ(probe.commands[2].cycle, 101u);
-    EXPECT_EQ(probe.commands[3].type, CommandType::kRd);
-    EXPECT_EQ(probe.commands[3].cycle, 103u);
-    EXPECT_EQ(probe.commands[4].type, CommandType::kAct);
-    EXPECT_EQ(probe.commands[4].cycle, separate ? 103u : 104u);
+    EXPECT_EQ(probe.commands[3].type, CommandType::kAct);
+    EXPECT_EQ(probe.commands[3].cycle, separate ? 101u : 102u);
   }
 }
 
@@ -397,33 +395,30 @@ TEST(DramEngine, HbmReadToPrechargeFollowsTheBurstLength) {
 
 TEST(DramEngine, RowHitIsServedBeforeAnOlderConflict) {
   Probe probe(preset("ddr4-3200"));
-  EXPECT_EQ(probe.access(at_row(0), 60), 109u);  // opens row 0 of bank 0: ACT 61 (tRAS until 113), RD 83
+  probe.access(at_row(0), 0);  // opens row 0 of bank 0: ACT 1, RD 23
   Engine& e = probe.engine;
-  // At 110 a conflict, then a hit: they reach the bank queue at the ends of 110 and 111, before the row may
-  // close, so the PRE must wait for the younger hit.
-  ASSERT_TRUE(e.try_enqueue(Transaction{10, e.address_map().encode(at_row(1)), 64, false}, 110));  // conflict
-  ASSERT_TRUE(e.try_enqueue(Transaction{11, e.address_map().encode(at_row(0, 8)), 64, false}, 110));  // hit
+  ASSERT_TRUE(e.try_enqueue(Transaction{10, e.address_map().encode(at_row(1)), 64, false}, 100));  // conflict
+  ASSERT_TRUE(e.try_enqueue(Transaction{11, e.address_map().encode(at_row(0, 8)), 64, false}, 100));  // hit
   e.advance_to(400);
   std::map<std::uint64_t, Cycle> finish;
   for (const Completion& c : e.take_completions()) finish[c.id] = c.finish;
-  EXPECT_EQ(finish[11], 138u);  // the younger hit goes first: RD 112, + CL 22 + burst 4
-  // The conflict's PRE waits for the hit: max(ACT 61 + tRAS 52, RD 112 + tRTP 12) = 124; ACT 146; RD 168;
-  // data ends 168 + 22 + 4 = 194.
-  EXPECT_EQ(finish[10], 194u);
+  EXPECT_EQ(finish[11], 127u);  // the younger hit goes first: RD 101, + CL 22 + burst 4
+  // The conflict's PRE waits for the hit: max(ACT 1 + tRAS 52, RD 101 + tRTP 12) = 113; ACT 135; RD 157;
+  // data ends 157 + 22 + 4 = 183.
+  EXPECT_EQ(finish[10], 183u);
 }
 
 TEST(DramEngine, RowHitCapLetsAWaitingConflictThrough) {
-  // Row 0 of bank 0 open (ACT 61: it may close from 113); then a conflict to row 1, then 12 hits to row 0,
-  // all at cycle 110: hits reach the bank queue from the end of 111 on, before the row may close.
+  // Row 0 of bank 0 open; then a conflict to row 1, then 12 hits to row 0, all at cycle 100.
   auto run = [](std::uint32_t cap) {
     Params p = preset("ddr4-3200");
     p.row_hit_cap = cap;
     Probe probe(p);
-    probe.access(at_row(0), 60);
+    probe.access(at_row(0), 0);
     Engine& e = probe.engine;
-    EXPECT_TRUE(e.try_enqueue(Transaction{100, e.address_map().encode(at_row(1)), 64, false}, 110));
+    EXPECT_TRUE(e.try_enqueue(Transaction{100, e.address_map().encode(at_row(1)), 64, false}, 100));
     for (std::uint32_t i = 1; i <= 12; ++i) {
-      EXPECT_TRUE(e.try_enqueue(Transaction{i, e.address_map().encode(at_row(0, 8 * i)), 64, false}, 110));
+      EXPECT_TRUE(e.try_enqueue(Transaction{i, e.address_map().encode(at_row(0, 8 * i)), 64, false}, 100));
     }
     e.advance_to(2000);
     int hits_before_conflict = 0;

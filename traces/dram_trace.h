@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <fstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tacsim::traces {
@@ -27,10 +28,15 @@ class DramTraceReader {
   std::uint64_t requests() const { return requests_; }  // returned so far
 
  private:
+  bool next_line(std::string_view& line);  // false at the end of the file
+
   std::string path_;
   std::uint64_t capacity_;
   std::ifstream in_;
-  std::string line_;
+  std::vector<char> buffer_;  // read in large blocks; lines are views into it
+  std::size_t begin_ = 0;     // the unread part is buffer_[begin_, end_)
+  std::size_t end_ = 0;
+  bool eof_ = false;
   int line_number_ = 0;
   std::uint64_t requests_ = 0;
   std::uint64_t last_cycle_ = 0;

@@ -24,20 +24,28 @@ class BankRoundRobinScheduler : public Scheduler {
 
   Pick pick(const ChannelView& v, Cycle t, CommandBus bus) override { return choose(v, t, bus); }
   // What pick() returns can only change at a cycle where an offered command becomes legal: try those in
-  // order.
+  // order. No command of a bus is legal before the earliest of its offered commands (Pick::other_at).
   Pick next(const ChannelView& v, Cycle from, CommandBus bus) override {
     cycles_.clear();
+    Cycle column_at = kNever, row_at = kNever;
     v.queues.for_each_busy_bank([&](std::uint32_t b) {
       for (std::uint32_t slot : v.queues.bank(b).slots) {
         Cycle e = 0;
-        if (classify(v, slot, e) != Need::kNone) cycles_.push_back(std::max(e, from));
+        const Need need = classify(v, slot, e);
+        if (need == Need::kNone) continue;
+        e = std::max(e, from);
+        cycles_.push_back(e);
+        Cycle& bus_at = need == Need::kColumn ? column_at : row_at;
+        bus_at = std::min(bus_at, e);
       }
     });
     std::sort(cycles_.begin(), cycles_.end());
     for (std::size_t i = 0; i < cycles_.size(); ++i) {
       if (i > 0 && cycles_[i] == cycles_[i - 1]) continue;
-      const Pick p = choose(v, cycles_[i], bus);
-      if (p.slot != kNoSlot) return p;
+      Pick p = choose(v, cycles_[i], bus);
+      if (p.slot == kNoSlot) continue;
+      p.other_at = p.need == Need::kColumn ? row_at : column_at;
+      return p;
     }
     return {};
   }

@@ -99,19 +99,18 @@ tlm::tlm_sync_enum Dram::nb_transport_fw(tlm::tlm_generic_payload& p, tlm::tlm_p
   // Seen at the first DRAM clock edge at or after it, cycle `now`, the request enters the controller at
   // now + 1 (see the header).
   const Cycle now = clock_.now();
-  if (offer(p, now + 1)) {
-    // Wake run() only if it has something to do now (offer() may have caught the engine up past a
-    // completion) or its next wake-up must come earlier. Otherwise it would wake, do nothing and sleep until
-    // the same or a later cycle: sleeping until the earlier one is equally exact, as it wakes at the latest
-    // at each transaction's finish either way.
-    if (engine_.has_completions() || std::max(engine_.next_completion_bound(), now + 1) < sleeping_until_)
-      wake_.notify(SC_ZERO_TIME);
-    phase = tlm::END_REQ;
-    return tlm::TLM_UPDATED;
-  }
-  wake_.notify(SC_ZERO_TIME);
-  waiting_ = &p;
-  return tlm::TLM_ACCEPTED;
+  const bool taken = offer(p, now + 1);
+  if (!taken) waiting_ = &p;
+  // Wake run() only if it has something to do now (offer() may have caught the engine up past a
+  // completion) or its next wake-up must come earlier: for the new request's completion, or to retry the
+  // refused one. Otherwise it would wake, do nothing and sleep until the same or a later cycle: sleeping
+  // until the earlier one is equally exact, as it wakes at the latest at each transaction's finish and retry
+  // cycle either way.
+  const Cycle due = taken ? engine_.next_completion_bound() : engine_.next_retry_cycle();
+  if (engine_.has_completions() || std::max(due, now + 1) < sleeping_until_) wake_.notify(SC_ZERO_TIME);
+  if (!taken) return tlm::TLM_ACCEPTED;
+  phase = tlm::END_REQ;
+  return tlm::TLM_UPDATED;
 }
 
 void Dram::send_responses() {

@@ -187,6 +187,7 @@ bool Engine::try_enqueue(const Transaction& txn, Cycle now) {
   }
   Txn& x = txns_[index];
   x = Txn{txn.id, next_order_++, now, 0, static_cast<std::uint32_t>(scratch_.size()), 0, txn.is_write};
+  if (!txn.is_write) count_read_left(x.bursts, 1);
   std::uint64_t address = first;
   for (const Location& loc : scratch_) {
     PendingBurst burst;
@@ -241,24 +242,54 @@ Cycle Engine::next_event() const {
   return e;
 }
 
+// The earliest cycle the channel can issue a column command, as far as its state now tells: the scheduler's
+// pick if it is one, else no earlier than the bound it gives for the other bus (Pick::other_at) nor than the
+// cycle after the row command it picked, which may open a row. Refresh and bursts about to move on into the
+// bank queues change the candidates, so a column can follow them from the next cycle on.
+Cycle Engine::column_bound(const Channel& ch) const {
+  if (ch.stale) ch.next = recache(ch);
+  const Pick& p = ch.chosen;
+  Cycle column = p.slot == kNoSlot            ? kNever
+                 : p.need == Need::kColumn ? p.at
+                                           : std::min(p.other_at, p.at + 1);
+  const Cycle refresh_at = ch.refresh.next_at(ch.timing);
+  if (refresh_at != kNever) column = std::min(column, std::max(refresh_at, next_cycle_) + 1);
+  if (ch.can_move) column = std::min(column, next_cycle_ + 1);
+  return std::max(column, next_cycle_);
+}
+
 Cycle Engine::next_retry_cycle() const {
   if (!has_refused_) throw std::logic_error("dram: next_retry_cycle() without a refused transaction");
-  // A front end holds bursts only while its channel's read queue or write buffer is full, and room there
-  // comes only with the channel's events: at the next one at the earliest (the end of a write drain may free
-  // many places at once).
+  // A front end holds bursts only while its channel's read queue or write buffer is full. Room there comes
+  // only as bursts move on into the bank queues: at the end of a cycle with a column command (which frees a
+  // place there), or of the cycle bursts just admitted can move on.
   const Channel& ch = channels_[refused_channel_];
   if (ch.stale) ch.next = recache(ch);
-  return ch.next;
+  return ch.can_move ? next_cycle_ : column_bound(ch);
 }
 
 Cycle Engine::next_completion_bound() const {
   Cycle e = done_heap_.empty() ? kNever : std::max(done_heap_.front().finish, next_cycle_);
-  // Reads with bursts still to issue: a column command at next_cycle_ at the earliest.
-  if (queued_reads_ > 0) e = std::min(e, next_cycle_ + Cycle{params_.CL_cycles} + params_.burst_cycles());
+  // Reads with bursts still to issue: each needs a column command, and a channel's data bus carries one
+  // burst at a time, so the transaction with the fewest such bursts, n, ends no earlier than CL plus
+  // ceil(n / channels) bursts after the first column command of a channel with reads queued.
+  if (queued_reads_ > 0) {
+    std::uint32_t fewest = 1;
+    while (fewest < kLeftBuckets && reads_by_left_[fewest] == 0) ++fewest;
+    Cycle column = kNever;
+    for (const Channel& ch : channels_)
+      if (ch.rw.reads() > 0 || ch.queues.reads() > 0) column = std::min(column, column_bound(ch));
+    const Cycle bursts = (fewest + params_.channels - 1) / params_.channels;
+    if (column != kNever) e = std::min(e, column + Cycle{params_.CL_cycles} + bursts * params_.burst_cycles());
+  }
   // Bursts in a front end: a write acknowledged, or a read served from the write buffer, in the cycle after
   // they move on, which happens at a channel's event.
   if (staged_ > 0) e = std::min(e, next_event() + 1);
   return e;
+}
+
+void Engine::count_read_left(std::uint32_t left, int delta) {
+  if (left > 0) reads_by_left_[std::min(left, kLeftBuckets)] += static_cast<std::uint64_t>(delta);
 }
 
 std::vector<Completion> Engine::take_completions() {
@@ -383,8 +414,11 @@ void Engine::move_on(Channel& ch, Cycle t, bool move) {
   }
   counters_.write_drains += ch.rw.drains() - drains;
   // Bursts admitted by try_enqueue() that can move on give the channel an event at the end of that cycle.
+  // The scheduler sees only the bank queues (insert_burst() marks what it changes there), so the channel's
+  // next event changes here only with can_move.
+  const bool could_move = ch.can_move;
   ch.can_move = !move && ch.rw.next(ch.queues).found;
-  ch.stale = true;
+  if (ch.can_move != could_move) ch.stale = true;
 }
 
 bool Engine::admit_staged(Channel& ch, Cycle t) {
@@ -432,6 +466,10 @@ void Engine::insert_burst(Channel& ch, const PendingBurst& b) {
 void Engine::burst_done(std::uint32_t txn, Cycle finish) {
   Txn& x = txns_[txn];
   x.finish = std::max(x.finish, finish);
+  if (!x.is_write) {
+    count_read_left(x.bursts - x.done, -1);
+    count_read_left(x.bursts - x.done - 1, 1);
+  }
   if (++x.done == x.bursts) {
     done_heap_.push_back(Done{x.finish, x.order, x.id, x.arrival, x.is_write});
     std::push_heap(done_heap_.begin(), done_heap_.end(), kFinishesLater);

@@ -19,6 +19,7 @@
 //  - A transaction completes when the data of its last burst has crossed the bus: `finish` is the first
 //    cycle after its last data beat. take_completions() returns those with finish < next_cycle(), ordered
 //    by finish.
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -106,17 +107,21 @@ class Engine {
   // reaches beyond capacity, std::invalid_argument for zero bytes, std::logic_error when `now` was processed.
   bool try_enqueue(const Transaction& txn, Cycle now);
   // After try_enqueue() returned false: a cycle no later than the first at which the front end that refused
-  // it can empty (that channel's next event, plus a cycle per further burst it holds). Until that cycle has
-  // been processed, offering the same transaction again is refused, so a caller retrying it may sleep until
-  // then (and for completions).
+  // it can empty (the end of that channel's next column command, which frees a place in a bank queue and so
+  // one in the read queue or write buffer, or of the cycle bursts just admitted move on). Until that cycle
+  // has been processed, offering the same transaction again is refused, so a caller retrying it may sleep
+  // until then (and for completions).
   Cycle next_retry_cycle() const;
 
   void advance_to(Cycle now);  // event-driven: visits only cycles where something can happen
   void step(Cycle now);        // clock-by-clock reference: processes exactly cycle now == next_cycle()
   Cycle next_event() const;    // >= next_cycle(), or kNever when nothing is queued or pending at all
-  // A lower bound on the next cycle a completion can be released: exact for transactions whose every burst
-  // has issued, next_cycle() + min(CL, CWL) + burst for the others; kNever with nothing in flight. A caller
-  // that needs nothing else from the engine may sleep until then: advance_to() catches up on the rest.
+  // A lower bound on the next cycle a completion can be released; kNever with nothing in flight. Exact for
+  // transactions whose every burst has issued; for a read with n bursts still queued, the earliest column
+  // command of a channel with queued reads, plus CL, plus a burst per burst it must still carry on its
+  // busiest channel (at least n / channels); for bursts in a front end (a write acknowledged, or a read
+  // served from the write buffer, as they move on) the cycle after the next event. A caller that needs
+  // nothing else from the engine may sleep until then: advance_to() catches up on the rest.
   Cycle next_completion_bound() const;
   Cycle next_cycle() const { return next_cycle_; }
 
@@ -157,6 +162,8 @@ class Engine {
   Need issue_one(Channel& ch, Cycle t, bool reference, CommandBus bus);
   void issue(Channel& ch, const Pick& pick, Cycle t);
   Cycle recache(const Channel& ch) const;
+  Cycle column_bound(const Channel& ch) const;
+  void count_read_left(std::uint32_t left, int delta);
   void move_on(Channel& ch, Cycle t, bool move);
   bool admit_staged(Channel& ch, Cycle t);
   void insert_burst(Channel& ch, const PendingBurst& b);
@@ -191,6 +198,10 @@ class Engine {
   std::uint64_t next_order_ = 0;    // transaction acceptance order
   std::uint64_t occupancy_ = 0;     // bursts in all read queues, write buffers and bank queues
   std::uint64_t queued_reads_ = 0;  // read bursts among them
+  // Read transactions in flight by bursts still without a finish cycle (the last bucket: that many or more),
+  // for next_completion_bound().
+  static constexpr std::uint32_t kLeftBuckets = 64;
+  std::array<std::uint64_t, kLeftBuckets + 1> reads_by_left_{};
   Cycle occupancy_accounted_ = 0;   // queue_occupancy_sum covers cycles before this one
   Counters counters_;
   std::function<void(const Command&)> observer_;

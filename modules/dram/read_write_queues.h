@@ -46,6 +46,7 @@ class ReadWriteQueues {
     return is_write ? writes_ < write_capacity_ : reads_ < read_capacity_;
   }
   std::uint32_t size() const { return reads_ + writes_; }
+  std::uint32_t reads() const { return reads_; }
   bool draining() const { return draining_; }
 
   // The buffered write of this burst (which is in `bank`), or nullptr.

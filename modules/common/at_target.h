@@ -3,11 +3,12 @@
 // Dram): END_REQ sent when a held-back request is finally taken, BEGIN_RESP one at a time (the AT
 // response-exclusion rule: the next only after END_RESP or TLM_COMPLETED), and the data moved to or from the
 // backing store: when the response is sent (respond() with a store), or earlier by the model (respond()
-// without). Phases are sent on time: no annotated delay. Each model decides *when*; this does how.
+// without), row by row for a 2-D block (block_transfer.h). Phases are sent on time: no annotated delay. Each model decides *when*; this does how.
 #include <systemc>
 #include <tlm>
 
 #include "modules/common/backing_store.h"
+#include "modules/common/block_transfer.h"
 
 namespace tacsim {
 
@@ -51,11 +52,25 @@ class AtTarget {
     respond(socket, p);
   }
 
+  // Row by row for a 2-D block (block_transfer.h).
   static void move_data(tlm::tlm_generic_payload& p, BackingStore& store) {
-    if (p.is_write())
-      store.write(p.get_address(), p.get_data_ptr(), p.get_data_length());
-    else
-      store.read(p.get_address(), p.get_data_ptr(), p.get_data_length());
+    const Block b = block_of(p);
+    std::uint8_t* data = p.get_data_ptr();
+    for (std::uint32_t r = 0; r < b.rows; ++r, data += b.row_bytes) {
+      if (p.is_write())
+        store.write(b.row(r), data, b.row_bytes);
+      else
+        store.read(b.row(r), data, b.row_bytes);
+    }
+  }
+
+  // The payload's bytes, every row of a 2-D block, lie in the store; a block's rows do not overlap.
+  static bool in_range(const tlm::tlm_generic_payload& p, const BackingStore& store) {
+    const Block b = block_of(p);
+    if (b.row_bytes == 0 || (b.rows > 1 && b.stride < b.row_bytes)) return false;
+    if (p.get_data_length() != std::uint64_t{b.rows} * b.row_bytes) return false;
+    const std::uint64_t last = b.row(b.rows - 1);
+    return last >= b.address && store.contains(last, b.row_bytes);
   }
 
   // Sends BEGIN_RESP (requires !responding()) and drops the model's reference to `p`.

@@ -80,7 +80,8 @@ std::uint64_t Dram::bytes_transferred() const {
 // burst nor a read an older write (it serves that read from the write buffer).
 bool Dram::offer(tlm::tlm_generic_payload& p, Cycle at) {
   const auto id = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(&p));
-  if (!engine_.try_enqueue({id, p.get_address(), p.get_data_length(), p.is_write()}, at)) return false;
+  const Block b = block_of(p);
+  if (!engine_.try_enqueue({id, b.address, b.row_bytes, p.is_write(), b.rows, b.stride}, at)) return false;
   AtTarget::move_data(p, store_);
   p.acquire();
   return true;
@@ -90,8 +91,7 @@ tlm::tlm_sync_enum Dram::nb_transport_fw(tlm::tlm_generic_payload& p, tlm::tlm_p
   protocol_.check_delay(t);
   if (phase != tlm::BEGIN_REQ) return protocol_.other_phase(p, phase);
   if (waiting_) SC_REPORT_ERROR(name(), "BEGIN_REQ before END_REQ of the previous request");
-  if (p.get_data_length() == 0 || p.get_address() >= store_.capacity() ||
-      !store_.contains(p.get_address(), p.get_data_length())) {
+  if (!AtTarget::in_range(p, store_)) {
     SC_REPORT_ERROR(name(), "access beyond the DRAM's capacity");
     p.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
     return tlm::TLM_COMPLETED;

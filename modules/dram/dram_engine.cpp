@@ -146,33 +146,44 @@ bool Engine::try_enqueue(const Transaction& txn, Cycle now) {
     throw std::logic_error("dram: try_enqueue at cycle " + std::to_string(now) + " but cycles up to " +
                            std::to_string(next_cycle_ - 1) + " are already processed");
   }
-  if (txn.bytes == 0)
+  if (txn.bytes == 0 || txn.rows == 0)
     throw std::invalid_argument("dram: transaction " + std::to_string(txn.id) + " has 0 bytes");
-  if (txn.address >= map_.capacity_bytes() || txn.bytes > map_.capacity_bytes() - txn.address) {
+  if (txn.rows > 1 && txn.stride < txn.bytes) {
+    throw std::invalid_argument("dram: transaction " + std::to_string(txn.id) + " has rows of " +
+                                std::to_string(txn.bytes) + " bytes only " + std::to_string(txn.stride) +
+                                " bytes apart");
+  }
+  const std::uint64_t last_row = txn.address + std::uint64_t{txn.rows - 1} * txn.stride;
+  if (txn.address >= map_.capacity_bytes() || last_row >= map_.capacity_bytes() ||
+      txn.bytes > map_.capacity_bytes() - last_row) {
     throw std::out_of_range("dram: transaction " + std::to_string(txn.id) + " at " +
-                            std::to_string(txn.address) + " + " + std::to_string(txn.bytes) +
+                            std::to_string(last_row) + " + " + std::to_string(txn.bytes) +
                             " bytes is beyond the capacity of " + std::to_string(map_.capacity_bytes()) +
                             " bytes");
   }
   if (now > next_cycle_) advance_to(now - 1);
 
   if (has_refused_ && txn.id == refused_.id && txn.address == refused_.address &&
-      txn.bytes == refused_.bytes && txn.is_write == refused_.is_write &&
-      !channels_[refused_channel_].staged.empty()) {
+      txn.bytes == refused_.bytes && txn.is_write == refused_.is_write && txn.rows == refused_.rows &&
+      txn.stride == refused_.stride && !channels_[refused_channel_].staged.empty()) {
     return false;  // the same front end is still busy
   }
   const std::uint64_t bb = map_.burst_bytes();
-  const std::uint64_t first = txn.address / bb * bb;
-  const std::uint64_t last = (txn.address + txn.bytes - 1) / bb * bb;
   scratch_.clear();
-  for (std::uint64_t a = first; a <= last; a += bb) {
-    scratch_.push_back(map_.decode(a));
-    if (!channels_[scratch_.back().channel].staged.empty()) {
-      refused_ = txn;
-      refused_channel_ = scratch_.back().channel;
-      has_refused_ = true;
-      return false;
+  std::uint64_t next_burst = 0;  // rows ascend: a burst below this one was already taken for the row before
+  for (std::uint32_t r = 0; r < txn.rows; ++r) {
+    const std::uint64_t row = txn.address + std::uint64_t{r} * txn.stride;
+    const std::uint64_t last = (row + txn.bytes - 1) / bb * bb;
+    for (std::uint64_t a = std::max(row / bb * bb, next_burst); a <= last; a += bb) {
+      scratch_.push_back({a, map_.decode(a)});
+      if (!channels_[scratch_.back().where.channel].staged.empty()) {
+        refused_ = txn;
+        refused_channel_ = scratch_.back().where.channel;
+        has_refused_ = true;
+        return false;
+      }
     }
+    next_burst = last + bb;
   }
   has_refused_ = false;
 
@@ -188,10 +199,10 @@ bool Engine::try_enqueue(const Transaction& txn, Cycle now) {
   Txn& x = txns_[index];
   x = Txn{txn.id, next_order_++, now, 0, static_cast<std::uint32_t>(scratch_.size()), 0, txn.is_write};
   if (!txn.is_write) count_read_left(x.bursts, 1);
-  std::uint64_t address = first;
-  for (const Location& loc : scratch_) {
+  for (const Decoded& d : scratch_) {
+    const Location& loc = d.where;
     PendingBurst burst;
-    burst.address = address;
+    burst.address = d.address;
     burst.txn = index;
     burst.where.rank = loc.rank;
     burst.where.group = loc.rank * params_.bankgroups + loc.bankgroup;
@@ -200,7 +211,6 @@ bool Engine::try_enqueue(const Transaction& txn, Cycle now) {
     burst.column = loc.column;
     burst.is_write = txn.is_write;
     channels_[loc.channel].staged.push_back(burst);
-    address += bb;
   }
   staged_ += scratch_.size();
   for (Channel& ch : channels_) {

@@ -9,7 +9,8 @@
 //    processes every cycle up to and including t, step(t) exactly the cycle t == next_cycle().
 //  - try_enqueue(txn, now) needs now >= next_cycle(); it first processes the cycles before `now`. An
 //    accepted transaction can be scheduled from cycle `now` on: at a wake-up, enqueue first, then advance.
-//  - A transaction is split into bursts of burst_bytes() (bus width x burst length). Each channel's front
+//  - A transaction is split into bursts of burst_bytes() (bus width x burst length), row by row for a 2-D
+//    block. Each channel's front
 //    end holds the bursts of one transaction for that channel and moves them, in address order, into the
 //    channel's queue as slots free up. try_enqueue() accepts a transaction when the front end of every
 //    channel it touches is empty, else returns false without side effects (the shell delays END_REQ and
@@ -48,11 +49,15 @@ struct Command {
   std::uint32_t column = 0;     // RD/WR: first column of the burst
 };
 
+// One range of `bytes` at `address`, or a 2-D block: `rows` such ranges, `stride` bytes apart (a DMA's tile
+// rows, DESIGN 3.9). Its bursts are those of its rows, in address order, a burst shared by two rows once.
 struct Transaction {
   std::uint64_t id = 0;
   std::uint64_t address = 0;
-  std::uint32_t bytes = 0;  // any length >= 1 and any alignment
+  std::uint32_t bytes = 0;  // per row: any length >= 1 and any alignment
   bool is_write = false;
+  std::uint32_t rows = 1;
+  std::uint64_t stride = 0;  // rows > 1: at least `bytes` (rows never overlap)
 };
 
 struct Completion {
@@ -185,7 +190,11 @@ class Engine {
   std::vector<std::uint32_t> free_txns_;
   std::vector<Done> done_heap_;  // min-heap on (finish, order)
   std::vector<Completion> ready_;
-  std::vector<Location> scratch_;  // the bursts of the transaction being offered to try_enqueue()
+  struct Decoded {
+    std::uint64_t address;
+    Location where;
+  };
+  std::vector<Decoded> scratch_;  // the bursts of the transaction being offered to try_enqueue()
   std::uint64_t staged_ = 0;       // bursts held in channel front ends
   // The last refused transaction and the channel whose busy front end refused it: a retry of it is refused
   // without decoding its bursts again while that front end is still busy.

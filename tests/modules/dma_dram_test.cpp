@@ -111,8 +111,10 @@ TEST(DmaDram, WritesThenReadsBackUnderAFullQueue) {
 struct Probe : sc_core::sc_module {
   struct Seen {
     std::uint64_t address = 0;
-    std::uint32_t bytes = 0;
+    std::uint32_t bytes = 0;  // per row
     bool write = false;
+    std::uint32_t rows = 1;
+    std::uint64_t stride = 0;
     Cycle begun = kNever;
     Cycle accepted = kNever;
     Cycle responded = kNever;
@@ -132,7 +134,8 @@ struct Probe : sc_core::sc_module {
     const bool begin = phase == tlm::BEGIN_REQ;
     if (begin) {
       open[&p] = seen.size();
-      seen.push_back({p.get_address(), p.get_data_length(), p.is_write(), clock.now()});
+      const Block b = block_of(p);
+      seen.push_back({b.address, b.row_bytes, p.is_write(), b.rows, b.stride, clock.now()});
     }
     const tlm::tlm_sync_enum r = initiator_socket->nb_transport_fw(p, phase, t);
     if (begin && r == tlm::TLM_UPDATED && phase == tlm::END_REQ) seen[open[&p]].accepted = clock.now();
@@ -205,7 +208,7 @@ void expect_shell_matches_reference(const dram::Params& p) {
   for (Cycle t = 0; t <= last; ++t) {
     for (; next < probe.seen.size() && probe.seen[next].begun + 1 <= t; ++next) {
       const Probe::Seen& s = probe.seen[next];
-      if (!reference.try_enqueue({next, s.address, s.bytes, s.write}, t)) {
+      if (!reference.try_enqueue({next, s.address, s.bytes, s.write, s.rows, s.stride}, t)) {
         ++refusals;
         ASSERT_LT(t, s.accepted + 1) << "transaction " << next << " refused after the shell took it";
         break;
@@ -216,6 +219,9 @@ void expect_shell_matches_reference(const dram::Params& p) {
     for (const dram::Completion& c : reference.take_completions()) finish[c.id] = c.finish;
   }
   ASSERT_EQ(next, probe.seen.size());
+  std::size_t blocks = 0;
+  for (const Probe::Seen& s : probe.seen) blocks += s.rows > 1;
+  EXPECT_GT(blocks, 50u) << "the test should carry 2-D transactions";
   if (p.read_queue_bursts <= 8) {
     EXPECT_GT(refusals, 100u) << "the test should exercise back-pressure";
   }

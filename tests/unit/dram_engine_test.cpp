@@ -107,7 +107,8 @@ std::vector<Arrival> stream_traffic(std::size_t count, std::uint32_t bytes, bool
   return t;
 }
 
-// Random sizes (1 B to 4 KiB, any alignment), random addresses inside `footprint` bytes, random gaps.
+// Random sizes (1 B to 4 KiB, any alignment), random addresses inside `footprint` bytes, random gaps; one
+// in five a 2-D block of 2 to 8 rows of up to 512 bytes, rows up to 256 bytes apart (some sharing a burst).
 std::vector<Arrival> random_traffic(const Params& p, std::uint64_t seed, std::size_t count,
                                     double write_fraction, std::uint64_t footprint, Cycle max_gap) {
   std::mt19937_64 rng(seed);
@@ -118,16 +119,30 @@ std::vector<Arrival> random_traffic(const Params& p, std::uint64_t seed, std::si
   std::vector<Arrival> t;
   Cycle now = 0;
   for (std::size_t i = 0; i < count; ++i) {
-    const std::uint32_t bytes = rng() % 4 == 0 ? 64 : size(rng);
-    const std::uint64_t address = std::uniform_int_distribution<std::uint64_t>(0, footprint - bytes)(rng);
+    Transaction x{i, 0, rng() % 4 == 0 ? 64 : size(rng), false};
+    if (rng() % 5 == 0) {
+      x.rows = 2 + static_cast<std::uint32_t>(rng() % 7);
+      x.bytes = 1 + static_cast<std::uint32_t>(rng() % 512);
+      x.stride = x.bytes + rng() % 257;
+    }
+    const std::uint64_t extent = std::uint64_t{x.rows - 1} * x.stride + x.bytes;
+    x.address = std::uniform_int_distribution<std::uint64_t>(0, footprint - extent)(rng);
+    x.is_write = write(rng);
     now += gap(rng);
-    t.push_back({now, Transaction{i, address, bytes, write(rng)}});
+    t.push_back({now, x});
   }
   return t;
 }
 
 std::uint64_t bursts_of(const Transaction& t, std::uint32_t burst_bytes) {
-  return (t.address + t.bytes - 1) / burst_bytes - t.address / burst_bytes + 1;
+  std::uint64_t n = 0, next = 0;
+  for (std::uint32_t r = 0; r < t.rows; ++r) {
+    const std::uint64_t a = t.address + std::uint64_t{r} * t.stride;
+    const std::uint64_t first = std::max(a / burst_bytes, next), last = (a + t.bytes - 1) / burst_bytes;
+    if (last >= first) n += last - first + 1;
+    next = last + 1;
+  }
+  return n;
 }
 
 // Runs one 64-byte-or-less read per entry and returns the finish cycles.
@@ -232,6 +247,30 @@ TEST(DramEngine, UnalignedTransactionIsSplitIntoBurstsThatOverlapInTime) {
   std::vector<Cycle> cycles;
   for (const Command& c : probe.commands) cycles.push_back(c.cycle);
   EXPECT_EQ(cycles, (std::vector<Cycle>{1, 5, 9, 23, 27, 31}));
+}
+
+TEST(DramEngine, ABlockTransactionCarriesTheBurstsOfItsRowsOnce) {
+  // Rows [60,100) [108,148) [156,196): bursts 0 and 64, 64 again and 128, 128 and 192 -- four, as the three
+  // rows sent one by one would move, but in one transaction that completes with its last burst.
+  Probe probe(preset("ddr4-3200"));
+  EXPECT_TRUE(probe.engine.try_enqueue(Transaction{7, 60, 40, false, 3, 48}, 0));
+  probe.engine.advance_to(200);
+  const std::vector<Completion> done = probe.engine.take_completions();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(probe.engine.counters().read_bursts, 4u);
+  std::vector<std::uint32_t> columns;
+  Cycle last = 0;
+  for (const Command& c : probe.commands) {
+    if (c.type != CommandType::kRd) continue;
+    columns.push_back(c.bankgroup);
+    last = std::max(last, c.cycle);
+  }
+  EXPECT_EQ(columns, (std::vector<std::uint32_t>{0, 1, 2, 3}));  // RoRaBaCoBgCh: a burst per bank group
+  EXPECT_EQ(done[0].finish, last + 22 + 4);
+  EXPECT_THROW(probe.engine.try_enqueue(Transaction{8, 0, 64, false, 2, 32}, 201), std::invalid_argument);
+  EXPECT_THROW(probe.engine.try_enqueue(
+                   Transaction{9, probe.engine.address_map().capacity_bytes() - 128, 64, false, 3, 64}, 201),
+               std::out_of_range);
 }
 
 TEST(DramEngine, LargeTransactionCompletesWhenItsLastBurstEnds) {
@@ -603,6 +642,7 @@ TEST(DramEngine, NothingIsLostOrDuplicatedWhenTheQueuesAreFull) {
       engine.advance_to(engine.next_event());
       for (const Completion& c : engine.take_completions()) done.push_back(c);
     }
+    while (!engine.idle()) engine.advance_to(engine.next_event());  // posted writes still buffered
     EXPECT_GT(refusals, 100u);
     const std::uint32_t banks = p.ranks * p.bankgroups * p.banks_per_group;
     EXPECT_LE(engine.counters().queue_occupancy_max, (2u + 2u + banks) * p.channels);

@@ -36,22 +36,36 @@ class ChannelTiming {
 
   // Inline: the schedulers ask these for every candidate at every event.
   Cycle act_earliest(const BankAddress& a) const {
-    const Rank& r = ranks_[a.rank];
-    const Cycle e = std::max({banks_[a.bank].act_ok, groups_[a.group].act_ok, r.act_ok});
-    return r.faw_count == 4 ? std::max(e, r.faw[r.faw_head] + faw_) : e;  // a fifth ACT waits for the window
+    return std::max(bank_act_ok(a.bank), group_act_ok(a.group, a.rank));
   }
   Cycle pre_earliest(std::uint32_t bank, std::uint32_t rank) const {
-    return std::max(banks_[bank].pre_ok, ranks_[rank].pre_ok);
+    return std::max(bank_pre_ok(bank), rank_pre_ok(rank));
   }
   Cycle column_earliest(const BankAddress& a, bool is_write) const {
-    const Rank& r = ranks_[a.rank];
-    const Group& g = groups_[a.group];
+    return std::max(bank_column_ok(a.bank), group_column_ok(a.group, a.rank, is_write));
+  }
+  // The same bounds in two parts: the bank's own, which only a command to that bank (or a REF of its rank)
+  // raises, and its bank group's and rank's, shared by their banks (data bus, tCCD, tWTR, tRRD, tFAW, tPPD).
+  Cycle bank_act_ok(std::uint32_t bank) const { return banks_[bank].act_ok; }
+  Cycle bank_pre_ok(std::uint32_t bank) const { return banks_[bank].pre_ok; }
+  Cycle bank_column_ok(std::uint32_t bank) const { return banks_[bank].col_ok; }
+  Cycle group_act_ok(std::uint32_t group, std::uint32_t rank) const {
+    const Rank& r = ranks_[rank];
+    const Cycle e = std::max(groups_[group].act_ok, r.act_ok);
+    return r.faw_count == 4 ? std::max(e, r.faw[r.faw_head] + faw_) : e;  // a fifth ACT waits for the window
+  }
+  Cycle rank_pre_ok(std::uint32_t rank) const { return ranks_[rank].pre_ok; }
+  Cycle group_column_ok(std::uint32_t group, std::uint32_t rank, bool is_write) const {
+    const Rank& r = ranks_[rank];
+    const Group& g = groups_[group];
     if (is_write) {
       const Cycle data_ok = std::max(r.bus_ok, r.wr_data_ok);
-      return std::max({banks_[a.bank].col_ok, g.wr_ok, r.wr_ok, data_ok > cwl_ ? data_ok - cwl_ : 0});
+      return std::max({g.wr_ok, r.wr_ok, data_ok > cwl_ ? data_ok - cwl_ : 0});
     }
-    return std::max({banks_[a.bank].col_ok, g.rd_ok, r.rd_ok, r.bus_ok > cl_ ? r.bus_ok - cl_ : 0});
+    return std::max({g.rd_ok, r.rd_ok, r.bus_ok > cl_ ? r.bus_ok - cl_ : 0});
   }
+  std::uint32_t groups() const { return static_cast<std::uint32_t>(groups_.size()); }
+  std::uint32_t ranks() const { return static_cast<std::uint32_t>(ranks_.size()); }
   Cycle ref_earliest(std::uint32_t rank) const {
     return ranks_[rank].ref_ok;
   }  // all banks closed long enough

@@ -17,31 +17,33 @@ namespace {
 //
 // The event path keeps, per bank, the oldest eligible read hit, write hit and row command: the bursts of a
 // bank that need the same command share its earliest cycle, so FR-FCFS only ever picks one of those three.
-// A command changes the summary of its own bank and, by kind, the earliest cycles of its rank's ACT waiters
-// (ACT: tRRD, tFAW), PRE waiters (PRE: tPPD) or every bank's column waiters (RD/WR: data bus, tCCD, tWTR);
-// REF and refresh draining touch a whole rank. pick() never reads these caches, so the differential test
-// checks these rules.
+// Their earliest cycles are kept in two parts (channel_timing.h): the bank's own, redone when the engine
+// reports the bank changed (a command to it, an arrival, a REF of its rank), and the bank group's and rank's,
+// redone for all groups at once after any command raised them. pick() never reads these caches, so the
+// differential test checks these rules.
 class FrFcfsScheduler : public Scheduler {
  public:
   explicit FrFcfsScheduler(const Params& p)
       : hit_cap_(p.row_hit_cap),
         banks_per_rank_(p.bankgroups * p.banks_per_group),
+        banks_per_group_(p.banks_per_group),
         cache_(std::size_t{p.ranks} * banks_per_rank_),
         bank_stale_(cache_.size(), 1),
-        need_stale_(p.ranks, 0xff) {
+        group_read_(std::size_t{p.ranks} * p.bankgroups),
+        group_write_(group_read_.size()),
+        group_act_(group_read_.size()),
+        rank_pre_(group_read_.size()),
+        group_epoch_(group_read_.size(), 0) {
     by_age_.reserve(cache_.size() * p.bank_queue_bursts);
   }
 
   Pick pick(const ChannelView& v, Cycle t, CommandBus bus) override;
   Pick next(const ChannelView& v, Cycle from, CommandBus bus) override;
   void bank_changed(std::uint32_t bank) override { bank_stale_[bank] = 1; }
-  void timing_changed(std::uint32_t rank, Need waiters) override {
-    need_stale_[rank] |= static_cast<std::uint8_t>(1u << static_cast<unsigned>(waiters));
-    any_need_stale_ = true;
-  }
+  void timing_changed(std::uint32_t, Need) override { shared_stale_ = true; }
   void rank_changed(std::uint32_t rank) override {
-    need_stale_[rank] = 0xff;
-    any_need_stale_ = true;
+    std::fill_n(bank_stale_.begin() + std::ptrdiff_t{rank} * banks_per_rank_, banks_per_rank_, 1);
+    shared_stale_ = true;
   }
   void issued(std::uint32_t) override {}
 
@@ -51,9 +53,10 @@ class FrFcfsScheduler : public Scheduler {
     std::uint32_t write_slot = kNoSlot;
     std::uint32_t row_slot = kNoSlot;
     Need row_need = Need::kNone;
-    Cycle read_at = 0;
-    Cycle write_at = 0;
-    Cycle row_at = 0;
+    std::uint32_t group = 0;
+    std::uint32_t rank = 0;
+    Cycle column_ok = 0;         // the bank's own part of its column commands' earliest cycle
+    Cycle row_ok = 0;            // of its row command's (ACT or PRE)
     std::uint64_t read_seq = 0;  // the slots' ages, so that ranking them needs no look-up
     std::uint64_t write_seq = 0;
     std::uint64_t row_seq = 0;
@@ -64,10 +67,15 @@ class FrFcfsScheduler : public Scheduler {
 
   std::uint32_t hit_cap_;
   std::uint32_t banks_per_rank_;
+  std::uint32_t banks_per_group_;
   std::vector<BankCache> cache_;
   std::vector<std::uint8_t> bank_stale_;  // per bank: recompute its summary
-  std::vector<std::uint8_t> need_stale_;  // per rank: bit 1 << Need, refresh those earliest cycles
-  bool any_need_stale_ = true;
+  // The shared parts of the earliest cycles, per bank group: reads, writes, ACTs, and its rank's PREs;
+  // current while the group's epoch is epoch_.
+  std::vector<Cycle> group_read_, group_write_, group_act_, rank_pre_;
+  std::vector<std::uint64_t> group_epoch_;
+  std::uint64_t epoch_ = 1;
+  bool shared_stale_ = true;
   std::vector<std::uint32_t> by_age_;
 };
 
@@ -110,8 +118,9 @@ void FrFcfsScheduler::summarize(const ChannelView& v, std::uint32_t b) {
   BankCache& c = cache_[b];
   c = BankCache{};
   const BankQueue& q = v.queues.bank(b);
-  const std::uint32_t rank = v.timing.rank_of(b);
-  if (q.queued == 0 || v.refresh.draining(rank)) return;
+  c.rank = v.timing.rank_of(b);
+  c.group = b / banks_per_group_;
+  if (q.queued == 0 || v.refresh.draining(c.rank)) return;
   const bool open = v.timing.open(b);
   const bool capped = q.hits_since_act >= hit_cap_;
   const bool hits_ok = open && !(capped && q.queued > q.queued_hits);
@@ -125,85 +134,76 @@ void FrFcfsScheduler::summarize(const ChannelView& v, std::uint32_t b) {
     if (open && s.row == v.timing.open_row(b)) {
       if (s.is_write && want_write) {
         c.write_slot = slot;
+        c.write_seq = s.seq;
         want_write = false;
       } else if (!s.is_write && want_read) {
         c.read_slot = slot;
+        c.read_seq = s.seq;
         want_read = false;
       }
     } else if (want_row) {
       c.row_slot = slot;
+      c.row_seq = s.seq;
       want_row = false;
     }
   }
-  if (c.read_slot != kNoSlot) {
-    c.read_at = v.timing.column_earliest(v.queues.burst(c.read_slot).where, false);
-    c.read_seq = v.queues.burst(c.read_slot).seq;
-  }
-  if (c.write_slot != kNoSlot) {
-    c.write_at = v.timing.column_earliest(v.queues.burst(c.write_slot).where, true);
-    c.write_seq = v.queues.burst(c.write_slot).seq;
-  }
+  c.column_ok = v.timing.bank_column_ok(b);
   if (c.row_slot != kNoSlot) {
-    c.row_seq = v.queues.burst(c.row_slot).seq;
     c.row_need = open ? Need::kPre : Need::kAct;
-    c.row_at =
-        open ? v.timing.pre_earliest(b, rank) : v.timing.act_earliest(v.queues.burst(c.row_slot).where);
+    c.row_ok = open ? v.timing.bank_pre_ok(b) : v.timing.bank_act_ok(b);
   }
 }
 
 // FR-FCFS over the bank summaries: the earliest cycle any command is ready (no earlier than `from`), and at
 // that cycle the oldest ready column command, else the oldest ready row command.
 Pick FrFcfsScheduler::next(const ChannelView& v, Cycle from, CommandBus bus) {
+  if (shared_stale_) {
+    ++epoch_;  // every group's shared bounds are redone when a bank of it is next visited
+    shared_stale_ = false;
+  }
   Pick best;
   std::uint64_t best_seq = 0;
+  bool best_column = false;
   Cycle column_at = kNever, row_at = kNever;  // the earliest command of each bus, for Pick::other_at
+  // Earliest cycle first; at the same cycle a column command before a row command; then the oldest.
   auto consider = [&](std::uint32_t slot, Cycle at, Need need, std::uint64_t seq) {
-    if (slot == kNoSlot || !on_bus(need, bus)) return;
+    const bool column = need == Need::kColumn;
+    if (bus != CommandBus::kAny && column != (bus == CommandBus::kColumn)) return;
     at = std::max(at, from);
-    Cycle& bus_at = need == Need::kColumn ? column_at : row_at;
+    Cycle& bus_at = column ? column_at : row_at;
     bus_at = std::min(bus_at, at);
-    if (at < best.at) {
-      best.at = at;
-    } else {
-      const bool column = need == Need::kColumn;
-      const bool best_column = best.need == Need::kColumn;
-      if (at > best.at || (best_column && !column) || (column == best_column && seq > best_seq)) return;
-    }
+    if (at > best.at) return;
+    if (at == best.at && (best_column > column || (best_column == column && seq > best_seq))) return;
     best.slot = slot;
     best.need = need;
+    best.at = at;
     best_seq = seq;
+    best_column = column;
   };
   // Only banks with queued bursts can act; an idle bank's summary is redone when a burst arrives
   // (bank_changed). The visiting order does not matter: consider() breaks every tie by the unique seq.
-  constexpr unsigned kColumnBit = 1u << static_cast<unsigned>(Need::kColumn);
-  constexpr unsigned kActBit = 1u << static_cast<unsigned>(Need::kAct);
-  constexpr unsigned kPreBit = 1u << static_cast<unsigned>(Need::kPre);
   v.queues.for_each_busy_bank([&](std::uint32_t b) {
-    const std::uint32_t r = v.timing.rank_of(b);
-    const std::uint8_t bits = need_stale_[r];
-    BankCache& c = cache_[b];
-    if (bank_stale_[b] || bits == 0xff) {
+    if (bank_stale_[b]) {
       summarize(v, b);
       bank_stale_[b] = 0;
-    } else if (bits != 0) {
-      if (bits & kColumnBit) {
-        if (c.read_slot != kNoSlot)
-          c.read_at = v.timing.column_earliest(v.queues.burst(c.read_slot).where, false);
-        if (c.write_slot != kNoSlot)
-          c.write_at = v.timing.column_earliest(v.queues.burst(c.write_slot).where, true);
-      }
-      if (c.row_need == Need::kAct && (bits & kActBit))
-        c.row_at = v.timing.act_earliest(v.queues.burst(c.row_slot).where);
-      if (c.row_need == Need::kPre && (bits & kPreBit)) c.row_at = v.timing.pre_earliest(b, r);
     }
-    consider(c.read_slot, c.read_at, Need::kColumn, c.read_seq);
-    consider(c.write_slot, c.write_at, Need::kColumn, c.write_seq);
-    consider(c.row_slot, c.row_at, c.row_need, c.row_seq);
+    const BankCache& c = cache_[b];
+    if (group_epoch_[c.group] != epoch_) {
+      group_epoch_[c.group] = epoch_;
+      group_read_[c.group] = v.timing.group_column_ok(c.group, c.rank, false);
+      group_write_[c.group] = v.timing.group_column_ok(c.group, c.rank, true);
+      group_act_[c.group] = v.timing.group_act_ok(c.group, c.rank);
+      rank_pre_[c.group] = v.timing.rank_pre_ok(c.rank);
+    }
+    if (c.read_slot != kNoSlot)
+      consider(c.read_slot, std::max(c.column_ok, group_read_[c.group]), Need::kColumn, c.read_seq);
+    if (c.write_slot != kNoSlot)
+      consider(c.write_slot, std::max(c.column_ok, group_write_[c.group]), Need::kColumn, c.write_seq);
+    if (c.row_slot != kNoSlot) {
+      const Cycle shared = c.row_need == Need::kAct ? group_act_[c.group] : rank_pre_[c.group];
+      consider(c.row_slot, std::max(c.row_ok, shared), c.row_need, c.row_seq);
+    }
   });
-  if (any_need_stale_) {
-    for (std::uint8_t& bits : need_stale_) bits = 0;
-    any_need_stale_ = false;
-  }
   best.other_at = best.need == Need::kColumn ? row_at : column_at;
   return best;
 }

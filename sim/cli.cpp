@@ -13,6 +13,7 @@
 #include "sim/format_report.h"
 #include "sim/memtest.h"
 #include "sim/run.h"
+#include "sim/trace_command.h"
 #include "sim/version.h"
 
 namespace po = boost::program_options;
@@ -29,16 +30,17 @@ const char* kUsage =
     "  memtest  drive the DRAM alone with a pattern or a DRAMsim3 trace: bandwidth, latency, row hits\n"
     "  format-report  bytes of one weight matrix in HP, CSR, COO, bitmap, N:M and dense storage\n"
     "  diff     compare two results; exit 1 when a figure moved beyond its tolerance\n"
+    "  trace    build a request trace (lengths, text or an Azure trace, with arrivals) or describe one\n"
     "\n"
     "`tacsim <command> --help` lists the command's options.\n";
 
-po::options_description common_options(const std::string& title) {
+po::options_description common_options(const std::string& title, const std::string& set_example) {
   po::options_description d(title);
   d.add_options()("help,h", "print this help")(
       "config,c", po::value<std::string>()->value_name("FILE"),
       "INI configuration file ([section] then key = value lines)")(
       "set,s", po::value<std::vector<std::string>>()->composing()->value_name("KEY=VALUE"),
-      "override one config key, e.g. --set pe_array.rows=64 (repeatable; applied after --config)")(
+      ("override one config key, e.g. --set " + set_example + " (repeatable; applied after --config)").c_str())(
       "out,o", po::value<std::string>()->default_value("results/latest")->value_name("DIR"),
       "folder for stats.json and config.ini")("seed", po::value<std::string>()->value_name("N"),
                                                "shorthand for --set sim.seed=N")(
@@ -47,7 +49,7 @@ po::options_description common_options(const std::string& title) {
 }
 
 po::options_description run_options() {
-  auto d = common_options("tacsim run options");
+  auto d = common_options("tacsim run options", "pe_array.rows=64");
   d.add_options()("workload,w", po::value<std::string>()->value_name("NAME"), "shorthand for --set sim.workload=NAME")(
       "model,m", po::value<std::string>()->value_name("NAME"),
       "run a Transformer model: --set sim.workload=model --set model.name=NAME")(
@@ -65,7 +67,7 @@ const std::vector<std::pair<std::string, std::string>> kMemtestFlags = {
     {"preset", "dram.preset"}};
 
 po::options_description memtest_options() {
-  auto d = common_options("tacsim memtest options");
+  auto d = common_options("tacsim memtest options", "dram.tRCD_cycles=20");
   d.add_options()("pattern", po::value<std::string>()->value_name("P"), "stream, random or strided")(
       "bytes", po::value<std::string>()->value_name("N"), "total bytes requested by the pattern")(
       "read-ratio", po::value<std::string>()->value_name("R"), "fraction of requests that read (0..1)")(
@@ -94,7 +96,7 @@ int run_main(const std::vector<std::string>& args) {
   po::notify(vm);
   if (vm.count("help")) {
     std::cout << "usage: tacsim run [options]\n\n" << desc << "\nconfig keys (default, meaning, unit):\n"
-              << describe_keys();
+              << describe_keys(HelpFor::kRun);
     return 0;
   }
   RunOptions o = common_run_options(vm);
@@ -119,7 +121,7 @@ int memtest_main(const std::vector<std::string>& args) {
   po::notify(vm);
   if (vm.count("help")) {
     std::cout << "usage: tacsim memtest [options]\n\n" << desc
-              << "\nconfig keys (default, meaning, unit; dram.* and memtest.* apply):\n" << describe_keys();
+              << "\nconfig keys (default, meaning, unit):\n" << describe_keys(HelpFor::kMemtest);
     return 0;
   }
   RunOptions o = common_run_options(vm);
@@ -140,7 +142,7 @@ int cli_main(int argc, char** argv) {
     const std::string cmd = args.front();
     if (cmd == "--help" || cmd == "-h" || cmd == "help") {
       std::cout << kUsage << "\n" << run_options() << "\nconfig keys (default, meaning, unit):\n"
-                << describe_keys();
+                << describe_keys(HelpFor::kRun);
       return 0;
     }
     if (cmd == "--version") {
@@ -152,6 +154,7 @@ int cli_main(int argc, char** argv) {
     if (cmd == "memtest") return memtest_main(rest);
     if (cmd == "format-report") return format_report_main(rest);
     if (cmd == "diff") return diff_main(rest);
+    if (cmd == "trace") return trace_main(rest);
     std::cerr << fmt::format("tacsim: unknown command '{}'\n{}", cmd, kUsage);
     return 2;
   } catch (const InputError& e) {

@@ -1,11 +1,12 @@
 #pragma once
-// Configuration in one place. Every key a user can set is declared once, in config.cpp's bind(), with its
-// section, name, unit and description, bound to a field of one of the modules' Params structs. A run resolves
-// defaults <- INI file (--config) <- --set overrides, rejects unknown keys and bad values naming the file and
-// line or the key, validates every Params, and writes the fully resolved configuration back out as INI, so
-// `tacsim run --config results/latest/config.ini` repeats a run exactly.
+// Configuration in one place. Every key a user can set is declared once, in the key table (config_keys.cpp),
+// with its unit and meaning, bound to a field of one of the modules' Params structs. Resolution
+// (config.cpp) applies defaults <- INI file (--config) <- --set overrides, rejects unknown keys and bad
+// values naming the file and line or the key, derives what follows from other keys in one step (derive()),
+// validates every Params, and writes the configuration back out as INI: the preset's name and every other
+// key's value, with a preset's own fields as comments, so `tacsim run --config results/latest/config.ini`
+// repeats a run exactly and an edited preset name means the new preset.
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -16,9 +17,10 @@
 #include "modules/memory/fixed_latency_memory_engine.h"
 #include "modules/hp/hp_datapath_engine.h"
 #include "modules/pe_array/pe_array_engine.h"
-#include "modules/sfu/sfu.h"
+#include "modules/sfu/sfu_op.h"
 #include "modules/sfu/topk_attention_engine.h"
-#include "workloads/gemm.h"
+#include "workloads/gemm_params.h"
+#include "workloads/weight_format.h"
 
 namespace tacsim::sim {
 
@@ -36,12 +38,15 @@ struct SimParams {
 // A Transformer model run: its layers lowered to operations (workloads/lowering.h), one sequence after another.
 struct ModelRunParams {
   std::string name = "bert-base";  // a file in workloads/models, or a path to a .model file
-  std::string seq_lens = "128";    // comma-separated sequence lengths, run back to back
+  // Comma-separated sequence lengths, run back to back; "" (the default): the model's fixed length (ViT's
+  // 197 patches + CLS), else 128.
+  std::string seq_lens;
   std::uint32_t batch = 1;         // each length repeated this many times
   std::uint32_t topk = 0;          // top-k sparse attention: keys kept per query (0: dense attention)
   bool attention_on_chip = true;   // STA: scores and probabilities stay on chip when they fit the score buffer
   std::uint32_t attention_block_rows = 0;  // query rows per pipelined attention block (0: the array's rows)
-  std::string weight_sparsity = "2:4";  // the default run: BERT-base, 2:4 weights, one sequence of 128
+  // The default run: BERT-base, 2:4 weights, one sequence of 128.
+  workloads::WeightSparsity weights{workloads::WeightFormat::kNm, {2, 4}};
   std::string sparsity_overrides;  // per-layer override file (lowering.h), optional
   std::string masks_dir;           // .npy masks of a pruned model (workloads/weight_masks.h), optional
 
@@ -67,11 +72,12 @@ struct SimConfig {
   ModelRunParams model;
   AccelParams accel;
   workloads::GemmParams gemm;
+  workloads::PruningParams pruning;  // the sparsity.* keys: hp and unstructured weights, GEMM or model
   pe_array::Params pe_array;
   buffer::Params act_buffer{128};
   buffer::Params weight_buffer{128};
   buffer::Params out_buffer{16};  // two 32 x 32 int32 tiles
-  hp::HpDatapathParams hp_datapath;  // its bank fields are the buffer.* keys, block_cols gemm.hp_block_cols
+  hp::HpDatapathParams hp_datapath;  // its bank fields are the act_buffer.* keys, block_cols derived
   sfu::SfuParams sfu;
   sfu::TopkAttentionParams topk_unit;  // top_k is model.topk
   dma::Params dma;
@@ -93,26 +99,25 @@ struct SimConfig {
   }
 };
 
-struct ConfigKey {
-  std::string key;  // "section.name"
-  std::string unit;
-  std::string description;
-  std::function<void(const std::string&)> parse;  // throws std::invalid_argument saying what was expected
-  std::function<std::string()> show;
-};
-
-// The keys of a config, bound to its fields, in the order they are documented and written.
-std::vector<ConfigKey> config_keys(SimConfig& cfg);
-
 // Resolves defaults, then the INI file (if not empty), then each "key=value" override, then validates.
 // Throws InputError with a one-line message naming the file and line or the key.
 SimConfig resolve_config(const std::string& ini_path, const std::vector<std::string>& overrides);
 
-// The resolved configuration as INI text, and as a flat {key: value} list.
+// The configuration as INI text (see the top of this file), and every resolved value as a flat list.
 std::string to_ini(const SimConfig& cfg);
 std::vector<std::pair<std::string, std::string>> to_pairs(const SimConfig& cfg);
 
-// "  section.key = default   [unit] description" lines for --help.
-std::string describe_keys();
+// The DRAM presets: $TACSIM_DRAM_PRESETS_DIR when set, else an installed binary's share/tacsim/dram-presets,
+// else the source tree's modules/dram/presets (modules/common/data_files.h).
+std::string dram_presets_dir();
+
+// The model zoo: $TACSIM_MODELS_DIR when set, else an installed binary's share/tacsim/models, else the
+// source tree's workloads/models.
+std::string models_dir();
+
+// Which command's keys --help lists.
+enum class HelpFor { kRun, kMemtest };
+// "  section.key   default   meaning [unit]" lines for --help.
+std::string describe_keys(HelpFor command);
 
 }  // namespace tacsim::sim

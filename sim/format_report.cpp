@@ -1,13 +1,13 @@
 #include "sim/format_report.h"
 
 #include <iostream>
-#include <sstream>
 
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
 #include "modules/common/error.h"
 #include "modules/common/rng.h"
+#include "modules/common/text.h"
 #include "sim/output.h"
 #include "workloads/sparsity/format_sizes.h"
 #include "workloads/sparsity/npy.h"
@@ -18,23 +18,14 @@ namespace tacsim::sim {
 
 namespace {
 
-std::vector<double> parse_sparsities(const std::string& text) {
+std::vector<double> parse_sparsities(const std::string& list) {
   std::vector<double> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    std::size_t used = 0;
-    double v = -1;
-    try {
-      v = std::stod(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != item.size() || !(v >= 0 && v < 1))
+  for (const std::string& item : text::split_list(list, ',', "--sparsities")) {
+    const auto v = text::to_double(item);
+    if (!v || !(*v >= 0 && *v < 1))
       throw InputError(fmt::format("--sparsities: expected numbers in [0, 1) separated by commas, got '{}'", item));
-    out.push_back(v);
+    out.push_back(*v);
   }
-  if (out.empty()) throw InputError("--sparsities: expected at least one sparsity");
   return out;
 }
 
@@ -49,16 +40,17 @@ sparsity::Pruner parse_pruner(const std::string& p) {
 
 int format_report_main(const std::vector<std::string>& args) {
   po::options_description d("tacsim format-report options");
-  d.add_options()("help,h", "print this help")("rows", po::value<int>()->default_value(768), "rows of W (outputs)")(
-      "cols", po::value<int>()->default_value(768), "columns of W (reduction)")(
+  d.add_options()("help,h", "print this help")("rows", po::value<int>()->default_value(768)->value_name("N"), "rows of W (outputs)")(
+      "cols", po::value<int>()->default_value(768)->value_name("N"), "columns of W (reduction)")(
       "npy", po::value<std::string>()->value_name("FILE"), "weights from a .npy file (int8, or integer-valued floats)")(
-      "sparsities", po::value<std::string>()->default_value("0.5,0.75,0.9,0.95"), "target sparsities")(
-      "pruner", po::value<std::string>()->default_value("hp"), "hp, unstructured or nm: how the pattern is made")(
-      "banks", po::value<int>()->default_value(16), "activation banks (HP level 2)")(
-      "block-rows", po::value<int>()->default_value(16), "HP block rows")(
-      "block-cols", po::value<int>()->default_value(16), "HP block columns")(
-      "seed", po::value<std::uint64_t>()->default_value(1), "seed of the random weights")(
-      "out,o", po::value<std::string>()->default_value("results/latest"), "folder for formats.csv");
+      "sparsities", po::value<std::string>()->default_value("0.5,0.75,0.9,0.95")->value_name("S[,S...]"),
+      "target sparsities")("pruner", po::value<std::string>()->default_value("hp")->value_name("NAME"),
+                           "hp, unstructured or nm: how the pattern is made")(
+      "banks", po::value<int>()->default_value(16)->value_name("B"), "activation banks (HP level 2)")(
+      "block-rows", po::value<int>()->default_value(16)->value_name("N"), "HP block rows")(
+      "block-cols", po::value<int>()->default_value(16)->value_name("N"), "HP block columns")(
+      "seed", po::value<std::uint64_t>()->default_value(1)->value_name("N"), "seed of the random weights")(
+      "out,o", po::value<std::string>()->default_value("results/latest")->value_name("DIR"), "folder for formats.csv");
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(d).run(), vm);
   po::notify(vm);

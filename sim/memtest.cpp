@@ -15,6 +15,7 @@
 #include "modules/dram/traffic_generator.h"
 #include "sim/config.h"
 #include "sim/output.h"
+#include "sim/progress.h"
 #include "sim/stats_dump.h"
 #include "sim/version.h"
 #include "traces/dram_trace.h"
@@ -83,8 +84,19 @@ int memtest_command(const RunOptions& opts) {
   init_kernel();
   std::exception_ptr trace_error;
   MemtestTop top("memtest", cfg, trace_error);
+  // A pattern's request count is known; a trace's is not until it ends (the line shows 0 then).
+  const std::uint64_t total =
+      cfg.memtest_trace.empty()
+          ? dram::PatternSource(cfg.memtest, cfg.dram.capacity_bytes(), cfg.dram.burst_bytes()).count()
+          : 0;
+  std::unique_ptr<ProgressLine> progress;
+  if (ProgressLine::wanted(opts.quiet))
+    progress = std::make_unique<ProgressLine>("progress", top.memory.clock(), "requests", [&top, total] {
+      return ProgressLine::Status{top.generator.completed(), total};
+    });
   const auto t0 = std::chrono::steady_clock::now();
   sc_core::sc_start();
+  progress.reset();
   const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (trace_error) std::rethrow_exception(trace_error);
   if (!top.generator.done()) throw std::runtime_error("memtest ended before every request completed");

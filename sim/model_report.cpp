@@ -8,6 +8,7 @@
 
 #include "sim/output.h"
 #include "sim/stats_dump.h"
+#include "sim/summary.h"
 
 namespace tacsim::sim {
 
@@ -40,7 +41,7 @@ void report_model_run(const SimConfig& cfg, const RunOptions& opts, const worklo
                   conflicts = 0, sfu_cycles = 0, sfu_wait = 0, pe_macs = 0;
   };
   std::vector<LayerTotals> layers(spec.layers);
-  std::uint64_t macs = 0, eff = 0, pe_macs = 0;
+  std::uint64_t macs = 0, pe_macs = 0;
   for (std::size_t i = 0; i < records.size(); ++i) {
     const OpRecord& r = *records[i];
     const Op& op = *r.op;
@@ -79,7 +80,6 @@ void report_model_run(const SimConfig& cfg, const RunOptions& opts, const worklo
     const bool alone = op.kind == OpKind::kResidualAdd || op.kind == OpKind::kLayerNorm || op.kind == OpKind::kGelu;
     lt.sfu_wait += (alone ? cyc : 0) + r.sfu_wait;
     macs += op.macs;
-    eff += op_eff;
     pe_macs += r.pe_macs;
   }
   Cycle cycles = 0;
@@ -103,24 +103,34 @@ void report_model_run(const SimConfig& cfg, const RunOptions& opts, const worklo
     flush();
   }
 
+  MacFigures mac_figures{macs, pe_macs, peak_macs, "the PE array"};
+  CycleBreakdown breakdown;
+  breakdown.cycles = cycles;
+  breakdown.peak_compute = static_cast<std::uint64_t>(double(pe_macs) / peak_macs);
+  for (const auto& lt : layers) {
+    breakdown.operand_stall += lt.operand_stall;
+    breakdown.out_stall += lt.out_stall;
+    breakdown.drain_stall += lt.drain_stall;
+    breakdown.sfu_only += lt.sfu_wait;
+  }
+
   nlohmann::ordered_json summary;
   summary["cycles"] = cycles;
   summary["sim_time_ns"] = totals.sim_time_ns;
   summary["check"] = totals.check;
   if (totals.check != "off") summary["check_mismatches"] = totals.check_mismatches;
   summary["requests"] = lengths.size();
-  summary["macs"] = macs;
-  summary["effective_macs"] = eff;
-  summary["pe_utilization"] = double(pe_macs) / (peak_macs * double(cycles));
-  summary["effective_macs_per_cycle"] = double(macs) / double(cycles);
+  mac_figures.add_to(summary, cycles);
   summary["dram_bytes"] = totals.dram_bytes;
   summary["weight_bytes"] = totals.weight_bytes;
   summary["bank_conflict_cycles"] = totals.bank_conflict_cycles;
-  // Per kind, flat: cycles_<kind>, macs_<kind>, dram_bytes_<kind>, and for the PE array's kinds
-  // pe_utilization_<kind> (performed MACs over the array's peak during that kind's cycles).
+  breakdown.add_to(summary);
+  // Per kind, flat: busy_cycles_<kind> (operations of a kind may overlap others: these add up to more than
+  // the run), dense_macs_<kind>, dram_bytes_<kind>, and for the PE array's kinds pe_utilization_<kind>
+  // (performed MACs over the array's peak during that kind's busy cycles).
   for (const auto& [k, v] : by_kind) {
-    summary["cycles_" + k] = v.cycles;
-    summary["macs_" + k] = v.macs;
+    summary["busy_cycles_" + k] = v.cycles;
+    summary["dense_macs_" + k] = v.macs;
     summary["dram_bytes_" + k] = v.dram_bytes;
     if (v.pe_macs > 0 && v.cycles > 0) summary["pe_utilization_" + k] = double(v.pe_macs) / (peak_macs * double(v.cycles));
   }
@@ -144,18 +154,19 @@ void report_model_run(const SimConfig& cfg, const RunOptions& opts, const worklo
     std::string lens;
     for (auto L : lengths) lens += (lens.empty() ? "" : ",") + std::to_string(L);
     std::cout << fmt::format("tacsim run: {} ({} layers, hidden {}), sequence length {}, weights {}, {} ops\n",
-                             spec.name, spec.layers, spec.hidden, lens, cfg.model.weight_sparsity, records.size());
-    auto row = [](const std::string& k, const std::string& v) { std::cout << fmt::format("  {:<22}{}\n", k, v); };
-    row("cycles", fmt::format("{}", cycles));
-    row("simulated time", fmt::format("{:.3f} us", summary["sim_time_ns"].get<double>() * 1e-3));
-    row("PE utilization", fmt::format("{:.1f} %", 100 * summary["pe_utilization"].get<double>()));
-    row("MACs (dense-equiv.)", fmt::format("{}", macs));
+                             spec.name, spec.layers, spec.hidden, lens, cfg.model.weights.text(), records.size());
+    auto row = [](const std::string& k, const std::string& v) { std::cout << summary_row(k, v); };
+    row("cycles", fmt::format("{}  ({:.3f} us at {:g} MHz)", cycles, summary["sim_time_ns"].get<double>() * 1e-3,
+                              cfg.accel.clock_mhz));
+    std::cout << mac_figures.describe(cycles);
     row("bytes moved (DRAM)", fmt::format("{}", totals.dram_bytes));
+    std::cout << breakdown.describe(peak_macs);
+    std::cout << "  busy cycles per kind (operations overlap, e.g. the softmax beside the array: more than the run)\n";
     for (const auto& [k, v] : by_kind)
-      row("  " + k, fmt::format("{} cycles ({:.1f} %){}", v.cycles, 100.0 * double(v.cycles) / double(cycles),
-                                v.pe_macs > 0 ? fmt::format(", PE utilization {:.1f} %",
-                                                            100.0 * double(v.pe_macs) / (peak_macs * double(v.cycles)))
-                                              : std::string()));
+      std::cout << fmt::format("    {:<26}{:>12}{}\n", k, v.cycles,
+                               v.pe_macs > 0 ? fmt::format("  PE utilization {:.1f} %",
+                                                           100.0 * double(v.pe_macs) / (peak_macs * double(v.cycles)))
+                                             : std::string());
     row("wall time", fmt::format("{:.3f} s", totals.wall_s));
     row("sim cycles / s", fmt::format("{:.3g}", double(cycles) / totals.wall_s));
     if (totals.check == "pass")

@@ -3,23 +3,49 @@
 #include <systemc>
 
 #include <ctime>
+#include <functional>
 
 #include "modules/common/stats.h"
+#include "sim/config_keys.h"
+#include "sim/summary.h"
 #include "sim/output.h"
 #include "sim/version.h"
 
 namespace tacsim::sim {
 
 namespace {
-void walk(const sc_core::sc_object* obj, nlohmann::ordered_json& out) {
-  if (const auto* p = dynamic_cast<const StatsProvider*>(obj)) out[obj->name()] = p->stats().values();
-  for (const sc_core::sc_object* child : obj->get_child_objects()) walk(child, out);
+// Calls f(name, group) for every StatsProvider in tree order.
+void walk(const sc_core::sc_object* obj, const std::function<void(const std::string&, const StatsGroup&)>& f) {
+  if (const auto* p = dynamic_cast<const StatsProvider*>(obj)) f(obj->name(), p->stats());
+  for (const sc_core::sc_object* child : obj->get_child_objects()) walk(child, f);
+}
+
+void walk_all(const std::function<void(const std::string&, const StatsGroup&)>& f) {
+  for (const sc_core::sc_object* top : sc_core::sc_get_top_level_objects()) walk(top, f);
+}
+
+// stats.schema.json: the unit and meaning of every figure of stats.json outside `host`.
+nlohmann::ordered_json schema(const SimConfig& cfg, const nlohmann::ordered_json& summary) {
+  nlohmann::ordered_json out;
+  out["summary"] = summary_schema(summary);
+  nlohmann::ordered_json modules = nlohmann::ordered_json::object();
+  walk_all([&](const std::string& name, const StatsGroup& g) {
+    nlohmann::ordered_json m = nlohmann::ordered_json::object();
+    for (const auto& e : g.entries()) m[e.name] = {{"unit", e.unit}, {"description", e.description}};
+    modules[name] = m;
+  });
+  out["modules"] = modules;
+  SimConfig copy = cfg;
+  nlohmann::ordered_json config = nlohmann::ordered_json::object();
+  for (const auto& k : config_keys(copy)) config[k.key] = {{"unit", k.unit}, {"description", k.description}};
+  out["config"] = config;
+  return out;
 }
 }  // namespace
 
 nlohmann::ordered_json collect_module_stats() {
   nlohmann::ordered_json out = nlohmann::ordered_json::object();
-  for (const sc_core::sc_object* top : sc_core::sc_get_top_level_objects()) walk(top, out);
+  walk_all([&](const std::string& name, const StatsGroup& g) { out[name] = g.values(); });
   return out;
 }
 
@@ -41,6 +67,7 @@ void write_results(const std::string& dir, const SimConfig& cfg, const nlohmann:
   h["date_utc"] = date;
   stats["host"] = h;
   write_file_atomic(dir, "config.ini", to_ini(cfg));
+  write_file_atomic(dir, "stats.schema.json", schema(cfg, summary).dump(2) + "\n");
   write_file_atomic(dir, "stats.json", stats.dump(2) + "\n");
 }
 

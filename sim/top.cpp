@@ -12,6 +12,16 @@ std::unique_ptr<sc_core::sc_module> make_memory(const SimConfig& cfg) {
 }
 }  // namespace
 
+workloads::EngineShape engine_shape(const SimConfig& cfg) {
+  workloads::EngineShape e;
+  e.pe_array = cfg.pe_array;
+  e.act_half_bytes = cfg.act_buffer.half_bytes();
+  e.weight_half_bytes = cfg.weight_buffer.half_bytes();
+  e.out_half_bytes = cfg.out_buffer.half_bytes();
+  e.act_banks = cfg.hp_datapath.bank.banks;
+  return e;
+}
+
 Top::Top(const sc_core::sc_module_name& name, const SimConfig& cfg)
     : sc_module(name),
       clock(cfg.accel.clock_mhz),

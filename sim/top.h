@@ -17,8 +17,12 @@
 #include "modules/sfu/sfu.h"
 #include "modules/sfu/topk_unit.h"
 #include "sim/config.h"
+#include "workloads/mapper.h"
 
 namespace tacsim::sim {
+
+// The engine Top builds from cfg, as a mapper sees it.
+workloads::EngineShape engine_shape(const SimConfig& cfg);
 
 class Top : public sc_core::sc_module {
  public:

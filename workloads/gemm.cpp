@@ -6,7 +6,8 @@
 
 #include "modules/common/error.h"
 #include "modules/common/rng.h"
-#include "workloads/sparsity/nm.h"
+#include "modules/formats/nm.h"
+#include "workloads/sparsity/nm_pruner.h"
 
 namespace tacsim::workloads {
 
@@ -19,39 +20,10 @@ std::uint32_t bits_for(std::uint32_t m) {
 }
 }  // namespace
 
-std::string GemmParams::validate() const {
-  if (m == 0) return "m: must be at least 1, got 0";
-  if (n == 0) return "n: must be at least 1, got 0";
-  if (k == 0) return "k: must be at least 1, got 0";
-  if (sparse_rows()) {
-    if (!(target_sparsity >= 0 && target_sparsity < 1))
-      return fmt::format("target_sparsity: must be in [0, 1), got {}", target_sparsity);
-    if (hp_block_rows == 0 || hp_block_cols == 0)
-      return fmt::format("hp_block_rows, hp_block_cols: must be at least 1, got {} x {}", hp_block_rows, hp_block_cols);
-    if (k % hp_block_cols != 0)
-      return fmt::format("k: must be a multiple of gemm.hp_block_cols = {} for {} sparsity, got {}", hp_block_cols,
-                         sparsity, k);
-    if (sparsity == "hp" && n % hp_block_rows != 0)
-      return fmt::format("n: must be a multiple of gemm.hp_block_rows = {} for hp sparsity, got {}", hp_block_rows, n);
-    if (!(hp_level1_share >= 0 && hp_level1_share <= 1))
-      return fmt::format("hp_level1_share: must be in [0, 1], got {}", hp_level1_share);
-    return "";
-  }
-  sparsity::NmSpec spec;
-  try {
-    spec = sparsity::parse_nm(sparsity);
-  } catch (const InputError& e) {
-    return std::string("sparsity: ") + e.what();
-  }
-  if (!spec.is_dense() && k % spec.m != 0)
-    return fmt::format("k: must be a multiple of M = {} for {} sparsity, got {}", spec.m, sparsity, k);
-  return "";
-}
-
-WeightFormat weight_format(const GemmParams& g) {
-  const auto spec = sparsity::parse_nm(g.sparsity);
-  WeightFormat f;
-  if (!spec.is_dense()) {
+RowFormat row_format(const GemmParams& g) {
+  RowFormat f;
+  if (g.sparsity.format == WeightFormat::kNm) {
+    const sparsity::NmSpec& spec = g.sparsity.nm;
     f.n = static_cast<std::uint32_t>(spec.n);
     f.m = static_cast<std::uint32_t>(spec.m);
     f.index_bits = bits_for(f.m);
@@ -64,10 +36,10 @@ GemmLayout layout_gemm(const GemmParams& g, std::uint64_t base) {
   GemmLayout l;
   l.a_address = align4k(base);
   l.w_address = align4k(l.a_address + std::uint64_t{g.m} * g.k);
-  l.c_address = align4k(l.w_address + g.n * weight_format(g).row_bytes());
+  l.c_address = align4k(l.w_address + g.n * row_format(g).row_bytes());
   l.end = l.c_address + std::uint64_t{g.m} * g.n * 4;
   l.a_stride = g.k;
-  l.w_stride = weight_format(g).row_bytes();
+  l.w_stride = row_format(g).row_bytes();
   l.c_stride = std::uint64_t{g.n} * 4;
   return l;
 }
@@ -91,7 +63,7 @@ std::string GemmPlan::describe() const {
   return fmt::format(
       "GEMM {}x{}x{} {}: {} tiles, reduction chunk {} ({} per tile), {}; loads A {:.2f}x and W {:.2f}x their "
       "size ({} + {} bytes), writes {} bytes",
-      gemm.m, gemm.n, gemm.k, gemm.sparsity, tiles.size(), chunk_groups * format.m, chunks, order,
+      gemm.m, gemm.n, gemm.k, gemm.sparsity.text(), tiles.size(), chunk_groups * format.m, chunks, order,
       double(la) / double(a_bytes), double(lw) / double(w_bytes), la, lw, wb);
 }
 
@@ -100,7 +72,7 @@ GemmPlan plan_gemm(const GemmParams& g, const pe_array::Params& pe, std::uint64_
   GemmPlan plan;
   plan.gemm = g;
   plan.layout = layout;
-  const WeightFormat f = plan.format = weight_format(g);
+  const RowFormat f = plan.format = row_format(g);
   const std::uint32_t rows = std::min(pe.rows, g.m), cols = std::min(pe.cols, g.n);
   const std::uint64_t row_bytes = f.row_bytes();
 
@@ -283,7 +255,7 @@ control::Program to_program(const GemmPlan& plan) {
 
 GemmWeights prune_weights(const GemmParams& g, std::vector<std::int8_t> w) {
   GemmWeights out;
-  const auto spec = sparsity::parse_nm(g.sparsity);
+  const sparsity::NmSpec spec = g.sparsity.format == WeightFormat::kNm ? g.sparsity.nm : sparsity::NmSpec{1, 1};
   if (spec.is_dense()) {
     out.image.assign(w.begin(), w.end());
     out.w = std::move(w);

@@ -16,35 +16,24 @@
 #include <vector>
 
 #include "modules/control/program.h"
-#include "modules/pe_array/pe_array.h"
 #include "modules/pe_array/pe_array_engine.h"
+#include "modules/pe_array/tile_command.h"
+#include "workloads/gemm_params.h"
+#include "workloads/weight_format.h"
 
 namespace tacsim::workloads {
 
-struct GemmParams {
-  std::uint32_t m = 256;  // tokens; 256 x 768 x 768 is one BERT-base projection over 256 tokens
-  std::uint32_t n = 768;
-  std::uint32_t k = 768;
-  std::string sparsity = "dense";  // "dense", "N:M" (1 <= N <= M <= 16, along k), "hp" or "unstructured"
-  double target_sparsity = 0.9;    // hp and unstructured: the fraction of weights pruned
-  std::uint32_t hp_block_rows = 16;  // hp: level-1 block shape (also the walk's block for unstructured)
-  std::uint32_t hp_block_cols = 16;
-  double hp_level1_share = 0.5;      // hp: share of the pruning done by dropping whole blocks
-
-  bool sparse_rows() const { return sparsity == "hp" || sparsity == "unstructured"; }
-
-  std::string validate() const;
-};
-
 // How a row of W is stored: `groups` groups of `m` along k keep `n` slots each (dense: groups = k, n = m = 1).
-struct WeightFormat {
+// HP and unstructured weights are not stored in rows (the HP mapper encodes blocks of rows): their row format
+// is the dense one, the room a caller keeps for W.
+struct RowFormat {
   std::uint32_t n = 1, m = 1, index_bits = 0, groups = 0;
   bool sparse() const { return n < m; }
   std::uint64_t slots() const { return std::uint64_t{groups} * n; }
   std::uint64_t index_bytes(std::uint64_t slot_count) const { return (slot_count * index_bits + 7) / 8; }
   std::uint64_t row_bytes() const { return slots() + index_bytes(slots()); }
 };
-WeightFormat weight_format(const GemmParams& g);
+RowFormat row_format(const GemmParams& g);
 
 // Where the operands live in memory and how C is written. Row strides are in bytes, so an operand may be a
 // slice of a larger tensor (one head's columns of Q, a block of rows of C). C's elements are int32, or int8
@@ -82,12 +71,12 @@ struct TilePlan {
   std::uint32_t n0 = 0, cols = 0;
   std::uint64_t steps = 0;
   std::vector<ChunkPlan> chunks;
-  control::BlockMove writeback;  // rows x cols int32 into C
+  dma::BlockMove writeback;  // rows x cols int32 into C
 };
 
 struct GemmPlan {
   GemmParams gemm;
-  WeightFormat format;
+  RowFormat format;
   GemmLayout layout;
   std::uint32_t chunk_groups = 0;     // groups per reduction chunk
   bool n_outer = false;               // false: groups of A blocks stay resident and W streams; true: the reverse

@@ -56,7 +56,7 @@ LayerWeights make_layer_weights(const ModelSpec& spec, std::uint32_t layer,
     g.m = 1;
     g.n = n;
     g.k = k;
-    g.sparsity = sparsity[r];
+    g.sparsity = parse_weight_sparsity(sparsity[r]);
     std::vector<std::int8_t> w(std::size_t{n} * k);
     for (auto& v : w) v = rng.int8();
     if (const sparsity::Mask* m = masks[r]) {

@@ -30,7 +30,7 @@
 #include "modules/sfu/vector_engine.h"
 #include "workloads/lowering.h"
 #include "workloads/model.h"
-#include "workloads/sparsity/unstructured.h"
+#include "modules/formats/mask.h"
 
 namespace tacsim::workloads {
 

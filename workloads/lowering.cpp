@@ -11,32 +11,11 @@
 #include <fmt/format.h>
 
 #include "modules/common/error.h"
-#include "workloads/sparsity/nm.h"
+#include "modules/common/text.h"
+#include "modules/formats/nm.h"
 
 namespace tacsim::workloads {
 namespace {
-
-constexpr std::size_t kNoInput = std::numeric_limits<std::size_t>::max();
-
-std::string trim(const std::string& s) {
-  std::size_t b = 0;
-  std::size_t e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return s.substr(b, e - b);
-}
-
-bool parse_u32(const std::string& s, std::uint32_t& out) {
-  if (s.empty() || s.size() > 10) return false;
-  std::uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  if (v > 0xFFFFFFFFull) return false;
-  out = static_cast<std::uint32_t>(v);
-  return true;
-}
 
 // "dense" for every N:N (NmSpec::to_string() says so only for 1:1), else "N:M".
 std::string canonical(const sparsity::NmSpec& spec) {
@@ -77,33 +56,31 @@ class LayerBuilder {
                const LoweringOptions& options, const sparsity::NmSpec& fallback, std::vector<Op>& ops)
       : spec_(spec), layer_(layer), l_(seq_len), options_(options), fallback_(fallback), ops_(ops) {}
 
-  // Appends the layer reading `input` (kNoInput: outside the list) and returns its output op's index.
+  // Appends the layer reading `input` (kExternalInput: outside the list) and returns its output op's index.
   std::size_t build(std::size_t input) {
     const std::uint32_t h = spec_.hidden;
     const bool pre = spec_.norm == NormPosition::kPre;
-    std::vector<std::size_t> in_deps;
-    if (input != kNoInput) in_deps.push_back(input);
 
-    std::vector<std::size_t> attn_in = in_deps;
-    if (pre) attn_in = {sfu(OpKind::kLayerNorm, "ln1", h, in_deps)};
-    const std::size_t q = weight_gemm(WeightRole::kQProj, h, h, attn_in);
-    const std::size_t k = weight_gemm(WeightRole::kKProj, h, h, attn_in);
-    const std::size_t v = weight_gemm(WeightRole::kVProj, h, h, attn_in);
+    const std::size_t attn_in = pre ? sfu(OpKind::kLayerNorm, "ln1", h, {input}, Sublayer::kAttention) : input;
+    const std::size_t q = weight_gemm(WeightRole::kQProj, h, h, {attn_in});
+    const std::size_t k = weight_gemm(WeightRole::kKProj, h, h, {attn_in});
+    const std::size_t v = weight_gemm(WeightRole::kVProj, h, h, {attn_in});
     std::vector<std::size_t> heads;
     for (std::uint32_t j = 0; j < spec_.heads; ++j)
       heads.push_back(options_.topk > 0 ? topk_head(j, q, k, v) : dense_head(j, q, k, v));
+    // Every head writes its columns of one context tensor, which out_proj reads.
     const std::size_t out = weight_gemm(WeightRole::kOutProj, h, h, heads);
-    std::vector<std::size_t> res1_deps = {out};
-    res1_deps.insert(res1_deps.end(), in_deps.begin(), in_deps.end());
-    const std::size_t res1 = sfu(OpKind::kResidualAdd, "residual1", h, res1_deps);
+    const std::size_t res1 = sfu(OpKind::kResidualAdd, "residual1", h, {out, input}, Sublayer::kAttention);
     // Post-norm: the FFN and the second residual read ln1; pre-norm: the FFN reads ln2, the residual res1.
-    const std::size_t skip = pre ? res1 : sfu(OpKind::kLayerNorm, "ln1", h, {res1});
-    const std::size_t ffn_in = pre ? sfu(OpKind::kLayerNorm, "ln2", h, {res1}) : skip;
+    const std::size_t skip = pre ? res1 : sfu(OpKind::kLayerNorm, "ln1", h, {res1}, Sublayer::kAttention);
+    const std::size_t ffn_in = pre ? sfu(OpKind::kLayerNorm, "ln2", h, {res1}, Sublayer::kFfn) : skip;
     const std::size_t up = weight_gemm(WeightRole::kFfnUp, spec_.ffn, h, {ffn_in});
     const std::size_t act = sfu(OpKind::kGelu, "gelu", spec_.ffn, {up});
     const std::size_t down = weight_gemm(WeightRole::kFfnDown, h, spec_.ffn, {act});
-    const std::size_t res2 = sfu(OpKind::kResidualAdd, "residual2", h, {down, skip});
-    return pre ? res2 : sfu(OpKind::kLayerNorm, "ln2", h, {res2});
+    const std::size_t res2 = sfu(OpKind::kResidualAdd, "residual2", h, {down, skip}, Sublayer::kFfn);
+    const std::size_t output = pre ? res2 : sfu(OpKind::kLayerNorm, "ln2", h, {res2}, Sublayer::kFfn);
+    ops_[output].layer_output = true;
+    return output;
   }
 
  private:
@@ -112,25 +89,27 @@ class LayerBuilder {
     return ops_.size() - 1;
   }
 
-  Op base(OpKind kind, const std::string& part, int head, std::vector<std::size_t> deps) const {
+  Op base(OpKind kind, const std::string& part, int head, std::vector<std::size_t> inputs) const {
     Op op;
     op.kind = kind;
     op.layer = layer_;
     op.head = head;
     op.name = head < 0 ? fmt::format("layer{}.{}", layer_, part)
                        : fmt::format("layer{}.head{}.{}", layer_, head, part);
-    op.deps = std::move(deps);
+    for (std::size_t i : inputs)
+      if (i != kExternalInput) op.deps.push_back(i);
+    op.inputs = std::move(inputs);
     return op;
   }
 
-  std::size_t weight_gemm(WeightRole role, std::uint32_t n, std::uint32_t k, std::vector<std::size_t> deps) {
-    Op op = base(OpKind::kWeightGemm, to_string(role), -1, std::move(deps));
+  std::size_t weight_gemm(WeightRole role, std::uint32_t n, std::uint32_t k, std::vector<std::size_t> inputs) {
+    Op op = base(OpKind::kWeightGemm, to_string(role), -1, std::move(inputs));
     op.role = role;
     const ResolvedSparsity s = resolve_sparsity(options_, fallback_, layer_, role);
     if (!s.spec.is_dense() && k % static_cast<std::uint32_t>(s.spec.m) != 0)
       throw InputError(fmt::format("{}: {} does not fit {} of model {}: k = {} is not a multiple of M = {}",
                                    s.origin, s.spec.to_string(), op.name, spec_.name, k, s.spec.m));
-    op.gemm = GemmShape{l_, n, k, canonical(s.spec)};
+    op.gemm = gemm_params(n, k, WeightSparsity::of_nm(s.spec));
     op.macs = std::uint64_t{l_} * n * k;
     op.effective_macs = op.macs / static_cast<std::uint64_t>(s.spec.m) * static_cast<std::uint64_t>(s.spec.n);
     op.weight_bytes = s.spec.is_dense() ? std::uint64_t{n} * k
@@ -139,17 +118,27 @@ class LayerBuilder {
     return push(std::move(op));
   }
 
+  GemmParams gemm_params(std::uint32_t n, std::uint32_t k, WeightSparsity sparsity) const {
+    GemmParams g;
+    g.m = l_;
+    g.n = n;
+    g.k = k;
+    g.sparsity = sparsity;
+    return g;
+  }
+
   std::size_t attention_gemm(OpKind kind, const char* part, std::uint32_t head, std::uint32_t n,
-                             std::uint32_t k, std::vector<std::size_t> deps) {
-    Op op = base(kind, part, static_cast<int>(head), std::move(deps));
-    op.gemm = GemmShape{l_, n, k, "dense"};
+                             std::uint32_t k, std::vector<std::size_t> inputs) {
+    Op op = base(kind, part, static_cast<int>(head), std::move(inputs));
+    op.gemm = gemm_params(n, k, WeightSparsity{});
     op.macs = op.effective_macs = std::uint64_t{l_} * n * k;
     return push(std::move(op));
   }
 
-  std::size_t sfu(OpKind kind, const char* part, std::uint32_t row_len, std::vector<std::size_t> deps,
-                  int head = -1) {
-    Op op = base(kind, part, head, std::move(deps));
+  std::size_t sfu(OpKind kind, const char* part, std::uint32_t row_len, std::vector<std::size_t> inputs,
+                  Sublayer sublayer = Sublayer::kNone, int head = -1) {
+    Op op = base(kind, part, head, std::move(inputs));
+    op.sublayer = sublayer;
     op.rows = l_;
     op.row_len = row_len;
     op.elements = std::uint64_t{l_} * row_len;
@@ -159,12 +148,14 @@ class LayerBuilder {
   std::size_t dense_head(std::uint32_t j, std::size_t q, std::size_t k, std::size_t v) {
     const std::uint32_t d = spec_.head_dim();
     const std::size_t scores = attention_gemm(OpKind::kScores, "qk", j, l_, d, {q, k});
-    const std::size_t probs = sfu(OpKind::kSoftmax, "softmax", l_, {scores}, static_cast<int>(j));
+    const std::size_t probs = sfu(OpKind::kSoftmax, "softmax", l_, {scores}, Sublayer::kNone, static_cast<int>(j));
     if (spec_.causal) {
       ops_[probs].causal = true;
       ops_[probs].elements = std::uint64_t{l_} * (l_ + 1) / 2;  // rows of 1, 2, ..., L valid entries
     }
-    return attention_gemm(OpKind::kContext, "sv", j, d, l_, {probs, v});
+    const std::size_t context = attention_gemm(OpKind::kContext, "sv", j, d, l_, {probs, v});
+    for (std::size_t i : {scores, probs, context}) ops_[i].head_ops = HeadOps{scores, probs, context};
+    return context;
   }
 
   std::size_t topk_head(std::uint32_t j, std::size_t q, std::size_t k, std::size_t v) {
@@ -270,22 +261,20 @@ SparsityOverrides parse_sparsity_overrides(std::istream& in, const std::string& 
   SparsityOverrides out;
   out.source = source;
   std::map<std::pair<std::uint32_t, WeightRole>, int> seen;
-  std::string raw;
-  for (int n = 1; std::getline(in, raw); ++n) {
+  text::KeyValueSyntax syntax;
+  syntax.duplicates = true;  // "3" and "03" are one layer: the duplicate check below compares layers
+  syntax.form = "'<layer> = N:M' or '<layer>.<op> = N:M'";
+  for (const auto& line : text::parse_key_values(in, source, syntax)) {
+    const int n = line.line;
     const std::string where = fmt::format("{}:{}: ", source, n);
-    const auto hash = raw.find('#');
-    const std::string t = trim(hash == std::string::npos ? raw : raw.substr(0, hash));
-    if (t.empty()) continue;
-    const auto eq = t.find('=');
-    if (eq == std::string::npos)
-      throw InputError(where + fmt::format("expected '<layer> = N:M' or '<layer>.<op> = N:M', got '{}'", t));
-    const std::string key = trim(t.substr(0, eq));
-    const std::string value = trim(t.substr(eq + 1));
+    const std::string& key = line.key;
+    const std::string& value = line.value;
     const auto dot = key.find('.');
     SparsityOverride e;
     e.line = n;
     const std::string layer_text = key.substr(0, dot);
-    if (!parse_u32(layer_text, e.layer))
+    if (const auto v = text::to_unsigned(layer_text, 0xFFFFFFFFull)) e.layer = static_cast<std::uint32_t>(*v);
+    else
       throw InputError(where +
                        fmt::format("expected a layer index (0, 1, ...) before '=' or '.', got '{}'", key));
     if (dot != std::string::npos) {
@@ -331,14 +320,14 @@ std::vector<Op> lower_layer(const ModelSpec& spec, std::uint32_t layer, std::uin
     throw InputError(fmt::format("layer: model {} has {} layers (0..{}), got {}", spec.name, spec.layers,
                                  spec.layers - 1, layer));
   std::vector<Op> ops;
-  LayerBuilder(spec, layer, seq_len, options, fallback, ops).build(kNoInput);
+  LayerBuilder(spec, layer, seq_len, options, fallback, ops).build(kExternalInput);
   return ops;
 }
 
 std::vector<Op> lower_model(const ModelSpec& spec, std::uint32_t seq_len, const LoweringOptions& options) {
   const sparsity::NmSpec fallback = check_inputs(spec, seq_len, options);
   std::vector<Op> ops;
-  std::size_t input = kNoInput;
+  std::size_t input = kExternalInput;
   for (std::uint32_t l = 0; l < spec.layers; ++l)
     input = LayerBuilder(spec, l, seq_len, options, fallback, ops).build(input);
   return ops;

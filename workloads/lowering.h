@@ -32,23 +32,14 @@
 #include <cstdint>
 #include <functional>
 #include <istream>
+#include <limits>
 #include <string>
 #include <vector>
 
+#include "workloads/gemm_params.h"
 #include "workloads/model.h"
 
 namespace tacsim::workloads {
-
-// Field for field a workloads::GemmParams (gemm.h): C[m x n] = A[m x k] . W^T, W stored n x k, sparsity
-// "dense" or "N:M" along k, canonical ("dense" for any N:N, so "4:4" reads "dense"). gemm.h is not
-// included because it brings in <systemc> through control/program.h; convert with
-// GemmParams{s.m, s.n, s.k, s.sparsity}.
-struct GemmShape {
-  std::uint32_t m = 0;
-  std::uint32_t n = 0;
-  std::uint32_t k = 0;
-  std::string sparsity = "dense";
-};
 
 enum class OpKind : std::uint8_t {
   kWeightGemm,     // activations x weights (N:M or dense)
@@ -61,7 +52,7 @@ enum class OpKind : std::uint8_t {
   kGelu,
 };
 const char* to_string(OpKind kind);
-// kWeightGemm, kScores, kContext: the ones with a GemmShape (they run on the PE array).
+// kWeightGemm, kScores, kContext: the ones with GemmParams (they run on the PE array or the HP datapath).
 bool is_gemm(OpKind kind);
 
 // Which weight matrix a kWeightGemm multiplies by; also the op's name inside its layer and the key of an
@@ -83,13 +74,26 @@ struct TopkShape {
   std::uint32_t kept = 0;  // keys kept per query: min(topk, l_k)
 };
 
+// Which sub-block of its layer a layernorm or residual add belongs to, in either norm position: the attention
+// sub-block (ln1, residual1) or the FFN sub-block (ln2, residual2).
+enum class Sublayer : std::uint8_t { kNone, kAttention, kFfn };
+
+// The three ops of one dense attention head, which run together, pipelined (Q.K^T, softmax, S.V).
+struct HeadOps {
+  std::size_t scores = 0, softmax = 0, context = 0;
+};
+
+// An input from outside the list: the model's input (lower_layer: the layer's).
+inline constexpr std::size_t kExternalInput = std::numeric_limits<std::size_t>::max();
+
 struct Op {
   OpKind kind = OpKind::kWeightGemm;
   std::uint32_t layer = 0;
   int head = -1;  // attention ops only
   WeightRole role = WeightRole::kNone;
   std::string name;  // "layer3.ffn_up", "layer3.head5.qk"
-  GemmShape gemm;    // is_gemm(kind)
+  // is_gemm(kind): m, n, k and the weights' sparsity (dense for any N:N).
+  GemmParams gemm;
   // SFU ops (softmax, layernorm, GELU, residual add): `rows` rows of `row_len`; `elements` counts the valid
   // ones (all of them except for a causal softmax, whose row i has i + 1).
   std::uint32_t rows = 0;
@@ -106,7 +110,14 @@ struct Op {
   std::uint64_t lut_products = 0;
   // kWeightGemm: int8 weights as stored, n k dense or sparsity::nm_payload_bytes(n, k, spec, kIndex).
   std::uint64_t weight_bytes = 0;
-  std::vector<std::size_t> deps;  // indices of the ops whose results this one reads, all smaller than its own
+  Sublayer sublayer = Sublayer::kNone;  // kLayerNorm, kResidualAdd
+  HeadOps head_ops;                     // kScores, kSoftmax, kContext
+  // What it reads, in operand order: an earlier op's index, or kExternalInput. A residual add reads its
+  // sub-block's accumulator, then the skip; Q.K^T reads Q, K; S.V the probabilities, V (its W operand, V^T);
+  // top-k attention Q, K, V; out_proj every head's context (one tensor, a column slice per head).
+  std::vector<std::size_t> inputs;
+  bool layer_output = false;      // its result is its layer's output (the next layer's input)
+  std::vector<std::size_t> deps;  // the ops among inputs, all smaller than its own index
 };
 
 // Per-layer weight sparsity for pruned models whose ratios differ by layer (e.g. AE-BERT, SPD). Text, one

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "modules/common/error.h"
+#include "modules/common/text.h"
 
 namespace tacsim::workloads {
 namespace {
@@ -26,41 +27,10 @@ const std::vector<std::string>& model_keys() {
   return keys;
 }
 
-std::string trim(const std::string& s) {
-  std::size_t b = 0;
-  std::size_t e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return s.substr(b, e - b);
-}
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 bool valid_name(const std::string& s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
   });
-}
-
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
-
-// Decimal digits only (no sign, no spaces inside), at most 2^32 - 1.
-bool parse_u32(const std::string& s, std::uint32_t& out) {
-  if (s.empty() || s.size() > 10) return false;
-  std::uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  if (v > 0xFFFFFFFFull) return false;
-  out = static_cast<std::uint32_t>(v);
-  return true;
 }
 
 struct Entry {
@@ -71,7 +41,8 @@ struct Entry {
 // Sets one field from its text; throws InputError prefixed with where ("file:line: ").
 void apply(ModelSpec& spec, const std::string& key, const std::string& value, const std::string& where) {
   const auto u32 = [&](std::uint32_t& field) {
-    if (!parse_u32(value, field))
+    if (const auto v = text::to_unsigned(value, 0xFFFFFFFFull)) field = static_cast<std::uint32_t>(*v);
+    else
       throw InputError(fmt::format("{}{}: expected a non-negative integer, got '{}'", where, key, value));
   };
   if (key == "name") {
@@ -148,28 +119,15 @@ std::string ModelSpec::check_seq_len(std::uint32_t seq_len) const {
   return "";
 }
 
-ModelSpec parse_model(const std::string& text, const std::string& file) {
+ModelSpec parse_model(const std::string& contents, const std::string& file) {
   std::map<std::string, Entry> entries;
-  std::istringstream in(text);
-  std::string raw;
-  for (int n = 1; std::getline(in, raw); ++n) {
-    const std::string where = fmt::format("{}:{}: ", file, n);
-    const auto hash = raw.find('#');
-    const std::string t = trim(hash == std::string::npos ? raw : raw.substr(0, hash));
-    if (t.empty()) continue;
-    const auto eq = t.find('=');
-    if (eq == std::string::npos) throw InputError(where + fmt::format("expected 'key = value', got '{}'", t));
-    const std::string key = trim(t.substr(0, eq));
-    const std::string value = trim(t.substr(eq + 1));
-    if (key.empty() || key.find_first_of(" \t") != std::string::npos)
-      throw InputError(where + fmt::format("expected a key name before '=', got '{}'", t));
+  std::istringstream in(contents);
+  for (const auto& line : text::parse_key_values(in, file, text::KeyValueSyntax{})) {
     const auto& keys = model_keys();
-    if (std::find(keys.begin(), keys.end(), key) == keys.end())
-      throw InputError(where + fmt::format("unknown key '{}'; expected one of {}", key, join(keys)));
-    if (const auto it = entries.find(key); it != entries.end())
-      throw InputError(where + fmt::format("key '{}' is set twice (first on line {})", key, it->second.line));
-    if (value.empty()) throw InputError(where + fmt::format("{}: missing value", key));
-    entries[key] = Entry{value, n};
+    if (std::find(keys.begin(), keys.end(), line.key) == keys.end())
+      throw InputError(fmt::format("{}:{}: unknown key '{}'; expected one of {}", file, line.line, line.key,
+                                   text::join(keys)));
+    entries[line.key] = Entry{line.value, line.line};
   }
 
   ModelSpec spec;
@@ -185,7 +143,7 @@ ModelSpec parse_model(const std::string& text, const std::string& file) {
     const std::string where = it == entries.end() ? file : fmt::format("{}:{}", file, it->second.line);
     throw InputError(fmt::format("{}: {}", where, err));
   }
-  if (ends_with(file, kModelSuffix)) {
+  if (text::ends_with(file, kModelSuffix)) {
     const std::string stem = fs::path(file).filename().string();
     const std::string expected = stem.substr(0, stem.size() - std::string(kModelSuffix).size());
     if (spec.name != expected)
@@ -196,7 +154,7 @@ ModelSpec parse_model(const std::string& text, const std::string& file) {
 }
 
 ModelSpec load_model(const std::string& name_or_path, const std::string& models_dir) {
-  const bool is_path = name_or_path.find('/') != std::string::npos || ends_with(name_or_path, kModelSuffix);
+  const bool is_path = name_or_path.find('/') != std::string::npos || text::ends_with(name_or_path, kModelSuffix);
   std::string path = name_or_path;
   if (!is_path) {
     if (!valid_name(name_or_path))
@@ -207,7 +165,7 @@ ModelSpec load_model(const std::string& name_or_path, const std::string& models_
     if (!fs::is_regular_file(path, ec)) {
       std::string known;
       try {
-        known = join(list_models(models_dir));
+        known = text::join(list_models(models_dir));
       } catch (const InputError&) {
         known = "none: " + models_dir + " is not a directory";
       }
@@ -228,7 +186,7 @@ std::vector<std::string> list_models(const std::string& models_dir) {
   std::vector<std::string> names;
   for (const auto& entry : fs::directory_iterator(models_dir, ec)) {
     const std::string file = entry.path().filename().string();
-    if (entry.is_regular_file() && ends_with(file, kModelSuffix) &&
+    if (entry.is_regular_file() && text::ends_with(file, kModelSuffix) &&
         file.size() > std::string(kModelSuffix).size())
       names.push_back(file.substr(0, file.size() - std::string(kModelSuffix).size()));
   }

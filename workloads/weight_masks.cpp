@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "modules/common/error.h"
-#include "workloads/sparsity/nm.h"
+#include "modules/formats/nm.h"
 #include "workloads/sparsity/npy.h"
 
 namespace tacsim::workloads {

@@ -13,7 +13,7 @@
 
 #include "workloads/lowering.h"
 #include "workloads/model.h"
-#include "workloads/sparsity/unstructured.h"
+#include "modules/formats/mask.h"
 
 namespace tacsim::workloads {
 

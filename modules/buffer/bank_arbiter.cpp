@@ -4,7 +4,7 @@
 #include <stdexcept>
 
 #include "modules/common/error.h"
-#include "workloads/sparsity/hp.h"
+#include "modules/formats/hp.h"
 
 namespace tacsim::buffer {
 namespace {
@@ -19,24 +19,6 @@ std::string range_error(const char* field, std::uint64_t value, std::uint64_t lo
 
 }  // namespace
 
-std::string bank_map_name(BankMap map) {
-  switch (map) {
-    case BankMap::kInterleave:
-      return "interleave";
-    case BankMap::kXor:
-      return "xor";
-    case BankMap::kHp:
-      return "hp";
-  }
-  return "unknown";
-}
-
-BankMap parse_bank_map(const std::string& text, const std::string& key) {
-  for (BankMap m : {BankMap::kInterleave, BankMap::kXor, BankMap::kHp})
-    if (text == bank_map_name(m)) return m;
-  throw InputError(key + ": expected one of interleave, xor, hp, got '" + text + "'");
-}
-
 std::string BankParams::validate() const {
   // 65535 banks and 256-column blocks are the limits of the HP stream's header fields (FORMATS.md).
   const std::string checks[] = {
@@ -46,24 +28,13 @@ std::string BankParams::validate() const {
   };
   for (const std::string& c : checks)
     if (!c.empty()) return c;
-  if (map != BankMap::kInterleave && map != BankMap::kXor && map != BankMap::kHp)
+  if (map != BankMapKind::kInterleave && map != BankMapKind::kXor && map != BankMapKind::kHp)
     return "map: must be interleave, xor or hp, got " + std::to_string(static_cast<int>(map));
   return "";
 }
 
-std::uint32_t bank_of(const BankParams& p, std::uint64_t column) {
-  switch (p.map) {
-    case BankMap::kInterleave:
-      return static_cast<std::uint32_t>(column % p.banks);
-    case BankMap::kXor:
-      return static_cast<std::uint32_t>((column ^ (column / p.banks)) % p.banks);
-    case BankMap::kHp:
-      // Columns beyond int64 do not occur: a matrix has at most 2^31 columns.
-      return static_cast<std::uint32_t>(sparsity::hp_bank(static_cast<std::int64_t>(column),
-                                                          static_cast<int>(p.block_cols),
-                                                          static_cast<int>(p.banks)));
-  }
-  return 0;
+std::unique_ptr<const BankMap> make_bank_map(const BankParams& p) {
+  return make_bank_map(p.map, p.banks, p.block_cols);
 }
 
 BankArbiter::BankArbiter(const BankParams& params, std::uint32_t lanes)

@@ -15,36 +15,26 @@
 // (per-bank FIFO queues popped P at a time each cycle, the reference). Both keep the same counters, so a
 // differential test can require identical results.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "modules/buffer/bank_map.h"
 #include "modules/common/types.h"
 
 namespace tacsim::buffer {
 
-// Where word (activation column) c lives. One enum, one function (bank_of), so every user agrees.
-enum class BankMap {
-  kInterleave,  // c mod B
-  kXor,         // (c xor (c / B)) mod B: spreads strides that are multiples of B
-  kHp,          // (c mod block_cols) mod B: workloads/sparsity/hp.h hp_bank(), the map HP pruning targets
-};
-
-// "interleave", "xor", "hp".
-std::string bank_map_name(BankMap map);
-// Inverse of bank_map_name; anything else throws InputError naming `key`.
-BankMap parse_bank_map(const std::string& text, const std::string& key);
-
 struct BankParams {
   std::uint32_t banks = 8;           // B; HpParams' default bank count
   std::uint32_t ports_per_bank = 1;  // P, reads per bank per cycle
-  BankMap map = BankMap::kHp;
+  BankMapKind map = BankMapKind::kHp;
   std::uint32_t block_cols = 16;     // HP block width (DESIGN.md's 16 x 16 example); used by the hp map
 
   std::string validate() const;
 };
 
-// The bank of word `column` under p.map. p must be valid.
-std::uint32_t bank_of(const BankParams& p, std::uint64_t column);
+// The bank map p describes (bank_map.h). p must be valid.
+std::unique_ptr<const BankMap> make_bank_map(const BankParams& p);
 
 class BankArbiter {
  public:

@@ -46,16 +46,16 @@ void Controller::load_into(buffer::Buffer& buf, const std::vector<BufferLoad>& l
       buf.start_fill(half, load.bytes());
       // The half is Full when the last of its blocks has arrived; on-chip blocks are there already.
       std::size_t by_dma = 0;
-      for (const BlockMove& b : load.blocks) {
+      for (const dma::BlockMove& b : load.blocks) {
         by_dma += b.on_chip ? 0 : 1;
         if (b.on_chip && on_chip_store_ != nullptr)
-          copy_on_chip(*on_chip_store_, b, buf.data(half) + b.local_offset, false);
+          dma::copy_on_chip(*on_chip_store_, b, buf.data(half) + b.local_offset, false);
       }
       if (by_dma == 0) buf.mark_full(half, load.uses);
       auto left = std::make_shared<std::size_t>(by_dma);
-      for (const BlockMove& b : load.blocks) {
+      for (const dma::BlockMove& b : load.blocks) {
         if (b.on_chip) continue;
-        dma::Move m = dma_move(b, buf.data(half) + b.local_offset, false);
+        dma::Move m = dma::dma_move(b, buf.data(half) + b.local_offset, false);
         m.on_done = [&buf, half, uses = load.uses, left](Cycle) {
           if (--*left == 0) buf.mark_full(half, uses);
         };
@@ -84,9 +84,9 @@ void Controller::writer() {
       while (writing[half]) wait(written);
       out_.wait_full(half);
       writing[half] = true;
-      const BlockMove& w = program_.writebacks[i];
+      const dma::BlockMove& w = program_.writebacks[i];
       if (w.on_chip) {
-        if (on_chip_store_ != nullptr) copy_on_chip(*on_chip_store_, w, out_.data(half), true);
+        if (on_chip_store_ != nullptr) dma::copy_on_chip(*on_chip_store_, w, out_.data(half), true);
         // The outputs go on to the next unit on chip: the half is free as soon as they are complete.
         out_.release(half, w.bytes());
         writing[half] = false;
@@ -94,7 +94,7 @@ void Controller::writer() {
         ++completed;
         continue;
       }
-      dma::Move m = dma_move(w, out_.data(half), true);
+      dma::Move m = dma::dma_move(w, out_.data(half), true);
       m.on_done = [this, half, bytes = w.bytes(), &completed, &written, &writing](Cycle) {
         out_.release(half, bytes);
         writing[half] = false;

@@ -29,7 +29,7 @@ class Controller : public sc_core::sc_module, public StatsProvider {
   bool done() const { return done_; }
   Cycle finish_cycle() const { return finish_cycle_; }
   const StatsGroup& stats() const override { return stats_; }
-  // Where on-chip blocks' values live (program.h, copy_on_chip); none: on-chip blocks carry no values.
+  // Where on-chip blocks' values live (dma/block_move.h, copy_on_chip); none: on-chip blocks carry no values.
   void set_on_chip_store(BackingStore* store) { on_chip_store_ = store; }
 
  private:

@@ -73,6 +73,7 @@ class TrafficGenerator : public sc_core::sc_module, public tlm::tlm_mm_interface
   ~TrafficGenerator() override;
 
   bool done() const { return exhausted_ && completed_ == issued_; }
+  std::uint64_t completed() const { return completed_; }
   const sc_core::sc_event& finished() const { return finished_event_; }
   Cycle last_response() const { return last_response_; }
   std::uint64_t requests() const { return issued_; }

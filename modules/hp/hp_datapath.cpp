@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
-#include "workloads/sparsity/csr.h"
-#include "workloads/sparsity/hp.h"
+#include "modules/formats/csr.h"
+#include "modules/formats/hp.h"
 
 namespace tacsim::hp {
 

@@ -13,21 +13,9 @@
 #include "modules/common/clock.h"
 #include "modules/common/stats.h"
 #include "modules/hp/hp_datapath_engine.h"
+#include "modules/hp/hp_tile_command.h"
 
 namespace tacsim::hp {
-
-enum class WeightEncoding { kHp, kCsr };
-
-struct HpTileCommand {
-  int act_half = 0, weight_half = 0, out_half = 0;
-  std::uint32_t act_offset = 0;    // bytes to the tile's first activation column
-  std::uint32_t tokens = 0;        // Rt
-  std::uint32_t rows = 0;          // weight rows (outputs per token) in this tile
-  std::uint32_t cols = 0;          // K
-  std::uint64_t weight_bytes = 0;  // the encoded block in the weight half
-  WeightEncoding encoding = WeightEncoding::kHp;
-  bool release_act = true;
-};
 
 class HpDatapath : public sc_core::sc_module, public StatsProvider {
  public:

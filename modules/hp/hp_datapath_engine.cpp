@@ -170,7 +170,7 @@ SparseRows sparse_rows(const sparsity::HpMatrix& x) {
 }
 
 HpDatapathEngine::HpDatapathEngine(const HpDatapathParams& params)
-    : p_(validated(params)), arbiter_(p_.bank, p_.lanes) {}
+    : p_(validated(params)), map_(buffer::make_bank_map(p_.bank)), arbiter_(p_.bank, p_.lanes) {}
 
 void HpDatapathEngine::check_tile(Cycle start, const SparseRows& w_tile, const std::int8_t* act_colmajor,
                                   std::uint32_t tokens) const {
@@ -217,8 +217,8 @@ TileResult HpDatapathEngine::run_tile(Cycle start, const SparseRows& w, const st
       r.segments += 1;
       for (std::uint64_t w0 = i; w0 < seg_end; w0 += p_.lanes) {
         const std::uint64_t w1 = std::min<std::uint64_t>(seg_end, w0 + p_.lanes);
-        wave_banks_.clear();
-        for (std::uint64_t j = w0; j < w1; ++j) wave_banks_.push_back(buffer::bank_of(p_.bank, w.columns[j]));
+        wave_banks_.resize(w1 - w0);
+        map_->banks(w.columns.data() + w0, w1 - w0, wave_banks_.data());
         const std::uint32_t cycles = arbiter_.serve_wave(t, wave_banks_);
         if (r.waves == 0) r.first_fetch = t;
         t += cycles;
@@ -311,9 +311,8 @@ TileResult HpDatapathEngine::run_tile_step(Cycle start, const SparseRows& w, con
 
     // Walk: a decoded wave enters the arbiter once the arbiter is idle and the previous tile's walk is over.
     if (pending && !arbiter_.busy() && now >= walk_free_) {
-      wave_banks_.clear();
-      for (std::uint64_t j = pending_begin; j < pending_end; ++j)
-        wave_banks_.push_back(buffer::bank_of(p_.bank, w.columns[j]));
+      wave_banks_.resize(pending_end - pending_begin);
+      map_->banks(w.columns.data() + pending_begin, pending_end - pending_begin, wave_banks_.data());
       arbiter_.begin_wave(now, wave_banks_);
       wave_row = pending_row;
       wave_begin = pending_begin;

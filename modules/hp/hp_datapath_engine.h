@@ -5,7 +5,7 @@
 // Micro-architecture (the project's definition; the step model in run_tile_step() simulates exactly this):
 // - C[Rt x N] += A[Rt x K] . W^T with W sparse (N x K, rows = output features). The activation buffer holds
 //   the tile's activations column-major: one bank word = activation column c for all Rt tokens, word c in
-//   bank bank_of(bank, c) (modules/buffer/bank_arbiter.h).
+//   the bank p.bank.map gives it (modules/buffer/bank_map.h).
 // - The decoder walks W row by row, each row block by block along K (block = bank.block_cols columns, the same
 //   walk for unstructured weights). A *segment* is the non-zeros of one row inside one block, ascending
 //   column. Each segment is issued as *waves* of at most `lanes` reads (lanes = multipliers per token): lanes
@@ -25,14 +25,15 @@
 // - A tile without non-zeros issues nothing: first_fetch = last_fetch = kNever, done = start + decode latency.
 // - Accumulators are int32 and wrap modulo 2^32, as an int32 adder does.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "modules/buffer/bank_arbiter.h"
 #include "modules/common/types.h"
-#include "workloads/sparsity/hp.h"
-#include "workloads/sparsity/matrix.h"
-#include "workloads/sparsity/unstructured.h"
+#include "modules/formats/hp.h"
+#include "modules/formats/matrix.h"
+#include "modules/formats/mask.h"
 
 namespace tacsim::hp {
 
@@ -139,6 +140,7 @@ class HpDatapathEngine {
   void account(const TileResult& r, Cycle walk_ready);
 
   HpDatapathParams p_;
+  std::shared_ptr<const buffer::BankMap> map_;  // p_.bank's map; immutable, so copies may share it
   buffer::BankArbiter arbiter_;
   Cycle walk_free_ = 0;
   Cycle last_start_ = 0;

@@ -11,11 +11,18 @@
 
 namespace tacsim::memory {
 
+// The defaults are the default DRAM (one HBM2 stack, modules/dram/presets/hbm2.ini) without what makes DRAM
+// DRAM: no banks, rows, refresh or scheduling, so a run on it shows what the accelerator would do if memory
+// never stood in the way, at HBM2's peak bandwidth and unloaded latency.
 struct Params {
   double clock_mhz = 1000.0;
-  std::uint32_t latency_cycles = 100;    // ~100 ns loaded DRAM latency at 1 GHz, an order-of-magnitude stand-in
-  std::uint32_t bytes_per_cycle = 64;    // 64 GB/s at 1 GHz: about two DDR4-3200 channels (2 x 25.6 GB/s)
-  std::uint32_t queue_depth = 32;        // transactions in flight
+  // A read to an idle HBM2 bank: tRCD + CL + one BL4 burst = 14 + 14 + 2 cycles at 1 GHz (hbm2.ini).
+  std::uint32_t latency_cycles = 30;
+  // HBM2's peak: 8 channels x 128 bits x 2 Gb/s per pin = 256 GB/s = 256 bytes per 1 GHz cycle (JESD235).
+  std::uint32_t bytes_per_cycle = 256;
+  // Enough to cover bandwidth x latency (256 B x 30 cycles = 7.5 KiB, 120 64-byte requests) twice over, so
+  // the queue never limits bandwidth.
+  std::uint32_t queue_depth = 256;
   std::uint32_t capacity_mib = 1024;
 
   std::string validate() const;

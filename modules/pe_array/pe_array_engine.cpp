@@ -12,8 +12,8 @@ std::string Params::validate() const {
   if (cols == 0) return "cols: must be at least 1, got 0";
   if (macs_per_pe == 0 || macs_per_pe > 64)
     return fmt::format("macs_per_pe: must be 1 to 64, got {}", macs_per_pe);
-  if (multiply_latency == 0) return "multiply_latency: must be at least 1, got 0";
-  if (accumulate_latency == 0) return "accumulate_latency: must be at least 1, got 0";
+  if (multiply_latency_cycles == 0) return "multiply_latency_cycles: must be at least 1, got 0";
+  if (accumulate_latency_cycles == 0) return "accumulate_latency_cycles: must be at least 1, got 0";
   return "";
 }
 

@@ -33,14 +33,14 @@ struct Params {
   std::uint32_t rows = 32;
   std::uint32_t cols = 32;
   std::uint32_t macs_per_pe = 4;           // multipliers per PE: 32 x 32 x 4 = 4,096 MACs per cycle
-  std::uint32_t select_latency = 1;         // M:1 activation selector, sparse mode only
-  std::uint32_t multiply_latency = 1;
-  std::uint32_t adder_tree_latency = 2;     // log2(macs_per_pe) levels of two-input adders
-  std::uint32_t accumulate_latency = 1;
+  std::uint32_t select_latency_cycles = 1;         // M:1 activation selector, sparse mode only
+  std::uint32_t multiply_latency_cycles = 1;
+  std::uint32_t adder_tree_latency_cycles = 2;     // log2(macs_per_pe) levels of two-input adders
+  std::uint32_t accumulate_latency_cycles = 1;
 
   std::string validate() const;
   std::uint32_t pipeline_depth(bool sparse) const {
-    return (sparse ? select_latency : 0) + multiply_latency + adder_tree_latency + accumulate_latency;
+    return (sparse ? select_latency_cycles : 0) + multiply_latency_cycles + adder_tree_latency_cycles + accumulate_latency_cycles;
   }
   std::uint64_t peak_macs_per_cycle() const { return std::uint64_t{rows} * cols * macs_per_pe; }
 };

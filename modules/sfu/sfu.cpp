@@ -8,34 +8,6 @@ namespace tacsim::sfu {
 
 using namespace sc_core;
 
-std::string SfuParams::validate() const {
-  if (score_buffer_kib == 0) return "score_buffer_kib: must be at least 1, got 0";
-  if (stream_kib == 0) return "stream_kib: must be at least 1, got 0";
-  if (const std::string e = softmax.validate(); !e.empty()) return "softmax." + e;
-  if (const std::string e = vector.validate(); !e.empty()) return "vector." + e;
-  return "";
-}
-
-const char* to_string(SfuKind kind) {
-  switch (kind) {
-    case SfuKind::kSoftmax: return "softmax";
-    case SfuKind::kLayerNorm: return "layernorm";
-    case SfuKind::kGelu: return "gelu";
-    case SfuKind::kResidualAdd: return "residual_add";
-  }
-  return "?";
-}
-
-std::uint32_t input_bytes(SfuKind kind, std::size_t input) {
-  switch (kind) {
-    case SfuKind::kSoftmax:
-    case SfuKind::kGelu: return 4;
-    case SfuKind::kResidualAdd: return input == 0 ? 4 : 1;
-    case SfuKind::kLayerNorm: return 1;
-  }
-  return 1;
-}
-
 Sfu::Sfu(const sc_module_name& name, const SfuParams& params, const ClockDomain& clock, dma::Dma& dma)
     : sc_module(name), params_(params), clock_(clock), dma_(dma) {
   SC_THREAD(start_thread);
@@ -77,8 +49,8 @@ void Sfu::run(const SfuOp& op) {
       std::max<std::uint64_t>(1, std::uint64_t{params_.stream_kib} * 1024 / std::max<std::uint64_t>(1, in_row_bytes)));
   const std::uint32_t groups = (op.rows + group - 1) / group;
   auto rows_of = [&](std::uint32_t g) { return std::min(group, op.rows - g * group); };
-  auto slice = [&](const control::BlockMove& b, std::uint32_t g) {
-    control::BlockMove s = b;
+  auto slice = [&](const dma::BlockMove& b, std::uint32_t g) {
+    dma::BlockMove s = b;
     s.address += std::uint64_t{g} * group * b.stride;
     s.rows = rows_of(g);
     s.local_offset += std::uint64_t{g} * group * b.row_bytes;
@@ -95,14 +67,14 @@ void Sfu::run(const SfuOp& op) {
   for (std::uint32_t g = 0; g < groups; ++g) {
     auto left = std::make_shared<std::size_t>(0);
     for (const auto& b : op.inputs) {
-      const control::BlockMove s = slice(b, g);
+      const dma::BlockMove s = slice(b, g);
       if (s.on_chip) {
         if (on_chip_store_ != nullptr && compute_values_)
-          control::copy_on_chip(*on_chip_store_, s, scratch_.data() + s.local_offset, false);
+          dma::copy_on_chip(*on_chip_store_, s, scratch_.data() + s.local_offset, false);
         continue;
       }
       ++*left;
-      dma::Move m = control::dma_move(s, scratch_.data() + s.local_offset, false);
+      dma::Move m = dma::dma_move(s, scratch_.data() + s.local_offset, false);
       m.on_done = [this, left, arrived, g](Cycle c) {
         if (--*left == 0) {
           (*arrived)[g] = c;
@@ -148,14 +120,14 @@ void Sfu::run(const SfuOp& op) {
     if (compute_values_) compute_values(op, r0, r0 + rows);
     // Complete the cycle after the group's last result is written.
     clock_.wait_until(done + 1);
-    const control::BlockMove out = slice(op.output, g);
+    const dma::BlockMove out = slice(op.output, g);
     if (out.on_chip) {
       if (on_chip_store_ != nullptr && compute_values_)
-        control::copy_on_chip(*on_chip_store_, out, out_scratch_.data() + out.local_offset, true);
+        dma::copy_on_chip(*on_chip_store_, out, out_scratch_.data() + out.local_offset, true);
       continue;
     }
     ++*writes_left;
-    dma::Move m = control::dma_move(out, out_scratch_.data() + out.local_offset, true);
+    dma::Move m = dma::dma_move(out, out_scratch_.data() + out.local_offset, true);
     m.on_done = [this, writes_left](Cycle) {
       if (--*writes_left == 0) moved_.notify(SC_ZERO_TIME);
     };

@@ -22,43 +22,11 @@
 
 #include "modules/common/backing_store.h"
 #include "modules/common/clock.h"
-#include "modules/common/requant.h"
 #include "modules/common/stats.h"
-#include "modules/control/program.h"
 #include "modules/dma/dma.h"
-#include "modules/sfu/softmax_engine.h"
-#include "modules/sfu/vector_engine.h"
+#include "modules/sfu/sfu_op.h"
 
 namespace tacsim::sfu {
-
-struct SfuParams {
-  SoftmaxParams softmax;
-  VectorParams vector;
-  // On-chip buffer for one head's attention scores (L x L int32): STA keeps attention on chip when they fit.
-  std::uint32_t score_buffer_kib = 256;
-  // Operations stream through the units in groups of rows of about this much input (Sfu::run).
-  std::uint32_t stream_kib = 16;
-
-  std::string validate() const;
-};
-
-enum class SfuKind { kSoftmax, kLayerNorm, kGelu, kResidualAdd };
-const char* to_string(SfuKind kind);
-// Bytes per element of an operation's input i (the formats above); the output is always int8.
-std::uint32_t input_bytes(SfuKind kind, std::size_t input);
-
-struct SfuOp {
-  SfuKind kind = SfuKind::kSoftmax;
-  std::uint32_t rows = 0, row_len = 0;
-  bool causal = false;                        // softmax: row i holds query_offset + i + 1 valid scores
-  std::uint32_t query_offset = 0;             // causal softmax over a block of rows: the first row's position
-  std::vector<control::BlockMove> inputs;     // read before computing
-  control::BlockMove output;                  // written after
-  // Values only.
-  Requant in_rq = Requant::identity32();
-  Requant out_rq;
-  std::vector<std::int16_t> gamma, beta;      // layernorm: row_len each
-};
 
 class Sfu : public sc_core::sc_module, public StatsProvider {
  public:
@@ -76,7 +44,7 @@ class Sfu : public sc_core::sc_module, public StatsProvider {
   Cycle compute_cycles(const SfuOp& op) const;
   const StatsGroup& stats() const override { return stats_; }
   void set_compute_values(bool on) { compute_values_ = on; }
-  // Where on-chip blocks' values live (control/program.h, copy_on_chip).
+  // Where on-chip blocks' values live (dma/block_move.h, copy_on_chip).
   void set_on_chip_store(BackingStore* store) { on_chip_store_ = store; }
 
  private:

@@ -37,7 +37,7 @@ Cycle TopkUnit::compute_cycles(const TopkOp& op) const {
 
 void TopkUnit::check(const TopkOp& op) const {
   if (op.l == 0 || op.d == 0) SC_REPORT_FATAL(name(), "top-k op: l and d must be at least 1");
-  const std::pair<const char*, const control::BlockMove*> blocks[] = {
+  const std::pair<const char*, const dma::BlockMove*> blocks[] = {
       {"q", &op.q}, {"k", &op.k}, {"v", &op.v}, {"out", &op.out}};
   for (const auto& [field, b] : blocks) {
     if (b->rows != op.l || b->row_bytes != op.d) {
@@ -55,9 +55,9 @@ void TopkUnit::move_all(const std::vector<Block>& blocks, bool write) {
   for (const auto& [b, buf] : blocks) {
     buf->resize(b->bytes());
     if (!b->on_chip) {
-      moves.push_back(control::dma_move(*b, buf->data(), write));
+      moves.push_back(dma::dma_move(*b, buf->data(), write));
     } else if (on_chip_store_ != nullptr && compute_values_) {
-      control::copy_on_chip(*on_chip_store_, *b, buf->data(), write);
+      dma::copy_on_chip(*on_chip_store_, *b, buf->data(), write);
     }
   }
   if (moves.empty()) return;

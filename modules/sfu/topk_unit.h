@@ -16,24 +16,12 @@
 
 #include "modules/common/backing_store.h"
 #include "modules/common/clock.h"
-#include "modules/common/requant.h"
 #include "modules/common/stats.h"
-#include "modules/control/program.h"
 #include "modules/dma/dma.h"
 #include "modules/sfu/topk_attention_engine.h"
+#include "modules/sfu/topk_op.h"
 
 namespace tacsim::sfu {
-
-struct TopkOp {
-  std::uint32_t l = 0, d = 0;  // queries = keys = l; head dimension d
-  // Each l rows of d bytes at any stride. The unit has a buffer per tensor, so local_offset is not used.
-  control::BlockMove q, k, v;  // read before computing
-  control::BlockMove out;      // l rows of d int8 context, written after
-  // Values only.
-  Requant score_rq = Requant::identity32();
-  std::optional<Requant> prob_rq;  // unset: TopkAttentionEngine::default_prob_rq(params)
-  Requant ctx_rq{1, 0, -128, 127};
-};
 
 class TopkUnit : public sc_core::sc_module, public StatsProvider {
  public:
@@ -49,11 +37,11 @@ class TopkUnit : public sc_core::sc_module, public StatsProvider {
   Cycle compute_cycles(const TopkOp& op) const;
   const StatsGroup& stats() const override { return stats_; }
   void set_compute_values(bool on) { compute_values_ = on; }
-  // Where on-chip blocks' values live (control/program.h, copy_on_chip).
+  // Where on-chip blocks' values live (dma/block_move.h, copy_on_chip).
   void set_on_chip_store(BackingStore* store) { on_chip_store_ = store; }
 
  private:
-  using Block = std::pair<const control::BlockMove*, std::vector<std::uint8_t>*>;
+  using Block = std::pair<const dma::BlockMove*, std::vector<std::uint8_t>*>;
   void check(const TopkOp& op) const;
   void move_all(const std::vector<Block>& blocks, bool write);
 

@@ -3,6 +3,7 @@
 // shell's event-driven wake-ups against a clock-by-clock replay of the same traffic in the engine.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <numeric>
@@ -13,6 +14,7 @@
 
 #include "modules/dma/dma.h"
 #include "modules/dram/dram.h"
+#include "tests/support/module_bench.h"
 
 namespace tacsim {
 namespace {
@@ -27,15 +29,27 @@ dram::Params ddr4(std::uint32_t queue_bursts) {
   return p;
 }
 
-struct Bench : sc_core::sc_module {
-  ClockDomain clock{1600.0};  // the DMA on the DRAM's clock, so cycles compare one to one
+// The DMA on the DRAM's clock (1600 MHz), so cycles compare one to one. `script` is the stimulus.
+struct Bench : testing_support::ModuleBench {
   dram::Dram memory;
   dma::Dma dma;
   std::vector<Cycle> done;
+  std::function<void()> script;
 
-  Bench(const sc_core::sc_module_name& name, const dram::Params& p, const dma::Params& d)
-      : sc_module(name), memory("memory", p), dma("dma", d, clock) {
+  Bench(const dram::Params& p, const dma::Params& d)
+      : ModuleBench("bench", p.clock_mhz), memory("memory", p), dma("dma", d, clock) {
     dma.initiator_socket.bind(memory.target_socket);
+  }
+  void stimulus() override { script(); }
+  // Submits m and returns when it is done, noting the cycle.
+  void move(dma::Move m) {
+    sc_core::sc_event moved;
+    m.on_done = [&](Cycle c) {
+      done.push_back(c);
+      moved.notify(sc_core::SC_ZERO_TIME);
+    };
+    dma.submit(std::move(m));
+    wait(moved);
   }
 };
 
@@ -47,7 +61,7 @@ dma::Params dma_params(std::uint32_t transaction_bytes) {
 }
 
 TEST(DmaDram, IdleBankReadLatencyThroughTheStack) {
-  Bench b("bench", ddr4(32), dma_params(64));
+  Bench b(ddr4(32), dma_params(64));
   std::vector<std::uint8_t> src(64);
   std::iota(src.begin(), src.end(), 3);
   b.memory.store().write(4096, src.data(), src.size());
@@ -56,12 +70,8 @@ TEST(DmaDram, IdleBankReadLatencyThroughTheStack) {
   m.address = 4096;
   m.row_bytes = 64;
   m.local = local.data();
-  m.on_done = [&](Cycle c) {
-    b.done.push_back(c);
-    sc_core::sc_stop();  // the DRAM refreshes forever: stop when the traffic is done
-  };
-  b.dma.submit(m);
-  sc_core::sc_start();
+  b.script = [&] { b.move(m); };
+  ASSERT_TRUE(b.run());
   // BEGIN_REQ at cycle 0 enters the controller at 1 and its bank queue at the end of 1; ACT at 2, RD at 2 +
   // tRCD 22 = 24, data from 24 + CL 22 = 46 for burst 4 cycles: the last beat ends at 50, when BEGIN_RESP
   // arrives.
@@ -71,7 +81,7 @@ TEST(DmaDram, IdleBankReadLatencyThroughTheStack) {
 
 TEST(DmaDram, WritesThenReadsBackUnderAFullQueue) {
   // A two-burst queue: 16 KiB of writes in 256-byte transactions keep the controller's front end busy.
-  Bench b("bench", ddr4(2), dma_params(256));
+  Bench b(ddr4(2), dma_params(256));
   std::vector<std::uint8_t> out(16384), in(16384, 0);
   for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<std::uint8_t>(i * 37 + 11);
   dma::Move w;
@@ -81,19 +91,14 @@ TEST(DmaDram, WritesThenReadsBackUnderAFullQueue) {
   w.row_bytes = 1024;
   w.stride_bytes = 8192;  // rows spread over banks and rows
   w.local = out.data();
-  w.on_done = [&](Cycle c) {
-    b.done.push_back(c);
+  b.script = [&] {
+    b.move(w);
     dma::Move r = w;
     r.write = false;
     r.local = in.data();
-    r.on_done = [&](Cycle c2) {
-      b.done.push_back(c2);
-      sc_core::sc_stop();
-    };
-    b.dma.submit(r);
+    b.move(r);
   };
-  b.dma.submit(w);
-  sc_core::sc_start();
+  ASSERT_TRUE(b.run());
   ASSERT_EQ(b.done.size(), 2u);
   EXPECT_LT(b.done[0], b.done[1]);
   EXPECT_EQ(in, out);
@@ -156,30 +161,32 @@ struct Probe : sc_core::sc_module {
 // its BEGIN_REQ and retried every cycle until taken. The reference must take each request exactly one cycle
 // after the shell ended its request phase, and finish it exactly when the shell responded: the shell may skip
 // wake-ups, never move an END_REQ or a BEGIN_RESP.
-void expect_shell_matches_reference(const dram::Params& p) {
-  ClockDomain clock(p.clock_mhz);
-  dram::Dram memory("memory", p);
-  dma::Params d;
-  d.max_transaction_bytes = 512;
-  d.max_outstanding = 16;
-  dma::Dma dma("dma", d, clock);
-  Probe probe("probe", clock);
-  dma.initiator_socket.bind(probe.target_socket);
-  probe.initiator_socket.bind(memory.target_socket);
-
-  std::mt19937_64 rng(p.read_queue_bursts * 7919 + p.channels);
-  std::vector<std::uint8_t> local(1 << 16);
-  const int kMoves = 600;
+struct ShellBench : testing_support::ModuleBench {
+  dram::Dram memory;
+  dma::Dma dma;
+  Probe probe;
+  std::mt19937_64 rng;
+  std::vector<std::uint8_t> local = std::vector<std::uint8_t>(1 << 16);
+  static constexpr int kMoves = 600;
   int finished = 0;
-  struct Stimulus : sc_core::sc_module {
-    SC_HAS_PROCESS(Stimulus);
-    std::function<void()> body;
-    Stimulus(const sc_core::sc_module_name& n, std::function<void()> b) : sc_module(n), body(std::move(b)) {
-      SC_THREAD(run);
-    }
-    void run() { body(); }
-  };
-  Stimulus stimulus("stimulus", [&] {
+  sc_core::sc_event all_done;
+
+  static dma::Params dma_params() {
+    dma::Params d;
+    d.max_transaction_bytes = 512;
+    d.max_outstanding = 16;
+    return d;
+  }
+  explicit ShellBench(const dram::Params& p)
+      : ModuleBench("bench", p.clock_mhz),
+        memory("memory", p),
+        dma("dma", dma_params(), clock),
+        probe("probe", clock),
+        rng(p.read_queue_bursts * 7919 + p.channels) {
+    dma.initiator_socket.bind(probe.target_socket);
+    probe.initiator_socket.bind(memory.target_socket);
+  }
+  void stimulus() override {
     for (int i = 0; i < kMoves; ++i) {
       dma::Move m;
       m.write = rng() % 3 == 0;
@@ -188,15 +195,21 @@ void expect_shell_matches_reference(const dram::Params& p) {
       m.stride_bytes = m.row_bytes + rng() % 8192;
       m.address = rng() % (std::uint64_t{1} << 22);
       m.local = local.data();
-      m.on_done = [&](Cycle) {
-        if (++finished == kMoves) sc_core::sc_stop();  // the DRAM refreshes forever
+      m.on_done = [this](Cycle) {
+        if (++finished == kMoves) all_done.notify(sc_core::SC_ZERO_TIME);
       };
       dma.submit(m);
       if (rng() % 3 == 0) clock.wait_until(clock.now() + (rng() % 8 == 0 ? rng() % 2000 : rng() % 60));
     }
-  });
-  sc_core::sc_start();
-  ASSERT_EQ(finished, kMoves);
+    if (finished < kMoves) wait(all_done);  // the DRAM refreshes forever: the bench stops the run
+  }
+};
+
+void expect_shell_matches_reference(const dram::Params& p) {
+  ShellBench b(p);
+  ASSERT_TRUE(b.run());
+  ASSERT_EQ(b.finished, ShellBench::kMoves);
+  const Probe& probe = b.probe;
 
   dram::Engine reference(p);
   std::map<std::uint64_t, Cycle> finish;

@@ -6,30 +6,32 @@
 
 #include "modules/dma/dma.h"
 #include "modules/memory/fixed_latency_memory.h"
+#include "tests/support/bench_params.h"
+#include "tests/support/module_bench.h"
 
 namespace tacsim {
 namespace {
 
-struct Bench : sc_core::sc_module {
-  ClockDomain clock{1000.0};
+// The stimulus submits one move and waits for it.
+struct Bench : testing_support::ModuleBench {
   memory::FixedLatencyMemory memory;
   dma::Dma dma;
+  dma::Move move;
   std::vector<Cycle> done;
 
-  Bench(const sc_core::sc_module_name& name, const memory::Params& mp, const dma::Params& dp)
-      : sc_module(name), memory("memory", mp), dma("dma", dp, clock) {
+  Bench(const memory::Params& mp, const dma::Params& dp) : memory("memory", mp), dma("dma", dp, clock) {
     dma.initiator_socket.bind(memory.target_socket);
   }
+  void stimulus() override {
+    sc_core::sc_event moved;
+    move.on_done = [&](Cycle c) {
+      done.push_back(c);
+      moved.notify(sc_core::SC_ZERO_TIME);
+    };
+    dma.submit(move);
+    wait(moved);
+  }
 };
-
-memory::Params mem_params(std::uint32_t depth) {
-  memory::Params p;
-  p.latency_cycles = 10;
-  p.bytes_per_cycle = 64;
-  p.queue_depth = depth;
-  p.capacity_mib = 1;
-  return p;
-}
 
 dma::Params dma_params() {
   dma::Params p;
@@ -39,20 +41,18 @@ dma::Params dma_params() {
 }
 
 TEST(DmaMemory, ReadMoveArrivesOnTime) {
-  Bench b("bench", mem_params(8), dma_params());
+  Bench b(testing_support::small_memory(8), dma_params());
   std::vector<std::uint8_t> src(1024);
   std::iota(src.begin(), src.end(), 0);
   b.memory.store().write(0, src.data(), src.size());
   std::vector<std::uint8_t> local(256, 0xee);
-  dma::Move m;
+  dma::Move& m = b.move;
   m.address = 512;  // rows [512, 640) and [768, 896)
   m.rows = 2;
   m.row_bytes = 128;
   m.stride_bytes = 256;
   m.local = local.data();
-  m.on_done = [&](Cycle c) { b.done.push_back(c); };
-  b.dma.submit(m);
-  sc_core::sc_start();
+  ASSERT_TRUE(b.run());
   // Four 64-byte transactions issue at cycles 0, 1, 2, 3. The first is due 0 + 10 + 1 = 11; each next one
   // waits for the bus: 12, 13, 14. The move completes with the last, at 14.
   ASSERT_EQ(b.done, (std::vector<Cycle>{14}));
@@ -64,17 +64,15 @@ TEST(DmaMemory, ReadMoveArrivesOnTime) {
 }
 
 TEST(DmaMemory, FullQueueHoldsRequestsBack) {
-  Bench b("bench", mem_params(1), dma_params());
+  Bench b(testing_support::small_memory(1), dma_params());
   std::vector<std::uint8_t> local(256);
   std::iota(local.begin(), local.end(), 1);
-  dma::Move m;
+  dma::Move& m = b.move;
   m.write = true;
   m.address = 4096;
   m.row_bytes = 256;
   m.local = local.data();
-  m.on_done = [&](Cycle c) { b.done.push_back(c); };
-  b.dma.submit(m);
-  sc_core::sc_start();
+  ASSERT_TRUE(b.run());
   // One slot: the first transaction is due at 11; the second waits for END_REQ until then and is due at
   // 11 + 10 + 1 = 22; the third 33, the fourth 44.
   ASSERT_EQ(b.done, (std::vector<Cycle>{44}));

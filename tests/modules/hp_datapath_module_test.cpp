@@ -7,8 +7,10 @@
 
 #include "modules/buffer/buffer.h"
 #include "modules/common/rng.h"
+#include "modules/formats/hp.h"
 #include "modules/hp/hp_datapath.h"
-#include "workloads/sparsity/hp.h"
+#include "tests/support/module_bench.h"
+#include "workloads/sparsity/hp_pruner.h"
 
 namespace tacsim::hp {
 namespace {
@@ -18,13 +20,11 @@ HpDatapathParams params() {
   p.lanes = 4;
   p.bank.banks = 4;
   p.bank.block_cols = 16;
-  p.bank.map = buffer::BankMap::kHp;
+  p.bank.map = buffer::BankMapKind::kHp;
   return p;
 }
 
-struct Bench : sc_core::sc_module {
-  SC_HAS_PROCESS(Bench);
-  ClockDomain clock{1000.0};
+struct Bench : testing_support::ModuleBench {
   buffer::Buffer act_buffer, weight_buffer, out_buffer;
   HpDatapath hp_datapath;
   sparsity::HpMatrix w;
@@ -33,9 +33,8 @@ struct Bench : sc_core::sc_module {
   Cycle act_free = 0, out_full = 0;
   std::vector<std::int32_t> out;
 
-  explicit Bench(const sc_core::sc_module_name& name)
-      : sc_module(name),
-        act_buffer("act_buffer", buffer::Params{4}, clock),
+  Bench()
+      : act_buffer("act_buffer", buffer::Params{4}, clock),
         weight_buffer("weight_buffer", buffer::Params{4}, clock),
         out_buffer("out_buffer", buffer::Params{4}, clock),
         hp_datapath("hp_datapath", params(), clock, act_buffer, weight_buffer, out_buffer) {
@@ -51,10 +50,9 @@ struct Bench : sc_core::sc_module {
     stream = sparsity::encode_hp(w);
     act.resize(64 * 4);
     for (auto& x : act) x = rng.int8();
-    SC_THREAD(stimulus);
   }
 
-  void stimulus() {
+  void stimulus() override {
     HpTileCommand cmd;
     cmd.tokens = 4;
     cmd.rows = 32;
@@ -73,13 +71,12 @@ struct Bench : sc_core::sc_module {
     out_full = out_buffer.wait_full(0);
     out.resize(4 * 32);
     std::memcpy(out.data(), out_buffer.data(0), out.size() * 4);
-    sc_core::sc_stop();
   }
 };
 
 TEST(HpDatapathModule, DecodesFromTheBufferAndTimesLikeTheEngine) {
-  Bench b("bench");
-  sc_core::sc_start();
+  Bench b;
+  ASSERT_TRUE(b.run());
   // The engine, run alone on the same tile from the cycle the last operand arrived (10).
   HpDatapathEngine ref(params());
   const TileResult r = ref.run_tile(10, sparse_rows(b.w), b.act.data(), 4);

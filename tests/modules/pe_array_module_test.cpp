@@ -6,40 +6,25 @@
 
 #include "modules/buffer/buffer.h"
 #include "modules/pe_array/pe_array.h"
+#include "tests/support/bench_params.h"
+#include "tests/support/module_bench.h"
 
 namespace tacsim::pe_array {
 namespace {
 
-struct Bench : sc_core::sc_module {
-  SC_HAS_PROCESS(Bench);
-  ClockDomain clock{1000.0};
+struct Bench : testing_support::ModuleBench {
   buffer::Buffer act_buffer, weight_buffer, out_buffer;
   PeArray pe_array;
   Cycle act_free = 0, out_full = 0;
   std::vector<std::int32_t> out;
-  bool finished = false;
 
-  static Params params() {
-    Params p;
-    p.rows = 2;
-    p.cols = 2;
-    p.macs_per_pe = 1;
-    p.multiply_latency = 1;
-    p.adder_tree_latency = 1;
-    p.accumulate_latency = 1;
-    return p;
-  }
-
-  explicit Bench(const sc_core::sc_module_name& name)
-      : sc_module(name),
-        act_buffer("act_buffer", buffer::Params{1}, clock),
+  Bench()
+      : act_buffer("act_buffer", buffer::Params{1}, clock),
         weight_buffer("weight_buffer", buffer::Params{1}, clock),
         out_buffer("out_buffer", buffer::Params{1}, clock),
-        pe_array("pe_array", params(), clock, act_buffer, weight_buffer, out_buffer) {
-    SC_THREAD(stimulus);
-  }
+        pe_array("pe_array", testing_support::tiny_array(), clock, act_buffer, weight_buffer, out_buffer) {}
 
-  void stimulus() {
+  void stimulus() override {
     // A = [[1, 2, 3, 4], [5, 6, 7, 8]], W = [[1, 0, 0, 1], [-1, 1, -1, 1]] (rows of W are output columns).
     const std::int8_t a[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     const std::int8_t w[8] = {1, 0, 0, 1, -1, 1, -1, 1};
@@ -64,15 +49,12 @@ struct Bench : sc_core::sc_module {
     out_full = out_buffer.wait_full(0);
     out.resize(4);
     std::memcpy(out.data(), out_buffer.data(0), 16);
-    finished = true;
-    sc_core::sc_stop();
   }
 };
 
 TEST(PeArrayModule, OneTileTimingAndValues) {
-  Bench b("bench");
-  sc_core::sc_start();
-  ASSERT_TRUE(b.finished);
+  Bench b;
+  ASSERT_TRUE(b.run());
   // Steps issue at 8..11 (weights ready at 8); the halves free at 12; done = 11 + 2 + 2 + 3 - 1 = 17.
   EXPECT_EQ(b.act_free, 12u);
   EXPECT_EQ(b.out_full, 17u);

@@ -8,48 +8,40 @@
 #include "modules/dma/dma.h"
 #include "modules/memory/fixed_latency_memory.h"
 #include "modules/sfu/sfu.h"
+#include "tests/support/bench_params.h"
+#include "tests/support/module_bench.h"
 
 namespace tacsim::sfu {
 namespace {
 
-struct Bench : sc_core::sc_module {
-  SC_HAS_PROCESS(Bench);
-  ClockDomain clock{1000.0};
+struct Bench : testing_support::ModuleBench {
   memory::FixedLatencyMemory memory;
   dma::Dma dma;
   Sfu sfu;
   SfuOp op;
   Cycle done = 0;
 
-  static memory::Params mem() {
-    memory::Params p;
-    p.latency_cycles = 10;
-    p.bytes_per_cycle = 64;
-    p.capacity_mib = 1;
-    return p;
-  }
-
-  explicit Bench(const sc_core::sc_module_name& name)
-      : sc_module(name), memory("memory", mem()), dma("dma", dma::Params{}, clock), sfu("sfu", SfuParams{}, clock, dma) {
+  Bench()
+      : memory("memory", testing_support::small_memory()),
+        dma("dma", dma::Params{}, clock),
+        sfu("sfu", SfuParams{}, clock, dma) {
     dma.initiator_socket.bind(memory.target_socket);
-    SC_THREAD(driver);
   }
 
-  void driver() {
+  void stimulus() override {
     sfu.run(op);
     done = clock.now();
-    sc_core::sc_stop();
   }
 };
 
 TEST(SfuModule, InputComputeOutputInSequence) {
-  Bench b("bench");
+  Bench b;
   b.op.kind = SfuKind::kSoftmax;
   b.op.rows = 4;
   b.op.row_len = 16;
   b.op.inputs = {{0, 4, 64, 64, 0}};   // 4 contiguous rows of 16 int32 scores: one 256-byte transaction
   b.op.output = {4096, 4, 16, 16, 0};  // 4 contiguous rows of 16 int8 probabilities: one 64-byte transaction
-  sc_core::sc_start();
+  ASSERT_TRUE(b.run());
   // Read: one transaction issued at cycle 0, due 0 + latency 10 + 256 / 64 = 14. Compute: the engine's closed
   // form plus one (the output is complete the cycle after its last write). Write: one transaction, due
   // 10 + 64 / 64 = 11 cycles after its issue.
@@ -67,25 +59,30 @@ TEST(SfuModule, CausalSoftmaxIsCheaper) {
   full.row_len = causal.row_len = 64;
   causal.causal = true;
   ClockDomain clock(1000.0);
-  memory::FixedLatencyMemory m("memory", Bench::mem());
+  memory::FixedLatencyMemory m("memory", testing_support::small_memory());
   dma::Dma d("dma", dma::Params{}, clock);
   d.initiator_socket.bind(m.target_socket);
   Sfu s("sfu", SfuParams{}, clock, d);
   EXPECT_LT(s.compute_cycles(causal), s.compute_cycles(full));
 }
 
-// One SFU with its own memory and DMA; several run side by side in one simulation, which ends when all are done.
-struct StreamBench : sc_core::sc_module {
-  SC_HAS_PROCESS(StreamBench);
-  ClockDomain clock{1000.0};
+// One SFU with its own memory and DMA, driven by a thread of its own.
+struct StreamRig : sc_core::sc_module {
+  SC_HAS_PROCESS(StreamRig);
   memory::FixedLatencyMemory memory;
   dma::Dma dma;
   Sfu sfu;
   SfuOp op;
+  const ClockDomain& clock;
   Cycle done = 0;
+  sc_core::sc_event finished;
 
-  StreamBench(const sc_core::sc_module_name& name, const SfuParams& p)
-      : sc_module(name), memory("memory", Bench::mem()), dma("dma", dma::Params{}, clock), sfu("sfu", p, clock, dma) {
+  StreamRig(const sc_core::sc_module_name& name, const SfuParams& p, const ClockDomain& c)
+      : sc_module(name),
+        memory("memory", testing_support::small_memory()),
+        dma("dma", dma::Params{}, c),
+        sfu("sfu", p, c, dma),
+        clock(c) {
     dma.initiator_socket.bind(memory.target_socket);
     sfu.set_compute_values(true);
     SC_THREAD(driver);
@@ -93,22 +90,33 @@ struct StreamBench : sc_core::sc_module {
   void driver() {
     sfu.run(op);
     done = clock.now();
+    finished.notify(sc_core::SC_ZERO_TIME);
+  }
+};
+
+// Two rigs side by side in one simulation, which ends when both are done.
+struct StreamBench : testing_support::ModuleBench {
+  StreamRig whole, rows;
+  StreamBench(const SfuParams& w, const SfuParams& r) : whole("whole", w, clock), rows("rows", r, clock) {}
+  void stimulus() override {
+    while (whole.done == 0 || rows.done == 0) wait(whole.finished | rows.finished);
   }
 };
 
 TEST(SfuModule, StreamingOverlapsTransfersWithComputeAndKeepsValues) {
-  // GELU over 64 rows of 256 int32: as one group (stream_kib 1024) the DMA reads all 64 KiB, the unit computes,
-  // the DMA writes; in groups of one row (stream_kib 1) reads, compute and writes overlap.
+  // GELU over 64 rows of 256 int32: as one group (stream_kib 1024) the DMA reads all 64 KiB, the unit
+  // computes, the DMA writes; in groups of one row (stream_kib 1) reads, compute and writes overlap.
   SfuParams whole, rows;
   whole.stream_kib = 1024;
   rows.stream_kib = 1;
-  StreamBench a("whole", whole), b("rows", rows);
+  StreamBench bench(whole, rows);
+  StreamRig &a = bench.whole, &b = bench.rows;
   std::vector<std::uint8_t> in(64 * 256 * 4);
   for (std::size_t i = 0; i < in.size() / 4; ++i) {
     const std::int32_t v = static_cast<std::int32_t>(i * 37 % 8192) - 4096;  // +-4.0 at 10 fraction bits
     std::memcpy(in.data() + i * 4, &v, 4);
   }
-  for (StreamBench* x : {&a, &b}) {
+  for (StreamRig* x : {&a, &b}) {
     x->memory.store().write(0, in.data(), in.size());
     x->op.kind = SfuKind::kGelu;
     x->op.rows = 64;
@@ -117,9 +125,7 @@ TEST(SfuModule, StreamingOverlapsTransfersWithComputeAndKeepsValues) {
     x->op.output = {1 << 19, 64, 256, 256, 0};
     x->op.out_rq = {1, 3, -128, 127};
   }
-  sc_core::sc_start();
-  ASSERT_GT(a.done, 0u);
-  ASSERT_GT(b.done, 0u);
+  ASSERT_TRUE(bench.run());
   // One group: read 64 KiB as 16 transactions of 4 KiB on the memory's one 64-byte bus (the first transfer
   // starts at 0 + latency 10, each holds the bus 64 cycles: the last ends at 10 + 16 x 64 = 1034), compute,
   // then write 16 KiB as 4 transactions (the last ends 10 + 4 x 64 = 266 cycles after the first issue).
@@ -135,7 +141,8 @@ TEST(SfuModule, StreamingOverlapsTransfersWithComputeAndKeepsValues) {
   for (std::size_t i = 0; i < out_a.size(); i += 97) {
     std::int32_t v;
     std::memcpy(&v, in.data() + i * 4, 4);
-    EXPECT_EQ(static_cast<std::int8_t>(out_a[i]), std::clamp(Requant{1, 3, -128, 127}.apply(gelu.apply(v)), -128, 127))
+    EXPECT_EQ(static_cast<std::int8_t>(out_a[i]),
+              std::clamp(Requant{1, 3, -128, 127}.apply(gelu.apply(v)), -128, 127))
         << i;
   }
 }

@@ -10,6 +10,8 @@
 #include "modules/dma/dma.h"
 #include "modules/memory/fixed_latency_memory.h"
 #include "modules/sfu/topk_unit.h"
+#include "tests/support/bench_params.h"
+#include "tests/support/module_bench.h"
 
 namespace tacsim::sfu {
 namespace {
@@ -20,43 +22,28 @@ TopkAttentionParams unit_params() {
   return p;
 }
 
-struct Bench : sc_core::sc_module {
-  SC_HAS_PROCESS(Bench);
-  ClockDomain clock{1000.0};
+struct Bench : testing_support::ModuleBench {
   memory::FixedLatencyMemory memory;
   dma::Dma dma;
   TopkUnit unit;
   std::vector<TopkOp> ops;
   std::vector<bool> values;  // per op: compute values
   std::vector<Cycle> took;   // per op: cycles run() took
-  bool finished = false;
 
-  static memory::Params mem() {
-    memory::Params p;
-    p.latency_cycles = 10;
-    p.bytes_per_cycle = 64;
-    p.capacity_mib = 1;
-    return p;
-  }
-
-  explicit Bench(const sc_core::sc_module_name& name)
-      : sc_module(name),
-        memory("memory", mem()),
+  Bench()
+      : memory("memory", testing_support::small_memory()),
         dma("dma", dma::Params{}, clock),
         unit("unit", unit_params(), clock, dma) {
     dma.initiator_socket.bind(memory.target_socket);
-    SC_THREAD(driver);
   }
 
-  void driver() {
+  void stimulus() override {
     for (std::size_t i = 0; i < ops.size(); ++i) {
       unit.set_compute_values(values[i]);
       const Cycle t0 = clock.now();
       unit.run(ops[i]);
       took.push_back(clock.now() - t0);
     }
-    finished = true;
-    sc_core::sc_stop();
   }
 
   // Writes rows x cols int8 values at `address`, rows `stride` bytes apart.
@@ -81,7 +68,7 @@ std::vector<std::int8_t> random_int8(Rng& rng, std::size_t n) {
 }
 
 TEST(TopkUnitModule, TimingValuesStridesAndValuesOff) {
-  Bench b("bench");
+  Bench b;
   Rng rng(99);
   const TopkAttentionParams p = unit_params();
 
@@ -117,16 +104,15 @@ TEST(TopkUnitModule, TimingValuesStridesAndValuesOff) {
 
   b.ops = {small, small, strided};
   b.values = {true, false, true};
-  sc_core::sc_start();
-  ASSERT_TRUE(b.finished);
+  ASSERT_TRUE(b.run());
   ASSERT_EQ(b.took.size(), 3u);
 
   // Op 0, by hand. Read: Q, K and V are 2 contiguous rows of 8 bytes each, one 16-byte transaction per tensor
-  // issued at cycles 0..2, the last due 2 + latency 10 + 1 = 13. Compute (default params, kept 2): quantiser 1 + 1 beats per pass, codes at 6. Query 0:
-  // approx 6 -> merge 10, 11 -> exact 13 -> scores at 16; softmax (1 beat) s1 16, s2 18, s3 18 + 4 + 6 = 28,
-  // done 30; context 2 groups x 1 cycle at 31, 32, done 35. Query 1: approx 7, merge 12, 13, exact 15 ->
-  // 18; softmax s1 18, s2 20, s3 30, done 32; context 33, 34, done 37, the head's done; complete at 38.
-  // Write: one 16-byte transaction, due 10 + 1 = 11 cycles after its issue.
+  // issued at cycles 0..2, the last due 2 + latency 10 + 1 = 13. Compute (default params, kept 2): quantiser
+  // 1 + 1 beats per pass, codes at 6. Query 0: approx 6 -> merge 10, 11 -> exact 13 -> scores at 16; softmax
+  // (1 beat) s1 16, s2 18, s3 18 + 4 + 6 = 28, done 30; context 2 groups x 1 cycle at 31, 32, done 35. Query
+  // 1: approx 7, merge 12, 13, exact 15 -> 18; softmax s1 18, s2 20, s3 30, done 32; context 33, 34, done 37,
+  // the head's done; complete at 38. Write: one 16-byte transaction, due 10 + 1 = 11 cycles after its issue.
   EXPECT_EQ(TopkAttentionEngine::cycles(p, 2, 2, 8), 37u);
   EXPECT_EQ(b.unit.compute_cycles(small), 38u);
   EXPECT_EQ(b.took[0], 13u + 38u + 11u);

@@ -9,8 +9,8 @@
 #include <sstream>
 #include <string>
 
-#include <nlohmann/json.hpp>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 namespace tacsim::testing_support {
 
@@ -33,7 +33,8 @@ class SystemTest : public testing::Test {
   void SetUp() override {
     // One folder per test and process: CTest runs the tests in parallel.
     dir_ = fs::temp_directory_path() /
-           ("tacsim-" + std::string(testing::UnitTest::GetInstance()->current_test_info()->test_suite_name()) + "-" +
+           ("tacsim-" +
+            std::string(testing::UnitTest::GetInstance()->current_test_info()->test_suite_name()) + "-" +
             testing::UnitTest::GetInstance()->current_test_info()->name() + "-" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
@@ -52,7 +53,9 @@ class SystemTest : public testing::Test {
     return r;
   }
 
-  nlohmann::json stats(const std::string& out) { return nlohmann::json::parse(slurp(dir_ / out / "stats.json")); }
+  nlohmann::json stats(const std::string& out) {
+    return nlohmann::json::parse(slurp(dir_ / out / "stats.json"));
+  }
 
   fs::path dir_;
 };

@@ -27,11 +27,11 @@ TEST_F(DiffTest, SameRunTwiceIsIdentical) {
 
 TEST_F(DiffTest, AMovedPeLatencyIsNamedWithTheConfigKeyFirst) {
   ASSERT_EQ(tacsim(gemm("a")).code, 0);
-  ASSERT_EQ(tacsim(gemm("b", "--set pe_array.adder_tree_latency=5")).code, 0);
+  ASSERT_EQ(tacsim(gemm("b", "--set pe_array.adder_tree_latency_cycles=5")).code, 0);
   const Result r = tacsim("diff " + p("a") + " " + p("b"));
   EXPECT_EQ(r.code, 1) << r.err;
   // The config group comes first and names the key that explains the rest.
-  EXPECT_EQ(r.out.rfind("config (1 changed)\n  pe_array.adder_tree_latency", 0), 0u) << r.out;
+  EXPECT_EQ(r.out.rfind("config (1 changed)\n  pe_array.adder_tree_latency_cycles", 0), 0u) << r.out;
   EXPECT_NE(r.out.find("summary ("), std::string::npos);
   EXPECT_NE(r.out.find("  cycles "), std::string::npos);
   EXPECT_NE(r.out.find("modules.accel.pe_array"), std::string::npos);
@@ -56,12 +56,12 @@ TEST_F(DiffTest, AMovedDramTimingIsNamed) {
 
 TEST_F(DiffTest, MarkdownForAReviewComment) {
   ASSERT_EQ(tacsim(gemm("a")).code, 0);
-  ASSERT_EQ(tacsim(gemm("b", "--set pe_array.adder_tree_latency=5")).code, 0);
+  ASSERT_EQ(tacsim(gemm("b", "--set pe_array.adder_tree_latency_cycles=5")).code, 0);
   const Result r = tacsim("diff --format markdown " + p("a") + "/stats.json " + p("b") + "/stats.json");
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.out.rfind("**tacsim diff**: ", 0), 0u) << r.out;
   EXPECT_NE(r.out.find("| group | figure | old | new | change |"), std::string::npos);
-  EXPECT_NE(r.out.find("| config | `pe_array.adder_tree_latency` | 2 | 5 | +150 % |"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("| config | `pe_array.adder_tree_latency_cycles` | 2 | 5 | +150 % |"), std::string::npos) << r.out;
 }
 
 TEST_F(DiffTest, BadInputIsExitTwoWithOneLine) {

@@ -95,7 +95,7 @@ TEST_F(Memtest, BadInputExitsTwoWithOneLine) {
   EXPECT_EQ(run("--set dram.tRCD_cycles=fast", &err), 2);
   EXPECT_EQ(err.rfind("tacsim: --set dram.tRCD_cycles: ", 0), 0u) << err;
   EXPECT_EQ(run("--pattern zigzag", &err), 2);
-  EXPECT_EQ(err, "tacsim: config: memtest.pattern: must be stream, random or strided, got 'zigzag'\n");
+  EXPECT_EQ(err, "tacsim: --set memtest.pattern: expected stream, random or strided, got 'zigzag'\n");
   EXPECT_FALSE(fs::exists(dir_ / "out" / "stats.json"));
 }
 

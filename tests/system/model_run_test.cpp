@@ -74,10 +74,10 @@ TEST_F(ModelRun, TinyBertRunsEveryOperationInOrder) {
   }
   EXPECT_EQ(sum, s["cycles"].get<std::uint64_t>());
   for (const char* k : {"weight_gemm", "scores", "softmax", "context", "residual_add", "layernorm", "gelu"})
-    by_kind += s["cycles_" + std::string(k)].get<std::uint64_t>();
+    by_kind += s["busy_cycles_" + std::string(k)].get<std::uint64_t>();
   EXPECT_EQ(by_kind, s["cycles"].get<std::uint64_t>());
   // Dense-equivalent MACs per layer: 4 L h^2 + 2 L^2 h + 2 L h f = 4*16*312^2 + 2*16^2*312 + 2*16*312*1200.
-  EXPECT_EQ(s["macs"], 4ull * (4ull * 16 * 312 * 312 + 2ull * 16 * 16 * 312 + 2ull * 16 * 312 * 1200));
+  EXPECT_EQ(s["dense_macs"], 4ull * (4ull * 16 * 312 * 312 + 2ull * 16 * 16 * 312 + 2ull * 16 * 312 * 1200));
   EXPECT_TRUE(stats("t")["modules"].contains("accel.sfu"));
   // layers.csv: one row per layer; the layers' cycles add up to the run's too.
   std::istringstream layers(slurp(dir_ / "t" / "layers.csv"));
@@ -103,8 +103,8 @@ TEST_F(ModelRun, SameInputSameStatsAndSparseWeightsHelp) {
   EXPECT_EQ(a["summary"]["requests"], 2);
   EXPECT_EQ(slurp(dir_ / "a" / "ops.csv"), slurp(dir_ / "b" / "ops.csv"));
   ASSERT_EQ(run("--model tinybert-4 --seq-len 24 --batch 2 --set sparsity.weights=2:4", "s"), 0);
-  EXPECT_LT(stats("s")["summary"]["cycles_weight_gemm"].get<std::uint64_t>(),
-            a["summary"]["cycles_weight_gemm"].get<std::uint64_t>());
+  EXPECT_LT(stats("s")["summary"]["busy_cycles_weight_gemm"].get<std::uint64_t>(),
+            a["summary"]["busy_cycles_weight_gemm"].get<std::uint64_t>());
   EXPECT_LT(stats("s")["summary"]["weight_bytes"].get<std::uint64_t>(),
             a["summary"]["weight_bytes"].get<std::uint64_t>());
 }
@@ -132,7 +132,7 @@ TEST_F(ModelRun, CausalPrefillAndHpWeights) {
   ASSERT_EQ(run("--model gpt2-small --seq-len 8 --set sparsity.weights=hp", "g"), 0);
   const auto s = stats("g")["summary"];
   EXPECT_EQ(s["bank_conflict_cycles"], 0);
-  EXPECT_GT(s["cycles_softmax"].get<std::uint64_t>(), 0u);
+  EXPECT_GT(s["busy_cycles_softmax"].get<std::uint64_t>(), 0u);
 }
 
 TEST_F(ModelRun, SoftmaxIsPipelinedWithTheArray) {
@@ -145,7 +145,7 @@ TEST_F(ModelRun, SoftmaxIsPipelinedWithTheArray) {
   // Operations overlap: their busy cycles add up to more than the run; the layers' spans add up to it.
   std::uint64_t busy = 0;
   for (const char* k : {"weight_gemm", "scores", "softmax", "context", "residual_add", "layernorm", "gelu"})
-    busy += pipe["cycles_" + std::string(k)].get<std::uint64_t>();
+    busy += pipe["busy_cycles_" + std::string(k)].get<std::uint64_t>();
   EXPECT_GT(busy, pipe["cycles"].get<std::uint64_t>());
   std::istringstream layers(slurp(dir_ / "pipe" / "layers.csv"));
   std::string line;
@@ -200,8 +200,8 @@ TEST_F(ModelRun, NpyMasksOfAPrunedModelDriveTheRun) {
   const auto m50 = masks_for_small_model("m50", [](int r, int c) { return (r + c) % 2 == 0; });
   ASSERT_EQ(run(model + "--set sparsity.weights=unstructured --set sparsity.masks=" + m90.string(), "u90"), 0);
   ASSERT_EQ(run(model + "--set sparsity.weights=unstructured --set sparsity.masks=" + m50.string(), "u50"), 0);
-  EXPECT_LT(stats("u90")["summary"]["cycles_weight_gemm"].get<std::uint64_t>(),
-            stats("u50")["summary"]["cycles_weight_gemm"].get<std::uint64_t>());
+  EXPECT_LT(stats("u90")["summary"]["busy_cycles_weight_gemm"].get<std::uint64_t>(),
+            stats("u50")["summary"]["busy_cycles_weight_gemm"].get<std::uint64_t>());
   // 2:4 masks: values through the run keep exactly the mask's weights, and the check passes.
   const auto m24 = masks_for_small_model("m24", [](int r, int c) { return c % 4 == r % 4 || c % 4 == (r + 1) % 4; });
   ASSERT_EQ(run(model + "--set sparsity.weights=2:4 --set sim.check=true --set sparsity.masks=" + m24.string(), "nm"), 0);
@@ -243,14 +243,14 @@ TEST_F(ModelRun, TopkAttentionRunsOnItsUnit) {
   ASSERT_EQ(run("--model tinybert-4 --seq-len 64 --set model.topk=16 --check", "k16"), 0);
   const auto s = stats("k16");
   EXPECT_EQ(s["summary"]["check"], "pass");
-  EXPECT_GT(s["summary"]["cycles_topk_attention"].get<std::uint64_t>(), 0u);
-  EXPECT_FALSE(s["summary"].contains("cycles_softmax"));
+  EXPECT_GT(s["summary"]["busy_cycles_topk_attention"].get<std::uint64_t>(), 0u);
+  EXPECT_FALSE(s["summary"].contains("busy_cycles_softmax"));
   EXPECT_EQ(s["modules"]["accel.topk_unit"]["heads"], 4 * 12);
   // The unit's work grows with the keys it keeps: S.V MACs are L x kept x d per head.
   EXPECT_EQ(s["modules"]["accel.topk_unit"]["sv_macs"], 48ull * 64 * 16 * 26);
   ASSERT_EQ(run("--model tinybert-4 --seq-len 64 --set model.topk=48", "k48"), 0);
-  EXPECT_GT(stats("k48")["summary"]["cycles_topk_attention"].get<std::uint64_t>(),
-            s["summary"]["cycles_topk_attention"].get<std::uint64_t>());
+  EXPECT_GT(stats("k48")["summary"]["busy_cycles_topk_attention"].get<std::uint64_t>(),
+            s["summary"]["busy_cycles_topk_attention"].get<std::uint64_t>());
   std::string err;
   EXPECT_EQ(run("--model gpt2-small --seq-len 16 --set model.topk=8", "x", &err), 2);
   EXPECT_EQ(err.rfind("tacsim: config: model.topk: the top-k unit serves encoders; gpt2-small is causal", 0), 0u)

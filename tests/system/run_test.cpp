@@ -24,10 +24,45 @@ TEST_F(RunTest, DefaultRunIsBertBaseWithTwoFourWeights) {
   const auto s = stats("default");
   EXPECT_EQ(s["summary"]["check"], "off");  // a model's reference is opt-in (sim.check=true)
   // 12 layers x (4 L h^2 + 2 L^2 h + 2 L h f), L = 128, h = 768, f = 3072.
-  EXPECT_EQ(s["summary"]["macs"], 12ull * (4ull * 128 * 768 * 768 + 2ull * 128 * 128 * 768 + 2ull * 128 * 768 * 3072));
+  EXPECT_EQ(s["summary"]["dense_macs"], 12ull * (4ull * 128 * 768 * 768 + 2ull * 128 * 128 * 768 + 2ull * 128 * 768 * 3072));
   EXPECT_EQ(s["config"]["sim.workload"], "model");
   EXPECT_EQ(s["config"]["sparsity.weights"], "2:4");
   EXPECT_TRUE(fs::exists(dir_ / "default" / "ops.csv"));
+  // The summary says where the cycles went, in parts that add up to the run, and defines its figures.
+  const auto& m = s["summary"];
+  std::uint64_t parts = 0;
+  for (const char* k : {"peak_compute_cycles", "operand_stall_cycles", "out_stall_cycles", "drain_stall_cycles",
+                        "sfu_only_cycles", "other_cycles"})
+    parts += m[k].get<std::uint64_t>();
+  EXPECT_EQ(parts, m["cycles"].get<std::uint64_t>());
+  EXPECT_LT(m["macs"].get<std::uint64_t>(), m["dense_macs"].get<std::uint64_t>());  // 2:4 skips half the weights
+  for (const char* line : {"where the cycles go (adds up to the run)", "SFU alone", "operands late",
+                           "PE utilization        41.7 %  = MACs performed / (4096 per cycle of the PE array x cycles)",
+                           "effective MACs/cycle", "busy cycles per kind (operations overlap"})
+    EXPECT_NE(r.out.find(line), std::string::npos) << line << "\n" << r.out;
+}
+
+// stats.schema.json gives the unit and meaning of every figure stats.json holds outside `host`.
+TEST_F(RunTest, EveryFigureHasAUnitAndADescription) {
+  for (const std::string args : {"run -q --model bert-tiny --seq-len 32", "run -q --workload gemm --set gemm.m=64",
+                                 "memtest -q --bytes 65536"}) {
+    SCOPED_TRACE(args);
+    const fs::path out = dir_ / "s";
+    fs::remove_all(out);
+    ASSERT_EQ(tacsim(args + " --out " + out.string()).code, 0);
+    const auto values = nlohmann::json::parse(slurp(out / "stats.json"));
+    const auto schema = nlohmann::json::parse(slurp(out / "stats.schema.json"));
+    for (const char* section : {"summary", "config"})
+      for (const auto& [k, v] : values[section].items()) {
+        ASSERT_TRUE(schema[section].contains(k)) << section << "." << k;
+        EXPECT_FALSE(schema[section][k]["description"].get<std::string>().empty()) << k;
+      }
+    for (const auto& [module, figures] : values["modules"].items())
+      for (const auto& [k, v] : figures.items()) {
+        ASSERT_TRUE(schema["modules"][module].contains(k)) << module << "." << k;
+        EXPECT_FALSE(schema["modules"][module][k]["description"].get<std::string>().empty()) << module << "." << k;
+      }
+  }
 }
 
 TEST_F(RunTest, GemmWorkloadPrintsSummaryAndWritesResults) {
@@ -36,7 +71,7 @@ TEST_F(RunTest, GemmWorkloadPrintsSummaryAndWritesResults) {
   EXPECT_NE(r.out.find("check                 pass"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("sim cycles / s"), std::string::npos);
   const auto s = stats("default");
-  for (const char* key : {"cycles", "sim_time_ns", "check", "macs", "pe_utilization", "effective_macs_per_cycle",
+  for (const char* key : {"cycles", "sim_time_ns", "check", "macs", "dense_macs", "pe_utilization", "effective_macs_per_cycle",
                           "dram_bytes", "weight_bytes", "bank_conflict_cycles"})
     EXPECT_TRUE(s["summary"].contains(key)) << key;
   EXPECT_EQ(s["summary"]["check"], "pass");
@@ -133,8 +168,8 @@ TEST_F(RunTest, ComputeBoundSparseCyclesScaleWithDensity) {
 
 TEST_F(RunTest, HpWeightsFetchWithoutBankConflicts) {
   // Same GEMM, same density: HP-pruned weights under the hp bank map against magnitude-pruned unstructured ones.
-  const std::string common = "run -q --workload gemm --set gemm.m=64 --set gemm.n=256 --set gemm.k=512 --set gemm.target_sparsity=0.9 "
-                             "--set buffer.bank_map=hp --set buffer.banks=8 ";
+  const std::string common = "run -q --workload gemm --set gemm.m=64 --set gemm.n=256 --set gemm.k=512 --set sparsity.pruned_fraction=0.9 "
+                             "--set act_buffer.bank_map=hp --set act_buffer.banks=8 ";
   const Result hp = tacsim(common + "--set gemm.sparsity=hp --out " + (dir_ / "hp").string());
   ASSERT_EQ(hp.code, 0) << hp.err;
   const Result un = tacsim(common + "--set gemm.sparsity=unstructured --out " + (dir_ / "un").string());
@@ -165,26 +200,26 @@ TEST_F(RunTest, BadInputIsOneLineExitTwoAndNoOutput) {
   std::ofstream(ini) << "[pe_array]\nrows = 4\ncols: 4\n";
   const std::string allowed = "expected 'N:M' with 1 <= N <= M <= 16, or 'dense'";
   const std::vector<Case> cases = {
-      {"--set pe_array.rowz=3", "tacsim: --set unknown config key 'pe_array.rowz' (tacsim run --help lists them)"},
+      {"--set pe_array.rowz=3", "tacsim: --set unknown config key 'pe_array.rowz' (did you mean pe_array.rows?)"},
       {"--set pe_array.rows=0", "tacsim: config: pe_array.rows: must be at least 1, got 0"},
       {"--set gemm.m=abc", "tacsim: --set gemm.m: expected an unsigned integer up to 4294967295, got 'abc'"},
       {"--config " + ini.string(), "tacsim: " + ini.string() + ":3: expected 'key = value' or '[section]', got 'cols: 4'"},
-      {"--config " + (dir_ / "missing.ini").string(), "tacsim: " + (dir_ / "missing.ini").string() + ": cannot open config file"},
+      {"--config " + (dir_ / "missing.ini").string(), "tacsim: " + (dir_ / "missing.ini").string() + ": cannot open config file (no such file)"},
       {"--set act_buffer.capacity_kib=1 --set pe_array.rows=256 --set out_buffer.capacity_kib=64",
        "tacsim: act_buffer.capacity_kib: a 256-row tile needs at least 1024 bytes per half, the buffer has 512"},
       {"--bogus", "tacsim: unrecognised option '--bogus' (see tacsim --help)"},
       {"--set gemm.sparsity=5:4",
-       "tacsim: config: gemm.sparsity: bad N:M sparsity '5:4': N must be in 1..M (M = 4), got 5; " + allowed},
+       "tacsim: --set gemm.sparsity: bad N:M sparsity '5:4': N must be in 1..M (M = 4), got 5; " + allowed},
       {"--set gemm.sparsity=0:4",
-       "tacsim: config: gemm.sparsity: bad N:M sparsity '0:4': N must be in 1..M (M = 4), got 0; " + allowed},
-      {"--set gemm.sparsity=2:x", "tacsim: config: gemm.sparsity: bad N:M sparsity '2:x': " + allowed},
+       "tacsim: --set gemm.sparsity: bad N:M sparsity '0:4': N must be in 1..M (M = 4), got 0; " + allowed},
+      {"--set gemm.sparsity=2:x", "tacsim: --set gemm.sparsity: bad N:M sparsity '2:x': " + allowed},
       {"--set gemm.sparsity=2:5", "tacsim: config: gemm.k: must be a multiple of M = 5 for 2:5 sparsity, got 768"},
       {"--set gemm.sparsity=hp --set gemm.k=100",
-       "tacsim: config: gemm.k: must be a multiple of gemm.hp_block_cols = 16 for hp sparsity, got 100"},
-      {"--set gemm.sparsity=hp --set gemm.target_sparsity=1.5",
-       "tacsim: config: gemm.target_sparsity: must be in [0, 1), got 1.5"},
-      {"--set buffer.banks=0", "tacsim: config: buffer.banks: must be at least 1, got 0"},
-      {"--set buffer.bank_map=modulo", "tacsim: --set buffer.bank_map: expected interleave, xor or hp, got 'modulo'"},
+       "tacsim: config: gemm.k: must be a multiple of sparsity.hp_block_cols = 16 for hp sparsity, got 100"},
+      {"--set gemm.sparsity=hp --set sparsity.pruned_fraction=1.5",
+       "tacsim: config: sparsity.pruned_fraction: must be in [0, 1), got 1.5"},
+      {"--set act_buffer.banks=0", "tacsim: config: act_buffer.banks: must be at least 1, got 0"},
+      {"--set act_buffer.bank_map=modulo", "tacsim: --set act_buffer.bank_map: expected one of interleave, xor, hp, got 'modulo'"},
   };
   for (const auto& c : cases) {
     const fs::path out = dir_ / "out-bad";
@@ -241,6 +276,63 @@ TEST_F(RunTest, HelpAndVersion) {
   EXPECT_EQ(v.out, "tacsim 0.1.0\n");
   EXPECT_EQ(tacsim("").code, 2);
   EXPECT_EQ(tacsim("frobnicate").code, 2);
+}
+
+// On a terminal a long run shows a progress line on stderr (erased before the summary); elsewhere nothing. The
+// line only reads the simulation: the results are the same with and without it.
+TEST_F(RunTest, ProgressLineOnATerminalOnlyWithTheSameResults) {
+  const std::string args = "run --model bert-tiny --seq-len 64 --out ";
+  const Result plain = tacsim(args + (dir_ / "plain").string());
+  ASSERT_EQ(plain.code, 0) << plain.err;
+  EXPECT_EQ(plain.err, "");
+  // script(1) gives the run a terminal; every tick refreshes the line.
+  if (std::system("script -qec true /dev/null >/dev/null 2>&1") != 0) GTEST_SKIP() << "no terminal: script(1) cannot open a pty";
+  const std::string cmd = "TERM=xterm TACSIM_PROGRESS_REFRESH_S=0 script -qec '" + std::string(TACSIM_BINARY) + " " +
+                          args + (dir_ / "tty").string() + "' /dev/null > " + (dir_ / "tty.txt").string() + " 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  const std::string shown = slurp(dir_ / "tty.txt");
+  EXPECT_NE(shown.find(" of 34 operations, "), std::string::npos) << shown;
+  EXPECT_NE(shown.find(" cycles/s"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("tacsim run: bert-tiny"), std::string::npos) << shown;
+  auto a = stats("plain"), b = stats("tty");
+  a.erase("host");
+  b.erase("host");
+  EXPECT_EQ(a, b);
+}
+
+// Help that helps: value names, not boost's "arg"; the zoo and the presets by name; each command its own keys.
+TEST_F(RunTest, HelpNamesValuesModelsAndPresets) {
+  for (const char* cmd : {"run --help", "memtest --help", "format-report --help", "diff --help"}) {
+    const Result r = tacsim(cmd);
+    EXPECT_EQ(r.code, 0) << cmd;
+    EXPECT_EQ(r.out.find(" arg"), std::string::npos) << cmd << "\n" << r.out;
+  }
+  const Result run = tacsim("run --help");
+  EXPECT_NE(run.out.find("bert-base, bert-large, bert-tiny, distilbert, gpt2-small, tinybert-4, vit-b16"),
+            std::string::npos);
+  EXPECT_NE(run.out.find("ddr4-2400, ddr4-3200, hbm2, lpddr4-3200"), std::string::npos);
+  EXPECT_EQ(run.out.find("memtest.pattern"), std::string::npos);
+  const Result mem = tacsim("memtest --help");
+  EXPECT_NE(mem.out.find("memtest.pattern"), std::string::npos);
+  EXPECT_EQ(mem.out.find("pe_array.rows"), std::string::npos);
+}
+
+// A model that takes a fixed length (ViT-B/16: 196 patches + CLS) runs at it when no length is given.
+TEST_F(RunTest, FixedLengthModelRunsAtItsLength) {
+  const Result r = tacsim("run -q --model vit-b16 --set model.topk=0 --out " + (dir_ / "v").string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(stats("v")["config"]["model.seq_lens"], "197");
+  const Result bad = tacsim("run -q --model vit-b16 --seq-len 128 --out " + (dir_ / "w").string());
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("model vit-b16 takes exactly 197 tokens, got 128"), std::string::npos) << bad.err;
+}
+
+// memory.model=fixed takes memory out of the picture: never slower than the DRAM it stands in for.
+TEST_F(RunTest, FixedMemoryIsNoSlowerThanTheDefaultDram) {
+  ASSERT_EQ(tacsim("run -q --model bert-tiny --seq-len 64 --out " + (dir_ / "d").string()).code, 0);
+  ASSERT_EQ(tacsim("run -q --model bert-tiny --seq-len 64 --set memory.model=fixed --out " + (dir_ / "f").string()).code,
+            0);
+  EXPECT_LT(stats("f")["summary"]["cycles"].get<std::uint64_t>(), stats("d")["summary"]["cycles"].get<std::uint64_t>());
 }
 
 }  // namespace

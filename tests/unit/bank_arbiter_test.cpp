@@ -1,5 +1,5 @@
-// BankArbiter: params and bank-map names, the three bank maps, hand-derived wave timing, the step model's
-// per-cycle grants, and the differential test of the closed form against the step model.
+// BankArbiter: params, hand-derived wave timing, the step model's per-cycle grants, and the differential test
+// of the closed form against the step model (the bank maps: bank_map_test.cpp).
 #include "modules/buffer/bank_arbiter.h"
 
 #include <gtest/gtest.h>
@@ -10,12 +10,11 @@
 
 #include "modules/common/error.h"
 #include "modules/common/rng.h"
-#include "workloads/sparsity/hp.h"
 
 namespace tacsim::buffer {
 namespace {
 
-BankParams bank_params(std::uint32_t banks, std::uint32_t ports, BankMap map = BankMap::kInterleave,
+BankParams bank_params(std::uint32_t banks, std::uint32_t ports, BankMapKind map = BankMapKind::kInterleave,
                        std::uint32_t block_cols = 16) {
   BankParams p;
   p.banks = banks;
@@ -44,7 +43,7 @@ TEST(BankParams, RejectsBadFieldsByName) {
   p.block_cols = 257;
   EXPECT_EQ(p.validate(), "block_cols: must be at most 256, got 257");
   p = BankParams{};
-  p.map = static_cast<BankMap>(7);
+  p.map = static_cast<BankMapKind>(7);
   EXPECT_EQ(p.validate(), "map: must be interleave, xor or hp, got 7");
   try {
     BankArbiter a(BankParams{}, 0);
@@ -52,61 +51,6 @@ TEST(BankParams, RejectsBadFieldsByName) {
   } catch (const InputError& e) {
     EXPECT_STREQ(e.what(), "lanes: must be at least 1, got 0");
   }
-}
-
-TEST(BankMap, NamesRoundTripAndBadNamesNameTheKey) {
-  for (BankMap m : {BankMap::kInterleave, BankMap::kXor, BankMap::kHp})
-    EXPECT_EQ(parse_bank_map(bank_map_name(m), "act_buffer.map"), m);
-  EXPECT_EQ(bank_map_name(BankMap::kXor), "xor");
-  try {
-    parse_bank_map("hashed", "act_buffer.map");
-    FAIL() << "bad name accepted";
-  } catch (const InputError& e) {
-    EXPECT_STREQ(e.what(), "act_buffer.map: expected one of interleave, xor, hp, got 'hashed'");
-  }
-}
-
-TEST(BankMap, HandComputedBanks) {
-  // interleave: 37 mod 16 = 5.
-  EXPECT_EQ(bank_of(bank_params(16, 1, BankMap::kInterleave), 37), 5u);
-  // xor: 37 / 16 = 2, 37 xor 2 = 39, 39 mod 16 = 7.
-  EXPECT_EQ(bank_of(bank_params(16, 1, BankMap::kXor), 37), 7u);
-  // xor: 64 / 8 = 8, 64 xor 8 = 72, 72 mod 8 = 0; 65 xor 8 = 73 -> 1; 72 / 8 = 9, 72 xor 9 = 65 -> 1.
-  EXPECT_EQ(bank_of(bank_params(8, 1, BankMap::kXor), 64), 0u);
-  EXPECT_EQ(bank_of(bank_params(8, 1, BankMap::kXor), 65), 1u);
-  EXPECT_EQ(bank_of(bank_params(8, 1, BankMap::kXor), 72), 1u);
-  // hp, block 12, 8 banks: 37 mod 12 = 1 -> 1; 22 mod 12 = 10, 10 mod 8 = 2; 11 -> 11 mod 8 = 3.
-  const BankParams hp = bank_params(8, 1, BankMap::kHp, 12);
-  EXPECT_EQ(bank_of(hp, 37), 1u);
-  EXPECT_EQ(bank_of(hp, 22), 2u);
-  EXPECT_EQ(bank_of(hp, 11), 3u);
-}
-
-TEST(BankMap, HpMapIsTheSparsityLibrarysHpBank) {
-  for (std::uint32_t banks : {1u, 3u, 8u, 16u}) {
-    for (std::uint32_t block : {1u, 5u, 16u, 24u}) {
-      const BankParams p = bank_params(banks, 1, BankMap::kHp, block);
-      for (std::uint64_t c = 0; c < 200; ++c) {
-        ASSERT_EQ(bank_of(p, c),
-                  static_cast<std::uint32_t>(sparsity::hp_bank(static_cast<std::int64_t>(c),
-                                                               static_cast<int>(block), static_cast<int>(banks))))
-            << "banks " << banks << " block " << block << " column " << c;
-      }
-    }
-  }
-}
-
-TEST(BankMap, XorSpreadsAStrideThatInterleavingPilesUp) {
-  // Columns 0, 8, 16, ..., 56 with 8 banks: interleave puts all 8 in bank 0 (8 cycles on one port);
-  // xor puts column 8i in bank (8i xor i) mod 8 = i, all distinct (1 cycle).
-  std::vector<std::uint32_t> inter, hashed;
-  for (std::uint64_t i = 0; i < 8; ++i) {
-    inter.push_back(bank_of(bank_params(8, 1, BankMap::kInterleave), 8 * i));
-    hashed.push_back(bank_of(bank_params(8, 1, BankMap::kXor), 8 * i));
-  }
-  BankArbiter a(bank_params(8, 1), 8);
-  EXPECT_EQ(a.wave_cycles(inter), 8u);
-  EXPECT_EQ(a.wave_cycles(hashed), 1u);
 }
 
 TEST(BankArbiter, ClosedFormWaveCycles) {
@@ -186,17 +130,19 @@ TEST(BankArbiter, ClosedFormMatchesStepModel) {
   for (int trial = 0; trial < 2000; ++trial) {
     const auto banks = static_cast<std::uint32_t>(1 + rng.below(rng.below(4) == 0 ? 64 : 16));
     const auto ports = static_cast<std::uint32_t>(1 + rng.below(4));
-    const auto map = static_cast<BankMap>(rng.below(3));
+    const auto map = static_cast<BankMapKind>(rng.below(3));
     const auto block = static_cast<std::uint32_t>(1 + rng.below(32));
     const auto lanes = static_cast<std::uint32_t>(1 + rng.below(24));
     const BankParams p = bank_params(banks, ports, map, block);
     BankArbiter fast(p, lanes), step(p, lanes);
+    const auto bank_map = make_bank_map(p);
     Cycle t = rng.below(100);
     for (int wave = 0; wave < 10; ++wave) {
       std::vector<std::uint32_t> reads;
       const std::uint64_t n = rng.below(lanes + 1);
       const std::uint64_t base = rng.below(1000);
-      for (std::uint64_t i = 0; i < n; ++i) reads.push_back(bank_of(p, base + rng.below(4 * block)));
+      for (std::uint64_t i = 0; i < n; ++i)
+        reads.push_back(bank_map->bank(static_cast<std::uint32_t>(base + rng.below(4 * block))));
 
       const std::uint32_t expect = fast.wave_cycles(reads);
       ASSERT_EQ(fast.serve_wave(t, reads), expect);

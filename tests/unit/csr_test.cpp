@@ -2,7 +2,7 @@
 
 #include "modules/common/error.h"
 #include "modules/common/rng.h"
-#include "workloads/sparsity/csr.h"
+#include "modules/formats/csr.h"
 #include "workloads/sparsity/format_sizes.h"
 
 namespace tacsim::sparsity {

@@ -7,19 +7,13 @@
 #include <string>
 
 #include "modules/common/error.h"
+#include "tests/support/errors.h"
+#include "workloads/sparsity/hp_pruner.h"
 
 namespace tacsim::sparsity {
 namespace {
 
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing_support::error_of;
 
 Int8Matrix random_matrix(int rows, int cols, unsigned seed) {
   std::mt19937 rng(seed);

@@ -15,7 +15,7 @@ pe_array::Params array(std::uint32_t r, std::uint32_t c, std::uint32_t lanes) {
 }
 
 TEST(GemmPlan, WholeReductionKeepsAGroupOfBlocksResident) {
-  GemmParams g{100, 70, 64};
+  GemmParams g{100, 70, 64, {}};
   // Halves of 4 KiB hold two 32 x 64 blocks of either operand.
   const auto plan = plan_gemm(g, array(32, 32, 4), 4096, 4096, 8 * 1024, layout_gemm(g));
   // ceil(100/32) = 4 m blocks x ceil(70/32) = 3 n blocks.
@@ -44,7 +44,7 @@ TEST(GemmPlan, WholeReductionKeepsAGroupOfBlocksResident) {
 
 TEST(GemmPlan, SlicesOfLargerTensorsAndInt8TransposedOutput) {
   // One head's Q.K^T in a model with hidden 96: A = Q's rows, columns 32..63 (stride 96); W = K likewise.
-  GemmParams g{40, 40, 32};
+  GemmParams g{40, 40, 32, {}};
   GemmLayout l;
   l.a_address = 10000 + 32;
   l.a_stride = 96;
@@ -77,7 +77,7 @@ TEST(GemmPlan, SlicesOfLargerTensorsAndInt8TransposedOutput) {
 }
 
 TEST(GemmPlan, ResidentOperandIsTheCheaperOne) {
-  GemmParams g{100, 70, 64};
+  GemmParams g{100, 70, 64, {}};
   // A tiny act buffer holds one A block, a large weight buffer all three W blocks: keep W, stream A once.
   const auto plan = plan_gemm(g, array(32, 32, 4), 2048, 64 * 1024, 8 * 1024, layout_gemm(g));
   EXPECT_TRUE(plan.n_outer);
@@ -87,7 +87,7 @@ TEST(GemmPlan, ResidentOperandIsTheCheaperOne) {
 }
 
 TEST(GemmPlan, LongReductionIsChunkedToFitHalfABuffer) {
-  GemmParams g{32, 32, 1000};
+  GemmParams g{32, 32, 1000, {}};
   // Half of 16 KiB is 8192 bytes; 32 rows -> 256 columns per chunk, a multiple of the 4 lanes.
   const auto plan = plan_gemm(g, array(32, 32, 4), 8192, 8192, 8192, layout_gemm(g));
   EXPECT_EQ(plan.chunk_groups, 256u);
@@ -98,7 +98,7 @@ TEST(GemmPlan, LongReductionIsChunkedToFitHalfABuffer) {
 }
 
 TEST(GemmPlan, UntileableGemmNamesTheBuffer) {
-  GemmParams g{64, 64, 64};
+  GemmParams g{64, 64, 64, {}};
   try {
     plan_gemm(g, array(32, 32, 4), 64, 1 << 20, 1 << 20, layout_gemm(g));
     FAIL();
@@ -116,7 +116,7 @@ TEST(GemmPlan, UntileableGemmNamesTheBuffer) {
 }
 
 TEST(GemmPlan, ReferenceGemmSmallCase) {
-  GemmParams g{2, 2, 3};
+  GemmParams g{2, 2, 3, {}};
   GemmOperands ops{{1, 2, 3, -4, 5, -6}, {1, 0, -1, 2, 2, 2}, {}};
   // C[0][0] = 1 - 3 = -2; C[0][1] = 2 + 4 + 6 = 12; C[1][0] = -4 + 6 = 2; C[1][1] = -8 + 10 - 12 = -10
   EXPECT_EQ(reference_gemm(g, ops), (std::vector<std::int32_t>{-2, 12, 2, -10}));

@@ -13,8 +13,10 @@
 
 #include "modules/common/error.h"
 #include "modules/common/rng.h"
-#include "workloads/sparsity/hp.h"
-#include "workloads/sparsity/unstructured.h"
+#include "modules/formats/hp.h"
+#include "modules/formats/mask.h"
+#include "workloads/sparsity/hp_pruner.h"
+#include "workloads/sparsity/unstructured_pruner.h"
 
 namespace tacsim::hp {
 namespace {
@@ -167,7 +169,7 @@ HpDatapathParams hand_params() {
   p.accumulate_latency_cycles = 1;
   p.bank.banks = 2;
   p.bank.ports_per_bank = 1;
-  p.bank.map = buffer::BankMap::kInterleave;
+  p.bank.map = buffer::BankMapKind::kInterleave;
   p.bank.block_cols = 4;
   return p;
 }
@@ -271,7 +273,7 @@ TEST_P(HandTile, AccumulatorsWrapLikeInt32Adders) {
   p.lanes = 256;
   p.bank.banks = 256;
   p.bank.block_cols = 256;
-  p.bank.map = buffer::BankMap::kInterleave;
+  p.bank.map = buffer::BankMapKind::kInterleave;
   HpDatapathEngine e(p);
   SparseRows w;
   w.rows = 1;
@@ -331,7 +333,7 @@ Headline run_headline(int banks, int block_cols, int expect_k, std::int64_t expe
   p.bank.banks = static_cast<std::uint32_t>(banks);
   p.bank.ports_per_bank = 1;
   p.bank.block_cols = static_cast<std::uint32_t>(block_cols);
-  p.bank.map = buffer::BankMap::kHp;
+  p.bank.map = buffer::BankMapKind::kHp;
 
   Headline h;
   HpDatapathEngine fast(p), step(p);
@@ -429,7 +431,7 @@ TEST(HpDatapathEngine, FastPathMatchesStepModel) {
     HpDatapathParams p;
     p.bank.banks = static_cast<std::uint32_t>(1 + rng.below(rng.below(4) == 0 ? 40 : 16));
     p.bank.ports_per_bank = static_cast<std::uint32_t>(1 + rng.below(3));
-    p.bank.map = static_cast<buffer::BankMap>(rng.below(3));
+    p.bank.map = static_cast<buffer::BankMapKind>(rng.below(3));
     p.bank.block_cols = static_cast<std::uint32_t>(1 + rng.below(24));
     p.lanes = static_cast<std::uint32_t>(1 + rng.below(20));
     p.decode_latency_cycles = static_cast<std::uint32_t>(rng.below(6));
@@ -462,7 +464,7 @@ TEST(HpDatapathEngine, FastPathMatchesStepModel) {
       if (rf.waves > 0) {
         ASSERT_EQ(rf.done, rf.last_fetch + p.mac_latency_cycles()) << where;
       }
-      if (is_hp && p.bank.map == buffer::BankMap::kHp && p.lanes >= static_cast<std::uint32_t>(hp_k)) {
+      if (is_hp && p.bank.map == buffer::BankMapKind::kHp && p.lanes >= static_cast<std::uint32_t>(hp_k)) {
         // HP's guarantee: one conflict-free wave per non-empty segment.
         ASSERT_EQ(rf.conflict_cycles, 0u) << where;
         ASSERT_EQ(rf.waves, rf.segments) << where;

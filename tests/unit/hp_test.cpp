@@ -1,4 +1,4 @@
-#include "workloads/sparsity/hp.h"
+#include "modules/formats/hp.h"
 
 #include <gtest/gtest.h>
 
@@ -10,29 +10,21 @@
 #include <vector>
 
 #include "modules/common/error.h"
+#include "tests/support/errors.h"
+#include "workloads/sparsity/hp_pruner.h"
+#include "workloads/sparsity/unstructured_pruner.h"
 
 namespace tacsim::sparsity {
 namespace {
+
+using testing_support::error_of;
+using testing_support::contains;
 
 Int8Matrix random_matrix(int rows, int cols, std::mt19937& rng, int lo = -128, int hi = 127) {
   Int8Matrix w(rows, cols);
   std::uniform_int_distribution<int> value(lo, hi);
   for (auto& v : w.data) v = static_cast<std::int8_t>(value(rng));
   return w;
-}
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 HpParams params(int br, int bc, int banks, double target, double share = 0.5) {

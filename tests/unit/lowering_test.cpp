@@ -11,26 +11,16 @@
 #include <vector>
 
 #include "modules/common/error.h"
+#include "tests/support/errors.h"
 #include "workloads/gemm.h"
 
 namespace tacsim::workloads {
 namespace {
 
+using testing_support::error_of;
+using testing_support::contains;
+
 const std::string kModelsDir = std::string(TACSIM_SOURCE_DIR) + "/workloads/models";
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 SparsityOverrides overrides(const std::string& text) {
   std::istringstream in(text);
@@ -107,7 +97,7 @@ TEST(Lowering, BertBaseAt128With2To4Weights) {
   EXPECT_EQ(total_weight_bytes(ops), 53'084'160u);
   for (const auto& op : ops) {
     if (op.kind == OpKind::kWeightGemm) {
-      EXPECT_EQ(op.gemm.sparsity, "2:4") << op.name;
+      EXPECT_EQ(op.gemm.sparsity.text(), "2:4") << op.name;
     }
   }
 }
@@ -128,8 +118,8 @@ TEST(Lowering, ShapesOfOneBertLayer) {
   EXPECT_EQ(gemm("layer3.out_proj"), (V{128, 768, 768}));
   EXPECT_EQ(gemm("layer3.ffn_up"), (V{128, 3072, 768}));
   EXPECT_EQ(gemm("layer3.ffn_down"), (V{128, 768, 3072}));
-  EXPECT_EQ(find(ops, "layer3.head5.qk").gemm.sparsity, "dense");  // attention products are always dense
-  EXPECT_EQ(find(ops, "layer3.head5.sv").gemm.sparsity, "dense");
+  EXPECT_EQ(find(ops, "layer3.head5.qk").gemm.sparsity.text(), "dense");  // attention products are always dense
+  EXPECT_EQ(find(ops, "layer3.head5.sv").gemm.sparsity.text(), "dense");
   EXPECT_EQ(find(ops, "layer3.head5.qk").head, 5);
   EXPECT_EQ(find(ops, "layer3.ffn_up").head, -1);
   EXPECT_EQ(find(ops, "layer3.ffn_up").layer, 3u);
@@ -167,7 +157,7 @@ TEST(Lowering, EveryGemmIsAGemmParams) {
     for (const std::string sp : {"dense", "2:4", "1:4"}) {
       for (const auto& op : lower_model(spec, len, LoweringOptions{sp, 0, {}})) {
         if (!is_gemm(op.kind)) continue;
-        const GemmParams g{op.gemm.m, op.gemm.n, op.gemm.k, op.gemm.sparsity};
+        const GemmParams& g = op.gemm;
         EXPECT_EQ(g.validate(), "") << name << " " << op.name;
         EXPECT_EQ(op.macs, std::uint64_t{g.m} * g.n * g.k) << op.name;
         EXPECT_EQ(op.gemm.m, len) << op.name;
@@ -237,6 +227,45 @@ TEST(Lowering, PreNormLayerOrderAndDependencies) {
   EXPECT_EQ(deps_of(ops, "layer1.ln1"), indices(ops, {"layer0.residual2"}));
   EXPECT_EQ(deps_of(ops, "layer1.residual1"), indices(ops, {"layer1.out_proj", "layer0.residual2"}));
   EXPECT_EQ(ops.back().name, "layer1.residual2");
+}
+
+TEST(Lowering, OpsSayWhatTheyAreWithoutNamesOrPositions) {
+  // A driver reads an op's fields, never its name or its neighbours: the sub-block of a layernorm or residual
+  // add, each input by index (the model input explicitly), a head's three ops, the layer's output.
+  for (NormPosition norm : {NormPosition::kPost, NormPosition::kPre}) {
+    const auto ops = lower_model(small_model(2, norm, false), 16, LoweringOptions{});
+    for (const char* name : {"ln1", "residual1"})
+      EXPECT_EQ(find(ops, std::string("layer1.") + name).sublayer, Sublayer::kAttention) << name;
+    for (const char* name : {"ln2", "residual2"})
+      EXPECT_EQ(find(ops, std::string("layer1.") + name).sublayer, Sublayer::kFfn) << name;
+    EXPECT_EQ(find(ops, "layer1.gelu").sublayer, Sublayer::kNone);
+    // The first layer reads the model's input; residual1 reads the accumulator, then the skip.
+    const Op& first = ops.front();
+    EXPECT_EQ(first.inputs, std::vector<std::size_t>{kExternalInput});
+    const Op& res1 = find(ops, "layer0.residual1");
+    ASSERT_EQ(res1.inputs.size(), 2u);
+    EXPECT_EQ(res1.inputs[0], index_of(ops, "layer0.out_proj"));
+    EXPECT_EQ(res1.inputs[1], kExternalInput);  // the skip of layer 0, in either norm position
+    EXPECT_EQ(find(ops, "layer1.residual1").inputs[1], index_of(ops, norm == NormPosition::kPost ? "layer0.ln2"
+                                                                                               : "layer0.residual2"));
+    const HeadOps h = find(ops, "layer0.head1.softmax").head_ops;
+    EXPECT_EQ(h.scores, index_of(ops, "layer0.head1.qk"));
+    EXPECT_EQ(h.softmax, index_of(ops, "layer0.head1.softmax"));
+    EXPECT_EQ(h.context, index_of(ops, "layer0.head1.sv"));
+    EXPECT_EQ(find(ops, "layer0.head1.sv").inputs,
+              (std::vector<std::size_t>{h.softmax, index_of(ops, "layer0.v_proj")}));
+    // One output per layer, the layer's last op; deps are the inputs that are ops.
+    std::vector<std::string> outputs;
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      if (ops[i].layer_output) outputs.push_back(ops[i].name);
+      std::vector<std::size_t> from_inputs;
+      for (std::size_t in : ops[i].inputs)
+        if (in != kExternalInput) from_inputs.push_back(in);
+      EXPECT_EQ(ops[i].deps, from_inputs) << ops[i].name;
+    }
+    const std::string last = norm == NormPosition::kPost ? "ln2" : "residual2";
+    EXPECT_EQ(outputs, (std::vector<std::string>{"layer0." + last, "layer1." + last}));
+  }
 }
 
 TEST(Lowering, LowerLayerIsOneLayerOfLowerModel) {
@@ -361,11 +390,11 @@ TEST(SparsityOverrides, LayerAndOpEntriesBeatTheDefault) {
   const auto ops = lower_model(bert, 128, LoweringOptions{"1:8", 0, ovr});
   for (WeightRole role : weight_roles()) {
     const std::string r = to_string(role);
-    EXPECT_EQ(find(ops, "layer0." + r).gemm.sparsity, "2:4") << r;
-    EXPECT_EQ(find(ops, "layer5." + r).gemm.sparsity, "dense") << r;
-    EXPECT_EQ(find(ops, "layer3." + r).gemm.sparsity, role == WeightRole::kFfnUp ? "1:4" : "4:8") << r;
-    EXPECT_EQ(find(ops, "layer1." + r).gemm.sparsity, "1:8") << r;
-    EXPECT_EQ(find(ops, "layer7." + r).gemm.sparsity, role == WeightRole::kQProj ? "dense" : "1:8") << r;
+    EXPECT_EQ(find(ops, "layer0." + r).gemm.sparsity.text(), "2:4") << r;
+    EXPECT_EQ(find(ops, "layer5." + r).gemm.sparsity.text(), "dense") << r;
+    EXPECT_EQ(find(ops, "layer3." + r).gemm.sparsity.text(), role == WeightRole::kFfnUp ? "1:4" : "4:8") << r;
+    EXPECT_EQ(find(ops, "layer1." + r).gemm.sparsity.text(), "1:8") << r;
+    EXPECT_EQ(find(ops, "layer7." + r).gemm.sparsity.text(), role == WeightRole::kQProj ? "dense" : "1:8") << r;
   }
   // 1:4 ffn_up, 3072 rows of k = 768: 192 values + 192 indices of 2 bits (48 bytes) = 240 bytes a row.
   EXPECT_EQ(find(ops, "layer3.ffn_up").weight_bytes, 3072u * 240u);
@@ -408,7 +437,7 @@ TEST(SparsityOverrides, CheckedAgainstTheModel) {
       "ovr.txt:2: 1:16 does not fit layer2.q_proj of model tinybert-4: k = 312 is not a multiple of M = 16");
   // ffn_down's k is tinybert's ffn = 1200 = 16 * 75: 1:16 fits there.
   const auto ops = lower_model(tiny, 128, LoweringOptions{"2:4", 0, overrides("2.ffn_down = 1:16\n")});
-  EXPECT_EQ(find(ops, "layer2.ffn_down").gemm.sparsity, "1:16");
+  EXPECT_EQ(find(ops, "layer2.ffn_down").gemm.sparsity.text(), "1:16");
 }
 
 TEST(LongestPath, SmallGraphByHand) {

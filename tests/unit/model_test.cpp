@@ -8,23 +8,16 @@
 #include <vector>
 
 #include "modules/common/error.h"
+#include "tests/support/errors.h"
 
 namespace tacsim::workloads {
 namespace {
 
+using testing_support::error_of;
+
 namespace fs = std::filesystem;
 
 const std::string kModelsDir = std::string(TACSIM_SOURCE_DIR) + "/workloads/models";
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
 
 // A valid file; tests break one line of it.
 std::string valid_text() {
@@ -64,7 +57,7 @@ void write_file(const fs::path& path, const std::string& text) {
 }
 
 TEST(ModelZoo, ListsTheBundledModelsSorted) {
-  const std::vector<std::string> expected = {"bert-base",  "bert-large", "distilbert",
+  const std::vector<std::string> expected = {"bert-base",  "bert-large", "bert-tiny", "distilbert",
                                              "gpt2-small", "tinybert-4", "vit-b16"};
   EXPECT_EQ(list_models(kModelsDir), expected);
 }
@@ -94,6 +87,7 @@ TEST(ModelZoo, BundledShapesAreThePapers) {
   const std::vector<Expected> table = {
       {"bert-base", 12, 768, 12, 3072, 64, false, 512, 0, NormPosition::kPost},
       {"bert-large", 24, 1024, 16, 4096, 64, false, 512, 0, NormPosition::kPost},
+      {"bert-tiny", 2, 128, 2, 512, 64, false, 512, 0, NormPosition::kPost},
       {"tinybert-4", 4, 312, 12, 1200, 26, false, 512, 0, NormPosition::kPost},
       {"distilbert", 6, 768, 12, 3072, 64, false, 512, 0, NormPosition::kPost},
       {"gpt2-small", 12, 768, 12, 3072, 64, true, 1024, 0, NormPosition::kPre},
@@ -135,7 +129,7 @@ TEST(ModelZoo, UnknownNameListsTheKnownOnes) {
   const std::string err = error_of([] { load_model("bert-huge", kModelsDir); });
   EXPECT_NE(err.find("model 'bert-huge': no file " + kModelsDir + "/bert-huge.model"), std::string::npos)
       << err;
-  EXPECT_NE(err.find("known models: bert-base, bert-large, distilbert, gpt2-small, tinybert-4, vit-b16"),
+  EXPECT_NE(err.find("known models: bert-base, bert-large, bert-tiny, distilbert, gpt2-small, tinybert-4, vit-b16"),
             std::string::npos)
       << err;
   EXPECT_EQ(error_of([] { load_model("/nonexistent/x.model", kModelsDir); }),
@@ -163,7 +157,7 @@ TEST(ModelFile, UnknownKeyNamesFileLineAndTheAllowedKeys) {
 
 TEST(ModelFile, DuplicateKeyNamesBothLines) {
   EXPECT_EQ(error_of([] { parse_model(valid_text() + "hidden = 128\n", "tiny.model"); }),
-            "tiny.model:14: key 'hidden' is set twice (first on line 5)");
+            "tiny.model:14: hidden is set twice (first on line 5)");
 }
 
 TEST(ModelFile, MissingKeyIsNamed) {

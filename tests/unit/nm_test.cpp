@@ -1,4 +1,4 @@
-#include "workloads/sparsity/nm.h"
+#include "modules/formats/nm.h"
 
 #include <gtest/gtest.h>
 
@@ -9,9 +9,14 @@
 #include <vector>
 
 #include "modules/common/error.h"
+#include "tests/support/errors.h"
+#include "workloads/sparsity/nm_pruner.h"
 
 namespace tacsim::sparsity {
 namespace {
+
+using testing_support::error_of;
+using testing_support::contains;
 
 Int8Matrix random_matrix(int rows, int cols, std::mt19937& rng, double zero_fraction = 0.0) {
   Int8Matrix w(rows, cols);
@@ -22,20 +27,6 @@ Int8Matrix random_matrix(int rows, int cols, std::mt19937& rng, double zero_frac
 }
 
 // The InputError's message, or "" when none is thrown (so EXPECT_THAT-style substring checks read simply).
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
 TEST(NmSpec, ParsesNmAndDense) {
   EXPECT_EQ(parse_nm("2:4"), (NmSpec{2, 4}));
   EXPECT_EQ(parse_nm(" 1:16 "), (NmSpec{1, 16}));

@@ -9,25 +9,15 @@
 #include <vector>
 
 #include "modules/common/error.h"
+#include "tests/support/errors.h"
 
 namespace tacsim::sparsity {
 namespace {
 
+using testing_support::error_of;
+using testing_support::contains;
+
 using Bytes = std::vector<std::uint8_t>;
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 // A .npy file as numpy.save writes it: magic, version, header length (2 bytes for 1.0, 4 for 2.0 and 3.0),
 // the dict padded with spaces and ended by '\n' so the data starts on a multiple of 64, then the data.

@@ -15,10 +15,10 @@ Params small(std::uint32_t rows, std::uint32_t cols, std::uint32_t lanes) {
   p.rows = rows;
   p.cols = cols;
   p.macs_per_pe = lanes;
-  p.select_latency = 1;
-  p.multiply_latency = 1;
-  p.adder_tree_latency = 1;
-  p.accumulate_latency = 1;
+  p.select_latency_cycles = 1;
+  p.multiply_latency_cycles = 1;
+  p.adder_tree_latency_cycles = 1;
+  p.accumulate_latency_cycles = 1;
   return p;
 }
 
@@ -159,10 +159,10 @@ TEST(PeArrayEngine, FastPathEqualsStepModelOnRandomTiles) {
     p.rows = 1 + rng.below(6);
     p.cols = 1 + rng.below(6);
     p.macs_per_pe = 1 + rng.below(4);
-    p.select_latency = rng.below(3);
-    p.multiply_latency = 1 + rng.below(3);
-    p.adder_tree_latency = rng.below(3);
-    p.accumulate_latency = 1 + rng.below(2);
+    p.select_latency_cycles = rng.below(3);
+    p.multiply_latency_cycles = 1 + rng.below(3);
+    p.adder_tree_latency_cycles = rng.below(3);
+    p.accumulate_latency_cycles = 1 + rng.below(2);
     ASSERT_EQ(p.validate(), "");
 
     std::vector<RandomTile> tiles(1 + rng.below(5));

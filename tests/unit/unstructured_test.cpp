@@ -1,4 +1,4 @@
-#include "workloads/sparsity/unstructured.h"
+#include "modules/formats/mask.h"
 
 #include <gtest/gtest.h>
 
@@ -9,19 +9,13 @@
 #include <string>
 
 #include "modules/common/error.h"
+#include "tests/support/errors.h"
+#include "workloads/sparsity/unstructured_pruner.h"
 
 namespace tacsim::sparsity {
 namespace {
 
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing_support::error_of;
 
 TEST(UnstructuredPrune, KeepsExactlyTheRoundedCountOfLargest) {
   std::mt19937 rng(17);

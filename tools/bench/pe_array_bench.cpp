@@ -8,8 +8,6 @@
 #include <string>
 #include <vector>
 
-#include <systemc>  // declares sc_main extern "C"
-
 #include "modules/common/rng.h"
 #include "modules/pe_array/pe_array_engine.h"
 #include "modules/pe_array/pe_array_step_model.h"
@@ -82,8 +80,7 @@ std::pair<Cycle, double> run_step(const Params& p, const Workload& w) {
 
 }  // namespace
 
-// libsystemc (linked through the modules library) owns main() and calls sc_main().
-int sc_main(int argc, char** argv) {
+int main(int argc, char** argv) {
   Params p;
   p.rows = argc > 1 ? std::atoi(argv[1]) : 64;
   p.cols = argc > 2 ? std::atoi(argv[2]) : 64;

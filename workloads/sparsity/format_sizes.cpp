@@ -5,7 +5,10 @@
 #include <cstdio>
 
 #include "modules/common/error.h"
-#include "workloads/sparsity/bit_stream.h"
+#include "modules/formats/bit_stream.h"
+#include "workloads/sparsity/hp_pruner.h"
+#include "workloads/sparsity/nm_pruner.h"
+#include "workloads/sparsity/unstructured_pruner.h"
 
 namespace tacsim::sparsity {
 namespace {

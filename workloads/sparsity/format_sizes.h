@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "workloads/sparsity/hp.h"
-#include "workloads/sparsity/matrix.h"
-#include "workloads/sparsity/nm.h"
-#include "workloads/sparsity/unstructured.h"
+#include "modules/formats/hp.h"
+#include "modules/formats/matrix.h"
+#include "modules/formats/nm.h"
+#include "modules/formats/mask.h"
 
 namespace tacsim::sparsity {
 

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "workloads/sparsity/matrix.h"
-#include "workloads/sparsity/unstructured.h"
+#include "modules/formats/matrix.h"
+#include "modules/formats/mask.h"
 
 namespace tacsim::sparsity {
 

@@ -1,0 +1,160 @@
+#include "sim/gemm_run.h"
+
+#include <chrono>
+#include <iostream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <systemc>
+
+#include "modules/common/clock.h"
+#include "modules/common/error.h"
+#include "modules/scheduler/dispatch.h"
+#include "modules/scheduler/executor.h"
+#include "modules/scheduler/scheduler_engine.h"
+#include "sim/output.h"
+#include "sim/stats_dump.h"
+#include "sim/summary.h"
+#include "sim/top.h"
+#include "workloads/gemm.h"
+#include "workloads/mapper.h"
+
+namespace tacsim::sim {
+
+namespace {
+
+// "pass", or "fail: <first mismatch>".
+std::string check_gemm(const workloads::GemmParams& g, const workloads::GemmOperands& ops,
+                       const BackingStore& store, std::uint64_t c_address) {
+  const auto ref = workloads::reference_gemm(g, ops);
+  std::vector<std::int32_t> got(ref.size());
+  store.read(c_address, reinterpret_cast<std::uint8_t*>(got.data()), got.size() * 4);
+  for (std::size_t i = 0; i < ref.size(); ++i)
+    if (got[i] != ref[i])
+      return fmt::format("fail: C[{}][{}] = {}, expected {}", i / g.n, i % g.n, got[i], ref[i]);
+  return "pass";
+}
+
+// The GEMM's one step: its program on the controller.
+class GemmExecutor : public scheduler::Executor {
+ public:
+  GemmExecutor(Top& top, control::Program program) : top_(top), program_(std::move(program)) {}
+  void execute(const scheduler::Step&) override {
+    top_.controller.start(std::move(program_));
+    sc_core::wait(top_.controller.finished());
+  }
+
+ private:
+  Top& top_;
+  control::Program program_;
+};
+
+}  // namespace
+
+int run_gemm(const SimConfig& cfg, const RunOptions& opts) {
+  prepare_output_dir(opts.out_dir);
+
+  // The workload as memory contents, a program, and what to check afterwards: A and W drawn from the seed,
+  // W pruned and laid out as the mapper of its format stores it.
+  const auto& g = cfg.gemm;
+  const auto mapper = workloads::make_mapper(g.sparsity.format, engine_shape(cfg));
+  workloads::GemmParams dense = g;
+  dense.sparsity = {};
+  workloads::GemmOperands ops = workloads::make_operands(dense, cfg.sim.seed);
+  workloads::GemmTask task;
+  task.gemm = g;
+  task.layout = workloads::layout_gemm(g);
+  task.seed = cfg.sim.seed;
+  task.pruning = cfg.pruning;
+  task.a = &ops.a;
+  task.w = &ops.w;
+  workloads::MappedGemm mapped = mapper->map(task);
+  ops.w = std::move(mapped.weights);  // as pruned: what the reference multiplies
+  if (mapped.end > cfg.memory_capacity_bytes())
+    throw InputError(fmt::format("memory: the GEMM's operands need {} bytes, the {} memory has {}",
+                                 mapped.end, cfg.memory.model, cfg.memory_capacity_bytes()));
+  const std::uint64_t c_address = mapped.c_address;
+
+  init_kernel();
+  Top top("accel", cfg);
+  for (const auto& im : mapped.images) top.memory.store().write(im.address, im.bytes.data(), im.bytes.size());
+  top.set_compute_values(cfg.sim.check_enabled());
+  // One request of one task, handed to the scheduler as a model's sequences are.
+  scheduler::SchedulerEngine engine(scheduler::make_policy(scheduler::PolicyKind::kInOrder));
+  scheduler::Request request;
+  request.tasks.push_back(scheduler::Task{});
+  engine.admit(std::move(request));
+  GemmExecutor executor(top, std::move(mapped.program));
+  top.set_driver([&] { scheduler::dispatch(engine, executor, top.clock); });
+
+  const auto t0 = std::chrono::steady_clock::now();
+  sc_core::sc_start();
+  top.rethrow_driver_error();
+  const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!top.controller.done()) throw std::runtime_error("simulation ended before the workload finished");
+
+  const auto t1 = std::chrono::steady_clock::now();
+  const std::string check =
+      cfg.sim.check_enabled() ? check_gemm(g, ops, top.memory.store(), c_address) : std::string("off");
+  const double check_wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+
+  const Cycle cycles = top.controller.finish_cycle();
+  // Whichever datapath ran: the PE array (dense, N:M) or the HP datapath (hp, unstructured).
+  const bool on_hp = mapper->datapath() == workloads::Datapath::kHp;
+  const std::uint64_t macs =
+      on_hp ? top.hp_datapath.engine().counters().macs : top.pe_array.engine().counters().macs;
+  const double peak = on_hp ? double(top.hp_datapath.peak_macs_per_cycle(std::min(cfg.pe_array.rows, g.m)))
+                            : double(cfg.pe_array.peak_macs_per_cycle());
+  const MacFigures mac_figures{std::uint64_t{g.m} * g.n * g.k, macs, peak,
+                               on_hp ? "the HP datapath" : "the PE array"};
+  CycleBreakdown breakdown;
+  breakdown.cycles = cycles;
+  breakdown.peak_compute = static_cast<std::uint64_t>(double(macs) / peak);
+  if (!on_hp) {
+    const auto& pc = top.pe_array.engine().counters();
+    breakdown.operand_stall = pc.operand_stall_cycles;
+    breakdown.out_stall = pc.out_stall_cycles;
+    breakdown.drain_stall = pc.drain_stall_cycles;
+  }
+  nlohmann::ordered_json summary;
+  summary["cycles"] = cycles;
+  summary["sim_time_ns"] = double(top.clock.fs_at(cycles)) * 1e-6;
+  summary["check"] = check;
+  mac_figures.add_to(summary, cycles);
+  summary["dram_bytes"] = top.memory.bytes_transferred();
+  summary["weight_bytes"] = top.weight_buffer.stats().value("bytes_written");
+  summary["bank_conflict_cycles"] = top.hp_datapath.engine().counters().conflict_cycles;
+  breakdown.add_to(summary);
+
+  write_results(opts.out_dir, cfg, summary,
+                {{"cycles_per_s", double(cycles) / wall_s}, {"check_wall_s", check_wall_s}}, wall_s);
+
+  if (!opts.quiet) {
+    if (on_hp)
+      std::cout << fmt::format(
+          "tacsim run: GEMM {}x{}x{} on the HP datapath ({} tokens x {} lanes) at {} MHz\n", g.m, g.n, g.k,
+          std::min(cfg.pe_array.rows, g.m), cfg.hp_datapath.lanes, cfg.accel.clock_mhz);
+    else
+      std::cout << fmt::format("tacsim run: GEMM {}x{}x{} on a {}x{}x{} PE array at {} MHz\n", g.m, g.n, g.k,
+                               cfg.pe_array.rows, cfg.pe_array.cols, cfg.pe_array.macs_per_pe,
+                               cfg.accel.clock_mhz);
+    std::cout << fmt::format("  {}; memory: {}\n", mapped.tiling,
+                             cfg.memory.model == "dram" ? cfg.dram_preset : std::string("fixed latency"));
+    auto row = [](const std::string& k, const std::string& v) { std::cout << summary_row(k, v); };
+    row("cycles", fmt::format("{}  ({:.3f} us at {:g} MHz)", cycles,
+                              summary["sim_time_ns"].get<double>() * 1e-3, cfg.accel.clock_mhz));
+    std::cout << mac_figures.describe(cycles);
+    if (on_hp)
+      row("bank conflict cycles", fmt::format("{}", summary["bank_conflict_cycles"].get<std::uint64_t>()));
+    row("bytes moved (DRAM)", fmt::format("{}", top.memory.bytes_transferred()));
+    row("weight bytes", fmt::format("{}", summary["weight_bytes"].get<std::uint64_t>()));
+    if (!on_hp) std::cout << breakdown.describe(peak);
+    row("wall time", fmt::format("{:.3f} s", wall_s));
+    row("sim cycles / s", fmt::format("{:.3g}", double(cycles) / wall_s));
+    row("check", check);
+    std::cout << fmt::format("  results in {}/ (stats.json, config.ini)\n", opts.out_dir);
+  }
+  return check == "pass" || check == "off" ? 0 : 1;
+}
+
+}  // namespace tacsim::sim

@@ -1,0 +1,135 @@
+#include "sim/summary.h"
+
+#include <map>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace tacsim::sim {
+
+namespace {
+
+struct FigureInfo {
+  const char* unit;
+  const char* description;
+};
+
+// Every summary figure a command writes (DESIGN.md section 6), with its unit and meaning.
+const std::map<std::string, FigureInfo>& figures() {
+  static const std::map<std::string, FigureInfo> table = {
+      {"cycles", {"cycles", "the run's length in accelerator cycles (memtest: DRAM cycles)"}},
+      {"sim_time_ns", {"ns", "the run's length in simulated time"}},
+      {"check", {"", "values against the C++ reference: pass, fail: <first mismatch>, or off"}},
+      {"check_mismatches", {"values", "outputs that differ from the reference"}},
+      {"requests", {"requests", "sequences (model runs) or memory requests (memtest) served"}},
+      {"dense_macs", {"MACs", "multiply-accumulates of the dense computation"}},
+      {"macs",
+       {"MACs", "multiply-accumulates the PE array and the HP datapath performed (sparse weights skip the pruned "
+                "ones; the top-k unit's are not counted)"}},
+      {"pe_utilization", {"", "macs / (peak MACs per cycle x cycles): how busy the multipliers were"}},
+      {"effective_macs_per_cycle", {"MACs/cycle", "dense_macs / cycles: throughput in dense MACs"}},
+      {"dram_bytes", {"bytes", "bytes moved between the memory and the accelerator"}},
+      {"weight_bytes", {"bytes", "bytes written into the weight buffer (compressed weights and indices)"}},
+      {"bank_conflict_cycles", {"cycles", "cycles the HP datapath's reads waited on activation-buffer banks"}},
+      {"peak_compute_cycles", {"cycles", "macs / peak MACs per cycle: the run's compute bound"}},
+      {"operand_stall_cycles", {"cycles", "cycles the PE array waited for operands to load"}},
+      {"out_stall_cycles", {"cycles", "cycles the PE array waited for a free output half"}},
+      {"drain_stall_cycles", {"cycles", "cycles results waited for the array's column output ports"}},
+      {"sfu_only_cycles", {"cycles", "cycles the PE array sat idle while the SFU worked"}},
+      {"other_cycles",
+       {"cycles", "the rest of the run: pipeline fill and drain, partial tiles, DMA between operations"}},
+      {"bandwidth_gbps", {"GB/s", "bytes moved / simulated time"}},
+      {"peak_bandwidth_gbps", {"GB/s", "the DRAM's peak: channels x bus width x data rate"}},
+      {"read_latency_ns_mean", {"ns", "mean read latency, request accepted to data returned"}},
+      {"read_latency_ns_p99", {"ns", "99th percentile of the read latency"}},
+      {"row_hit_rate", {"", "column accesses that found their row open"}},
+  };
+  return table;
+}
+
+// Per operation kind (model runs): <prefix><kind>.
+const std::map<std::string, FigureInfo>& per_kind_figures() {
+  static const std::map<std::string, FigureInfo> table = {
+      {"busy_cycles_", {"cycles", "cycles operations of this kind were busy (kinds overlap)"}},
+      {"dense_macs_", {"MACs", "dense MACs of this kind's operations"}},
+      {"dram_bytes_", {"bytes", "DRAM bytes of this kind's operations"}},
+      {"pe_utilization_", {"", "performed MACs / (peak x busy cycles) of this kind's operations"}},
+  };
+  return table;
+}
+
+}  // namespace
+
+nlohmann::ordered_json summary_schema(const nlohmann::ordered_json& summary) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  for (const auto& [key, value] : summary.items()) {
+    const FigureInfo* info = nullptr;
+    if (const auto it = figures().find(key); it != figures().end()) info = &it->second;
+    for (const auto& [prefix, i] : per_kind_figures())
+      if (!info && key.rfind(prefix, 0) == 0) info = &i;
+    if (!info) throw std::logic_error("summary figure '" + key + "' has no unit and description in sim/summary.cpp");
+    out[key] = {{"unit", info->unit}, {"description", info->description}};
+  }
+  return out;
+}
+
+std::string summary_row(const std::string& name, const std::string& value) {
+  return fmt::format("  {:<22}{}\n", name, value);
+}
+
+namespace {
+std::uint64_t named(const CycleBreakdown& b) {
+  return b.peak_compute + b.operand_stall + b.out_stall + b.drain_stall + b.sfu_only;
+}
+}  // namespace
+
+std::uint64_t CycleBreakdown::other() const { return overlapping() ? 0 : cycles - named(*this); }
+
+bool CycleBreakdown::overlapping() const { return named(*this) > cycles; }
+
+void CycleBreakdown::add_to(nlohmann::ordered_json& summary) const {
+  summary["peak_compute_cycles"] = peak_compute;
+  summary["operand_stall_cycles"] = operand_stall;
+  summary["out_stall_cycles"] = out_stall;
+  summary["drain_stall_cycles"] = drain_stall;
+  summary["sfu_only_cycles"] = sfu_only;
+  summary["other_cycles"] = other();
+}
+
+std::string CycleBreakdown::describe(double peak_macs_per_cycle) const {
+  const double run = cycles ? double(cycles) : 1.0;
+  auto line = [&](const std::string& what, std::uint64_t c, const std::string& why) {
+    return fmt::format("    {:<26}{:>12}  {:5.1f} %  {}\n", what, c, 100.0 * double(c) / run, why);
+  };
+  std::string s = overlapping() ? "  where the cycles go (these overlap: the SFU ran beside stalled array work)\n"
+                                : "  where the cycles go (adds up to the run)\n";
+  s += line("PE array at peak", peak_compute, fmt::format("MACs performed / {:g} per cycle", peak_macs_per_cycle));
+  s += line("operands late", operand_stall, "the array waits for a load (DRAM, DMA)");
+  s += line("output buffer full", out_stall, "no free output half: write-back is slow");
+  s += line("column ports busy", drain_stall, "results queue for the array's output ports");
+  s += line("SFU alone", sfu_only, "array idle: GELU, layernorm, residual; softmax not hidden");
+  s += line("fill, drain, gaps", other(), "pipeline fill/drain, partial tiles, DMA between ops");
+  return s;
+}
+
+void MacFigures::add_to(nlohmann::ordered_json& summary, Cycle cycles) const {
+  summary["dense_macs"] = dense_macs;
+  summary["macs"] = macs;
+  summary["pe_utilization"] = cycles ? double(macs) / (peak_macs_per_cycle * double(cycles)) : 0.0;
+  summary["effective_macs_per_cycle"] = cycles ? double(dense_macs) / double(cycles) : 0.0;
+}
+
+std::string MacFigures::describe(Cycle cycles) const {
+  const double c = cycles ? double(cycles) : 1.0;
+  std::string s = summary_row(
+      "MACs", fmt::format("{} performed, {} in the dense computation{}", macs, dense_macs,
+                          macs < dense_macs ? " (sparse weights skip the rest)" : ""));
+  s += summary_row("PE utilization", fmt::format("{:.1f} %  = MACs performed / ({:g} per cycle of {} x cycles)",
+                                                 100.0 * double(macs) / (peak_macs_per_cycle * c),
+                                                 peak_macs_per_cycle, peak_what));
+  s += summary_row("effective MACs/cycle", fmt::format("{:.1f}  = dense MACs / cycles ({:g}: dense at peak)",
+                                                       double(dense_macs) / c, peak_macs_per_cycle));
+  return s;
+}
+
+}  // namespace tacsim::sim

@@ -1,0 +1,167 @@
+// How a lowered model maps onto one engine, without a kernel: the scheduler's tasks, the memory plan and
+// each sequence's tensors, the attention blocks, and the commands built from an op's explicit fields.
+#include "workloads/model_mapping.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "workloads/memory_plan.h"
+
+namespace tacsim::workloads {
+namespace {
+
+ModelSpec small_model(NormPosition norm) {
+  ModelSpec s;
+  s.name = "small";
+  s.source = "test";
+  s.layers = 2;
+  s.hidden = 16;
+  s.heads = 2;
+  s.ffn = 32;
+  s.max_seq_len = 64;
+  s.norm = norm;
+  return s;
+}
+
+std::size_t index_of(const std::vector<Op>& ops, const std::string& name) {
+  const auto it = std::find_if(ops.begin(), ops.end(), [&](const Op& op) { return op.name == name; });
+  return static_cast<std::size_t>(it - ops.begin());
+}
+
+std::vector<std::array<WeightSparsity, 6>> dense_layers(const ModelSpec& spec) {
+  return std::vector<std::array<WeightSparsity, 6>>(spec.layers);
+}
+
+TEST(ModelRequest, AHeadIsOneTaskAndOutProjWaitsForEveryHead) {
+  const ModelSpec spec = small_model(NormPosition::kPost);
+  const auto ops = lower_model(spec, 16, LoweringOptions{});
+  const scheduler::Request r = model_request(ops, 3, 5, 0);
+  EXPECT_EQ(r.id, 5u);
+  // Per layer: q, k, v, two heads, out_proj, residual1, ln1, ffn_up, gelu, ffn_down, residual2, ln2.
+  ASSERT_EQ(r.tasks.size(), 2u * 13);
+  auto task_of = [&](const std::string& name) {
+    const std::size_t i = index_of(ops, name);
+    for (std::size_t t = 0; t < r.tasks.size(); ++t)
+      if (r.tasks[t].op == i) return t;
+    ADD_FAILURE() << name << " has no task";
+    return std::size_t{0};
+  };
+  const scheduler::Task& head1 = r.tasks[task_of("layer1.head1.qk")];
+  EXPECT_EQ(head1.blocks, 3u);
+  EXPECT_EQ(head1.unit, scheduler::Unit::kArray);
+  EXPECT_EQ(head1.deps, (std::vector<std::size_t>{task_of("layer1.q_proj"), task_of("layer1.k_proj"),
+                                                  task_of("layer1.v_proj")}));
+  EXPECT_EQ(r.tasks[task_of("layer1.out_proj")].deps,
+            (std::vector<std::size_t>{task_of("layer1.head0.qk"), task_of("layer1.head1.qk")}));
+  EXPECT_EQ(r.tasks[task_of("layer1.ln1")].unit, scheduler::Unit::kSfu);
+  EXPECT_EQ(r.tasks[task_of("layer1.ln1")].blocks, 0u);
+  // Tasks keep the ops' order, so running them in order runs the ops as listed.
+  for (std::size_t t = 1; t < r.tasks.size(); ++t) EXPECT_LT(r.tasks[t - 1].op, r.tasks[t].op);
+
+  LoweringOptions topk;
+  topk.topk = 4;
+  const scheduler::Request rt = model_request(lower_model(spec, 16, topk), 1, 0, 0);
+  ASSERT_EQ(rt.tasks.size(), 2u * 13);
+  EXPECT_EQ(rt.tasks[3].unit, scheduler::Unit::kTopk);  // after q, k, v
+  EXPECT_EQ(rt.tasks[3].blocks, 0u);
+}
+
+TEST(AttentionBlocks, TwoBlocksOfScoresMustFitTheScoreBuffer) {
+  // L = 128: a block of r rows of int32 scores takes 512 r bytes; two of them must fit.
+  AttentionBlocks b = attention_blocks(128, 32, 64 * 1024, 0, true);
+  EXPECT_EQ(b.rows, 32u);  // the array's rows: 2 x 32 x 512 = 32 KiB fits
+  EXPECT_TRUE(b.on_chip);
+  EXPECT_EQ(b.count(128), 4u);
+  b = attention_blocks(128, 32, 64 * 1024, 128, true);  // asked for 128 rows: halved to 64 (64 KiB fits)
+  EXPECT_EQ(b.rows, 64u);
+  EXPECT_TRUE(b.on_chip);
+  b = attention_blocks(128, 32, 16 * 1024, 0, true);  // 32 rows need 32 KiB: off chip, one block of L
+  EXPECT_EQ(b.rows, 128u);
+  EXPECT_FALSE(b.on_chip);
+  b = attention_blocks(20, 32, 64 * 1024, 0, true);  // fewer tokens than array rows: one block
+  EXPECT_EQ(b.rows, 20u);
+  EXPECT_EQ(b.count(20), 1u);
+  b = attention_blocks(128, 32, 1 << 20, 0, false);  // on-chip attention off
+  EXPECT_EQ(b.rows, 128u);
+  EXPECT_FALSE(b.on_chip);
+}
+
+TEST(MemoryPlan, EachLayersTensorsFitItsArenaWithoutOverlap) {
+  for (NormPosition norm : {NormPosition::kPost, NormPosition::kPre}) {
+    const ModelSpec spec = small_model(norm);
+    const std::uint32_t L = 24, block_rows = 8;
+    const auto ops = lower_model(spec, L, LoweringOptions{});
+    const MemoryMap mm = plan_memory(spec, {L, 16}, dense_layers(spec), false);
+    EXPECT_EQ(mm.weights % 4096, 0u);
+    EXPECT_EQ(mm.scratch, mm.end);  // no HP scratch
+    const SequenceTensors t = place_tensors(spec, ops, mm, 1, L, block_rows);
+    EXPECT_EQ(t.input.address, mm.input + mm.input_bytes);  // sequence 1
+    EXPECT_EQ(t.operand(ops.front(), 0).address, t.input.address);
+    for (std::uint32_t layer = 0; layer < spec.layers; ++layer) {
+      // Every distinct tensor the layer writes, as [begin, end) byte ranges: all inside arena layer % 2.
+      std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;
+      const LayerTensors& lt = t.layers[layer];
+      ranges.push_back({lt.ctx.address, lt.ctx.address + std::uint64_t{L} * lt.ctx.stride});
+      for (int b = 0; b < 2; ++b) {
+        ranges.push_back(
+            {lt.scores[b].address, lt.scores[b].address + std::uint64_t{block_rows} * lt.scores[b].stride});
+        ranges.push_back(
+            {lt.probs[b].address, lt.probs[b].address + std::uint64_t{block_rows} * lt.probs[b].stride});
+      }
+      for (std::size_t i = 0; i < ops.size(); ++i) {
+        const Op& op = ops[i];
+        if (op.layer != layer || op.kind == OpKind::kScores || op.kind == OpKind::kSoftmax ||
+            op.kind == OpKind::kContext)
+          continue;
+        const Tensor& o = t.out[i];
+        const std::uint64_t rows = op.kind == OpKind::kWeightGemm && o.stride == std::uint64_t{L} * o.elem
+                                       ? op.gemm.n  // V^T: n rows of L
+                                       : L;
+        ranges.push_back({o.address, o.address + rows * o.stride});
+      }
+      std::sort(ranges.begin(), ranges.end());
+      const std::uint64_t arena = mm.arena[layer % 2];
+      EXPECT_GE(ranges.front().first, arena);
+      EXPECT_LE(ranges.back().second, arena + mm.arena_bytes);
+      for (std::size_t k = 1; k < ranges.size(); ++k) EXPECT_LE(ranges[k - 1].second, ranges[k].first);
+    }
+    // A head's ops share the layer's tensors; out_proj reads the context every head writes.
+    const Op& out_proj = ops[index_of(ops, "layer1.out_proj")];
+    EXPECT_EQ(t.operand(out_proj, 0).address, t.layers[1].ctx.address);
+    // V leaves the array transposed for S.V: L int8 per row.
+    EXPECT_EQ(t.out[index_of(ops, "layer0.v_proj")].stride, L);
+  }
+}
+
+TEST(ModelCommands, SfuOpsTakeTheirRequantisersFromTheirSublayer) {
+  const ModelSpec spec = small_model(NormPosition::kPost);
+  const auto ops = lower_model(spec, 16, LoweringOptions{});
+  const MemoryMap mm = plan_memory(spec, {16}, dense_layers(spec), false);
+  const SequenceTensors t = place_tensors(spec, ops, mm, 0, 16, 16);
+  LayerQuant q;
+  q.attn = Requant{1, 3, -128, 127};
+  q.down = Requant{1, 5, -128, 127};
+  q.ln1 = Requant{1, 7, -128, 127};
+  q.ln2 = Requant{1, 9, -128, 127};
+  auto op = [&](const std::string& name) {
+    const std::size_t i = index_of(ops, name);
+    return sfu_op(ops[i], i, t, q, nullptr);
+  };
+  EXPECT_EQ(op("layer0.residual1").in_rq.shift, 3u);
+  EXPECT_EQ(op("layer0.residual2").in_rq.shift, 5u);
+  EXPECT_EQ(op("layer0.ln1").out_rq.shift, 7u);
+  EXPECT_EQ(op("layer0.ln2").out_rq.shift, 9u);
+  // residual2 reads ffn_down's int32 accumulators, then ln1's int8 output (post-norm's skip).
+  const sfu::SfuOp r2 = op("layer0.residual2");
+  ASSERT_EQ(r2.inputs.size(), 2u);
+  EXPECT_EQ(r2.inputs[0].address, t.out[index_of(ops, "layer0.ffn_down")].address);
+  EXPECT_EQ(r2.inputs[0].row_bytes, spec.hidden * 4u);
+  EXPECT_EQ(r2.inputs[1].address, t.out[index_of(ops, "layer0.ln1")].address);
+  EXPECT_EQ(r2.inputs[1].local_offset, 16u * spec.hidden * 4);
+}
+
+}  // namespace
+}  // namespace tacsim::workloads

@@ -1,0 +1,190 @@
+#include "workloads/model_mapping.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace tacsim::workloads {
+
+AttentionBlocks attention_blocks(std::uint32_t seq_len, std::uint32_t array_rows,
+                                 std::uint64_t score_buffer_bytes, std::uint32_t block_rows, bool on_chip) {
+  const std::uint64_t row_bytes = std::uint64_t{seq_len} * kAccBytes;
+  std::uint32_t rows = std::min(block_rows ? block_rows : array_rows, seq_len);
+  while (on_chip && 2 * row_bytes * rows > score_buffer_bytes) {
+    // Halve down to the array's rows (a smaller block leaves array rows idle).
+    if (rows <= array_rows) on_chip = false;
+    rows = std::max(array_rows, rows / 2 / array_rows * array_rows);
+  }
+  return {on_chip ? rows : seq_len, on_chip};
+}
+
+scheduler::Request model_request(const std::vector<Op>& ops, std::uint32_t head_blocks, std::uint64_t id,
+                                 Cycle arrival) {
+  scheduler::Request r;
+  r.id = id;
+  r.arrival = arrival;
+  std::vector<std::size_t> task_of(ops.size());
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    const Op& op = ops[i];
+    if (op.kind == OpKind::kSoftmax || op.kind == OpKind::kContext) {
+      task_of[i] = task_of[op.head_ops.scores];  // part of its head's task
+      continue;
+    }
+    scheduler::Task t;
+    t.op = i;
+    t.unit = is_gemm(op.kind)                    ? scheduler::Unit::kArray
+             : op.kind == OpKind::kTopkAttention ? scheduler::Unit::kTopk
+                                                 : scheduler::Unit::kSfu;
+    if (op.kind == OpKind::kScores) t.blocks = head_blocks;
+    task_of[i] = r.tasks.size();
+    r.tasks.push_back(std::move(t));
+  }
+  // A task depends on whatever its operations read from other tasks.
+  for (std::size_t i = 0; i < ops.size(); ++i)
+    for (std::size_t d : ops[i].deps) {
+      auto& deps = r.tasks[task_of[i]].deps;
+      if (task_of[d] != task_of[i] && std::find(deps.begin(), deps.end(), task_of[d]) == deps.end())
+        deps.push_back(task_of[d]);
+    }
+  for (auto& t : r.tasks) std::sort(t.deps.begin(), t.deps.end());
+  return r;
+}
+
+GemmParams block_gemm(const GemmParams& g, std::uint32_t block, const AttentionBlocks& blocks) {
+  GemmParams b = g;
+  b.m = std::min(blocks.rows, g.m - block * blocks.rows);
+  return b;
+}
+
+GemmLayout weight_gemm_layout(const std::vector<Op>& ops, std::size_t i, const SequenceTensors& t,
+                              const MemoryMap& mm, const LayerQuant& quant) {
+  const Op& op = ops[i];
+  const bool dense_attention =
+      std::none_of(ops.begin(), ops.end(), [](const Op& o) { return o.kind == OpKind::kTopkAttention; });
+  const Tensor& a = t.operand(op, 0);
+  GemmLayout lay;
+  lay.a_address = a.address;
+  lay.a_stride = a.stride;
+  lay.w_address = mm.weight_at[op.layer][role_index(op.role)];
+  lay.w_stride = row_format(op.gemm).row_bytes();
+  lay.out = projection_output(op.role, dense_attention);
+  lay.out.rq = op.role == WeightRole::kQProj ? quant.q : op.role == WeightRole::kKProj ? quant.k : quant.v;
+  lay.c_address = t.out[i].address;
+  lay.c_stride = t.out[i].stride;
+  return lay;
+}
+
+GemmLayout scores_block_layout(const Op& qk, const SequenceTensors& t, std::uint32_t block,
+                               const AttentionBlocks& blocks, std::uint32_t head_dim) {
+  const Tensor &q = t.operand(qk, 0), &k = t.operand(qk, 1);
+  const Tensor& scores = t.layers[qk.layer].scores[block % 2];
+  const std::uint64_t r0 = std::uint64_t{block} * blocks.rows, col = std::uint64_t(qk.head) * head_dim;
+  GemmLayout lay;
+  lay.a_address = q.address + r0 * q.stride + col;
+  lay.a_stride = q.stride;
+  lay.w_address = k.address + col;
+  lay.w_stride = k.stride;
+  lay.c_address = scores.address;
+  lay.c_stride = scores.stride;
+  return lay;
+}
+
+GemmLayout context_block_layout(const Op& sv, const SequenceTensors& t, std::uint32_t block,
+                                const AttentionBlocks& blocks, std::uint32_t head_dim,
+                                const LayerQuant& quant) {
+  const Tensor& vt = t.operand(sv, 1);
+  const LayerTensors& lt = t.layers[sv.layer];
+  const Tensor &probs = lt.probs[block % 2], &ctx = lt.ctx;
+  const std::uint64_t r0 = std::uint64_t{block} * blocks.rows, col = std::uint64_t(sv.head) * head_dim;
+  GemmLayout lay;
+  lay.a_address = probs.address;
+  lay.a_stride = probs.stride;
+  lay.w_address = vt.address + col * vt.stride;
+  lay.w_stride = vt.stride;
+  lay.c_address = ctx.address + r0 * ctx.stride + col;
+  lay.c_stride = ctx.stride;
+  lay.out.requant = true;
+  lay.out.rq = quant.ctx;
+  return lay;
+}
+
+sfu::SfuOp softmax_block(const Op& softmax, const SequenceTensors& t, std::uint32_t block,
+                         const AttentionBlocks& blocks, const LayerQuant& quant) {
+  const std::uint32_t L = softmax.row_len, r0 = block * blocks.rows, rows = std::min(blocks.rows, L - r0);
+  const LayerTensors& lt = t.layers[softmax.layer];
+  const Tensor &scores = lt.scores[block % 2], &probs = lt.probs[block % 2];
+  sfu::SfuOp s;
+  s.kind = sfu::SfuKind::kSoftmax;
+  s.rows = rows;
+  s.row_len = L;
+  s.causal = softmax.causal;
+  s.query_offset = r0;
+  s.inputs.push_back({scores.address, rows, L * kAccBytes, scores.stride, 0, blocks.on_chip});
+  s.output = {probs.address, rows, L, probs.stride, 0, blocks.on_chip};
+  s.in_rq = quant.scores;
+  s.out_rq = quant.probs;
+  return s;
+}
+
+sfu::SfuOp sfu_op(const Op& op, std::size_t i, const SequenceTensors& t, const LayerQuant& quant,
+                  const LayerWeights* weights) {
+  sfu::SfuOp s;
+  s.rows = op.rows;
+  s.row_len = op.row_len;
+  const std::uint64_t n = std::uint64_t{s.rows} * s.row_len;
+  const bool first = op.sublayer == Sublayer::kAttention;
+  switch (op.kind) {
+    case OpKind::kGelu:
+      s.kind = sfu::SfuKind::kGelu;
+      s.in_rq = quant.gelu_in;
+      s.out_rq = quant.gelu_out;
+      break;
+    case OpKind::kResidualAdd:
+      s.kind = sfu::SfuKind::kResidualAdd;
+      s.in_rq = first ? quant.attn : quant.down;
+      break;
+    case OpKind::kLayerNorm:
+      s.kind = sfu::SfuKind::kLayerNorm;
+      s.out_rq = first ? quant.ln1 : quant.ln2;
+      if (weights != nullptr) {
+        s.gamma = first ? weights->gamma1 : weights->gamma2;
+        s.beta = first ? weights->beta1 : weights->beta2;
+      }
+      break;
+    default:
+      throw std::logic_error(std::string("not an SFU op: ") + to_string(op.kind));
+  }
+  std::uint64_t local = 0;
+  for (std::size_t k = 0; k < op.inputs.size(); ++k) {
+    const Tensor& in = t.operand(op, k);
+    const std::uint32_t eb = sfu::input_bytes(s.kind, k);
+    if (in.elem != eb)
+      throw std::logic_error(
+          fmt::format("{}: input {} holds {}-byte elements, the SFU expects {}", op.name, k, in.elem, eb));
+    s.inputs.push_back({in.address, s.rows, s.row_len * eb, in.stride, local});
+    local += n * eb;
+  }
+  s.output = {t.out[i].address, s.rows, s.row_len, t.out[i].stride, 0};
+  return s;
+}
+
+sfu::TopkOp topk_op(const Op& op, const SequenceTensors& t, std::uint32_t head_dim, const LayerQuant& quant) {
+  const Tensor &q = t.operand(op, 0), &k = t.operand(op, 1), &v = t.operand(op, 2);
+  const Tensor& out = t.layers[op.layer].ctx;
+  const std::uint64_t col = std::uint64_t(op.head) * head_dim;
+  const std::uint32_t L = op.topk.l_q;
+  sfu::TopkOp o;
+  o.l = L;
+  o.d = head_dim;
+  o.q = {q.address + col, L, head_dim, q.stride};
+  o.k = {k.address + col, L, head_dim, k.stride};
+  o.v = {v.address + col, L, head_dim, v.stride};
+  o.out = {out.address + col, L, head_dim, out.stride};
+  o.score_rq = quant.scores;
+  o.prob_rq = quant.probs;
+  o.ctx_rq = quant.ctx;
+  return o;
+}
+
+}  // namespace tacsim::workloads

@@ -1,0 +1,64 @@
+#pragma once
+// How a lowered model runs on one engine: an operation's commands for the hardware (GEMM tasks for a mapper,
+// SFU and top-k operations), the blocks an attention head is pipelined in, and the tasks the scheduler
+// dispatches. Pure functions of the operation, its sequence's tensors (memory_plan.h) and the layer's
+// requantisers (layer_reference.h); the driver that runs them is in sim/.
+#include <cstdint>
+#include <vector>
+
+#include "modules/scheduler/request.h"
+#include "modules/sfu/sfu_op.h"
+#include "modules/sfu/topk_op.h"
+#include "workloads/gemm.h"
+#include "workloads/layer_reference.h"
+#include "workloads/lowering.h"
+#include "workloads/memory_plan.h"
+
+namespace tacsim::workloads {
+
+// STA keeps a head's attention on chip: Q.K^T's scores go to the softmax unit and its probabilities to S.V
+// without a DRAM round trip, and the softmax is pipelined with the array. A head runs in blocks of query rows
+// (`block_rows`, 0: the array's rows); while the softmax unit works on block b, the array computes S.V of
+// block b - 1 and Q.K^T of block b + 1, so the score buffer holds two blocks of int32 scores. When two blocks
+// of at least the array's rows do not fit it, or with on-chip attention off, the whole head's scores and
+// probabilities round-trip through DRAM, one step after the other.
+struct AttentionBlocks {
+  std::uint32_t rows = 0;  // query rows per block
+  bool on_chip = false;    // scores and probabilities stay on chip
+  std::uint32_t count(std::uint32_t seq_len) const { return (seq_len + rows - 1) / rows; }
+};
+AttentionBlocks attention_blocks(std::uint32_t seq_len, std::uint32_t array_rows,
+                                 std::uint64_t score_buffer_bytes, std::uint32_t block_rows, bool on_chip);
+
+// The scheduler's tasks of one sequence: each operation in list order, except that a dense head's Q.K^T,
+// softmax and S.V are one pipelined task of `head_blocks` blocks (stood for by its Q.K^T).
+scheduler::Request model_request(const std::vector<Op>& ops, std::uint32_t head_blocks, std::uint64_t id,
+                                 Cycle arrival);
+
+// An attention GEMM's shape for one block of query rows.
+GemmParams block_gemm(const GemmParams& g, std::uint32_t block, const AttentionBlocks& blocks);
+
+// Where weight GEMM `i` reads A (its input) and W (mm.weight_at) and writes C (its result), and its output
+// stage (projection_output, with the layer's requantiser).
+GemmLayout weight_gemm_layout(const std::vector<Op>& ops, std::size_t i, const SequenceTensors& t,
+                              const MemoryMap& mm, const LayerQuant& quant);
+// Block b of a head's Q.K^T: A = Q's rows of the block, head j's columns; W = K's head j columns (n = L);
+// C = the block's scores (the layer's score buffer b % 2), int32.
+GemmLayout scores_block_layout(const Op& qk, const SequenceTensors& t, std::uint32_t block,
+                               const AttentionBlocks& blocks, std::uint32_t head_dim);
+// Block b of a head's S.V: A = the block's probabilities (k = L), W = V^T's rows j d .. (n = d); C = the
+// context's rows of the block, head j's columns, int8 through rq_ctx.
+GemmLayout context_block_layout(const Op& sv, const SequenceTensors& t, std::uint32_t block,
+                                const AttentionBlocks& blocks, std::uint32_t head_dim,
+                                const LayerQuant& quant);
+// The softmax of block b of a head: the block's scores in, its probabilities out.
+sfu::SfuOp softmax_block(const Op& softmax, const SequenceTensors& t, std::uint32_t block,
+                         const AttentionBlocks& blocks, const LayerQuant& quant);
+// A residual add, layernorm or GELU on the SFU. `weights` (values only): the layernorms' gamma and beta.
+// Throws std::logic_error when an input is not in the format the unit reads.
+sfu::SfuOp sfu_op(const Op& op, std::size_t i, const SequenceTensors& t, const LayerQuant& quant,
+                  const LayerWeights* weights);
+// One head on the top-k unit: its columns of Q, K and V in, its columns of the context out.
+sfu::TopkOp topk_op(const Op& op, const SequenceTensors& t, std::uint32_t head_dim, const LayerQuant& quant);
+
+}  // namespace tacsim::workloads

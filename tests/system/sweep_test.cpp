@@ -125,9 +125,10 @@ TEST_F(SweepTest, EveryPointRunsOnceIntoItsOwnFolder) {
   EXPECT_EQ(rows[4][2] + " " + rows[4][3], "32 hbm2");
   for (std::size_t i = 1; i < rows.size(); ++i) {
     EXPECT_EQ(rows[i][1], "done");
-    EXPECT_EQ(rows[i][5], rows[1][5]) << "every point moves the same operands";
     const auto s = stats("s/points/" + rows[i][0]);
     EXPECT_EQ(std::to_string(s["summary"]["cycles"].get<long>()), rows[i][4]);
+    // DRAM bytes are whole bursts, so they depend on the device and the tiles: each row has its point's.
+    EXPECT_EQ(std::to_string(s["summary"]["dram_bytes"].get<long>()), rows[i][5]);
     EXPECT_EQ(s["config"]["pe_array.rows"], rows[i][2]);
   }
   EXPECT_EQ(points("s").size(), 4u);

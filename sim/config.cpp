@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "modules/common/clock_rate.h"
 #include "modules/common/data_files.h"
 #include "modules/common/error.h"
 #include "modules/common/text.h"
@@ -43,7 +44,7 @@ std::string MemoryParams::validate() const {
 }
 
 std::string AccelParams::validate() const {
-  if (!(clock_mhz > 0) || clock_mhz > 1e5) return fmt::format("clock_mhz: must be in (0, 100000], got {}", clock_mhz);
+  if (const std::string e = clock_mhz_error(clock_mhz); !e.empty()) return "clock_mhz: " + e;
   return "";
 }
 
@@ -162,6 +163,9 @@ void validate(const SimConfig& cfg) {
   check("memory", cfg.memory.validate());
   check("fixed_memory", cfg.fixed_memory.validate());
   if (cfg.memtest_max_outstanding == 0) throw InputError("config: memtest.max_outstanding: must be at least 1, got 0");
+  // Each request in flight holds a TLM payload: a bound keeps a typo from allocating gigabytes.
+  if (cfg.memtest_max_outstanding > 65536)
+    throw InputError(fmt::format("config: memtest.max_outstanding: at most 65536, got {}", cfg.memtest_max_outstanding));
   if (cfg.memtest_requests_per_cycle == 0)
     throw InputError("config: memtest.requests_per_cycle: must be at least 1, got 0");
   if (cfg.sim.workload == "model") validate_model_run(cfg);

@@ -230,6 +230,35 @@ TEST_F(RunTest, BadInputIsOneLineExitTwoAndNoOutput) {
   }
 }
 
+// Sizes are checked before anything is allocated or simulated, and files that are folders are input errors:
+// each case fails at once with exit 2 and one line naming the key, file or line (issue 20's examples).
+TEST_F(RunTest, BoundsBeforeWork) {
+  fs::create_directories(dir_ / "masks" / "layer0.q_proj.npy");
+  const fs::path far = dir_ / "far.trace";
+  std::ofstream(far) << "0x100 READ 0\n0x200 READ 99999999999999\n";
+  const std::pair<std::string, std::string> cases[] = {
+      {"run --workload gemm --set gemm.m=1000000 --set gemm.n=1000000 --set gemm.k=100000",
+       "gemm: m x k + k x n + 4 m x n = 4200000000000 bytes"},
+      {"memtest --bytes 18446744073709551615", "memtest.bytes: at most 1099511627776 (1 TiB)"},
+      {"memtest --trace " + far.string(), far.string() + ":2: cycle 99999999999999 is beyond"},
+      {"run --model bert-tiny --set sparsity.weights=unstructured --set sparsity.masks=" + (dir_ / "masks").string(),
+       "layer0.q_proj.npy: cannot open .npy file (not a regular file)"},
+      {"run --set act_buffer.capacity_kib=4000000000", "act_buffer.capacity_kib: at most 1048576 (1 GiB)"},
+      {"memtest --set memtest.max_outstanding=4000000000", "memtest.max_outstanding: at most 65536"},
+      {"run --config " + dir_.string(), dir_.string() + ": cannot open config file (not a regular file)"},
+      {"run --set dram.clock_mhz=0.000001", "dram.clock_mhz: must be from 0.001 to 100000 MHz"},
+      {"run --set memory.model=fixed --set fixed_memory.clock_mhz=0.000001", "fixed_memory.clock_mhz: must be from"},
+      {"run --set accel.clock_mhz=1000.0001", "accel.clock_mhz: must be a whole number of kHz"},
+  };
+  for (const auto& [args, message] : cases) {
+    const Result r = tacsim(args + " -q --out " + (dir_ / "bounds").string());
+    EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
+    EXPECT_NE(r.err.find(message), std::string::npos) << args << "\n" << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << args << "\n" << r.err;
+    EXPECT_FALSE(fs::exists(dir_ / "bounds")) << args;
+  }
+}
+
 TEST_F(RunTest, UnwritableOutputFolder) {
   const fs::path file = dir_ / "a-file";
   std::ofstream(file) << "x";

@@ -91,6 +91,11 @@ void price_energy(const SimConfig& cfg, const CostTable& t, const Json& summary,
     } else if (kind == "dma") {
       // Address generation: one 32-bit add per transaction; the bytes are priced where they are read and written.
       e.add(t, name, "address", count(g, "transactions"), "energy.int32_add");
+    } else if (g.contains("act_commands") && !t.has("dram." + cfg.dram_preset + ".VDD_V")) {
+      // A preset the table has no currents for (a user's own): the per-access figure, as for the fixed memory.
+      const double bursts = count(g, "rd_commands") + count(g, "rda_commands") + count(g, "wr_commands") +
+                            count(g, "wra_commands");
+      e.add(t, name, "access_64b", bursts * cfg.dram.burst_bytes() / 8, "energy.memory_access_64b");
     } else if (g.contains("act_commands")) {  // the DRAM (accel.memory, or memtest's dram)
       const auto cur = energy::DramCurrents::from_table(t, cfg.dram_preset);
       const auto c = energy::dram_command_energy(cur, cfg.dram);
@@ -192,6 +197,7 @@ std::string energy_table_path(const SimConfig& cfg) {
 }
 
 void check_energy_config(const SimConfig& cfg) {
+  // (A DRAM preset without currents in the table is priced per access: see price_energy.)
   if (!cfg.energy.enabled) return;
   const std::string path = energy_table_path(cfg);
   if (!std::filesystem::is_regular_file(path)) {
@@ -202,8 +208,16 @@ void check_energy_config(const SimConfig& cfg) {
     throw InputError(fmt::format("config: energy.table: no table '{}' (bundled: {}; or the path of a .ini file)",
                                  cfg.energy.table, text::join(names)));
   }
+  // Price every kind of module once with no actions: a missing figure fails now, not after the simulation.
   const CostTable t = CostTable::load(path);
-  if (cfg.memory.model == "dram") energy::DramCurrents::from_table(t, cfg.dram_preset);
+  Json modules = Json::object();
+  for (const char* m : {"pe_array", "hp_datapath", "topk_unit", "sfu", "act_buffer", "weight_buffer", "out_buffer",
+                        "dma"})
+    modules[std::string("accel.") + m] = Json::object();
+  modules["accel.memory"] = cfg.memory.model == "dram" ? Json{{"act_commands", 0}} : Json{{"bus_busy_cycles", 0}};
+  Ledger e, a;
+  price_energy(cfg, t, Json::object(), modules, e);
+  price_area(cfg, t, modules, a);
 }
 
 void add_energy_and_area(const SimConfig& cfg, Json& stats) {

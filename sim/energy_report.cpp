@@ -62,7 +62,8 @@ double dram_cycles(const SimConfig& cfg, const Json& summary) {
   return ns * cfg.dram.clock_mhz * 1e-3;
 }
 
-void price_energy(const SimConfig& cfg, const CostTable& t, const Json& summary, const Json& modules, Ledger& e) {
+void price_energy(const SimConfig& cfg, const CostTable& t, const Json& summary, const Json& modules,
+                  Ledger& e) {
   for (const auto& [name, g] : modules.items()) {
     const std::string kind = leaf(name);
     if (kind == "pe_array") {
@@ -89,10 +90,12 @@ void price_energy(const SimConfig& cfg, const CostTable& t, const Json& summary,
                    energy::sram_access_pj(t, "energy.sram_write_64b", bank_kib, write),
                    fmt::format("energy.sram_write_64b at {:g} KiB per bank", bank_kib));
     } else if (kind == "dma") {
-      // Address generation: one 32-bit add per transaction; the bytes are priced where they are read and written.
+      // Address generation: one 32-bit add per transaction; the bytes are priced where they are read and
+      // written.
       e.add(t, name, "address", count(g, "transactions"), "energy.int32_add");
     } else if (g.contains("act_commands") && !t.has("dram." + cfg.dram_preset + ".VDD_V")) {
-      // A preset the table has no currents for (a user's own): the per-access figure, as for the fixed memory.
+      // A preset the table has no currents for (a user's own): the per-access figure, as for the fixed
+      // memory.
       const double bursts = count(g, "rd_commands") + count(g, "rda_commands") + count(g, "wr_commands") +
                             count(g, "wra_commands");
       e.add(t, name, "access_64b", bursts * cfg.dram.burst_bytes() / 8, "energy.memory_access_64b");
@@ -104,8 +107,8 @@ void price_energy(const SimConfig& cfg, const CostTable& t, const Json& summary,
       e.add_priced(name, "read_burst", count(g, "rd_commands") + count(g, "rda_commands"), c.read_pj, p);
       e.add_priced(name, "write_burst", count(g, "wr_commands") + count(g, "wra_commands"), c.write_pj, p);
       e.add_priced(name, "refresh", count(g, "ref_commands"), c.refresh_pj, p);
-      e.add_priced(name, "standby_rank_cycle",
-                   dram_cycles(cfg, summary) * cfg.dram.channels * cfg.dram.ranks, c.standby_pj_per_cycle, p);
+      e.add_priced(name, "standby_rank_cycle", dram_cycles(cfg, summary) * cfg.dram.channels * cfg.dram.ranks,
+                   c.standby_pj_per_cycle, p);
     } else if (g.contains("bus_busy_cycles")) {  // the fixed-latency memory
       e.add(t, name, "access_64b", (count(g, "read_bytes") + count(g, "write_bytes")) / 8,
             "energy.memory_access_64b");
@@ -121,7 +124,8 @@ double sram_um2(const CostTable& t, const std::string& action, double kib, doubl
 
 void area_unit(Ledger& a, const CostTable& t, const std::string& module, const std::string& unit, double n,
                const std::string& key, double per = 1) {
-  a.add_priced(module, unit, n, per * t.at(key, module + "." + unit) * 1e-6, per == 1 ? key : fmt::format("{:g} x {}", per, key));
+  a.add_priced(module, unit, n, per * t.at(key, module + "." + unit) * 1e-6,
+               per == 1 ? key : fmt::format("{:g} x {}", per, key));
 }
 
 void area_sram(Ledger& a, const CostTable& t, const std::string& module, const std::string& unit, double kib,
@@ -152,7 +156,8 @@ void price_area(const SimConfig& cfg, const CostTable& t, const Json& modules, L
     } else if (kind == "topk_unit") {
       const auto& p = cfg.topk_unit;
       area_unit(a, t, name, "lut_multiplier", double(p.score_lanes) * p.lut_per_lane, "area.int4_mult");
-      const double macs = double(p.exact_lanes) * p.exact_macs_per_lane + double(p.sv_lanes) * p.sv_macs_per_lane;
+      const double macs =
+          double(p.exact_lanes) * p.exact_macs_per_lane + double(p.sv_lanes) * p.sv_macs_per_lane;
       area_unit(a, t, name, "multiplier", macs, "area.int8_mult");
       area_unit(a, t, name, "adder", macs, "area.int32_add");
       area_unit(a, t, name, "quantiser", p.quant_lanes, "area.int8_add");
@@ -162,7 +167,8 @@ void price_area(const SimConfig& cfg, const CostTable& t, const Json& modules, L
       area_unit(a, t, name, "multiplier", lanes, "area.int32_mult");
       area_unit(a, t, name, "adder", lanes, "area.int32_add");
       const double rows_kib = (double(s.softmax.row_buffers) * s.softmax.row_buffer_elems +
-                               double(s.vector.row_buffers) * s.vector.row_buffer_elems) * 4 / 1024;
+                               double(s.vector.row_buffers) * s.vector.row_buffer_elems) *
+                              4 / 1024;
       area_sram(a, t, name, "row_buffers", rows_kib, s.softmax.row_buffers + s.vector.row_buffers);
       area_sram(a, t, name, "score_buffer", s.score_buffer_kib, 1);
     } else if (kind == "act_buffer" || kind == "weight_buffer" || kind == "out_buffer") {
@@ -205,16 +211,18 @@ void check_energy_config(const SimConfig& cfg) {
     for (const auto& f : std::filesystem::directory_iterator(energy_tables_dir()))
       if (f.path().extension() == ".ini") names.push_back(f.path().stem().string());
     std::sort(names.begin(), names.end());
-    throw InputError(fmt::format("config: energy.table: no table '{}' (bundled: {}; or the path of a .ini file)",
-                                 cfg.energy.table, text::join(names)));
+    throw InputError(
+        fmt::format("config: energy.table: no table '{}' (bundled: {}; or the path of a .ini file)",
+                    cfg.energy.table, text::join(names)));
   }
   // Price every kind of module once with no actions: a missing figure fails now, not after the simulation.
   const CostTable t = CostTable::load(path);
   Json modules = Json::object();
-  for (const char* m : {"pe_array", "hp_datapath", "topk_unit", "sfu", "act_buffer", "weight_buffer", "out_buffer",
-                        "dma"})
+  for (const char* m :
+       {"pe_array", "hp_datapath", "topk_unit", "sfu", "act_buffer", "weight_buffer", "out_buffer", "dma"})
     modules[std::string("accel.") + m] = Json::object();
-  modules["accel.memory"] = cfg.memory.model == "dram" ? Json{{"act_commands", 0}} : Json{{"bus_busy_cycles", 0}};
+  modules["accel.memory"] =
+      cfg.memory.model == "dram" ? Json{{"act_commands", 0}} : Json{{"bus_busy_cycles", 0}};
   Ledger e, a;
   price_energy(cfg, t, Json::object(), modules, e);
   price_area(cfg, t, modules, a);
@@ -245,7 +253,8 @@ void add_energy_and_area(const SimConfig& cfg, Json& stats) {
   summary["energy_pj"] = pj;
   summary["area_mm2"] = a.total();
   summary["power_w"] = power["average_w"];
-  if (summary.contains("dense_macs") && summary_number(summary, "requests") > 0 && cfg.sim.workload == "model")
+  if (summary.contains("dense_macs") && summary_number(summary, "requests") > 0 &&
+      cfg.sim.workload == "model")
     summary["energy_pj_per_sequence"] = pj / summary_number(summary, "requests");
   if (const double n = tokens(cfg, summary); n > 0) summary["energy_pj_per_token"] = pj / n;
   if (macs > 0) {
@@ -265,7 +274,8 @@ void add_energy_and_area(const SimConfig& cfg, Json& stats) {
 }
 
 Json energy_schema() {
-  const char* item = "per module: its total and, per action (unit), count, price each, total and the table key";
+  const char* item =
+      "per module: its total and, per action (unit), count, price each, total and the table key";
   return {
       {"energy",
        {{"unit", {{"unit", ""}, {"description", "the unit of every energy figure: pJ"}}},
@@ -274,7 +284,8 @@ Json energy_schema() {
         {"table", {{"unit", ""}, {"description", "the cost table that priced them (energy.table)"}}}}},
       {"area",
        {{"unit", {{"unit", ""}, {"description", "the unit of every area figure: mm^2"}}},
-        {"total", {{"unit", "mm2"}, {"description", "on-chip area of the priced units (the DRAM is off chip)"}}},
+        {"total",
+         {{"unit", "mm2"}, {"description", "on-chip area of the priced units (the DRAM is off chip)"}}},
         {"by_module", {{"unit", "mm2"}, {"description", item}}}}},
       {"power",
        {{"average_w", {{"unit", "W"}, {"description", "energy / simulated time"}}},
@@ -294,22 +305,26 @@ std::string describe_energy(const Json& stats) {
     return fmt::format("{:.4g} {}", pj, units[u]);
   };
   std::string line = joules(num("energy_pj"));
-  if (s.contains("energy_pj_per_sequence")) line += fmt::format(" = {}/sequence", joules(num("energy_pj_per_sequence")));
-  if (s.contains("energy_pj_per_token")) line += fmt::format(", {}/token", joules(num("energy_pj_per_token")));
+  if (s.contains("energy_pj_per_sequence"))
+    line += fmt::format(" = {}/sequence", joules(num("energy_pj_per_sequence")));
+  if (s.contains("energy_pj_per_token"))
+    line += fmt::format(", {}/token", joules(num("energy_pj_per_token")));
   line += fmt::format("; {:.3g} W average", num("power_w"));
   std::string out = summary_row("energy", line);
   // Efficiency, and the three modules that took the most.
   std::vector<std::pair<double, std::string>> parts;
-  for (const auto& [m, v] : stats["energy"]["by_module"].items()) parts.emplace_back(v["total"].get<double>(), leaf(m));
+  for (const auto& [m, v] : stats["energy"]["by_module"].items())
+    parts.emplace_back(v["total"].get<double>(), leaf(m));
   std::sort(parts.rbegin(), parts.rend());
   std::string split;
   const double total = num("energy_pj");
   for (std::size_t i = 0; i < std::min<std::size_t>(3, parts.size()) && total > 0; ++i)
     split += fmt::format("{}{} {:.1f} %", i ? ", " : "", parts[i].second, 100 * parts[i].first / total);
   if (s.contains("energy_pj_per_mac"))
-    out += summary_row("energy efficiency", fmt::format("{:.3g} pJ/MAC, {:.3g} TOPS/W ({:.3g} in dense MACs); {}",
-                                                        num("energy_pj_per_mac"), num("tops_per_w"),
-                                                        num("effective_tops_per_w"), split));
+    out += summary_row(
+        "energy efficiency",
+        fmt::format("{:.3g} pJ/MAC, {:.3g} TOPS/W ({:.3g} in dense MACs); {}", num("energy_pj_per_mac"),
+                    num("tops_per_w"), num("effective_tops_per_w"), split));
   else if (!split.empty())
     out += summary_row("energy by module", split);
   if (num("area_mm2") > 0)

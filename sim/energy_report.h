@@ -10,8 +10,8 @@
 
 namespace tacsim::sim {
 
-// The energy tables: $TACSIM_ENERGY_TABLES_DIR when set, else an installed binary's share/tacsim/energy-tables,
-// else the source tree's modules/energy/tables.
+// The energy tables: $TACSIM_ENERGY_TABLES_DIR when set, else an installed binary's
+// share/tacsim/energy-tables, else the source tree's modules/energy/tables.
 std::string energy_tables_dir();
 // energy.table as a file: a bundled table's name, or a path (containing '/' or ending in .ini).
 std::string energy_table_path(const SimConfig& cfg);

@@ -48,17 +48,20 @@ std::vector<std::string> CostTable::keys_under(const std::string& prefix) const 
   return out;
 }
 
-double sram_access_pj(const CostTable& table, const std::string& prefix, double bank_kib, const std::string& action) {
+double sram_access_pj(const CostTable& table, const std::string& prefix, double bank_kib,
+                      const std::string& action) {
   std::vector<std::pair<double, double>> points;  // (KiB, pJ)
   for (const auto& name : table.keys_under(prefix)) {
     if (!text::ends_with(name, "kib"))
-      throw InputError(fmt::format("{}: '{}.{}': an SRAM point is named by its bank size, e.g. 8kib", table.source(),
-                                   prefix, name));
-    const double kib = text::parse_double(name.substr(0, name.size() - 3), table.source() + ": " + prefix + "." + name);
+      throw InputError(fmt::format("{}: '{}.{}': an SRAM point is named by its bank size, e.g. 8kib",
+                                   table.source(), prefix, name));
+    const double kib =
+        text::parse_double(name.substr(0, name.size() - 3), table.source() + ": " + prefix + "." + name);
     points.emplace_back(kib, table.at(prefix + "." + name, action));
   }
   if (points.empty())
-    throw InputError(fmt::format("{}: no figure for '{}.<size>kib' (the price of {})", table.source(), prefix, action));
+    throw InputError(
+        fmt::format("{}: no figure for '{}.<size>kib' (the price of {})", table.source(), prefix, action));
   std::sort(points.begin(), points.end());
   if (bank_kib <= points.front().first) return points.front().second;
   if (bank_kib >= points.back().first) return points.back().second;

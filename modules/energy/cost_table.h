@@ -32,6 +32,7 @@ class CostTable {
 // SRAM energy per 64-bit access of a bank of `bank_kib`, from the table's points "<prefix>.<size>kib"
 // (e.g. energy.sram_read_64b.8kib): log-linear in the size between points, the nearest point's figure outside
 // them. No point at all is an InputError naming `action`.
-double sram_access_pj(const CostTable& table, const std::string& prefix, double bank_kib, const std::string& action);
+double sram_access_pj(const CostTable& table, const std::string& prefix, double bank_kib,
+                      const std::string& action);
 
 }  // namespace tacsim::energy

@@ -36,10 +36,6 @@ nlohmann::ordered_json Ledger::to_json(const std::string& unit) const {
   return {{"unit", unit}, {"total", total()}, {"by_module", by_module}};
 }
 
-}  // namespace tacsim::energy
-
-namespace tacsim::energy {
-
 std::string Params::validate() const {
   if (enabled && table.empty()) return "table: must name a table, e.g. 45nm-horowitz";
   return "";

@@ -44,10 +44,6 @@ class Ledger {
   std::vector<Item> items_;
 };
 
-}  // namespace tacsim::energy
-
-namespace tacsim::energy {
-
 // The energy.* keys.
 struct Params {
   bool enabled = true;                  // price the run's actions and units (stats.json energy, area, power)

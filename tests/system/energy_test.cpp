@@ -15,13 +15,16 @@ class EnergyTest : public SystemTest {
   }
 };
 
-// One 32 x 32 output tile over K = 64 on the 32 x 32 x 4 array: 32 x 32 x 64 = 65536 MACs, each an int8 multiply
-// (0.2 pJ) and a 32-bit add (0.1 pJ): 19660.8 pJ. The tile reads its 32 x 64 activations from the activation
-// buffer (128 KiB in two halves of 8 banks: 8 KiB banks, 10 pJ per 64-bit read): 2048 / 8 x 10 = 2560 pJ; its
-// 64 x 32 weights from the weight buffer (64 KiB halves: 36 pJ, see the unit test): 2048 / 8 x 36 = 9216 pJ.
+// One 32 x 32 output tile over K = 64 on the 32 x 32 x 4 array: 32 x 32 x 64 = 65536 MACs, each an int8
+// multiply (0.2 pJ) and a 32-bit add (0.1 pJ): 19660.8 pJ. The tile reads its 32 x 64 activations from the
+// activation buffer (128 KiB in two halves of 8 banks: 8 KiB banks, 10 pJ per 64-bit read): 2048 / 8 x 10 =
+// 2560 pJ; its 64 x 32 weights from the weight buffer (64 KiB halves: 36 pJ, see the unit test): 2048 / 8 x
+// 36 = 9216 pJ.
 TEST_F(EnergyTest, OneGemmTileByHand) {
   ASSERT_EQ(tacsim("run -q --workload gemm --set gemm.m=32 --set gemm.n=32 --set gemm.k=64 --out " +
-                   (dir_ / "t").string()).code, 0);
+                   (dir_ / "t").string())
+                .code,
+            0);
   const auto s = stats("t");
   EXPECT_EQ(s["modules"]["accel.pe_array"]["macs"], 65536);
   EXPECT_DOUBLE_EQ(at(s, "accel.pe_array", "multiply"), 65536 * 0.2);
@@ -56,10 +59,12 @@ TEST_F(EnergyTest, TwoFourHalvesTheMacEnergy) {
   EXPECT_LT(s["summary"]["energy_pj"].get<double>(), d["summary"]["energy_pj"].get<double>());
 }
 
-// One DRAM read burst on DDR4-3200 (memtest, one 64-byte request): (IDD4R - IDD3N) x 4 cycles x 1.2 V x 0.625 ns
-// x 8 devices = 2784 pJ, one ACT (4200 pJ), and standby for every cycle of both ranks.
+// One DRAM read burst on DDR4-3200 (memtest, one 64-byte request): (IDD4R - IDD3N) x 4 cycles x 1.2 V x 0.625
+// ns x 8 devices = 2784 pJ, one ACT (4200 pJ), and standby for every cycle of both ranks.
 TEST_F(EnergyTest, OneDramReadByHand) {
-  ASSERT_EQ(tacsim("memtest -q --preset ddr4-3200 --pattern random --bytes 64 --out " + (dir_ / "m").string()).code, 0);
+  ASSERT_EQ(
+      tacsim("memtest -q --preset ddr4-3200 --pattern random --bytes 64 --out " + (dir_ / "m").string()).code,
+      0);
   const auto s = stats("m");
   const auto& d = s["energy"]["by_module"].begin().value();
   EXPECT_EQ(d["read_burst"]["count"], 1);
@@ -72,7 +77,10 @@ TEST_F(EnergyTest, OneDramReadByHand) {
 }
 
 TEST_F(EnergyTest, TableIsAKeyAndCanBeTurnedOff) {
-  ASSERT_EQ(tacsim("run -q --workload gemm --set gemm.m=32 --set energy.enabled=false --out " + (dir_ / "off").string()).code, 0);
+  ASSERT_EQ(tacsim("run -q --workload gemm --set gemm.m=32 --set energy.enabled=false --out " +
+                   (dir_ / "off").string())
+                .code,
+            0);
   const auto s = stats("off");
   EXPECT_FALSE(s.contains("energy"));
   EXPECT_FALSE(s["summary"].contains("energy_pj"));
@@ -80,7 +88,9 @@ TEST_F(EnergyTest, TableIsAKeyAndCanBeTurnedOff) {
 
   const Result r = tacsim("run -q --workload gemm --set energy.table=7nm --out " + (dir_ / "x").string());
   EXPECT_EQ(r.code, 2);
-  EXPECT_EQ(r.err, "tacsim: config: energy.table: no table '7nm' (bundled: 45nm-horowitz; or the path of a .ini file)\n");
+  EXPECT_EQ(
+      r.err,
+      "tacsim: config: energy.table: no table '7nm' (bundled: 45nm-horowitz; or the path of a .ini file)\n");
 }
 
 // A table without a price for a counted action: exit 2 before simulating, naming the action and the figure.
@@ -91,8 +101,8 @@ TEST_F(EnergyTest, MissingPriceNamesTheAction) {
   while (std::getline(in, line))
     if (line.rfind("int8_mult", 0) != 0) out << line << "\n";
   out.close();
-  const Result r = tacsim("run -q --workload gemm --set energy.table=" + (dir_ / "t.ini").string() + " --out " +
-                          (dir_ / "x").string());
+  const Result r = tacsim("run -q --workload gemm --set energy.table=" + (dir_ / "t.ini").string() +
+                          " --out " + (dir_ / "x").string());
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(r.err, "tacsim: " + (dir_ / "t.ini").string() +
                        ": no figure for 'energy.int8_mult' (the price of accel.pe_array.multiply)\n");

@@ -5,11 +5,11 @@
 #include <fstream>
 #include <sstream>
 
+#include "modules/common/text.h"
 #include "modules/dram/dram_params.h"
 #include "modules/energy/cost_table.h"
 #include "modules/energy/dram_energy.h"
 #include "modules/energy/energy_model.h"
-#include "modules/common/text.h"
 #include "tests/support/input_error.h"
 
 namespace tacsim::energy {
@@ -19,7 +19,9 @@ using testing_support::error_of;
 
 const std::string kTable = std::string(TACSIM_SOURCE_DIR) + "/modules/energy/tables/45nm-horowitz.ini";
 
-CostTable shipped() { return CostTable::load(kTable); }
+CostTable shipped() {
+  return CostTable::load(kTable);
+}
 
 TEST(CostTable, ShippedTableGivesEveryFigureWithItsSource) {
   std::ifstream in(kTable);
@@ -35,7 +37,7 @@ TEST(CostTable, ShippedTableGivesEveryFigureWithItsSource) {
   }
   EXPECT_GT(values, 40);
   const CostTable c = shipped();
-  EXPECT_EQ(c.at("energy.int8_mult", "x"), 0.2);   // Horowitz, ISSCC 2014
+  EXPECT_EQ(c.at("energy.int8_mult", "x"), 0.2);  // Horowitz, ISSCC 2014
   EXPECT_EQ(c.at("energy.int32_add", "x"), 0.1);
   EXPECT_EQ(c.at("area.int8_mult", "x"), 282.0);
 }
@@ -56,12 +58,12 @@ TEST(CostTable, MissingFigureNamesTheActionAndTheTable) {
 TEST(CostTable, SramEnergyInterpolatesInLogSize) {
   const CostTable t = shipped();
   auto read = [&](double kib) { return sram_access_pj(t, "energy.sram_read_64b", kib, "read"); };
-  EXPECT_DOUBLE_EQ(read(8), 10);     // Horowitz's points
+  EXPECT_DOUBLE_EQ(read(8), 10);  // Horowitz's points
   EXPECT_DOUBLE_EQ(read(32), 20);
   EXPECT_DOUBLE_EQ(read(1024), 100);
-  EXPECT_DOUBLE_EQ(read(16), 15);    // halfway in log2 between 8 and 32
-  EXPECT_DOUBLE_EQ(read(64), 36);    // 20 + 80 x log(64/32) / log(1024/32) = 20 + 80 / 5
-  EXPECT_DOUBLE_EQ(read(1), 10);     // below the smallest point: its figure
+  EXPECT_DOUBLE_EQ(read(16), 15);  // halfway in log2 between 8 and 32
+  EXPECT_DOUBLE_EQ(read(64), 36);  // 20 + 80 x log(64/32) / log(1024/32) = 20 + 80 / 5
+  EXPECT_DOUBLE_EQ(read(1), 10);   // below the smallest point: its figure
   EXPECT_DOUBLE_EQ(read(4096), 100);
 }
 
@@ -77,18 +79,19 @@ TEST(DramEnergy, Ddr4CommandsByHand) {
   EXPECT_DOUBLE_EQ(c.read_pj, 2784);
   // One write burst: (150 - 52) x 4 = 392 x 6 = 2352 pJ.
   EXPECT_DOUBLE_EQ(c.write_pj, 2352);
-  // ACT + PRE: IDD0 57 x tRC 74 - (IDD3N 52 x tRAS 52 + IDD2N 37 x (74 - 52)) = 4218 - 3518 = 700 x 6 = 4200 pJ.
+  // ACT + PRE: IDD0 57 x tRC 74 - (IDD3N 52 x tRAS 52 + IDD2N 37 x (74 - 52)) = 4218 - 3518 = 700 x 6 = 4200
+  // pJ.
   EXPECT_DOUBLE_EQ(c.act_pj, 4200);
   // REF: (IDD5AB 250 - 52) x tRFC 560 = 110880 x 6 = 665280 pJ.
   EXPECT_DOUBLE_EQ(c.refresh_pj, 665280);
   EXPECT_DOUBLE_EQ(c.standby_pj_per_cycle, 52 * 6);
 }
 
-// HBM2 (one 128-bit device per channel, VDD 1.2 V, tCK 1 ns, BL4): 1.2 pJ per mA-cycle; these equal DRAMsim3's
-// per-command energies for configs/HBM2_8Gb_x128.ini (its act/read energy increments x tCK).
+// HBM2 (one 128-bit device per channel, VDD 1.2 V, tCK 1 ns, BL4): 1.2 pJ per mA-cycle; these equal
+// DRAMsim3's per-command energies for configs/HBM2_8Gb_x128.ini (its act/read energy increments x tCK).
 TEST(DramEnergy, Hbm2ReadByHand) {
   const auto c = dram_command_energy(DramCurrents::from_table(shipped(), "hbm2"), preset("hbm2"));
-  EXPECT_DOUBLE_EQ(c.read_pj, (390 - 55) * 2 * 1.2);                       // 804 pJ per 64-byte burst
+  EXPECT_DOUBLE_EQ(c.read_pj, (390 - 55) * 2 * 1.2);                        // 804 pJ per 64-byte burst
   EXPECT_DOUBLE_EQ(c.act_pj, (65.0 * 48 - (55.0 * 34 + 40.0 * 14)) * 1.2);  // tRC = tRAS 34 + tRP 14
 }
 

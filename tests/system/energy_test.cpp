@@ -109,4 +109,23 @@ TEST_F(EnergyTest, MissingPriceNamesTheAction) {
   EXPECT_FALSE(fs::exists(dir_ / "x" / "stats.json"));
 }
 
+// stats.schema.json describes the energy, area and power sections figure by figure, for run and memtest.
+TEST_F(EnergyTest, SectionsHaveUnitsAndDescriptions) {
+  for (const std::string args : {"run -q --workload gemm --set gemm.m=32", "memtest -q --bytes 4096"}) {
+    SCOPED_TRACE(args);
+    const fs::path out = dir_ / "s";
+    fs::remove_all(out);
+    ASSERT_EQ(tacsim(args + " --out " + out.string()).code, 0);
+    const auto values = nlohmann::json::parse(slurp(out / "stats.json"));
+    const auto schema = nlohmann::json::parse(slurp(out / "stats.schema.json"));
+    for (const char* section : {"energy", "area", "power"}) {
+      ASSERT_TRUE(values.contains(section)) << section;
+      for (const auto& [k, v] : values[section].items()) {
+        ASSERT_TRUE(schema[section].contains(k)) << section << "." << k;
+        EXPECT_FALSE(schema[section][k]["description"].get<std::string>().empty()) << section << "." << k;
+      }
+    }
+  }
+}
+
 }  // namespace

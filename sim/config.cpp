@@ -10,6 +10,7 @@
 #include "modules/common/error.h"
 #include "modules/common/text.h"
 #include "sim/config_keys.h"
+#include "sim/energy_report.h"
 #include "workloads/model.h"
 
 namespace tacsim::sim {
@@ -162,6 +163,7 @@ void validate(const SimConfig& cfg) {
   check("topk_unit", cfg.topk_unit.validate());
   check("memory", cfg.memory.validate());
   check("fixed_memory", cfg.fixed_memory.validate());
+  check("energy", cfg.energy.validate());
   if (cfg.memtest_max_outstanding == 0) throw InputError("config: memtest.max_outstanding: must be at least 1, got 0");
   // Each request in flight holds a TLM payload: a bound keeps a typo from allocating gigabytes.
   if (cfg.memtest_max_outstanding > 65536)
@@ -196,6 +198,7 @@ SimConfig resolve_config(const std::string& ini_path, const std::vector<std::str
                                        overrides[i], key));
   derive(cfg);
   validate(cfg);
+  check_energy_config(cfg);
   return cfg;
 }
 

@@ -14,6 +14,7 @@
 #include "modules/dma/dma_engine.h"
 #include "modules/dram/dram_params.h"
 #include "modules/dram/traffic_generator.h"
+#include "modules/energy/energy_model.h"
 #include "modules/memory/fixed_latency_memory_engine.h"
 #include "modules/hp/hp_datapath_engine.h"
 #include "modules/pe_array/pe_array_engine.h"
@@ -93,6 +94,8 @@ struct SimConfig {
   std::string memtest_trace;            // a DRAMsim3-format trace instead of a pattern
   std::uint32_t memtest_max_outstanding = 256;
   std::uint32_t memtest_requests_per_cycle = 4;
+
+  energy::Params energy;  // the energy and area model (sim/energy_report.h)
 
   std::uint64_t memory_capacity_bytes() const {
     return memory.model == "dram" ? dram.capacity_bytes() : fixed_memory.capacity_bytes();

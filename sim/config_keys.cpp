@@ -245,6 +245,13 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
   memtest(bind_unsigned("memtest.requests_per_cycle", c.memtest_requests_per_cycle, "requests",
                         "BEGIN_REQs the generator may send in one DRAM cycle"));
 
+  k.push_back(with_scope(bind_bool("energy.enabled", c.energy.enabled,
+                                   "price the run's actions and units: stats.json energy, area and power"),
+                         KeyScope::kBoth));
+  k.push_back(with_scope(bind_string("energy.table", c.energy.table,
+                                     "cost table: a bundled one (45nm-horowitz) or the path of a .ini file"),
+                         KeyScope::kBoth));
+
   // The DRAM: a preset, then any of its fields, applied over the preset when the configuration resolves.
   k.push_back(with_scope(
       bind_string("dram.preset", c.dram_preset,

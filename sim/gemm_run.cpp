@@ -1,3 +1,4 @@
+#include "sim/energy_report.h"
 #include "sim/gemm_run.h"
 
 #include <chrono>
@@ -135,7 +136,7 @@ int run_gemm(const SimConfig& cfg, const RunOptions& opts) {
   summary["bank_conflict_cycles"] = top.hp_datapath.engine().counters().conflict_cycles;
   breakdown.add_to(summary);
 
-  write_results(opts.write_dir(), cfg, summary,
+  const auto stats = write_results(opts.write_dir(), cfg, summary,
                 {{"cycles_per_s", double(cycles) / wall_s}, {"check_wall_s", check_wall_s}}, wall_s);
 
   if (!opts.quiet) {
@@ -158,6 +159,7 @@ int run_gemm(const SimConfig& cfg, const RunOptions& opts) {
     row("bytes moved (DRAM)", fmt::format("{}", top.memory.bytes_transferred()));
     row("weight bytes", fmt::format("{}", summary["weight_bytes"].get<std::uint64_t>()));
     if (!on_hp) std::cout << breakdown.describe(peak);
+    std::cout << describe_energy(stats);
     row("wall time", fmt::format("{:.3f} s", wall_s));
     row("sim cycles / s", fmt::format("{:.3g}", double(cycles) / wall_s));
     row("check", check);

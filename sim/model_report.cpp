@@ -1,3 +1,4 @@
+#include "sim/energy_report.h"
 #include "sim/model_report.h"
 
 #include <algorithm>
@@ -146,7 +147,7 @@ void report_model_run(const SimConfig& cfg, const RunOptions& opts, const worklo
   }
   write_file_atomic(opts.write_dir(), "ops.csv", csv);
   write_file_atomic(opts.write_dir(), "layers.csv", layer_csv);
-  write_results(opts.write_dir(), cfg, summary,
+  const auto stats = write_results(opts.write_dir(), cfg, summary,
                 {{"cycles_per_s", double(cycles) / totals.wall_s}, {"reference_wall_s", totals.reference_wall_s}},
                 totals.wall_s);
 
@@ -167,6 +168,7 @@ void report_model_run(const SimConfig& cfg, const RunOptions& opts, const worklo
                                v.pe_macs > 0 ? fmt::format("  PE utilization {:.1f} %",
                                                            100.0 * double(v.pe_macs) / (peak_macs * double(v.cycles)))
                                              : std::string());
+    std::cout << describe_energy(stats);
     row("wall time", fmt::format("{:.3f} s", totals.wall_s));
     row("sim cycles / s", fmt::format("{:.3g}", double(cycles) / totals.wall_s));
     if (totals.check == "pass")

@@ -43,6 +43,17 @@ const std::map<std::string, FigureInfo>& figures() {
       {"read_latency_ns_mean", {"ns", "mean read latency, request accepted to data returned"}},
       {"read_latency_ns_p99", {"ns", "99th percentile of the read latency"}},
       {"row_hit_rate", {"", "column accesses that found their row open"}},
+      // Energy and area (sim/energy_report.h), priced by the energy.table.
+      {"energy_pj", {"pJ", "energy of every priced action: stats.json energy has it by module and action"}},
+      {"area_mm2", {"mm^2", "on-chip area of the priced units: stats.json area has it by module"}},
+      {"power_w", {"W", "energy_pj / sim_time_ns: average power"}},
+      {"energy_pj_per_sequence", {"pJ", "energy_pj / requests"}},
+      {"energy_pj_per_token", {"pJ", "energy_pj / tokens of every sequence"}},
+      {"energy_pj_per_mac", {"pJ/MAC", "energy_pj / macs: everything, DRAM included, per MAC performed"}},
+      {"tops_per_w", {"TOPS/W", "2 x macs / energy: operations performed per joule, in 1e12"}},
+      {"effective_tops_per_w", {"TOPS/W", "2 x dense_macs / energy: in the dense computation's operations"}},
+      {"dram_pj_per_bit", {"pJ/bit", "the DRAM's energy (commands, refresh, standby) / bits it moved"}},
+      {"edp_j_s", {"J s", "energy-delay product: energy x simulated time"}},
   };
   return table;
 }

@@ -22,6 +22,8 @@ PeArray::PeArray(const sc_module_name& name, const Params& params, const ClockDo
   stats_.add("tiles", &c.tiles, "tiles", "output tiles computed");
   stats_.add("steps", &c.steps, "cycles", "cycles in which the array issued a step");
   stats_.add("macs", &c.macs, "MACs", "multiply-accumulates performed, idle lanes of partial tiles excluded");
+  stats_.add("selected_macs", &c.selected_macs, "MACs",
+             "of those, MACs whose activation an M:1 selector picked (sparse x dense)");
   stats_.add("operand_stall_cycles", &c.operand_stall_cycles, "cycles",
              "cycles the array waited for operands in the buffers");
   stats_.add("drain_stall_cycles", &c.drain_stall_cycles, "cycles",

@@ -68,6 +68,7 @@ Cycle PeArrayEngine::issue_chunk(Cycle ready, std::uint64_t slots, const Chunk* 
   steps_left_ -= steps;
   c_.steps += steps;
   c_.macs += slots * tile_.rows * tile_.cols;
+  if (tile_.sparse) c_.selected_macs += slots * tile_.rows * tile_.cols;
   if (chunk) accumulate(*chunk);
   return last_issue_;
 }

@@ -75,6 +75,7 @@ class PeArrayEngine {
     std::uint64_t tiles = 0;
     std::uint64_t steps = 0;                 // cycles in which the array issued a step
     std::uint64_t macs = 0;                  // multiplications: kept weights (N:M padding included) x Rt x Ct
+    std::uint64_t selected_macs = 0;         // those whose activation an M:1 selector picked (sparse mode)
     std::uint64_t operand_stall_cycles = 0;  // the array could issue but the chunk was not in the buffers
     std::uint64_t out_stall_cycles = 0;      // ... but no output half was free (counted first)
     std::uint64_t drain_stall_cycles = 0;    // held back so outputs do not collide on the column ports

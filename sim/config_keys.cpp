@@ -203,8 +203,10 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
                             "output buffer, both ping-pong halves"));
 
   auto& h = c.hp_datapath;
+  k.push_back(bind_unsigned("hp_datapath.row_engines", h.row_engines, "engines",
+                            "row engines walking their own weight rows, their reads served together"));
   k.push_back(bind_unsigned("hp_datapath.lanes", h.lanes, "reads/cycle",
-                            "activation reads and multipliers per token per cycle"));
+                            "activation reads and multipliers per token per cycle, per row engine"));
   k.push_back(bind_unsigned("hp_datapath.decode_latency_cycles", h.decode_latency_cycles, "cycles",
                             "block map and offsets to addresses"));
   k.push_back(bind_unsigned("hp_datapath.multiply_latency_cycles", h.multiply_latency_cycles, "cycles",

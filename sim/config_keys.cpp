@@ -144,6 +144,10 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
   k.push_back(bind_unsigned("topk_unit.score_lanes", c.topk_unit.score_lanes, "lanes",
                             "approximate-score lanes (one 4-bit LUT product tree and sorter each)"));
   k.push_back(bind_unsigned("topk_unit.lut_per_lane", c.topk_unit.lut_per_lane, "", "4x4-bit LUT multipliers per lane"));
+  k.push_back(bind_unsigned("topk_unit.merge_width", c.topk_unit.merge_width, "keys/cycle",
+                            "kept keys the merge of the lane sorters picks per cycle"));
+  k.push_back(bind_unsigned("topk_unit.quant_lanes", c.topk_unit.quant_lanes, "values/cycle",
+                            "int8 values the 4-bit quantiser takes per cycle"));
   k.push_back(bind_unsigned("topk_unit.exact_lanes", c.topk_unit.exact_lanes, "lanes", "exact Q.K lanes"));
   k.push_back(bind_unsigned("topk_unit.exact_macs_per_lane", c.topk_unit.exact_macs_per_lane, "", "int8 MACs per lane"));
   k.push_back(bind_unsigned("topk_unit.sv_lanes", c.topk_unit.sv_lanes, "lanes", "S.V lanes (context columns)"));

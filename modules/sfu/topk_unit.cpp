@@ -30,9 +30,13 @@ TopkUnit::TopkUnit(const sc_module_name& name, const TopkAttentionParams& params
   stats_.add("sv_macs", &sv_macs_, "MACs", "int8 S.V MACs over the kept keys");
 }
 
+namespace {
+TopkMask mask_of(const TopkOp& op) { return op.causal ? TopkMask::kCausal : TopkMask::kNone; }
+}  // namespace
+
 Cycle TopkUnit::compute_cycles(const TopkOp& op) const {
   // The closed form gives the head's done (its last context column written) on an idle unit from cycle 0.
-  return TopkAttentionEngine::cycles(params_, op.l, op.l, op.d) + 1;
+  return TopkAttentionEngine::cycles(params_, op.l, op.l, op.d, mask_of(op)) + 1;
 }
 
 void TopkUnit::check(const TopkOp& op) const {
@@ -86,11 +90,12 @@ void TopkUnit::run(const TopkOp& op) {
     auto as_int8 = [](const std::vector<std::uint8_t>& b) {
       return std::vector<std::int8_t>(b.begin(), b.end());
     };
-    TopkHeadResult r = engine.run_head(0, op.l, op.l, op.d, as_int8(q_), as_int8(k_), as_int8(v_), rq);
+    TopkHeadResult r =
+        engine.run_head(0, op.l, op.l, op.d, as_int8(q_), as_int8(k_), as_int8(v_), rq, mask_of(op));
     out_.assign(r.context.begin(), r.context.end());
     timing = std::move(r.timing);
   } else {
-    timing = engine.schedule_head(0, op.l, op.l, op.d);
+    timing = engine.schedule_head(0, op.l, op.l, op.d, mask_of(op));
   }
   const Cycle compute = timing.done + 1;
   clock_.wait_until(t1 + compute);

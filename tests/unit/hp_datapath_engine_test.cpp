@@ -486,6 +486,54 @@ TEST(HpDatapathEngine, RowEnginesReadTogetherWithoutConflictsUnderHp) {
   EXPECT_GT(u.fetch_cycles, 2 * r.fetch_cycles);
 }
 
+// More row engines, fewer cycles, until the banks bound them. The weights are pruned once for 16 rows read
+// together on 16 banks of 4 ports (k = 4, 102 kept blocks, as above), which also keeps the rule for any
+// aligned group of P | 16 rows. With 4 ports a bank, P <= 16 engines' P x 4 reads of a round fit the
+// 64 reads a cycle, so the fetch takes 102 x 16 / P cycles, exactly 1/P of one engine's; 32 engines cannot
+// beat the banks' 6,528 / 64 = 102 cycles. With one port a bank at most 16 reads are served a cycle: every
+// engine count needs at least 408 cycles, and 16 engines (a group's 64 reads, 4 in each bank) reach it.
+TEST(HpDatapathEngine, FetchCyclesFallWithRowEnginesUntilTheBanksBound) {
+  Rng rng(0x5ca1e);
+  const Int8Matrix w = random_matrix(256, 256, rng);
+  const std::uint32_t tokens = 2;
+  const std::vector<std::int8_t> act = random_acts(256, tokens, rng);
+  HpParams hp;
+  hp.banks = 16;
+  hp.group_rows = 16;
+  hp.ports_per_bank = 4;
+  const SparseRows rows = sparse_rows(sparsity::prune_hp(w, hp));
+  ASSERT_EQ(rows.nnz(), 102u * 16 * 4);
+  const std::vector<std::int32_t> expected = reference_gemm(rows, act, tokens);
+  std::uint64_t previous_one_port = ~std::uint64_t{0};
+  for (std::uint32_t engines : {1u, 2u, 4u, 8u, 16u, 32u}) {
+    for (std::uint32_t ports : {4u, 1u}) {
+      HpDatapathParams p;  // 8 lanes, 16 banks, the hp map
+      p.row_engines = engines;
+      p.bank.ports_per_bank = ports;
+      HpDatapathEngine fast(p), step(p);
+      const TileResult r = fast.run_tile(0, rows, act.data(), tokens);
+      const std::string where = std::to_string(engines) + " engines, " + std::to_string(ports) + " ports";
+      EXPECT_EQ(step.run_tile_step(0, rows, act.data(), tokens), r) << where;
+      EXPECT_EQ(r.outputs, expected) << where;
+      EXPECT_GE(r.fetch_cycles, rows.nnz() / (16 * ports)) << where;  // the banks' bound
+      if (ports == 4) {
+        if (engines <= 16) {
+          EXPECT_EQ(r.fetch_cycles, 102u * 16 / engines) << where;
+          EXPECT_EQ(r.conflict_cycles, 0u) << where;
+        } else {
+          EXPECT_GT(r.conflict_cycles, 0u) << where;
+        }
+      } else {
+        EXPECT_LE(r.fetch_cycles, previous_one_port) << where;
+        if (engines == 16) {
+          EXPECT_EQ(r.fetch_cycles, 408u) << where;
+        }
+        previous_one_port = r.fetch_cycles;
+      }
+    }
+  }
+}
+
 // A random weight tile of one of three kinds: HP-pruned (for the engine's banks and block width), magnitude
 // pruned, or a random mask (kept positions may hold 0).
 // HP tiles are pruned for the engines' rows processed together when the engine count divides the block rows

@@ -216,7 +216,8 @@ TEST_F(RunTest, HpCyclesFallWithRowEngines) {
   // The same GEMM on 1, 2, 4, 8 and 16 row engines (weights pruned for that many rows read together): each
   // doubling cuts the run's cycles, by nearly half while the walk bounds the run; at 16 engines the DMA's
   // loads take most of the run, so the last doubling gains less (the README's table).
-  const std::string common = "run -q --workload gemm --set gemm.sparsity=hp --set sparsity.pruned_fraction=0.9 ";
+  const std::string common =
+      "run -q --workload gemm --set gemm.sparsity=hp --set sparsity.pruned_fraction=0.9 ";
   double previous = 0;
   for (int engines : {1, 2, 4, 8, 16}) {
     const std::string name = "p" + std::to_string(engines);

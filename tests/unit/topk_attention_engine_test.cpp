@@ -13,6 +13,7 @@
 
 #include "modules/common/error.h"
 #include "modules/common/rng.h"
+#include "modules/pe_array/pe_array_engine.h"
 
 namespace tacsim::sfu {
 namespace {
@@ -511,6 +512,22 @@ TEST(TopkAttentionEngine, DefaultsTakeSixteenCyclesAQueryUpToAThousandKeys) {
                        double(TopkAttentionEngine::cycles(p, 512, 512, 64));
   EXPECT_LT(ratio, 2.05);
   EXPECT_GT(ratio, 1.95);
+}
+
+TEST(TopkAttentionEngine, DefaultBudgetStaysWellBelowThePeArrays) {
+  // The README's fairness rule: counting a 4x4-bit LUT product as a quarter of an int8 MAC, the default unit
+  // has 64 x 64 / 4 + 4 x 32 + 4 x 32 = 1,280 int8-MAC equivalents, under a third of the default PE array's
+  // 32 x 32 x 4 = 4,096, which dense attention uses; its softmax is 32 lanes.
+  const TopkAttentionParams t;
+  const pe_array::Params a;
+  const std::uint64_t luts = std::uint64_t{t.score_lanes} * t.lut_per_lane;
+  const std::uint64_t macs =
+      std::uint64_t{t.exact_lanes} * t.exact_macs_per_lane + std::uint64_t{t.sv_lanes} * t.sv_macs_per_lane;
+  const std::uint64_t array = std::uint64_t{a.rows} * a.cols * a.macs_per_pe;
+  EXPECT_EQ(luts / 4 + macs, 1280u);
+  EXPECT_EQ(array, 4096u);
+  EXPECT_LT(3 * (luts / 4 + macs), array);
+  EXPECT_EQ(t.softmax.lanes, 32u);
 }
 
 TEST(TopkAttentionEngine, MergeWidthTakesSeveralKeysACycle) {

@@ -84,8 +84,8 @@ void check_topk_input(std::size_t l_q, std::size_t l_k, std::size_t d, const std
                      std::to_string(l_k) + ", " + std::to_string(d));
   }
   if (mask == TopkMask::kCausal && l_k < l_q) {
-    throw InputError("topk attention: a causal head needs l_k >= l_q, got " + std::to_string(l_k) + " keys for " +
-                     std::to_string(l_q) + " queries");
+    throw InputError("topk attention: a causal head needs l_k >= l_q, got " + std::to_string(l_k) +
+                     " keys for " + std::to_string(l_q) + " queries");
   }
   if (q.size() != l_q * d || k.size() != l_k * d) {
     throw InputError("topk attention: q and k have " + std::to_string(q.size()) + " and " +
@@ -128,15 +128,15 @@ TopkRequants TopkAttentionEngine::default_requants() const {
   return rq;
 }
 
-TopkHeadTiming TopkAttentionEngine::schedule_head(Cycle ready, std::size_t l_q, std::size_t l_k, std::size_t d,
-                                                  TopkMask mask) {
+TopkHeadTiming TopkAttentionEngine::schedule_head(Cycle ready, std::size_t l_q, std::size_t l_k,
+                                                  std::size_t d, TopkMask mask) {
   if (l_q < 1 || l_k < 1 || d < 1) {
     throw InputError("topk attention: l_q, l_k and d must be at least 1, got " + std::to_string(l_q) + ", " +
                      std::to_string(l_k) + ", " + std::to_string(d));
   }
   if (mask == TopkMask::kCausal && l_k < l_q)
-    throw InputError("topk attention: a causal head needs l_k >= l_q, got " + std::to_string(l_k) + " keys for " +
-                     std::to_string(l_q) + " queries");
+    throw InputError("topk attention: a causal head needs l_k >= l_q, got " + std::to_string(l_k) +
+                     " keys for " + std::to_string(l_q) + " queries");
   const TopkAttentionParams& p = params_;
   const Cycle b_k = ceil_div(l_k * d, p.quant_lanes);
   const Cycle b_q = ceil_div(l_q * d, p.quant_lanes);

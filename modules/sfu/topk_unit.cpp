@@ -31,7 +31,9 @@ TopkUnit::TopkUnit(const sc_module_name& name, const TopkAttentionParams& params
 }
 
 namespace {
-TopkMask mask_of(const TopkOp& op) { return op.causal ? TopkMask::kCausal : TopkMask::kNone; }
+TopkMask mask_of(const TopkOp& op) {
+  return op.causal ? TopkMask::kCausal : TopkMask::kNone;
+}
 }  // namespace
 
 Cycle TopkUnit::compute_cycles(const TopkOp& op) const {

@@ -361,27 +361,42 @@ TopkRequants random_requants(Rng& rng, const TopkAttentionParams& p) {
   return rq;
 }
 
-TEST(TopkAttentionEngine, ContextMatchesPlainReference) {
-  Rng rng(777);
-  for (int c = 0; c < 400; ++c) {
+// Random heads against reference_topk_head: kept keys, probabilities and context, bit for bit. A causal
+// head (l_k >= l_q) also puts no probability on a key after its query's.
+void check_context_against_reference(TopkMask mask, std::uint64_t seed, int cases) {
+  Rng rng(seed);
+  const bool causal = mask == TopkMask::kCausal;
+  for (int c = 0; c < cases; ++c) {
     TopkAttentionParams p;
     p.top_k = 1 + rng.below(24);
     p.softmax.score_frac_bits = rng.below(10);
     p.softmax.prob_frac_bits = 1 + rng.below(20);
-    const std::size_t l_q = 1 + rng.below(6), l_k = 1 + rng.below(60), d = 1 + rng.below(24);
+    const std::size_t l_q = 1 + rng.below(causal ? 20 : 6);
+    const std::size_t l_k = (causal ? l_q : 1) + rng.below(causal ? 6 : 60), d = 1 + rng.below(24);
     const int range = c % 3 == 0 ? 3 : 127;
     const auto q = random_int8(rng, l_q * d, range);
     const auto k = random_int8(rng, l_k * d, range);
     const auto v = random_int8(rng, l_k * d, 127);
     const TopkRequants rq = random_requants(rng, p);
     TopkAttentionEngine engine(p);
-    const TopkHeadResult r = engine.run_head(0, l_q, l_k, d, q, k, v, rq);
-    const TopkReference ref = reference_topk_head(p, l_q, l_k, d, q, k, v, rq.score, rq.prob, rq.ctx);
+    const TopkHeadResult r = engine.run_head(0, l_q, l_k, d, q, k, v, rq, mask);
+    const TopkReference ref = reference_topk_head(p, l_q, l_k, d, q, k, v, rq.score, rq.prob, rq.ctx, mask);
     ASSERT_EQ(r.topk, ref.topk) << c;
     ASSERT_EQ(r.probs, ref.probs) << c;
     ASSERT_EQ(r.context_acc, ref.context_acc) << c;
     ASSERT_EQ(r.context, ref.context) << c;
+    if (!causal) continue;
+    for (std::size_t i = 0; i < l_q; ++i)
+      for (std::size_t j = l_k - l_q + i + 1; j < l_k; ++j) ASSERT_EQ(r.probs[i * l_k + j], 0) << c;
   }
+}
+
+TEST(TopkAttentionEngine, ContextMatchesPlainReference) {
+  check_context_against_reference(TopkMask::kNone, 777, 400);
+}
+
+TEST(TopkAttentionEngine, CausalContextMatchesPlainReference) {
+  check_context_against_reference(TopkMask::kCausal, 555, 300);
 }
 
 TopkAttentionParams random_params(Rng& rng) {
@@ -602,31 +617,6 @@ TEST(TopkAttentionEngine, CausalQueriesSeeOnlyEarlierKeys) {
   EXPECT_EQ(step.result(id).topk, r.topk);
   EXPECT_EQ(step.counters(), engine.counters());
   EXPECT_THROW(engine.run_head(0, 4, 3, 4, q, std::vector<std::int8_t>(12), TopkMask::kCausal), InputError);
-}
-
-TEST(TopkAttentionEngine, CausalContextMatchesPlainReference) {
-  Rng rng(555);
-  for (int c = 0; c < 300; ++c) {
-    TopkAttentionParams p;
-    p.top_k = 1 + rng.below(16);
-    const std::size_t l_q = 1 + rng.below(20), d = 1 + rng.below(16), l_k = l_q + rng.below(6);
-    const int range = c % 3 == 0 ? 3 : 127;
-    const auto q = random_int8(rng, l_q * d, range);
-    const auto k = random_int8(rng, l_k * d, range);
-    const auto v = random_int8(rng, l_k * d, 127);
-    const TopkRequants rq = random_requants(rng, p);
-    TopkAttentionEngine engine(p);
-    const TopkHeadResult r = engine.run_head(0, l_q, l_k, d, q, k, v, rq, TopkMask::kCausal);
-    const TopkReference ref =
-        reference_topk_head(p, l_q, l_k, d, q, k, v, rq.score, rq.prob, rq.ctx, TopkMask::kCausal);
-    ASSERT_EQ(r.topk, ref.topk) << c;
-    ASSERT_EQ(r.probs, ref.probs) << c;
-    ASSERT_EQ(r.context_acc, ref.context_acc) << c;
-    ASSERT_EQ(r.context, ref.context) << c;
-    // No probability lands on a key a query may not see.
-    for (std::size_t i = 0; i < l_q; ++i)
-      for (std::size_t j = l_k - l_q + i + 1; j < l_k; ++j) ASSERT_EQ(r.probs[i * l_k + j], 0) << c;
-  }
 }
 
 }  // namespace

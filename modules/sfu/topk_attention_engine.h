@@ -152,7 +152,7 @@ struct TopkHeadTiming {
 };
 
 struct TopkHeadResult {
-  std::size_t l_q = 0, l_k = 0, d = 0, kept = 0;  // kept = min(top_k, l_k): a query's most
+  std::size_t l_q = 0, l_k = 0, d = 0, kept = 0;  // kept = min(top_k, l_k): the most any query keeps
   std::uint32_t q_amax = 0, k_amax = 0;
   std::vector<std::int8_t> q_codes, k_codes;  // l_q x d, l_k x d
   // l_q x kept key indices, best first; a causal query keeping fewer fills the rest with kNoKey.
@@ -295,7 +295,7 @@ class TopkAttentionStepModel {
  private:
   struct Head {
     Cycle ready;
-    std::size_t l_q, l_k, d, kept;  // kept: a query's most
+    std::size_t l_q, l_k, d, kept;  // kept: min(top_k, l_k), the most any query keeps
     TopkMask mask;
     std::vector<std::int8_t> q, k, v;  // v empty: no context values
     TopkRequants rq;

@@ -152,6 +152,8 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
   k.push_back(bind_unsigned("topk_unit.exact_macs_per_lane", c.topk_unit.exact_macs_per_lane, "", "int8 MACs per lane"));
   k.push_back(bind_unsigned("topk_unit.sv_lanes", c.topk_unit.sv_lanes, "lanes", "S.V lanes (context columns)"));
   k.push_back(bind_unsigned("topk_unit.sv_macs_per_lane", c.topk_unit.sv_macs_per_lane, "", "int8 MACs per S.V lane"));
+  k.push_back(bind_unsigned("topk_unit.softmax.lanes", c.topk_unit.softmax.lanes, "lanes",
+                            "the unit's own softmax: kept scores per cycle in each pass"));
 
   k.push_back(bind_weights("sparsity.weights", c.model.weights, "model weight GEMMs: dense, N:M, hp or unstructured"));
   k.push_back(bind_string("sparsity.overrides", c.model.sparsity_overrides,

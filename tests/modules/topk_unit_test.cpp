@@ -1,6 +1,7 @@
 // TopkUnit in its SystemC shell: Q, K, V in by DMA, the engine's head cycles, the context out by DMA, one
-// after the other; the context in memory equals reference_topk_head, also for strided column slices; values
-// off gives the same cycles. One simulation per process, so one test drives every case in turn.
+// after the other, or the next head's inputs read during a head's compute; the context in memory equals
+// reference_topk_head, also for strided column slices; values off gives the same cycles. One simulation per
+// process: each test drives its cases in turn.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -28,6 +29,7 @@ struct Bench : testing_support::ModuleBench {
   TopkUnit unit;
   std::vector<TopkOp> ops;
   std::vector<bool> values;  // per op: compute values
+  std::vector<bool> prefetch;  // per op: announce the next op (none when empty)
   std::vector<Cycle> took;   // per op: cycles run() took
 
   Bench()
@@ -41,7 +43,8 @@ struct Bench : testing_support::ModuleBench {
     for (std::size_t i = 0; i < ops.size(); ++i) {
       unit.set_compute_values(values[i]);
       const Cycle t0 = clock.now();
-      unit.run(ops[i]);
+      const bool announce = i < prefetch.size() && prefetch[i] && i + 1 < ops.size();
+      unit.run(ops[i], announce ? &ops[i + 1] : nullptr);
       took.push_back(clock.now() - t0);
     }
   }
@@ -152,6 +155,53 @@ TEST(TopkUnitModule, TimingValuesStridesAndValuesOff) {
   EXPECT_EQ(s.value("sv_macs"), 2 * (2 * 2 * 8) + 6 * 4 * 16);
   EXPECT_EQ(s.value("compute_cycles"), 2 * 37 + compute2);
   EXPECT_EQ(s.value("dma_cycles"), 2 * (13 + 11) + 28 + 16);
+}
+
+TEST(TopkUnitModule, NextHeadsInputsArriveWhileAHeadComputes) {
+  // Three heads of a layer, l 6, d 16: column slices of a 6 x 144 projection output [Q0 Q1 Q2 | K0 K1 K2 |
+  // V0 V1 V2], contexts into a 6 x 48 matrix. Each run announces the next head, the last none.
+  Bench b;
+  Rng rng(7);
+  const TopkAttentionParams p = unit_params();
+  constexpr std::uint64_t kQkv = 0x2000, kCtx = 0x6000;
+  constexpr std::size_t L = 6, D = 16, kHeads = 3, kRow = 9 * D;
+  const auto qkv = random_int8(rng, L * kRow);
+  b.put(kQkv, kRow, L, kRow, qkv);
+  for (std::size_t h = 0; h < kHeads; ++h) {
+    TopkOp op;
+    op.l = L;
+    op.d = D;
+    op.q = {kQkv + h * D, L, D, kRow, 0};
+    op.k = {kQkv + (kHeads + h) * D, L, D, kRow, 0};
+    op.v = {kQkv + (2 * kHeads + h) * D, L, D, kRow, 0};
+    op.out = {kCtx + h * D, L, D, kHeads * D, 0};
+    b.ops.push_back(op);
+  }
+  b.values = {true, true, true};
+  b.prefetch = {true, true, false};
+  ASSERT_TRUE(b.run());
+  ASSERT_EQ(b.took.size(), kHeads);
+  // Head 0 reads its 18 rows (issued 0..17, the last due 28), then computes, reading head 1's inputs
+  // meanwhile, and returns with its context write issued. Heads 1 and 2 find their inputs on chip and the
+  // previous context written: they take the compute alone, and head 2 its own write too (6 rows issued
+  // 0..5, the last due 16).
+  const Cycle compute = TopkAttentionEngine::cycles(p, L, L, D) + 1;
+  EXPECT_EQ(b.took[0], 28u + compute);
+  EXPECT_EQ(b.took[1], compute);
+  EXPECT_EQ(b.took[2], compute + 16u);
+  EXPECT_EQ(b.unit.stats().value("dma_cycles"), 28 + 16);
+  // Every head's context, as the reference computes it from its slices.
+  auto slice = [&](std::size_t col) {
+    std::vector<std::int8_t> x(L * D);
+    for (std::size_t r = 0; r < L; ++r) std::memcpy(&x[r * D], &qkv[r * kRow + col], D);
+    return x;
+  };
+  for (std::size_t h = 0; h < kHeads; ++h) {
+    const TopkReference r = reference_topk_head(
+        p, L, L, D, slice(h * D), slice((kHeads + h) * D), slice((2 * kHeads + h) * D), Requant::identity32(),
+        TopkAttentionEngine::default_prob_rq(p), Requant{1, 0, -128, 127});
+    EXPECT_EQ(b.get(kCtx + h * D, kHeads * D, L, D), r.context) << "head " << h;
+  }
 }
 
 }  // namespace

@@ -30,6 +30,7 @@ struct Bench : testing_support::ModuleBench {
   std::vector<TopkOp> ops;
   std::vector<bool> values;  // per op: compute values
   std::vector<bool> prefetch;  // per op: announce the next op (none when empty)
+  std::vector<bool> skip;      // per op: not run, only announced (none when empty)
   std::vector<Cycle> took;   // per op: cycles run() took
 
   Bench()
@@ -41,6 +42,7 @@ struct Bench : testing_support::ModuleBench {
 
   void stimulus() override {
     for (std::size_t i = 0; i < ops.size(); ++i) {
+      if (i < skip.size() && skip[i]) continue;
       unit.set_compute_values(values[i]);
       const Cycle t0 = clock.now();
       const bool announce = i < prefetch.size() && prefetch[i] && i + 1 < ops.size();
@@ -191,6 +193,53 @@ TEST(TopkUnitModule, NextHeadsInputsArriveWhileAHeadComputes) {
   EXPECT_EQ(b.took[2], compute + 16u);
   EXPECT_EQ(b.unit.stats().value("dma_cycles"), 28 + 16);
   // Every head's context, as the reference computes it from its slices.
+  auto slice = [&](std::size_t col) {
+    std::vector<std::int8_t> x(L * D);
+    for (std::size_t r = 0; r < L; ++r) std::memcpy(&x[r * D], &qkv[r * kRow + col], D);
+    return x;
+  };
+  for (std::size_t h = 0; h < kHeads; ++h) {
+    const TopkReference r = reference_topk_head(
+        p, L, L, D, slice(h * D), slice((kHeads + h) * D), slice((2 * kHeads + h) * D), Requant::identity32(),
+        TopkAttentionEngine::default_prob_rq(p), Requant{1, 0, -128, 127});
+    EXPECT_EQ(b.get(kCtx + h * D, kHeads * D, L, D), r.context) << "head " << h;
+  }
+}
+
+TEST(TopkUnitModule, AHeadOtherThanTheAnnouncedOneReadsItsOwnInputs) {
+  // Head 0 announces head 1, but head 2 runs next: it waits for head 1's reads to land (issued when head 0's
+  // compute began, long done) and reads its own 18 rows behind head 0's 6 context writes, issued as head 0
+  // returned (issued 6..23, the last due 34); it computes and writes (16). Then head 1 runs, unannounced,
+  // reading its rows again (28).
+  Bench b;
+  Rng rng(8);
+  const TopkAttentionParams p = unit_params();
+  constexpr std::uint64_t kQkv = 0x2000, kCtx = 0x6000;
+  constexpr std::size_t L = 6, D = 16, kHeads = 3, kRow = 9 * D;
+  const auto qkv = random_int8(rng, L * kRow);
+  b.put(kQkv, kRow, L, kRow, qkv);
+  std::vector<TopkOp> heads;
+  for (std::size_t h = 0; h < kHeads; ++h) {
+    TopkOp op;
+    op.l = L;
+    op.d = D;
+    op.q = {kQkv + h * D, L, D, kRow, 0};
+    op.k = {kQkv + (kHeads + h) * D, L, D, kRow, 0};
+    op.v = {kQkv + (2 * kHeads + h) * D, L, D, kRow, 0};
+    op.out = {kCtx + h * D, L, D, kHeads * D, 0};
+    heads.push_back(op);
+  }
+  // Bench announces ops[i + 1]: run 0 announces head 1 through a copy, then heads 2 and 1 run.
+  b.ops = {heads[0], heads[1], heads[2], heads[1]};
+  b.values = {true, true, true, true};
+  b.prefetch = {true, false, false, false};
+  b.skip = {false, true, false, false};  // ops[1] is only the announcement
+  ASSERT_TRUE(b.run());
+  ASSERT_EQ(b.took.size(), 3u);
+  const Cycle compute = TopkAttentionEngine::cycles(p, L, L, D) + 1;
+  EXPECT_EQ(b.took[0], 28u + compute);
+  EXPECT_EQ(b.took[1], 34u + compute + 16u);
+  EXPECT_EQ(b.took[2], 28u + compute + 16u);
   auto slice = [&](std::size_t col) {
     std::vector<std::int8_t> x(L * D);
     for (std::size_t r = 0; r < L; ++r) std::memcpy(&x[r * D], &qkv[r * kRow + col], D);

@@ -256,11 +256,10 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
       bind_string("dram.preset", c.dram_preset,
                   "device preset: " + text::join(dram::preset_names(dram_presets_dir()))),
       KeyScope::kBoth));
-  for (const std::string& field : dram::field_names()) {
-    const bool cycles = text::ends_with(field, "_cycles");
+  for (const dram::FieldInfo& info : dram::field_infos()) {
+    const std::string field = info.name;
     ConfigKey key = make_key(
-        "dram." + field, cycles ? "DRAM cycles" : (field == "clock_mhz" ? "MHz" : ""),
-        "overrides the preset (JEDEC name; see modules/dram/dram_params.h)",
+        "dram." + field, info.unit, info.meaning,
         [&c, field](const std::string& v, const std::string& where) {
           dram::Params scratch;
           std::string err = dram::set_field(scratch, field, v);

@@ -234,6 +234,8 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
   k.push_back(bind_unsigned("fixed_memory.bytes_per_cycle", m.bytes_per_cycle, "bytes/cycle", "data bus width"));
   k.push_back(bind_unsigned("fixed_memory.queue_depth", m.queue_depth, "transactions", "requests in flight"));
   k.push_back(bind_unsigned("fixed_memory.capacity_mib", m.capacity_mib, "MiB", "capacity"));
+  k.push_back(bind_bool("fixed_memory.posted_writes", m.posted_writes,
+                        "writes acknowledged once their data is across, without the access latency"));
 
   auto& t = c.memtest;
   auto memtest = [&k](ConfigKey key) { k.push_back(with_scope(std::move(key), KeyScope::kMemtest)); };

@@ -87,7 +87,9 @@ TEST(DmaMemory, FullQueueHoldsRequestsBack) {
 // write is due at 0 + 1 transfer cycle; each next one is taken when the previous responds and is due a cycle
 // later: 2, 3, 4 (four reads of the same bytes take 44).
 TEST(DmaMemory, WritesArePosted) {
-  Bench b(testing_support::small_memory(1), dma_params());
+  memory::Params posted = testing_support::small_memory(1);
+  posted.posted_writes = true;
+  Bench b(posted, dma_params());
   std::vector<std::uint8_t> local(256);
   std::iota(local.begin(), local.end(), 1);
   dma::Move& m = b.move;

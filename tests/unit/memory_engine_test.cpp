@@ -30,6 +30,15 @@ TEST(FixedLatencyMemoryEngine, LatencyThenBusTime) {
   EXPECT_EQ(e.accept(50, 128, true), 52u);
 }
 
+TEST(FixedLatencyMemoryEngine, UnpostedWritesWaitTheLatency) {
+  Params p;
+  p.latency_cycles = 10;
+  p.bytes_per_cycle = 64;
+  p.posted_writes = false;
+  FixedLatencyMemoryEngine e(p);
+  EXPECT_EQ(e.accept(50, 128, true), 62u);  // 50 + 10 + 2
+}
+
 TEST(FixedLatencyMemoryEngine, ParamsValidate) {
   Params p;
   EXPECT_EQ(p.validate(), "");

@@ -95,9 +95,9 @@ TEST(ControllerModule, LoadsComputeAndWriteBackOneTile) {
   ASSERT_TRUE(b.run());
   // The loads are one 8-byte transaction each, issued at cycles 0 and 1: the first due 0 + latency 10 + 1 =
   // 11, the second waits for the bus, 12. The array issues its 4 steps at 12..15 and is done at 15 + 2 + 2 +
-  // 3 - 1 = 21 (pe_array_engine.h). The write-back, one 16-byte transaction issued at 21, posted (no access
-  // latency), is due 21 + 1 = 22: the program is finished then.
-  ASSERT_EQ(b.finished_at, (std::vector<Cycle>{22}));
+  // 3 - 1 = 21 (pe_array_engine.h). The write-back, one 16-byte transaction issued at 21, is due 21 + 10 + 1
+  // = 32: the program is finished then.
+  ASSERT_EQ(b.finished_at, (std::vector<Cycle>{32}));
   EXPECT_EQ(b.get(b.memory.store(), 128), kC);
   EXPECT_EQ(b.controller.stats().value("tiles_written"), 1);
   EXPECT_EQ(b.dma.engine().counters().read_bytes, 16u);
@@ -127,8 +127,8 @@ TEST(ControllerModule, ProgramsRunOneAfterAnother) {
   b.programs.push_back(gemm(0, 64, 128));
   b.programs.push_back(gemm(0, 64, 4096));
   ASSERT_TRUE(b.run());
-  // The second starts when the first has finished, at 22, and takes as long: 22 + 22 = 44.
-  ASSERT_EQ(b.finished_at, (std::vector<Cycle>{22, 44}));
+  // The second starts when the first has finished, at 32, and takes as long: 32 + 32 = 64.
+  ASSERT_EQ(b.finished_at, (std::vector<Cycle>{32, 64}));
   EXPECT_EQ(b.get(b.memory.store(), 4096), kC);
   EXPECT_EQ(b.controller.stats().value("tiles_written"), 2);
 }

@@ -43,13 +43,13 @@ TEST(SfuModule, InputComputeOutputInSequence) {
   b.op.output = {4096, 4, 16, 16, 0};  // 4 contiguous rows of 16 int8 probabilities: one 64-byte transaction
   ASSERT_TRUE(b.run());
   // Read: one transaction issued at cycle 0, due 0 + latency 10 + 256 / 64 = 14. Compute: the engine's closed
-  // form plus one (the output is complete the cycle after its last write). Write: one transaction, posted
-  // (no access latency), due 64 / 64 = 1 cycle after its issue.
+  // form plus one (the output is complete the cycle after its last write). Write: one transaction, due
+  // 10 + 64 / 64 = 11 cycles after its issue.
   const Cycle compute = SoftmaxEngine::cycles(SoftmaxParams{}, 4, 16) + 1;
   EXPECT_EQ(b.sfu.compute_cycles(b.op), compute);
-  EXPECT_EQ(b.done, 14 + compute + 1);
+  EXPECT_EQ(b.done, 14 + compute + 11);
   EXPECT_EQ(b.sfu.stats().value("ops"), 1);
-  EXPECT_EQ(b.sfu.stats().value("dma_cycles"), 14u + 1u);
+  EXPECT_EQ(b.sfu.stats().value("dma_cycles"), 14u + 11u);
 }
 
 TEST(SfuModule, CausalSoftmaxIsCheaper) {
@@ -128,9 +128,9 @@ TEST(SfuModule, StreamingOverlapsTransfersWithComputeAndKeepsValues) {
   ASSERT_TRUE(bench.run());
   // One group: read 64 KiB as 16 transactions of 4 KiB on the memory's one 64-byte bus (the first transfer
   // starts at 0 + latency 10, each holds the bus 64 cycles: the last ends at 10 + 16 x 64 = 1034), compute,
-  // then write 16 KiB as 4 transactions, posted (the last ends 4 x 64 = 256 cycles after the first issue).
+  // then write 16 KiB as 4 transactions (the last ends 10 + 4 x 64 = 266 cycles after the first issue).
   const Cycle compute = VectorEngine::elementwise_cycles(VectorParams{}, ElementwiseOp::kGelu, 64 * 256) + 1;
-  EXPECT_EQ(a.done, 1034 + compute + 256);
+  EXPECT_EQ(a.done, 1034 + compute + 266);
   EXPECT_LT(b.done, a.done);
   // Same values either way, and equal to the arithmetic.
   const GeluArithmetic gelu(VectorParams{});

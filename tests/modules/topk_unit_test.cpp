@@ -160,51 +160,64 @@ TEST(TopkUnitModule, TimingValuesStridesAndValuesOff) {
   EXPECT_EQ(s.value("dma_cycles"), 2 * (13 + 11) + 16 + 12);
 }
 
+// Three heads of a layer, l 6, d 16: column slices of a 6 x 144 projection output [Q0 Q1 Q2 | K0 K1 K2 |
+// V0 V1 V2] in the bench's memory, contexts into a 6 x 48 matrix.
+struct ThreeHeads {
+  static constexpr std::uint64_t kQkv = 0x2000, kCtx = 0x6000;
+  static constexpr std::size_t L = 6, D = 16, kHeads = 3, kRow = 9 * D;
+  std::vector<std::int8_t> qkv;
+  std::vector<TopkOp> heads;
+
+  ThreeHeads(Bench& b, Rng& rng) : qkv(random_int8(rng, L * kRow)) {
+    b.put(kQkv, kRow, L, kRow, qkv);
+    for (std::size_t h = 0; h < kHeads; ++h) {
+      TopkOp op;
+      op.l = L;
+      op.d = D;
+      op.q = {kQkv + h * D, L, D, kRow, 0};
+      op.k = {kQkv + (kHeads + h) * D, L, D, kRow, 0};
+      op.v = {kQkv + (2 * kHeads + h) * D, L, D, kRow, 0};
+      op.out = {kCtx + h * D, L, D, kHeads * D, 0};
+      heads.push_back(op);
+    }
+  }
+  // Every head's context in memory, as the reference computes it from its slices.
+  void expect_contexts(Bench& b, const TopkAttentionParams& p) const {
+    auto slice = [&](std::size_t col) {
+      std::vector<std::int8_t> x(L * D);
+      for (std::size_t r = 0; r < L; ++r) std::memcpy(&x[r * D], &qkv[r * kRow + col], D);
+      return x;
+    };
+    for (std::size_t h = 0; h < kHeads; ++h) {
+      const TopkReference r = reference_topk_head(
+          p, L, L, D, slice(h * D), slice((kHeads + h) * D), slice((2 * kHeads + h) * D),
+          Requant::identity32(), TopkAttentionEngine::default_prob_rq(p), Requant{1, 0, -128, 127});
+      EXPECT_EQ(b.get(kCtx + h * D, kHeads * D, L, D), r.context) << "head " << h;
+    }
+  }
+};
+
 TEST(TopkUnitModule, NextHeadsInputsArriveWhileAHeadComputes) {
-  // Three heads of a layer, l 6, d 16: column slices of a 6 x 144 projection output [Q0 Q1 Q2 | K0 K1 K2 |
-  // V0 V1 V2], contexts into a 6 x 48 matrix. Each run announces the next head, the last none.
+  // Each run announces the next head, the last none.
   Bench b;
   Rng rng(7);
   const TopkAttentionParams p = unit_params();
-  constexpr std::uint64_t kQkv = 0x2000, kCtx = 0x6000;
-  constexpr std::size_t L = 6, D = 16, kHeads = 3, kRow = 9 * D;
-  const auto qkv = random_int8(rng, L * kRow);
-  b.put(kQkv, kRow, L, kRow, qkv);
-  for (std::size_t h = 0; h < kHeads; ++h) {
-    TopkOp op;
-    op.l = L;
-    op.d = D;
-    op.q = {kQkv + h * D, L, D, kRow, 0};
-    op.k = {kQkv + (kHeads + h) * D, L, D, kRow, 0};
-    op.v = {kQkv + (2 * kHeads + h) * D, L, D, kRow, 0};
-    op.out = {kCtx + h * D, L, D, kHeads * D, 0};
-    b.ops.push_back(op);
-  }
+  const ThreeHeads layer(b, rng);
+  b.ops = layer.heads;
   b.values = {true, true, true};
   b.prefetch = {true, true, false};
   ASSERT_TRUE(b.run());
-  ASSERT_EQ(b.took.size(), kHeads);
+  ASSERT_EQ(b.took.size(), 3u);
   // Head 0 reads its Q, K and V (one 2-D transaction of 96 bytes each, issued 0..2, the last due 16), then
   // computes, reading head 1's inputs meanwhile, and returns with its context write issued. Heads 1 and 2
   // find their inputs on chip and the previous context written: they take the compute alone, and head 2 its
   // own write too (due 10 + 2 = 12).
-  const Cycle compute = TopkAttentionEngine::cycles(p, L, L, D) + 1;
+  const Cycle compute = TopkAttentionEngine::cycles(p, ThreeHeads::L, ThreeHeads::L, ThreeHeads::D) + 1;
   EXPECT_EQ(b.took[0], 16u + compute);
   EXPECT_EQ(b.took[1], compute);
   EXPECT_EQ(b.took[2], compute + 12u);
   EXPECT_EQ(b.unit.stats().value("dma_cycles"), 16 + 12);
-  // Every head's context, as the reference computes it from its slices.
-  auto slice = [&](std::size_t col) {
-    std::vector<std::int8_t> x(L * D);
-    for (std::size_t r = 0; r < L; ++r) std::memcpy(&x[r * D], &qkv[r * kRow + col], D);
-    return x;
-  };
-  for (std::size_t h = 0; h < kHeads; ++h) {
-    const TopkReference r = reference_topk_head(
-        p, L, L, D, slice(h * D), slice((kHeads + h) * D), slice((2 * kHeads + h) * D), Requant::identity32(),
-        TopkAttentionEngine::default_prob_rq(p), Requant{1, 0, -128, 127});
-    EXPECT_EQ(b.get(kCtx + h * D, kHeads * D, L, D), r.context) << "head " << h;
-  }
+  layer.expect_contexts(b, p);
 }
 
 TEST(TopkUnitModule, AHeadOtherThanTheAnnouncedOneReadsItsOwnInputs) {
@@ -215,43 +228,20 @@ TEST(TopkUnitModule, AHeadOtherThanTheAnnouncedOneReadsItsOwnInputs) {
   Bench b;
   Rng rng(8);
   const TopkAttentionParams p = unit_params();
-  constexpr std::uint64_t kQkv = 0x2000, kCtx = 0x6000;
-  constexpr std::size_t L = 6, D = 16, kHeads = 3, kRow = 9 * D;
-  const auto qkv = random_int8(rng, L * kRow);
-  b.put(kQkv, kRow, L, kRow, qkv);
-  std::vector<TopkOp> heads;
-  for (std::size_t h = 0; h < kHeads; ++h) {
-    TopkOp op;
-    op.l = L;
-    op.d = D;
-    op.q = {kQkv + h * D, L, D, kRow, 0};
-    op.k = {kQkv + (kHeads + h) * D, L, D, kRow, 0};
-    op.v = {kQkv + (2 * kHeads + h) * D, L, D, kRow, 0};
-    op.out = {kCtx + h * D, L, D, kHeads * D, 0};
-    heads.push_back(op);
-  }
+  const ThreeHeads layer(b, rng);
+  const std::vector<TopkOp>& h = layer.heads;
   // Bench announces ops[i + 1]: run 0 announces head 1 through a copy, then heads 2 and 1 run.
-  b.ops = {heads[0], heads[1], heads[2], heads[1]};
+  b.ops = {h[0], h[1], h[2], h[1]};
   b.values = {true, true, true, true};
   b.prefetch = {true, false, false, false};
   b.skip = {false, true, false, false};  // ops[1] is only the announcement
   ASSERT_TRUE(b.run());
   ASSERT_EQ(b.took.size(), 3u);
-  const Cycle compute = TopkAttentionEngine::cycles(p, L, L, D) + 1;
+  const Cycle compute = TopkAttentionEngine::cycles(p, ThreeHeads::L, ThreeHeads::L, ThreeHeads::D) + 1;
   EXPECT_EQ(b.took[0], 16u + compute);
   EXPECT_EQ(b.took[1], 18u + compute + 12u);
   EXPECT_EQ(b.took[2], 16u + compute + 12u);
-  auto slice = [&](std::size_t col) {
-    std::vector<std::int8_t> x(L * D);
-    for (std::size_t r = 0; r < L; ++r) std::memcpy(&x[r * D], &qkv[r * kRow + col], D);
-    return x;
-  };
-  for (std::size_t h = 0; h < kHeads; ++h) {
-    const TopkReference r = reference_topk_head(
-        p, L, L, D, slice(h * D), slice((kHeads + h) * D), slice((2 * kHeads + h) * D), Requant::identity32(),
-        TopkAttentionEngine::default_prob_rq(p), Requant{1, 0, -128, 127});
-    EXPECT_EQ(b.get(kCtx + h * D, kHeads * D, L, D), r.context) << "head " << h;
-  }
+  layer.expect_contexts(b, p);
 }
 
 }  // namespace

@@ -138,10 +138,6 @@ void validate_model_run(const SimConfig& cfg) {
     throw InputError(fmt::format("config: sim.check: model runs check values with dense and N:M weights; with "
                                  "sparsity.weights = {} they are timing only (set sim.check=false)",
                                  weights));
-  if (cfg.model.topk > 0 && spec.causal)
-    throw InputError(fmt::format("config: model.topk: the top-k unit serves encoders; {} is causal (its queries "
-                                 "would need a mask the unit does not have)",
-                                 spec.name));
 }
 
 void validate(const SimConfig& cfg) {

@@ -144,10 +144,16 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
   k.push_back(bind_unsigned("topk_unit.score_lanes", c.topk_unit.score_lanes, "lanes",
                             "approximate-score lanes (one 4-bit LUT product tree and sorter each)"));
   k.push_back(bind_unsigned("topk_unit.lut_per_lane", c.topk_unit.lut_per_lane, "", "4x4-bit LUT multipliers per lane"));
+  k.push_back(bind_unsigned("topk_unit.merge_width", c.topk_unit.merge_width, "keys/cycle",
+                            "kept keys the merge of the lane sorters picks per cycle"));
+  k.push_back(bind_unsigned("topk_unit.quant_lanes", c.topk_unit.quant_lanes, "values/cycle",
+                            "int8 values the 4-bit quantiser takes per cycle"));
   k.push_back(bind_unsigned("topk_unit.exact_lanes", c.topk_unit.exact_lanes, "lanes", "exact Q.K lanes"));
   k.push_back(bind_unsigned("topk_unit.exact_macs_per_lane", c.topk_unit.exact_macs_per_lane, "", "int8 MACs per lane"));
   k.push_back(bind_unsigned("topk_unit.sv_lanes", c.topk_unit.sv_lanes, "lanes", "S.V lanes (context columns)"));
   k.push_back(bind_unsigned("topk_unit.sv_macs_per_lane", c.topk_unit.sv_macs_per_lane, "", "int8 MACs per S.V lane"));
+  k.push_back(bind_unsigned("topk_unit.softmax.lanes", c.topk_unit.softmax.lanes, "lanes",
+                            "the unit's own softmax: kept scores per cycle in each pass"));
 
   k.push_back(bind_weights("sparsity.weights", c.model.weights, "model weight GEMMs: dense, N:M, hp or unstructured"));
   k.push_back(bind_string("sparsity.overrides", c.model.sparsity_overrides,
@@ -203,8 +209,10 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
                             "output buffer, both ping-pong halves"));
 
   auto& h = c.hp_datapath;
+  k.push_back(bind_unsigned("hp_datapath.row_engines", h.row_engines, "engines",
+                            "row engines walking their own weight rows, their reads served together"));
   k.push_back(bind_unsigned("hp_datapath.lanes", h.lanes, "reads/cycle",
-                            "activation reads and multipliers per token per cycle"));
+                            "activation reads and multipliers per token per cycle, per row engine"));
   k.push_back(bind_unsigned("hp_datapath.decode_latency_cycles", h.decode_latency_cycles, "cycles",
                             "block map and offsets to addresses"));
   k.push_back(bind_unsigned("hp_datapath.multiply_latency_cycles", h.multiply_latency_cycles, "cycles",

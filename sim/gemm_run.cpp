@@ -142,8 +142,9 @@ int run_gemm(const SimConfig& cfg, const RunOptions& opts) {
   if (!opts.quiet) {
     if (on_hp)
       std::cout << fmt::format(
-          "tacsim run: GEMM {}x{}x{} on the HP datapath ({} tokens x {} lanes) at {} MHz\n", g.m, g.n, g.k,
-          std::min(cfg.pe_array.rows, g.m), cfg.hp_datapath.lanes, cfg.accel.clock_mhz);
+          "tacsim run: GEMM {}x{}x{} on the HP datapath ({} tokens x {} lanes x {} row engines) at {} MHz\n",
+          g.m, g.n, g.k, std::min(cfg.pe_array.rows, g.m), cfg.hp_datapath.lanes, cfg.hp_datapath.row_engines,
+          cfg.accel.clock_mhz);
     else
       std::cout << fmt::format("tacsim run: GEMM {}x{}x{} on a {}x{}x{} PE array at {} MHz\n", g.m, g.n, g.k,
                                cfg.pe_array.rows, cfg.pe_array.cols, cfg.pe_array.macs_per_pe,

@@ -1,6 +1,8 @@
 #include "sim/model_executor.h"
 
 #include <fmt/format.h>
+
+#include <optional>
 #include <systemc>
 
 #include "modules/common/error.h"
@@ -90,7 +92,12 @@ void ModelExecutor::run_op(std::size_t q, std::size_t i) {
     }
     case OpKind::kTopkAttention: {
       const sfu::TopkOp o = workloads::topk_op(op, t, plan_.spec.head_dim(), qz);
-      measured(rec, [&] { top_.topk_unit.run(o); });
+      // The layer's next head, when there is one: the unit reads its inputs while this head computes.
+      const auto& ops = plan_.sequences[q];
+      std::optional<sfu::TopkOp> next;
+      if (i + 1 < ops.size() && ops[i + 1].kind == OpKind::kTopkAttention)
+        next = workloads::topk_op(ops[i + 1], t, plan_.spec.head_dim(), quant(q, ops[i + 1].layer));
+      measured(rec, [&] { top_.topk_unit.run(o, next ? &*next : nullptr); });
       return;
     }
     default: {

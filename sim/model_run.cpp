@@ -138,14 +138,12 @@ void ModelRun::preflight() const {
   // HP masks must have HP's bank property.
   if (cfg_.model.weights.format == workloads::WeightFormat::kHp && !plan_.masks.empty())
     for (std::uint32_t l = 0; l < plan_.spec.layers; ++l)
-      for (std::size_t r = 0; r < 6; ++r) {
-        const auto c =
-            sparsity::check_hp_banks(plan_.masks.by_layer[l][r], static_cast<int>(cfg_.pruning.hp_block_cols),
-                                     static_cast<int>(cfg_.hp_datapath.bank.banks));
-        if (!c.ok)
-          throw InputError(fmt::format("{}: the mask breaks the HP bank property: {}",
-                                       plan_.masks.files[l][r], c.first_conflict));
-      }
+      for (std::size_t r = 0; r < 6; ++r)
+        workloads::check_hp_mask(
+            plan_.masks.by_layer[l][r],
+            cfg_.pruning.hp(cfg_.hp_datapath.bank.banks, cfg_.hp_datapath.bank.ports_per_bank,
+                            cfg_.hp_datapath.row_engines),
+            plan_.masks.files[l][r]);
 }
 
 void ModelRun::load_masks() {

@@ -18,7 +18,7 @@ workloads::EngineShape engine_shape(const SimConfig& cfg) {
   e.act_half_bytes = cfg.act_buffer.half_bytes();
   e.weight_half_bytes = cfg.weight_buffer.half_bytes();
   e.out_half_bytes = cfg.out_buffer.half_bytes();
-  e.act_banks = cfg.hp_datapath.bank.banks;
+  e.hp_datapath = cfg.hp_datapath;
   return e;
 }
 

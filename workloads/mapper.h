@@ -28,6 +28,7 @@
 
 #include "modules/control/program.h"
 #include "modules/formats/mask.h"
+#include "modules/hp/hp_datapath_engine.h"
 #include "modules/pe_array/pe_array_engine.h"
 #include "workloads/gemm.h"
 #include "workloads/gemm_params.h"
@@ -41,7 +42,9 @@ enum class Datapath : std::uint8_t { kPeArray, kHp };
 struct EngineShape {
   pe_array::Params pe_array;  // tile shape; the HP datapath takes tiles of pe_array.rows tokens
   std::uint64_t act_half_bytes = 0, weight_half_bytes = 0, out_half_bytes = 0;
-  std::uint32_t act_banks = 8;  // activation buffer banks, which HP pruning keeps each row's reads apart in
+  // The HP datapath: its row engines, and the activation buffer's banks (bank) its reads contend for, which
+  // HP pruning keeps the reads of the rows processed together apart in.
+  hp::HpDatapathParams hp_datapath;
 };
 
 struct GemmTask {

@@ -177,6 +177,7 @@ sfu::TopkOp topk_op(const Op& op, const SequenceTensors& t, std::uint32_t head_d
   sfu::TopkOp o;
   o.l = L;
   o.d = head_dim;
+  o.causal = op.causal;
   o.q = {q.address + col, L, head_dim, q.stride};
   o.k = {k.address + col, L, head_dim, k.stride};
   o.v = {v.address + col, L, head_dim, v.stride};

@@ -184,6 +184,8 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
                             "adder tree stages"));
   k.push_back(bind_unsigned("pe_array.accumulate_latency_cycles", pe.accumulate_latency_cycles, "cycles",
                             "accumulator stage"));
+  k.push_back(bind_bool("pe_array.overlap_drain", pe.overlap_drain,
+                        "two accumulator sets: a finished tile waits for an output half while the next computes"));
 
   k.push_back(bind_unsigned("act_buffer.capacity_kib", c.act_buffer.capacity_kib, "KiB",
                             "activation buffer, both ping-pong halves"));

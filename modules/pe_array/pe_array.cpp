@@ -17,6 +17,7 @@ PeArray::PeArray(const sc_module_name& name, const Params& params, const ClockDo
       out_(out_buffer),
       engine_(params) {
   SC_THREAD(compute_thread);
+  SC_THREAD(drain_thread);
 
   const auto& c = engine_.counters();
   stats_.add("tiles", &c.tiles, "tiles", "output tiles computed");
@@ -45,12 +46,12 @@ void PeArray::compute_thread() {
       while (commands_.empty()) wait(command_event_);
       engine_.idle_until(clock_.now());
     }
-    const TileCommand cmd = std::move(commands_.front());
+    TileCommand cmd = std::move(commands_.front());
     commands_.pop_front();
 
-    const Cycle out_ready = out_.wait_empty(cmd.out_half);
-    const std::uint64_t out_bytes = std::uint64_t{cmd.shape.rows} * cmd.shape.cols * cmd.output.element_bytes();
-    out_.start_fill(cmd.out_half, out_bytes);
+    // The tile's accumulator set must have been drained.
+    while (!engine_.can_begin(cmd.shape)) wait(drained_event_);
+    const Cycle out_ready = params_.overlap_drain ? 0 : claim_out(cmd);
     engine_.begin_tile(cmd.shape);
     for (std::size_t i = 0; i < cmd.chunks.size(); ++i) {
       const ChunkCommand& ch = cmd.chunks[i];
@@ -88,16 +89,35 @@ void PeArray::compute_thread() {
         weight_.release(ch.weight_half,
                         std::uint64_t{cmd.shape.cols} * (ch.slots + (std::uint64_t{ch.slots} * ch.index_bits + 7) / 8));
     }
-    const Cycle done = engine_.end_tile();
-    // Values: the outputs go into the out half now; the half is announced Full at the done cycle.
-    if (compute_values_) write_outputs(cmd);
-    last_done_ = done;
-    out_.mark_full_at(cmd.out_half, 1, done);
+    engine_.end_tile();
+    ended_.push_back(std::move(cmd));
+    ended_event_.notify(SC_ZERO_TIME);
   }
 }
 
-void PeArray::write_outputs(const TileCommand& cmd) {
-  const auto& acc = engine_.outputs();  // rows x cols, row-major
+Cycle PeArray::claim_out(const TileCommand& cmd) {
+  const Cycle free = out_.wait_empty(cmd.out_half);
+  out_.start_fill(cmd.out_half, std::uint64_t{cmd.shape.rows} * cmd.shape.cols * cmd.output.element_bytes());
+  return free;
+}
+
+void PeArray::drain_thread() {
+  for (;;) {
+    while (ended_.empty()) wait(ended_event_);
+    const TileCommand cmd = std::move(ended_.front());
+    ended_.pop_front();
+    const Cycle out_ready = params_.overlap_drain ? claim_out(cmd) : 0;
+    const Cycle done = engine_.drain_tile(out_ready);
+    // Values: the outputs go into the out half now; the half is announced Full at the done cycle.
+    if (compute_values_) write_outputs(cmd, engine_.drained_outputs());
+    last_done_ = done;
+    out_.mark_full_at(cmd.out_half, 1, done);
+    drained_event_.notify(SC_ZERO_TIME);
+  }
+}
+
+void PeArray::write_outputs(const TileCommand& cmd, const std::vector<std::int32_t>& acc) {
+  // acc: rows x cols, row-major
   const std::uint32_t rows = cmd.shape.rows, cols = cmd.shape.cols;
   std::uint8_t* out = out_.data(cmd.out_half);
   const OutputStage& o = cmd.output;

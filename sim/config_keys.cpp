@@ -6,6 +6,7 @@
 
 #include "modules/common/error.h"
 #include "modules/common/text.h"
+#include "workloads/mapper.h"
 #include "workloads/model.h"
 
 namespace tacsim::sim {
@@ -186,6 +187,17 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
                             "accumulator stage"));
   k.push_back(bind_bool("pe_array.overlap_drain", pe.overlap_drain,
                         "two accumulator sets: a finished tile waits for an output half while the next computes"));
+  k.push_back(bind_bool("pe_array.partial_sums", pe.partial_sums,
+                        "long reductions keep partial sums on chip while their chunks serve many tiles (in the "
+                        "accumulators, or added in the output buffer); off: each tile streams its own chunks"));
+  k.push_back(make_key("pe_array.mapper", "",
+                       "tiling: search (the fastest that fits, by the cost model), greedy, or tiling:N (the N-th "
+                       "the search lists)",
+                       [&c](const std::string& v, const std::string& where) {
+                         workloads::TilingPolicy::parse(v, where + "pe_array.mapper");
+                         c.pe_array_mapper = v;
+                       },
+                       [&c] { return c.pe_array_mapper; }));
 
   k.push_back(bind_unsigned("act_buffer.capacity_kib", c.act_buffer.capacity_kib, "KiB",
                             "activation buffer, both ping-pong halves"));

@@ -4,6 +4,7 @@
 #include <systemc>
 
 #include "modules/common/error.h"
+#include "workloads/roofline.h"
 
 namespace tacsim::sim {
 
@@ -27,6 +28,7 @@ ModelExecutor::ModelExecutor(const SimConfig& cfg, const ModelPlan& plan, const 
     for (std::size_t i = 0; i < plan.sequences[q].size(); ++i) {
       records_[q][i].sequence = q;
       records_[q][i].op = &plan.sequences[q][i];
+      records_[q][i].compulsory_bytes = workloads::compulsory_bytes(plan.sequences[q], i, plan.blocks[q].on_chip);
     }
   }
 }

@@ -9,6 +9,7 @@
 #include "sim/output.h"
 #include "sim/stats_dump.h"
 #include "sim/summary.h"
+#include "workloads/roofline.h"
 
 namespace tacsim::sim {
 
@@ -21,19 +22,17 @@ void report_model_run(const SimConfig& cfg, const RunOptions& opts, const worklo
   auto kind_name = [](OpKind k) { return std::string(workloads::to_string(k)); };
   // Roofline: the array's peak MACs per cycle, and the memory's peak bytes per accelerator cycle.
   const double peak_macs = double(cfg.pe_array.peak_macs_per_cycle());
-  const double mem_bytes_per_s =
-      cfg.memory.model == "dram"
-          ? double(cfg.dram.channels) * cfg.dram.burst_bytes() / cfg.dram.burst_cycles() * cfg.dram.clock_mhz * 1e6
-          : double(cfg.fixed_memory.bytes_per_cycle) * cfg.fixed_memory.clock_mhz * 1e6;
-  const double peak_bytes = mem_bytes_per_s / (cfg.accel.clock_mhz * 1e6);
+  const double peak_bytes = cfg.memory_peak_bytes_per_s() / (cfg.accel.clock_mhz * 1e6);
+  const workloads::Roofline roofline{peak_macs, peak_bytes};
 
   std::string csv =
       "sequence,seq_len,index,name,kind,layer,head,start_cycle,end_cycle,cycles,macs,effective_macs,dram_bytes,"
       "operand_stall_cycles,out_stall_cycles,drain_stall_cycles,bank_conflict_cycles,sfu_wait_cycles,"
-      "achieved_macs_per_cycle,roofline_macs_per_cycle,bound,tiling\n";
+      "achieved_macs_per_cycle,roofline_macs_per_cycle,bound,compulsory_bytes,roofline_cycles,tiling\n";
   // Per operation kind: cycles, dense-equivalent MACs, the MACs the datapath performed, DRAM bytes.
   struct KindTotals {
     std::uint64_t cycles = 0, macs = 0, pe_macs = 0, dram_bytes = 0;
+    double roofline_cycles = 0;
   };
   std::map<std::string, KindTotals> by_kind;
   struct LayerTotals {
@@ -42,6 +41,7 @@ void report_model_run(const SimConfig& cfg, const RunOptions& opts, const worklo
   };
   std::vector<LayerTotals> layers(spec.layers);
   std::uint64_t macs = 0, pe_macs = 0;
+  double roofline_cycles = 0;
   for (std::size_t i = 0; i < records.size(); ++i) {
     const OpRecord& r = *records[i];
     const Op& op = *r.op;
@@ -57,15 +57,18 @@ void report_model_run(const SimConfig& cfg, const RunOptions& opts, const worklo
       roof = std::min(peak_macs, by_memory);
       bound = by_memory < peak_macs ? "memory" : "compute";
     }
-    csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3f},{:.3f},{},\"{}\"\n", r.sequence,
-                       lengths[r.sequence], i, op.name, kind_name(op.kind), op.layer, op.head, r.start, r.end, cyc,
-                       op.macs, op_eff, r.dram_bytes, r.operand_stall, r.out_stall, r.drain_stall,
-                       r.conflicts, r.sfu_wait, achieved, roof, bound, r.tiling);
+    const double op_roofline = roofline.cycles(op_eff, r.compulsory_bytes);
+    csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3f},{:.3f},{},{},{:.1f},\"{}\"\n",
+                       r.sequence, lengths[r.sequence], i, op.name, kind_name(op.kind), op.layer, op.head, r.start,
+                       r.end, cyc, op.macs, op_eff, r.dram_bytes, r.operand_stall, r.out_stall, r.drain_stall,
+                       r.conflicts, r.sfu_wait, achieved, roof, bound, r.compulsory_bytes, op_roofline, r.tiling);
+    roofline_cycles += op_roofline;
     KindTotals& kt = by_kind[kind_name(op.kind)];
     kt.cycles += cyc;
     kt.macs += op.macs;
     kt.pe_macs += r.pe_macs;
     kt.dram_bytes += r.dram_bytes;
+    kt.roofline_cycles += op_roofline;
     LayerTotals& lt = layers[op.layer];
     lt.macs += op.macs;
     lt.dram_bytes += r.dram_bytes;
@@ -125,6 +128,8 @@ void report_model_run(const SimConfig& cfg, const RunOptions& opts, const worklo
   summary["weight_bytes"] = totals.weight_bytes;
   summary["bank_conflict_cycles"] = totals.bank_conflict_cycles;
   breakdown.add_to(summary);
+  summary["roofline_cycles"] = roofline_cycles;
+  summary["roofline_fraction"] = cycles ? roofline_cycles / double(cycles) : 0.0;
   // Per kind, flat: busy_cycles_<kind> (operations of a kind may overlap others: these add up to more than
   // the run), dense_macs_<kind>, dram_bytes_<kind>, and for the PE array's kinds pe_utilization_<kind>
   // (performed MACs over the array's peak during that kind's busy cycles).
@@ -132,6 +137,7 @@ void report_model_run(const SimConfig& cfg, const RunOptions& opts, const worklo
     summary["busy_cycles_" + k] = v.cycles;
     summary["dense_macs_" + k] = v.macs;
     summary["dram_bytes_" + k] = v.dram_bytes;
+    summary["roofline_cycles_" + k] = v.roofline_cycles;
     if (v.pe_macs > 0 && v.cycles > 0) summary["pe_utilization_" + k] = double(v.pe_macs) / (peak_macs * double(v.cycles));
   }
 
@@ -160,6 +166,9 @@ void report_model_run(const SimConfig& cfg, const RunOptions& opts, const worklo
                               cfg.accel.clock_mhz));
     std::cout << mac_figures.describe(cycles);
     row("bytes moved (DRAM)", fmt::format("{}", totals.dram_bytes));
+    row("roofline bound", fmt::format("{:.0f} cycles: the run reaches {:.1f} % of it (per operation, the larger of "
+                                      "MACs at peak and each operand moved once at peak bandwidth)",
+                                      roofline_cycles, 100.0 * summary["roofline_fraction"].get<double>()));
     std::cout << breakdown.describe(peak_macs);
     std::cout << "  busy cycles per kind (operations overlap, e.g. the softmax beside the array: more than the run)\n";
     for (const auto& [k, v] : by_kind)

@@ -25,6 +25,7 @@ struct OpRecord {
   std::uint64_t dram_bytes = 0, operand_stall = 0, out_stall = 0, drain_stall = 0, conflicts = 0, pe_macs = 0;
   // S.V blocks of a pipelined head: cycles the array sat idle waiting for the softmax of their block.
   std::uint64_t sfu_wait = 0;
+  std::uint64_t compulsory_bytes = 0;  // its DRAM traffic with each operand read once (workloads/roofline.h)
   std::string tiling;
 };
 

@@ -43,6 +43,11 @@ const std::map<std::string, FigureInfo>& figures() {
       {"read_latency_ns_mean", {"ns", "mean read latency, request accepted to data returned"}},
       {"read_latency_ns_p99", {"ns", "99th percentile of the read latency"}},
       {"row_hit_rate", {"", "column accesses that found their row open"}},
+      // The roofline bound (workloads/roofline.h).
+      {"roofline_cycles",
+       {"cycles", "sum over operations of max(effective MACs / peak MACs per cycle, compulsory DRAM bytes / peak "
+                  "bytes per cycle): each operand read once, each result written once"}},
+      {"roofline_fraction", {"", "roofline_cycles / cycles: how close the run comes to its roofline bound"}},
   };
   return table;
 }
@@ -54,6 +59,7 @@ const std::map<std::string, FigureInfo>& per_kind_figures() {
       {"dense_macs_", {"MACs", "dense MACs of this kind's operations"}},
       {"dram_bytes_", {"bytes", "DRAM bytes of this kind's operations"}},
       {"pe_utilization_", {"", "performed MACs / (peak x busy cycles) of this kind's operations"}},
+      {"roofline_cycles_", {"cycles", "the roofline bound of this kind's operations (roofline_cycles)"}},
   };
   return table;
 }

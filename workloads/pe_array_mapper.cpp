@@ -1,16 +1,60 @@
 #include "workloads/pe_array_mapper.h"
 
+#include <algorithm>
 #include <stdexcept>
+
+#include <fmt/format.h>
 
 namespace tacsim::workloads {
 
+const PeArrayMapper::Choice& PeArrayMapper::choose(const GemmParams& g, const GemmLayout& layout) const {
+  const auto key = std::make_tuple(g.m, g.n, g.k, g.sparsity.text(), layout.out.element_bytes());
+  if (const auto it = chosen_.find(key); it != chosen_.end()) return it->second;
+  const BufferHalves h{engine_.act_half_bytes, engine_.weight_half_bytes, engine_.out_half_bytes};
+  const std::vector<Tiling> tilings = enumerate_tilings(g, engine_.pe_array, h, layout);
+  auto estimate = [&](const Tiling& t) {
+    return estimate_plan(plan_gemm(g, engine_.pe_array, h, layout, t), engine_.pe_array, engine_.memory);
+  };
+  std::size_t best = 0;
+  PlanCost best_cost, greedy_cost;
+  if (engine_.tilings.kind == TilingPolicy::Kind::kPinned) {
+    best = std::min<std::size_t>(engine_.tilings.pinned, tilings.size() - 1);
+    best_cost = estimate(tilings[best]);
+    greedy_cost = estimate(tilings[0]);
+  } else {
+    for (std::size_t i = 0; i < tilings.size(); ++i) {
+      const PlanCost c = estimate(tilings[i]);
+      if (i == 0) greedy_cost = best_cost = c;
+      if (c.cycles < best_cost.cycles || (c.cycles == best_cost.cycles && c.dram_bytes < best_cost.dram_bytes)) {
+        best = i;
+        best_cost = c;
+      }
+    }
+  }
+  Choice& choice = chosen_[key];
+  choice.tiling = tilings[best];
+  choice.why = fmt::format("; {} {} of {} tilings, estimated {} cycles ({} computing), greedy's {}",
+                           engine_.tilings.kind == TilingPolicy::Kind::kPinned ? "pinned" : "the fastest,", best,
+                           tilings.size(), best_cost.cycles, best_cost.compute_cycles, greedy_cost.cycles);
+  return choice;
+}
+
 MappedGemm PeArrayMapper::map(const GemmTask& task) const {
   const GemmParams& g = task.gemm;
-  const GemmPlan plan = plan_gemm(g, engine_.pe_array, engine_.act_half_bytes, engine_.weight_half_bytes,
-                                  engine_.out_half_bytes, task.layout);
+  const BufferHalves h{engine_.act_half_bytes, engine_.weight_half_bytes, engine_.out_half_bytes};
+  std::string why;
+  Tiling tiling;
+  if (engine_.tilings.kind != TilingPolicy::Kind::kGreedy) {
+    const Choice& c = choose(g, task.layout);
+    tiling = c.tiling;
+    why = c.why;
+  } else {
+    tiling = greedy_tiling(g, engine_.pe_array, h, task.layout);
+  }
+  const GemmPlan plan = plan_gemm(g, engine_.pe_array, h, task.layout, tiling);
   MappedGemm out;
   out.program = to_program(plan);
-  out.tiling = plan.describe();
+  out.tiling = plan.describe() + why;
   out.c_address = task.layout.c_address;
   out.end = task.layout.end;
   if (task.a != nullptr) {

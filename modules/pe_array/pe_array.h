@@ -37,7 +37,6 @@ class PeArray : public sc_core::sc_module, public StatsProvider {
   void drain_thread();
   // Waits for the tile's output half to be Empty and claims it; returns the cycle it became Empty.
   Cycle claim_out(const TileCommand& cmd);
-  void write_outputs(const TileCommand& cmd, const std::vector<std::int32_t>& acc);
 
   Params params_;
   const ClockDomain& clock_;
@@ -46,6 +45,7 @@ class PeArray : public sc_core::sc_module, public StatsProvider {
   buffer::Buffer& out_;
   PeArrayEngine engine_;
   std::vector<std::uint8_t> indices_;  // the current chunk's indices, unpacked for the engine
+  std::vector<std::int32_t> sums_;     // scratch: a drained tile's sums with the slot's partial sums
   std::deque<TileCommand> commands_;
   sc_core::sc_event command_event_;
   std::deque<TileCommand> ended_;  // tiles whose steps have issued, waiting for the drain thread

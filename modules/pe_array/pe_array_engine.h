@@ -52,6 +52,10 @@ struct Params {
   // Two accumulator sets per PE: a tile waits in its set for an output half and the column ports while the
   // next tile computes (see the drain above). Off: one set, and a tile claims its output half up front.
   bool overlap_drain = true;
+  // A long reduction keeps its partial sums on chip while its resident chunks serve many tiles: in the
+  // accumulators across two chunks held in both halves of a buffer, or in the output buffer, whose drain path
+  // adds a later chunk's sums to them (tile_command.h, OutputSlot). Off, each tile streams its own chunks.
+  bool partial_sums = true;
 
   std::string validate() const;
   std::uint32_t accumulator_sets() const { return overlap_drain ? 2 : 1; }

@@ -142,6 +142,11 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
                             "on-chip buffer for one head's L x L int32 attention scores"));
   k.push_back(bind_unsigned("sfu.stream_kib", c.sfu.stream_kib, "KiB",
                             "an SFU operation streams in groups of rows of about this much input"));
+  k.push_back(bind_bool("sfu.fuse_epilogues", c.sfu.fuse_epilogues,
+                        "GELU, residual adds and layernorms run on blocks of their GEMM's outputs while the array "
+                        "computes the next block (off: each alone, after its GEMM)"));
+  k.push_back(bind_unsigned("sfu.epilogue_blocks", c.sfu.epilogue_blocks, "blocks",
+                            "blocks of columns a GEMM with a fused GELU is cut into"));
   k.push_back(bind_unsigned("topk_unit.score_lanes", c.topk_unit.score_lanes, "lanes",
                             "approximate-score lanes (one 4-bit LUT product tree and sorter each)"));
   k.push_back(bind_unsigned("topk_unit.lut_per_lane", c.topk_unit.lut_per_lane, "", "4x4-bit LUT multipliers per lane"));

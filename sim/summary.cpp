@@ -43,6 +43,9 @@ const std::map<std::string, FigureInfo>& figures() {
       {"read_latency_ns_mean", {"ns", "mean read latency, request accepted to data returned"}},
       {"read_latency_ns_p99", {"ns", "99th percentile of the read latency"}},
       {"row_hit_rate", {"", "column accesses that found their row open"}},
+      {"sfu_idle_for_array_cycles",
+       {"cycles", "fused epilogues (sfu.fuse_epilogues): cycles the SFU sat idle waiting for the array's next "
+                  "block of outputs (the array's waits for the SFU are in sfu_only_cycles)"}},
       // The roofline bound (workloads/roofline.h).
       {"roofline_cycles",
        {"cycles", "sum over operations of max(effective MACs / peak MACs per cycle, compulsory DRAM bytes / peak "

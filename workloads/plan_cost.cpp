@@ -10,6 +10,12 @@
 
 namespace tacsim::workloads {
 
+std::uint64_t MemoryModel::moved(const dma::BlockMove& b) const {
+  const std::uint64_t bb = std::max<std::uint32_t>(burst_bytes, 1);
+  auto up = [bb](std::uint64_t x) { return (x + bb - 1) / bb * bb; };
+  return b.stride == b.row_bytes ? up(b.bytes()) : std::uint64_t{b.rows} * up(b.row_bytes);
+}
+
 namespace {
 
 // The memory's data bus at its peak rate. A transfer takes whatever bus cycles are free from the cycle it is
@@ -19,6 +25,7 @@ namespace {
 class Bus {
  public:
   explicit Bus(const MemoryModel& m) : m_(m) {}
+  std::uint64_t moved(const dma::BlockMove& b) const { return m_.moved(b); }
   Cycle transfer(Cycle at, std::uint64_t bytes) {
     Cycle need = static_cast<Cycle>(std::ceil(double(bytes) / m_.bytes_per_cycle));
     if (need == 0) return at + m_.latency_cycles;
@@ -68,7 +75,9 @@ class Loader {
   void advance(Bus& bus) {
     while (next_ < loads_.size() && (next_ < 2 || uses_[next_ - 2] == 0)) {
       const Cycle at = std::max(last_request_, next_ < 2 ? Cycle{0} : release_[next_ - 2]);
-      ready_[next_] = bus.transfer(at, loads_[next_].bytes());
+      std::uint64_t bytes = 0;
+      for (const dma::BlockMove& b : loads_[next_].blocks) bytes += bus.moved(b);
+      ready_[next_] = bus.transfer(at, bytes);
       last_request_ = at;
       ++next_;
     }
@@ -99,7 +108,7 @@ PlanCost estimate_plan(const GemmPlan& plan, const pe_array::Params& pe, const M
   std::vector<std::uint64_t> fill_bytes;
   for (const TilePlan& t : plan.tiles) {
     if (fill_bytes.size() <= t.fill) fill_bytes.resize(t.fill + 1, 0);
-    fill_bytes[t.fill] += t.writes_back ? t.writeback.bytes() : 0;
+    fill_bytes[t.fill] += t.writes_back ? memory.moved(t.writeback) : 0;
   }
   const bool sparse = plan.format.sparse();
   auto shape = [&](const TilePlan& t) { return pe_array::TileShape{t.rows, t.cols, t.steps, sparse}; };

@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "modules/common/types.h"
+#include "modules/dma/block_move.h"
 #include "modules/pe_array/pe_array_engine.h"
 #include "workloads/gemm.h"
 
@@ -16,6 +17,10 @@ namespace tacsim::workloads {
 struct MemoryModel {
   double bytes_per_cycle = 0;  // peak, per accelerator cycle
   Cycle latency_cycles = 0;    // from a transfer's last byte on the bus to its completion
+  // The memory moves whole bursts: a row of a block costs its bytes rounded up to bursts (the rows of a
+  // contiguous block are one range).
+  std::uint32_t burst_bytes = 1;
+  std::uint64_t moved(const dma::BlockMove& b) const;
 };
 
 struct PlanCost {

@@ -3,7 +3,6 @@
 // the machine before them (the regression case tinybert4-all-off holds those figures).
 #include <cstdint>
 #include <string>
-#include <vector>
 
 #include "tests/support/system_test.h"
 
@@ -24,15 +23,20 @@ class AblationTest : public SystemTest {
     EXPECT_EQ(s["check"], "pass") << args;
     return {s["cycles"].get<std::uint64_t>(), s["pe_utilization"].get<double>()};
   }
+  void no_faster(const std::string& workload, const std::string& on_args, const std::string& off_args) {
+    const Figures on = run(workload + on_args, "on");
+    const Figures off = run(workload + on_args + off_args, "off");
+    EXPECT_GE(off.cycles, on.cycles) << workload << on_args << " with" << off_args;
+    EXPECT_LE(off.pe_utilization, on.pe_utilization) << workload << on_args << " with" << off_args;
+  }
+  // The searching mapper's choices depend on the other switches, and its estimate can rank two tilings
+  // within a fraction of a percent the wrong way round; so the drain overlap, which changes no tiling by
+  // itself, is compared under the greedy mapper, the others from the default.
   void each_switch_off_is_no_faster(const std::string& workload) {
-    const Figures on = run(workload, "on");
-    const std::vector<std::string> off = {"pe_array.overlap_drain=false", "pe_array.partial_sums=false",
-                                          "pe_array.mapper=greedy", "sfu.fuse_epilogues=false"};
-    for (std::size_t i = 0; i < off.size(); ++i) {
-      const Figures f = run(workload + " --set " + off[i], "off" + std::to_string(i));
-      EXPECT_GE(f.cycles, on.cycles) << workload << " with " << off[i];
-      EXPECT_LE(f.pe_utilization, on.pe_utilization) << workload << " with " << off[i];
-    }
+    for (const char* off : {" --set pe_array.partial_sums=false", " --set pe_array.mapper=greedy",
+                            " --set sfu.fuse_epilogues=false"})
+      no_faster(workload, "", off);
+    no_faster(workload, " --set pe_array.mapper=greedy", " --set pe_array.overlap_drain=false");
   }
 };
 

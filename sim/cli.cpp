@@ -12,7 +12,9 @@
 #include "sim/diff_command.h"
 #include "sim/format_report.h"
 #include "sim/memtest.h"
+#include "sim/pareto_command.h"
 #include "sim/run.h"
+#include "sim/sweep_command.h"
 #include "sim/trace_command.h"
 #include "sim/version.h"
 
@@ -30,6 +32,9 @@ const char* kUsage =
     "  memtest  drive the DRAM alone with a pattern or a DRAMsim3 trace: bandwidth, latency, row hits\n"
     "  format-report  bytes of one weight matrix in HP, CSR, COO, bitmap, N:M and dense storage\n"
     "  diff     compare two results; exit 1 when a figure moved beyond its tolerance\n"
+    "  sweep    run many configurations (a grid, zipped lists, random samples), here or on Slurm; resumable\n"
+    "  pareto   the Pareto-optimal points of a sweep over two or three metrics\n"
+    "  select   the cheapest design of a sweep that meets a latency and an accuracy constraint\n"
     "  trace    build a request trace (lengths, text or an Azure trace, with arrivals) or describe one\n"
     "\n"
     "`tacsim <command> --help` lists the command's options.\n";
@@ -48,6 +53,8 @@ po::options_description common_options(const std::string& title, const std::stri
   return d;
 }
 
+}  // namespace
+
 po::options_description run_options() {
   auto d = common_options("tacsim run options", "pe_array.rows=64");
   d.add_options()("workload,w", po::value<std::string>()->value_name("NAME"), "shorthand for --set sim.workload=NAME")(
@@ -58,6 +65,8 @@ po::options_description run_options() {
       "check", "compute values and compare them with the C++ reference: --set sim.check=true");
   return d;
 }
+
+namespace {
 
 // memtest's own flags are shorthands for memtest.* config keys, so config.ini records them.
 const std::vector<std::pair<std::string, std::string>> kMemtestFlags = {
@@ -89,16 +98,9 @@ RunOptions common_run_options(const po::variables_map& vm) {
   return o;
 }
 
-int run_main(const std::vector<std::string>& args) {
-  const auto desc = run_options();
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::cout << "usage: tacsim run [options]\n\n" << desc << "\nconfig keys (default, meaning, unit):\n"
-              << describe_keys(HelpFor::kRun);
-    return 0;
-  }
+}  // namespace
+
+RunOptions run_options_from(const po::variables_map& vm) {
   RunOptions o = common_run_options(vm);
   // Shorthands go first, so an explicit --set still wins.
   std::vector<std::string> shorthand;
@@ -111,7 +113,22 @@ int run_main(const std::vector<std::string>& args) {
   if (vm.count("batch")) shorthand.push_back("model.batch=" + vm["batch"].as<std::string>());
   if (vm.count("check")) shorthand.push_back("sim.check=true");
   o.overrides.insert(o.overrides.begin(), shorthand.begin(), shorthand.end());
-  return run_command(o);
+  return o;
+}
+
+namespace {
+
+int run_main(const std::vector<std::string>& args) {
+  const auto desc = run_options();
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).run(), vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    std::cout << "usage: tacsim run [options]\n\n" << desc << "\nconfig keys (default, meaning, unit):\n"
+              << describe_keys(HelpFor::kRun);
+    return 0;
+  }
+  return run_command(run_options_from(vm));
 }
 
 int memtest_main(const std::vector<std::string>& args) {
@@ -154,6 +171,9 @@ int cli_main(int argc, char** argv) {
     if (cmd == "memtest") return memtest_main(rest);
     if (cmd == "format-report") return format_report_main(rest);
     if (cmd == "diff") return diff_main(rest);
+    if (cmd == "sweep") return sweep_main(rest);
+    if (cmd == "pareto") return pareto_main(rest);
+    if (cmd == "select") return select_main(rest);
     if (cmd == "trace") return trace_main(rest);
     std::cerr << fmt::format("tacsim: unknown command '{}'\n{}", cmd, kUsage);
     return 2;

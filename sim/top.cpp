@@ -24,7 +24,8 @@ workloads::EngineShape engine_shape(const SimConfig& cfg) {
   e.tilings = workloads::TilingPolicy::parse(cfg.pe_array_mapper, "pe_array.mapper");
   const double accel_hz = cfg.accel.clock_mhz * 1e6;
   e.memory = {cfg.memory_sustained_bytes_per_s() / accel_hz,
-              static_cast<Cycle>(std::ceil(cfg.memory_loaded_latency_ns() * 1e-9 * accel_hz)),
+              static_cast<Cycle>(std::ceil(cfg.memory_read_latency_ns() * 1e-9 * accel_hz)),
+              static_cast<Cycle>(std::ceil(cfg.memory_write_latency_ns() * 1e-9 * accel_hz)),
               cfg.memory.model == "dram" ? cfg.dram.burst_bytes() : 1};
   return e;
 }

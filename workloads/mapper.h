@@ -57,7 +57,7 @@ struct EngineShape {
   std::uint32_t act_banks = 8;  // activation buffer banks, which HP pruning keeps each row's reads apart in
   // The PE array's mapper: how it picks a tiling, and the memory as its cost model sees it.
   TilingPolicy tilings;
-  MemoryModel memory{256, 30};
+  MemoryModel memory{256, 30, 0};
 };
 
 struct GemmTask {

@@ -21,14 +21,15 @@ namespace {
 // The memory's data bus at its peak rate. A transfer takes whatever bus cycles are free from the cycle it is
 // asked for on, in as many pieces as it takes, as a memory controller interleaves the bursts of every queued
 // transaction: one asked for later in the plan's order may still fill a gap left before an earlier one. It is
-// done `latency` after its last byte.
+// done its latency (a read's, or a posted write's) after its last byte.
 class Bus {
  public:
   explicit Bus(const MemoryModel& m) : m_(m) {}
   std::uint64_t moved(const dma::BlockMove& b) const { return m_.moved(b); }
-  Cycle transfer(Cycle at, std::uint64_t bytes) {
+  Cycle transfer(Cycle at, std::uint64_t bytes, bool write = false) {
+    const Cycle latency = write ? m_.write_latency_cycles : m_.latency_cycles;
     Cycle need = static_cast<Cycle>(std::ceil(double(bytes) / m_.bytes_per_cycle));
-    if (need == 0) return at + m_.latency_cycles;
+    if (need == 0) return at + latency;
     Cycle t = at, last = at;
     while (need > 0) {
       auto it = busy_.upper_bound(t);  // busy_: disjoint [start, end) intervals by start
@@ -41,7 +42,7 @@ class Bus {
       claim(t, end);
       last = t = end;
     }
-    return last + m_.latency_cycles;
+    return last + latency;
   }
 
  private:
@@ -139,7 +140,7 @@ PlanCost estimate_plan(const GemmPlan& plan, const pe_array::Params& pe, const M
     const Cycle done = e.drain_tile(t.slot.claim ? out_free(t.fill) : 0);
     if (!t.slot.complete) return;
     writer_at = std::max({writer_at, done, out_free(t.fill)});
-    written.push_back(bus.transfer(writer_at, fill_bytes[t.fill]));
+    written.push_back(bus.transfer(writer_at, fill_bytes[t.fill], true));
   };
   for (const TilePlan& t : plan.tiles) {
     act.advance(bus);

@@ -174,9 +174,9 @@ void report_model_run(const SimConfig& cfg, const RunOptions& opts, const worklo
                              t.operand_stall, t.out_stall, t.drain_stall, t.conflicts, t.sfu_cycles, t.sfu_wait,
                              t.cycles ? double(t.pe_macs) / (peak_macs * double(t.cycles)) : 0.0);
   }
-  write_file_atomic(opts.out_dir, "ops.csv", csv);
-  write_file_atomic(opts.out_dir, "layers.csv", layer_csv);
-  write_results(opts.out_dir, cfg, summary,
+  write_file_atomic(opts.write_dir(), "ops.csv", csv);
+  write_file_atomic(opts.write_dir(), "layers.csv", layer_csv);
+  write_results(opts.write_dir(), cfg, summary,
                 {{"cycles_per_s", double(cycles) / totals.wall_s}, {"reference_wall_s", totals.reference_wall_s}},
                 totals.wall_s);
 

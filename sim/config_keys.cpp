@@ -6,6 +6,7 @@
 
 #include "modules/common/error.h"
 #include "modules/common/text.h"
+#include "workloads/mapper.h"
 #include "workloads/model.h"
 
 namespace tacsim::sim {
@@ -141,6 +142,11 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
                             "on-chip buffer for one head's L x L int32 attention scores"));
   k.push_back(bind_unsigned("sfu.stream_kib", c.sfu.stream_kib, "KiB",
                             "an SFU operation streams in groups of rows of about this much input"));
+  k.push_back(bind_bool("sfu.fuse_epilogues", c.sfu.fuse_epilogues,
+                        "GELU, residual adds and layernorms run on blocks of their GEMM's outputs while the array "
+                        "computes the next block (off: each alone, after its GEMM)"));
+  k.push_back(bind_unsigned("sfu.epilogue_blocks", c.sfu.epilogue_blocks, "blocks",
+                            "blocks of columns a GEMM with a fused GELU is cut into"));
   k.push_back(bind_unsigned("topk_unit.score_lanes", c.topk_unit.score_lanes, "lanes",
                             "approximate-score lanes (one 4-bit LUT product tree and sorter each)"));
   k.push_back(bind_unsigned("topk_unit.lut_per_lane", c.topk_unit.lut_per_lane, "", "4x4-bit LUT multipliers per lane"));
@@ -190,6 +196,19 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
                             "adder tree stages"));
   k.push_back(bind_unsigned("pe_array.accumulate_latency_cycles", pe.accumulate_latency_cycles, "cycles",
                             "accumulator stage"));
+  k.push_back(bind_bool("pe_array.overlap_drain", pe.overlap_drain,
+                        "two accumulator sets: a finished tile waits for an output half while the next computes"));
+  k.push_back(bind_bool("pe_array.partial_sums", pe.partial_sums,
+                        "long reductions keep partial sums on chip while their chunks serve many tiles (in the "
+                        "accumulators, or added in the output buffer); off: each tile streams its own chunks"));
+  k.push_back(make_key("pe_array.mapper", "",
+                       "tiling: search (the fastest that fits, by the cost model), greedy, or tiling:N (the N-th "
+                       "the search lists)",
+                       [&c](const std::string& v, const std::string& where) {
+                         workloads::TilingPolicy::parse(v, where + "pe_array.mapper");
+                         c.pe_array_mapper = v;
+                       },
+                       [&c] { return c.pe_array_mapper; }));
 
   k.push_back(bind_unsigned("act_buffer.capacity_kib", c.act_buffer.capacity_kib, "KiB",
                             "activation buffer, both ping-pong halves"));

@@ -6,6 +6,7 @@
 #include <systemc>
 
 #include "modules/common/error.h"
+#include "workloads/roofline.h"
 
 namespace tacsim::sim {
 
@@ -29,6 +30,7 @@ ModelExecutor::ModelExecutor(const SimConfig& cfg, const ModelPlan& plan, const 
     for (std::size_t i = 0; i < plan.sequences[q].size(); ++i) {
       records_[q][i].sequence = q;
       records_[q][i].op = &plan.sequences[q][i];
+      records_[q][i].compulsory_bytes = workloads::compulsory_bytes(plan.sequences[q], i, plan.blocks[q].on_chip);
     }
   }
 }
@@ -43,8 +45,15 @@ void ModelExecutor::execute(const Step& step) {
   switch (step.stage) {
     case Stage::kWhole: {
       const std::size_t i = engine_.request(q).tasks[step.task].op;
-      run_op(q, i);
+      const workloads::Epilogue& e = plan_.epilogues[q][i];
+      if (e.ops.empty()) {
+        run_op(q, i);
+      } else {
+        run_fused(q, i);
+      }
       if (check_ && op.layer_output) check_layer_output(q, i);
+      for (std::size_t j : e.ops)
+        if (check_ && ops[j].layer_output) check_layer_output(q, j);
       return;
     }
     case Stage::kScores: {
@@ -105,6 +114,77 @@ void ModelExecutor::run_op(std::size_t q, std::size_t i) {
       const sfu::SfuOp s = workloads::sfu_op(op, i, t, qz, check_ ? &values_.weights[op.layer] : nullptr);
       measured(rec, [&] { top_.sfu.run(s); });
     }
+  }
+}
+
+void ModelExecutor::run_fused(std::size_t q, std::size_t i) {
+  const auto& ops = plan_.sequences[q];
+  const Op& op = ops[i];
+  const workloads::Epilogue& e = plan_.epilogues[q][i];
+  const workloads::LayerQuant& qz = quant(q, op.layer);
+  OpRecord& rec = records_[q][i];
+  const workloads::GemmParams whole = model_gemm(cfg_, op);
+  const workloads::GemmLayout lay = workloads::weight_gemm_layout(ops, i, plan_.tensors[q], plan_.memory, qz);
+  std::vector<sfu::SfuOp> epilogue;
+  for (std::size_t j : e.ops) {
+    epilogue.push_back(
+        workloads::sfu_op(ops[j], j, plan_.tensors[q], qz, check_ ? &values_.weights[op.layer] : nullptr));
+    records_[q][j].beside_array = true;
+  }
+  // DRAM bytes: the SFU's run beside the GEMM's blocks, so the GEMM's are the task's less the epilogue's
+  // own (its inputs and output, each moved once).
+  const std::uint64_t bytes0 = top_.memory.bytes_transferred(), rec_bytes0 = rec.dram_bytes,
+                      gemm_bytes0 = gemm_bytes_;
+  std::uint64_t epilogue_bytes = 0;
+  bool outstanding = false;
+  // The array waits for the SFU to be done with the previous block (the last block: before the next task).
+  auto await_sfu = [&] {
+    const Cycle idle0 = top_.clock.now();
+    while (top_.sfu.busy()) sc_core::wait(top_.sfu.finished());
+    rec.sfu_wait += top_.clock.now() - idle0;
+    finish_epilogue(q, e);
+    outstanding = false;
+  };
+  for (const workloads::Epilogue::Block& b :
+       e.blocks(op, cfg_.pe_array.rows, cfg_.pe_array.cols, cfg_.sfu.epilogue_blocks)) {
+    workloads::GemmParams g = whole;
+    g.m = b.rows;
+    g.n = b.cols;
+    measured(rec, [&] { run_gemm(rec, g, workloads::gemm_block_layout(lay, b), false, false); });
+    if (outstanding) {
+      await_sfu();
+      // The SFU sat idle from its last block's end until this block was done.
+      const Cycle done = top_.sfu.done_cycles().back(), now = top_.clock.now();
+      records_[q][e.ops.front()].array_wait += now > done ? now - done : 0;
+    }
+    std::vector<sfu::SfuOp> chain;
+    for (std::size_t k = 0; k < epilogue.size(); ++k) {
+      chain.push_back(workloads::sfu_block(epilogue[k], b));
+      std::uint64_t bytes = chain.back().output.bytes();
+      for (const auto& in : chain.back().inputs) bytes += in.bytes();
+      records_[q][e.ops[k]].dram_bytes += bytes;
+      epilogue_bytes += bytes;
+    }
+    epilogue_t0_ = top_.clock.now();
+    top_.sfu.start(std::move(chain));
+    outstanding = true;
+  }
+  await_sfu();
+  const std::uint64_t gemm_bytes = top_.memory.bytes_transferred() - bytes0 - epilogue_bytes;
+  rec.dram_bytes = rec_bytes0 + gemm_bytes;
+  gemm_bytes_ = gemm_bytes0 + gemm_bytes;
+}
+
+void ModelExecutor::finish_epilogue(std::size_t q, const workloads::Epilogue& e) {
+  // Each operation of the block's chain ran from the previous one's end to its own.
+  const std::vector<Cycle>& done = top_.sfu.done_cycles();
+  for (std::size_t k = 0; k < e.ops.size(); ++k) {
+    OpRecord& r = records_[q][e.ops[k]];
+    const Cycle from = k == 0 ? epilogue_t0_ : done[k - 1];
+    if (!r.ran) r.start = from;
+    r.ran = true;
+    r.end = done[k];
+    r.cycles += done[k] - from;
   }
 }
 

@@ -32,6 +32,7 @@ struct ModelPlan {
   std::vector<workloads::AttentionBlocks> blocks;  // per sequence
   workloads::MemoryMap memory;
   std::vector<workloads::SequenceTensors> tensors;  // per sequence
+  std::vector<std::vector<workloads::Epilogue>> epilogues;  // [sequence][op]: SFU epilogues fused to GEMMs
   workloads::WeightMasks masks;
 };
 
@@ -65,6 +66,10 @@ class ModelExecutor : public scheduler::Executor {
   void run_gemm(OpRecord& rec, const workloads::GemmParams& g, const workloads::GemmLayout& layout,
                 bool on_chip_act, bool on_chip_out, const sparsity::Mask* mask = nullptr,
                 const std::string& mask_file = "");
+  // Weight GEMM i with its fused epilogue: a block of its outputs at a time on the array, then the epilogue's
+  // operations on that block on the SFU while the array computes the next block.
+  void run_fused(std::size_t q, std::size_t i);
+  void finish_epilogue(std::size_t q, const workloads::Epilogue& e);
   void start_softmax(std::size_t q, const workloads::Op& qk, std::uint32_t block);
   void await_softmax(std::size_t q, const workloads::Op& qk);
   void check_layer_output(std::size_t q, std::size_t i);
@@ -87,6 +92,8 @@ class ModelExecutor : public scheduler::Executor {
   // The softmax block running on the SFU beside the array: when it started, and the bytes moved by then.
   Cycle softmax_t0_ = 0;
   std::uint64_t softmax_bytes0_ = 0, softmax_gemm_bytes0_ = 0;
+  // The epilogue block on the SFU: when it started.
+  Cycle epilogue_t0_ = 0;
   std::uint64_t mismatches_ = 0;
   std::string first_mismatch_;
 };

@@ -10,6 +10,7 @@
 #include "sim/output.h"
 #include "sim/stats_dump.h"
 #include "sim/summary.h"
+#include "workloads/roofline.h"
 
 namespace tacsim::sim {
 
@@ -22,19 +23,18 @@ void report_model_run(const SimConfig& cfg, const RunOptions& opts, const worklo
   auto kind_name = [](OpKind k) { return std::string(workloads::to_string(k)); };
   // Roofline: the array's peak MACs per cycle, and the memory's peak bytes per accelerator cycle.
   const double peak_macs = double(cfg.pe_array.peak_macs_per_cycle());
-  const double mem_bytes_per_s =
-      cfg.memory.model == "dram"
-          ? double(cfg.dram.channels) * cfg.dram.burst_bytes() / cfg.dram.burst_cycles() * cfg.dram.clock_mhz * 1e6
-          : double(cfg.fixed_memory.bytes_per_cycle) * cfg.fixed_memory.clock_mhz * 1e6;
-  const double peak_bytes = mem_bytes_per_s / (cfg.accel.clock_mhz * 1e6);
+  const double peak_bytes = cfg.memory_peak_bytes_per_s() / (cfg.accel.clock_mhz * 1e6);
+  const workloads::Roofline roofline{peak_macs, peak_bytes};
 
   std::string csv =
       "sequence,seq_len,index,name,kind,layer,head,start_cycle,end_cycle,cycles,macs,effective_macs,dram_bytes,"
       "operand_stall_cycles,out_stall_cycles,drain_stall_cycles,bank_conflict_cycles,sfu_wait_cycles,"
-      "achieved_macs_per_cycle,roofline_macs_per_cycle,bound,tiling\n";
+      "array_wait_cycles,achieved_macs_per_cycle,roofline_macs_per_cycle,bound,limited_by,compulsory_bytes,"
+      "roofline_cycles,tiling\n";
   // Per operation kind: cycles, dense-equivalent MACs, the MACs the datapath performed, DRAM bytes.
   struct KindTotals {
     std::uint64_t cycles = 0, macs = 0, pe_macs = 0, dram_bytes = 0;
+    double roofline_cycles = 0;
   };
   std::map<std::string, KindTotals> by_kind;
   struct LayerTotals {
@@ -43,6 +43,8 @@ void report_model_run(const SimConfig& cfg, const RunOptions& opts, const worklo
   };
   std::vector<LayerTotals> layers(spec.layers);
   std::uint64_t macs = 0, pe_macs = 0;
+  double roofline_cycles = 0;
+  std::uint64_t sfu_idle_for_array = 0;
   for (std::size_t i = 0; i < records.size(); ++i) {
     const OpRecord& r = *records[i];
     const Op& op = *r.op;
@@ -58,15 +60,37 @@ void report_model_run(const SimConfig& cfg, const RunOptions& opts, const worklo
       roof = std::min(peak_macs, by_memory);
       bound = by_memory < peak_macs ? "memory" : "compute";
     }
-    csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3f},{:.3f},{},\"{}\"\n", r.sequence,
-                       lengths[r.sequence], i, op.name, kind_name(op.kind), op.layer, op.head, r.start, r.end, cyc,
-                       op.macs, op_eff, r.dram_bytes, r.operand_stall, r.out_stall, r.drain_stall,
-                       r.conflicts, r.sfu_wait, achieved, roof, bound, r.tiling);
+    const double op_roofline = roofline.cycles(op_eff, r.compulsory_bytes);
+    // What holds the operation back most: for the datapath's GEMMs the largest of its cycles at peak, its
+    // waits for operands, for an output half or the column ports, and for the SFU; an SFU operation beside
+    // the array is held by the array when it waited for it more than half its time.
+    std::string limited_by = "sfu";
+    if (workloads::is_gemm(op.kind)) {
+      const std::pair<std::uint64_t, const char*> parts[] = {
+          {static_cast<std::uint64_t>(double(r.pe_macs) / peak_macs), "compute"},
+          {r.operand_stall + r.conflicts, "operands"},
+          {r.out_stall + r.drain_stall, "output"},
+          {r.sfu_wait, "sfu"}};
+      limited_by = std::max_element(std::begin(parts), std::end(parts),
+                                    [](const auto& a, const auto& b) { return a.first < b.first; })->second;
+    } else if (op.kind == OpKind::kTopkAttention) {
+      limited_by = "topk_unit";
+    } else if (r.beside_array && 2 * r.array_wait > cyc) {
+      limited_by = "array";
+    }
+    csv += fmt::format(
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3f},{:.3f},{},{},{},{:.1f},\"{}\"\n", r.sequence,
+        lengths[r.sequence], i, op.name, kind_name(op.kind), op.layer, op.head, r.start, r.end, cyc, op.macs, op_eff,
+        r.dram_bytes, r.operand_stall, r.out_stall, r.drain_stall, r.conflicts, r.sfu_wait, r.array_wait, achieved,
+        roof, bound, limited_by, r.compulsory_bytes, op_roofline, r.tiling);
+    sfu_idle_for_array += r.array_wait;
+    roofline_cycles += op_roofline;
     KindTotals& kt = by_kind[kind_name(op.kind)];
     kt.cycles += cyc;
     kt.macs += op.macs;
     kt.pe_macs += r.pe_macs;
     kt.dram_bytes += r.dram_bytes;
+    kt.roofline_cycles += op_roofline;
     LayerTotals& lt = layers[op.layer];
     lt.macs += op.macs;
     lt.dram_bytes += r.dram_bytes;
@@ -78,7 +102,9 @@ void report_model_run(const SimConfig& cfg, const RunOptions& opts, const worklo
     if (!workloads::is_gemm(op.kind)) lt.sfu_cycles += cyc;
     // The array waits for the SFU: the whole of the operations that run alone (residual, layernorm, GELU),
     // and the pipelined softmax's share (recorded on S.V).
-    const bool alone = op.kind == OpKind::kResidualAdd || op.kind == OpKind::kLayerNorm || op.kind == OpKind::kGelu;
+    // A fused epilogue's operations run beside the array: its waits are on their GEMM.
+    const bool alone = !r.beside_array && (op.kind == OpKind::kResidualAdd || op.kind == OpKind::kLayerNorm ||
+                                           op.kind == OpKind::kGelu);
     lt.sfu_wait += (alone ? cyc : 0) + r.sfu_wait;
     macs += op.macs;
     pe_macs += r.pe_macs;
@@ -126,6 +152,9 @@ void report_model_run(const SimConfig& cfg, const RunOptions& opts, const worklo
   summary["weight_bytes"] = totals.weight_bytes;
   summary["bank_conflict_cycles"] = totals.bank_conflict_cycles;
   breakdown.add_to(summary);
+  summary["sfu_idle_for_array_cycles"] = sfu_idle_for_array;
+  summary["roofline_cycles"] = roofline_cycles;
+  summary["roofline_fraction"] = cycles ? roofline_cycles / double(cycles) : 0.0;
   // Per kind, flat: busy_cycles_<kind> (operations of a kind may overlap others: these add up to more than
   // the run), dense_macs_<kind>, dram_bytes_<kind>, and for the PE array's kinds pe_utilization_<kind>
   // (performed MACs over the array's peak during that kind's busy cycles).
@@ -133,6 +162,7 @@ void report_model_run(const SimConfig& cfg, const RunOptions& opts, const worklo
     summary["busy_cycles_" + k] = v.cycles;
     summary["dense_macs_" + k] = v.macs;
     summary["dram_bytes_" + k] = v.dram_bytes;
+    summary["roofline_cycles_" + k] = v.roofline_cycles;
     if (v.pe_macs > 0 && v.cycles > 0) summary["pe_utilization_" + k] = double(v.pe_macs) / (peak_macs * double(v.cycles));
   }
 
@@ -161,6 +191,9 @@ void report_model_run(const SimConfig& cfg, const RunOptions& opts, const worklo
                               cfg.accel.clock_mhz));
     std::cout << mac_figures.describe(cycles);
     row("bytes moved (DRAM)", fmt::format("{}", totals.dram_bytes));
+    row("roofline bound", fmt::format("{:.0f} cycles: the run reaches {:.1f} % of it (per operation, the larger of "
+                                      "MACs at peak and each operand moved once at peak bandwidth)",
+                                      roofline_cycles, 100.0 * summary["roofline_fraction"].get<double>()));
     std::cout << breakdown.describe(peak_macs);
     std::cout << "  busy cycles per kind (operations overlap, e.g. the softmax beside the array: more than the run)\n";
     for (const auto& [k, v] : by_kind)

@@ -25,6 +25,12 @@ struct OpRecord {
   std::uint64_t dram_bytes = 0, operand_stall = 0, out_stall = 0, drain_stall = 0, conflicts = 0, pe_macs = 0;
   // S.V blocks of a pipelined head: cycles the array sat idle waiting for the softmax of their block.
   std::uint64_t sfu_wait = 0;
+  // A GEMM with a fused epilogue: its sfu_wait holds the cycles the array sat idle for the SFU (to take the
+  // next block, and the last block's epilogue). An SFU op of such an epilogue (beside_array): the cycles the
+  // SFU sat idle waiting for the array's next block.
+  bool beside_array = false;
+  std::uint64_t array_wait = 0;
+  std::uint64_t compulsory_bytes = 0;  // its DRAM traffic with each operand read once (workloads/roofline.h)
   std::string tiling;
 };
 

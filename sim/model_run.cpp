@@ -174,6 +174,7 @@ void ModelRun::plan_memory() {
                                     cfg_.model.attention_block_rows, cfg_.model.attention_on_chip));
     plan_.tensors.push_back(
         workloads::place_tensors(plan_.spec, plan_.sequences[q], plan_.memory, q, L, plan_.blocks[q].rows));
+    plan_.epilogues.push_back(workloads::fused_epilogues(plan_.sequences[q], cfg_.sfu.fuse_epilogues));
   }
 }
 
@@ -226,7 +227,8 @@ int ModelRun::run() {
   // Every sequence is a request at cycle 0, run one after another.
   scheduler::SchedulerEngine engine(scheduler::make_policy(scheduler::PolicyKind::kInOrder));
   for (std::size_t q = 0; q < plan_.sequences.size(); ++q)
-    engine.admit(workloads::model_request(plan_.sequences[q], plan_.blocks[q].count(plan_.lengths[q]), q, 0));
+    engine.admit(workloads::model_request(plan_.sequences[q], plan_.blocks[q].count(plan_.lengths[q]), q, 0,
+                                          plan_.epilogues[q]));
   ModelExecutor executor(cfg_, plan_, values_, check_, top, engine);
   top.set_driver([&] { scheduler::dispatch(engine, executor, top.clock); });
   std::size_t total_ops = 0;

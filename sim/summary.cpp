@@ -54,6 +54,14 @@ const std::map<std::string, FigureInfo>& figures() {
       {"effective_tops_per_w", {"TOPS/W", "2 x dense_macs / energy: in the dense computation's operations"}},
       {"dram_pj_per_bit", {"pJ/bit", "the DRAM's energy (commands, refresh, standby) / bits it moved"}},
       {"edp_j_s", {"J s", "energy-delay product: energy x simulated time"}},
+      {"sfu_idle_for_array_cycles",
+       {"cycles", "fused epilogues (sfu.fuse_epilogues): cycles the SFU sat idle waiting for the array's next "
+                  "block of outputs (the array's waits for the SFU are in sfu_only_cycles)"}},
+      // The roofline bound (workloads/roofline.h).
+      {"roofline_cycles",
+       {"cycles", "sum over operations of max(effective MACs / peak MACs per cycle, compulsory DRAM bytes / peak "
+                  "bytes per cycle): each operand read once, each result written once"}},
+      {"roofline_fraction", {"", "roofline_cycles / cycles: how close the run comes to its roofline bound"}},
   };
   return table;
 }
@@ -65,6 +73,7 @@ const std::map<std::string, FigureInfo>& per_kind_figures() {
       {"dense_macs_", {"MACs", "dense MACs of this kind's operations"}},
       {"dram_bytes_", {"bytes", "DRAM bytes of this kind's operations"}},
       {"pe_utilization_", {"", "performed MACs / (peak x busy cycles) of this kind's operations"}},
+      {"roofline_cycles_", {"cycles", "the roofline bound of this kind's operations (roofline_cycles)"}},
   };
   return table;
 }

@@ -1,5 +1,7 @@
 #include "sim/top.h"
 
+#include <cmath>
+
 #include "modules/dram/dram.h"
 #include "modules/memory/fixed_latency_memory.h"
 
@@ -19,6 +21,12 @@ workloads::EngineShape engine_shape(const SimConfig& cfg) {
   e.weight_half_bytes = cfg.weight_buffer.half_bytes();
   e.out_half_bytes = cfg.out_buffer.half_bytes();
   e.hp_datapath = cfg.hp_datapath;
+  e.tilings = workloads::TilingPolicy::parse(cfg.pe_array_mapper, "pe_array.mapper");
+  const double accel_hz = cfg.accel.clock_mhz * 1e6;
+  e.memory = {cfg.memory_sustained_bytes_per_s() / accel_hz,
+              static_cast<Cycle>(std::ceil(cfg.memory_read_latency_ns() * 1e-9 * accel_hz)),
+              static_cast<Cycle>(std::ceil(cfg.memory_write_latency_ns() * 1e-9 * accel_hz)),
+              cfg.memory.model == "dram" ? cfg.dram.burst_bytes() : 1};
   return e;
 }
 

@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
 export BUILD JOBS
 
-.PHONY: all deps build run test regression test-sanitize bench install clean
+.PHONY: all deps build run test regression test-sanitize fuzz bench install clean
 
 all: build
 
@@ -33,6 +33,11 @@ test-sanitize: deps
 	cmake --build $(BUILD)-sanitize -j $(JOBS)
 	cd $(BUILD)-sanitize && ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS)
+
+# Coverage-guided fuzzing of every parser with libFuzzer (clang), FUZZ_SECONDS each (tools/fuzz).
+FUZZ_SECONDS ?= 600
+fuzz:
+	tools/fuzz $(FUZZ_SECONDS)
 
 bench: build
 	tools/bench/run $(BUILD)

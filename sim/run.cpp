@@ -8,7 +8,7 @@ namespace tacsim::sim {
 
 int run_command(const RunOptions& opts) {
   const SimConfig cfg = resolve_config(opts.config_path, opts.overrides);
-  return cfg.sim.workload == "model" ? run_model(cfg, opts) : run_gemm(cfg, opts);
+  return cfg.sim.workload == "gemm" ? run_gemm(cfg, opts) : run_model(cfg, opts);
 }
 
 }  // namespace tacsim::sim

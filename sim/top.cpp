@@ -1,5 +1,9 @@
 #include "sim/top.h"
 
+#include <string>
+
+#include <sysc/kernel/sc_spawn.h>
+
 #include "modules/dram/dram.h"
 #include "modules/memory/fixed_latency_memory.h"
 
@@ -12,14 +16,14 @@ std::unique_ptr<sc_core::sc_module> make_memory(const SimConfig& cfg) {
 }
 }  // namespace
 
-workloads::EngineShape engine_shape(const SimConfig& cfg) {
-  workloads::EngineShape e;
-  e.pe_array = cfg.pe_array;
-  e.act_half_bytes = cfg.act_buffer.half_bytes();
-  e.weight_half_bytes = cfg.weight_buffer.half_bytes();
-  e.out_half_bytes = cfg.out_buffer.half_bytes();
-  e.act_banks = cfg.hp_datapath.bank.banks;
-  return e;
+workloads::EngineShape engine_shape(const engine::Params& e) {
+  workloads::EngineShape s;
+  s.pe_array = e.pe_array;
+  s.act_half_bytes = e.act_buffer.half_bytes();
+  s.weight_half_bytes = e.weight_buffer.half_bytes();
+  s.out_half_bytes = e.out_buffer.half_bytes();
+  s.act_banks = e.hp_datapath.bank.banks;
+  return s;
 }
 
 Top::Top(const sc_core::sc_module_name& name, const SimConfig& cfg)
@@ -27,37 +31,32 @@ Top::Top(const sc_core::sc_module_name& name, const SimConfig& cfg)
       clock(cfg.accel.clock_mhz),
       memory_module(make_memory(cfg)),
       memory(dynamic_cast<memory::MemoryDevice&>(*memory_module)),
-      dma("dma", cfg.dma, clock),
-      act_buffer("act_buffer", cfg.act_buffer, clock),
-      weight_buffer("weight_buffer", cfg.weight_buffer, clock),
-      out_buffer("out_buffer", cfg.out_buffer, clock),
-      pe_array("pe_array", cfg.pe_array, clock, act_buffer, weight_buffer, out_buffer),
-      hp_datapath("hp_datapath", cfg.hp_datapath, clock, act_buffer, weight_buffer, out_buffer),
-      sfu("sfu", cfg.sfu, clock, dma),
-      topk_unit("topk_unit", cfg.topk_unit, clock, dma),
-      controller("controller", clock, dma, act_buffer, weight_buffer, out_buffer, pe_array, hp_datapath),
-      on_chip_store(memory.store().capacity()) {
-  dma.initiator_socket.bind(memory.target());
-  controller.set_on_chip_store(&on_chip_store);
-  sfu.set_on_chip_store(&on_chip_store);
-  topk_unit.set_on_chip_store(&on_chip_store);
-  SC_THREAD(driver_thread);
+      interconnect("interconnect", cfg.interconnect, clock, cfg.engines.size()) {
+  for (std::size_t i = 0; i < cfg.engines.size(); ++i) {
+    engines.push_back(std::make_unique<engine::Engine>(("engine" + std::to_string(i)).c_str(), cfg.engines[i],
+                                                       clock, memory.store().capacity()));
+    engines.back()->dma.initiator_socket.bind(interconnect.target_socket);
+  }
+  interconnect.initiator_socket.bind(memory.target());
+  for (std::size_t i = 0; i < engines.size(); ++i) {
+    sc_core::sc_spawn_options o;
+    sc_core::sc_spawn([this, i] { driver_thread(i); }, ("driver" + std::to_string(i)).c_str(), &o);
+  }
+  drivers_running_ = engines.size();
 }
 
 void Top::set_compute_values(bool on) {
-  pe_array.set_compute_values(on);
-  hp_datapath.set_compute_values(on);
-  sfu.set_compute_values(on);
-  topk_unit.set_compute_values(on);
+  for (auto& e : engines) e->set_compute_values(on);
 }
 
-void Top::driver_thread() {
+void Top::driver_thread(std::size_t engine) {
   try {
-    if (driver_) driver_();
+    if (driver_ && !error_) driver_(engine);
   } catch (...) {
-    error_ = std::current_exception();
+    if (!error_) error_ = std::current_exception();
+    sc_core::sc_stop();
   }
-  sc_core::sc_stop();
+  if (--drivers_running_ == 0) sc_core::sc_stop();
 }
 
 }  // namespace tacsim::sim

@@ -53,10 +53,14 @@ void Top::driver_thread(std::size_t engine) {
   try {
     if (driver_ && !error_) driver_(engine);
   } catch (...) {
-    if (!error_) error_ = std::current_exception();
-    sc_core::sc_stop();
+    // The first error stops the simulation; the other drivers never run again.
+    if (!error_) {
+      error_ = std::current_exception();
+      sc_core::sc_stop();
+    }
+    return;
   }
-  if (--drivers_running_ == 0) sc_core::sc_stop();
+  if (--drivers_running_ == 0 && !error_) sc_core::sc_stop();
 }
 
 }  // namespace tacsim::sim

@@ -175,4 +175,40 @@ TEST_F(TraceRunTest, BadTraceInputIsAOneLineError) {
   EXPECT_NE(r.err.find("--seq-len: a trace's requests have their own lengths"), std::string::npos) << r.err;
 }
 
+// --find-max-rate: the highest Poisson rate whose p99 meets the SLO, bracketed by a rate that misses it within
+// the tolerance; every probe a run of its own, listed in max_rate.csv.
+TEST_F(TraceRunTest, FindMaxRateBracketsTheRateThatMeetsTheSlo) {
+  const std::string out = (dir_ / "cap").string();
+  const Result r = tacsim("run --model bert-tiny --trace " + first_rows(40) +
+                          " --find-max-rate --slo-p99 100us --rate-lo 20000 --rate-tol 0.1 --out " + out);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto answer = nlohmann::json::parse(slurp(dir_ / "cap" / "max_rate.json"));
+  EXPECT_EQ(answer["slo_p99_ns"], 100000);
+  ASSERT_TRUE(answer["max_rate_per_s"].is_number()) << answer;
+  ASSERT_TRUE(answer["first_missing_rate_per_s"].is_number()) << answer;
+  const double met = answer["max_rate_per_s"], missed = answer["first_missing_rate_per_s"];
+  EXPECT_GT(missed, met);
+  EXPECT_LE(missed / met - 1, 0.1);
+  EXPECT_NE(r.out.find("max rate: "), std::string::npos) << r.out;
+  // Each probe's own run says the same as its row.
+  std::istringstream csv(slurp(dir_ / "cap" / "max_rate.csv"));
+  std::string line;
+  std::getline(csv, line);
+  EXPECT_EQ(line, "rate_per_s,latency_ns_p99,latency_ns_p50,throughput_seq_per_s,meets_slo,probe");
+  int probes = 0;
+  while (std::getline(csv, line)) {
+    probes += 1;
+    const std::string probe = line.substr(line.rfind(',') + 1);
+    const auto s = stats("cap/probes/" + probe)["summary"];
+    const bool meets = line[line.rfind(',') - 1] == '1';
+    EXPECT_EQ(meets, s["latency_ns_p99"].get<std::uint64_t>() <= 100000) << line;
+  }
+  EXPECT_EQ(probes, answer["probes"].get<int>());
+  // The search needs an SLO, and a trace to re-time.
+  EXPECT_EQ(tacsim("run --model bert-tiny --trace " + first_rows(5) + " --find-max-rate --out " + out).code, 2);
+  const Result m = tacsim("run --model bert-tiny --find-max-rate --slo-p99 1ms --out " + out);
+  EXPECT_EQ(m.code, 2);
+  EXPECT_NE(m.err.find("--find-max-rate: re-times a trace's requests"), std::string::npos) << m.err;
+}
+
 }  // namespace

@@ -211,4 +211,24 @@ TEST_F(TraceRunTest, FindMaxRateBracketsTheRateThatMeetsTheSlo) {
   EXPECT_NE(m.err.find("--find-max-rate: re-times a trace's requests"), std::string::npos) << m.err;
 }
 
+// Padding wastes exactly the padded work: two requests of 10 and 30 tokens in one padded batch perform, on the
+// datapaths, the MACs of running them unpadded one at a time (fcfs) plus the run's padding_macs (the first
+// request computed at 30 tokens).
+TEST_F(TraceRunTest, PaddedWastesExactlyThePaddedWork) {
+  const fs::path two = dir_ / "two.csv";
+  std::ofstream(two) << "id,arrival_ns,seq_len\n0,0,10\n1,0,30\n";
+  ASSERT_EQ(run(two.string(), "padded", "--policy padded --set scheduler.batch_size=2").code, 0);
+  ASSERT_EQ(run(two.string(), "fcfs", "--policy fcfs").code, 0);
+  const auto padded = stats("padded")["summary"], fcfs = stats("fcfs")["summary"];
+  EXPECT_EQ(padded["batches"], 1);
+  EXPECT_EQ(padded["padded_tokens"], 20);
+  EXPECT_GT(padded["padding_macs"].get<std::uint64_t>(), 0u);
+  EXPECT_EQ(padded["macs"].get<std::uint64_t>(),
+            fcfs["macs"].get<std::uint64_t>() + padded["padding_macs"].get<std::uint64_t>());
+  const auto rows = requests("padded");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].padded_len, 30u);
+  EXPECT_EQ(rows[0].finish, rows[1].finish);  // the batch leaves together
+}
+
 }  // namespace

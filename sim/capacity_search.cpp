@@ -33,19 +33,6 @@ std::string CapacitySearch::validate() const {
   return "";
 }
 
-std::uint64_t parse_duration_ns(const std::string& text, const std::string& what) {
-  const std::string t = text::trim(text);
-  const std::pair<const char*, double> units[] = {{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}};
-  for (const auto& [unit, scale] : units)
-    if (text::ends_with(t, unit)) {
-      const auto v = text::to_double(t.substr(0, t.size() - std::string(unit).size()));
-      if (v && *v > 0 && *v * scale < 1e18) return static_cast<std::uint64_t>(std::llround(*v * scale));
-      break;
-    }
-  throw InputError(fmt::format(
-      "{}: expected a positive time with a unit (ns, us, ms or s), e.g. 5ms, got '{}'", what, text));
-}
-
 namespace {
 
 struct Probe {

@@ -23,9 +23,6 @@ struct CapacitySearch {
   std::string validate() const;
 };
 
-// "5ms", "800us", "1.5s", "250000ns" (a unit is required): nanoseconds. Throws InputError naming `what`.
-std::uint64_t parse_duration_ns(const std::string& text, const std::string& what);
-
 // Exit code: 0 (the answer may be that no rate meets the SLO), 2 bad input (the first probe's error
 // included).
 int find_max_rate(const RunOptions& opts, const CapacitySearch& search);

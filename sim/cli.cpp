@@ -1,5 +1,6 @@
 #include "sim/cli.h"
 
+#include <cmath>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -14,7 +15,10 @@
 #include "sim/diff_command.h"
 #include "sim/format_report.h"
 #include "sim/memtest.h"
+#include "sim/pareto_command.h"
 #include "sim/run.h"
+#include "sim/sweep_analysis.h"
+#include "sim/sweep_command.h"
 #include "sim/trace_command.h"
 #include "sim/version.h"
 
@@ -32,6 +36,9 @@ const char* kUsage =
     "  memtest  drive the DRAM alone with a pattern or a DRAMsim3 trace: bandwidth, latency, row hits\n"
     "  format-report  bytes of one weight matrix in HP, CSR, COO, bitmap, N:M and dense storage\n"
     "  diff     compare two results; exit 1 when a figure moved beyond its tolerance\n"
+    "  sweep    run many configurations (a grid, zipped lists, random samples), here or on Slurm; resumable\n"
+    "  pareto   the Pareto-optimal points of a sweep over two or three metrics\n"
+    "  select   the cheapest design of a sweep that meets a latency and an accuracy constraint\n"
     "  trace    build a request trace (lengths, text or an Azure trace, with arrivals) or describe one\n"
     "\n"
     "`tacsim <command> --help` lists the command's options.\n";
@@ -49,6 +56,8 @@ po::options_description common_options(const std::string& title, const std::stri
       "quiet,q", "print nothing on success");
   return d;
 }
+
+}  // namespace
 
 po::options_description run_options() {
   auto d = common_options("tacsim run options", "pe_array.rows=64");
@@ -77,6 +86,8 @@ po::options_description run_options() {
       "--find-max-rate: stop when hi / lo - 1 is below this (default 0.02)");
   return d;
 }
+
+namespace {
 
 // memtest's own flags are shorthands for memtest.* config keys, so config.ini records them.
 const std::vector<std::pair<std::string, std::string>> kMemtestFlags = {
@@ -108,16 +119,9 @@ RunOptions common_run_options(const po::variables_map& vm) {
   return o;
 }
 
-int run_main(const std::vector<std::string>& args) {
-  const auto desc = run_options();
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::cout << "usage: tacsim run [options]\n\n" << desc << "\nconfig keys (default, meaning, unit):\n"
-              << describe_keys(HelpFor::kRun);
-    return 0;
-  }
+}  // namespace
+
+RunOptions run_options_from(const po::variables_map& vm) {
   RunOptions o = common_run_options(vm);
   // Shorthands go first, so an explicit --set still wins.
   std::vector<std::string> shorthand;
@@ -143,13 +147,31 @@ int run_main(const std::vector<std::string>& args) {
   if (vm.count("engines")) shorthand.push_back("accel.engines=" + vm["engines"].as<std::string>());
   if (vm.count("check")) shorthand.push_back("sim.check=true");
   o.overrides.insert(o.overrides.begin(), shorthand.begin(), shorthand.end());
+  return o;
+}
+
+namespace {
+
+int run_main(const std::vector<std::string>& args) {
+  const auto desc = run_options();
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).run(), vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    std::cout << "usage: tacsim run [options]\n\n" << desc << "\nconfig keys (default, meaning, unit):\n"
+              << describe_keys(HelpFor::kRun);
+    return 0;
+  }
+  const RunOptions o = run_options_from(vm);
   const bool search = vm.count("find-max-rate") > 0;
   for (const char* flag : {"slo-p99", "rate-lo", "rate-hi", "rate-tol"})
     if (vm.count(flag) && !search) throw InputError(fmt::format("--{} applies to --find-max-rate", flag));
   if (search) {
     CapacitySearch s;
     if (!vm.count("slo-p99")) throw InputError("--find-max-rate: give the latency to meet, e.g. --slo-p99 5ms");
-    s.slo_p99_ns = parse_duration_ns(vm["slo-p99"].as<std::string>(), "--slo-p99");
+    const double slo_ns = parse_duration_ns(vm["slo-p99"].as<std::string>(), "--slo-p99");
+    if (slo_ns >= 1e18) throw InputError("--slo-p99: at most 1e18 ns");
+    s.slo_p99_ns = static_cast<std::uint64_t>(std::llround(slo_ns));  // 0 is refused by validate()
     if (vm.count("rate-lo")) s.rate_lo = text::parse_double(vm["rate-lo"].as<std::string>(), "--rate-lo");
     if (vm.count("rate-hi")) s.rate_hi = text::parse_double(vm["rate-hi"].as<std::string>(), "--rate-hi");
     if (vm.count("rate-tol")) s.tolerance = text::parse_double(vm["rate-tol"].as<std::string>(), "--rate-tol");
@@ -198,6 +220,9 @@ int cli_main(int argc, char** argv) {
     if (cmd == "memtest") return memtest_main(rest);
     if (cmd == "format-report") return format_report_main(rest);
     if (cmd == "diff") return diff_main(rest);
+    if (cmd == "sweep") return sweep_main(rest);
+    if (cmd == "pareto") return pareto_main(rest);
+    if (cmd == "select") return select_main(rest);
     if (cmd == "trace") return trace_main(rest);
     std::cerr << fmt::format("tacsim: unknown command '{}'\n{}", cmd, kUsage);
     return 2;

@@ -256,6 +256,8 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
   k.push_back(bind_unsigned("fixed_memory.bytes_per_cycle", m.bytes_per_cycle, "bytes/cycle", "data bus width"));
   k.push_back(bind_unsigned("fixed_memory.queue_depth", m.queue_depth, "transactions", "requests in flight"));
   k.push_back(bind_unsigned("fixed_memory.capacity_mib", m.capacity_mib, "MiB", "capacity"));
+  k.push_back(bind_bool("fixed_memory.posted_writes", m.posted_writes,
+                        "writes acknowledged once their data is across, without the access latency"));
 
   auto& t = c.memtest;
   auto memtest = [&k](ConfigKey key) { k.push_back(with_scope(std::move(key), KeyScope::kMemtest)); };
@@ -278,11 +280,10 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
       bind_string("dram.preset", c.dram_preset,
                   "device preset: " + text::join(dram::preset_names(dram_presets_dir()))),
       KeyScope::kBoth));
-  for (const std::string& field : dram::field_names()) {
-    const bool cycles = text::ends_with(field, "_cycles");
+  for (const dram::FieldInfo& info : dram::field_infos()) {
+    const std::string field = info.name;
     ConfigKey key = make_key(
-        "dram." + field, cycles ? "DRAM cycles" : (field == "clock_mhz" ? "MHz" : ""),
-        "overrides the preset (JEDEC name; see modules/dram/dram_params.h)",
+        "dram." + field, info.unit, info.meaning,
         [&c, field](const std::string& v, const std::string& where) {
           dram::Params scratch;
           std::string err = dram::set_field(scratch, field, v);

@@ -1,6 +1,8 @@
 #include "sim/memtest.h"
 
 #include <chrono>
+#include <exception>
+#include <memory>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -22,17 +24,47 @@ namespace tacsim::sim {
 
 namespace {
 
+// The requests come from the pattern or the trace one at a time, so memory stays flat in the trace's length. A
+// bad trace line is found during the run: it ends the requests, and is thrown again after the run (`error`).
+dram::TrafficGenerator::Source source_for(const SimConfig& cfg, std::exception_ptr& error) {
+  const std::uint64_t capacity = cfg.dram.capacity_bytes();
+  const std::uint32_t burst = cfg.dram.burst_bytes();
+  if (cfg.memtest_trace.empty()) {
+    auto pattern = std::make_shared<dram::PatternSource>(cfg.memtest, capacity, burst);
+    return [pattern](dram::TrafficRequest& r) { return pattern->next(r); };
+  }
+  auto reader = std::make_shared<traces::DramTraceReader>(cfg.memtest_trace, capacity);
+  return [reader, burst, &error, path = cfg.memtest_trace](dram::TrafficRequest& r) {
+    traces::DramRequest t;
+    try {
+      if (!reader->next(t)) {
+        if (reader->requests() == 0) throw InputError(fmt::format("{}: the trace holds no requests", path));
+        return false;
+      }
+    } catch (const InputError&) {
+      error = std::current_exception();  // the requests in flight complete, then the run stops
+      return false;
+    }
+    r = {t.address / burst * burst, burst, t.is_write, t.cycle};  // one burst per line
+    return true;
+  };
+}
+
 class MemtestTop : public sc_core::sc_module {
  public:
   SC_HAS_PROCESS(MemtestTop);
-  MemtestTop(const sc_core::sc_module_name& name, const SimConfig& cfg, std::vector<dram::TrafficRequest> reqs)
+  MemtestTop(const sc_core::sc_module_name& name, const SimConfig& cfg, std::exception_ptr& error)
       : sc_module(name),
         memory("memory", cfg.dram),
-        generator("generator", memory.clock(), std::move(reqs), cfg.memtest_max_outstanding,
-                  cfg.memtest_requests_per_cycle) {
+        generator("generator", memory.clock(), source_for(cfg, error), cfg.memtest_max_outstanding,
+                  cfg.memtest_requests_per_cycle, check_data(cfg)) {
     generator.initiator_socket.bind(memory.target_socket);
+    // Without data checks nothing reads what was written: the memory keeps no data, and its size no growth.
+    memory.store().set_retain(check_data(cfg));
     SC_THREAD(stop_when_done);
   }
+  static bool check_data(const SimConfig& cfg) { return cfg.sim.check != "false"; }  // auto: checked
+
   dram::Dram memory;
   dram::TrafficGenerator generator;
 
@@ -43,42 +75,39 @@ class MemtestTop : public sc_core::sc_module {
   }
 };
 
-std::vector<dram::TrafficRequest> requests_for(const SimConfig& cfg) {
-  const std::uint64_t capacity = cfg.dram.capacity_bytes();
-  if (cfg.memtest_trace.empty()) return dram::make_pattern(cfg.memtest, capacity, cfg.dram.burst_bytes());
-  std::vector<dram::TrafficRequest> out;
-  const std::uint32_t burst = cfg.dram.burst_bytes();
-  for (const auto& r : traces::read_dram_trace(cfg.memtest_trace, capacity))
-    out.push_back({r.address / burst * burst, burst, r.is_write, r.cycle});  // one burst per line
-  if (out.empty()) throw InputError(fmt::format("{}: the trace holds no requests", cfg.memtest_trace));
-  return out;
-}
-
 }  // namespace
 
 int memtest_command(const RunOptions& opts) {
   const SimConfig cfg = resolve_config(opts.config_path, opts.overrides);
   prepare_output_dir(opts.out_dir);
-  auto reqs = requests_for(cfg);
-  const std::size_t n = reqs.size();
 
   init_kernel();
-  MemtestTop top("memtest", cfg, std::move(reqs));
+  std::exception_ptr trace_error;
+  MemtestTop top("memtest", cfg, trace_error);
+  // A pattern's request count is known; a trace's is not until it ends (the line shows 0 then).
+  const std::uint64_t total =
+      cfg.memtest_trace.empty()
+          ? dram::PatternSource(cfg.memtest, cfg.dram.capacity_bytes(), cfg.dram.burst_bytes()).count()
+          : 0;
   std::unique_ptr<ProgressLine> progress;
   if (ProgressLine::wanted(opts.quiet))
-    progress = std::make_unique<ProgressLine>("progress", top.memory.clock(), "requests", [&top, n] {
-      return ProgressLine::Status{top.generator.completed(), n};
+    progress = std::make_unique<ProgressLine>("progress", top.memory.clock(), "requests", [&top, total] {
+      return ProgressLine::Status{top.generator.completed(), total};
     });
   const auto t0 = std::chrono::steady_clock::now();
   sc_core::sc_start();
   progress.reset();
   const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (trace_error) std::rethrow_exception(trace_error);
   if (!top.generator.done()) throw std::runtime_error("memtest ended before every request completed");
+  const std::uint64_t n = top.generator.requests();
 
   const auto& mem = top.memory.stats();
   const Cycle cycles = top.generator.last_response();
   const std::uint64_t errors = top.generator.data_errors();
-  const std::string check = errors == 0 ? "pass" : fmt::format("fail: {} reads returned wrong data", errors);
+  const std::string check = !MemtestTop::check_data(cfg) ? "off"
+                            : errors == 0 ? "pass"
+                                          : fmt::format("fail: {} reads returned wrong data", errors);
   nlohmann::ordered_json summary;
   summary["cycles"] = cycles;
   summary["sim_time_ns"] = double(top.memory.clock().fs_at(cycles)) * 1e-6;

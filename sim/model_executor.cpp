@@ -99,6 +99,13 @@ void ModelExecutor::run_op(std::size_t e, BatchRun& b, std::size_t i) {
   }
 }
 
+// One engine: the memory's own count, so each operation's bytes are what the memory moved in its interval
+// (reads served from the DRAM's write buffer move nothing). Several: what each engine asked for, in the
+// memory's granules (the interconnect's count), as a shared memory's moves cannot be told apart.
+std::uint64_t ModelExecutor::engine_bytes(std::size_t e) const {
+  return top_.engines.size() == 1 ? top_.memory.bytes_transferred() : top_.interconnect.bytes(e);
+}
+
 void ModelExecutor::start_softmax(std::size_t e, BatchRun& b, const Op& qk, std::uint32_t block) {
   // The softmax runs in the SFU's thread while this one drives the array. Its DRAM bytes are those of its
   // interval less the GEMMs' (none on chip, the only case where the two overlap).
@@ -107,7 +114,7 @@ void ModelExecutor::start_softmax(std::size_t e, BatchRun& b, const Op& qk, std:
   sfu::SfuOp s = workloads::softmax_block(softmax, b.tensors, block, blocks, quant(b, qk.layer), e);
   EngineState& es = engines_[e];
   es.softmax_t0 = top_.clock.now();
-  es.softmax_bytes0 = top_.interconnect.bytes(e);
+  es.softmax_bytes0 = engine_bytes(e);
   es.softmax_gemm_bytes0 = es.gemm_bytes;
   top_.engine(e).sfu.start(std::move(s));
 }
@@ -126,7 +133,7 @@ void ModelExecutor::await_softmax(std::size_t e, BatchRun& b, const Op& qk) {
   soft.end = top_.clock.now();
   soft.cycles += soft.end - es.softmax_t0;
   const std::uint64_t bytes =
-      (top_.interconnect.bytes(e) - es.softmax_bytes0) - (es.gemm_bytes - es.softmax_gemm_bytes0);
+      (engine_bytes(e) - es.softmax_bytes0) - (es.gemm_bytes - es.softmax_gemm_bytes0);
   soft.dram_bytes += bytes;
   op_bytes_ += bytes;
 }
@@ -153,11 +160,11 @@ void ModelExecutor::measured(std::size_t e, OpRecord& r, const std::function<voi
   const auto& pe = eng.pe_array.engine().counters();
   const auto& hpc = eng.hp_datapath.engine().counters();
   const Cycle t0 = top_.clock.now();
-  const std::uint64_t bytes = top_.interconnect.bytes(e), os = pe.operand_stall_cycles,
+  const std::uint64_t bytes = engine_bytes(e), os = pe.operand_stall_cycles,
                       ous = pe.out_stall_cycles, ds = pe.drain_stall_cycles, cf = hpc.conflict_cycles,
                       macs = pe.macs + hpc.macs;
   body();
-  const std::uint64_t moved = top_.interconnect.bytes(e) - bytes;
+  const std::uint64_t moved = engine_bytes(e) - bytes;
   r.dram_bytes += moved;
   op_bytes_ += moved;
   if (workloads::is_gemm(r.op->kind)) engines_[e].gemm_bytes += moved;

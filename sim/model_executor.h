@@ -32,7 +32,10 @@ class ModelExecutor : public scheduler::Executor {
   std::uint64_t mismatches() const { return mismatches_; }
   const std::string& first_mismatch() const { return first_mismatch_; }
   // Every byte the memory moved, as the engines' operations account for them.
+  // Bytes the operations account for, and engine e's count they come from: with one engine what the memory
+  // moved, with several what each engine asked for (model_executor.cpp).
   std::uint64_t op_bytes() const { return op_bytes_; }
+  std::uint64_t engine_bytes(std::size_t e) const;
 
  private:
   // What one engine is doing: the softmax block running on its SFU beside its array.

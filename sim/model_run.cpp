@@ -321,10 +321,13 @@ int ModelRun::run() {
   if (scheduler.waiting() != 0 || scheduler.in_flight() != 0 || !source->exhausted())
     throw std::runtime_error("simulation ended before every request finished");
   if (report.requests_done() == 0) throw InputError(fmt::format("{}: no request to run", cfg_.trace.file));
-  // Every byte the memory moved belongs to exactly one operation.
-  if (executor.op_bytes() != top.memory.bytes_transferred())
-    throw std::logic_error(fmt::format("operations account for {} DRAM bytes, the memory moved {}",
-                                       executor.op_bytes(), top.memory.bytes_transferred()));
+  // Every byte belongs to exactly one operation: of what the memory moved (one engine), or of what the
+  // engines asked for (several; model_executor.h).
+  std::uint64_t counted = 0;
+  for (std::size_t e = 0; e < top.engines.size(); ++e) counted += executor.engine_bytes(e);
+  if (executor.op_bytes() != counted)
+    throw std::logic_error(
+        fmt::format("operations account for {} DRAM bytes, the engines' counts are {}", executor.op_bytes(), counted));
   totals.dram_bytes = top.memory.bytes_transferred();
   for (const auto& e : top.engines) {
     totals.weight_bytes += e->weight_buffer.stats().value("bytes_written").get<std::uint64_t>();

@@ -70,8 +70,9 @@ void load_stats(const fs::path& p, std::vector<Figure>& out) {
     if (k != "config" && k != "summary" && k != "modules" && k != "host") flatten(v, k, k, out);
 }
 
-// One CSV line into fields: commas separate, double quotes enclose fields that hold commas, "" is a quote.
-std::vector<std::string> split_csv(const std::string& line, const fs::path& p, std::size_t line_no) {
+}  // namespace
+
+std::vector<std::string> split_csv_line(const std::string& line, const fs::path& p, std::size_t line_no) {
   std::vector<std::string> fields(1);
   bool quoted = false;
   for (std::size_t i = 0; i < line.size(); ++i) {
@@ -97,12 +98,14 @@ std::vector<std::string> split_csv(const std::string& line, const fs::path& p, s
   return fields;
 }
 
+namespace {
+
 void load_csv(const fs::path& p, std::vector<Figure>& out) {
   std::istringstream in(read_whole(p));
   const std::string file = p.filename().string();
   std::string line;
   if (!std::getline(in, line)) return;  // an empty file holds no figures
-  const auto header = split_csv(line, p, 1);
+  const auto header = split_csv_line(line, p, 1);
   // The column that names a row for a reader: `name` (ops.csv), else `id` (requests.csv), else the first.
   std::size_t label_col = 0;
   for (const char* c : {"id", "name"})
@@ -112,7 +115,7 @@ void load_csv(const fs::path& p, std::vector<Figure>& out) {
   while (std::getline(in, line)) {
     ++line_no;
     if (line.empty()) continue;
-    const auto fields = split_csv(line, p, line_no);
+    const auto fields = split_csv_line(line, p, line_no);
     if (fields.size() != header.size())
       throw InputError(fmt::format("{}:{}: {} fields, the header has {}", p.string(), line_no, fields.size(),
                                    header.size()));

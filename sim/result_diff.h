@@ -9,6 +9,7 @@
 //   modules.<module>.<stat>[.<sub>...]   a module's stats, e.g. modules.accel.memory.row_hits
 //   <file>.csv.<row>.<column>            a CSV cell; rows count from 1 after the header
 #include <cstddef>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +26,11 @@ struct Figure {
 // A result as a flat, ordered list of figures. `path` is a result folder (stats.json and every *.csv in it)
 // or one stats.json file. Throws InputError naming the path (or file and line) when it cannot be read.
 std::vector<Figure> load_result(const std::string& path);
+
+// One line of a CSV file into fields: commas separate, double quotes enclose fields that hold commas, "" is a
+// quote. Throws InputError "<path>:<line_no>: unterminated quoted field".
+std::vector<std::string> split_csv_line(const std::string& line, const std::filesystem::path& path,
+                                        std::size_t line_no);
 
 struct Tolerance {
   std::string glob;  // fnmatch pattern over figure names; '*' also matches dots

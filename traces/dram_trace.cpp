@@ -1,9 +1,8 @@
 #include "traces/dram_trace.h"
 
-#include <cerrno>
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -13,52 +12,125 @@ namespace tacsim::traces {
 
 namespace {
 
-bool parse_hex(const std::string& s, std::uint64_t& out) {
+bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; }
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool parse_hex(std::string_view s, std::uint64_t& out) {
   if (s.size() < 3 || s.size() > 18 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X')) return false;
-  if (s.find_first_not_of("0123456789abcdefABCDEF", 2) != std::string::npos) return false;
-  out = std::strtoull(s.c_str() + 2, nullptr, 16);
+  out = 0;
+  for (std::size_t i = 2; i < s.size(); ++i) {
+    const int d = hex_digit(s[i]);
+    if (d < 0) return false;
+    out = out << 4 | static_cast<std::uint64_t>(d);
+  }
   return true;
 }
 
-bool parse_decimal(const std::string& s, std::uint64_t& out) {
-  if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos) return false;
-  errno = 0;
-  out = std::strtoull(s.c_str(), nullptr, 10);
-  return errno != ERANGE;
+bool parse_decimal(std::string_view s, std::uint64_t& out) {
+  if (s.empty()) return false;
+  out = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    const auto d = static_cast<std::uint64_t>(c - '0');
+    if (out > (UINT64_MAX - d) / 10) return false;  // out of range
+    out = out * 10 + d;
+  }
+  return true;
+}
+
+// The blank-separated fields of a line, up to four (a fourth one is an error). No copies: every line of a
+// long trace passes here.
+int split(std::string_view line, std::string_view (&fields)[4]) {
+  int n = 0;
+  std::size_t i = 0;
+  while (n < 4) {
+    while (i < line.size() && is_blank(line[i])) ++i;
+    if (i == line.size()) break;
+    const std::size_t start = i;
+    while (i < line.size() && !is_blank(line[i])) ++i;
+    fields[n++] = line.substr(start, i - start);
+  }
+  return n;
 }
 
 }  // namespace
 
-std::vector<DramRequest> read_dram_trace(const std::string& path, std::uint64_t capacity_bytes) {
-  std::ifstream in(path);
-  if (!in) throw InputError(fmt::format("{}: cannot open trace file", path));
-  std::vector<DramRequest> out;
-  std::string line;
-  for (int n = 1; std::getline(in, line); ++n) {
-    std::istringstream fields(line);
-    std::string addr, cmd, cyc, extra;
-    if (!(fields >> addr) || addr[0] == '#') continue;
-    const std::string where = fmt::format("{}:{}: ", path, n);
-    if (!(fields >> cmd >> cyc) || (fields >> extra))
-      throw InputError(where + fmt::format("expected '0x<hex address> READ|WRITE <cycle>', got '{}'", line));
-    DramRequest r;
-    if (!parse_hex(addr, r.address))
-      throw InputError(where + fmt::format("expected a hex address like 0x1f40, got '{}'", addr));
-    if (cmd == "READ")
+DramTraceReader::DramTraceReader(const std::string& path, std::uint64_t capacity_bytes)
+    : path_(path), capacity_(capacity_bytes), in_(path, std::ios::binary), buffer_(std::size_t{1} << 16) {
+  if (!in_) throw InputError(fmt::format("{}: cannot open trace file", path));
+}
+
+bool DramTraceReader::next_line(std::string_view& line) {
+  for (;;) {
+    const char* start = buffer_.data() + begin_;
+    if (const void* nl = std::memchr(start, '\n', end_ - begin_)) {
+      const auto len = static_cast<std::size_t>(static_cast<const char*>(nl) - start);
+      line = std::string_view(start, len);
+      begin_ += len + 1;
+      return true;
+    }
+    if (eof_) {  // a last line without a newline
+      if (begin_ == end_) return false;
+      line = std::string_view(start, end_ - begin_);
+      begin_ = end_;
+      return true;
+    }
+    // Keep the partial line, make room for a block after it, and read.
+    std::memmove(buffer_.data(), start, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
+    if (buffer_.size() - end_ < buffer_.size() / 2) buffer_.resize(buffer_.size() * 2);  // a very long line
+    in_.read(buffer_.data() + end_, static_cast<std::streamsize>(buffer_.size() - end_));
+    end_ += static_cast<std::size_t>(in_.gcount());
+    if (in_.bad()) throw InputError(fmt::format("{}: read error", path_));
+    if (!in_) eof_ = true;
+  }
+}
+
+bool DramTraceReader::next(DramRequest& r) {
+  std::string_view f[4];
+  std::string_view line;
+  while (next_line(line)) {
+    ++line_number_;
+    const int n = split(line, f);
+    if (n == 0 || f[0][0] == '#') continue;
+    auto fail = [&](const std::string& what) {
+      return InputError(fmt::format("{}:{}: {}", path_, line_number_, what));
+    };
+    if (n != 3) {
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      throw fail(fmt::format("expected '0x<hex address> READ|WRITE <cycle>', got '{}'", line));
+    }
+    if (!parse_hex(f[0], r.address)) throw fail(fmt::format("expected a hex address like 0x1f40, got '{}'", f[0]));
+    if (f[1] == "READ")
       r.is_write = false;
-    else if (cmd == "WRITE")
+    else if (f[1] == "WRITE")
       r.is_write = true;
     else
-      throw InputError(where + fmt::format("expected READ or WRITE, got '{}'", cmd));
-    if (!parse_decimal(cyc, r.cycle)) throw InputError(where + fmt::format("expected a cycle number, got '{}'", cyc));
-    if (!out.empty() && r.cycle < out.back().cycle)
-      throw InputError(where + fmt::format("cycle {} is before the previous line's {}", r.cycle, out.back().cycle));
-    if (r.address >= capacity_bytes)
-      throw InputError(where + fmt::format("address {} is beyond the DRAM's capacity of {} bytes", addr,
-                                           capacity_bytes));
-    out.push_back(r);
+      throw fail(fmt::format("expected READ or WRITE, got '{}'", f[1]));
+    if (!parse_decimal(f[2], r.cycle)) throw fail(fmt::format("expected a cycle number, got '{}'", f[2]));
+    if (requests_ > 0 && r.cycle < last_cycle_)
+      throw fail(fmt::format("cycle {} is before the previous line's {}", r.cycle, last_cycle_));
+    if (r.address >= capacity_)
+      throw fail(fmt::format("address {} is beyond the DRAM's capacity of {} bytes", f[0], capacity_));
+    last_cycle_ = r.cycle;
+    ++requests_;
+    return true;
   }
-  if (in.bad()) throw InputError(fmt::format("{}: read error", path));
+  return false;
+}
+
+std::vector<DramRequest> read_dram_trace(const std::string& path, std::uint64_t capacity_bytes) {
+  DramTraceReader reader(path, capacity_bytes);
+  std::vector<DramRequest> out;
+  DramRequest r;
+  while (reader.next(r)) out.push_back(r);
   return out;
 }
 

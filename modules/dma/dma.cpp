@@ -54,6 +54,7 @@ void Dma::issue() {
     next_issue_ = now + 1;  // one BEGIN_REQ per cycle
     tlm::tlm_generic_payload* p = pool_.acquire();
     AtInitiator::prepare(*p, t.write, t.address, t.local, t.bytes);
+    set_block(*p, t.rows, t.row_bytes, t.stride);
     in_flight_.emplace_back(p, t);
     protocol_.send(initiator_socket, *p);
   }

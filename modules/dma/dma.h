@@ -1,5 +1,6 @@
 #pragma once
-// Dma: a TLM-2.0 approximately-timed initiator that moves 2-D blocks between memory and on-chip buffers.
+// Dma: a TLM-2.0 approximately-timed initiator that moves 2-D blocks between memory and on-chip buffers, a
+// tile's rows in one transaction where they fit (block_transfer.h).
 // It issues at most one BEGIN_REQ per cycle, waits for END_REQ before the next (the AT request-exclusion rule),
 // keeps up to max_outstanding transactions in flight, and answers each BEGIN_RESP with TLM_COMPLETED.
 // A move's completion callback runs in the simulation context at the cycle its last response arrived, inside
@@ -12,6 +13,7 @@
 #include <tlm_utils/simple_initiator_socket.h>
 
 #include "modules/common/at_initiator.h"
+#include "modules/common/block_transfer.h"
 #include "modules/common/clock.h"
 #include "modules/common/payload_pool.h"
 #include "modules/common/stats.h"

@@ -21,22 +21,41 @@ std::uint64_t DmaEngine::submit(Move m) {
   const std::uint64_t unit = p_.max_transaction_bytes;
   // Rows that follow each other in memory are one range: its transactions run up to the aligned boundaries
   // rather than stopping at every row's end.
-  const bool contiguous = m.stride_bytes == m.row_bytes;
+  const bool contiguous = m.stride_bytes == m.row_bytes || m.rows == 1;
   const std::uint32_t ranges = contiguous ? 1 : m.rows;
   const std::uint64_t range_bytes = contiguous ? std::uint64_t{m.rows} * m.row_bytes : m.row_bytes;
-  for (std::uint32_t r = 0; r < ranges; ++r) {
+  // Rows that never overlap and fit an aligned block go several to a transaction.
+  const std::uint32_t per_block =
+      contiguous || m.stride_bytes < m.row_bytes ? 1 : static_cast<std::uint32_t>(unit / m.row_bytes);
+  for (std::uint32_t r = 0; r < ranges;) {
     std::uint64_t addr = m.address + r * m.stride_bytes;
     std::uint8_t* local = m.local + std::uint64_t{r} * m.row_bytes;
+    const auto within_block = [&](std::uint32_t row) {
+      const std::uint64_t a = m.address + row * m.stride_bytes;
+      return a % unit + m.row_bytes <= unit;
+    };
+    if (per_block > 1 && within_block(r)) {
+      std::uint32_t n = 1;
+      while (n < per_block && r + n < ranges && within_block(r + n)) ++n;
+      Transaction t{id, m.write, addr, n * m.row_bytes, local, n, m.row_bytes, m.stride_bytes};
+      if (n == 1) t.stride = 0;
+      queue_.push_back(t);
+      ++st.remaining;
+      r += n;
+      continue;
+    }
     std::uint64_t left = range_bytes;
     while (left > 0) {
       // Cut at the next aligned boundary.
       const std::uint64_t n = std::min(left, unit - addr % unit);
-      queue_.push_back({id, m.write, addr, static_cast<std::uint32_t>(n), local});
+      queue_.push_back({id, m.write, addr, static_cast<std::uint32_t>(n), local, 1,
+                        static_cast<std::uint32_t>(n), 0});
       ++st.remaining;
       addr += n;
       local += n;
       left -= n;
     }
+    ++r;
   }
   moves_.push_back(std::move(st));
   ++c_.moves;

@@ -1,9 +1,14 @@
 #pragma once
 // The DMA's bookkeeping, without SystemC: a move (a 2-D block: `rows` rows of `row_bytes`, `stride_bytes`
-// apart in memory, packed back to back in the on-chip buffer) becomes a queue of transactions. A transaction
-// never crosses a `max_transaction_bytes`-aligned boundary, so each one maps onto whole DRAM bursts and pages
-// the way a memory controller expects; it covers as much of a row as fits, and rows that are contiguous in
-// memory (stride = row length) count as one long row. Moves complete in any order; transactions are issued in move order.
+// apart in memory, packed back to back in the on-chip buffer) becomes a queue of transactions of at most
+// `max_transaction_bytes` (DESIGN 3.9: a TLM transaction carries a tile's rows or a 4 KiB range, and the
+// memory resolves its bursts inside). No row piece crosses a `max_transaction_bytes`-aligned boundary, so each
+// maps onto whole DRAM bursts and pages the way a memory controller expects:
+//  - rows that are contiguous in memory (stride = row length) count as one long row, cut at the boundaries;
+//  - consecutive rows that each lie within one aligned block go together, as many as fit, in one 2-D
+//    transaction (rows > 1, block_transfer.h);
+//  - a row that crosses a boundary is cut there, each piece a transaction of its own.
+// Moves complete in any order; transactions are issued in move order.
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -35,8 +40,11 @@ struct Transaction {
   std::uint64_t move = 0;
   bool write = false;
   std::uint64_t address = 0;
-  std::uint32_t bytes = 0;
+  std::uint32_t bytes = 0;  // in all: rows x row_bytes
   std::uint8_t* local = nullptr;
+  std::uint32_t rows = 1;
+  std::uint32_t row_bytes = 0;
+  std::uint64_t stride = 0;  // rows > 1: memory distance between rows
 };
 
 class DmaEngine {

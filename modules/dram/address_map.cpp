@@ -1,6 +1,7 @@
 #include "modules/dram/address_map.h"
 
 #include <array>
+#include <cctype>
 #include <stdexcept>
 
 #include "modules/common/error.h"
@@ -23,22 +24,39 @@ struct Parsed {
   int count = 0;
 };
 
-Parsed parse(const std::string& mapping) {
+// The field string of a mapping given by name, else the text itself.
+std::string expand(const std::string& mapping) {
+  for (const NamedMapping& m : kNamedMappings)
+    if (mapping == m.name) return m.fields;
+  return mapping;
+}
+
+std::string mapping_names() {
+  std::string names;
+  for (const NamedMapping& m : kNamedMappings) names += std::string(names.empty() ? "" : ", ") + m.name;
+  return names;
+}
+
+Parsed parse(const std::string& text) {
   Parsed p;
   p.position.fill(-1);
+  const std::string mapping = expand(text);
   if (mapping.empty() || mapping.size() % 2 != 0) {
-    p.error = "address_mapping: expected two-letter fields (Ro Ra Bg Ba Co Ch), got '" + mapping + "'";
+    p.error = "address_mapping: expected two-letter fields (Ro Ra Bg Ba Co Ch) or a name (" +
+              mapping_names() + "), got '" + mapping + "'";
     return p;
   }
   for (std::size_t i = 0; i < mapping.size(); i += 2) {
     const std::string token = mapping.substr(i, 2);
     int id = -1;
     for (int f = 0; f < kFieldCount; ++f) {
-      if (token == kFieldNames[f]) id = f;
+      const bool same = std::toupper(static_cast<unsigned char>(token[0])) == kFieldNames[f][0] &&
+                        std::tolower(static_cast<unsigned char>(token[1])) == kFieldNames[f][1];
+      if (same) id = f;
     }
     if (id < 0) {
       p.error = "address_mapping: unknown field '" + token + "' in '" + mapping +
-                "' (fields: Ro Ra Bg Ba Co Ch, most significant first)";
+                "' (fields: Ro Ra Bg Ba Co Ch, most significant first; or a name: " + mapping_names() + ")";
       return p;
     }
     if (p.position[id] >= 0) {

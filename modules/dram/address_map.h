@@ -1,15 +1,32 @@
 #pragma once
-// Physical address -> (channel, rank, bank group, bank, row, column). A mapping is named by its fields, most
-// significant first, two letters each: Ro(w), Ra(nk), Bg (bank group), Ba(nk), Co(lumn), Ch(annel); e.g.
-// "RoRaBgBaCoCh". The bits below the fields address bytes inside one burst (bus width x burst length); Co
-// counts bursts within a row. Without a Bg field, Ba holds the flat bank index of the rank and its low bits
-// select the bank group, so consecutive Ba values alternate bank groups.
+// Physical address -> (channel, rank, bank group, bank, row, column). A mapping is spelled by its fields,
+// most significant first, two letters each in either case: Ro(w), Ra(nk), Bg (bank group), Ba(nk), Co(lumn),
+// Ch(annel); e.g. "RoRaBgBaCoCh", or DRAMsim3's "rochrababgco". The bits below the fields address bytes
+// inside one burst (bus width x burst length); Co counts bursts within a row. Without a Bg field, Ba holds
+// the flat bank index of the rank and its low bits select the bank group, so consecutive Ba values alternate
+// bank groups. A mapping may also be given by name (kNamedMappings).
 #include <cstdint>
 #include <string>
 
 #include "modules/dram/dram_params.h"
 
 namespace tacsim::dram {
+
+struct NamedMapping {
+  const char* name;
+  const char* fields;
+};
+inline constexpr NamedMapping kNamedMappings[] = {
+    // Consecutive bursts alternate bank groups, so a stream issues at tCCD_S instead of tCCD_L (JESD79-4
+    // bank groups); the channel bits lowest of all. tacsim's DDR4 presets use it.
+    {"bank-group-interleaved", "RoRaBaCoBgCh"},
+    // DRAMsim3's DDR4 configs (configs/DDR4_8Gb_x8_3200.ini: address_mapping = rochrababgco): a whole row of
+    // one bank before the next bank group.
+    {"dramsim3-ddr4", "RoChRaBaBgCo"},
+    // DRAMsim3's HBM2 config (configs/HBM2_8Gb_x128.ini: address_mapping = rorabgbachco): a 2 KB row of one
+    // bank, then the next channel; tacsim's HBM2 preset uses it.
+    {"dramsim3-hbm2", "RoRaBgBaChCo"},
+};
 
 struct Location {
   std::uint32_t channel = 0;

@@ -46,12 +46,12 @@ Dram::Dram(const sc_module_name& name, const Params& params)
       "ns", "read transaction latency, controller arrival to last data beat");
   stats_.add_derived(
       "read_latency_ns_p50",
-      [&c, this] { return double(latency_percentile(c.read_latency_histogram, 0.50)) * clock_.period_ns(); },
-      "ns", "median read latency (histogram resolution 1/32)");
+      [&c, this] { return double(c.read_latency_histogram.percentile(0.50)) * clock_.period_ns(); }, "ns",
+      "median read latency (histogram resolution 1/32)");
   stats_.add_derived(
       "read_latency_ns_p99",
-      [&c, this] { return double(latency_percentile(c.read_latency_histogram, 0.99)) * clock_.period_ns(); },
-      "ns", "99th percentile read latency (histogram resolution 1/32)");
+      [&c, this] { return double(c.read_latency_histogram.percentile(0.99)) * clock_.period_ns(); }, "ns",
+      "99th percentile read latency (histogram resolution 1/32)");
   stats_.add_derived(
       "queue_occupancy_mean",
       [&c, this] { return double(c.queue_occupancy_sum) / double(engine_.next_cycle()); }, "bursts",
@@ -60,9 +60,9 @@ Dram::Dram(const sc_module_name& name, const Params& params)
       "read_latency_histogram",
       [&c] {
         nlohmann::ordered_json h = nlohmann::ordered_json::object();
-        for (std::size_t b = 0; b < kLatencyBins; ++b)
-          if (c.read_latency_histogram[b])
-            h[std::to_string(latency_bin_floor(b))] = c.read_latency_histogram[b];
+        for (std::size_t b = 0; b < LatencyHistogram::kBins; ++b)
+          if (const std::uint64_t n = c.read_latency_histogram.count(b))
+            h[std::to_string(LatencyHistogram::bin_floor(b))] = n;
         return h;
       },
       "transactions", "read transactions by latency in DRAM cycles (bin lower bounds)");
@@ -74,10 +74,15 @@ std::uint64_t Dram::bytes_transferred() const {
 }
 
 // The engine's transaction id is the payload's address: the payload is held (acquire) until its response, so
-// the id is unique while in flight and maps back without a lookup table.
+// the id is unique while in flight and maps back without a lookup table. The data moves when the controller
+// takes the request: a write is posted (later reads see it), and a read gets what the writes taken before it
+// left, which is what the device returns, as the controller never lets a write overtake an older read of its
+// burst nor a read an older write (it serves that read from the write buffer).
 bool Dram::offer(tlm::tlm_generic_payload& p, Cycle at) {
   const auto id = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(&p));
-  if (!engine_.try_enqueue({id, p.get_address(), p.get_data_length(), p.is_write()}, at)) return false;
+  const Block b = block_of(p);
+  if (!engine_.try_enqueue({id, b.address, b.row_bytes, p.is_write(), b.rows, b.stride}, at)) return false;
+  AtTarget::move_data(p, store_);
   p.acquire();
   return true;
 }
@@ -86,8 +91,7 @@ tlm::tlm_sync_enum Dram::nb_transport_fw(tlm::tlm_generic_payload& p, tlm::tlm_p
   protocol_.check_delay(t);
   if (phase != tlm::BEGIN_REQ) return protocol_.other_phase(p, phase);
   if (waiting_) SC_REPORT_ERROR(name(), "BEGIN_REQ before END_REQ of the previous request");
-  if (p.get_data_length() == 0 || p.get_address() >= store_.capacity() ||
-      !store_.contains(p.get_address(), p.get_data_length())) {
+  if (!AtTarget::in_range(p, store_)) {
     SC_REPORT_ERROR(name(), "access beyond the DRAM's capacity");
     p.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
     return tlm::TLM_COMPLETED;
@@ -95,26 +99,25 @@ tlm::tlm_sync_enum Dram::nb_transport_fw(tlm::tlm_generic_payload& p, tlm::tlm_p
   // Seen at the first DRAM clock edge at or after it, cycle `now`, the request enters the controller at
   // now + 1 (see the header).
   const Cycle now = clock_.now();
-  if (offer(p, now + 1)) {
-    // Wake run() only if it has something to do now (offer() may have caught the engine up past a
-    // completion) or its next wake-up must come earlier. Otherwise it would wake, do nothing and sleep until
-    // the same or a later cycle: sleeping until the earlier one is equally exact, as it wakes at the latest
-    // at each transaction's finish either way.
-    if (engine_.has_completions() || std::max(engine_.next_completion_bound(), now + 1) < sleeping_until_)
-      wake_.notify(SC_ZERO_TIME);
-    phase = tlm::END_REQ;
-    return tlm::TLM_UPDATED;
-  }
-  wake_.notify(SC_ZERO_TIME);
-  waiting_ = &p;
-  return tlm::TLM_ACCEPTED;
+  const bool taken = offer(p, now + 1);
+  if (!taken) waiting_ = &p;
+  // Wake run() only if it has something to do now (offer() may have caught the engine up past a
+  // completion) or its next wake-up must come earlier: for the new request's completion, or to retry the
+  // refused one. Otherwise it would wake, do nothing and sleep until the same or a later cycle: sleeping
+  // until the earlier one is equally exact, as it wakes at the latest at each transaction's finish and retry
+  // cycle either way.
+  const Cycle due = taken ? engine_.next_completion_bound() : engine_.next_retry_cycle();
+  if (engine_.has_completions() || std::max(due, now + 1) < sleeping_until_) wake_.notify(SC_ZERO_TIME);
+  if (!taken) return tlm::TLM_ACCEPTED;
+  phase = tlm::END_REQ;
+  return tlm::TLM_UPDATED;
 }
 
 void Dram::send_responses() {
   while (!protocol_.responding() && !responses_.empty()) {
     tlm::tlm_generic_payload* p = responses_.front();
     responses_.pop_front();
-    protocol_.respond(target_socket, *p, store_);
+    protocol_.respond(target_socket, *p);
   }
 }
 

@@ -7,8 +7,11 @@
 // Cycle rules at the boundary (deterministic whatever the order of processes within a time step):
 // - a BEGIN_REQ seen in DRAM cycle t enters the controller at cycle t + 1 (the controller registers it);
 //   END_REQ is returned at once when the controller's front end takes it, else sent later, when it does;
-// - a transaction whose last data beat ends before cycle t gets its BEGIN_RESP at the start of cycle t (the
-//   engine's `finish`); responses wait for END_RESP (or TLM_COMPLETED) one at a time.
+//   the data moves then (writes are posted, reads see every write taken before them);
+// - a read whose last data beat ends before cycle t, or a write that is in the write buffer since cycle t -
+// 1,
+//   gets its BEGIN_RESP at the start of cycle t (the engine's `finish`); responses wait for END_RESP (or
+//   TLM_COMPLETED) one at a time.
 // Peers send phases at the time they happen: annotated delays must be zero.
 #include <deque>
 #include <vector>

@@ -16,14 +16,15 @@
 namespace tacsim::dram {
 namespace {
 
-// One row per field: its key and how to read it from and write it to text. Keys equal the member names.
+// One row per field: what it is (FieldInfo) and how to read it from and write it to text.
 struct Field {
-  const char* name;
+  FieldInfo info;
   std::string (*set)(Params&, const std::string&);
   std::string (*get)(const Params&);
 };
 
-template <std::uint32_t Params::*M>
+// M: a pointer to a member of DeviceSpec or ControllerSettings of the type the function's name says.
+template <auto M>
 std::string set_u32(Params& p, const std::string& v) {
   const bool digits = !v.empty() && v.size() <= 10 &&
                       std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -32,12 +33,12 @@ std::string set_u32(Params& p, const std::string& v) {
   p.*M = static_cast<std::uint32_t>(x);
   return "";
 }
-template <std::uint32_t Params::*M>
+template <auto M>
 std::string get_u32(const Params& p) {
   return std::to_string(p.*M);
 }
 
-template <double Params::*M>
+template <auto M>
 std::string set_double(Params& p, const std::string& v) {
   errno = 0;
   char* end = nullptr;
@@ -48,7 +49,7 @@ std::string set_double(Params& p, const std::string& v) {
   p.*M = x;
   return "";
 }
-template <double Params::*M>
+template <auto M>
 std::string get_double(const Params& p) {
   std::ostringstream s;
   s.precision(17);
@@ -56,13 +57,13 @@ std::string get_double(const Params& p) {
   return s.str();
 }
 
-template <bool Params::*M>
+template <auto M>
 std::string set_bool(Params& p, const std::string& v) {
   if (v != "true" && v != "false") return "expected true or false, got '" + v + "'";
   p.*M = v == "true";
   return "";
 }
-template <bool Params::*M>
+template <auto M>
 std::string get_bool(const Params& p) {
   return p.*M ? "true" : "false";
 }
@@ -76,63 +77,185 @@ std::string get_mapping(const Params& p) {
   return p.address_mapping;
 }
 
-std::string set_policy(Params& p, const std::string& v) {
-  if (v == "open") {
-    p.page_policy = PagePolicy::kOpen;
-  } else if (v == "closed") {
-    p.page_policy = PagePolicy::kClosed;
-  } else {
-    return "expected open or closed, got '" + v + "'";
+// A field that takes one of the names of a policy family's table (page_policy.h, scheduler.h).
+template <typename Names, typename Kind>
+std::string set_named(const Names& names, Kind& field, const std::string& v) {
+  std::string known;
+  for (const auto& [kind, name] : names) {
+    if (v == name) {
+      field = kind;
+      return "";
+    }
+    known += known.empty() ? name : std::string(" or ") + name;
   }
+  return "expected " + known + ", got '" + v + "'";
+}
+template <typename Names, typename Kind>
+std::string get_named(const Names& names, Kind field) {
+  for (const auto& [kind, name] : names)
+    if (kind == field) return name;
   return "";
 }
+
+std::string set_policy(Params& p, const std::string& v) {
+  return set_named(kPagePolicyNames, p.page_policy, v);
+}
 std::string get_policy(const Params& p) {
-  return p.page_policy == PagePolicy::kOpen ? "open" : "closed";
+  return get_named(kPagePolicyNames, p.page_policy);
+}
+std::string set_scheduler(Params& p, const std::string& v) {
+  return set_named(kSchedulerNames, p.scheduler, v);
+}
+std::string get_scheduler(const Params& p) {
+  return get_named(kSchedulerNames, p.scheduler);
 }
 
+constexpr const char* kCycles = "DRAM cycles";
+
+// The one table of DRAM fields: key, unit, meaning, whether a preset must state it, and its text conversions.
 const std::vector<Field>& fields() {
   static const std::vector<Field> table = {
-      {"clock_mhz", set_double<&Params::clock_mhz>, get_double<&Params::clock_mhz>},
-      {"channels", set_u32<&Params::channels>, get_u32<&Params::channels>},
-      {"ranks", set_u32<&Params::ranks>, get_u32<&Params::ranks>},
-      {"bankgroups", set_u32<&Params::bankgroups>, get_u32<&Params::bankgroups>},
-      {"banks_per_group", set_u32<&Params::banks_per_group>, get_u32<&Params::banks_per_group>},
-      {"rows", set_u32<&Params::rows>, get_u32<&Params::rows>},
-      {"columns", set_u32<&Params::columns>, get_u32<&Params::columns>},
-      {"bus_width_bits", set_u32<&Params::bus_width_bits>, get_u32<&Params::bus_width_bits>},
-      {"burst_length", set_u32<&Params::burst_length>, get_u32<&Params::burst_length>},
-      {"CL_cycles", set_u32<&Params::CL_cycles>, get_u32<&Params::CL_cycles>},
-      {"CWL_cycles", set_u32<&Params::CWL_cycles>, get_u32<&Params::CWL_cycles>},
-      {"tRCD_cycles", set_u32<&Params::tRCD_cycles>, get_u32<&Params::tRCD_cycles>},
-      {"tRP_cycles", set_u32<&Params::tRP_cycles>, get_u32<&Params::tRP_cycles>},
-      {"tRAS_cycles", set_u32<&Params::tRAS_cycles>, get_u32<&Params::tRAS_cycles>},
-      {"tRC_cycles", set_u32<&Params::tRC_cycles>, get_u32<&Params::tRC_cycles>},
-      {"tWR_cycles", set_u32<&Params::tWR_cycles>, get_u32<&Params::tWR_cycles>},
-      {"tRTP_cycles", set_u32<&Params::tRTP_cycles>, get_u32<&Params::tRTP_cycles>},
-      {"tWTR_S_cycles", set_u32<&Params::tWTR_S_cycles>, get_u32<&Params::tWTR_S_cycles>},
-      {"tWTR_L_cycles", set_u32<&Params::tWTR_L_cycles>, get_u32<&Params::tWTR_L_cycles>},
-      {"tRRD_S_cycles", set_u32<&Params::tRRD_S_cycles>, get_u32<&Params::tRRD_S_cycles>},
-      {"tRRD_L_cycles", set_u32<&Params::tRRD_L_cycles>, get_u32<&Params::tRRD_L_cycles>},
-      {"tCCD_S_cycles", set_u32<&Params::tCCD_S_cycles>, get_u32<&Params::tCCD_S_cycles>},
-      {"tCCD_L_cycles", set_u32<&Params::tCCD_L_cycles>, get_u32<&Params::tCCD_L_cycles>},
-      {"tFAW_cycles", set_u32<&Params::tFAW_cycles>, get_u32<&Params::tFAW_cycles>},
-      {"tRFC_cycles", set_u32<&Params::tRFC_cycles>, get_u32<&Params::tRFC_cycles>},
-      {"tREFI_cycles", set_u32<&Params::tREFI_cycles>, get_u32<&Params::tREFI_cycles>},
-      {"tPPD_cycles", set_u32<&Params::tPPD_cycles>, get_u32<&Params::tPPD_cycles>},
-      {"tRTRS_cycles", set_u32<&Params::tRTRS_cycles>, get_u32<&Params::tRTRS_cycles>},
-      {"rd_to_wr_gap_cycles", set_u32<&Params::rd_to_wr_gap_cycles>, get_u32<&Params::rd_to_wr_gap_cycles>},
-      {"address_mapping", set_mapping, get_mapping},
-      {"page_policy", set_policy, get_policy},
-      {"queue_depth_bursts", set_u32<&Params::queue_depth_bursts>, get_u32<&Params::queue_depth_bursts>},
-      {"row_hit_cap", set_u32<&Params::row_hit_cap>, get_u32<&Params::row_hit_cap>},
-      {"refresh_enabled", set_bool<&Params::refresh_enabled>, get_bool<&Params::refresh_enabled>},
+      {{"clock_mhz", "MHz", "DRAM command clock; data moves on both edges", true},
+       set_double<&Params::clock_mhz>,
+       get_double<&Params::clock_mhz>},
+      {{"channels", "channels", "independent channels, each with its own queue, command and data bus", true},
+       set_u32<&Params::channels>,
+       get_u32<&Params::channels>},
+      {{"ranks", "ranks", "ranks per channel", true}, set_u32<&Params::ranks>, get_u32<&Params::ranks>},
+      {{"bankgroups", "bank groups", "bank groups per rank (1: none, as in LPDDR4)", true},
+       set_u32<&Params::bankgroups>,
+       get_u32<&Params::bankgroups>},
+      {{"banks_per_group", "banks", "banks per bank group", true},
+       set_u32<&Params::banks_per_group>,
+       get_u32<&Params::banks_per_group>},
+      {{"rows", "rows", "rows per bank", true}, set_u32<&Params::rows>, get_u32<&Params::rows>},
+      {{"columns", "columns", "column addresses per row, each bus_width_bits wide", true},
+       set_u32<&Params::columns>,
+       get_u32<&Params::columns>},
+      {{"bus_width_bits", "bits", "data bus of one channel", true},
+       set_u32<&Params::bus_width_bits>,
+       get_u32<&Params::bus_width_bits>},
+      {{"burst_length", "beats", "beats per access (BL); a burst holds the data bus burst_length / 2 cycles",
+        true},
+       set_u32<&Params::burst_length>,
+       get_u32<&Params::burst_length>},
+      {{"CL_cycles", kCycles, "read command to first data beat (CL)", true},
+       set_u32<&Params::CL_cycles>,
+       get_u32<&Params::CL_cycles>},
+      {{"CWL_cycles", kCycles, "write command to first data beat (CWL)", true},
+       set_u32<&Params::CWL_cycles>,
+       get_u32<&Params::CWL_cycles>},
+      {{"tRCD_cycles", kCycles, "ACT to RD/WR, same bank", true},
+       set_u32<&Params::tRCD_cycles>,
+       get_u32<&Params::tRCD_cycles>},
+      {{"tRP_cycles", kCycles, "PRE to ACT, same bank", true},
+       set_u32<&Params::tRP_cycles>,
+       get_u32<&Params::tRP_cycles>},
+      {{"tRAS_cycles", kCycles, "ACT to PRE, same bank", true},
+       set_u32<&Params::tRAS_cycles>,
+       get_u32<&Params::tRAS_cycles>},
+      {{"tRC_cycles", kCycles, "ACT to ACT, same bank", true},
+       set_u32<&Params::tRC_cycles>,
+       get_u32<&Params::tRC_cycles>},
+      {{"tWR_cycles", kCycles, "end of write data to PRE, same bank (write recovery)", true},
+       set_u32<&Params::tWR_cycles>,
+       get_u32<&Params::tWR_cycles>},
+      {{"tRTP_L_cycles", kCycles, "RD to PRE, same bank, bursts of 4 beats or more (HBM2 tRTPL; DDR4 tRTP)",
+        true},
+       set_u32<&Params::tRTP_L_cycles>,
+       get_u32<&Params::tRTP_L_cycles>},
+      {{"tRTP_S_cycles", kCycles, "RD to PRE, same bank, bursts of 2 beats (HBM2 tRTPS; elsewhere = tRTP_L)",
+        true},
+       set_u32<&Params::tRTP_S_cycles>,
+       get_u32<&Params::tRTP_S_cycles>},
+      {{"tWTR_S_cycles", kCycles, "end of write data to RD, other bank group", true},
+       set_u32<&Params::tWTR_S_cycles>,
+       get_u32<&Params::tWTR_S_cycles>},
+      {{"tWTR_L_cycles", kCycles, "end of write data to RD, same bank group", true},
+       set_u32<&Params::tWTR_L_cycles>,
+       get_u32<&Params::tWTR_L_cycles>},
+      {{"tRRD_S_cycles", kCycles, "ACT to ACT, other bank group", true},
+       set_u32<&Params::tRRD_S_cycles>,
+       get_u32<&Params::tRRD_S_cycles>},
+      {{"tRRD_L_cycles", kCycles, "ACT to ACT, same bank group", true},
+       set_u32<&Params::tRRD_L_cycles>,
+       get_u32<&Params::tRRD_L_cycles>},
+      {{"tCCD_S_cycles", kCycles, "RD to RD or WR to WR, other bank group", true},
+       set_u32<&Params::tCCD_S_cycles>,
+       get_u32<&Params::tCCD_S_cycles>},
+      {{"tCCD_L_cycles", kCycles, "RD to RD or WR to WR, same bank group", true},
+       set_u32<&Params::tCCD_L_cycles>,
+       get_u32<&Params::tCCD_L_cycles>},
+      {{"tFAW_cycles", kCycles, "window holding at most four ACTs of one rank", true},
+       set_u32<&Params::tFAW_cycles>,
+       get_u32<&Params::tFAW_cycles>},
+      {{"tRFC_cycles", kCycles, "all-bank REF to ACT", true},
+       set_u32<&Params::tRFC_cycles>,
+       get_u32<&Params::tRFC_cycles>},
+      {{"tREFI_cycles", kCycles, "average interval between REFs of one rank", true},
+       set_u32<&Params::tREFI_cycles>,
+       get_u32<&Params::tREFI_cycles>},
+      {{"tPPD_cycles", kCycles, "PRE to PRE, same rank (LPDDR4; 0 where the standard has none)", true},
+       set_u32<&Params::tPPD_cycles>,
+       get_u32<&Params::tPPD_cycles>},
+      {{"tRTRS_cycles", kCycles, "idle data-bus cycles between bursts of different ranks", true},
+       set_u32<&Params::tRTRS_cycles>,
+       get_u32<&Params::tRTRS_cycles>},
+      {{"rd_to_wr_gap_cycles", kCycles, "idle data-bus cycles from read data to write data, same rank", true},
+       set_u32<&Params::rd_to_wr_gap_cycles>,
+       get_u32<&Params::rd_to_wr_gap_cycles>},
+      {{"separate_row_column_buses", "",
+        "true: a row command (ACT, PRE, REF) and a column command (RD, WR) may issue in one cycle (HBM)",
+        true},
+       set_bool<&Params::separate_row_column_buses>,
+       get_bool<&Params::separate_row_column_buses>},
+      {{"address_mapping", "",
+        "address bits to fields, most significant first (RoRaBgBaCoCh, rochrababgco), or a named mapping "
+        "(address_map.h)",
+        false},
+       set_mapping,
+       get_mapping},
+      {{"page_policy", "", "open (rows stay open) or closed (the last queued access to a row precharges)",
+        false},
+       set_policy,
+       get_policy},
+      {{"scheduler", "",
+        "fr-fcfs (oldest ready row hit, else oldest ready ACT or PRE) or bank-round-robin (DRAMsim3's)",
+        false},
+       set_scheduler,
+       get_scheduler},
+      {{"read_queue_bursts", "bursts", "read queue of each channel, in front of the bank queues", false},
+       set_u32<&Params::read_queue_bursts>,
+       get_u32<&Params::read_queue_bursts>},
+      {{"write_buffer_bursts", "bursts", "write buffer of each channel: writes are acknowledged once in it",
+        false},
+       set_u32<&Params::write_buffer_bursts>,
+       get_u32<&Params::write_buffer_bursts>},
+      {{"write_high_watermark_bursts", "bursts", "write-buffer occupancy that starts a drain of writes",
+        false},
+       set_u32<&Params::write_high_watermark_bursts>,
+       get_u32<&Params::write_high_watermark_bursts>},
+      {{"write_low_watermark_bursts", "bursts", "write-buffer occupancy that ends a drain", false},
+       set_u32<&Params::write_low_watermark_bursts>,
+       get_u32<&Params::write_low_watermark_bursts>},
+      {{"bank_queue_bursts", "bursts", "command queue of each bank: the bursts the scheduler chooses among",
+        false},
+       set_u32<&Params::bank_queue_bursts>,
+       get_u32<&Params::bank_queue_bursts>},
+      {{"row_hit_cap", "bursts", "row hits since ACT past which a waiting request for another row goes first",
+        false},
+       set_u32<&Params::row_hit_cap>,
+       get_u32<&Params::row_hit_cap>},
+      {{"refresh_enabled", "", "true: all-bank REF of every rank each tREFI, staggered across ranks", false},
+       set_bool<&Params::refresh_enabled>,
+       get_bool<&Params::refresh_enabled>},
   };
   return table;
 }
 
 const Field* find_field(const std::string& key) {
   for (const Field& f : fields()) {
-    if (key == f.name) return &f;
+    if (key == f.info.name) return &f;
   }
   return nullptr;
 }
@@ -158,7 +281,7 @@ std::string at_least(const char* name, std::uint64_t value, std::uint64_t bound,
 
 }  // namespace
 
-std::uint64_t Params::capacity_bytes() const {
+std::uint64_t DeviceSpec::capacity_bytes() const {
   return std::uint64_t{channels} * ranks * bankgroups * banks_per_group * rows * columns *
          (bus_width_bits / 8);
 }
@@ -192,7 +315,7 @@ std::string Params::validate() const {
 
   const std::pair<const char*, std::uint32_t> positive[] = {
       {"CL_cycles", CL_cycles},         {"CWL_cycles", CWL_cycles},       {"tRCD_cycles", tRCD_cycles},
-      {"tRP_cycles", tRP_cycles},       {"tWR_cycles", tWR_cycles},       {"tRTP_cycles", tRTP_cycles},
+      {"tRP_cycles", tRP_cycles},       {"tWR_cycles", tWR_cycles},       {"tRTP_S_cycles", tRTP_S_cycles},
       {"tWTR_S_cycles", tWTR_S_cycles}, {"tRRD_S_cycles", tRRD_S_cycles}, {"tCCD_S_cycles", tCCD_S_cycles},
       {"tRFC_cycles", tRFC_cycles}};
   for (const auto& [name, value] : positive) {
@@ -221,13 +344,29 @@ std::string Params::validate() const {
            .empty()) {
     return e;
   }
-  if (!(e = at_least("queue_depth_bursts", queue_depth_bursts, 1)).empty()) return e;
+  if (!(e = at_least("tRTP_L_cycles", tRTP_L_cycles, tRTP_S_cycles, "tRTP_S_cycles")).empty()) return e;
+  if (!(e = at_least("read_queue_bursts", read_queue_bursts, 1)).empty()) return e;
+  if (!(e = at_least("write_buffer_bursts", write_buffer_bursts, 1)).empty()) return e;
+  if (!(e = at_least("bank_queue_bursts", bank_queue_bursts, 1)).empty()) return e;
+  if (!(e = at_least("write_high_watermark_bursts", write_high_watermark_bursts, 1)).empty()) return e;
+  if (write_high_watermark_bursts > write_buffer_bursts) {
+    return "write_high_watermark_bursts: must be at most write_buffer_bursts = " +
+           std::to_string(write_buffer_bursts) + ", got " + std::to_string(write_high_watermark_bursts);
+  }
+  if (write_low_watermark_bursts >= write_high_watermark_bursts) {
+    return "write_low_watermark_bursts: must be below write_high_watermark_bursts = " +
+           std::to_string(write_high_watermark_bursts) + ", got " +
+           std::to_string(write_low_watermark_bursts);
+  }
   if (!(e = at_least("row_hit_cap", row_hit_cap, 1)).empty()) return e;
   return AddressMap::check(*this);
 }
 
 std::string set_field(Params& params, const std::string& key, const std::string& value) {
   const Field* f = find_field(key);
+  if (key == "queue_depth_bursts")
+    return "queue_depth_bursts: replaced by read_queue_bursts, write_buffer_bursts and bank_queue_bursts";
+  if (key == "tRTP_cycles") return "tRTP_cycles: replaced by tRTP_L_cycles and tRTP_S_cycles";
   if (f == nullptr) return "unknown key '" + key + "'";
   const std::string error = f->set(params, value);
   return error.empty() ? "" : key + ": " + error;
@@ -238,16 +377,26 @@ std::string get_field(const Params& params, const std::string& key) {
   return f == nullptr ? "" : f->get(params);
 }
 
+const std::vector<FieldInfo>& field_infos() {
+  static const std::vector<FieldInfo> infos = [] {
+    std::vector<FieldInfo> v;
+    for (const Field& f : fields()) v.push_back(f.info);
+    return v;
+  }();
+  return infos;
+}
+
 std::vector<std::string> field_names() {
   std::vector<std::string> names;
-  for (const Field& f : fields()) names.emplace_back(f.name);
+  for (const Field& f : fields()) names.emplace_back(f.info.name);
   return names;
 }
 
 std::string to_ini(const Params& params) {
-  std::string out;
-  for (const Field& f : fields()) out += std::string(f.name) + " = " + f.get(params) + "\n";
-  return out;
+  std::string device, controller;
+  for (const Field& f : fields())
+    (f.info.device ? device : controller) += std::string(f.info.name) + " = " + f.get(params) + "\n";
+  return device + "\n[controller]\n" + controller;
 }
 
 Params load_preset_file(const std::string& path) {
@@ -256,12 +405,20 @@ Params load_preset_file(const std::string& path) {
   Params params;
   std::map<std::string, int> line_of;
   std::string line;
+  bool in_controller = false;  // after the `[controller]` header
   int number = 0;
   while (std::getline(in, line)) {
     ++number;
     const std::string where = path + ":" + std::to_string(number) + ": ";
     const std::string text = trim(line.substr(0, line.find('#')));
     if (text.empty()) continue;
+    if (text.front() == '[') {
+      if (text != "[controller]" || in_controller)
+        throw InputError(where + "expected one '[controller]' section after the device fields, got '" + text +
+                         "'");
+      in_controller = true;
+      continue;
+    }
     const auto eq = text.find('=');
     const std::string key = eq == std::string::npos ? "" : trim(text.substr(0, eq));
     const std::string value = eq == std::string::npos ? "" : trim(text.substr(eq + 1));
@@ -271,11 +428,17 @@ Params load_preset_file(const std::string& path) {
     }
     const std::string error = set_field(params, key, value);
     if (!error.empty()) throw InputError(where + error);
+    if (find_field(key)->info.device == in_controller) {
+      throw InputError(where + key +
+                       (in_controller ? ": a device field, expected before the [controller] section"
+                                      : ": a controller setting, expected in the [controller] section"));
+    }
     line_of[key] = number;
   }
-  // A preset states every figure, so that none silently falls back to a default of another device.
+  // A preset states every figure of its device, so that none silently falls back to a default of another one.
   for (const Field& f : fields()) {
-    if (line_of.count(f.name) == 0) throw InputError(path + ": missing key '" + f.name + "'");
+    if (f.info.device && line_of.count(f.info.name) == 0)
+      throw InputError(path + ": missing key '" + f.info.name + "'");
   }
   const std::string error = params.validate();
   if (!error.empty()) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <string>
 
+#include "modules/common/block_transfer.h"
+
 namespace tacsim::interconnect {
 
 using namespace sc_core;
@@ -32,7 +34,7 @@ Interconnect::Interconnect(const sc_module_name& name, const Params& params, con
     stats_.add(p + "wait_cycles", &c[i].wait_cycles, "cycles",
                "cycles its requests waited for the memory's request channel (summed)");
     stats_.add(p + "max_wait_cycles", &c[i].max_wait_cycles, "cycles", "the longest wait of one request");
-    stats_.add(p + "bytes", &c[i].bytes, "bytes", "bytes the memory moved for it (whole granules)");
+    stats_.add(p + "bytes", &c[i].bytes, "bytes", "bytes it asked for, in the memory's granules (a DRAM may serve some from its write buffer)");
   }
 }
 
@@ -43,6 +45,11 @@ void Interconnect::end_of_elaboration() {
 
 void Interconnect::check_delay(const sc_time& t) const {
   if (t != SC_ZERO_TIME) SC_REPORT_ERROR(name(), "annotated delays are not supported: send phases on time");
+}
+
+void Interconnect::count(std::size_t i, const tlm::tlm_generic_payload& p) {
+  const Block b = block_of(p);
+  engine_.completed(i, b.address, b.row_bytes, b.rows, b.stride);
 }
 
 tlm::tlm_sync_enum Interconnect::forward(std::size_t i, tlm::tlm_phase& phase) {
@@ -58,7 +65,7 @@ tlm::tlm_sync_enum Interconnect::forward(std::size_t i, tlm::tlm_phase& phase) {
   request_[i] = nullptr;
   if (r == tlm::TLM_COMPLETED || phase == tlm::BEGIN_RESP) {
     initiator_of(p);
-    engine_.completed(i, p.get_address(), p.get_data_length());
+    count(i, p);
   }
   return r;
 }
@@ -155,7 +162,7 @@ tlm::tlm_sync_enum Interconnect::nb_transport_bw(tlm::tlm_generic_payload& p, tl
     request_[i] = nullptr;
     arbitrate_event_.notify(SC_ZERO_TIME);
   }
-  engine_.completed(i, p.get_address(), p.get_data_length());
+  count(i, p);
   if (params_.latency_cycles == 0) return target_socket[static_cast<int>(i)]->nb_transport_bw(p, phase, t);
   // Taken here, delivered latency_cycles later: the memory's response channel is free at once.
   p.acquire();

@@ -37,7 +37,8 @@ class Interconnect : public sc_core::sc_module, public StatsProvider {
                std::size_t initiators);
 
   const InterconnectEngine& engine() const { return engine_; }
-  // Bytes the memory moved for initiator i (whole granules).
+  // Bytes initiator i asked for, in the memory's granules (what the memory moved, unless it served some from a
+  // write buffer).
   std::uint64_t bytes(std::size_t i) const { return engine_.counters()[i].bytes; }
   const StatsGroup& stats() const override { return stats_; }
 
@@ -54,6 +55,8 @@ class Interconnect : public sc_core::sc_module, public StatsProvider {
   // The memory's response to initiator i, counted.
   tlm::tlm_sync_enum respond(std::size_t i, tlm::tlm_generic_payload& p);
   void check_delay(const sc_core::sc_time& t) const;
+  // Counts a completed transaction's bytes for initiator i (a 2-D block row by row).
+  void count(std::size_t i, const tlm::tlm_generic_payload& p);
 
   Params params_;
   const ClockDomain& clock_;

@@ -58,11 +58,17 @@ Cycle InterconnectEngine::next_grant_cycle(Cycle now) const {
   return first;
 }
 
-void InterconnectEngine::completed(std::size_t i, std::uint64_t address, std::uint32_t bytes) {
-  if (bytes == 0) return;
+void InterconnectEngine::completed(std::size_t i, std::uint64_t address, std::uint32_t row_bytes, std::uint32_t rows,
+                                   std::uint64_t stride) {
+  if (row_bytes == 0) return;
   const std::uint64_t g = params_.granule_bytes;
-  const std::uint64_t first = address / g, last = (address + bytes - 1) / g;
-  counters_.at(i).bytes += (last - first + 1) * g;
+  std::uint64_t next = 0;  // the first granule the previous row did not take
+  for (std::uint32_t r = 0; r < rows; ++r) {
+    const std::uint64_t row = address + std::uint64_t{r} * stride;
+    const std::uint64_t first = std::max(row / g, next), last = (row + row_bytes - 1) / g;
+    if (last >= first) counters_.at(i).bytes += (last - first + 1) * g;
+    next = last + 1;
+  }
 }
 
 }  // namespace tacsim::interconnect

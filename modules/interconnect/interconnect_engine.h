@@ -25,7 +25,8 @@ struct Params {
   // Cycles a request spends crossing the interconnect to the memory, and a response back (0: a wire).
   std::uint32_t latency_cycles = 0;
   // The memory moves whole granules (a DRAM burst): a transaction's bytes are counted over the granules it
-  // touches, so per-initiator bytes add up to what the memory moved. 1: exactly the bytes asked for.
+  // touches, so per-initiator bytes add up to what the memory would move for them (less what a DRAM serves
+  // from its write buffer). 1: exactly the bytes asked for.
   std::uint32_t granule_bytes = 1;
 
   std::string validate() const;
@@ -37,7 +38,7 @@ class InterconnectEngine {
     std::uint64_t grants = 0;
     std::uint64_t wait_cycles = 0;      // summed over its requests
     std::uint64_t max_wait_cycles = 0;  // the longest one
-    std::uint64_t bytes = 0;            // granules the memory moved for it, in bytes
+    std::uint64_t bytes = 0;            // the granules it asked for, in bytes
   };
 
   InterconnectEngine(std::size_t initiators, const Params& params);
@@ -56,8 +57,11 @@ class InterconnectEngine {
   Cycle next_grant_cycle(Cycle now) const;
   bool waiting(std::size_t i) const { return waiting_[i].has_value(); }
 
-  // A transaction of initiator i completed: `address`, `bytes` as asked.
-  void completed(std::size_t i, std::uint64_t address, std::uint32_t bytes);
+  // A transaction of initiator i completed: `rows` rows of `row_bytes` each, `stride` bytes apart from
+  // `address` (one row: a plain range). Rows ascend, so a granule two rows share is counted once, as the
+  // memory moves it once.
+  void completed(std::size_t i, std::uint64_t address, std::uint32_t row_bytes, std::uint32_t rows = 1,
+                 std::uint64_t stride = 0);
 
   const std::vector<InitiatorCounters>& counters() const { return counters_; }
 

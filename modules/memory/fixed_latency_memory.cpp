@@ -28,7 +28,7 @@ tlm::tlm_sync_enum FixedLatencyMemory::nb_transport_fw(tlm::tlm_generic_payload&
                                                        sc_time& t) {
   protocol_.check_delay(t);
   if (phase != tlm::BEGIN_REQ) return protocol_.other_phase(p, phase);
-  if (!store_.contains(p.get_address(), p.get_data_length())) {
+  if (!AtTarget::in_range(p, store_)) {
     p.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
     SC_REPORT_ERROR(name(), "access beyond capacity");
   }

@@ -15,7 +15,9 @@ std::string Params::validate() const {
 
 Cycle FixedLatencyMemoryEngine::accept(Cycle now, std::uint32_t bytes, bool is_write) {
   const Cycle transfer = (bytes + p_.bytes_per_cycle - 1) / p_.bytes_per_cycle;
-  const Cycle start = std::max(now + p_.latency_cycles, bus_free_);
+  // Writes are posted, as the DRAM controller's write buffer posts them: acknowledged once their data is
+  // across, without the access latency a read waits for.
+  const Cycle start = std::max(now + (is_write && p_.posted_writes ? 0 : p_.latency_cycles), bus_free_);
   bus_free_ = start + transfer;
   in_flight_.push_back(bus_free_);
   c_.bus_busy_cycles += transfer;

@@ -1,7 +1,7 @@
 #pragma once
-// The timing of FixedLatencyMemory: a stand-in for DRAM with one shared data bus. A transaction of B bytes
-// accepted at cycle a starts its transfer at max(a + latency_cycles, bus free) and holds the bus for
-// ceil(B / bytes_per_cycle) cycles; its response is due the cycle the transfer ends. At most queue_depth
+// The timing of FixedLatencyMemory: a stand-in for DRAM with one shared data bus. A read of B bytes accepted
+// at cycle a starts its transfer at max(a + latency_cycles, bus free), a posted write at max(a, bus free);
+// either holds the bus for ceil(B / bytes_per_cycle) cycles; its response is due the cycle the transfer ends. At most queue_depth
 // transactions are in flight (accepted, response not yet sent); beyond that the request phase waits.
 #include <cstdint>
 #include <deque>
@@ -24,6 +24,8 @@ struct Params {
   // the queue never limits bandwidth.
   std::uint32_t queue_depth = 256;
   std::uint32_t capacity_mib = 1024;
+  // As the DRAM controller's write buffer posts writes; false gives writes the read latency too.
+  bool posted_writes = true;
 
   std::string validate() const;
   std::uint64_t capacity_bytes() const { return std::uint64_t{capacity_mib} << 20; }

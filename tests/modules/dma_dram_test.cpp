@@ -19,9 +19,13 @@
 namespace tacsim {
 namespace {
 
+// ddr4-3200 with a read queue and a write buffer of `queue_bursts` each and two bursts per bank queue.
 dram::Params ddr4(std::uint32_t queue_bursts) {
   dram::Params p = dram::load_preset("ddr4-3200", dram::default_presets_dir());
-  p.queue_depth_bursts = queue_bursts;
+  p.read_queue_bursts = queue_bursts;
+  p.write_buffer_bursts = queue_bursts;
+  p.write_high_watermark_bursts = queue_bursts;
+  p.bank_queue_bursts = 2;
   return p;
 }
 
@@ -68,9 +72,10 @@ TEST(DmaDram, IdleBankReadLatencyThroughTheStack) {
   m.local = local.data();
   b.script = [&] { b.move(m); };
   ASSERT_TRUE(b.run());
-  // BEGIN_REQ at cycle 0 enters the controller at 1; ACT at 1, RD at 1 + tRCD 22 = 23, data from 23 + CL 22 = 45
-  // for burst 4 cycles: the last beat ends at 49, when BEGIN_RESP arrives.
-  ASSERT_EQ(b.done, (std::vector<Cycle>{49}));
+  // BEGIN_REQ at cycle 0 enters the controller at 1 and its bank queue at the end of 1; ACT at 2, RD at 2 +
+  // tRCD 22 = 24, data from 24 + CL 22 = 46 for burst 4 cycles: the last beat ends at 50, when BEGIN_RESP
+  // arrives.
+  ASSERT_EQ(b.done, (std::vector<Cycle>{50}));
   EXPECT_EQ(local, src);
 }
 
@@ -111,8 +116,10 @@ TEST(DmaDram, WritesThenReadsBackUnderAFullQueue) {
 struct Probe : sc_core::sc_module {
   struct Seen {
     std::uint64_t address = 0;
-    std::uint32_t bytes = 0;
+    std::uint32_t bytes = 0;  // per row
     bool write = false;
+    std::uint32_t rows = 1;
+    std::uint64_t stride = 0;
     Cycle begun = kNever;
     Cycle accepted = kNever;
     Cycle responded = kNever;
@@ -132,7 +139,8 @@ struct Probe : sc_core::sc_module {
     const bool begin = phase == tlm::BEGIN_REQ;
     if (begin) {
       open[&p] = seen.size();
-      seen.push_back({p.get_address(), p.get_data_length(), p.is_write(), clock.now()});
+      const Block b = block_of(p);
+      seen.push_back({b.address, b.row_bytes, p.is_write(), b.rows, b.stride, clock.now()});
     }
     const tlm::tlm_sync_enum r = initiator_socket->nb_transport_fw(p, phase, t);
     if (begin && r == tlm::TLM_UPDATED && phase == tlm::END_REQ) seen[open[&p]].accepted = clock.now();
@@ -174,7 +182,7 @@ struct ShellBench : testing_support::ModuleBench {
         memory("memory", p),
         dma("dma", dma_params(), clock),
         probe("probe", clock),
-        rng(p.queue_depth_bursts * 7919 + p.channels) {
+        rng(p.read_queue_bursts * 7919 + p.channels) {
     dma.initiator_socket.bind(probe.target_socket);
     probe.initiator_socket.bind(memory.target_socket);
   }
@@ -213,7 +221,7 @@ void expect_shell_matches_reference(const dram::Params& p) {
   for (Cycle t = 0; t <= last; ++t) {
     for (; next < probe.seen.size() && probe.seen[next].begun + 1 <= t; ++next) {
       const Probe::Seen& s = probe.seen[next];
-      if (!reference.try_enqueue({next, s.address, s.bytes, s.write}, t)) {
+      if (!reference.try_enqueue({next, s.address, s.bytes, s.write, s.rows, s.stride}, t)) {
         ++refusals;
         ASSERT_LT(t, s.accepted + 1) << "transaction " << next << " refused after the shell took it";
         break;
@@ -224,7 +232,10 @@ void expect_shell_matches_reference(const dram::Params& p) {
     for (const dram::Completion& c : reference.take_completions()) finish[c.id] = c.finish;
   }
   ASSERT_EQ(next, probe.seen.size());
-  if (p.queue_depth_bursts <= 8) {
+  std::size_t blocks = 0;
+  for (const Probe::Seen& s : probe.seen) blocks += s.rows > 1;
+  EXPECT_GT(blocks, 50u) << "the test should carry 2-D transactions";
+  if (p.read_queue_bursts <= 8) {
     EXPECT_GT(refusals, 100u) << "the test should exercise back-pressure";
   }
   ASSERT_EQ(finish.size(), probe.seen.size());

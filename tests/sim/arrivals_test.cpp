@@ -1,5 +1,4 @@
-// Where a model run's requests come from (sim/arrivals.h), and the capacity search's SLO parser
-// (sim/capacity_search.h): plain C++, no simulation.
+// Where a model run's requests come from (sim/arrivals.h): plain C++, no simulation.
 #include "sim/arrivals.h"
 
 #include <gtest/gtest.h>
@@ -8,7 +7,6 @@
 #include <sstream>
 
 #include "modules/common/error.h"
-#include "sim/capacity_search.h"
 
 namespace {
 
@@ -72,22 +70,6 @@ TEST(SequenceArrivals, AModelsSequencesAllArriveAtCycleZeroInOrder) {
   EXPECT_EQ(a.take().length, 64u);
   EXPECT_EQ(a.take().length, 32u);
   EXPECT_TRUE(a.exhausted());
-}
-
-TEST(CapacitySearch, SloTimesTakeAUnit) {
-  EXPECT_EQ(parse_duration_ns("5ms", "--slo-p99"), 5000000u);
-  EXPECT_EQ(parse_duration_ns("800us", "--slo-p99"), 800000u);
-  EXPECT_EQ(parse_duration_ns("1.5s", "--slo-p99"), 1500000000u);
-  EXPECT_EQ(parse_duration_ns("250ns", "--slo-p99"), 250u);
-  for (const char* bad : {"5", "-1ms", "0ms", "ms", "5 min"}) {
-    try {
-      parse_duration_ns(bad, "--slo-p99");
-      ADD_FAILURE() << bad;
-    } catch (const InputError& e) {
-      EXPECT_EQ(std::string(e.what()), std::string("--slo-p99: expected a positive time with a unit (ns, us, ms or "
-                                                   "s), e.g. 5ms, got '") + bad + "'");
-    }
-  }
 }
 
 }  // namespace

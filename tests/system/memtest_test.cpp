@@ -59,6 +59,18 @@ TEST_F(Memtest, ReplaysADramsim3TraceAndChecksData) {
   EXPECT_GT(st["summary"]["cycles"].get<int>(), 3000);
 }
 
+TEST_F(Memtest, WithoutDataChecksTheTimingIsTheSame) {
+  const std::string args = "--pattern random --bytes 65536 --read-ratio 0.5 --seed 3";
+  ASSERT_EQ(run(args), 0);
+  const auto checked = stats()["summary"];
+  ASSERT_EQ(run(args + " --set sim.check=false"), 0);
+  const auto unchecked = stats()["summary"];
+  EXPECT_EQ(checked["check"], "pass");
+  EXPECT_EQ(unchecked["check"], "off");
+  for (const char* k : {"cycles", "requests", "bandwidth_gbps", "read_latency_ns_mean", "row_hit_rate"})
+    EXPECT_EQ(checked[k], unchecked[k]) << k;
+}
+
 TEST_F(Memtest, SameInputSameStats) {
   ASSERT_EQ(run("--pattern random --bytes 65536 --read-ratio 0.5 --seed 3"), 0);
   auto a = stats();

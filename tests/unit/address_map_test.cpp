@@ -132,10 +132,15 @@ TEST(AddressMap, AddressesBeyondCapacityAreErrors) {
 
 TEST(AddressMap, BadMappingNamesAreErrorsNamingTheKey) {
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"RoRaBgBaCoXx", "unknown field 'Xx'"},          {"RoRaBgBaCo", "has no Ch field but channels = 2"},
-      {"RoBgBaCoCh", "has no Ra field but ranks = 2"}, {"RoRaBgRaBaCoCh", "field 'Ra' appears twice"},
-      {"RoRaBgBaCoC", "expected two-letter fields"},   {"RaBgBaCoCh", "has no Ro field"},
-      {"rorabgbacoch", "unknown field 'ro'"},          {"", "expected two-letter fields"},
+      {"RoRaBgBaCoXx", "unknown field 'Xx'"},
+      {"RoRaBgBaCo", "has no Ch field but channels = 2"},
+      {"RoBgBaCoCh", "has no Ra field but ranks = 2"},
+      {"RoRaBgRaBaCoCh", "field 'Ra' appears twice"},
+      {"RoRaBgBaCoC", "expected two-letter fields"},
+      {"RaBgBaCoCh", "has no Ro field"},
+      {"rorabgbacoxx", "unknown field 'xx'"},
+      {"", "expected two-letter fields"},
+      {"dramsim3-ddr5", "or a name (bank-group-interleaved, dramsim3-ddr4, dramsim3-hbm2)"},
   };
   for (const auto& [mapping, expected] : cases) {
     SCOPED_TRACE(mapping);
@@ -148,6 +153,20 @@ TEST(AddressMap, BadMappingNamesAreErrorsNamingTheKey) {
   one.channels = 1;
   one.ranks = 1;
   EXPECT_EQ(AddressMap::check(one), "");
+}
+
+TEST(AddressMap, DramSim3SpellingsAndNamesMeanTheSameFields) {
+  const AddressMap lower(small("rochrababgco"));
+  const AddressMap mixed(small("RoChRaBaBgCo"));
+  const AddressMap named(small("dramsim3-ddr4"));
+  for (std::uint64_t a = 0; a < 65536; a += 64) {
+    const Location x = lower.decode(a), y = mixed.decode(a), z = named.decode(a);
+    ASSERT_EQ(std::tie(x.channel, x.rank, x.bankgroup, x.bank, x.row, x.column),
+              std::tie(y.channel, y.rank, y.bankgroup, y.bank, y.row, y.column));
+    ASSERT_EQ(std::tie(y.channel, y.rank, y.bankgroup, y.bank, y.row, y.column),
+              std::tie(z.channel, z.rank, z.bankgroup, z.bank, z.row, z.column));
+  }
+  for (const NamedMapping& m : kNamedMappings) EXPECT_EQ(AddressMap::check(small(m.name)), "") << m.name;
 }
 
 }  // namespace

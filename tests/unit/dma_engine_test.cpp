@@ -56,6 +56,46 @@ TEST(DmaEngine, ContiguousRowsAreOneRange) {
   EXPECT_EQ(ts[1].local, local.data() + 56);
 }
 
+TEST(DmaEngine, StridedRowsWithinAlignedBlocksGoTogether) {
+  Params p;
+  p.max_transaction_bytes = 256;
+  p.max_outstanding = 100;
+  DmaEngine e(p);
+  std::vector<std::uint8_t> local(7 * 60);
+  Move m;
+  // Rows of 60 bytes 96 apart from 1024, at offsets 0, 96, 192, 32, 128, 224, 64 in their 256-byte blocks:
+  // rows 0-3 fit theirs, four to a transaction (4 x 60 <= 256); row 4 fits but row 5 crosses 1536, so row 4
+  // goes alone, row 5 in two pieces, and row 6 alone.
+  m.address = 1024;
+  m.rows = 7;
+  m.row_bytes = 60;
+  m.stride_bytes = 96;
+  m.local = local.data();
+  e.submit(m);
+  std::vector<Transaction> ts;
+  while (e.can_issue()) ts.push_back(e.issue(0));
+  ASSERT_EQ(ts.size(), 5u);
+  EXPECT_EQ(ts[0].address, 1024u);
+  EXPECT_EQ(ts[0].rows, 4u);
+  EXPECT_EQ(ts[0].row_bytes, 60u);
+  EXPECT_EQ(ts[0].stride, 96u);
+  EXPECT_EQ(ts[0].bytes, 240u);
+  EXPECT_EQ(ts[1].address, 1408u);
+  EXPECT_EQ(ts[1].rows, 1u);
+  EXPECT_EQ(ts[1].bytes, 60u);
+  EXPECT_EQ(ts[1].local, local.data() + 240);
+  EXPECT_EQ(ts[2].address, 1504u);
+  EXPECT_EQ(ts[2].bytes, 32u);
+  EXPECT_EQ(ts[3].address, 1536u);
+  EXPECT_EQ(ts[3].bytes, 28u);
+  EXPECT_EQ(ts[3].local, local.data() + 332);
+  EXPECT_EQ(ts[4].address, 1600u);
+  EXPECT_EQ(ts[4].rows, 1u);
+  EXPECT_EQ(ts[4].local, local.data() + 360);
+  EXPECT_EQ(e.counters().transactions, 5u);
+  EXPECT_EQ(e.counters().read_bytes, 420u);
+}
+
 TEST(DmaEngine, OutstandingLimitAndCompletion) {
   Params p;
   p.max_transaction_bytes = 64;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -97,8 +98,14 @@ TEST(DramParams, ValidateNamesTheOffendingField) {
             "tRAS_cycles: must be at least tRCD_cycles = 22, got 10");
   EXPECT_EQ(message([](Params& p) { p.tREFI_cycles = 500; }),
             "tREFI_cycles: must be at least tRFC_cycles + 1 = 561, got 500");
-  EXPECT_EQ(message([](Params& p) { p.queue_depth_bursts = 0; }),
-            "queue_depth_bursts: must be at least 1, got 0");
+  EXPECT_EQ(message([](Params& p) { p.read_queue_bursts = 0; }),
+            "read_queue_bursts: must be at least 1, got 0");
+  EXPECT_EQ(message([](Params& p) { p.write_high_watermark_bursts = 40; }),
+            "write_high_watermark_bursts: must be at most write_buffer_bursts = 32, got 40");
+  EXPECT_EQ(message([](Params& p) { p.write_low_watermark_bursts = 32; }),
+            "write_low_watermark_bursts: must be below write_high_watermark_bursts = 32, got 32");
+  EXPECT_EQ(message([](Params& p) { p.tRTP_S_cycles = 20; }),
+            "tRTP_L_cycles: must be at least tRTP_S_cycles = 20, got 12");
   EXPECT_EQ(message([](Params& p) { p.columns = 4; }), "columns: must be at least burst_length = 8, got 4");
   EXPECT_EQ(message([](Params& p) { p.clock_mhz = 0; }), "clock_mhz: must be a positive number, got 0");
   EXPECT_TRUE(starts_with(message([](Params& p) { p.address_mapping = "RoBaFoo"; }), "address_mapping: "));
@@ -137,17 +144,24 @@ TEST(DramParams, BadPresetFilesNameFileLineAndKey) {
   EXPECT_EQ(load_error("bad_line.ini", "rows = 8\n"), path + ": missing key 'clock_mhz'");
 
   // A complete file whose figures contradict each other: the message points at the offending key's line.
-  std::string inconsistent;
-  int line = 0, trc_line = 0;
-  for (const std::string& key : field_names()) {
-    ++line;
-    const std::string value = key == "tRC_cycles" ? "70" : get_field(Params{}, key);
-    if (key == "tRC_cycles") trc_line = line;
-    inconsistent += key + " = " + value + "\n";
-  }
+  Params contradicting;
+  contradicting.tRC_cycles = 70;
+  const std::string inconsistent = to_ini(contradicting);
+  const std::string before = inconsistent.substr(0, inconsistent.find("tRC_cycles"));
+  const auto trc_line = std::count(before.begin(), before.end(), '\n') + 1;
   EXPECT_EQ(load_error("bad_line.ini", inconsistent),
             path + ":" + std::to_string(trc_line) +
                 ": tRC_cycles: must be at least tRAS_cycles + tRP_cycles = 74, got 70");
+
+  // Device fields come first and every one of them is required; controller settings only in their section.
+  EXPECT_EQ(load_error("bad_line.ini", "[controller]\nclock_mhz = 1600\n"),
+            path + ":2: clock_mhz: a device field, expected before the [controller] section");
+  EXPECT_EQ(load_error("bad_line.ini", "row_hit_cap = 4\n"),
+            path + ":1: row_hit_cap: a controller setting, expected in the [controller] section");
+  EXPECT_EQ(load_error("bad_line.ini", "[controller]\n[controller]\n"),
+            path + ":2: expected one '[controller]' section after the device fields, got '[controller]'");
+  std::string device_only = good.substr(0, good.find("[controller]"));
+  EXPECT_EQ(load_error("device_only.ini", device_only), "") << "controller settings keep their defaults";
 }
 
 TEST(DramParams, SetFieldAndToIniRoundTrip) {
@@ -158,9 +172,14 @@ TEST(DramParams, SetFieldAndToIniRoundTrip) {
   EXPECT_EQ(set_field(p, "refresh_enabled", "no"), "refresh_enabled: expected true or false, got 'no'");
   EXPECT_EQ(set_field(p, "clock_mhz", "1e3x"), "clock_mhz: expected a number, got '1e3x'");
   EXPECT_EQ(set_field(p, "banks", "4"), "unknown key 'banks'");
+  EXPECT_EQ(set_field(p, "queue_depth_bursts", "8"),
+            "queue_depth_bursts: replaced by read_queue_bursts, write_buffer_bursts and bank_queue_bursts");
+  EXPECT_EQ(set_field(p, "scheduler", "fifo"), "scheduler: expected fr-fcfs or bank-round-robin, got 'fifo'");
+  EXPECT_EQ(set_field(p, "address_mapping", "dramsim3-ddr4"), "");
+  EXPECT_EQ(set_field(p, "address_mapping", "rochrababgco"), "");  // DRAMsim3's spelling
   const Params back = load_preset_file(write_file("round_trip.ini", to_ini(p)));
   EXPECT_EQ(to_ini(back), to_ini(p));
-  EXPECT_EQ(back.page_policy, PagePolicy::kClosed);
+  EXPECT_EQ(back.page_policy, PagePolicyKind::kClosed);
   EXPECT_EQ(back.tRCD_cycles, 20u);
 }
 

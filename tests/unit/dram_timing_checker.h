@@ -16,11 +16,15 @@ namespace tacsim::dram::testing {
 
 class TimingChecker {
  public:
-  explicit TimingChecker(const Params& p) : p_(p), banks_per_rank_(p.bankgroups * p.banks_per_group) {
+  explicit TimingChecker(const Params& p)
+      : p_(p),
+        banks_per_rank_(p.bankgroups * p.banks_per_group),
+        rtp_(p.burst_length == 2 ? p.tRTP_S_cycles
+                                 : p.tRTP_L_cycles) {  // JESD235: tRTPS for BL2, tRTPL for BL4
     const std::uint64_t burst = p.burst_length / 2;
     // The longest pairwise rule; a command older than this cannot constrain a new one.
     horizon_ = std::max<std::uint64_t>(
-                   {p.tRC_cycles, p.tRAS_cycles, p.tRCD_cycles, p.tRP_cycles, p.tRTP_cycles,
+                   {std::uint64_t{p.tRC_cycles}, p.tRAS_cycles, p.tRCD_cycles, p.tRP_cycles, rtp_,
                     p.CWL_cycles + burst + p.tWR_cycles, p.tRRD_L_cycles, p.tPPD_cycles, p.tCCD_L_cycles,
                     p.CWL_cycles + burst + p.tWTR_L_cycles, p.CL_cycles + burst + p.rd_to_wr_gap_cycles,
                     p.tFAW_cycles, std::max(p.CL_cycles, p.CWL_cycles) + burst + p.tRTRS_cycles}) +
@@ -120,7 +124,8 @@ class TimingChecker {
   void check_pair(const Command& old, const Command& now) {
     const Cycle d = now.cycle - old.cycle;
     const std::uint64_t burst = p_.burst_length / 2;
-    if (d == 0)
+    // One command per cycle on the command bus; HBM's separate row and column buses take one of each.
+    if (d == 0 && !(p_.separate_row_column_buses && is_cas(old) != is_cas(now)))
       fail(now, std::string("second command in one cycle on the command bus, after ") + to_string(old.type));
     const bool same_rank = old.rank == now.rank;
     const bool same_group = same_rank && old.bankgroup == now.bankgroup;
@@ -136,7 +141,7 @@ class TimingChecker {
       if (a == CommandType::kAct && is_cas(now)) need(d >= p_.tRCD_cycles, old, now, "tRCD", p_.tRCD_cycles);
       if (a == CommandType::kPre && b == CommandType::kAct)
         need(d >= p_.tRP_cycles, old, now, "tRP", p_.tRP_cycles);
-      if (is_rd(old) && b == CommandType::kPre) need(d >= p_.tRTP_cycles, old, now, "tRTP", p_.tRTP_cycles);
+      if (is_rd(old) && b == CommandType::kPre) need(d >= rtp_, old, now, "tRTP", rtp_);
       if (is_wr(old) && b == CommandType::kPre) {
         const std::uint64_t wr = p_.CWL_cycles + burst + p_.tWR_cycles;
         need(d >= wr, old, now, "CWL + burst + tWR", wr);
@@ -216,8 +221,8 @@ class TimingChecker {
         }
         // Auto-precharge starts once tRTP (read) or write recovery (write) and tRAS allow, then takes tRP.
         if (c.type == CommandType::kRda || c.type == CommandType::kWra) {
-          const Cycle own = c.type == CommandType::kRda ? c.cycle + p_.tRTP_cycles
-                                                        : c.cycle + p_.CWL_cycles + burst + p_.tWR_cycles;
+          const Cycle own =
+              c.type == CommandType::kRda ? c.cycle + rtp_ : c.cycle + p_.CWL_cycles + burst + p_.tWR_cycles;
           b.act_allowed = std::max(own, b.last_act + p_.tRAS_cycles) + p_.tRP_cycles;
           b.open = false;
         }
@@ -248,6 +253,7 @@ class TimingChecker {
 
   Params p_;
   std::uint32_t banks_per_rank_;
+  std::uint64_t rtp_;
   std::uint64_t horizon_ = 0;
   std::vector<Channel> channels_;
   std::vector<std::string> violations_;

@@ -44,4 +44,20 @@ TEST(InterconnectEngine, ALatencyDelaysEligibilityNotTheWait) {
 }
 
 }  // namespace
+// Bytes are counted in the memory's granules: a 2-D block row by row, a granule two rows share once (the
+// DRAM moves it once).
+TEST(InterconnectEngine, BlocksCountEachGranuleTheirRowsTouchOnce) {
+  Params p;
+  p.granule_bytes = 64;
+  InterconnectEngine ic(2, p);
+  ic.completed(0, 16, 48);  // [16, 64): granule 0
+  EXPECT_EQ(ic.counters()[0].bytes, 64u);
+  ic.completed(0, 16, 64);  // [16, 80): granules 0 and 1
+  EXPECT_EQ(ic.counters()[0].bytes, 64u + 128u);
+  ic.completed(1, 16, 48, 3, 64);  // rows at 16, 80, 144: granules 0, 1, 2
+  EXPECT_EQ(ic.counters()[1].bytes, 192u);
+  ic.completed(1, 0, 16, 4, 32);  // rows at 0, 32, 64, 96: granules 0, 0, 1, 1 -> two
+  EXPECT_EQ(ic.counters()[1].bytes, 192u + 128u);
+}
+
 }  // namespace tacsim::interconnect

@@ -1,0 +1,217 @@
+#include <algorithm>
+#include <vector>
+
+#include "modules/dram/bank_queues.h"
+#include "modules/dram/channel_timing.h"
+#include "modules/dram/dram_params.h"
+#include "modules/dram/refresh.h"
+#include "modules/dram/scheduler.h"
+
+namespace tacsim::dram {
+namespace {
+
+// FR-FCFS (Rixner et al., ISCA 2000), as DRAMsim3 and DRAMSys schedule: among the commands legal now, the
+// oldest row hit (RD/WR) first, else the oldest row command (ACT or PRE). Two guards keep it fair: a PRE
+// never closes a row that queued hits still want, unless the row has served row_hit_cap hits since it opened
+// while another row waits; from then on, the row's hits wait for that conflict (DRAMsim3 caps at 4 hits).
+//
+// The event path keeps, per bank, the oldest eligible read hit, write hit and row command: the bursts of a
+// bank that need the same command share its earliest cycle, so FR-FCFS only ever picks one of those three.
+// Their earliest cycles are kept in two parts (channel_timing.h): the bank's own, redone when the engine
+// reports the bank changed (a command to it, an arrival, a REF of its rank), and the bank group's and rank's,
+// redone for all groups at once after any command raised them. pick() never reads these caches, so the
+// differential test checks these rules.
+class FrFcfsScheduler : public Scheduler {
+ public:
+  explicit FrFcfsScheduler(const Params& p)
+      : hit_cap_(p.row_hit_cap),
+        banks_per_rank_(p.bankgroups * p.banks_per_group),
+        banks_per_group_(p.banks_per_group),
+        cache_(std::size_t{p.ranks} * banks_per_rank_),
+        bank_stale_(cache_.size(), 1),
+        group_read_(std::size_t{p.ranks} * p.bankgroups),
+        group_write_(group_read_.size()),
+        group_act_(group_read_.size()),
+        rank_pre_(group_read_.size()),
+        group_epoch_(group_read_.size(), 0) {
+    by_age_.reserve(cache_.size() * p.bank_queue_bursts);
+  }
+
+  Pick pick(const ChannelView& v, Cycle t, CommandBus bus) override;
+  Pick next(const ChannelView& v, Cycle from, CommandBus bus) override;
+  void bank_changed(std::uint32_t bank) override { bank_stale_[bank] = 1; }
+  void timing_changed(std::uint32_t, Need) override { shared_stale_ = true; }
+  void rank_changed(std::uint32_t rank) override {
+    std::fill_n(bank_stale_.begin() + std::ptrdiff_t{rank} * banks_per_rank_, banks_per_rank_, 1);
+    shared_stale_ = true;
+  }
+  void issued(std::uint32_t) override {}
+
+ private:
+  struct BankCache {
+    std::uint32_t read_slot = kNoSlot;
+    std::uint32_t write_slot = kNoSlot;
+    std::uint32_t row_slot = kNoSlot;
+    Need row_need = Need::kNone;
+    std::uint32_t group = 0;
+    std::uint32_t rank = 0;
+    Cycle column_ok = 0;         // the bank's own part of its column commands' earliest cycle
+    Cycle row_ok = 0;            // of its row command's (ACT or PRE)
+    std::uint64_t read_seq = 0;  // the slots' ages, so that ranking them needs no look-up
+    std::uint64_t write_seq = 0;
+    std::uint64_t row_seq = 0;
+  };
+
+  Need classify(const ChannelView& v, const QueuedBurst& s, Cycle& earliest) const;
+  void summarize(const ChannelView& v, std::uint32_t bank);
+
+  std::uint32_t hit_cap_;
+  std::uint32_t banks_per_rank_;
+  std::uint32_t banks_per_group_;
+  std::vector<BankCache> cache_;
+  std::vector<std::uint8_t> bank_stale_;  // per bank: recompute its summary
+  // The shared parts of the earliest cycles, per bank group: reads, writes, ACTs, and its rank's PREs;
+  // current while the group's epoch is epoch_.
+  std::vector<Cycle> group_read_, group_write_, group_act_, rank_pre_;
+  std::vector<std::uint64_t> group_epoch_;
+  std::uint64_t epoch_ = 1;
+  bool shared_stale_ = true;
+  std::vector<std::uint32_t> by_age_;
+};
+
+// What the burst needs next and the earliest cycle that command is legal; kNone while it may not be scheduled
+// at all (blocked by an older access to its column, its rank draining for refresh, its row capped, or its PRE
+// would close a row that still has queued hits).
+Need FrFcfsScheduler::classify(const ChannelView& v, const QueuedBurst& s, Cycle& earliest) const {
+  if (v.refresh.draining(s.where.rank) || v.queues.blocked(s)) return Need::kNone;
+  const BankQueue& q = v.queues.bank(s.where.bank);
+  if (!v.timing.open(s.where.bank)) {
+    earliest = v.timing.act_earliest(s.where);
+    return Need::kAct;
+  }
+  const bool capped = q.hits_since_act >= hit_cap_;
+  if (v.timing.open_row(s.where.bank) == s.row) {
+    if (capped && q.queued > q.queued_hits) return Need::kNone;  // let the waiting conflict in
+    earliest = v.timing.column_earliest(s.where, s.is_write);
+    return Need::kColumn;
+  }
+  if (q.queued_hits > 0 && !capped) return Need::kNone;
+  earliest = v.timing.pre_earliest(s.where.bank, s.where.rank);
+  return Need::kPre;
+}
+
+Pick FrFcfsScheduler::pick(const ChannelView& v, Cycle t, CommandBus bus) {
+  Pick other;
+  v.queues.by_age(by_age_);
+  for (std::uint32_t slot : by_age_) {
+    Cycle e = 0;
+    const Need need = classify(v, v.queues.burst(slot), e);
+    if (need == Need::kNone || e > t || !on_bus(need, bus)) continue;
+    if (need == Need::kColumn) return {slot, need, t};  // the order is oldest first: the oldest ready hit
+    if (other.slot == kNoSlot) other = {slot, need, t};
+  }
+  return other;
+}
+
+// The oldest eligible burst of each kind in bank b; the same eligibility rules as classify().
+void FrFcfsScheduler::summarize(const ChannelView& v, std::uint32_t b) {
+  BankCache& c = cache_[b];
+  c = BankCache{};
+  const BankQueue& q = v.queues.bank(b);
+  c.rank = v.timing.rank_of(b);
+  c.group = b / banks_per_group_;
+  if (q.queued == 0 || v.refresh.draining(c.rank)) return;
+  const bool open = v.timing.open(b);
+  const bool capped = q.hits_since_act >= hit_cap_;
+  const bool hits_ok = open && !(capped && q.queued > q.queued_hits);
+  bool want_read = hits_ok && q.queued_hits > q.queued_hit_writes;
+  bool want_write = hits_ok && q.queued_hit_writes > 0;
+  bool want_row = q.queued > q.queued_hits && (!open || q.queued_hits == 0 || capped);
+  for (std::uint32_t slot : q.slots) {
+    if (!want_read && !want_write && !want_row) break;
+    const QueuedBurst& s = v.queues.burst(slot);
+    if (v.queues.blocked(s)) continue;
+    if (open && s.row == v.timing.open_row(b)) {
+      if (s.is_write && want_write) {
+        c.write_slot = slot;
+        c.write_seq = s.seq;
+        want_write = false;
+      } else if (!s.is_write && want_read) {
+        c.read_slot = slot;
+        c.read_seq = s.seq;
+        want_read = false;
+      }
+    } else if (want_row) {
+      c.row_slot = slot;
+      c.row_seq = s.seq;
+      want_row = false;
+    }
+  }
+  c.column_ok = v.timing.bank_column_ok(b);
+  if (c.row_slot != kNoSlot) {
+    c.row_need = open ? Need::kPre : Need::kAct;
+    c.row_ok = open ? v.timing.bank_pre_ok(b) : v.timing.bank_act_ok(b);
+  }
+}
+
+// FR-FCFS over the bank summaries: the earliest cycle any command is ready (no earlier than `from`), and at
+// that cycle the oldest ready column command, else the oldest ready row command.
+Pick FrFcfsScheduler::next(const ChannelView& v, Cycle from, CommandBus bus) {
+  if (shared_stale_) {
+    ++epoch_;  // every group's shared bounds are redone when a bank of it is next visited
+    shared_stale_ = false;
+  }
+  Pick best;
+  std::uint64_t best_seq = 0;
+  bool best_column = false;
+  Cycle column_at = kNever, row_at = kNever;  // the earliest command of each bus, for Pick::other_at
+  // Earliest cycle first; at the same cycle a column command before a row command; then the oldest.
+  auto consider = [&](std::uint32_t slot, Cycle at, Need need, std::uint64_t seq) {
+    const bool column = need == Need::kColumn;
+    if (bus != CommandBus::kAny && column != (bus == CommandBus::kColumn)) return;
+    at = std::max(at, from);
+    Cycle& bus_at = column ? column_at : row_at;
+    bus_at = std::min(bus_at, at);
+    if (at > best.at) return;
+    if (at == best.at && (best_column > column || (best_column == column && seq > best_seq))) return;
+    best.slot = slot;
+    best.need = need;
+    best.at = at;
+    best_seq = seq;
+    best_column = column;
+  };
+  // Only banks with queued bursts can act; an idle bank's summary is redone when a burst arrives
+  // (bank_changed). The visiting order does not matter: consider() breaks every tie by the unique seq.
+  v.queues.for_each_busy_bank([&](std::uint32_t b) {
+    if (bank_stale_[b]) {
+      summarize(v, b);
+      bank_stale_[b] = 0;
+    }
+    const BankCache& c = cache_[b];
+    if (group_epoch_[c.group] != epoch_) {
+      group_epoch_[c.group] = epoch_;
+      group_read_[c.group] = v.timing.group_column_ok(c.group, c.rank, false);
+      group_write_[c.group] = v.timing.group_column_ok(c.group, c.rank, true);
+      group_act_[c.group] = v.timing.group_act_ok(c.group, c.rank);
+      rank_pre_[c.group] = v.timing.rank_pre_ok(c.rank);
+    }
+    if (c.read_slot != kNoSlot)
+      consider(c.read_slot, std::max(c.column_ok, group_read_[c.group]), Need::kColumn, c.read_seq);
+    if (c.write_slot != kNoSlot)
+      consider(c.write_slot, std::max(c.column_ok, group_write_[c.group]), Need::kColumn, c.write_seq);
+    if (c.row_slot != kNoSlot) {
+      const Cycle shared = c.row_need == Need::kAct ? group_act_[c.group] : rank_pre_[c.group];
+      consider(c.row_slot, std::max(c.row_ok, shared), c.row_need, c.row_seq);
+    }
+  });
+  best.other_at = best.need == Need::kColumn ? row_at : column_at;
+  return best;
+}
+
+}  // namespace
+
+std::unique_ptr<Scheduler> make_fr_fcfs_scheduler(const Params& params) {
+  return std::make_unique<FrFcfsScheduler>(params);
+}
+
+}  // namespace tacsim::dram

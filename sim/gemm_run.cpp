@@ -35,7 +35,6 @@ std::string check_gemm(const workloads::GemmParams& g, const workloads::GemmOper
 }  // namespace
 
 int run_gemm(const SimConfig& cfg, const RunOptions& opts) {
-  prepare_output_dir(opts.out_dir);
 
   // The workload as memory contents, a program, and what to check afterwards: A and W drawn from the seed,
   // W pruned and laid out as the mapper of its format stores it.
@@ -111,7 +110,7 @@ int run_gemm(const SimConfig& cfg, const RunOptions& opts) {
   summary["bank_conflict_cycles"] = eng.hp_datapath.engine().counters().conflict_cycles;
   breakdown.add_to(summary);
 
-  write_results(opts.out_dir, cfg, summary,
+  write_results(opts.write_dir(), cfg, summary,
                 {{"cycles_per_s", double(cycles) / wall_s}, {"check_wall_s", check_wall_s}}, wall_s);
 
   if (!opts.quiet) {

@@ -16,6 +16,7 @@
 #include "sim/config.h"
 #include "sim/output.h"
 #include "sim/progress.h"
+#include "sim/result_set.h"
 #include "sim/stats_dump.h"
 #include "sim/version.h"
 #include "traces/dram_trace.h"
@@ -79,7 +80,7 @@ class MemtestTop : public sc_core::sc_module {
 
 int memtest_command(const RunOptions& opts) {
   const SimConfig cfg = resolve_config(opts.config_path, opts.overrides);
-  prepare_output_dir(opts.out_dir);
+  ResultSet results(opts.out_dir);
 
   init_kernel();
   std::exception_ptr trace_error;
@@ -120,7 +121,8 @@ int memtest_command(const RunOptions& opts) {
   summary["read_latency_ns_p99"] = mem.value("read_latency_ns_p99");
   summary["row_hit_rate"] = mem.value("row_hit_rate");
 
-  write_results(opts.out_dir, cfg, summary, {{"dram_cycles_per_s", double(cycles) / wall_s}}, wall_s);
+  write_results(results.staging_dir(), cfg, summary, {{"dram_cycles_per_s", double(cycles) / wall_s}}, wall_s);
+  results.commit();
 
   if (!opts.quiet) {
     const auto num = [](const nlohmann::ordered_json& j) { return j.is_null() ? 0.0 : j.get<double>(); };

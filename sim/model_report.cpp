@@ -44,10 +44,10 @@ RunReport::RunReport(const SimConfig& cfg, const RunOptions& opts, const workloa
       sparse_rows_(sparse_rows),
       clock_(clock),
       per_operation_(cfg.sim.workload == "model"),
-      requests_csv_(opts.out_dir, "requests.csv"),
-      batches_csv_(opts.out_dir, "batches.csv"),
-      queue_csv_(opts.out_dir, "queue.csv"),
-      engines_csv_(opts.out_dir, "engines.csv"),
+      requests_csv_(opts.write_dir(), "requests.csv"),
+      batches_csv_(opts.write_dir(), "batches.csv"),
+      queue_csv_(opts.write_dir(), "queue.csv"),
+      engines_csv_(opts.write_dir(), "engines.csv"),
       layers_(spec.layers),
       engine_pe_macs_(cfg.engines.size(), 0),
       busy_run_(cfg.engines.size()),
@@ -305,10 +305,10 @@ void RunReport::finish(const ModelRunTotals& totals) {
                              t.operand_stall, t.out_stall, t.drain_stall, t.conflicts, t.sfu_cycles, t.sfu_wait,
                              t.cycles ? double(t.pe_macs) / (engine_peak * double(t.cycles)) : 0.0);
   }
-  write_file_atomic(opts_.out_dir, "ops.csv", csv);
-  write_file_atomic(opts_.out_dir, "layers.csv", layer_csv);
+  write_file_atomic(opts_.write_dir(), "ops.csv", csv);
+  write_file_atomic(opts_.write_dir(), "layers.csv", layer_csv);
   for (StreamedFile* f : {&requests_csv_, &batches_csv_, &queue_csv_, &engines_csv_}) f->commit();
-  write_results(opts_.out_dir, cfg_, summary,
+  write_results(opts_.write_dir(), cfg_, summary,
                 {{"cycles_per_s", double(cycles) / totals.wall_s}, {"reference_wall_s", totals.reference_wall_s}},
                 totals.wall_s);
 

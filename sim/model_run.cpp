@@ -266,7 +266,6 @@ void ModelRun::prepare_weights() {
 }
 
 int ModelRun::run() {
-  prepare_output_dir(opts_.out_dir);
   init_kernel();
   Top top("accel", cfg_);
   top.set_compute_values(check_);

@@ -216,8 +216,8 @@ TEST_F(ModelRun, NpyMasksOfAPrunedModelDriveTheRun) {
                [](int r, int c) { return (c % 4 == r % 4 || c % 4 == (r + 1) % 4) ? (r * 31 + c * 17) % 255 - 127 : 0; },
                "|i1");
   }
-  ASSERT_EQ(run(model + "--set sparsity.weights=2:4 --check --set sparsity.masks=" + w8.string(), "w8"), 0);
-  EXPECT_EQ(stats("w8")["summary"]["check"], "pass");
+  ASSERT_EQ(run(model + "--set sparsity.weights=2:4 --check --set sparsity.masks=" + w8.string(), "w8-run"), 0);
+  EXPECT_EQ(stats("w8-run")["summary"]["check"], "pass");
   // A mask that breaks 2:4, a missing file and a wrong shape name the file.
   std::string err;
   const auto bad = masks_for_small_model("bad", [](int, int c) { return c % 4 != 3; });

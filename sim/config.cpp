@@ -7,11 +7,13 @@
 
 #include <fmt/format.h>
 
+#include "modules/common/clock_rate.h"
 #include "modules/common/data_files.h"
 #include "modules/common/error.h"
 #include "modules/common/text.h"
 #include "sim/config_keys.h"
 #include "traces/request_trace.h"
+#include "sim/energy_report.h"
 #include "workloads/model.h"
 #include "workloads/model_mapping.h"
 
@@ -34,6 +36,7 @@ std::string TraceRunParams::validate() const {
 engine::Params SimConfig::base_engine() const {
   engine::Params e;
   e.pe_array = pe_array;
+  e.pe_array_mapper = pe_array_mapper;
   e.act_buffer = act_buffer;
   e.weight_buffer = weight_buffer;
   e.out_buffer = out_buffer;
@@ -68,7 +71,7 @@ std::string MemoryParams::validate() const {
 }
 
 std::string AccelParams::validate() const {
-  if (!(clock_mhz > 0) || clock_mhz > 1e5) return fmt::format("clock_mhz: must be in (0, 100000], got {}", clock_mhz);
+  if (const std::string e = clock_mhz_error(clock_mhz); !e.empty()) return "clock_mhz: " + e;
   if (engines == 0 || engines > kMaxEngines)
     return fmt::format("engines: must be in 1..{}, got {}", kMaxEngines, engines);
   if (organisation != "pool" && organisation != "pipeline")
@@ -304,10 +307,6 @@ void validate_model_run(const SimConfig& cfg) {
     throw InputError(fmt::format("config: sim.check: model runs check values with dense and N:M weights; with "
                                  "sparsity.weights = {} they are timing only (set sim.check=false)",
                                  weights));
-  if (cfg.model.topk > 0 && spec.causal)
-    throw InputError(fmt::format("config: model.topk: the top-k unit serves encoders; {} is causal (its queries "
-                                 "would need a mask the unit does not have)",
-                                 spec.name));
   // A trace run measures time: its thousands of requests would each need a reference run as long as theirs.
   if (cfg.sim.check_enabled() && cfg.sim.workload == "trace")
     throw InputError("config: sim.check: trace runs are timing only (values are checked on a model's own "
@@ -347,7 +346,11 @@ void validate(const SimConfig& cfg) {
     check(fmt::format("engine{}", i), cfg.engines[i].validate());
   check("memory", cfg.memory.validate());
   check("fixed_memory", cfg.fixed_memory.validate());
+  check("energy", cfg.energy.validate());
   if (cfg.memtest_max_outstanding == 0) throw InputError("config: memtest.max_outstanding: must be at least 1, got 0");
+  // Each request in flight holds a TLM payload: a bound keeps a typo from allocating gigabytes.
+  if (cfg.memtest_max_outstanding > 65536)
+    throw InputError(fmt::format("config: memtest.max_outstanding: at most 65536, got {}", cfg.memtest_max_outstanding));
   if (cfg.memtest_requests_per_cycle == 0)
     throw InputError("config: memtest.requests_per_cycle: must be at least 1, got 0");
   if (cfg.sim.workload != "gemm") validate_model_run(cfg);
@@ -386,6 +389,7 @@ SimConfig resolve_config(const std::string& ini_path, const std::vector<std::str
                                        overrides[i], key));
   derive(cfg);
   validate(cfg);
+  check_energy_config(cfg);
   return cfg;
 }
 
@@ -399,6 +403,7 @@ std::vector<std::pair<std::string, std::string>> engine_pairs(const SimConfig& c
     if (cfg.accel.organisation == "pipeline") out.emplace_back(prefix + "stage", cfg.engine_stages[i]);
     SimConfig copy = cfg;
     copy.pe_array = cfg.engines[i].pe_array;
+    copy.pe_array_mapper = cfg.engines[i].pe_array_mapper;
     copy.act_buffer = cfg.engines[i].act_buffer;
     copy.weight_buffer = cfg.engines[i].weight_buffer;
     copy.out_buffer = cfg.engines[i].out_buffer;

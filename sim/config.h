@@ -17,6 +17,7 @@
 #include "modules/scheduler/scheduler_params.h"
 #include "modules/dram/dram_params.h"
 #include "modules/dram/traffic_generator.h"
+#include "modules/energy/energy_model.h"
 #include "modules/memory/fixed_latency_memory_engine.h"
 #include "modules/hp/hp_datapath_engine.h"
 #include "modules/pe_array/pe_array_engine.h"
@@ -108,8 +109,9 @@ struct SimConfig {
   interconnect::Params interconnect;  // granule_bytes derived from the memory
   workloads::GemmParams gemm;
   workloads::PruningParams pruning;  // the sparsity.* keys: hp and unstructured weights, GEMM or model
-  pe_array::Params pe_array;
   // Every engine's units unless engine<i>.<section>.<key> says otherwise for engine i.
+  pe_array::Params pe_array;
+  std::string pe_array_mapper = "search";  // pe_array.mapper (workloads::TilingPolicy)
   buffer::Params act_buffer{128};
   buffer::Params weight_buffer{128};
   buffer::Params out_buffer{16};  // two 32 x 32 int32 tiles
@@ -135,11 +137,38 @@ struct SimConfig {
   std::uint32_t memtest_max_outstanding = 256;
   std::uint32_t memtest_requests_per_cycle = 4;
 
+  energy::Params energy;  // the energy and area model (sim/energy_report.h)
+
   // The engine every engine is before its own overrides.
   engine::Params base_engine() const;
 
   std::uint64_t memory_capacity_bytes() const {
     return memory.model == "dram" ? dram.capacity_bytes() : fixed_memory.capacity_bytes();
+  }
+  // The memory's peak bandwidth: channels x bytes per burst / burst time (dram), or the fixed bus.
+  double memory_peak_bytes_per_s() const {
+    return memory.model == "dram"
+               ? double(dram.channels) * dram.burst_bytes() / dram.burst_cycles() * dram.clock_mhz * 1e6
+               : double(fixed_memory.bytes_per_cycle) * fixed_memory.clock_mhz * 1e6;
+  }
+  // The memory as the PE array mapper's cost model sees it (workloads/plan_cost.h): an assumption of the cost
+  // model, not a figure of the memory. Under a GEMM's streamed reads and strided write-backs the DRAM model
+  // delivers well below its peak, taken as 80 %; a read finds its row closed: tRP + tRCD + CL + a burst
+  // (adding a full read queue's bursts made the search pick worse tilings on BERT-base, GPT-2 and ViT); a
+  // write is posted (acknowledged once in the write buffer: a burst). `pe_array.mapper = tiling:N` sets any
+  // tiling's simulated cycles beside its estimate. The fixed-latency memory is what it says.
+  double memory_sustained_bytes_per_s() const {
+    return memory_peak_bytes_per_s() * (memory.model == "dram" ? 0.8 : 1.0);
+  }
+  double memory_read_latency_ns() const {
+    return memory.model == "dram"
+               ? double(dram.tRP_cycles + dram.tRCD_cycles + dram.CL_cycles + dram.burst_cycles()) * 1e3 /
+                     dram.clock_mhz
+               : double(fixed_memory.latency_cycles) * 1e3 / fixed_memory.clock_mhz;
+  }
+  double memory_write_latency_ns() const {
+    if (memory.model == "dram") return double(dram.burst_cycles()) * 1e3 / dram.clock_mhz;
+    return fixed_memory.posted_writes ? 0.0 : double(fixed_memory.latency_cycles) * 1e3 / fixed_memory.clock_mhz;
   }
 };
 

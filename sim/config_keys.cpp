@@ -6,6 +6,7 @@
 
 #include "modules/common/error.h"
 #include "modules/common/text.h"
+#include "workloads/mapper.h"
 #include "workloads/model.h"
 
 namespace tacsim::sim {
@@ -164,13 +165,24 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
                             "on-chip buffer for one head's L x L int32 attention scores"));
   k.push_back(bind_unsigned("sfu.stream_kib", c.sfu.stream_kib, "KiB",
                             "an SFU operation streams in groups of rows of about this much input"));
+  k.push_back(bind_bool("sfu.fuse_epilogues", c.sfu.fuse_epilogues,
+                        "GELU, residual adds and layernorms run on blocks of their GEMM's outputs while the array "
+                        "computes the next block (off: each alone, after its GEMM)"));
+  k.push_back(bind_unsigned("sfu.epilogue_blocks", c.sfu.epilogue_blocks, "blocks",
+                            "blocks of columns a GEMM with a fused GELU is cut into"));
   k.push_back(bind_unsigned("topk_unit.score_lanes", c.topk_unit.score_lanes, "lanes",
                             "approximate-score lanes (one 4-bit LUT product tree and sorter each)"));
   k.push_back(bind_unsigned("topk_unit.lut_per_lane", c.topk_unit.lut_per_lane, "", "4x4-bit LUT multipliers per lane"));
+  k.push_back(bind_unsigned("topk_unit.merge_width", c.topk_unit.merge_width, "keys/cycle",
+                            "kept keys the merge of the lane sorters picks per cycle"));
+  k.push_back(bind_unsigned("topk_unit.quant_lanes", c.topk_unit.quant_lanes, "values/cycle",
+                            "int8 values the 4-bit quantiser takes per cycle"));
   k.push_back(bind_unsigned("topk_unit.exact_lanes", c.topk_unit.exact_lanes, "lanes", "exact Q.K lanes"));
   k.push_back(bind_unsigned("topk_unit.exact_macs_per_lane", c.topk_unit.exact_macs_per_lane, "", "int8 MACs per lane"));
   k.push_back(bind_unsigned("topk_unit.sv_lanes", c.topk_unit.sv_lanes, "lanes", "S.V lanes (context columns)"));
   k.push_back(bind_unsigned("topk_unit.sv_macs_per_lane", c.topk_unit.sv_macs_per_lane, "", "int8 MACs per S.V lane"));
+  k.push_back(bind_unsigned("topk_unit.softmax.lanes", c.topk_unit.softmax.lanes, "lanes",
+                            "the unit's own softmax: kept scores per cycle in each pass"));
 
   k.push_back(bind_weights("sparsity.weights", c.model.weights, "model weight GEMMs: dense, N:M, hp or unstructured"));
   k.push_back(bind_string("sparsity.overrides", c.model.sparsity_overrides,
@@ -214,6 +226,19 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
                             "adder tree stages"));
   k.push_back(bind_unsigned("pe_array.accumulate_latency_cycles", pe.accumulate_latency_cycles, "cycles",
                             "accumulator stage"));
+  k.push_back(bind_bool("pe_array.overlap_drain", pe.overlap_drain,
+                        "two accumulator sets: a finished tile waits for an output half while the next computes"));
+  k.push_back(bind_bool("pe_array.partial_sums", pe.partial_sums,
+                        "long reductions keep partial sums on chip while their chunks serve many tiles (in the "
+                        "accumulators, or added in the output buffer); off: each tile streams its own chunks"));
+  k.push_back(make_key("pe_array.mapper", "",
+                       "tiling: search (the fastest that fits, by the cost model), greedy, or tiling:N (the N-th "
+                       "the search lists)",
+                       [&c](const std::string& v, const std::string& where) {
+                         workloads::TilingPolicy::parse(v, where + "pe_array.mapper");
+                         c.pe_array_mapper = v;
+                       },
+                       [&c] { return c.pe_array_mapper; }));
 
   k.push_back(bind_unsigned("act_buffer.capacity_kib", c.act_buffer.capacity_kib, "KiB",
                             "activation buffer, both ping-pong halves"));
@@ -233,8 +258,10 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
                             "output buffer, both ping-pong halves"));
 
   auto& h = c.hp_datapath;
+  k.push_back(bind_unsigned("hp_datapath.row_engines", h.row_engines, "engines",
+                            "row engines walking their own weight rows, their reads served together"));
   k.push_back(bind_unsigned("hp_datapath.lanes", h.lanes, "reads/cycle",
-                            "activation reads and multipliers per token per cycle"));
+                            "activation reads and multipliers per token per cycle, per row engine"));
   k.push_back(bind_unsigned("hp_datapath.decode_latency_cycles", h.decode_latency_cycles, "cycles",
                             "block map and offsets to addresses"));
   k.push_back(bind_unsigned("hp_datapath.multiply_latency_cycles", h.multiply_latency_cycles, "cycles",
@@ -274,6 +301,13 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
                         "requests the generator keeps in flight"));
   memtest(bind_unsigned("memtest.requests_per_cycle", c.memtest_requests_per_cycle, "requests",
                         "BEGIN_REQs the generator may send in one DRAM cycle"));
+
+  k.push_back(with_scope(bind_bool("energy.enabled", c.energy.enabled,
+                                   "price the run's actions and units: stats.json energy, area and power"),
+                         KeyScope::kBoth));
+  k.push_back(with_scope(bind_string("energy.table", c.energy.table,
+                                     "cost table: a bundled one (45nm-horowitz) or the path of a .ini file"),
+                         KeyScope::kBoth));
 
   // The DRAM: a preset, then any of its fields, applied over the preset when the configuration resolves.
   k.push_back(with_scope(

@@ -1,3 +1,4 @@
+#include "sim/energy_report.h"
 #include "sim/gemm_run.h"
 
 #include <chrono>
@@ -39,9 +40,19 @@ int run_gemm(const SimConfig& cfg, const RunOptions& opts) {
   // The workload as memory contents, a program, and what to check afterwards: A and W drawn from the seed,
   // W pruned and laid out as the mapper of its format stores it.
   const auto& g = cfg.gemm;
+  // Checked before anything is allocated: the operands are drawn (and checked) on the host as dense arrays,
+  // and laid out in the simulated memory.
+  const std::uint64_t host_bytes = std::uint64_t{g.m} * g.k + std::uint64_t{g.k} * g.n + std::uint64_t{g.m} * g.n * 4;
+  constexpr std::uint64_t kMaxHostBytes = std::uint64_t{4} << 30;
+  if (host_bytes > kMaxHostBytes)
+    throw InputError(fmt::format("gemm: m x k + k x n + 4 m x n = {} bytes of operands and results; at most {} (4 GiB)",
+                                 host_bytes, kMaxHostBytes));
+  if (const std::uint64_t end = workloads::layout_gemm(g).end; end > cfg.memory_capacity_bytes())
+    throw InputError(fmt::format("memory: the GEMM's operands need {} bytes, the {} memory has {}", end,
+                                 cfg.memory.model, cfg.memory_capacity_bytes()));
   // The GEMM runs on engine 0.
   const engine::Params& ep = cfg.engines.front();
-  const auto mapper = workloads::make_mapper(g.sparsity.format, engine_shape(ep));
+  const auto mapper = workloads::make_mapper(g.sparsity.format, engine_shape(cfg, ep));
   workloads::GemmParams dense = g;
   dense.sparsity = {};
   workloads::GemmOperands ops = workloads::make_operands(dense, cfg.sim.seed);
@@ -110,14 +121,15 @@ int run_gemm(const SimConfig& cfg, const RunOptions& opts) {
   summary["bank_conflict_cycles"] = eng.hp_datapath.engine().counters().conflict_cycles;
   breakdown.add_to(summary);
 
-  write_results(opts.write_dir(), cfg, summary,
+  const auto stats = write_results(opts.write_dir(), cfg, summary,
                 {{"cycles_per_s", double(cycles) / wall_s}, {"check_wall_s", check_wall_s}}, wall_s);
 
   if (!opts.quiet) {
     if (on_hp)
       std::cout << fmt::format(
-          "tacsim run: GEMM {}x{}x{} on the HP datapath ({} tokens x {} lanes) at {} MHz\n", g.m, g.n, g.k,
-          std::min(ep.pe_array.rows, g.m), ep.hp_datapath.lanes, cfg.accel.clock_mhz);
+          "tacsim run: GEMM {}x{}x{} on the HP datapath ({} tokens x {} lanes x {} row engines) at {} MHz\n",
+          g.m, g.n, g.k, std::min(ep.pe_array.rows, g.m), ep.hp_datapath.lanes, ep.hp_datapath.row_engines,
+          cfg.accel.clock_mhz);
     else
       std::cout << fmt::format("tacsim run: GEMM {}x{}x{} on a {}x{}x{} PE array at {} MHz\n", g.m, g.n, g.k,
                                ep.pe_array.rows, ep.pe_array.cols, ep.pe_array.macs_per_pe,
@@ -133,6 +145,7 @@ int run_gemm(const SimConfig& cfg, const RunOptions& opts) {
     row("bytes moved (DRAM)", fmt::format("{}", top.memory.bytes_transferred()));
     row("weight bytes", fmt::format("{}", summary["weight_bytes"].get<std::uint64_t>()));
     if (!on_hp) std::cout << breakdown.describe(peak);
+    std::cout << describe_energy(stats);
     row("wall time", fmt::format("{:.3f} s", wall_s));
     row("sim cycles / s", fmt::format("{:.3g}", double(cycles) / wall_s));
     row("check", check);

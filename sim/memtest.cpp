@@ -1,3 +1,4 @@
+#include "sim/energy_report.h"
 #include "sim/memtest.h"
 
 #include <chrono>
@@ -121,7 +122,8 @@ int memtest_command(const RunOptions& opts) {
   summary["read_latency_ns_p99"] = mem.value("read_latency_ns_p99");
   summary["row_hit_rate"] = mem.value("row_hit_rate");
 
-  write_results(results.staging_dir(), cfg, summary, {{"dram_cycles_per_s", double(cycles) / wall_s}}, wall_s);
+  const auto stats =
+      write_results(results.staging_dir(), cfg, summary, {{"dram_cycles_per_s", double(cycles) / wall_s}}, wall_s);
   results.commit();
 
   if (!opts.quiet) {
@@ -137,6 +139,7 @@ int memtest_command(const RunOptions& opts) {
     row("read latency", fmt::format("{:.1f} ns mean, {:.1f} ns p99", num(summary["read_latency_ns_mean"]),
                                     num(summary["read_latency_ns_p99"])));
     row("row hit rate", fmt::format("{:.1f} %", 100 * num(summary["row_hit_rate"])));
+    std::cout << describe_energy(stats);
     row("wall time", fmt::format("{:.3f} s", wall_s));
     row("DRAM cycles / s", fmt::format("{:.3g}", double(cycles) / wall_s));
     row("check", check);

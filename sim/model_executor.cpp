@@ -1,9 +1,12 @@
 #include "sim/model_executor.h"
 
 #include <fmt/format.h>
+
+#include <optional>
 #include <systemc>
 
 #include "modules/common/error.h"
+#include "workloads/roofline.h"
 
 namespace tacsim::sim {
 
@@ -39,10 +42,18 @@ void ModelExecutor::execute(std::size_t e, const Step& step) {
   const Op& op = b.ops[i];
   const std::uint32_t d = plan_.spec.head_dim();
   switch (step.stage) {
-    case Stage::kWhole:
-      run_op(e, b, i);
+    case Stage::kWhole: {
+      const workloads::Epilogue& ep = b.epilogues[i];
+      if (ep.ops.empty()) {
+        run_op(e, b, i);
+      } else {
+        run_fused(e, b, i);
+      }
       if (check_ && op.layer_output) check_layer_output(b, i);
+      for (std::size_t j : ep.ops)
+        if (check_ && b.ops[j].layer_output) check_layer_output(b, j);
       return;
+    }
     case Stage::kScores: {
       const workloads::AttentionBlocks& blocks = b.blocks[static_cast<std::size_t>(op.member)][e];
       OpRecord& rec = b.records[op.head_ops.scores];
@@ -88,7 +99,12 @@ void ModelExecutor::run_op(std::size_t e, BatchRun& b, std::size_t i) {
     }
     case OpKind::kTopkAttention: {
       const sfu::TopkOp o = workloads::topk_op(op, b.tensors, plan_.spec.head_dim(), qz);
-      measured(e, rec, [&] { eng.topk_unit.run(o); });
+      // The layer's next head, when there is one and it runs on this engine too (the only engine): the unit
+      // reads its inputs while this head computes.
+      std::optional<sfu::TopkOp> next;
+      if (top_.engines.size() == 1 && i + 1 < b.ops.size() && b.ops[i + 1].kind == OpKind::kTopkAttention)
+        next = workloads::topk_op(b.ops[i + 1], b.tensors, plan_.spec.head_dim(), quant(b, b.ops[i + 1].layer));
+      measured(e, rec, [&] { eng.topk_unit.run(o, next ? &*next : nullptr); });
       return;
     }
     default: {
@@ -104,6 +120,81 @@ void ModelExecutor::run_op(std::size_t e, BatchRun& b, std::size_t i) {
 // memory's granules (the interconnect's count), as a shared memory's moves cannot be told apart.
 std::uint64_t ModelExecutor::engine_bytes(std::size_t e) const {
   return top_.engines.size() == 1 ? top_.memory.bytes_transferred() : top_.interconnect.bytes(e);
+}
+
+void ModelExecutor::run_fused(std::size_t e, BatchRun& b, std::size_t i) {
+  const Op& op = b.ops[i];
+  const workloads::Epilogue& ep = b.epilogues[i];
+  const workloads::LayerQuant& qz = quant(b, op.layer);
+  OpRecord& rec = b.records[i];
+  engine::Engine& eng = top_.engine(e);
+  EngineState& es = engines_[e];
+  const workloads::GemmParams whole = model_gemm(cfg_, op);
+  const workloads::GemmLayout lay = workloads::weight_gemm_layout(b.ops, i, b.tensors, plan_.memory, qz);
+  std::vector<sfu::SfuOp> epilogue;
+  for (std::size_t j : ep.ops) {
+    epilogue.push_back(
+        workloads::sfu_op(b.ops[j], j, b.tensors, qz, check_ ? &values_.weights[op.layer] : nullptr));
+    b.records[j].beside_array = true;
+    b.records[j].engine = e;
+  }
+  // DRAM bytes: the SFU's run beside the GEMM's blocks, so the GEMM's are the task's less the epilogue's
+  // own (its inputs and output, each moved once).
+  const std::uint64_t bytes0 = engine_bytes(e), rec_bytes0 = rec.dram_bytes, gemm_bytes0 = es.gemm_bytes;
+  std::uint64_t epilogue_bytes = 0;
+  bool outstanding = false;
+  // The array waits for the SFU to be done with the previous block (the last block: before the next task).
+  auto await_sfu = [&] {
+    const Cycle idle0 = top_.clock.now();
+    while (eng.sfu.busy()) sc_core::wait(eng.sfu.finished());
+    rec.sfu_wait += top_.clock.now() - idle0;
+    finish_epilogue(e, b, ep);
+    outstanding = false;
+  };
+  const engine::Params& p = cfg_.engines[e];
+  for (const workloads::Epilogue::Block& blk :
+       ep.blocks(op, p.pe_array.rows, p.pe_array.cols, p.sfu.epilogue_blocks)) {
+    workloads::GemmParams g = whole;
+    g.m = blk.rows;
+    g.n = blk.cols;
+    measured(e, rec, [&] { run_gemm(e, rec, g, workloads::gemm_block_layout(lay, blk), false, false); });
+    if (outstanding) {
+      await_sfu();
+      // The SFU sat idle from its last block's end until this block was done.
+      const Cycle done = eng.sfu.done_cycles().back(), now = top_.clock.now();
+      b.records[ep.ops.front()].array_wait += now > done ? now - done : 0;
+    }
+    std::vector<sfu::SfuOp> chain;
+    for (std::size_t k = 0; k < epilogue.size(); ++k) {
+      chain.push_back(workloads::sfu_block(epilogue[k], blk));
+      std::uint64_t bytes = chain.back().output.bytes();
+      for (const auto& in : chain.back().inputs) bytes += in.bytes();
+      b.records[ep.ops[k]].dram_bytes += bytes;
+      epilogue_bytes += bytes;
+    }
+    es.epilogue_t0 = top_.clock.now();
+    eng.sfu.start(std::move(chain));
+    outstanding = true;
+  }
+  await_sfu();
+  // measured() counted the blocks' intervals; the last epilogue block's traffic came after them.
+  const std::uint64_t moved = engine_bytes(e) - bytes0, gemm_bytes = moved - epilogue_bytes;
+  op_bytes_ += moved - (rec.dram_bytes - rec_bytes0);
+  rec.dram_bytes = rec_bytes0 + gemm_bytes;
+  es.gemm_bytes = gemm_bytes0 + gemm_bytes;
+}
+
+void ModelExecutor::finish_epilogue(std::size_t e, BatchRun& b, const workloads::Epilogue& ep) {
+  // Each operation of the block's chain ran from the previous one's end to its own.
+  const std::vector<Cycle>& done = top_.engine(e).sfu.done_cycles();
+  for (std::size_t k = 0; k < ep.ops.size(); ++k) {
+    OpRecord& r = b.records[ep.ops[k]];
+    const Cycle from = k == 0 ? engines_[e].epilogue_t0 : done[k - 1];
+    if (!r.ran) r.start = from;
+    r.ran = true;
+    r.end = done[k];
+    r.cycles += done[k] - from;
+  }
 }
 
 void ModelExecutor::start_softmax(std::size_t e, BatchRun& b, const Op& qk, std::uint32_t block) {
@@ -217,7 +308,7 @@ void ModelExecutor::run_gemm(std::size_t e, OpRecord& rec, const workloads::Gemm
 
 const workloads::GemmMapper& ModelExecutor::mapper(std::size_t e, const workloads::GemmParams& g) {
   auto& m = engines_[e].mappers[static_cast<std::size_t>(g.sparsity.format)];
-  if (!m) m = workloads::make_mapper(g.sparsity.format, engine_shape(cfg_.engines[e]));
+  if (!m) m = workloads::make_mapper(g.sparsity.format, engine_shape(cfg_, cfg_.engines[e]));
   return *m;
 }
 

@@ -38,18 +38,23 @@ class ModelExecutor : public scheduler::Executor {
   std::uint64_t engine_bytes(std::size_t e) const;
 
  private:
-  // What one engine is doing: the softmax block running on its SFU beside its array.
+  // What one engine is doing: the softmax block, or the epilogue block, running on its SFU beside its array.
   struct EngineState {
     std::array<std::unique_ptr<workloads::GemmMapper>, 4> mappers;  // by WeightFormat, made on first use
     std::uint64_t gemm_bytes = 0;                                    // DRAM bytes of its GEMMs so far
     Cycle softmax_t0 = 0;
     std::uint64_t softmax_bytes0 = 0, softmax_gemm_bytes0 = 0;
+    Cycle epilogue_t0 = 0;  // when the epilogue block on the SFU started
   };
 
   void run_op(std::size_t e, BatchRun& b, std::size_t i);
   void run_gemm(std::size_t e, OpRecord& rec, const workloads::GemmParams& g, const workloads::GemmLayout& layout,
                 bool on_chip_act, bool on_chip_out, const sparsity::Mask* mask = nullptr,
                 const std::string& mask_file = "");
+  // Weight GEMM i with its fused epilogue: a block of its outputs at a time on the array, then the epilogue's
+  // operations on that block on the SFU while the array computes the next block.
+  void run_fused(std::size_t e, BatchRun& b, std::size_t i);
+  void finish_epilogue(std::size_t e, BatchRun& b, const workloads::Epilogue& ep);
   void start_softmax(std::size_t e, BatchRun& b, const workloads::Op& qk, std::uint32_t block);
   void await_softmax(std::size_t e, BatchRun& b, const workloads::Op& qk);
   void check_layer_output(const BatchRun& b, std::size_t i);

@@ -6,9 +6,11 @@
 
 #include <fmt/format.h>
 
+#include "sim/energy_report.h"
 #include "sim/model_workload.h"
 #include "sim/stats_dump.h"
 #include "sim/summary.h"
+#include "workloads/roofline.h"
 
 namespace tacsim::sim {
 
@@ -32,6 +34,24 @@ std::uint64_t percentile(const std::vector<std::uint64_t>& sorted, double p) {
   if (sorted.empty()) return 0;
   const auto rank = static_cast<std::size_t>(std::ceil(p / 100.0 * double(sorted.size())));
   return sorted[std::max<std::size_t>(rank, 1) - 1];
+}
+
+// What holds an operation (or the operations of one graph node, summed) back most: for the datapath's GEMMs the
+// largest of its cycles at peak, its waits for operands, for an output half or the column ports, and for the
+// SFU; an SFU operation beside the array is held by the array when it waited for it more than half its time.
+const char* limited_by(OpKind kind, double cycles_at_peak, std::uint64_t operand_waits, std::uint64_t output_waits,
+                       std::uint64_t sfu_wait, bool beside_array, std::uint64_t array_wait, std::uint64_t cycles) {
+  if (workloads::is_gemm(kind)) {
+    const std::pair<std::uint64_t, const char*> parts[] = {{static_cast<std::uint64_t>(cycles_at_peak), "compute"},
+                                                           {operand_waits, "operands"},
+                                                           {output_waits, "output"},
+                                                           {sfu_wait, "sfu"}};
+    return std::max_element(std::begin(parts), std::end(parts),
+                            [](const auto& a, const auto& b) { return a.first < b.first; })
+        ->second;
+  }
+  if (kind == OpKind::kTopkAttention) return "topk_unit";
+  return beside_array && 2 * array_wait > cycles ? "array" : "sfu";
 }
 
 }  // namespace
@@ -127,6 +147,10 @@ void RunReport::batch_done(const scheduler::Batch& batch, Cycle start, Cycle fin
     kt.macs += op.macs;
     kt.pe_macs += r.pe_macs;
     kt.dram_bytes += r.dram_bytes;
+    const double op_roofline = roofline_cycles(r);
+    kt.roofline_cycles += op_roofline;
+    roofline_cycles_ += op_roofline;
+    sfu_idle_for_array_ += r.array_wait;
     LayerTotals& lt = layers_[op.layer];
     lt.macs += op.macs;
     lt.dram_bytes += r.dram_bytes;
@@ -137,8 +161,10 @@ void RunReport::batch_done(const scheduler::Batch& batch, Cycle start, Cycle fin
     lt.pe_macs += r.pe_macs;
     if (!workloads::is_gemm(op.kind)) lt.sfu_cycles += r.cycles;
     // The array waits for the SFU: the whole of the operations that run alone (residual, layernorm, GELU),
-    // and the pipelined softmax's share (recorded on S.V).
-    const bool alone = op.kind == OpKind::kResidualAdd || op.kind == OpKind::kLayerNorm || op.kind == OpKind::kGelu;
+    // and the pipelined softmax's share (recorded on S.V). A fused epilogue's operations run beside the
+    // array: its waits are on their GEMM.
+    const bool alone = !r.beside_array && (op.kind == OpKind::kResidualAdd || op.kind == OpKind::kLayerNorm ||
+                                           op.kind == OpKind::kGelu);
     lt.sfu_wait += (alone ? r.cycles : 0) + r.sfu_wait;
     first[op.layer] = std::min(first[op.layer], r.start);
     last[op.layer] = std::max(last[op.layer], r.end);
@@ -152,7 +178,7 @@ void RunReport::batch_done(const scheduler::Batch& batch, Cycle start, Cycle fin
     if (per_operation_) continue;
     const std::string name = graph_name(op.name);
     auto [it, added] = op_index_.try_emplace(name, op_totals_.size());
-    if (added) op_totals_.push_back({name, op.kind, op.layer, op.head});
+    if (added) op_totals_.push_back({name, op.kind, op.layer, op.head, r.engine, r.beside_array});
     OpTotals& t = op_totals_[it->second];
     t.count += 1;
     t.cycles += r.cycles;
@@ -164,12 +190,21 @@ void RunReport::batch_done(const scheduler::Batch& batch, Cycle start, Cycle fin
     t.drain_stall += r.drain_stall;
     t.conflicts += r.conflicts;
     t.sfu_wait += r.sfu_wait;
+    t.array_wait += r.array_wait;
+    t.pe_macs += r.pe_macs;
+    t.compulsory_bytes += r.compulsory_bytes;
+    t.roofline_cycles += op_roofline;
   }
   // A layer's cycles in a batch run from its first operation's start to its last one's end; over several
   // batches they add up.
   for (std::uint32_t l = 0; l < spec_.layers; ++l)
     if (first[l] != kNever) layers_[l].cycles += last[l] - first[l];
   if (per_operation_) kept_.push_back({std::move(ops), std::move(records), batch.tokens()});
+}
+
+double RunReport::roofline_cycles(const OpRecord& r) const {
+  const double peak = double(cfg_.engines[r.engine].pe_array.peak_macs_per_cycle());
+  return workloads::Roofline{peak, peak_bytes_}.cycles(effective_macs(r), r.compulsory_bytes);
 }
 
 std::string RunReport::op_row(const OpRecord& r, std::size_t index, std::uint32_t tokens) const {
@@ -184,10 +219,14 @@ std::string RunReport::op_row(const OpRecord& r, std::size_t index, std::uint32_
     roof = std::min(peak, by_memory);
     bound = by_memory < peak ? "memory" : "compute";
   }
-  return fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3f},{:.3f},{},\"{}\"\n", r.sequence,
-                     tokens, index, op.name, kind_name(op.kind), op.layer, op.head, r.start, r.end, r.cycles,
-                     op.macs, op_eff, r.dram_bytes, r.operand_stall, r.out_stall, r.drain_stall, r.conflicts,
-                     r.sfu_wait, achieved, roof, bound, r.tiling);
+  const double engine_peak = double(cfg_.engines[r.engine].pe_array.peak_macs_per_cycle());
+  const char* limit = limited_by(op.kind, double(r.pe_macs) / engine_peak, r.operand_stall + r.conflicts,
+                                 r.out_stall + r.drain_stall, r.sfu_wait, r.beside_array, r.array_wait, r.cycles);
+  return fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3f},{:.3f},{},{},{},{:.1f},\"{}\"\n",
+                     r.sequence, tokens, index, op.name, kind_name(op.kind), op.layer, op.head, r.start, r.end,
+                     r.cycles, op.macs, op_eff, r.dram_bytes, r.operand_stall, r.out_stall, r.drain_stall,
+                     r.conflicts, r.sfu_wait, r.array_wait, achieved, roof, bound, limit, r.compulsory_bytes,
+                     roofline_cycles(r), r.tiling);
 }
 
 std::string RunReport::totals_row(const OpTotals& t) const {
@@ -200,9 +239,14 @@ std::string RunReport::totals_row(const OpTotals& t) const {
     roof = std::min(peak, by_memory);
     bound = by_memory < peak ? "memory" : "compute";
   }
-  return fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3f},{:.3f},{}\n", t.name, kind_name(t.kind), t.layer,
-                     t.head, t.count, t.cycles, t.macs, t.effective_macs, t.dram_bytes, t.operand_stall, t.out_stall,
-                     t.drain_stall, t.conflicts, t.sfu_wait, achieved, roof, bound);
+  const char* limit =
+      limited_by(t.kind, double(t.pe_macs) / double(cfg_.engines[t.engine].pe_array.peak_macs_per_cycle()),
+                 t.operand_stall + t.conflicts, t.out_stall + t.drain_stall, t.sfu_wait, t.beside_array,
+                 t.array_wait, t.cycles);
+  return fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3f},{:.3f},{},{},{},{:.1f}\n", t.name,
+                     kind_name(t.kind), t.layer, t.head, t.count, t.cycles, t.macs, t.effective_macs, t.dram_bytes,
+                     t.operand_stall, t.out_stall, t.drain_stall, t.conflicts, t.sfu_wait, t.array_wait, achieved,
+                     roof, bound, limit, t.compulsory_bytes, t.roofline_cycles);
 }
 
 void RunReport::finish(const ModelRunTotals& totals) {
@@ -215,7 +259,8 @@ void RunReport::finish(const ModelRunTotals& totals) {
   if (per_operation_) {
     csv = "sequence,seq_len,index,name,kind,layer,head,start_cycle,end_cycle,cycles,macs,effective_macs,dram_bytes,"
           "operand_stall_cycles,out_stall_cycles,drain_stall_cycles,bank_conflict_cycles,sfu_wait_cycles,"
-          "achieved_macs_per_cycle,roofline_macs_per_cycle,bound,tiling\n";
+          "array_wait_cycles,achieved_macs_per_cycle,roofline_macs_per_cycle,bound,limited_by,compulsory_bytes,"
+          "roofline_cycles,tiling\n";
     std::sort(kept_.begin(), kept_.end(), [](const KeptBatch& a, const KeptBatch& b) {
       return a.records.front().sequence < b.records.front().sequence;
     });
@@ -224,8 +269,8 @@ void RunReport::finish(const ModelRunTotals& totals) {
       for (const OpRecord& r : b.records) csv += op_row(r, index++, b.tokens);
   } else {
     csv = "name,kind,layer,head,count,cycles,macs,effective_macs,dram_bytes,operand_stall_cycles,out_stall_cycles,"
-          "drain_stall_cycles,bank_conflict_cycles,sfu_wait_cycles,achieved_macs_per_cycle,roofline_macs_per_cycle,"
-          "bound\n";
+          "drain_stall_cycles,bank_conflict_cycles,sfu_wait_cycles,array_wait_cycles,achieved_macs_per_cycle,"
+          "roofline_macs_per_cycle,bound,limited_by,compulsory_bytes,roofline_cycles\n";
     for (const OpTotals& t : op_totals_) csv += totals_row(t);
   }
 
@@ -258,6 +303,7 @@ void RunReport::finish(const ModelRunTotals& totals) {
   if (totals.check != "off") summary["check_mismatches"] = totals.check_mismatches;
   summary["requests"] = latencies_ns_.size();
   summary["batches"] = batches_;
+  summary["tokens"] = tokens_;
   summary["throughput_seq_per_s"] = span_s > 0 ? double(latencies_ns_.size()) / span_s : 0.0;
   summary["throughput_tokens_per_s"] = span_s > 0 ? double(tokens_) / span_s : 0.0;
   summary["latency_ns_p50"] = percentile(latencies_ns_, 50);
@@ -284,6 +330,9 @@ void RunReport::finish(const ModelRunTotals& totals) {
   summary["weight_bytes"] = totals.weight_bytes;
   summary["bank_conflict_cycles"] = totals.bank_conflict_cycles;
   breakdown.add_to(summary);
+  summary["sfu_idle_for_array_cycles"] = sfu_idle_for_array_;
+  summary["roofline_cycles"] = roofline_cycles_;
+  summary["roofline_fraction"] = cycles ? roofline_cycles_ / double(cycles) : 0.0;
   // Per kind, flat: busy_cycles_<kind> (operations of a kind may overlap others: these add up to more than
   // the run), dense_macs_<kind>, dram_bytes_<kind>, and for the PE array's kinds pe_utilization_<kind>
   // (performed MACs over one engine's peak during that kind's busy cycles).
@@ -292,6 +341,7 @@ void RunReport::finish(const ModelRunTotals& totals) {
     summary["busy_cycles_" + k] = v.cycles;
     summary["dense_macs_" + k] = v.macs;
     summary["dram_bytes_" + k] = v.dram_bytes;
+    summary["roofline_cycles_" + k] = v.roofline_cycles;
     if (v.pe_macs > 0 && v.cycles > 0)
       summary["pe_utilization_" + k] = double(v.pe_macs) / (engine_peak * double(v.cycles));
   }
@@ -308,7 +358,7 @@ void RunReport::finish(const ModelRunTotals& totals) {
   write_file_atomic(opts_.write_dir(), "ops.csv", csv);
   write_file_atomic(opts_.write_dir(), "layers.csv", layer_csv);
   for (StreamedFile* f : {&requests_csv_, &batches_csv_, &queue_csv_, &engines_csv_}) f->commit();
-  write_results(opts_.write_dir(), cfg_, summary,
+  const auto stats = write_results(opts_.write_dir(), cfg_, summary,
                 {{"cycles_per_s", double(cycles) / totals.wall_s}, {"reference_wall_s", totals.reference_wall_s}},
                 totals.wall_s);
 
@@ -346,6 +396,9 @@ void RunReport::finish(const ModelRunTotals& totals) {
   }
   std::cout << mac_figures.describe(cycles);
   row("bytes moved (DRAM)", fmt::format("{}", totals.dram_bytes));
+  row("roofline bound", fmt::format("{:.0f} cycles: the run reaches {:.1f} % of it (per operation, the larger of "
+                                    "MACs at peak and each operand moved once at peak bandwidth)",
+                                    roofline_cycles_, 100.0 * summary["roofline_fraction"].get<double>()));
   std::cout << breakdown.describe(cfg_.engines.front().pe_array.peak_macs_per_cycle());
   std::cout << "  busy cycles per kind (operations overlap, e.g. the softmax beside the array: more than the run)\n";
   for (const auto& [k, v] : by_kind_)
@@ -353,6 +406,7 @@ void RunReport::finish(const ModelRunTotals& totals) {
                              v.pe_macs > 0 ? fmt::format("  PE utilization {:.1f} %",
                                                          100.0 * double(v.pe_macs) / (engine_peak * double(v.cycles)))
                                            : std::string());
+  std::cout << describe_energy(stats);
   row("wall time", fmt::format("{:.3f} s", totals.wall_s));
   row("sim cycles / s", fmt::format("{:.3g}", double(cycles) / totals.wall_s));
   if (totals.check == "pass")

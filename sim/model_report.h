@@ -42,6 +42,12 @@ struct OpRecord {
   std::uint64_t dram_bytes = 0, operand_stall = 0, out_stall = 0, drain_stall = 0, conflicts = 0, pe_macs = 0;
   // S.V blocks of a pipelined head: cycles the array sat idle waiting for the softmax of their block.
   std::uint64_t sfu_wait = 0;
+  // A GEMM with a fused epilogue: its sfu_wait holds the cycles the array sat idle for the SFU (to take the
+  // next block, and the last block's epilogue). An SFU op of such an epilogue (beside_array): the cycles the
+  // SFU sat idle waiting for the array's next block.
+  bool beside_array = false;
+  std::uint64_t array_wait = 0;
+  std::uint64_t compulsory_bytes = 0;  // its DRAM traffic with each operand read once (workloads/roofline.h)
   std::string tiling;
 };
 
@@ -78,11 +84,16 @@ class RunReport : public scheduler::Observer {
     workloads::OpKind kind = workloads::OpKind::kWeightGemm;
     std::uint32_t layer = 0;
     int head = -1;
+    std::size_t engine = 0;  // where it first ran
+    bool beside_array = false;
     std::uint64_t count = 0, cycles = 0, macs = 0, effective_macs = 0, dram_bytes = 0, operand_stall = 0,
-                  out_stall = 0, drain_stall = 0, conflicts = 0, sfu_wait = 0;
+                  out_stall = 0, drain_stall = 0, conflicts = 0, sfu_wait = 0, array_wait = 0, pe_macs = 0,
+                  compulsory_bytes = 0;
+    double roofline_cycles = 0;
   };
   struct KindTotals {
     std::uint64_t cycles = 0, macs = 0, pe_macs = 0, dram_bytes = 0;
+    double roofline_cycles = 0;
   };
   struct LayerTotals {
     std::uint64_t cycles = 0, macs = 0, dram_bytes = 0, operand_stall = 0, out_stall = 0, drain_stall = 0,
@@ -97,6 +108,8 @@ class RunReport : public scheduler::Observer {
 
   std::uint64_t ns(Cycle c) const;  // the start of cycle c, in whole ns
   std::uint64_t effective_macs(const OpRecord& r) const;
+  // Its roofline bound (workloads/roofline.h) at its engine's peak.
+  double roofline_cycles(const OpRecord& r) const;
   std::string op_row(const OpRecord& r, std::size_t index, std::uint32_t tokens) const;
   std::string totals_row(const OpTotals& t) const;
   void flush_busy(std::size_t engine);
@@ -118,6 +131,8 @@ class RunReport : public scheduler::Observer {
   std::vector<std::uint64_t> latencies_ns_;
   std::vector<std::uint64_t> engine_pe_macs_;
   std::uint64_t macs_ = 0, pe_macs_ = 0, operand_stall_ = 0, out_stall_ = 0, drain_stall_ = 0, sfu_only_ = 0;
+  std::uint64_t sfu_idle_for_array_ = 0;  // fused epilogues: the SFU waiting for the array's next block
+  double roofline_cycles_ = 0;
   std::uint64_t ops_done_ = 0, tokens_ = 0, padded_tokens_ = 0, padding_macs_ = 0, batches_ = 0;
   Cycle last_finish_ = 0, first_arrival_ = kNever;
   // queue.csv: the state at the cycle of the last change, written when time moves on.

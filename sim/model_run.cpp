@@ -228,7 +228,7 @@ void ModelRun::preflight() const {
         if (!seen.emplace(e, g.m, g.n, g.k, g.sparsity.text(), task.layout.out.requant).second) continue;
         try {
           auto& mapper = mappers[static_cast<std::size_t>(g.sparsity.format)];
-          if (!mapper) mapper = workloads::make_mapper(g.sparsity.format, engine_shape(eng));
+          if (!mapper) mapper = workloads::make_mapper(g.sparsity.format, engine_shape(cfg_, eng));
           mapper->map(task);
         } catch (const InputError& err) {
           throw InputError(fmt::format("model: {}{}: {}", op.name,
@@ -237,17 +237,15 @@ void ModelRun::preflight() const {
       }
     }
   }
-  // HP masks must have HP's bank property on every engine's activation buffer.
+  // HP masks must have HP's bank property on every engine's activation buffer and row engines.
   if (cfg_.model.weights.format == workloads::WeightFormat::kHp && !plan_.masks.empty())
     for (const engine::Params& eng : cfg_.engines)
       for (std::uint32_t l = 0; l < plan_.spec.layers; ++l)
-        for (std::size_t r = 0; r < 6; ++r) {
-          const auto c = sparsity::check_hp_banks(plan_.masks.by_layer[l][r], static_cast<int>(cfg_.pruning.hp_block_cols),
-                                                  static_cast<int>(eng.hp_datapath.bank.banks));
-          if (!c.ok)
-            throw InputError(
-                fmt::format("{}: the mask breaks the HP bank property: {}", plan_.masks.files[l][r], c.first_conflict));
-        }
+        for (std::size_t r = 0; r < 6; ++r)
+          workloads::check_hp_mask(plan_.masks.by_layer[l][r],
+                                   cfg_.pruning.hp(eng.hp_datapath.bank.banks, eng.hp_datapath.bank.ports_per_bank,
+                                                   eng.hp_datapath.row_engines),
+                                   plan_.masks.files[l][r]);
 }
 
 void ModelRun::prepare_weights() {

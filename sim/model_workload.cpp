@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "modules/common/error.h"
+#include "workloads/roofline.h"
 
 namespace tacsim::sim {
 
@@ -13,12 +14,7 @@ using workloads::Op;
 using workloads::OpKind;
 
 double memory_bytes_per_cycle(const SimConfig& cfg) {
-  const double bytes_per_s =
-      cfg.memory.model == "dram"
-          ? double(cfg.dram.channels) * cfg.dram.burst_bytes() / cfg.dram.burst_cycles() *
-                cfg.dram.clock_mhz * 1e6
-          : double(cfg.fixed_memory.bytes_per_cycle) * cfg.fixed_memory.clock_mhz * 1e6;
-  return bytes_per_s / (cfg.accel.clock_mhz * 1e6);
+  return cfg.memory_peak_bytes_per_s() / (cfg.accel.clock_mhz * 1e6);
 }
 
 double estimated_cycles(const Op& op, const engine::Params& e, double memory_bytes_per_cycle) {
@@ -88,9 +84,17 @@ std::vector<scheduler::Task> ModelWorkload::tasks(const scheduler::Batch& batch)
       workloads::place_tensors(plan_.spec, run->ops, plan_.memory, region, batch.slot, score_elements);
   run->records.resize(run->ops.size());
   for (std::size_t i = 0; i < run->ops.size(); ++i) {
+    const Op& op = run->ops[i];
+    const bool on_chip = op.member >= 0 && run->blocks[static_cast<std::size_t>(op.member)].front().on_chip;
     run->records[i].sequence = batch.id;
-    run->records[i].op = &run->ops[i];
+    run->records[i].op = &op;
+    run->records[i].compulsory_bytes = workloads::compulsory_bytes(run->ops, i, on_chip);
   }
+  // Epilogues are fused when every engine's SFU fuses them: the batch's tasks are made before their engines
+  // are chosen.
+  const bool fuse = std::all_of(cfg_.engines.begin(), cfg_.engines.end(),
+                                [](const engine::Params& e) { return e.sfu.fuse_epilogues; });
+  run->epilogues = workloads::fused_epilogues(run->ops, fuse);
 
   // Length-aware ranks: the longest path to the end of a batch of as many members at the running average
   // length, each operation weighted by its estimated cycles (on engine 0).
@@ -109,7 +113,7 @@ std::vector<scheduler::Task> ModelWorkload::tasks(const scheduler::Batch& batch)
     for (const auto& b : r.blocks[static_cast<std::size_t>(qk.member)]) out.push_back(b.count(qk.gemm.m));
     return out;
   };
-  std::vector<scheduler::Task> tasks = workloads::batch_tasks(run->ops, head_blocks, rank);
+  std::vector<scheduler::Task> tasks = workloads::batch_tasks(run->ops, head_blocks, rank, run->epilogues);
   if (check_) prepare_values(batch, *run);
   runs_[batch.id] = std::move(run);
   return tasks;

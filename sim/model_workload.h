@@ -48,6 +48,7 @@ struct BatchRun {
   std::vector<workloads::Op> ops;  // lowered at the members' padded lengths
   workloads::BatchTensors tensors;
   std::vector<std::vector<workloads::AttentionBlocks>> blocks;  // [member][engine]
+  std::vector<workloads::Epilogue> epilogues;                   // per op: SFU epilogues fused to GEMMs
   std::vector<OpRecord> records;                                // per op
   std::uint64_t padding_macs = 0;                               // effective MACs spent on padded tokens
   // Values (a batch of one sequence): the layers' requantisers calibrated on its reference, and each layer's

@@ -7,6 +7,7 @@
 
 #include "modules/common/stats.h"
 #include "sim/config_keys.h"
+#include "sim/energy_report.h"
 #include "sim/summary.h"
 #include "sim/output.h"
 #include "sim/version.h"
@@ -28,6 +29,8 @@ void walk_all(const std::function<void(const std::string&, const StatsGroup&)>& 
 nlohmann::ordered_json schema(const SimConfig& cfg, const nlohmann::ordered_json& summary) {
   nlohmann::ordered_json out;
   out["summary"] = summary_schema(summary);
+  const nlohmann::ordered_json energy = energy_schema();
+  for (const auto& [section, figures] : energy.items()) out[section] = figures;
   nlohmann::ordered_json modules = nlohmann::ordered_json::object();
   walk_all([&](const std::string& name, const StatsGroup& g) {
     nlohmann::ordered_json m = nlohmann::ordered_json::object();
@@ -49,11 +52,12 @@ nlohmann::ordered_json collect_module_stats() {
   return out;
 }
 
-void write_results(const std::string& dir, const SimConfig& cfg, const nlohmann::ordered_json& summary,
+nlohmann::ordered_json write_results(const std::string& dir, const SimConfig& cfg, const nlohmann::ordered_json& summary,
                    nlohmann::ordered_json host, double wall_s) {
   nlohmann::ordered_json stats;
   stats["summary"] = summary;
   stats["modules"] = collect_module_stats();
+  add_energy_and_area(cfg, stats);
   nlohmann::ordered_json config = nlohmann::ordered_json::object();
   for (const auto& [k, v] : to_pairs(cfg)) config[k] = v;
   stats["config"] = config;
@@ -67,8 +71,9 @@ void write_results(const std::string& dir, const SimConfig& cfg, const nlohmann:
   h["date_utc"] = date;
   stats["host"] = h;
   write_file_atomic(dir, "config.ini", to_ini(cfg));
-  write_file_atomic(dir, "stats.schema.json", schema(cfg, summary).dump(2) + "\n");
+  write_file_atomic(dir, "stats.schema.json", schema(cfg, stats["summary"]).dump(2) + "\n");
   write_file_atomic(dir, "stats.json", stats.dump(2) + "\n");
+  return stats;
 }
 
 }  // namespace tacsim::sim

@@ -38,6 +38,7 @@ const std::map<std::string, FigureInfo>& figures() {
       {"sfu_only_cycles", {"cycles", "cycles the PE array sat idle while the SFU worked"}},
       {"idle_cycles", {"cycles", "engine-cycles without a task: waiting for requests, or for a stage's work"}},
       {"batches", {"batches", "batches run (sequences admitted together)"}},
+      {"tokens", {"tokens", "tokens of the sequences served, without padding (model and trace runs)"}},
       {"throughput_seq_per_s",
        {"sequences/s", "requests / (last finish - first arrival): the rate the run served"}},
       {"throughput_tokens_per_s", {"tokens/s", "the requests' tokens (unpadded) / (last finish - first arrival)"}},
@@ -60,6 +61,25 @@ const std::map<std::string, FigureInfo>& figures() {
       {"read_latency_ns_mean", {"ns", "mean read latency, request accepted to data returned"}},
       {"read_latency_ns_p99", {"ns", "99th percentile of the read latency"}},
       {"row_hit_rate", {"", "column accesses that found their row open"}},
+      // Energy and area (sim/energy_report.h), priced by the energy.table.
+      {"energy_pj", {"pJ", "energy of every priced action: stats.json energy has it by module and action"}},
+      {"area_mm2", {"mm^2", "on-chip area of the priced units: stats.json area has it by module"}},
+      {"power_w", {"W", "energy_pj / sim_time_ns: average power"}},
+      {"energy_pj_per_sequence", {"pJ", "energy_pj / requests"}},
+      {"energy_pj_per_token", {"pJ", "energy_pj / tokens of every sequence"}},
+      {"energy_pj_per_mac", {"pJ/MAC", "energy_pj / macs: everything, DRAM included, per MAC performed"}},
+      {"tops_per_w", {"TOPS/W", "2 x macs / energy: operations performed per joule, in 1e12"}},
+      {"effective_tops_per_w", {"TOPS/W", "2 x dense_macs / energy: in the dense computation's operations"}},
+      {"dram_pj_per_bit", {"pJ/bit", "the DRAM's energy (commands, refresh, standby) / bits it moved"}},
+      {"edp_j_s", {"J s", "energy-delay product: energy x simulated time"}},
+      {"sfu_idle_for_array_cycles",
+       {"cycles", "fused epilogues (sfu.fuse_epilogues): cycles the SFU sat idle waiting for the array's next "
+                  "block of outputs (the array's waits for the SFU are in sfu_only_cycles)"}},
+      // The roofline bound (workloads/roofline.h).
+      {"roofline_cycles",
+       {"cycles", "sum over operations of max(effective MACs / peak MACs per cycle, compulsory DRAM bytes / peak "
+                  "bytes per cycle): each operand read once, each result written once"}},
+      {"roofline_fraction", {"", "roofline_cycles / cycles: how close the run comes to its roofline bound"}},
   };
   return table;
 }
@@ -81,6 +101,7 @@ const std::map<std::string, FigureInfo>& per_kind_figures() {
       {"dense_macs_", {"MACs", "dense MACs of this kind's operations"}},
       {"dram_bytes_", {"bytes", "DRAM bytes of this kind's operations"}},
       {"pe_utilization_", {"", "performed MACs / (peak x busy cycles) of this kind's operations"}},
+      {"roofline_cycles_", {"cycles", "the roofline bound of this kind's operations (roofline_cycles)"}},
   };
   return table;
 }

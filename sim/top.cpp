@@ -1,5 +1,6 @@
 #include "sim/top.h"
 
+#include <cmath>
 #include <string>
 
 #include <sysc/kernel/sc_spawn.h>
@@ -16,13 +17,20 @@ std::unique_ptr<sc_core::sc_module> make_memory(const SimConfig& cfg) {
 }
 }  // namespace
 
-workloads::EngineShape engine_shape(const engine::Params& e) {
+workloads::EngineShape engine_shape(const SimConfig& cfg, const engine::Params& e) {
   workloads::EngineShape s;
   s.pe_array = e.pe_array;
   s.act_half_bytes = e.act_buffer.half_bytes();
   s.weight_half_bytes = e.weight_buffer.half_bytes();
   s.out_half_bytes = e.out_buffer.half_bytes();
-  s.act_banks = e.hp_datapath.bank.banks;
+  s.hp_datapath = e.hp_datapath;
+  s.tilings = workloads::TilingPolicy::parse(e.pe_array_mapper, "pe_array.mapper");
+  // The whole shared memory, as one engine alone would see it.
+  const double accel_hz = cfg.accel.clock_mhz * 1e6;
+  s.memory = {cfg.memory_sustained_bytes_per_s() / accel_hz,
+              static_cast<Cycle>(std::ceil(cfg.memory_read_latency_ns() * 1e-9 * accel_hz)),
+              static_cast<Cycle>(std::ceil(cfg.memory_write_latency_ns() * 1e-9 * accel_hz)),
+              cfg.memory.model == "dram" ? cfg.dram.burst_bytes() : 1};
   return s;
 }
 

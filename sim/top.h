@@ -20,8 +20,8 @@
 
 namespace tacsim::sim {
 
-// An engine as a mapper sees it.
-workloads::EngineShape engine_shape(const engine::Params& e);
+// Engine e of those Top builds from cfg, as a mapper sees it.
+workloads::EngineShape engine_shape(const SimConfig& cfg, const engine::Params& e);
 
 class Top : public sc_core::sc_module {
  public:

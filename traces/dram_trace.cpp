@@ -115,6 +115,10 @@ bool DramTraceReader::next(DramRequest& r) {
     else
       throw fail(fmt::format("expected READ or WRITE, got '{}'", f[1]));
     if (!parse_decimal(f[2], r.cycle)) throw fail(fmt::format("expected a cycle number, got '{}'", f[2]));
+    // An idle DRAM still refreshes every few thousand cycles, so a far-off arrival is minutes of simulation of
+    // nothing: 1e10 cycles (10 s at 1 GHz) bounds it.
+    if (r.cycle > kMaxTraceCycle)
+      throw fail(fmt::format("cycle {} is beyond the last a trace may use ({}, 10 s at 1 GHz)", r.cycle, kMaxTraceCycle));
     if (requests_ > 0 && r.cycle < last_cycle_)
       throw fail(fmt::format("cycle {} is before the previous line's {}", r.cycle, last_cycle_));
     if (r.address >= capacity_)

@@ -11,10 +11,12 @@
 
 namespace tacsim::traces {
 
+inline constexpr std::uint64_t kMaxTraceCycle = 10'000'000'000;
+
 struct DramRequest {
   std::uint64_t address = 0;
   bool is_write = false;
-  std::uint64_t cycle = 0;
+  std::uint64_t cycle = 0;  // at most kMaxTraceCycle
 };
 
 // Reads a trace one request at a time, so that memory does not grow with the trace. Throws InputError naming

@@ -6,11 +6,13 @@
 // encoding lays out a row: G*N values, then G*N in-group indices of ceil(log2 M) bits, padded to a byte.
 // Those compressed bytes are what the DMA moves and the weight buffer holds.
 //
-// The mapper cuts C into tiles of at most rows x cols outputs (the PE array's size) and the reduction into
-// chunks of whole groups, the largest that fit half of each operand buffer (the buffers are double-buffered).
-// When the whole reduction fits one chunk, a group of blocks of one operand (as many as fit half its buffer)
-// stays resident while the other operand's blocks stream past it, each streamed block used by every resident
-// one: the mapper picks the resident operand that moves fewer bytes.
+// A plan cuts C into tiles of at most rows x cols outputs (the PE array's size; a block of A is `rows` rows, a
+// block of W `cols` rows of W) and the reduction into chunks of whole groups, and orders the loads of the
+// operand buffers' halves and the tiles as a Tiling says: a group of one operand's blocks (the resident one)
+// stays while the other operand's blocks stream past it. plan_gemm builds the plan of any tiling that fits;
+// greedy_tiling is the choice the simulator made before it could search (the largest resident group that
+// fits, of the operand that moves fewer bytes; else the largest chunks, each tile streaming its own), and
+// enumerate_tilings lists the search space (pe_array_mapper.h searches it).
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -52,6 +54,35 @@ GemmLayout layout_gemm(const GemmParams& g, std::uint64_t base = 0);
 
 using Load = control::BufferLoad;
 
+// Bytes per half of each buffer a plan must fit.
+struct BufferHalves {
+  std::uint64_t act = 0, weight = 0, out = 0;
+};
+
+// How a plan cuts a GEMM. R is the resident operand (W when w_resident, else A), S the streamed one; a group
+// is `resident_blocks` blocks of R.
+//   kWhole    the reduction in one chunk: each group is loaded once and every S block streams past it.
+//   kSplit    the reduction in two chunks, the group's two in both halves of R's buffer (the next group loads
+//             only as this one finishes); S streams past it a block at a time, whole if it fits its half,
+//             else a chunk at a time.
+//   kChunked  chunks of chunk_groups groups. Without partial sums (psum_blocks = 0, one R block per group)
+//             each tile streams its chunks of A and W through the buffers and sums them in the accumulators.
+//             With them, the tiles of `resident_blocks` R blocks by `psum_blocks` S blocks keep their int32
+//             partial sums in one output half across the chunks (tile_command.h, OutputSlot): each chunk of
+//             the group's R blocks is loaded once and used by every S block of the group.
+// Without partial sums, `out_tiles` consecutive tiles share a fill of an output half (with them, the group's
+// tiles do).
+struct Tiling {
+  enum class Scheme : std::uint8_t { kWhole, kSplit, kChunked };
+  Scheme scheme = Scheme::kWhole;
+  bool w_resident = false;
+  std::uint32_t resident_blocks = 1;
+  std::uint32_t chunk_groups = 0;  // kChunked; kSplit: the first chunk's (set by plan_gemm)
+  std::uint32_t psum_blocks = 0;
+  std::uint32_t out_tiles = 1;
+  std::string describe() const;
+};
+
 struct ChunkPlan {
   std::uint32_t act_load = 0;     // index into GemmPlan::act_loads; it sits in half act_load % 2
   std::uint32_t weight_load = 0;  // index into GemmPlan::weight_loads
@@ -66,35 +97,49 @@ struct ChunkPlan {
   std::uint64_t steps = 0;
 };
 
+// A pass of the PE array over one output tile: all of its reduction, or (partial sums) some chunks of it.
 struct TilePlan {
   std::uint32_t m0 = 0, rows = 0;
   std::uint32_t n0 = 0, cols = 0;
   std::uint64_t steps = 0;
   std::vector<ChunkPlan> chunks;
-  dma::BlockMove writeback;  // rows x cols int32 into C
+  std::uint32_t fill = 0;       // the output buffer fill its outputs go to (half fill % 2)
+  pe_array::OutputSlot slot;    // where in it, and whether it adds to or leaves partial sums
+  bool writes_back = true;      // its tile's last pass: `writeback` carries the tile into C
+  dma::BlockMove writeback;     // rows x cols outputs into C, from slot.offset in the half
 };
 
 struct GemmPlan {
   GemmParams gemm;
   RowFormat format;
   GemmLayout layout;
-  std::uint32_t chunk_groups = 0;     // groups per reduction chunk
-  bool n_outer = false;               // false: groups of A blocks stay resident and W streams; true: the reverse
-  std::uint32_t resident_blocks = 1;  // blocks per resident group (1 when the reduction is chunked)
+  Tiling tiling;
   std::vector<Load> act_loads, weight_loads;
   std::vector<TilePlan> tiles;
+  std::vector<std::uint32_t> writeback_groups;  // write-backs per fill
 
   std::uint64_t macs() const { return std::uint64_t{gemm.m} * gemm.n * gemm.k; }  // dense-equivalent
   std::uint64_t bytes_loaded() const;
+  std::uint64_t bytes_written() const;
   std::string describe() const;
 };
 
 // The plan as commands for the controller and the PE array.
 control::Program to_program(const GemmPlan& plan);
 
-// Throws InputError naming the buffer and what it would need when the GEMM cannot be tiled.
+// The plan of `tiling` (std::invalid_argument when it does not fit the buffers). Throws InputError naming the
+// buffer and what it would need when the GEMM cannot be tiled at all.
+GemmPlan plan_gemm(const GemmParams& g, const pe_array::Params& pe, const BufferHalves& halves,
+                   const GemmLayout& layout, const Tiling& tiling);
+// The greedy tiling's plan.
 GemmPlan plan_gemm(const GemmParams& g, const pe_array::Params& pe, std::uint64_t act_half_bytes,
                    std::uint64_t weight_half_bytes, std::uint64_t out_half_bytes, const GemmLayout& layout);
+Tiling greedy_tiling(const GemmParams& g, const pe_array::Params& pe, const BufferHalves& halves,
+                     const GemmLayout& layout);
+// Every tiling that fits, greedy's first, in a fixed order. kSplit and partial sums only when the array keeps
+// partial sums on chip (pe.partial_sums).
+std::vector<Tiling> enumerate_tilings(const GemmParams& g, const pe_array::Params& pe, const BufferHalves& halves,
+                                      const GemmLayout& layout);
 
 // Operands from a seed (N:M weights magnitude-pruned from seeded random int8), and the plain reference.
 struct GemmOperands {

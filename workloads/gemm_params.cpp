@@ -35,9 +35,12 @@ std::string PruningParams::check_fits(const GemmParams& g) const {
   return "";
 }
 
-sparsity::HpParams PruningParams::hp(std::uint32_t banks) const {
+sparsity::HpParams PruningParams::hp(std::uint32_t banks, std::uint32_t ports_per_bank,
+                                     std::uint32_t row_engines) const {
   sparsity::HpParams p;
   p.banks = static_cast<int>(banks);
+  p.ports_per_bank = static_cast<int>(ports_per_bank);
+  p.group_rows = static_cast<int>(row_engines);
   p.block_rows = static_cast<int>(hp_block_rows);
   p.block_cols = static_cast<int>(hp_block_cols);
   p.target_sparsity = pruned_fraction;

@@ -30,8 +30,10 @@ struct PruningParams {
   std::string validate() const;
   // "" when g's shape fits the blocks its format is pruned in, else a message naming g's field and the key.
   std::string check_fits(const GemmParams& g) const;
-  // The HP pruner's parameters, for an activation buffer of `banks` banks.
-  sparsity::HpParams hp(std::uint32_t banks) const;
+  // The HP pruner's parameters, for an activation buffer of `banks` banks of `ports_per_bank` ports read by
+  // `row_engines` row engines at once (the rows processed together, FORMATS.md).
+  sparsity::HpParams hp(std::uint32_t banks, std::uint32_t ports_per_bank = 1,
+                        std::uint32_t row_engines = 1) const;
 };
 
 }  // namespace tacsim::workloads

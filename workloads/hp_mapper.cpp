@@ -42,7 +42,17 @@ MappedGemm HpMapper::map(const GemmTask& task) const {
   const std::uint64_t act_half_bytes = engine_.act_half_bytes, weight_half_bytes = engine_.weight_half_bytes,
                       out_half_bytes = engine_.out_half_bytes;
   const bool is_hp = g.sparsity.format == WeightFormat::kHp;
-  const std::uint32_t rt = std::min(engine_.pe_array.rows, g.m);
+  const hp::HpDatapathParams& datapath = engine_.hp_datapath;
+  // A tile's K activation columns of Rt tokens fill half the activation buffer at most: a long reduction
+  // takes fewer tokens per tile (the datapath keeps no partial sums), spread evenly over the token blocks.
+  const std::uint64_t rt_fit = std::min<std::uint64_t>({engine_.pe_array.rows, g.m, act_half_bytes / g.k});
+  if (rt_fit == 0)
+    throw InputError(
+        fmt::format("act_buffer.capacity_kib: one token's {} activations need {} bytes per half, the buffer "
+                    "has {}",
+                    g.k, g.k, act_half_bytes));
+  const auto token_blocks = static_cast<std::uint32_t>((g.m + rt_fit - 1) / rt_fit);
+  const std::uint32_t rt = (g.m + token_blocks - 1) / token_blocks;
 
   // Seeded weights exactly as the dense and N:M GEMMs draw them (or the caller's), then pruned.
   sparsity::Int8Matrix w(static_cast<int>(g.n), static_cast<int>(g.k));
@@ -54,7 +64,14 @@ MappedGemm HpMapper::map(const GemmTask& task) const {
     w.data = make_operands(dense, task.seed).w;
   }
   const PruningParams& pruning = task.pruning;
-  const sparsity::HpParams hp = pruning.hp(engine_.act_banks);
+  if (is_hp && pruning.hp_block_rows % datapath.row_engines != 0)
+    throw InputError(
+        fmt::format("hp_datapath.row_engines: {} does not divide sparsity.hp_block_rows = {}: HP "
+                    "keeps the reads of the rows the engines walk together apart only within one "
+                    "block row",
+                    datapath.row_engines, pruning.hp_block_rows));
+  const sparsity::HpParams hp =
+      pruning.hp(datapath.bank.banks, datapath.bank.ports_per_bank, is_hp ? datapath.row_engines : 1);
   if (const std::string e = hp.validate(); !e.empty()) throw InputError("config: sparsity: " + e);
   sparsity::Mask mask;
   sparsity::Int8Matrix pruned;
@@ -73,9 +90,9 @@ MappedGemm HpMapper::map(const GemmTask& task) const {
       pruned = sparsity::apply_mask(w, mask);
     }
   } else if (is_hp) {
-    const sparsity::HpMatrix x = sparsity::prune_hp(w, hp);
-    pruned = sparsity::to_dense(x);
-    mask = sparsity::slot_mask(x);
+    // The pruner keeps exactly k per row of a kept block: its mask needs no padding.
+    mask = sparsity::prune_hp_mask(w, hp);
+    pruned = sparsity::apply_mask(w, mask);
   } else {
     mask = sparsity::prune_unstructured(w, 1.0 - pruning.pruned_fraction);
     pruned = sparsity::apply_mask(w, mask);
@@ -83,11 +100,6 @@ MappedGemm HpMapper::map(const GemmTask& task) const {
   const double achieved_sparsity = 1.0 - sparsity::density(mask);
   const std::uint64_t csr_bytes_whole = sparsity::csr_bytes(w.rows, w.cols, sparsity::count_kept(mask), {});
 
-  if (std::uint64_t{g.k} * rt > act_half_bytes)
-    throw InputError(
-        fmt::format("act_buffer.capacity_kib: {} tokens x {} activations need {} bytes per half, the "
-                    "buffer has {}",
-                    rt, g.k, std::uint64_t{g.k} * rt, act_half_bytes));
   const std::uint32_t unit = is_hp ? pruning.hp_block_rows : 1;
   std::uint64_t rows = std::min<std::uint64_t>(g.n, out_half_bytes / (std::uint64_t{rt} * 4));
   rows -= rows % unit;
@@ -119,7 +131,9 @@ MappedGemm HpMapper::map(const GemmTask& task) const {
   }
   const auto rows_per_block = static_cast<std::uint32_t>(rows);
 
-  // Memory, from 0 (rebased onto task.scratch at the end): A^T, the weight blocks back to back, then C.
+  // Memory, from 0 (rebased onto task.scratch at the end): A^T by token block (block b's K columns of its
+  // tokens, column-major, so a group of blocks is one contiguous load), the weight blocks back to back, then
+  // C.
   const std::uint64_t a_address = 0, w_address = align4k(std::uint64_t{g.k} * g.m);
   std::vector<std::uint8_t> weight_image;
   std::vector<std::uint64_t> block_offset, block_bytes;
@@ -130,30 +144,40 @@ MappedGemm HpMapper::map(const GemmTask& task) const {
   }
   const std::uint64_t c_address = align4k(w_address + weight_image.size());
 
-  // Token blocks stay resident; the row blocks stream past each.
+  // A group of token blocks stays resident (as many as fit half the activation buffer); each row block is
+  // loaded once per group and serves the group's token blocks one after another.
   MappedGemm out;
   control::Program& prog = out.program;
   const std::uint32_t nblocks = static_cast<std::uint32_t>(blocks.size());
-  std::size_t tile = 0;
-  for (std::uint32_t m0 = 0, tb = 0; m0 < g.m; m0 += rt, ++tb) {
-    const std::uint32_t tokens_here = std::min(rt, g.m - m0);
-    prog.act_loads.push_back({{{a_address + m0, g.k, tokens_here, g.m, 0}}, nblocks});
-    for (std::uint32_t b = 0; b < nblocks; ++b, ++tile) {
+  const std::uint32_t group = static_cast<std::uint32_t>(
+      std::min<std::uint64_t>(token_blocks, act_half_bytes / (std::uint64_t{g.k} * rt)));
+  std::size_t tile = 0, weight_load = 0;
+  for (std::uint32_t m0 = 0, load = 0; m0 < g.m; m0 += group * rt, ++load) {
+    const std::uint32_t group_tokens = std::min(group * rt, g.m - m0);
+    const std::uint32_t blocks_here = (group_tokens + rt - 1) / rt;
+    const std::uint32_t bytes = g.k * group_tokens;
+    prog.act_loads.push_back(
+        {{{a_address + std::uint64_t{m0} * g.k, 1, bytes, bytes, 0}}, nblocks * blocks_here});
+    for (std::uint32_t b = 0; b < nblocks; ++b, ++weight_load) {
       const std::uint32_t n0 = b * rows_per_block, count = std::min(rows_per_block, g.n - n0);
-      const auto bytes = static_cast<std::uint32_t>(block_bytes[b]);
-      prog.weight_loads.push_back({{{w_address + block_offset[b], 1, bytes, bytes, 0}}, 1});
-      hp::HpTileCommand cmd;
-      cmd.act_half = static_cast<int>(tb % 2);
-      cmd.weight_half = static_cast<int>(tile % 2);
-      cmd.out_half = static_cast<int>(tile % 2);
-      cmd.tokens = tokens_here;
-      cmd.rows = count;
-      cmd.cols = g.k;
-      cmd.weight_bytes = bytes;
-      cmd.encoding = is_hp ? hp::WeightEncoding::kHp : hp::WeightEncoding::kCsr;
-      prog.hp_tiles.push_back(cmd);
-      prog.writebacks.push_back({c_address + (std::uint64_t{m0} * g.n + n0) * 4, tokens_here, count * 4,
-                                 std::uint64_t{g.n} * 4, 0});
+      const auto w_bytes = static_cast<std::uint32_t>(block_bytes[b]);
+      prog.weight_loads.push_back({{{w_address + block_offset[b], 1, w_bytes, w_bytes, 0}}, blocks_here});
+      for (std::uint32_t t0 = 0; t0 < group_tokens; t0 += rt, ++tile) {
+        const std::uint32_t tokens_here = std::min(rt, group_tokens - t0);
+        hp::HpTileCommand cmd;
+        cmd.act_half = static_cast<int>(load % 2);
+        cmd.act_offset = g.k * t0;
+        cmd.weight_half = static_cast<int>(weight_load % 2);
+        cmd.out_half = static_cast<int>(tile % 2);
+        cmd.tokens = tokens_here;
+        cmd.rows = count;
+        cmd.cols = g.k;
+        cmd.weight_bytes = w_bytes;
+        cmd.encoding = is_hp ? hp::WeightEncoding::kHp : hp::WeightEncoding::kCsr;
+        prog.hp_tiles.push_back(cmd);
+        prog.writebacks.push_back({c_address + (std::uint64_t{m0 + t0} * g.n + n0) * 4, tokens_here,
+                                   count * 4, std::uint64_t{g.n} * 4, 0});
+      }
     }
   }
   rebase(prog, task.scratch);
@@ -162,9 +186,13 @@ MappedGemm HpMapper::map(const GemmTask& task) const {
   if (task.a != nullptr) {
     const std::vector<std::int8_t>& a = *task.a;
     std::vector<std::uint8_t> a_t(std::size_t{g.k} * g.m);
-    for (std::uint32_t t = 0; t < g.m; ++t)
-      for (std::uint32_t c = 0; c < g.k; ++c)
-        a_t[std::size_t{c} * g.m + t] = static_cast<std::uint8_t>(a[std::size_t{t} * g.k + c]);
+    for (std::uint32_t m0 = 0; m0 < g.m; m0 += rt) {
+      const std::uint32_t tokens = std::min(rt, g.m - m0);
+      for (std::uint32_t t = 0; t < tokens; ++t)
+        for (std::uint32_t c = 0; c < g.k; ++c)
+          a_t[std::size_t{m0} * g.k + std::size_t{c} * tokens + t] =
+              static_cast<std::uint8_t>(a[std::size_t{m0 + t} * g.k + c]);
+    }
     out.images.push_back({task.scratch + a_address, std::move(a_t)});
   }
   if (task.w != nullptr) out.weights = pruned.data;
@@ -173,10 +201,10 @@ MappedGemm HpMapper::map(const GemmTask& task) const {
   std::uint64_t wb = 0;
   for (auto b : block_bytes) wb += b;
   out.tiling = fmt::format(
-      "GEMM {}x{}x{} {} at {:.1f} % sparsity: {} tiles of {} tokens x {} weight rows; weights {} bytes "
-      "(CSR of the same weights: {})",
-      g.m, g.n, g.k, g.sparsity.text(), 100 * achieved_sparsity, prog.hp_tiles.size(), rt, rows_per_block, wb,
-      csr_bytes_whole);
+      "GEMM {}x{}x{} {} at {:.1f} % sparsity: {} tiles of {} tokens x {} weight rows, {} token blocks "
+      "resident per weight load; weights {} bytes (CSR of the same weights: {})",
+      g.m, g.n, g.k, g.sparsity.text(), 100 * achieved_sparsity, prog.hp_tiles.size(), rt, rows_per_block,
+      group, wb, csr_bytes_whole);
   return out;
 }
 

@@ -159,7 +159,8 @@ LayerReference reference_layer(const ModelSpec& spec, std::uint32_t seq_len, con
         kj[std::size_t{t} * d + c] = K[at];
         vj[std::size_t{t} * d + c] = V[at];
       }
-    const auto r = sfu::reference_topk_head(*topk, L, L, d, qj, kj, vj, q.scores, q.probs, Requant{});
+    const auto r = sfu::reference_topk_head(*topk, L, L, d, qj, kj, vj, q.scores, q.probs, Requant{},
+                                            spec.causal ? sfu::TopkMask::kCausal : sfu::TopkMask::kNone);
     for (std::uint32_t i = 0; i < L; ++i)
       for (std::uint32_t c = 0; c < d; ++c) ctx_acc[std::size_t{i} * h + j * d + c] = r.context_acc[std::size_t{i} * d + c];
   }

@@ -332,8 +332,7 @@ SparsityOverrides parse_sparsity_overrides(std::istream& in, const std::string& 
 }
 
 SparsityOverrides load_sparsity_overrides(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError(fmt::format("{}: cannot open sparsity override file", path));
+  std::ifstream in = text::open_input(path, "sparsity override file");
   return parse_sparsity_overrides(in, path);
 }
 

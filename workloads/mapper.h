@@ -6,7 +6,8 @@
 //
 // Contract:
 // - map() is a function of the task and the engine it was made for: the same task gives the same program,
-//   images and weights, byte for byte. It writes no memory and keeps no state between calls.
+//   images and weights, byte for byte. It writes no memory; what it keeps between calls (the PE array
+//   mapper's choice of tiling per shape) changes no result.
 // - Where the operands are: the caller places A, W (as stored) and C and describes them in task.layout. A
 //   mapper whose datapath reads operands in another arrangement (the HP datapath: A transposed, W encoded in
 //   row blocks, C int32) lays them out itself, from task.scratch on; its program then touches no tensor of
@@ -28,20 +29,38 @@
 
 #include "modules/control/program.h"
 #include "modules/formats/mask.h"
+#include "modules/hp/hp_datapath_engine.h"
 #include "modules/pe_array/pe_array_engine.h"
 #include "workloads/gemm.h"
 #include "workloads/gemm_params.h"
+#include "workloads/plan_cost.h"
 #include "workloads/weight_format.h"
 
 namespace tacsim::workloads {
 
 enum class Datapath : std::uint8_t { kPeArray, kHp };
 
+// How the PE array's mapper picks a GEMM's tiling (pe_array.mapper): "search" the tilings that fit for the
+// fastest by its cost model, take the "greedy" one, or pin "tiling:N", the N-th the search lists (the last if
+// there are fewer), to set a tiling's simulated cycles beside its estimate.
+struct TilingPolicy {
+  enum class Kind : std::uint8_t { kSearch, kGreedy, kPinned };
+  Kind kind = Kind::kSearch;
+  std::uint32_t pinned = 0;
+  // Throws InputError naming `key` for anything else.
+  static TilingPolicy parse(const std::string& text, const std::string& key);
+};
+
 // What a mapper knows of the engine it maps onto.
 struct EngineShape {
   pe_array::Params pe_array;  // tile shape; the HP datapath takes tiles of pe_array.rows tokens
   std::uint64_t act_half_bytes = 0, weight_half_bytes = 0, out_half_bytes = 0;
-  std::uint32_t act_banks = 8;  // activation buffer banks, which HP pruning keeps each row's reads apart in
+  // The HP datapath: its row engines, and the activation buffer's banks (bank) its reads contend for, which
+  // HP pruning keeps the reads of the rows processed together apart in.
+  hp::HpDatapathParams hp_datapath;
+  // The PE array's mapper: how it picks a tiling, and the memory as its cost model sees it.
+  TilingPolicy tilings;
+  MemoryModel memory{256, 30, 0};
 };
 
 struct GemmTask {
@@ -67,7 +86,7 @@ struct MappedGemm {
   std::vector<std::int8_t> weights;  // W as pruned, n x k, when the mapper chose the weights; else empty
   std::uint64_t c_address = 0;       // where C lands (int32, or as task.layout.out says on the PE array)
   std::uint64_t end = 0;             // first byte after everything the program touches
-  std::string tiling;                // one line: how the GEMM was cut
+  std::string tiling;                // one line: how the GEMM was cut, and why
 };
 
 class GemmMapper {

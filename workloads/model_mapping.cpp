@@ -22,6 +22,79 @@ AttentionBlocks attention_blocks(std::uint32_t seq_len, std::uint32_t array_rows
   return {on_chip ? rows : seq_len, on_chip};
 }
 
+std::vector<Epilogue> fused_epilogues(const std::vector<Op>& ops, bool on) {
+  std::vector<Epilogue> out(ops.size());
+  if (!on) return out;
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    const Op& g = ops[i];
+    const WeightFormat f = g.gemm.sparsity.format;
+    if (g.kind != OpKind::kWeightGemm || (f != WeightFormat::kDense && f != WeightFormat::kNm) ||
+        g.role == WeightRole::kVProj)
+      continue;
+    Epilogue& e = out[i];
+    // The ops right after it that read it (or, a layernorm, the residual add before it), in order.
+    for (std::size_t j = i + 1; j < ops.size(); ++j) {
+      const Op& o = ops[j];
+      const std::size_t src = e.ops.empty() ? i : e.ops.back();
+      const bool reads = !o.inputs.empty() && o.inputs[0] == src && o.layer == g.layer;
+      const bool fits = (o.kind == OpKind::kGelu && e.ops.empty() && g.role == WeightRole::kFfnUp) ||
+                        (o.kind == OpKind::kResidualAdd && e.ops.empty()) ||
+                        (o.kind == OpKind::kLayerNorm && !e.ops.empty() &&
+                         ops[e.ops.back()].kind == OpKind::kResidualAdd);
+      if (!reads || !fits) break;
+      e.ops.push_back(j);
+      e.by_rows = o.kind != OpKind::kGelu;
+    }
+  }
+  return out;
+}
+
+std::vector<Epilogue::Block> Epilogue::blocks(const Op& gemm, std::uint32_t array_rows, std::uint32_t array_cols,
+                                              std::uint32_t col_blocks) const {
+  std::vector<Block> v;
+  const std::uint32_t m = gemm.gemm.m, n = gemm.gemm.n;
+  if (by_rows) {
+    for (std::uint32_t r = 0; r < m; r += array_rows) v.push_back({r, std::min(array_rows, m - r), 0, n});
+  } else {
+    // Each block is a GEMM of its own that pays its first loads and the array's fill: no more blocks than
+    // the array's row blocks of tokens, so that short sequences, whose GELU is short, stay whole.
+    const std::uint32_t count = std::max(1u, std::min(col_blocks, (m + array_rows - 1) / array_rows));
+    const std::uint32_t per = (n + count - 1) / count;
+    const std::uint32_t cols = (per + array_cols - 1) / array_cols * array_cols;
+    for (std::uint32_t c = 0; c < n; c += cols) v.push_back({0, m, c, std::min(cols, n - c)});
+  }
+  return v;
+}
+
+GemmLayout gemm_block_layout(const GemmLayout& whole, const Epilogue::Block& b) {
+  if (whole.out.transpose) throw std::logic_error("gemm_block_layout: a transposed output has no row blocks");
+  GemmLayout l = whole;
+  l.a_address += std::uint64_t{b.row0} * whole.a_stride;
+  l.w_address += std::uint64_t{b.col0} * whole.w_stride;
+  l.c_address += std::uint64_t{b.row0} * whole.c_stride + std::uint64_t{b.col0} * whole.out.element_bytes();
+  return l;
+}
+
+sfu::SfuOp sfu_block(const sfu::SfuOp& whole, const Epilogue::Block& b) {
+  if (whole.kind == sfu::SfuKind::kLayerNorm && b.cols != whole.row_len)
+    throw std::logic_error("sfu_block: a layernorm needs whole rows");
+  sfu::SfuOp s = whole;
+  s.rows = b.rows;
+  s.row_len = b.cols;
+  auto cut = [&](dma::BlockMove& m, std::uint64_t local) {
+    const std::uint32_t eb = m.row_bytes / whole.row_len;
+    m.address += std::uint64_t{b.row0} * m.stride + std::uint64_t{b.col0} * eb;
+    m.rows = b.rows;
+    m.row_bytes = b.cols * eb;
+    m.local_offset = local;
+    return local + m.bytes();
+  };
+  std::uint64_t local = 0;
+  for (dma::BlockMove& in : s.inputs) local = cut(in, local);
+  cut(s.output, 0);
+  return s;
+}
+
 bool EngineStage::serves(std::uint32_t layer, Sublayer part) const {
   return std::any_of(terms.begin(), terms.end(), [&](const Term& t) {
     return (t.part == Sublayer::kNone || t.part == part) && layer >= t.first && layer <= t.last;
@@ -76,13 +149,20 @@ std::uint32_t stage_group(const Op& op) { return stage_group(op.layer, op.sublay
 
 std::vector<scheduler::Task> batch_tasks(const std::vector<Op>& ops,
                                          const std::function<std::vector<std::uint32_t>(const Op&)>& head_blocks,
-                                         const std::vector<double>& rank) {
+                                         const std::vector<double>& rank, const std::vector<Epilogue>& epilogues) {
   std::vector<scheduler::Task> tasks;
   std::vector<std::size_t> task_of(ops.size());
+  std::vector<std::size_t> fused_to(ops.size(), kExternalInput);
+  for (std::size_t i = 0; i < epilogues.size(); ++i)
+    for (std::size_t j : epilogues[i].ops) fused_to[j] = i;
   for (std::size_t i = 0; i < ops.size(); ++i) {
     const Op& op = ops[i];
     if (op.kind == OpKind::kSoftmax || op.kind == OpKind::kContext) {
       task_of[i] = task_of[op.head_ops.scores];  // part of its head's task
+      continue;
+    }
+    if (fused_to[i] != kExternalInput) {
+      task_of[i] = task_of[fused_to[i]];  // part of its GEMM's task
       continue;
     }
     scheduler::Task t;
@@ -235,6 +315,7 @@ sfu::TopkOp topk_op(const Op& op, const BatchTensors& t, std::uint32_t head_dim,
   sfu::TopkOp o;
   o.l = L;
   o.d = head_dim;
+  o.causal = op.causal;
   o.q = {rows(q), L, head_dim, q.stride};
   o.k = {rows(k), L, head_dim, k.stride};
   o.v = {rows(v), L, head_dim, v.stride};

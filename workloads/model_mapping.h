@@ -32,6 +32,31 @@ struct AttentionBlocks {
 AttentionBlocks attention_blocks(std::uint32_t seq_len, std::uint32_t array_rows,
                                  std::uint64_t score_buffer_bytes, std::uint32_t block_rows, bool on_chip);
 
+// SFU epilogues fused to weight GEMMs (sfu::SfuParams::fuse_epilogues): the SFU operations that follow a
+// weight GEMM in the list and read it (its GELU; its residual add and the same layer's layernorm that reads
+// that) run on blocks of its outputs while the array computes the next block. Layernorm needs whole rows: an
+// epilogue with a residual add or a layernorm goes by blocks of `array_rows` token rows, a GELU by
+// `col_blocks` blocks of columns (multiples of `array_cols`; at most as many as the array's row blocks of
+// tokens: every block pays a GEMM's start). Only GEMMs on the PE array (dense and N:M
+// weights) whose output is row-major take an epilogue.
+struct Epilogue {
+  std::vector<std::size_t> ops;  // in order; empty: none
+  bool by_rows = false;
+  // The GEMM's output blocks: [row0, row0 + rows) x [col0, col0 + cols).
+  struct Block {
+    std::uint32_t row0 = 0, rows = 0, col0 = 0, cols = 0;
+  };
+  std::vector<Block> blocks(const Op& gemm, std::uint32_t array_rows, std::uint32_t array_cols,
+                            std::uint32_t col_blocks) const;
+};
+// Per op: its epilogue (empty for all when `on` is false).
+std::vector<Epilogue> fused_epilogues(const std::vector<Op>& ops, bool on);
+
+// Block [row0, ..) x [col0, ..) of a weight GEMM's output: where its A rows, W rows and C block are.
+GemmLayout gemm_block_layout(const GemmLayout& whole, const Epilogue::Block& b);
+// The same block of an SFU operation on rows in memory (every input and the output).
+sfu::SfuOp sfu_block(const sfu::SfuOp& whole, const Epilogue::Block& b);
+
 // What an engine of a pipeline serves (engine<i>.stage): a comma-separated union of terms, each `all`,
 // `attention` or `ffn` (that sub-block of every layer, Op::sublayer), `layers:A-B` (every operation of layers
 // A to B; `layers:A` one layer), or a sub-block in some layers, `attention@layers:A-B`, `ffn@layers:A-B`.
@@ -52,10 +77,12 @@ std::uint32_t stage_group(std::uint32_t layer, Sublayer part);
 
 // The scheduler's tasks of a batch: each operation in list order, except that a dense head's Q.K^T, softmax
 // and S.V are one pipelined task (stood for by its Q.K^T) of head_blocks(qk)[e] blocks on engine e. Each
-// task's group is stage_group(its op), its rank rank[its op].
+// task's group is stage_group(its op), its rank rank[its op]. A GEMM's fused epilogue (`epilogues`, none if
+// empty) is part of its task.
 std::vector<scheduler::Task> batch_tasks(const std::vector<Op>& ops,
                                          const std::function<std::vector<std::uint32_t>(const Op&)>& head_blocks,
-                                         const std::vector<double>& rank);
+                                         const std::vector<double>& rank,
+                                         const std::vector<Epilogue>& epilogues = {});
 
 // An attention GEMM's shape for one block of query rows.
 GemmParams block_gemm(const GemmParams& g, std::uint32_t block, const AttentionBlocks& blocks);

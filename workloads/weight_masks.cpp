@@ -46,4 +46,11 @@ void check_nm_mask(const sparsity::Mask& mask, const std::string& sparsity, cons
     }
 }
 
+void check_hp_mask(const sparsity::Mask& mask, const sparsity::HpParams& hp, const std::string& file) {
+  const sparsity::BankCheck c = sparsity::check_hp_banks(mask, hp);
+  if (!c.ok)
+    throw InputError(fmt::format("{}: the mask breaks the HP bank property: {} ({} block segments break it)",
+                                 file, c.first_conflict, c.conflicting_segments));
+}
+
 }  // namespace tacsim::workloads

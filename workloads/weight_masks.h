@@ -11,9 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "modules/formats/hp.h"
+#include "modules/formats/mask.h"
 #include "workloads/lowering.h"
 #include "workloads/model.h"
-#include "modules/formats/mask.h"
 
 namespace tacsim::workloads {
 
@@ -36,5 +37,10 @@ WeightMasks load_weight_masks(const std::string& dir, const ModelSpec& spec);
 // group along k ("dense" accepts any mask).
 void check_nm_mask(const sparsity::Mask& mask, const std::string& sparsity, const std::string& file,
                    const std::string& op_name);
+
+// Throws InputError naming `file`, the rows and the columns when `mask` breaks HP's bank property as `hp`
+// states it (modules/formats/FORMATS.md): a row's kept positions of a block in one bank, or more of the
+// rows processed together (hp.group_rows) in one bank than it has ports.
+void check_hp_mask(const sparsity::Mask& mask, const sparsity::HpParams& hp, const std::string& file);
 
 }  // namespace tacsim::workloads

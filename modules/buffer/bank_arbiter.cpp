@@ -54,7 +54,7 @@ void BankArbiter::check_wave(const std::vector<std::uint32_t>& banks_of_reads) c
                                 " reads, more than its " + std::to_string(lanes_) + " lanes");
   }
   for (std::uint32_t b : banks_of_reads) {
-    if (b >= p_.banks) {
+    if (b >= p_.banks && b != kNoRead) {
       throw std::invalid_argument("BankArbiter: bank " + std::to_string(b) + " out of range, " +
                                   std::to_string(p_.banks) + " banks");
     }
@@ -65,6 +65,7 @@ std::uint32_t BankArbiter::wave_cycles(const std::vector<std::uint32_t>& banks_o
   check_wave(banks_of_reads);
   std::uint32_t busiest = 0;
   for (std::uint32_t b : banks_of_reads) {
+    if (b == kNoRead) continue;
     if (load_[b]++ == 0) touched_.push_back(b);
     busiest = std::max(busiest, load_[b]);
   }
@@ -77,9 +78,11 @@ std::uint32_t BankArbiter::serve_wave(Cycle start, const std::vector<std::uint32
   if (busy()) throw std::logic_error("BankArbiter::serve_wave: a stepped wave is still in service");
   check_wave(banks_of_reads);
   service_.assign(banks_of_reads.size(), kNever);
-  std::uint32_t cycles = 0;
+  std::uint32_t cycles = 0, reads = 0;
   for (std::size_t lane = 0; lane < banks_of_reads.size(); ++lane) {
     const std::uint32_t b = banks_of_reads[lane];
+    if (b == kNoRead) continue;
+    ++reads;
     // load_[b] before the increment is this read's rank j in its bank, so it waits floor(j / P) cycles.
     if (load_[b] == 0) touched_.push_back(b);
     const std::uint32_t wait = load_[b]++ / p_.ports_per_bank;
@@ -91,7 +94,7 @@ std::uint32_t BankArbiter::serve_wave(Cycle start, const std::vector<std::uint32
   }
   for (std::uint32_t b : touched_) load_[b] = 0;
   touched_.clear();
-  c_.reads += banks_of_reads.size();
+  c_.reads += reads;
   c_.busy_cycles += cycles;
   finish_wave(cycles);
   return cycles;
@@ -108,12 +111,14 @@ void BankArbiter::begin_wave(Cycle start, const std::vector<std::uint32_t>& bank
   if (busy()) throw std::logic_error("BankArbiter::begin_wave: the previous wave is still in service");
   check_wave(banks_of_reads);
   service_.assign(banks_of_reads.size(), kNever);
+  outstanding_ = 0;
   for (std::uint32_t lane = 0; lane < banks_of_reads.size(); ++lane) {
     const std::uint32_t b = banks_of_reads[lane];
+    if (b == kNoRead) continue;
     if (queue_[b].empty()) active_.push_back(b);
     queue_[b].push_back(lane);  // pushed in lane order, so each queue is in lane order
+    ++outstanding_;
   }
-  outstanding_ = static_cast<std::uint32_t>(banks_of_reads.size());
   c_.reads += outstanding_;
   wave_start_ = start;
   next_cycle_ = start;

@@ -1,12 +1,14 @@
 #pragma once
 // Bank arbitration of a banked on-chip buffer (DESIGN.md section 1): B banks with P ports each, a map from a
 // word address to its bank, and an arbiter that serves a *wave* of reads issued together by `lanes`
-// requesters (lane i = the i-th read of the wave).
+// requesters (lane i = the i-th read of the wave). A lane may sit a wave out (kNoRead): the HP datapath's row
+// engines share the arbiter, lanes e * lanes_per_engine.. being engine e's, and an engine whose wave is
+// shorter, or that has none, leaves its lanes empty.
 //
 // Timing, the project's definition: a wave starting in cycle s is served clock by clock; in every cycle each
-// bank serves up to P of the wave's outstanding reads that map to it, lowest lane first. So the read of lane i,
-// which is the j-th read (0-based, in lane order) of the wave to land in its bank, is served in cycle
-// s + floor(j / P), and the wave takes
+// bank serves up to P of the wave's outstanding reads that map to it, lowest lane first. So the read of lane
+// i, which is the j-th read (0-based, in lane order) of the wave to land in its bank, is served in cycle s +
+// floor(j / P), and the wave takes
 //   cycles = max over banks b of ceil(n_b / P)      (n_b = reads of the wave in bank b)
 // cycles, at least 1 for a non-empty wave, 0 for an empty one. Cycles beyond the first are bank-conflict
 // cycles; a read's wait is its service cycle minus s.
@@ -24,9 +26,16 @@
 
 namespace tacsim::buffer {
 
+// A lane without a read in this wave.
+inline constexpr std::uint32_t kNoRead = 0xffffffffu;
+
 struct BankParams {
-  std::uint32_t banks = 8;           // B; HpParams' default bank count
-  std::uint32_t ports_per_bank = 1;  // P, reads per bank per cycle
+  // Our defaults, sized for the HP datapath's default 16 row engines (hp_datapath_engine.h): 16 banks, one
+  // per column of a 16-wide HP block, of 4 ports each serve 64 reads a cycle, the 16 rows the engines
+  // process together at 4 non-zeros per block row (HP at 90 % keeps k = 4, FORMATS.md); unstructured
+  // weights of the same density meet in banks beyond that.
+  std::uint32_t banks = 16;
+  std::uint32_t ports_per_bank = 4;  // reads per bank per cycle
   BankMapKind map = BankMapKind::kHp;
   std::uint32_t block_cols = 16;     // HP block width (DESIGN.md's 16 x 16 example); used by the hp map
 
@@ -62,7 +71,8 @@ class BankArbiter {
   BankArbiter(const BankParams& params, std::uint32_t lanes);
 
   // Closed form: the cycles a wave whose read i goes to bank banks_of_reads[i] takes. No side effects.
-  // Waves wider than `lanes` or banks >= B are programming errors (std::invalid_argument), here and below.
+  // Waves wider than `lanes` or banks >= B (other than kNoRead) are programming errors
+  // (std::invalid_argument), here and below.
   std::uint32_t wave_cycles(const std::vector<std::uint32_t>& banks_of_reads) const;
 
   // Fast path: serves a whole wave starting in cycle `start` in closed form; fills service_cycles(), updates

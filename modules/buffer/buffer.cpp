@@ -10,6 +10,9 @@ using namespace sc_core;
 
 std::string Params::validate() const {
   if (capacity_kib == 0) return "capacity_kib: must be at least 1, got 0";
+  // Both halves are allocated: 1 GiB bounds a typo well above any on-chip SRAM built.
+  if (capacity_kib > kMaxCapacityKib)
+    return fmt::format("capacity_kib: at most {} (1 GiB), got {}", kMaxCapacityKib, capacity_kib);
   return "";
 }
 

@@ -18,6 +18,7 @@
 namespace tacsim::buffer {
 
 struct Params {
+  static constexpr std::uint32_t kMaxCapacityKib = 1u << 20;
   std::uint32_t capacity_kib = 128;  // both halves together (banking: buffer::BankParams, bank_arbiter.h)
 
   std::string validate() const;

@@ -75,36 +75,52 @@ void Controller::weight_loader() {
 void Controller::writer() {
   for (std::uint64_t seen = 0;; seen = generation_) {
     while (seen == generation_) wait(start_event_);
-    std::size_t completed = 0;
-    const std::size_t total = program_.writebacks.size();
+    const std::vector<dma::BlockMove>& wbs = program_.writebacks;
+    const std::vector<std::uint32_t>& groups = program_.writeback_groups;
+    const std::size_t fills = groups.empty() ? wbs.size() : groups.size();
+    std::size_t completed = 0, first = 0;  // fills written back; the first write-back of the current fill
     sc_event written;
-    bool writing[2] = {false, false};  // a half stays Full while its write-back is in flight
-    for (std::size_t i = 0; i < total; ++i) {
+    bool writing[2] = {false, false};  // a half stays Full while its write-backs are in flight
+    for (std::size_t i = 0; i < fills; ++i) {
       const int half = static_cast<int>(i % 2);
+      const std::size_t count = groups.empty() ? 1 : groups[i];
       while (writing[half]) wait(written);
       out_.wait_full(half);
       writing[half] = true;
-      const dma::BlockMove& w = program_.writebacks[i];
-      if (w.on_chip) {
-        if (on_chip_store_ != nullptr) dma::copy_on_chip(*on_chip_store_, w, out_.data(half), true);
-        // The outputs go on to the next unit on chip: the half is free as soon as they are complete.
-        out_.release(half, w.bytes());
-        writing[half] = false;
-        ++tiles_written_;
-        ++completed;
-        continue;
+      // Each tile's outputs sit at its block's local_offset in the half.
+      std::uint64_t bytes = 0;
+      std::size_t by_dma = 0;
+      for (std::size_t w = first; w < first + count; ++w) {
+        bytes += wbs[w].bytes();
+        by_dma += wbs[w].on_chip ? 0 : 1;
       }
-      dma::Move m = dma::dma_move(w, out_.data(half), true);
-      m.on_done = [this, half, bytes = w.bytes(), &completed, &written, &writing](Cycle) {
+      auto finish = [this, half, bytes, count, &completed, &writing] {
         out_.release(half, bytes);
         writing[half] = false;
-        ++tiles_written_;
+        tiles_written_ += count;
         ++completed;
-        written.notify(SC_ZERO_TIME);
       };
-      dma_.submit(std::move(m));
+      auto left = std::make_shared<std::size_t>(by_dma);
+      for (std::size_t w = first; w < first + count; ++w) {
+        const dma::BlockMove& b = wbs[w];
+        std::uint8_t* local = out_.data(half) + b.local_offset;
+        if (b.on_chip) {
+          // The outputs go on to the next unit on chip: no DMA, no time.
+          if (on_chip_store_ != nullptr) dma::copy_on_chip(*on_chip_store_, b, local, true);
+          continue;
+        }
+        dma::Move m = dma::dma_move(b, local, true);
+        m.on_done = [left, finish, &written](Cycle) {
+          if (--*left != 0) return;
+          finish();
+          written.notify(SC_ZERO_TIME);
+        };
+        dma_.submit(std::move(m));
+      }
+      if (by_dma == 0) finish();
+      first += count;
     }
-    while (completed < total) wait(written);
+    while (completed < fills) wait(written);
     done_ = true;
     finish_cycle_ = clock_.now();
     finished_event_.notify(SC_ZERO_TIME);

@@ -1,6 +1,7 @@
 #pragma once
 // What the controller runs: the loads that fill each operand buffer, in the order the PE array consumes them
-// (load i of a buffer goes to its half i % 2), the tiles for the PE array, and one write-back per tile.
+// (load i of a buffer goes to its half i % 2), the tiles for the PE array, and the write-backs of the output
+// buffer's fills.
 // A workload's mapper produces it; the hardware modules know nothing about GEMMs or Transformers. Plain C++:
 // the contract between workloads and hardware (DESIGN.md 3.10).
 #include <cstdint>
@@ -28,7 +29,10 @@ struct Program {
   std::vector<BufferLoad> weight_loads;
   std::vector<pe_array::TileCommand> tiles;  // for the PE array (dense and N:M weights)
   std::vector<hp::HpTileCommand> hp_tiles;   // for the HP datapath (HP and unstructured weights)
-  std::vector<dma::BlockMove> writebacks;    // one per tile, from out half (tile index % 2)
+  // One per output tile, in the order the tiles complete. Fill i of the output buffer (in half i % 2) holds
+  // writeback_groups[i] of them, written back once the fill is complete; no groups: one tile per fill.
+  std::vector<dma::BlockMove> writebacks;
+  std::vector<std::uint32_t> writeback_groups;
 };
 
 }  // namespace tacsim::control

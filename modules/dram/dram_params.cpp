@@ -10,7 +10,9 @@
 #include <map>
 #include <sstream>
 
+#include "modules/common/clock_rate.h"
 #include "modules/common/error.h"
+#include "modules/common/text.h"
 #include "modules/dram/address_map.h"
 
 namespace tacsim::dram {
@@ -287,9 +289,7 @@ std::uint64_t DeviceSpec::capacity_bytes() const {
 }
 
 std::string Params::validate() const {
-  if (!(clock_mhz > 0.0) || !std::isfinite(clock_mhz)) {
-    return "clock_mhz: must be a positive number, got " + get_double<&Params::clock_mhz>(*this);
-  }
+  if (const std::string e = clock_mhz_error(clock_mhz); !e.empty()) return "clock_mhz: " + e;
   const std::pair<const char*, std::uint32_t> counts[] = {{"channels", channels},
                                                           {"ranks", ranks},
                                                           {"bankgroups", bankgroups},
@@ -400,8 +400,7 @@ std::string to_ini(const Params& params) {
 }
 
 Params load_preset_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError(path + ": cannot open dram preset");
+  std::ifstream in = text::open_input(path, "dram preset");
   Params params;
   std::map<std::string, int> line_of;
   std::string line;

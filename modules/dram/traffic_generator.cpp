@@ -16,6 +16,10 @@ PatternSource::PatternSource(const TrafficPattern& pattern, std::uint64_t capaci
     : p_(pattern), capacity_(capacity_bytes), rng_(pattern.seed) {
   if (p_.request_bytes == 0) p_.request_bytes = p_.pattern == "stream" ? 4096 : burst_bytes;
   if (p_.bytes == 0) throw InputError("config: memtest.bytes: must be at least 1, got 0");
+  // 1 TiB is already about 4 s of HBM2 at its peak, hours of simulation: beyond it is a typo.
+  constexpr std::uint64_t kMaxBytes = std::uint64_t{1} << 40;
+  if (p_.bytes > kMaxBytes)
+    throw InputError(fmt::format("config: memtest.bytes: at most {} (1 TiB), got {}", kMaxBytes, p_.bytes));
   if (!(p_.read_ratio >= 0 && p_.read_ratio <= 1))
     throw InputError(fmt::format("config: memtest.read_ratio: must be in [0, 1], got {}", p_.read_ratio));
   if (p_.request_bytes > capacity_bytes) throw InputError("config: memtest.request_bytes: larger than the DRAM");
@@ -23,7 +27,7 @@ PatternSource::PatternSource(const TrafficPattern& pattern, std::uint64_t capaci
     throw InputError(fmt::format("config: memtest.pattern: must be stream, random or strided, got '{}'", p_.pattern));
   if (p_.pattern == "strided" && p_.stride_bytes == 0)
     throw InputError("config: memtest.stride_bytes: must be at least 1, got 0");
-  count_ = (p_.bytes + p_.request_bytes - 1) / p_.request_bytes;
+  count_ = p_.bytes / p_.request_bytes + (p_.bytes % p_.request_bytes != 0);
   slots_ = capacity_bytes / p_.request_bytes;
 }
 

@@ -29,6 +29,7 @@ namespace tacsim::engine {
 // Every unit's parameters; an accelerator's engines may differ (sim/config.h: engine<i>.<section>.<key>).
 struct Params {
   pe_array::Params pe_array;
+  std::string pe_array_mapper = "search";  // pe_array.mapper (workloads::TilingPolicy)
   buffer::Params act_buffer{128};
   buffer::Params weight_buffer{128};
   buffer::Params out_buffer{16};     // two 32 x 32 int32 tiles

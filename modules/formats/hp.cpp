@@ -9,8 +9,9 @@
 
 // Stream layout (the same text, with an example, is in FORMATS.md):
 //   header, 32 bytes, little-endian:
-//     0 "TSHP" | 4 u8 version = 1 | 5..7 reserved, 0 | 8 u32 rows | 12 u32 cols | 16 u16 block_rows |
-//     18 u16 block_cols | 20 u16 banks | 22 u16 nnz_per_row (k) | 24 u32 kept blocks | 28 u32 reserved, 0
+//     0 "TSHP" | 4 u8 version = 2 | 5..7 reserved, 0 | 8 u32 rows | 12 u32 cols | 16 u16 block_rows |
+//     18 u16 block_cols | 20 u16 banks | 22 u16 nnz_per_row (k) | 24 u32 kept blocks | 28 u16 group_rows |
+//     30 u16 ports_per_bank
 //   block bitmap: T = (rows / block_rows) * (cols / block_cols) bits, bit t set iff block id t is kept,
 //     LSB-first, zero-padded to a byte
 //   kept blocks in ascending id, each hp_block_bytes long and starting on a byte:
@@ -23,7 +24,7 @@ namespace tacsim::sparsity {
 namespace {
 
 constexpr std::array<char, 4> kMagic = {'T', 'S', 'H', 'P'};
-constexpr std::uint8_t kVersion = 1;
+constexpr std::uint8_t kVersion = 2;
 
 void require_valid(const HpParams& p) {
   const std::string err = p.validate();
@@ -47,6 +48,52 @@ std::string segment_name(int r, int c0, int block_cols) {
          std::to_string(c0 + block_cols - 1);
 }
 
+std::string group_name(int r0, int rows, int c0, int block_cols) {
+  return "rows " + std::to_string(r0) + ".." + std::to_string(r0 + rows - 1) +
+         " (processed together), cols " + std::to_string(c0) + ".." + std::to_string(c0 + block_cols - 1);
+}
+
+std::string overload_text(int bank, int held, int ports) {
+  return "bank " + std::to_string(bank) + " holds " + std::to_string(held) +
+         " of their entries, more than the " + std::to_string(ports) +
+         " reads a bank serves in a cycle (ports_per_bank)";
+}
+
+// The banks a block's columns reach.
+std::size_t reached_banks(const HpParams& p) {
+  return static_cast<std::size_t>(std::min(p.banks, p.block_cols));
+}
+
+// The shape and rule fields of x as params, for validation.
+HpParams rule_of(const HpMatrix& x) {
+  HpParams p;
+  p.block_rows = x.block_rows;
+  p.block_cols = x.block_cols;
+  p.banks = x.banks;
+  p.group_rows = x.group_rows;
+  p.ports_per_bank = x.ports_per_bank;
+  return p;
+}
+
+// "" when every group of x's kept blocks keeps the group rule, else the first violation.
+std::string check_groups(const HpMatrix& x, std::size_t* bad_block = nullptr) {
+  std::vector<int> load(static_cast<std::size_t>(std::min(x.banks, x.block_cols)));
+  for (std::size_t j = 0; j < x.kept_blocks.size(); ++j)
+    for (int g = 0; g < x.block_rows; g += x.group_rows) {
+      std::fill(load.begin(), load.end(), 0);
+      for (int i = g; i < g + x.group_rows; ++i)
+        for (int s = 0; s < x.nnz_per_row; ++s)
+          ++load[hp_bank(x.offsets[x.slot(j, i, s)], x.block_cols, x.banks)];
+      const auto busiest = std::max_element(load.begin(), load.end());
+      if (*busiest <= x.ports_per_bank) continue;
+      if (bad_block != nullptr) *bad_block = j;
+      return "kept block " + std::to_string(j) + " rows " + std::to_string(g) + ".." +
+             std::to_string(g + x.group_rows - 1) + ": " +
+             overload_text(static_cast<int>(busiest - load.begin()), *busiest, x.ports_per_bank);
+    }
+  return "";
+}
+
 }  // namespace
 
 std::string HpParams::validate() const {
@@ -63,6 +110,17 @@ std::string HpParams::validate() const {
   if (!(level1_share >= 0.0 && level1_share <= 1.0)) {
     return "level1_share: must be in [0, 1], got " + std::to_string(level1_share);
   }
+  if (group_rows < 1 || group_rows > block_rows || block_rows % group_rows != 0) {
+    return "group_rows: must divide block_rows = " + std::to_string(block_rows) + ", got " +
+           std::to_string(group_rows);
+  }
+  if (ports_per_bank < 1 || ports_per_bank > 65535)
+    return "ports_per_bank: must be in 1..65535, got " + std::to_string(ports_per_bank);
+  if (hp_max_nnz_per_row(*this) < 1) {
+    return "group_rows: " + std::to_string(group_rows) + " rows of one entry each need more reads than the " +
+           std::to_string(std::min(banks, block_cols)) + " banks a block reaches serve with " +
+           std::to_string(ports_per_bank) + " ports each";
+  }
   return "";
 }
 
@@ -72,10 +130,7 @@ void require_hp_fits(int rows, int cols, const HpParams& p) {
 }
 
 std::string validate_hp(const HpMatrix& x) {
-  HpParams shape;
-  shape.block_rows = x.block_rows;
-  shape.block_cols = x.block_cols;
-  shape.banks = x.banks;
+  const HpParams shape = rule_of(x);
   std::string err = shape.validate();
   if (!err.empty()) return err;
   if (x.rows < 0 || x.cols < 0) return "rows, cols: must not be negative";
@@ -104,27 +159,29 @@ std::string validate_hp(const HpMatrix& x) {
     return "values: expected " + std::to_string(slots) + " slots, got " + std::to_string(x.values.size());
   if (x.offsets.size() != slots)
     return "offsets: expected " + std::to_string(slots) + " slots, got " + std::to_string(x.offsets.size());
-  std::vector<std::uint8_t> bank_used(static_cast<std::size_t>(hp_max_nnz_per_row(shape)));
+  std::vector<std::uint8_t> bank_used(reached_banks(shape));
   for (std::size_t j = 0; j < x.kept_blocks.size(); ++j) {
     for (int i = 0; i < x.block_rows; ++i) {
       std::fill(bank_used.begin(), bank_used.end(), 0);
       for (int s = 0; s < x.nnz_per_row; ++s) {
         const int off = x.offsets[x.slot(j, i, s)];
         const int prev = s > 0 ? x.offsets[x.slot(j, i, s - 1)] : -1;
-        const std::string where = "offsets: kept block " + std::to_string(j) + " row " + std::to_string(i) +
-                                  " slot " + std::to_string(s) + ": ";
+        auto where = [&] {
+          return "offsets: kept block " + std::to_string(j) + " row " + std::to_string(i) + " slot " +
+                 std::to_string(s) + ": ";
+        };
         if (off >= x.block_cols || off <= prev) {
-          return where + std::to_string(off) +
+          return where() + std::to_string(off) +
                  " is not an ascending offset below block_cols = " + std::to_string(x.block_cols);
         }
         const int b = hp_bank(off, x.block_cols, x.banks);
         if (bank_used[b])
-          return where + "column " + std::to_string(off) + " repeats bank " + std::to_string(b);
+          return where() + "column " + std::to_string(off) + " repeats bank " + std::to_string(b);
         bank_used[b] = 1;
       }
     }
   }
-  return "";
+  return check_groups(x);
 }
 
 double sparsity(const HpMatrix& x) {
@@ -140,7 +197,7 @@ HpMatrix to_hp(const Int8Matrix& w, const Mask& mask, const HpParams& p) {
     throw InputError("to_hp: mask is " + std::to_string(mask.rows) + " x " + std::to_string(mask.cols) +
                      " but the matrix is " + std::to_string(w.rows) + " x " + std::to_string(w.cols));
   }
-  const BankCheck banks = check_hp_banks(mask, p.block_cols, p.banks);
+  const BankCheck banks = check_hp_banks(mask, p);
   if (!banks.ok) throw InputError("to_hp: the mask breaks the HP bank property: " + banks.first_conflict);
   HpMatrix x;
   x.rows = w.rows;
@@ -148,6 +205,8 @@ HpMatrix to_hp(const Int8Matrix& w, const Mask& mask, const HpParams& p) {
   x.block_rows = p.block_rows;
   x.block_cols = p.block_cols;
   x.banks = p.banks;
+  x.group_rows = p.group_rows;
+  x.ports_per_bank = p.ports_per_bank;
   const int grid_cols = x.grid_cols();
   for (std::int64_t id = 0; id < x.total_blocks(); ++id) {
     const int r0 = static_cast<int>(id / grid_cols) * p.block_rows;
@@ -161,44 +220,142 @@ HpMatrix to_hp(const Int8Matrix& w, const Mask& mask, const HpParams& p) {
     if (most > 0) x.kept_blocks.push_back(static_cast<std::uint32_t>(id));
     x.nnz_per_row = std::max(x.nnz_per_row, most);
   }
+  if (x.nnz_per_row > hp_max_nnz_per_row(p)) {
+    throw InputError("to_hp: a row keeps " + std::to_string(x.nnz_per_row) + " entries of a block, and " +
+                     std::to_string(p.group_rows) + " rows processed together of that many exceed the " +
+                     std::to_string(reached_banks(p)) + " banks x " + std::to_string(p.ports_per_bank) +
+                     " ports a block's reads reach");
+  }
   const std::size_t slots =
       x.kept_blocks.size() * static_cast<std::size_t>(p.block_rows) * static_cast<std::size_t>(x.nnz_per_row);
   x.values.resize(slots);
   x.offsets.resize(slots);
-  std::vector<std::uint8_t> bank_used(static_cast<std::size_t>(hp_max_nnz_per_row(p)));
-  std::vector<std::uint8_t> take(static_cast<std::size_t>(p.block_cols));
+  // Padding prefers, row by row, the lowest columns: the single-row rule's choice when group_rows is 1.
+  std::vector<std::pair<int, int>> order;
+  for (int i = 0; i < p.group_rows; ++i)
+    for (int c = 0; c < p.block_cols; ++c) order.emplace_back(i, c);
+  std::vector<std::uint8_t> take(static_cast<std::size_t>(p.group_rows) * p.block_cols);
+  HpGroupFill filler(p);
   for (std::size_t j = 0; j < x.kept_blocks.size(); ++j) {
     const int r0 = static_cast<int>(x.kept_blocks[j] / grid_cols) * p.block_rows;
     const int c0 = static_cast<int>(x.kept_blocks[j] % grid_cols) * p.block_cols;
-    for (int i = 0; i < p.block_rows; ++i) {
-      std::fill(bank_used.begin(), bank_used.end(), 0);
-      int count = 0;
-      for (int c = 0; c < p.block_cols; ++c) {
-        take[c] = mask.at(r0 + i, c0 + c) ? 1 : 0;
-        if (take[c]) {
-          bank_used[hp_bank(c, p.block_cols, p.banks)] = 1;
-          ++count;
+    for (int g = 0; g < p.block_rows; g += p.group_rows) {
+      for (int i = 0; i < p.group_rows; ++i)
+        for (int c = 0; c < p.block_cols; ++c)
+          take[static_cast<std::size_t>(i) * p.block_cols + c] = mask.at(r0 + g + i, c0 + c) ? 1 : 0;
+      if (!filler.fill(take, x.nnz_per_row, order)) {
+        throw InputError("to_hp: " + group_name(r0 + g, p.group_rows, c0, p.block_cols) + ": no padding to " +
+                         std::to_string(x.nnz_per_row) + " entries per row keeps every bank within " +
+                         std::to_string(p.ports_per_bank) + " reads");
+      }
+      for (int i = 0; i < p.group_rows; ++i) {
+        int s = 0;
+        for (int c = 0; c < p.block_cols; ++c) {
+          const std::uint8_t t = take[static_cast<std::size_t>(i) * p.block_cols + c];
+          if (t == 0) continue;
+          const std::size_t k = x.slot(j, g + i, s++);
+          x.offsets[k] = static_cast<std::uint8_t>(c);
+          x.values[k] = t == 1 ? w.at(r0 + g + i, c0 + c) : std::int8_t{0};
         }
-      }
-      // Padding: the lowest column of each still unused bank, until the row has nnz_per_row slots. There are
-      // enough banks because the row's kept positions already use distinct ones.
-      for (int c = 0; c < p.block_cols && count < x.nnz_per_row; ++c) {
-        const int b = hp_bank(c, p.block_cols, p.banks);
-        if (take[c] || bank_used[b]) continue;
-        take[c] = 2;
-        bank_used[b] = 1;
-        ++count;
-      }
-      int s = 0;
-      for (int c = 0; c < p.block_cols; ++c) {
-        if (!take[c]) continue;
-        const std::size_t k = x.slot(j, i, s++);
-        x.offsets[k] = static_cast<std::uint8_t>(c);
-        x.values[k] = take[c] == 1 ? w.at(r0 + i, c0 + c) : std::int8_t{0};
       }
     }
   }
   return x;
+}
+
+HpGroupFill::HpGroupFill(const HpParams& p) : p_(p), banks_(static_cast<int>(reached_banks(p))) {
+  const std::size_t rows = static_cast<std::size_t>(p.group_rows);
+  load_.resize(static_cast<std::size_t>(banks_));
+  count_.resize(rows);
+  col_in_.resize(rows * banks_);
+  pref_.resize(rows * banks_);
+  seen_.resize(static_cast<std::size_t>(banks_));
+  on_path_.resize(rows);
+}
+
+void HpGroupFill::place(int r, int c, std::uint8_t how) {
+  (*chosen_)[static_cast<std::size_t>(r) * p_.block_cols + c] = how;
+  const int b = hp_bank(c, p_.block_cols, p_.banks);
+  ++load_[b];
+  ++count_[r];
+  col_in(r, b) = c;
+}
+
+void HpGroupFill::unplace(int r, int c) {
+  (*chosen_)[static_cast<std::size_t>(r) * p_.block_cols + c] = 0;
+  const int b = hp_bank(c, p_.block_cols, p_.banks);
+  --load_[b];
+  --count_[r];
+  col_in(r, b) = -1;
+}
+
+// Depth first over banks, each visited once per search, no row moved twice on a path: true when bank b has
+// a free port, or some row holding a movable entry in b can move it to a bank from which one is reached.
+bool HpGroupFill::free_port_from(int b) {
+  if (load_[b] < p_.ports_per_bank) return true;
+  for (int r = 0; r < p_.group_rows; ++r) {
+    const int c = col_in(r, b);
+    if (c < 0 || (*chosen_)[static_cast<std::size_t>(r) * p_.block_cols + c] != 2 || on_path_[r]) continue;
+    for (int b1 = 0; b1 < banks_; ++b1) {
+      if (seen_[b1] || col_in(r, b1) >= 0) continue;
+      seen_[b1] = 1;
+      on_path_[r] = 1;
+      moves_.emplace_back(r, b1);
+      if (free_port_from(b1)) return true;
+      moves_.pop_back();
+      on_path_[r] = 0;
+    }
+  }
+  return false;
+}
+
+bool HpGroupFill::fill(std::vector<std::uint8_t>& chosen, int k,
+                       const std::vector<std::pair<int, int>>& order) {
+  chosen_ = &chosen;
+  std::fill(load_.begin(), load_.end(), 0);
+  std::fill(count_.begin(), count_.end(), 0);
+  std::fill(col_in_.begin(), col_in_.end(), -1);
+  std::fill(pref_.begin(), pref_.end(), -1);
+  for (const auto& [r, c] : order) {
+    int& f = pref(r, hp_bank(c, p_.block_cols, p_.banks));
+    if (f < 0) f = c;
+  }
+  for (int r = 0; r < p_.group_rows; ++r)
+    for (int c = 0; c < p_.block_cols; ++c) {
+      const std::uint8_t how = chosen[static_cast<std::size_t>(r) * p_.block_cols + c];
+      if (how != 0) place(r, c, how);
+    }
+  for (const auto& [r, c] : order) {
+    const int b = hp_bank(c, p_.block_cols, p_.banks);
+    if (count_[r] < k && chosen[static_cast<std::size_t>(r) * p_.block_cols + c] == 0 && col_in(r, b) < 0 &&
+        load_[b] < p_.ports_per_bank)
+      place(r, c, 2);
+  }
+  // Augmenting paths for the rows the greedy pass left short: r enters a bank b it does not use; if b is
+  // full, a row holding a movable entry in b moves it to a bank it does not use, and so on until a bank
+  // with a free port.
+  for (int r = 0; r < p_.group_rows; ++r)
+    while (count_[r] < k) {
+      std::fill(seen_.begin(), seen_.end(), 0);
+      std::fill(on_path_.begin(), on_path_.end(), 0);
+      on_path_[r] = 1;
+      bool done = false;
+      for (int b = 0; b < banks_ && !done; ++b) {
+        if (seen_[b] || col_in(r, b) >= 0) continue;
+        seen_[b] = 1;
+        moves_.assign(1, {r, b});
+        done = free_port_from(b);
+      }
+      if (!done) return false;
+      // From the far end: each row leaves the bank the previous move enters.
+      for (std::size_t m = moves_.size(); m-- > 1;) {
+        const auto [r1, b1] = moves_[m];
+        unplace(r1, col_in(r1, moves_[m - 1].second));
+        place(r1, pref(r1, b1), 2);
+      }
+      place(r, pref(r, moves_[0].second), 2);
+    }
+  return true;
 }
 
 Int8Matrix to_dense(const HpMatrix& x) {
@@ -230,37 +387,45 @@ Mask slot_mask(const HpMatrix& x) {
   return mask;
 }
 
-BankCheck check_hp_banks(const Mask& mask, int block_cols, int banks) {
-  if (block_cols < 1 || banks < 1) {
-    throw InputError("check_hp_banks: block_cols and banks must be at least 1, got " +
-                     std::to_string(block_cols) + " and " + std::to_string(banks));
-  }
+BankCheck check_hp_banks(const Mask& mask, const HpParams& p) {
+  require_valid(p);
+  const int block_cols = p.block_cols, banks = p.banks, group = p.group_rows;
   BankCheck check;
-  std::vector<int> count(static_cast<std::size_t>(std::min(block_cols, banks)));
-  for (int r = 0; r < mask.rows; ++r) {
+  std::vector<int> row_load(reached_banks(p)), group_load(reached_banks(p));
+  for (int r0 = 0; r0 < mask.rows; r0 += group) {
+    const int r_end = std::min(mask.rows, r0 + group);
     for (int c0 = 0; c0 < mask.cols; c0 += block_cols) {
-      std::fill(count.begin(), count.end(), 0);
       const int c_end = std::min(mask.cols, c0 + block_cols);
-      for (int c = c0; c < c_end; ++c) {
-        if (mask.at(r, c)) ++count[hp_bank(c, block_cols, banks)];
+      std::fill(group_load.begin(), group_load.end(), 0);
+      std::string conflict;
+      for (int r = r0; r < r_end; ++r) {
+        std::fill(row_load.begin(), row_load.end(), 0);
+        for (int c = c0; c < c_end; ++c)
+          if (mask.at(r, c)) {
+            ++row_load[hp_bank(c, block_cols, banks)];
+            ++group_load[hp_bank(c, block_cols, banks)];
+          }
+        if (!conflict.empty() || *std::max_element(row_load.begin(), row_load.end()) <= 1) continue;
+        // Name the first two kept columns of the row that share a bank.
+        for (int a = c0; a < c_end && conflict.empty(); ++a)
+          for (int b = a + 1; b < c_end && mask.at(r, a); ++b)
+            if (mask.at(r, b) && hp_bank(a, block_cols, banks) == hp_bank(b, block_cols, banks)) {
+              conflict = segment_name(r, c0, block_cols) + ": cols " + std::to_string(a) + " and " +
+                         std::to_string(b) + " are both in bank " +
+                         std::to_string(hp_bank(a, block_cols, banks));
+              break;
+            }
       }
-      const int busiest = *std::max_element(count.begin(), count.end());
-      if (busiest <= 1) continue;
+      const auto busiest = std::max_element(group_load.begin(), group_load.end());
+      if (conflict.empty() && *busiest > p.ports_per_bank)
+        conflict = group_name(r0, r_end - r0, c0, block_cols) + ": " +
+                   overload_text(static_cast<int>(busiest - group_load.begin()), *busiest, p.ports_per_bank);
+      if (conflict.empty()) continue;
       check.ok = false;
       ++check.conflicting_segments;
-      check.extra_fetch_cycles += static_cast<std::uint64_t>(busiest - 1);
-      if (!check.first_conflict.empty()) continue;
-      // Name the first two kept columns that share a bank.
-      for (int a = c0; a < c_end && check.first_conflict.empty(); ++a) {
-        for (int b = a + 1; b < c_end && mask.at(r, a); ++b) {
-          if (mask.at(r, b) && hp_bank(a, block_cols, banks) == hp_bank(b, block_cols, banks)) {
-            check.first_conflict = segment_name(r, c0, block_cols) + ": cols " + std::to_string(a) + " and " +
-                                   std::to_string(b) + " are both in bank " +
-                                   std::to_string(hp_bank(a, block_cols, banks));
-            break;
-          }
-        }
-      }
+      check.extra_fetch_cycles +=
+          static_cast<std::uint64_t>((*busiest + p.ports_per_bank - 1) / p.ports_per_bank - 1);
+      if (check.first_conflict.empty()) check.first_conflict = conflict;
     }
   }
   return check;
@@ -301,7 +466,8 @@ std::vector<std::uint8_t> encode_hp(const HpMatrix& x) {
   bytes.u16(static_cast<unsigned>(x.banks));
   bytes.u16(static_cast<unsigned>(x.nnz_per_row));
   bytes.u32(static_cast<std::uint32_t>(x.kept_blocks.size()));
-  bytes.u32(0);
+  bytes.u16(static_cast<unsigned>(x.group_rows));
+  bytes.u16(static_cast<unsigned>(x.ports_per_bank));
   BitWriter map(out);
   std::size_t next = 0;
   for (std::int64_t id = 0; id < x.total_blocks(); ++id) {
@@ -332,7 +498,7 @@ HpMatrix decode_hp(const std::vector<std::uint8_t>& bytes, const std::string& so
   }
   const unsigned version = in.u8(header);
   if (version != kVersion)
-    in.fail("unsupported HP stream version " + std::to_string(version) + ", expected 1");
+    in.fail("unsupported HP stream version " + std::to_string(version) + ", expected 2");
   for (int i = 0; i < 3; ++i) {
     if (in.u8(header) != 0) in.fail("reserved header byte is not zero");
   }
@@ -344,11 +510,9 @@ HpMatrix decode_hp(const std::vector<std::uint8_t>& bytes, const std::string& so
   x.banks = in.u16(header);
   x.nnz_per_row = in.u16(header);
   const std::uint32_t kept = in.u32(header);
-  if (in.u32(header) != 0) in.fail("reserved header word is not zero");
-  HpParams shape;
-  shape.block_rows = x.block_rows;
-  shape.block_cols = x.block_cols;
-  shape.banks = x.banks;
+  x.group_rows = in.u16(header);
+  x.ports_per_bank = in.u16(header);
+  const HpParams shape = rule_of(x);
   const std::string shape_err = shape.validate();
   if (!shape_err.empty()) in.fail("bad HP header: " + shape_err);
   if (rows > INT_MAX || cols > INT_MAX) in.fail("rows or cols above 2^31 - 1");
@@ -359,8 +523,10 @@ HpMatrix decode_hp(const std::vector<std::uint8_t>& bytes, const std::string& so
             std::to_string(x.block_rows) + " x " + std::to_string(x.block_cols) + " block");
   }
   if (x.nnz_per_row > hp_max_nnz_per_row(shape)) {
-    in.fail("nnz_per_row " + std::to_string(x.nnz_per_row) +
-            " exceeds min(banks, block_cols) = " + std::to_string(hp_max_nnz_per_row(shape)));
+    in.fail("nnz_per_row " + std::to_string(x.nnz_per_row) + " exceeds " +
+            std::to_string(hp_max_nnz_per_row(shape)) +
+            ", the most distinct banks of min(banks, block_cols) that group_rows rows can hold within "
+            "ports_per_bank");
   }
   const std::uint64_t total = static_cast<std::uint64_t>(x.total_blocks());
   if (kept > total)
@@ -393,7 +559,7 @@ HpMatrix decode_hp(const std::vector<std::uint8_t>& bytes, const std::string& so
   x.values.resize(per_block * kept);
   x.offsets.resize(per_block * kept);
   const int offset_bits = bits_for(x.block_cols);
-  std::vector<std::uint8_t> bank_used(static_cast<std::size_t>(hp_max_nnz_per_row(shape)));
+  std::vector<std::uint8_t> bank_used(reached_banks(shape));
   for (std::size_t j = 0; j < kept; ++j) {
     const std::size_t block_start = in.offset();
     const std::string where =
@@ -428,6 +594,11 @@ HpMatrix decode_hp(const std::vector<std::uint8_t>& bytes, const std::string& so
     if (!bits.padding_is_zero()) in.fail(where + ": padding bits after the offsets are not zero");
   }
   in.expect_end();
+  std::size_t bad = 0;
+  if (const std::string e = check_groups(x, &bad); !e.empty()) {
+    throw InputError(source + ": byte " + std::to_string(map_start + map_bytes + bad * block_bytes) + ": " +
+                     e + " (bank conflict)");
+  }
   return x;
 }
 

@@ -23,18 +23,27 @@ HpDatapath::HpDatapath(const sc_module_name& name, const HpDatapathParams& param
   const auto& c = engine_.counters();
   stats_.add("tiles", &c.tiles, "tiles", "tiles walked");
   stats_.add("segments", &c.segments, "segments", "non-empty (row, block) segments walked");
-  stats_.add("waves", &c.waves, "waves", "waves of activation reads");
+  stats_.add("waves", &c.waves, "waves", "row engines' waves of activation reads");
+  stats_.add("rounds", &c.rounds, "rounds", "rounds: every row engine's next wave, served together");
+  stats_.add("idle_engine_rounds", &c.idle_engine_rounds, "rounds",
+             "rounds x row engines - waves: an engine whose rows of the tile were done");
   stats_.add("reads", &c.reads, "words", "activation words read (one per weight entry)");
   stats_.add("macs", &c.macs, "MACs", "multiply-accumulates (reads x tokens)");
   stats_.add("fetch_cycles", &c.fetch_cycles, "cycles", "cycles the walk spent fetching activations");
   stats_.add("bank_conflict_cycles", &c.conflict_cycles, "cycles",
-             "fetch cycles beyond one per wave: reads that met in one activation bank");
+             "fetch cycles beyond one per round: reads that met in one activation bank");
   stats_.add("walk_wait_cycles", &c.walk_wait_cycles, "cycles", "tiles that waited for the previous walk");
   stats_.add("decoded_bytes", &decoded_bytes_, "bytes", "encoded weight bytes decoded from the weight buffer");
-  stats_.add_json("lane_wait_cycles", [this] {
-    nlohmann::ordered_json a = nlohmann::ordered_json::array();
-    for (const auto& l : engine_.arbiter().lane_counters()) a.push_back(l.wait_cycles);
-    return a; }, "cycles", "per requester (lane): cycles its reads waited for a bank port");
+  stats_.add_json(
+      "engine_wait_cycles",
+      [this] {
+        // The arbiter's requesters are the engines' lanes, engine e's at e x lanes.. (hp_datapath_engine.h).
+        std::vector<std::uint64_t> per_engine(params_.row_engines, 0);
+        const auto& lanes = engine_.arbiter().lane_counters();
+        for (std::size_t l = 0; l < lanes.size(); ++l) per_engine[l / params_.lanes] += lanes[l].wait_cycles;
+        return nlohmann::ordered_json(per_engine);
+      },
+      "cycles", "per row engine: cycles its reads waited for a bank port");
 }
 
 void HpDatapath::enqueue(HpTileCommand cmd) {

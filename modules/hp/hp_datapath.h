@@ -2,7 +2,8 @@
 // HpDatapath: the SystemC shell of the HP path. For each tile it waits for the activation half (K columns of
 // Rt tokens, column-major), the weight half (one block of weight rows, HP stream or CSR bytes as they came
 // from DRAM) and a free output half; decodes the weights from the buffer's bytes; lets HpDatapathEngine time
-// the walk (waves of activation reads against the banked activation buffer, conflicts included) and compute
+// the row engines' walk (rounds of activation reads against the banked activation buffer, conflicts
+// included) and compute
 // the int32 outputs; frees the operand halves the cycle after the last fetch and announces the outputs the
 // cycle after the last accumulate.
 #include <deque>
@@ -28,7 +29,9 @@ class HpDatapath : public sc_core::sc_module, public StatsProvider {
   Cycle last_done() const { return last_done_; }
   const StatsGroup& stats() const override { return stats_; }
   const HpDatapathEngine& engine() const { return engine_; }
-  std::uint64_t peak_macs_per_cycle(std::uint32_t tokens) const { return std::uint64_t{tokens} * params_.lanes; }
+  std::uint64_t peak_macs_per_cycle(std::uint32_t tokens) const {
+    return std::uint64_t{tokens} * params_.round_lanes();
+  }
 
  private:
   void compute_thread();

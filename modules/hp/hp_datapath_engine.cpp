@@ -36,20 +36,26 @@ TileResult empty_result(const SparseRows& w, std::uint32_t tokens) {
   return r;
 }
 
-// The step model's decoder: visits every (row, block) of the tile in walk order, empty ones included, and
-// cuts each segment into waves of at most `lanes` entries.
+// The step model's decoder of one engine: visits every (row, block) of the engine's rows (first_row,
+// first_row + row_step, ...) in walk order, empty ones included, and cuts each segment into waves of at
+// most `lanes` entries.
 class SegmentWalker {
  public:
-  SegmentWalker(const SparseRows& w, std::uint32_t block_cols, std::uint32_t lanes)
-      : w_(w), block_cols_(block_cols), lanes_(lanes),
-        blocks_per_row_((static_cast<std::uint64_t>(w.cols) + block_cols - 1) / block_cols) {}
+  SegmentWalker(const SparseRows& w, std::uint32_t block_cols, std::uint32_t lanes, std::uint32_t first_row,
+                std::uint32_t row_step)
+      : w_(w),
+        block_cols_(block_cols),
+        lanes_(lanes),
+        blocks_per_row_((static_cast<std::uint64_t>(w.cols) + block_cols - 1) / block_cols),
+        row_step_(row_step),
+        row_(first_row) {}
 
   // The next wave as entry indices [begin, end) of row `row`; false when the tile has no more.
   bool next_wave(std::uint32_t& row, std::uint64_t& begin, std::uint64_t& end) {
     while (pos_ == seg_end_) {
       if (!enter_next_segment()) return false;
     }
-    row = row_;
+    row = static_cast<std::uint32_t>(row_);
     begin = pos_;
     end = std::min(seg_end_, pos_ + lanes_);
     pos_ = end;
@@ -62,7 +68,7 @@ class SegmentWalker {
     if (started_) {
       if (++block_ == blocks_per_row_) {
         block_ = 0;
-        ++row_;
+        row_ += row_step_;
       }
     }
     started_ = true;
@@ -80,16 +86,17 @@ class SegmentWalker {
   std::uint64_t block_cols_;
   std::uint64_t lanes_;
   std::uint64_t blocks_per_row_;
+  std::uint64_t row_step_;
   bool started_ = false;
-  std::uint32_t row_ = 0;
+  std::uint64_t row_ = 0;
   std::uint64_t block_ = 0;
   std::uint64_t pos_ = 0;
   std::uint64_t seg_end_ = 0;
   std::uint64_t segments_ = 0;
 };
 
-// A wave in the MAC pipeline: the operand registers latched at its last fetch cycle e, then its products
-// (after the multipliers), its per-token lane sums (after the adder tree).
+// One engine's wave in the MAC pipeline: the operand registers latched at its round's last fetch cycle e,
+// then its products (after the multipliers), its per-token lane sums (after the engine's adder tree).
 struct InFlightWave {
   Cycle e = 0;
   std::uint32_t row = 0;
@@ -105,6 +112,7 @@ struct InFlightWave {
 std::string HpDatapathParams::validate() const {
   constexpr std::uint64_t kMaxLatency = 1u << 16;
   const std::string checks[] = {
+      range_error("row_engines", row_engines, 1, 256),
       range_error("lanes", lanes, 1, 4096),
       range_error("decode_latency_cycles", decode_latency_cycles, 0, kMaxLatency),
       range_error("multiply_latency_cycles", multiply_latency_cycles, 1, kMaxLatency),
@@ -113,6 +121,9 @@ std::string HpDatapathParams::validate() const {
   };
   for (const std::string& c : checks)
     if (!c.empty()) return c;
+  if (round_lanes() > 65536)
+    return "lanes: row_engines x lanes must be at most 65536, got " + std::to_string(row_engines) + " x " +
+           std::to_string(lanes);
   const std::string bank_err = bank.validate();
   return bank_err.empty() ? "" : "bank." + bank_err;
 }
@@ -166,11 +177,42 @@ SparseRows sparse_rows(const sparsity::Int8Matrix& w, const sparsity::Mask& mask
 SparseRows sparse_rows(const sparsity::HpMatrix& x) {
   const std::string err = sparsity::validate_hp(x);
   if (!err.empty()) throw InputError("sparse_rows: HP matrix: " + err);
-  return sparse_rows(sparsity::to_dense(x), sparsity::slot_mask(x));
+  SparseRows s;
+  s.rows = static_cast<std::uint32_t>(x.rows);
+  s.cols = static_cast<std::uint32_t>(x.cols);
+  s.row_begin.reserve(s.rows + std::size_t{1});
+  s.row_begin.push_back(0);
+  s.columns.reserve(x.values.size());
+  s.values.reserve(x.values.size());
+  const auto grid_cols = static_cast<std::uint32_t>(x.grid_cols());
+  // Kept block ids ascend row-major over the grid: a block row's kept blocks are consecutive, left to right,
+  // and each row's slots ascend within a block, so the entries come out in column order.
+  std::size_t j0 = 0;
+  for (int r0 = 0; r0 < x.rows; r0 += x.block_rows) {
+    const auto block_row = static_cast<std::uint32_t>(r0 / x.block_rows);
+    std::size_t j1 = j0;
+    while (j1 < x.kept_blocks.size() && x.kept_blocks[j1] / grid_cols == block_row) ++j1;
+    for (int i = 0; i < x.block_rows; ++i) {
+      for (std::size_t j = j0; j < j1; ++j) {
+        const std::uint32_t c0 = (x.kept_blocks[j] % grid_cols) * static_cast<std::uint32_t>(x.block_cols);
+        for (int slot = 0; slot < x.nnz_per_row; ++slot) {
+          const std::size_t k = x.slot(j, i, slot);
+          s.columns.push_back(c0 + x.offsets[k]);
+          s.values.push_back(x.values[k]);
+        }
+      }
+      s.row_begin.push_back(s.columns.size());
+    }
+    j0 = j1;
+  }
+  return s;
 }
 
 HpDatapathEngine::HpDatapathEngine(const HpDatapathParams& params)
-    : p_(validated(params)), map_(buffer::make_bank_map(p_.bank)), arbiter_(p_.bank, p_.lanes) {}
+    : p_(validated(params)),
+      map_(buffer::make_bank_map(p_.bank)),
+      arbiter_(p_.bank, p_.round_lanes()),
+      round_banks_(p_.round_lanes(), buffer::kNoRead) {}
 
 void HpDatapathEngine::check_tile(Cycle start, const SparseRows& w_tile, const std::int8_t* act_colmajor,
                                   std::uint32_t tokens) const {
@@ -189,11 +231,13 @@ void HpDatapathEngine::account(const TileResult& r, Cycle walk_ready) {
   c_.tiles += 1;
   c_.segments += r.segments;
   c_.waves += r.waves;
+  c_.rounds += r.rounds;
+  c_.idle_engine_rounds += r.idle_engine_rounds;
   c_.reads += r.reads;
   c_.macs += r.macs;
   c_.fetch_cycles += r.fetch_cycles;
   c_.conflict_cycles += r.conflict_cycles;
-  if (r.waves > 0) {
+  if (r.rounds > 0) {
     c_.walk_wait_cycles += r.first_fetch - walk_ready;
     walk_free_ = r.last_fetch + 1;
   }
@@ -205,42 +249,65 @@ TileResult HpDatapathEngine::run_tile(Cycle start, const SparseRows& w, const st
   last_start_ = start;
   TileResult r = empty_result(w, tokens);
   const Cycle walk_ready = start + p_.decode_latency_cycles;
-  const std::uint32_t block_cols = p_.bank.block_cols;
+  const std::uint32_t block_cols = p_.bank.block_cols, lanes = p_.lanes, engines = p_.row_engines;
   const std::uint32_t n_rows = w.rows;
-  Cycle t = std::max(walk_ready, walk_free_);
-  for (std::uint32_t n = 0; n < n_rows; ++n) {
-    const std::uint64_t row_end = w.row_begin[n + 1];
-    for (std::uint64_t i = w.row_begin[n]; i < row_end;) {
-      const std::uint32_t block = w.columns[i] / block_cols;
-      std::uint64_t seg_end = i + 1;
-      while (seg_end < row_end && w.columns[seg_end] / block_cols == block) ++seg_end;
-      r.segments += 1;
-      for (std::uint64_t w0 = i; w0 < seg_end; w0 += p_.lanes) {
-        const std::uint64_t w1 = std::min<std::uint64_t>(seg_end, w0 + p_.lanes);
-        wave_banks_.resize(w1 - w0);
-        map_->banks(w.columns.data() + w0, w1 - w0, wave_banks_.data());
-        const std::uint32_t cycles = arbiter_.serve_wave(t, wave_banks_);
-        if (r.waves == 0) r.first_fetch = t;
-        t += cycles;
-        r.waves += 1;
-        r.conflict_cycles += cycles - 1;
-        r.wave_cycles.push_back(cycles);
-      }
-      // The wave split and the arrival order do not change an integer sum, so the values go in directly.
-      for (std::uint64_t j = i; j < seg_end; ++j) {
-        const std::int32_t v = w.values[j];
-        const std::int8_t* col = act + static_cast<std::size_t>(w.columns[j]) * tokens;
-        for (std::uint32_t tok = 0; tok < tokens; ++tok) {
-          std::int32_t& acc = r.outputs[static_cast<std::size_t>(tok) * n_rows + n];
-          acc = wrap_add(acc, v * col[tok]);
-        }
-      }
-      i = seg_end;
+  // Per engine: its current row, the next entry to read and the end of the current segment and row.
+  struct Cursor {
+    std::uint64_t row, pos, seg_end, row_end;
+  };
+  std::vector<Cursor> cursor(engines);
+  for (std::uint32_t e = 0; e < engines; ++e) {
+    const std::uint64_t first = e < n_rows ? w.row_begin[e] : 0;
+    cursor[e] = {e, first, first, e < n_rows ? w.row_begin[e + 1] : 0};
+  }
+  // Moves c to its next non-empty segment and adds the segment's products; false when its walk is over.
+  auto next_segment = [&](Cursor& c) {
+    while (c.pos == c.row_end) {
+      c.row += engines;
+      if (c.row >= n_rows) return false;
+      c.pos = w.row_begin[c.row];
+      c.row_end = w.row_begin[c.row + 1];
     }
+    const std::uint32_t block = w.columns[c.pos] / block_cols;
+    c.seg_end = c.pos + 1;
+    while (c.seg_end < c.row_end && w.columns[c.seg_end] / block_cols == block) ++c.seg_end;
+    r.segments += 1;
+    // The wave split and the arrival order do not change an integer sum, so the values go in directly.
+    for (std::uint64_t j = c.pos; j < c.seg_end; ++j) {
+      const std::int32_t v = w.values[j];
+      const std::int8_t* col = act + static_cast<std::size_t>(w.columns[j]) * tokens;
+      for (std::uint32_t tok = 0; tok < tokens; ++tok) {
+        std::int32_t& acc = r.outputs[static_cast<std::size_t>(tok) * n_rows + c.row];
+        acc = wrap_add(acc, v * col[tok]);
+      }
+    }
+    return true;
+  };
+  Cycle t = std::max(walk_ready, walk_free_);
+  for (;;) {
+    std::uint32_t in_round = 0;
+    for (std::uint32_t e = 0; e < engines; ++e) {
+      Cursor& c = cursor[e];
+      if (c.row >= n_rows || (c.pos == c.seg_end && !next_segment(c))) continue;
+      const std::uint64_t end = std::min<std::uint64_t>(c.seg_end, c.pos + lanes);
+      map_->banks(w.columns.data() + c.pos, end - c.pos, round_banks_.data() + std::size_t{e} * lanes);
+      c.pos = end;
+      ++in_round;
+    }
+    if (in_round == 0) break;
+    const std::uint32_t cycles = arbiter_.serve_wave(t, round_banks_);
+    std::fill(round_banks_.begin(), round_banks_.end(), buffer::kNoRead);
+    if (r.rounds == 0) r.first_fetch = t;
+    t += cycles;
+    r.rounds += 1;
+    r.waves += in_round;
+    r.idle_engine_rounds += engines - in_round;
+    r.conflict_cycles += cycles - 1;
+    r.round_cycles.push_back(cycles);
   }
   r.reads = w.nnz();
   r.macs = r.reads * tokens;
-  if (r.waves > 0) {
+  if (r.rounds > 0) {
     r.last_fetch = t - 1;
     r.fetch_cycles = t - r.first_fetch;
     r.done = r.last_fetch + p_.mac_latency_cycles();
@@ -260,21 +327,30 @@ TileResult HpDatapathEngine::run_tile_step(Cycle start, const SparseRows& w, con
   const Cycle mul = p_.multiply_latency_cycles;
   const Cycle tree = p_.adder_tree_latency_cycles;
   const Cycle mac = p_.mac_latency_cycles();
-  const std::uint32_t lanes = p_.lanes;
+  const std::uint32_t lanes = p_.lanes, engines = p_.row_engines;
 
-  SegmentWalker walker(w, p_.bank.block_cols, lanes);
-  bool decoder_done = false;
-  // The decoder's output register: the next wave, waiting for the arbiter.
-  bool pending = false;
-  std::uint32_t pending_row = 0;
-  std::uint64_t pending_begin = 0, pending_end = 0;
-  // The wave in service and its operand registers.
-  std::uint32_t wave_row = 0;
-  std::uint64_t wave_begin = 0;
-  Cycle wave_start = 0;
-  std::vector<std::int8_t> words(static_cast<std::size_t>(lanes) * tokens);
-  std::vector<std::int8_t> weights(lanes);
-  std::uint32_t wave_size = 0;
+  // Per engine: its decoder, the decoder's output register (the next wave, waiting for the round) and the
+  // wave it has in the round being served, with its operand registers.
+  struct Engine {
+    Engine(const SegmentWalker& walk, std::uint32_t lanes, std::uint32_t tokens)
+        : walker(walk), words(static_cast<std::size_t>(lanes) * tokens), weights(lanes) {}
+    SegmentWalker walker;
+    bool decoder_done = false;
+    bool pending = false;
+    std::uint32_t pending_row = 0;
+    std::uint64_t pending_begin = 0, pending_end = 0;
+    bool in_round = false;
+    std::uint32_t row = 0;
+    std::uint64_t begin = 0;
+    std::uint32_t size = 0;
+    std::vector<std::int8_t> words;    // lane-major: words[lane * Rt + t]
+    std::vector<std::int8_t> weights;  // per lane
+  };
+  std::vector<Engine> eng;
+  eng.reserve(engines);
+  for (std::uint32_t e = 0; e < engines; ++e)
+    eng.emplace_back(SegmentWalker(w, p_.bank.block_cols, lanes, e, engines), lanes, tokens);
+  Cycle round_start = 0;
   std::deque<InFlightWave> pipe;
 
   for (Cycle now = start;; ++now) {
@@ -303,56 +379,78 @@ TileResult HpDatapathEngine::run_tile_step(Cycle start, const SparseRows& w, con
     }
     while (!pipe.empty() && now == pipe.front().e + mac) pipe.pop_front();
 
-    // Decoder: from walk_ready on it keeps its output register filled.
-    if (now >= walk_ready && !pending && !decoder_done) {
-      pending = walker.next_wave(pending_row, pending_begin, pending_end);
-      decoder_done = !pending;
+    // Decoders: from walk_ready on each keeps its output register filled.
+    bool any_pending = false, all_done = true;
+    for (Engine& g : eng) {
+      if (now >= walk_ready && !g.pending && !g.decoder_done) {
+        g.pending = g.walker.next_wave(g.pending_row, g.pending_begin, g.pending_end);
+        g.decoder_done = !g.pending;
+      }
+      any_pending = any_pending || g.pending;
+      all_done = all_done && g.decoder_done;
     }
 
-    // Walk: a decoded wave enters the arbiter once the arbiter is idle and the previous tile's walk is over.
-    if (pending && !arbiter_.busy() && now >= walk_free_) {
-      wave_banks_.resize(pending_end - pending_begin);
-      map_->banks(w.columns.data() + pending_begin, pending_end - pending_begin, wave_banks_.data());
-      arbiter_.begin_wave(now, wave_banks_);
-      wave_row = pending_row;
-      wave_begin = pending_begin;
-      wave_size = static_cast<std::uint32_t>(pending_end - pending_begin);
-      wave_start = now;
-      if (r.waves == 0) r.first_fetch = now;
-      r.waves += 1;
-      pending = false;
+    // Walk: the engines' decoded waves enter the arbiter together once it is idle and the previous tile's
+    // walk is over.
+    if (any_pending && !arbiter_.busy() && now >= walk_free_) {
+      std::uint32_t in_round = 0;
+      for (std::uint32_t e = 0; e < engines; ++e) {
+        Engine& g = eng[e];
+        g.in_round = g.pending;
+        if (!g.pending) continue;
+        map_->banks(w.columns.data() + g.pending_begin, g.pending_end - g.pending_begin,
+                    round_banks_.data() + std::size_t{e} * lanes);
+        g.row = g.pending_row;
+        g.begin = g.pending_begin;
+        g.size = static_cast<std::uint32_t>(g.pending_end - g.pending_begin);
+        g.pending = false;
+        ++in_round;
+      }
+      arbiter_.begin_wave(now, round_banks_);
+      std::fill(round_banks_.begin(), round_banks_.end(), buffer::kNoRead);
+      round_start = now;
+      if (r.rounds == 0) r.first_fetch = now;
+      r.rounds += 1;
+      r.waves += in_round;
+      r.idle_engine_rounds += engines - in_round;
     }
     if (arbiter_.busy()) {
-      // Each granted bank word lands in its lane's operand register.
+      // Each granted bank word lands in its engine's operand register of its lane.
       for (std::uint32_t lane : arbiter_.step(now)) {
-        const std::uint64_t j = wave_begin + lane;
+        Engine& g = eng[lane / lanes];
+        const std::uint32_t l = lane % lanes;
+        const std::uint64_t j = g.begin + l;
         const std::int8_t* col = act + static_cast<std::size_t>(w.columns[j]) * tokens;
-        std::copy(col, col + tokens, words.begin() + static_cast<std::ptrdiff_t>(lane) * tokens);
-        weights[lane] = w.values[j];
+        std::copy(col, col + tokens, g.words.begin() + static_cast<std::ptrdiff_t>(l) * tokens);
+        g.weights[l] = w.values[j];
         r.reads += 1;
       }
       if (!arbiter_.busy()) {
-        InFlightWave f;
-        f.e = now;
-        f.row = wave_row;
-        f.size = wave_size;
-        f.words.assign(words.begin(), words.begin() + static_cast<std::ptrdiff_t>(wave_size) * tokens);
-        f.weights.assign(weights.begin(), weights.begin() + wave_size);
-        pipe.push_back(std::move(f));
-        const auto cycles = static_cast<std::uint32_t>(now - wave_start + 1);
-        r.wave_cycles.push_back(cycles);
+        for (Engine& g : eng) {
+          if (!g.in_round) continue;
+          InFlightWave f;
+          f.e = now;
+          f.row = g.row;
+          f.size = g.size;
+          f.words.assign(g.words.begin(), g.words.begin() + static_cast<std::ptrdiff_t>(g.size) * tokens);
+          f.weights.assign(g.weights.begin(), g.weights.begin() + g.size);
+          pipe.push_back(std::move(f));
+          g.in_round = false;
+        }
+        const auto cycles = static_cast<std::uint32_t>(now - round_start + 1);
+        r.round_cycles.push_back(cycles);
         r.conflict_cycles += cycles - 1;
         r.fetch_cycles += cycles;
         r.last_fetch = now;
       }
     }
 
-    if (decoder_done && !pending && !arbiter_.busy() && pipe.empty()) {
-      r.done = now;  // the last accumulate, or the cycle the decoder found the tile empty
+    if (all_done && !arbiter_.busy() && pipe.empty()) {
+      r.done = now;  // the last accumulate, or the cycle the decoders found the tile empty
       break;
     }
   }
-  r.segments = walker.segments();
+  for (const Engine& g : eng) r.segments += g.walker.segments();
   r.macs = r.reads * tokens;
   account(r, walk_ready);
   return r;

@@ -6,23 +6,31 @@
 // - C[Rt x N] += A[Rt x K] . W^T with W sparse (N x K, rows = output features). The activation buffer holds
 //   the tile's activations column-major: one bank word = activation column c for all Rt tokens, word c in
 //   the bank p.bank.map gives it (modules/buffer/bank_map.h).
-// - The decoder walks W row by row, each row block by block along K (block = bank.block_cols columns, the same
-//   walk for unstructured weights). A *segment* is the non-zeros of one row inside one block, ascending
-//   column. Each segment is issued as *waves* of at most `lanes` reads (lanes = multipliers per token): lanes
-//   0.. of a wave take the segment's next non-zeros in column order. An empty segment costs no cycle.
-// - A wave is served by the BankArbiter: max over banks of ceil(n_b / P) cycles, at least 1; cycles beyond
-//   the first are bank-conflict cycles. The next wave starts the cycle after a wave's last cycle, so waves
-//   are back to back: with W_t the waves of a tile in walk order and c_w their cycles,
+// - E = row_engines engines share the decoder's output and the activation buffer. Engine e walks the tile's
+//   rows e, e + E, e + 2E, ... in order, each row block by block along K (block = bank.block_cols columns,
+//   the same walk for unstructured weights). A *segment* is the non-zeros of one row inside one block,
+//   ascending column; an engine issues each segment as *waves* of at most `lanes` reads (lanes = multipliers
+//   per token per engine): lanes 0.. of a wave take the segment's next non-zeros in column order. An empty
+//   segment costs no cycle.
+// - The engines advance in lockstep: a *round* is every engine's next wave (an engine whose walk is over
+//   sits it out), served together by the BankArbiter as one wave of E x lanes lanes, engine e's wave on
+//   lanes e * lanes.. (bank_arbiter.h): max over banks of ceil(n_b / ports) cycles, at least 1; cycles beyond
+//   the first are bank-conflict cycles. Rows e + jE of all engines are the rows processed together; HP's
+//   level 2 keeps their reads apart (modules/formats/FORMATS.md), and since rows of one block row have the
+//   same segments, their engines stay aligned. The next round starts the cycle after a round's last cycle,
+//   so rounds are back to back: with c_r the cycles of the tile's rounds,
 //     first_fetch = max(start + decode_latency_cycles, walk_free)     (walk_free: the previous tile's
-//     last_fetch = first_fetch + sum c_w - 1                           last_fetch + 1; 0 at first)
+//     last_fetch = first_fetch + sum c_r - 1                           last_fetch + 1; 0 at first)
 //   i.e. the decoder is pipelined: it decodes the next tile while the walk of the previous one finishes.
-// - Each served word (Rt activations) is multiplied by its lane's weight on Rt x lanes multipliers; per token
-//   an adder tree sums the wave's lanes, and the sum is added into the int32 accumulator of (token, row).
-//   With e the wave's last fetch cycle and L = multiply + adder_tree + accumulate latency, the products exist
-//   at the end of cycle e + multiply, the tree's sums at e + multiply + adder_tree, and the accumulator holds
-//   the wave's contribution at the end of cycle e + L. The pipeline accepts one wave per cycle and the
-//   accumulate stage forwards, so waves never stall it. Hence done = last_fetch + L.
-// - A tile without non-zeros issues nothing: first_fetch = last_fetch = kNever, done = start + decode latency.
+// - Each served word (Rt activations) is multiplied by its lane's weight on Rt multipliers; per token and
+//   engine an adder tree sums the wave's lanes, and the sum is added into the int32 accumulator of
+//   (token, row): Rt x lanes x E multipliers in all. With e the round's last fetch cycle and
+//   L = multiply + adder_tree + accumulate latency, the products exist at the end of cycle e + multiply, the
+//   trees' sums at e + multiply + adder_tree, and the accumulators hold the round's contributions at the end
+//   of cycle e + L. The pipeline accepts one round per cycle and the accumulate stage forwards, so rounds
+//   never stall it. Hence done = last_fetch + L.
+// - A tile without non-zeros issues nothing: first_fetch = last_fetch = kNever, done = start + decode
+// latency.
 // - Accumulators are int32 and wrap modulo 2^32, as an int32 adder does.
 #include <cstdint>
 #include <memory>
@@ -38,7 +46,11 @@
 namespace tacsim::hp {
 
 struct HpDatapathParams {
-  // Our defaults, not the paper's: one lane per bank, so an HP row of a block (k <= banks) is one wave.
+  // Our defaults; Qi et al. give no engine count or decoder width. 16 engines x 8 lanes x the PE array's 32
+  // tokens = 4,096 multipliers, the default STA array's 32 x 32 x 4 (the fair comparison). 16 engines walk
+  // the 16 rows of an HP block together; 8 lanes take a segment of up to 8 non-zeros in one wave (HP's k is
+  // at most banks x ports / engines = 4 by default, buffer::BankParams; unstructured segments run longer).
+  std::uint32_t row_engines = 16;
   std::uint32_t lanes = 8;
   std::uint32_t decode_latency_cycles = 2;      // block map + offset fields to activation addresses
   std::uint32_t multiply_latency_cycles = 1;
@@ -51,6 +63,8 @@ struct HpDatapathParams {
   std::uint32_t mac_latency_cycles() const {
     return multiply_latency_cycles + adder_tree_latency_cycles + accumulate_latency_cycles;
   }
+  // Reads the arbiter serves in one round: every engine's lanes.
+  std::uint32_t round_lanes() const { return row_engines * lanes; }
 };
 
 // A sparse weight tile as the decoder consumes it: CSR rows of (column, int8 value), columns strictly
@@ -74,25 +88,28 @@ SparseRows sparse_rows(const sparsity::Int8Matrix& w, const sparsity::Mask& mask
 SparseRows sparse_rows(const sparsity::HpMatrix& x);
 
 struct TileResult {
-  Cycle first_fetch = kNever;  // first cycle of the first wave
-  Cycle last_fetch = kNever;   // last cycle of the last wave
+  Cycle first_fetch = kNever;  // first cycle of the first round
+  Cycle last_fetch = kNever;   // last cycle of the last round
   Cycle done = 0;              // every accumulator final at the end of this cycle
-  std::uint64_t fetch_cycles = 0;     // sum of wave cycles = last_fetch - first_fetch + 1
-  std::uint64_t conflict_cycles = 0;  // sum over waves of (cycles - 1)
+  std::uint64_t fetch_cycles = 0;     // sum of round cycles = last_fetch - first_fetch + 1
+  std::uint64_t conflict_cycles = 0;  // sum over rounds of (cycles - 1)
   std::uint64_t segments = 0;         // non-empty segments
-  std::uint64_t waves = 0;
+  std::uint64_t waves = 0;            // engines' waves
+  std::uint64_t rounds = 0;
+  std::uint64_t idle_engine_rounds = 0;  // rounds x engines - waves: an engine whose walk was over
   std::uint64_t reads = 0;  // activation words read = weight entries
   std::uint64_t macs = 0;   // reads x Rt
-  std::vector<std::uint32_t> wave_cycles;  // per wave, walk order
-  std::uint32_t tokens = 0;                // Rt
-  std::uint32_t rows = 0;                  // N
-  std::vector<std::int32_t> outputs;       // Rt x N, token-major: outputs[t * N + n]
+  std::vector<std::uint32_t> round_cycles;  // per round, in order
+  std::uint32_t tokens = 0;                 // Rt
+  std::uint32_t rows = 0;                   // N
+  std::vector<std::int32_t> outputs;        // Rt x N, token-major: outputs[t * N + n]
 
   bool operator==(const TileResult& o) const {
     return first_fetch == o.first_fetch && last_fetch == o.last_fetch && done == o.done &&
            fetch_cycles == o.fetch_cycles && conflict_cycles == o.conflict_cycles && segments == o.segments &&
-           waves == o.waves && reads == o.reads && macs == o.macs && wave_cycles == o.wave_cycles &&
-           tokens == o.tokens && rows == o.rows && outputs == o.outputs;
+           waves == o.waves && rounds == o.rounds && idle_engine_rounds == o.idle_engine_rounds &&
+           reads == o.reads && macs == o.macs && round_cycles == o.round_cycles && tokens == o.tokens &&
+           rows == o.rows && outputs == o.outputs;
   }
 };
 
@@ -102,14 +119,17 @@ class HpDatapathEngine {
     std::uint64_t tiles = 0;
     std::uint64_t segments = 0;
     std::uint64_t waves = 0;
+    std::uint64_t rounds = 0;
+    std::uint64_t idle_engine_rounds = 0;
     std::uint64_t reads = 0;
     std::uint64_t macs = 0;
     std::uint64_t fetch_cycles = 0;
     std::uint64_t conflict_cycles = 0;
     std::uint64_t walk_wait_cycles = 0;  // decoded tile waited for the previous tile's walk to finish
     bool operator==(const Counters& o) const {
-      return tiles == o.tiles && segments == o.segments && waves == o.waves && reads == o.reads &&
-             macs == o.macs && fetch_cycles == o.fetch_cycles && conflict_cycles == o.conflict_cycles &&
+      return tiles == o.tiles && segments == o.segments && waves == o.waves && rounds == o.rounds &&
+             idle_engine_rounds == o.idle_engine_rounds && reads == o.reads && macs == o.macs &&
+             fetch_cycles == o.fetch_cycles && conflict_cycles == o.conflict_cycles &&
              walk_wait_cycles == o.walk_wait_cycles;
     }
   };
@@ -123,8 +143,9 @@ class HpDatapathEngine {
   // std::invalid_argument.
   TileResult run_tile(Cycle start, const SparseRows& w_tile, const std::int8_t* act_colmajor,
                       std::uint32_t tokens);
-  // Reference: the same tile advanced one clock at a time through decode, wave arbitration (the arbiter's
-  // step model) and the multiply / adder tree / accumulate pipeline. Same results, counters and state.
+  // Reference: the same tile advanced one clock at a time through the engines' decoders, round arbitration
+  // (the arbiter's step model) and the multiply / adder tree / accumulate pipeline. Same results, counters
+  // and state.
   TileResult run_tile_step(Cycle start, const SparseRows& w_tile, const std::int8_t* act_colmajor,
                            std::uint32_t tokens);
 
@@ -145,7 +166,7 @@ class HpDatapathEngine {
   Cycle walk_free_ = 0;
   Cycle last_start_ = 0;
   Counters c_;
-  std::vector<std::uint32_t> wave_banks_;  // scratch
+  std::vector<std::uint32_t> round_banks_;  // scratch: the round's banks by arbiter lane, kNoRead when empty
 };
 
 }  // namespace tacsim::hp

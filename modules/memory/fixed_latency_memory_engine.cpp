@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <fmt/format.h>
 
+#include "modules/common/clock_rate.h"
+
 namespace tacsim::memory {
 
 std::string Params::validate() const {
-  if (!(clock_mhz > 0)) return fmt::format("clock_mhz: must be positive, got {}", clock_mhz);
+  if (const std::string e = clock_mhz_error(clock_mhz); !e.empty()) return "clock_mhz: " + e;
   if (bytes_per_cycle == 0) return "bytes_per_cycle: must be at least 1, got 0";
   if (queue_depth == 0) return "queue_depth: must be at least 1, got 0";
   if (capacity_mib == 0) return "capacity_mib: must be at least 1, got 0";

@@ -1,8 +1,10 @@
 #pragma once
-// PeArray: the SystemC shell around PeArrayEngine. It takes tile commands from the controller, waits for each
-// chunk's operand halves to be Full, lets the engine compute when the steps issue (and their values), releases
-// the halves the cycle after their last step, and hands finished tiles to the output buffer at their done
-// cycle (Buffer::mark_full_at). It wakes once per chunk, never per cycle.
+// PeArray: the SystemC shell around PeArrayEngine. Its compute thread takes tile commands from the controller,
+// waits for each chunk's operand halves to be Full, lets the engine compute when the steps issue (and their
+// values) and releases the halves the cycle after their last step. Its drain thread takes each ended tile,
+// claims its output half (with one accumulator set the compute thread claimed it before the first step),
+// lets the engine time the drain, writes the values and hands the half to the output buffer at the done
+// cycle (Buffer::mark_full_at). Both wake once per chunk or tile, never per cycle.
 #include <deque>
 #include <vector>
 
@@ -32,7 +34,9 @@ class PeArray : public sc_core::sc_module, public StatsProvider {
 
  private:
   void compute_thread();
-  void write_outputs(const TileCommand& cmd);
+  void drain_thread();
+  // Waits for the tile's output half to be Empty and claims it; returns the cycle it became Empty.
+  Cycle claim_out(const TileCommand& cmd);
 
   Params params_;
   const ClockDomain& clock_;
@@ -41,8 +45,11 @@ class PeArray : public sc_core::sc_module, public StatsProvider {
   buffer::Buffer& out_;
   PeArrayEngine engine_;
   std::vector<std::uint8_t> indices_;  // the current chunk's indices, unpacked for the engine
+  std::vector<std::int32_t> sums_;     // scratch: a drained tile's sums with the slot's partial sums
   std::deque<TileCommand> commands_;
   sc_core::sc_event command_event_;
+  std::deque<TileCommand> ended_;  // tiles whose steps have issued, waiting for the drain thread
+  sc_core::sc_event ended_event_, drained_event_;
   Cycle last_done_ = 0;
   bool compute_values_ = true;
   StatsGroup stats_;

@@ -42,29 +42,38 @@ std::int32_t partial_product(const Params& p, const StepTile& t, const Token& to
 
 std::vector<StepTileResult> run_step_model(const Params& p, const std::vector<StepTile>& tiles) {
   const std::uint32_t R = p.rows, C = p.cols;
-  std::vector<StepTileResult> res(tiles.size());
-  for (std::size_t t = 0; t < tiles.size(); ++t)
+  const bool two_sets = p.overlap_drain;
+  const std::size_t sets = p.accumulator_sets();
+  const std::size_t n = tiles.size();
+  std::vector<StepTileResult> res(n);
+  for (std::size_t t = 0; t < n; ++t)
     res[t].outputs.assign(std::size_t{tiles[t].shape.rows} * tiles[t].shape.cols, 0);
 
-  // Edge skew: row i's activation token reaches PE(i,0) i cycles after issue; column j's weight token reaches
-  // PE(0,j) j cycles after issue. Inside the grid each hop is one register.
+  // Edge skew: row i's activation token (and drain token) reaches PE(i,0) i cycles after issue; column j's
+  // weight token reaches PE(0,j) j cycles after issue. Inside the grid each hop is one register.
   std::vector<Token> a_reg(std::size_t{R} * C), w_reg(std::size_t{R} * C);
+  std::vector<int> d_reg(std::size_t{R} * C, -1);
   std::deque<Token> issued;  // issued[d] = the token issued d cycles ago (d < R + C)
+  std::deque<int> drains;    // drains[d] = the tile whose drain started d cycles ago, or -1
   std::vector<std::deque<PipeSlot>> pipe(std::size_t{R} * C);
-  std::vector<std::int32_t> acc(std::size_t{R} * C, 0);
+  struct DrainSlot { int tile = -1; Cycle exit = 0; };
+  std::vector<std::deque<DrainSlot>> drain_pipe(std::size_t{R} * C);
+  // Per accumulator set and PE: the sum, and the tile whose final result waits there to be drained (or -1).
+  std::vector<std::vector<std::int32_t>> acc(sets, std::vector<std::int32_t>(std::size_t{R} * C, 0));
+  std::vector<std::vector<int>> held(sets, std::vector<int>(std::size_t{R} * C, -1));
   struct OutReg { int tile = -1; std::int32_t value = 0; };
   std::vector<OutReg> out_reg(std::size_t{R} * C);
 
   std::size_t tile = 0, chunk = 0;
   std::uint64_t step_in_chunk = 0, step_in_tile = 0;
-  bool prev_tile = false;
-  Cycle prev_last = 0;
-  std::uint32_t prev_rows = 0;
-  std::vector<std::uint64_t> outputs_left(tiles.size());
-  for (std::size_t t = 0; t < tiles.size(); ++t) outputs_left[t] = std::uint64_t{tiles[t].shape.rows} * tiles[t].shape.cols;
+  std::vector<bool> ended(n, false);  // the tile's last step has issued
+  std::vector<Cycle> drain_at(n, 0);  // d, once next_drain has passed the tile
+  std::size_t next_drain = 0;
+  std::vector<std::uint64_t> outputs_left(n);
+  for (std::size_t t = 0; t < n; ++t) outputs_left[t] = std::uint64_t{tiles[t].shape.rows} * tiles[t].shape.cols;
   std::size_t tiles_done = 0;
 
-  for (Cycle c = 0; tiles_done < tiles.size(); ++c) {
+  for (Cycle c = 0; tiles_done < n; ++c) {
     if (c > (Cycle{1} << 32)) throw std::logic_error("step model: no progress");
     // 1. Column ports: each PE whose output register was loaded last cycle writes it now.
     std::vector<int> port_used(C, -1);
@@ -84,16 +93,25 @@ std::vector<StepTileResult> run_step_model(const Params& p, const std::vector<St
 
     // 2. The controller decides whether to issue a step this cycle.
     Token tok;
-    if (tile < tiles.size()) {
+    if (tile < n) {
       const StepTile& t = tiles[tile];
       const StepChunk& ch = t.chunks[chunk];
       bool go = ch.ready <= c;
-      // Hold a tile's first step until its last step could not finish before e_prev + Rt_prev.
-      if (go && step_in_tile == 0 && prev_tile && c + (t.shape.steps - 1) < prev_last + prev_rows) go = false;
-      // A change between sparse and dense mode changes the PE pipeline's depth: drain the previous tile first.
-      if (go && step_in_tile == 0 && tile > 0 && tiles[tile - 1].shape.sparse != t.shape.sparse &&
-          (outputs_left[tile - 1] != 0 || res[tile - 1].done > c))
-        go = false;
+      if (go && step_in_tile == 0) {
+        if (!two_sets) {
+          // One set: the output half is claimed before the first step, and the first step is held until the
+          // tile's last step could not finish before d_prev + Rt_prev (its drain rides on its last step).
+          if (c < t.out_ready) go = false;
+          if (tile > 0 && c + (t.shape.steps - 1) < drain_at[tile - 1] + tiles[tile - 1].shape.rows) go = false;
+        } else if (tile >= 2 && (next_drain <= tile - 2 || drain_at[tile - 2] >= c)) {
+          // Two sets: tile T's set is free the cycle after tile T-2's drain started.
+          go = false;
+        }
+        // A change between sparse and dense mode changes the PE pipeline's depth: drain the previous tile first.
+        if (tile > 0 && tiles[tile - 1].shape.sparse != t.shape.sparse &&
+            (outputs_left[tile - 1] != 0 || res[tile - 1].done > c))
+          go = false;
+      }
       if (go) {
         tok = {static_cast<int>(tile), static_cast<std::uint32_t>(chunk), step_in_chunk,
                step_in_tile + 1 == t.shape.steps};
@@ -106,9 +124,7 @@ std::vector<StepTileResult> run_step_model(const Params& p, const std::vector<St
         }
         if (step_in_tile == t.shape.steps) {
           res[tile].last_issue = c;
-          prev_tile = true;
-          prev_last = c;
-          prev_rows = t.shape.rows;
+          ended[tile] = true;
           ++tile;
           chunk = 0;
           step_in_tile = 0;
@@ -118,22 +134,41 @@ std::vector<StepTileResult> run_step_model(const Params& p, const std::vector<St
     issued.push_front(tok);
     if (issued.size() > R + C) issued.pop_back();
 
-    // 3. Shift the grid registers: right along rows, down along columns (from the far end backwards).
+    // 3. ... and whether the oldest ended tile starts its drain: at once with one set; with two, once its
+    // output half is free and its outputs cannot meet the previous tile's on the column ports.
+    int drain = -1;
+    if (next_drain < n && ended[next_drain]) {
+      const std::size_t t = next_drain;
+      const bool ports_free = t == 0 || c >= drain_at[t - 1] + tiles[t - 1].shape.rows;
+      if (!two_sets || (c >= tiles[t].out_ready && ports_free)) {
+        drain_at[t] = c;
+        drain = static_cast<int>(t);
+        ++next_drain;
+      }
+    }
+    drains.push_front(drain);
+    if (drains.size() > R + C) drains.pop_back();
+
+    // 4. Shift the grid registers: right along rows, down along columns (from the far end backwards).
     for (std::uint32_t i = 0; i < R; ++i)
-      for (std::uint32_t j = C; j-- > 0;)
+      for (std::uint32_t j = C; j-- > 0;) {
         a_reg[i * C + j] = j == 0 ? (i < issued.size() ? issued[i] : Token{}) : a_reg[i * C + j - 1];
+        d_reg[i * C + j] = j == 0 ? (i < drains.size() ? drains[i] : -1) : d_reg[i * C + j - 1];
+      }
     for (std::uint32_t j = 0; j < C; ++j)
       for (std::uint32_t i = R; i-- > 0;)
         w_reg[i * C + j] = i == 0 ? (j < issued.size() ? issued[j] : Token{}) : w_reg[(i - 1) * C + j];
 
-    // 4. Each PE: the operands now in its input registers enter stage 1; the slot leaving stage P accumulates.
+    // 5. Each PE: the operands now in its input registers enter stage 1; the slot leaving stage P accumulates
+    // into its tile's set; then a drain token leaving stage P moves the set's result to the output register.
     for (std::uint32_t i = 0; i < R; ++i)
       for (std::uint32_t j = 0; j < C; ++j) {
-        const Token& a = a_reg[i * C + j];
-        const Token& w = w_reg[i * C + j];
+        const std::size_t pe = std::size_t{i} * C + j;
+        const Token& a = a_reg[pe];
+        const Token& w = w_reg[pe];
         if (a.tile != w.tile || a.chunk != w.chunk || a.local_step != w.local_step)
           throw std::logic_error("step model: activation and weight tokens out of step");
-        auto& pl = pipe[i * C + j];
+        auto& pl = pipe[pe];
         if (a.tile >= 0) {
           const StepTile& t = tiles[a.tile];
           if (i < t.shape.rows && j < t.shape.cols)
@@ -144,9 +179,27 @@ std::vector<StepTileResult> run_step_model(const Params& p, const std::vector<St
           const PipeSlot s = pl.front();
           pl.pop_front();
           if (s.exit != c) throw std::logic_error("step model: pipeline slots out of order");
-          std::int32_t& ac = acc[i * C + j];
+          const std::size_t set = s.tile % sets;
+          if (s.first && held[set][pe] >= 0)
+            throw std::logic_error(fmt::format("step model: tile {} overwrites tile {}'s result in PE ({},{})",
+                                               s.tile, held[set][pe], i, j));
+          std::int32_t& ac = acc[set][pe];
           ac = s.first ? s.partial : ac + s.partial;
-          if (s.last) out_reg[i * C + j] = {s.tile, ac};
+          if (s.last) held[set][pe] = s.tile;
+        }
+        auto& dp = drain_pipe[pe];
+        if (const int t = d_reg[pe]; t >= 0 && i < tiles[t].shape.rows && j < tiles[t].shape.cols)
+          dp.push_back({t, c + p.pipeline_depth(tiles[t].shape.sparse) - 1});
+        while (!dp.empty() && dp.front().exit <= c) {
+          const DrainSlot s = dp.front();
+          dp.pop_front();
+          const std::size_t set = s.tile % sets;
+          if (s.exit != c || held[set][pe] != s.tile)
+            throw std::logic_error(fmt::format("step model: tile {}'s drain reached PE ({},{}) before its result",
+                                               s.tile, i, j));
+          if (out_reg[pe].tile >= 0) throw std::logic_error("step model: output register overwritten");
+          out_reg[pe] = {s.tile, acc[set][pe]};
+          held[set][pe] = -1;
         }
       }
   }

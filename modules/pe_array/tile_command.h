@@ -39,11 +39,41 @@ struct OutputStage {
   std::uint32_t element_bytes() const { return requant ? 1 : 4; }
 };
 
+// Where a tile's outputs go in its output half. A half may hold several tiles, filled one after another:
+// the first claims it (waits for it to be Empty), the last completes it (it is Full once that tile is done).
+// A long reduction may be cut into passes over the same output tile, each a TileCommand: a later pass adds
+// its sums to the int32 partial sums the earlier ones left in the slot (the drain path reads the slot and
+// adds, one adder per column port, with no extra cycles; pe_array::Params::partial_sums), and only the last
+// pass applies the output stage. A slot holds Rt x Ct int32 while partial sums live in it.
+struct OutputSlot {
+  std::uint32_t offset = 0;      // bytes from the start of the out half
+  bool claim = true;             // the first tile of the half's fill
+  bool complete = true;          // the last one
+  std::uint64_t fill_bytes = 0;  // on the claiming tile: bytes of the whole fill (0: this tile's outputs)
+  bool accumulate = false;       // add to the partial sums in the slot
+  bool partial = false;          // leave int32 partial sums for a later pass: no output stage
+};
+
 struct TileCommand {
   TileShape shape;
   int out_half = 0;
   std::vector<ChunkCommand> chunks;
   OutputStage output;
+  OutputSlot slot;
+  std::uint64_t out_bytes() const {
+    return std::uint64_t{shape.rows} * shape.cols * (slot.partial ? 4 : output.element_bytes());
+  }
 };
+
+// The operands of chunk `ch` of a tile of `cols` columns as the engine reads them from the halves: the index
+// decoder unpacks each column's packed in-group indices (LSB-first) into `indices`, a byte per slot.
+Chunk chunk_view(const ChunkCommand& ch, std::uint32_t cols, const std::uint8_t* act_half,
+                 const std::uint8_t* weight_half, std::vector<std::uint8_t>& indices);
+
+// A drained tile's sums (`acc`, Rt x Ct row-major) into its slot of the output half `half`: added to the
+// partial sums there (slot.accumulate), then left as int32 partial sums (slot.partial) or through the
+// output stage. `scratch` is working space.
+void write_tile_outputs(const TileCommand& cmd, const std::vector<std::int32_t>& acc, std::uint8_t* half,
+                        std::vector<std::int32_t>& scratch);
 
 }  // namespace tacsim::pe_array

@@ -142,8 +142,15 @@ void Sfu::run(const SfuOp& op) {
 }
 
 void Sfu::start(SfuOp op) {
+  std::vector<SfuOp> ops;
+  ops.push_back(std::move(op));
+  start(std::move(ops));
+}
+
+void Sfu::start(std::vector<SfuOp> ops) {
   if (busy_) SC_REPORT_FATAL(name(), "an operation is already running");
-  pending_ = std::move(op);
+  pending_ = std::move(ops);
+  done_cycles_.clear();
   busy_ = true;
   start_.notify(SC_ZERO_TIME);
 }
@@ -151,7 +158,10 @@ void Sfu::start(SfuOp op) {
 void Sfu::start_thread() {
   for (;;) {
     wait(start_);
-    run(pending_);
+    for (const SfuOp& op : pending_) {
+      run(op);
+      done_cycles_.push_back(clock_.now());
+    }
     busy_ = false;
     finished_.notify(SC_ZERO_TIME);
   }

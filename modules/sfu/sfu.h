@@ -38,6 +38,11 @@ class Sfu : public sc_core::sc_module, public StatsProvider {
   // The same in the SFU's own thread, so that the caller can drive the PE array meanwhile: returns at once;
   // finished() fires when the output is in memory. One operation at a time (busy() until then).
   void start(SfuOp op);
+  // Operations one after another, in the SFU's thread (an epilogue fused to a block of a GEMM's outputs:
+  // residual add, then layernorm); finished() fires when the last one's output is in memory.
+  void start(std::vector<SfuOp> ops);
+  // The cycle each of the last started operations was done, in order.
+  const std::vector<Cycle>& done_cycles() const { return done_cycles_; }
   const sc_core::sc_event& finished() const { return finished_; }
   bool busy() const { return busy_; }
   // Cycles from the operation's input being on chip to its output being complete.
@@ -59,7 +64,8 @@ class Sfu : public sc_core::sc_module, public StatsProvider {
   bool compute_values_ = false;
   BackingStore* on_chip_store_ = nullptr;
   sc_core::sc_event moved_;
-  SfuOp pending_;
+  std::vector<SfuOp> pending_;
+  std::vector<Cycle> done_cycles_;
   bool busy_ = false;
   sc_core::sc_event start_, finished_;
   std::uint64_t ops_ = 0, compute_cycles_ = 0, dma_cycles_ = 0, elements_ = 0;

@@ -5,6 +5,7 @@ namespace tacsim::sfu {
 std::string SfuParams::validate() const {
   if (score_buffer_kib == 0) return "score_buffer_kib: must be at least 1, got 0";
   if (stream_kib == 0) return "stream_kib: must be at least 1, got 0";
+  if (epilogue_blocks == 0) return "epilogue_blocks: must be at least 1, got 0";
   if (const std::string e = softmax.validate(); !e.empty()) return "softmax." + e;
   if (const std::string e = vector.validate(); !e.empty()) return "vector." + e;
   return "";

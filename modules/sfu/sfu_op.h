@@ -20,6 +20,13 @@ struct SfuParams {
   std::uint32_t score_buffer_kib = 256;
   // Operations stream through the units in groups of rows of about this much input (Sfu::run).
   std::uint32_t stream_kib = 16;
+  // The SFU sits on the PE array's output path: a weight GEMM's epilogue (GELU after FFN-up; the residual
+  // add, and the layernorm that reads it, after out_proj and FFN-down) runs on blocks of the GEMM's outputs
+  // while the array computes the next block. Layernorm needs whole rows, so those blocks are the array's rows
+  // of tokens; GELU's are epilogue_blocks blocks of columns (no more than the GEMM has row blocks: each block
+  // pays a GEMM's start). Off: each runs alone after its GEMM.
+  bool fuse_epilogues = true;
+  std::uint32_t epilogue_blocks = 4;
 
   std::string validate() const;
 };

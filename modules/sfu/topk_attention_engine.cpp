@@ -31,6 +31,7 @@ std::string TopkAttentionParams::validate() const {
       range_error("score_lanes", score_lanes, 1, kMax),
       range_error("lut_per_lane", lut_per_lane, 1, kMax),
       range_error("lut_latency_cycles", lut_latency_cycles, 1, kMax),
+      range_error("merge_width", merge_width, 1, kMax),
       range_error("merge_latency_cycles", merge_latency_cycles, 1, kMax),
       range_error("exact_lanes", exact_lanes, 1, kMax),
       range_error("exact_macs_per_lane", exact_macs_per_lane, 1, kMax),
@@ -77,10 +78,14 @@ const std::array<std::int8_t, 256>& int4_product_lut() {
 }
 
 void check_topk_input(std::size_t l_q, std::size_t l_k, std::size_t d, const std::vector<std::int8_t>& q,
-                      const std::vector<std::int8_t>& k) {
+                      const std::vector<std::int8_t>& k, TopkMask mask) {
   if (l_q < 1 || l_k < 1 || d < 1) {
     throw InputError("topk attention: l_q, l_k and d must be at least 1, got " + std::to_string(l_q) + ", " +
                      std::to_string(l_k) + ", " + std::to_string(d));
+  }
+  if (mask == TopkMask::kCausal && l_k < l_q) {
+    throw InputError("topk attention: a causal head needs l_k >= l_q, got " + std::to_string(l_k) +
+                     " keys for " + std::to_string(l_q) + " queries");
   }
   if (q.size() != l_q * d || k.size() != l_k * d) {
     throw InputError("topk attention: q and k have " + std::to_string(q.size()) + " and " +
@@ -91,8 +96,8 @@ void check_topk_input(std::size_t l_q, std::size_t l_k, std::size_t d, const std
 
 void check_topk_input(std::size_t l_q, std::size_t l_k, std::size_t d, const std::vector<std::int8_t>& q,
                       const std::vector<std::int8_t>& k, const std::vector<std::int8_t>& v,
-                      const TopkRequants& rq) {
-  check_topk_input(l_q, l_k, d, q, k);
+                      const TopkRequants& rq, TopkMask mask) {
+  check_topk_input(l_q, l_k, d, q, k, mask);
   if (v.size() != l_k * d) {
     throw InputError("topk attention: v has " + std::to_string(v.size()) +
                      " values, expected l_k * d = " + std::to_string(l_k * d));
@@ -124,11 +129,14 @@ TopkRequants TopkAttentionEngine::default_requants() const {
 }
 
 TopkHeadTiming TopkAttentionEngine::schedule_head(Cycle ready, std::size_t l_q, std::size_t l_k,
-                                                  std::size_t d) {
+                                                  std::size_t d, TopkMask mask) {
   if (l_q < 1 || l_k < 1 || d < 1) {
     throw InputError("topk attention: l_q, l_k and d must be at least 1, got " + std::to_string(l_q) + ", " +
                      std::to_string(l_k) + ", " + std::to_string(d));
   }
+  if (mask == TopkMask::kCausal && l_k < l_q)
+    throw InputError("topk attention: a causal head needs l_k >= l_q, got " + std::to_string(l_k) +
+                     " keys for " + std::to_string(l_q) + " queries");
   const TopkAttentionParams& p = params_;
   const Cycle b_k = ceil_div(l_k * d, p.quant_lanes);
   const Cycle b_q = ceil_div(l_q * d, p.quant_lanes);
@@ -140,19 +148,21 @@ TopkHeadTiming TopkAttentionEngine::schedule_head(Cycle ready, std::size_t l_q, 
   h.codes_ready = code_start + b_k + b_q - 1 + p.quant_latency_cycles;
   quant_free_ = code_start + b_k + b_q;
 
-  const std::size_t kept = std::min<std::size_t>(p.top_k, l_k);
-  const Cycle approx_beats = ceil_div(l_k, p.score_lanes) * ceil_div(d, p.lut_per_lane);
-  const Cycle exact_beats = ceil_div(kept, p.exact_lanes) * ceil_div(d, p.exact_macs_per_lane);
-  const Cycle softmax_beats = ceil_div(kept, p.softmax.lanes);
-  const Cycle context_beats = ceil_div(d, p.sv_lanes) * ceil_div(kept, p.sv_macs_per_lane);
   for (std::size_t i = 0; i < l_q; ++i, ++queries_) {
+    const std::size_t visible = topk_visible_keys(i, l_q, l_k, mask);
+    const std::size_t kept = std::min<std::size_t>(p.top_k, visible);
+    const Cycle approx_beats = ceil_div(visible, p.score_lanes) * ceil_div(d, p.lut_per_lane);
+    const Cycle merge_beats = ceil_div(kept, p.merge_width);
+    const Cycle exact_beats = ceil_div(kept, p.exact_lanes) * ceil_div(d, p.exact_macs_per_lane);
+    const Cycle softmax_beats = ceil_div(kept, p.softmax.lanes);
+    const Cycle context_beats = ceil_div(d, p.sv_lanes) * ceil_div(kept, p.sv_macs_per_lane);
     const std::size_t s = queries_ % 2;
     TopkQueryTiming q;
     q.approx_start = std::max({h.codes_ready, approx_free_, sorter_free_[s]});
     const Cycle approx_last = q.approx_start + approx_beats - 1;
     approx_free_ = approx_last + 1;
     q.merge_start = std::max({approx_last + p.lut_latency_cycles, merge_free_, index_free_[s]});
-    const Cycle merge_last = q.merge_start + kept - 1;
+    const Cycle merge_last = q.merge_start + merge_beats - 1;
     merge_free_ = merge_last + 1;
     sorter_free_[s] = merge_last + 1;
     q.exact_start = std::max({merge_last + p.merge_latency_cycles, exact_free_, score_free_[s]});
@@ -169,39 +179,41 @@ TopkHeadTiming TopkAttentionEngine::schedule_head(Cycle ready, std::size_t l_q, 
     q.context_done = context_last + p.sv_latency_cycles;
     h.queries.push_back(q);
     if (i + 1 == l_q) code_free_[head_slot] = approx_last + 1;
+    counters_.lut_products += static_cast<std::uint64_t>(visible) * d;
+    counters_.approx_scores += visible;
+    counters_.kept_keys += kept;
+    counters_.exact_macs += static_cast<std::uint64_t>(kept) * d;
+    counters_.sv_macs += static_cast<std::uint64_t>(kept) * d;
   }
   h.done = h.queries.back().context_done;
   last_done_ = h.done;
   ++counters_.heads;
   counters_.queries += l_q;
   counters_.quant_beats += 2 * (b_k + b_q);
-  counters_.lut_products += static_cast<std::uint64_t>(l_q) * l_k * d;
-  counters_.approx_scores += static_cast<std::uint64_t>(l_q) * l_k;
-  counters_.kept_keys += static_cast<std::uint64_t>(l_q) * kept;
-  counters_.exact_macs += static_cast<std::uint64_t>(l_q) * kept * d;
-  counters_.sv_macs += static_cast<std::uint64_t>(l_q) * kept * d;
   return h;
 }
 
 TopkHeadResult TopkAttentionEngine::run_head(Cycle ready, std::size_t l_q, std::size_t l_k, std::size_t d,
                                              const std::vector<std::int8_t>& q,
-                                             const std::vector<std::int8_t>& k) {
-  check_topk_input(l_q, l_k, d, q, k);
-  return head_values(ready, l_q, l_k, d, q, k, {}, default_requants());
+                                             const std::vector<std::int8_t>& k, TopkMask mask) {
+  check_topk_input(l_q, l_k, d, q, k, mask);
+  return head_values(ready, l_q, l_k, d, q, k, {}, default_requants(), mask);
 }
 
 TopkHeadResult TopkAttentionEngine::run_head(Cycle ready, std::size_t l_q, std::size_t l_k, std::size_t d,
                                              const std::vector<std::int8_t>& q,
                                              const std::vector<std::int8_t>& k,
-                                             const std::vector<std::int8_t>& v, const TopkRequants& rq) {
-  check_topk_input(l_q, l_k, d, q, k, v, rq);
-  return head_values(ready, l_q, l_k, d, q, k, v, rq);
+                                             const std::vector<std::int8_t>& v, const TopkRequants& rq,
+                                             TopkMask mask) {
+  check_topk_input(l_q, l_k, d, q, k, v, rq, mask);
+  return head_values(ready, l_q, l_k, d, q, k, v, rq, mask);
 }
 
 TopkHeadResult TopkAttentionEngine::head_values(Cycle ready, std::size_t l_q, std::size_t l_k, std::size_t d,
                                                 const std::vector<std::int8_t>& q,
                                                 const std::vector<std::int8_t>& k,
-                                                const std::vector<std::int8_t>& v, const TopkRequants& rq) {
+                                                const std::vector<std::int8_t>& v, const TopkRequants& rq,
+                                                TopkMask mask) {
   TopkHeadResult r;
   r.l_q = l_q;
   r.l_k = l_k;
@@ -214,8 +226,8 @@ TopkHeadResult TopkAttentionEngine::head_values(Cycle ready, std::size_t l_q, st
   for (std::size_t i = 0; i < q.size(); ++i) r.q_codes[i] = int4_code(q[i], r.q_amax);
   for (std::size_t i = 0; i < k.size(); ++i) r.k_codes[i] = int4_code(k[i], r.k_amax);
   const std::array<std::int8_t, 256>& lut = int4_product_lut();
-  r.topk.resize(l_q * r.kept);
-  r.exact_scores.resize(l_q * r.kept);
+  r.topk.assign(l_q * r.kept, kNoKey);
+  r.exact_scores.assign(l_q * r.kept, 0);
   r.probs.assign(l_q * l_k, 0);
   const bool context = !v.empty();
   if (context) {
@@ -225,20 +237,23 @@ TopkHeadResult TopkAttentionEngine::head_values(Cycle ready, std::size_t l_q, st
   std::vector<std::int32_t> approx(l_k), scores(r.kept), probs(r.kept), p8(r.kept);
   std::vector<std::uint32_t> keys(l_k);
   for (std::size_t i = 0; i < l_q; ++i) {
+    const std::size_t visible = topk_visible_keys(i, l_q, l_k, mask);
+    const std::size_t kept = std::min<std::size_t>(params_.top_k, visible);
     const std::int8_t* cq = &r.q_codes[i * d];
-    for (std::size_t j = 0; j < l_k; ++j) {
+    for (std::size_t j = 0; j < visible; ++j) {
       const std::int8_t* ck = &r.k_codes[j * d];
       std::int32_t s = 0;
       for (std::size_t t = 0; t < d; ++t) s += lut[int4_lut_index(cq[t], ck[t])];
       approx[j] = s;
     }
-    std::iota(keys.begin(), keys.end(), 0u);
-    std::partial_sort(keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(r.kept), keys.end(),
+    const auto keys_end = keys.begin() + static_cast<std::ptrdiff_t>(visible);
+    std::iota(keys.begin(), keys_end, 0u);
+    std::partial_sort(keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(kept), keys_end,
                       [&](std::uint32_t a, std::uint32_t b) {
                         return approx[a] > approx[b] || (approx[a] == approx[b] && a < b);
                       });
     std::int32_t* exact = &r.exact_scores[i * r.kept];
-    for (std::size_t n = 0; n < r.kept; ++n) {
+    for (std::size_t n = 0; n < kept; ++n) {
       const std::uint32_t j = keys[n];
       r.topk[i * r.kept + n] = j;
       std::int32_t s = 0;
@@ -246,32 +261,33 @@ TopkHeadResult TopkAttentionEngine::head_values(Cycle ready, std::size_t l_q, st
       exact[n] = s;
       scores[n] = rq.score.apply(s);
     }
-    softmax_.arithmetic().row(scores.data(), r.kept, probs.data());
-    for (std::size_t n = 0; n < r.kept; ++n) r.probs[i * l_k + keys[n]] = probs[n];
+    softmax_.arithmetic().row(scores.data(), kept, probs.data());
+    for (std::size_t n = 0; n < kept; ++n) r.probs[i * l_k + keys[n]] = probs[n];
     if (!context) continue;
-    for (std::size_t n = 0; n < r.kept; ++n) p8[n] = rq.prob.apply(probs[n]);
+    for (std::size_t n = 0; n < kept; ++n) p8[n] = rq.prob.apply(probs[n]);
     std::int32_t* acc = &r.context_acc[i * d];
-    for (std::size_t n = 0; n < r.kept; ++n) {
+    for (std::size_t n = 0; n < kept; ++n) {
       const std::int8_t* vj = &v[keys[n] * d];
       for (std::size_t c = 0; c < d; ++c) acc[c] += p8[n] * int{vj[c]};
     }
     for (std::size_t c = 0; c < d; ++c) r.context[i * d + c] = static_cast<std::int8_t>(rq.ctx.apply(acc[c]));
   }
-  r.timing = schedule_head(ready, l_q, l_k, d);
+  r.timing = schedule_head(ready, l_q, l_k, d, mask);
   return r;
 }
 
 Cycle TopkAttentionEngine::cycles(const TopkAttentionParams& params, std::size_t l_q, std::size_t l_k,
-                                  std::size_t d) {
+                                  std::size_t d, TopkMask mask) {
   TopkAttentionEngine engine(params);
-  return engine.schedule_head(0, l_q, l_k, d).done;
+  return engine.schedule_head(0, l_q, l_k, d, mask).done;
 }
 
 TopkReference reference_topk_head(const TopkAttentionParams& params, std::size_t l_q, std::size_t l_k,
                                   std::size_t d, const std::vector<std::int8_t>& q,
                                   const std::vector<std::int8_t>& k, const std::vector<std::int8_t>& v,
-                                  const Requant& score_rq, const Requant& prob_rq, const Requant& ctx_rq) {
-  check_topk_input(l_q, l_k, d, q, k, v, TopkRequants{score_rq, prob_rq, ctx_rq});
+                                  const Requant& score_rq, const Requant& prob_rq, const Requant& ctx_rq,
+                                  TopkMask mask) {
+  check_topk_input(l_q, l_k, d, q, k, v, TopkRequants{score_rq, prob_rq, ctx_rq}, mask);
   if (const std::string e = params.validate(); !e.empty()) throw InputError(e);
   // Codes: c = sign(x) floor((14 |x| + amax) / (2 amax)), per tensor.
   auto codes = [](const std::vector<std::int8_t>& x) {
@@ -286,23 +302,25 @@ TopkReference reference_topk_head(const TopkAttentionParams& params, std::size_t
     return c;
   };
   const std::vector<long> cq = codes(q), ck = codes(k);
-  const std::size_t kept = std::min<std::size_t>(params.top_k, l_k);
   const SoftmaxArithmetic softmax(params.softmax);
   TopkReference r;
   r.probs.assign(l_q * l_k, 0);
   r.context_acc.assign(l_q * d, 0);
   r.context.assign(l_q * d, 0);
   for (std::size_t i = 0; i < l_q; ++i) {
-    std::vector<long> approx(l_k, 0);
-    for (std::size_t j = 0; j < l_k; ++j)
+    // A causal query sees keys 0 .. l_k - l_q + i.
+    const std::size_t visible = mask == TopkMask::kCausal ? l_k - l_q + i + 1 : l_k;
+    const std::size_t kept = std::min<std::size_t>(params.top_k, visible);
+    std::vector<long> approx(visible, 0);
+    for (std::size_t j = 0; j < visible; ++j)
       for (std::size_t t = 0; t < d; ++t) approx[j] += cq[i * d + t] * ck[j * d + t];
     // Selection: the best remaining key each time, the lower index on a tie.
-    std::vector<bool> taken(l_k, false);
+    std::vector<bool> taken(visible, false);
     std::vector<std::uint32_t> chosen;
     for (std::size_t n = 0; n < kept; ++n) {
-      std::size_t best = l_k;
-      for (std::size_t j = 0; j < l_k; ++j)
-        if (!taken[j] && (best == l_k || approx[j] > approx[best])) best = j;
+      std::size_t best = visible;
+      for (std::size_t j = 0; j < visible; ++j)
+        if (!taken[j] && (best == visible || approx[j] > approx[best])) best = j;
       taken[best] = true;
       chosen.push_back(static_cast<std::uint32_t>(best));
     }
@@ -322,6 +340,7 @@ TopkReference reference_topk_head(const TopkAttentionParams& params, std::size_t
     for (std::size_t c = 0; c < d; ++c)
       r.context[i * d + c] = static_cast<std::int8_t>(ctx_rq.apply(r.context_acc[i * d + c]));
     r.topk.insert(r.topk.end(), chosen.begin(), chosen.end());
+    r.topk.insert(r.topk.end(), std::min<std::size_t>(params.top_k, l_k) - kept, kNoKey);
   }
   return r;
 }
@@ -343,31 +362,34 @@ TopkAttentionStepModel::TopkAttentionStepModel(const TopkAttentionParams& params
 
 std::size_t TopkAttentionStepModel::enqueue_head(Cycle ready, std::size_t l_q, std::size_t l_k, std::size_t d,
                                                  const std::vector<std::int8_t>& q,
-                                                 const std::vector<std::int8_t>& k) {
-  check_topk_input(l_q, l_k, d, q, k);
+                                                 const std::vector<std::int8_t>& k, TopkMask mask) {
+  check_topk_input(l_q, l_k, d, q, k, mask);
   TopkRequants rq;
   rq.prob = TopkAttentionEngine::default_prob_rq(params_);
-  return add_head(ready, l_q, l_k, d, q, k, {}, rq);
+  return add_head(ready, l_q, l_k, d, q, k, {}, rq, mask);
 }
 
 std::size_t TopkAttentionStepModel::enqueue_head(Cycle ready, std::size_t l_q, std::size_t l_k, std::size_t d,
                                                  const std::vector<std::int8_t>& q,
                                                  const std::vector<std::int8_t>& k,
-                                                 const std::vector<std::int8_t>& v, const TopkRequants& rq) {
-  check_topk_input(l_q, l_k, d, q, k, v, rq);
-  return add_head(ready, l_q, l_k, d, q, k, v, rq);
+                                                 const std::vector<std::int8_t>& v, const TopkRequants& rq,
+                                                 TopkMask mask) {
+  check_topk_input(l_q, l_k, d, q, k, v, rq, mask);
+  return add_head(ready, l_q, l_k, d, q, k, v, rq, mask);
 }
 
 std::size_t TopkAttentionStepModel::add_head(Cycle ready, std::size_t l_q, std::size_t l_k, std::size_t d,
                                              const std::vector<std::int8_t>& q,
                                              const std::vector<std::int8_t>& k,
-                                             const std::vector<std::int8_t>& v, const TopkRequants& rq) {
+                                             const std::vector<std::int8_t>& v, const TopkRequants& rq,
+                                             TopkMask mask) {
   Head h{};
   h.ready = ready;
   h.l_q = l_q;
   h.l_k = l_k;
   h.d = d;
   h.kept = std::min<std::size_t>(params_.top_k, l_k);
+  h.mask = mask;
   h.q = q;
   h.k = k;
   h.v = v;
@@ -382,6 +404,8 @@ std::size_t TopkAttentionStepModel::add_head(Cycle ready, std::size_t l_q, std::
     query.head = heads_.size() - 1;
     query.row = i;
     query.slot = queries_.size() % 2;
+    query.visible = topk_visible_keys(i, l_q, l_k, mask);
+    query.kept = std::min<std::size_t>(params_.top_k, query.visible);
     query.approx_start = query.approx_out = query.merge_start = query.merge_out = kNever;
     query.exact_start = query.exact_out = query.context_start = query.context_out = kNever;
     queries_.push_back(std::move(query));
@@ -435,7 +459,7 @@ void TopkAttentionStepModel::issue_approx(Cycle t) {
     Query& q = queries_[approx_.next];
     const Head& h = heads_[q.head];
     if (h.codes_ready && sorter_free_[q.slot] <= t) {
-      const std::size_t beats = ceil_div(h.l_k, lanes) * ceil_div(h.d, params_.lut_per_lane);
+      const std::size_t beats = ceil_div(q.visible, lanes) * ceil_div(h.d, params_.lut_per_lane);
       approx_ = Stage{true, approx_.next, 0, beats, approx_.next + 1};
       q.approx_start = t;
       sorter_free_[q.slot] = kNever;
@@ -452,7 +476,7 @@ void TopkAttentionStepModel::issue_approx(Cycle t) {
   LaneBeat& b = approx_pipe_.insert();
   b.query = approx_.item;
   b.first = group * lanes;
-  b.lanes = std::min<std::size_t>(lanes, h.l_k - b.first);
+  b.lanes = std::min<std::size_t>(lanes, q.visible - b.first);
   b.last_chunk = chunk + 1 == chunks;
   b.last_beat = approx_.beat + 1 == approx_.beats;
   b.part.assign(b.lanes, 0);
@@ -473,7 +497,7 @@ void TopkAttentionStepModel::issue_merge(Cycle t) {
   if (!merge_.active && merge_.next < queries_.size()) {
     Query& q = queries_[merge_.next];
     if (q.approx_out != kNever && index_free_[q.slot] <= t) {
-      merge_ = Stage{true, merge_.next, 0, heads_[q.head].kept, merge_.next + 1};
+      merge_ = Stage{true, merge_.next, 0, ceil_div(q.kept, params_.merge_width), merge_.next + 1};
       q.merge_start = t;
       index_free_[q.slot] = kNever;
       index_[q.slot].clear();
@@ -483,18 +507,23 @@ void TopkAttentionStepModel::issue_merge(Cycle t) {
   if (!merge_.active) return;
   const Query& q = queries_[merge_.item];
   const std::vector<std::vector<Entry>>& bank = sorter_[q.slot];
-  std::size_t best = bank.size();
-  for (std::size_t l = 0; l < bank.size(); ++l) {
-    if (merge_pos_[l] < bank[l].size() &&
-        (best == bank.size() || better(bank[l][merge_pos_[l]], bank[best][merge_pos_[best]]))) {
-      best = l;
-    }
-  }
   MergeBeat& b = merge_pipe_.insert();
   b.query = merge_.item;
-  b.key = bank[best][merge_pos_[best]++].second;
+  b.keys.clear();
+  // The beat's keys: the best head of the lists, merge_width times (the last beat may take fewer).
+  const std::size_t taken = merge_.beat * params_.merge_width;
+  for (std::size_t n = taken; n < std::min(q.kept, taken + params_.merge_width); ++n) {
+    std::size_t best = bank.size();
+    for (std::size_t l = 0; l < bank.size(); ++l) {
+      if (merge_pos_[l] < bank[l].size() &&
+          (best == bank.size() || better(bank[l][merge_pos_[l]], bank[best][merge_pos_[best]]))) {
+        best = l;
+      }
+    }
+    b.keys.push_back(bank[best][merge_pos_[best]++].second);
+    ++counters_.kept_keys;
+  }
   b.last = merge_.beat + 1 == merge_.beats;
-  ++counters_.kept_keys;
   if (++merge_.beat == merge_.beats) {
     merge_.active = false;
     sorter_free_[q.slot] = t + 1;
@@ -511,11 +540,11 @@ void TopkAttentionStepModel::issue_exact(Cycle t) {
         g < 2 || (softmax_.rows().rows() > g - 2 && softmax_.rows().pass1_last_issue(g - 2) < t);
     if (q.merge_out != kNever && slot_free) {
       const Head& h = heads_[q.head];
-      const std::size_t beats = ceil_div(h.kept, lanes) * ceil_div(h.d, params_.exact_macs_per_lane);
+      const std::size_t beats = ceil_div(q.kept, lanes) * ceil_div(h.d, params_.exact_macs_per_lane);
       exact_ = Stage{true, g, 0, beats, g + 1};
       q.exact_start = t;
-      score_[q.slot].assign(h.kept, 0);
-      q.exact.assign(h.kept, 0);
+      score_[q.slot].assign(q.kept, 0);
+      q.exact.assign(q.kept, 0);
     }
   }
   if (!exact_.active) return;
@@ -528,7 +557,7 @@ void TopkAttentionStepModel::issue_exact(Cycle t) {
   LaneBeat& b = exact_pipe_.insert();
   b.query = exact_.item;
   b.first = group * lanes;
-  b.lanes = std::min<std::size_t>(lanes, h.kept - b.first);
+  b.lanes = std::min<std::size_t>(lanes, q.kept - b.first);
   b.last_chunk = chunk + 1 == chunks;
   b.last_beat = exact_.beat + 1 == exact_.beats;
   b.part.assign(b.lanes, 0);
@@ -551,12 +580,12 @@ void TopkAttentionStepModel::issue_context(Cycle t) {
     // The probabilities are complete the cycle after the softmax wrote the last of them.
     if (softmax_.rows().rows() > g && softmax_.rows().done(g) && softmax_.rows().timing(g).done < t) {
       const Head& h = heads_[q.head];
-      const std::size_t beats = ceil_div(h.d, lanes) * ceil_div(h.kept, params_.sv_macs_per_lane);
+      const std::size_t beats = ceil_div(h.d, lanes) * ceil_div(q.kept, params_.sv_macs_per_lane);
       context_ = Stage{true, g, 0, beats, g + 1};
       q.context_start = t;
       const std::vector<std::int32_t>& p = softmax_.rows().output(g);
-      q.p8.resize(h.kept);
-      for (std::size_t n = 0; n < h.kept; ++n) q.p8[n] = h.rq.prob.apply(p[n]);
+      q.p8.resize(q.kept);
+      for (std::size_t n = 0; n < q.kept; ++n) q.p8[n] = h.rq.prob.apply(p[n]);
       q.context_acc.assign(h.d, 0);
       q.context.assign(h.d, 0);
     }
@@ -564,10 +593,10 @@ void TopkAttentionStepModel::issue_context(Cycle t) {
   if (!context_.active) return;
   const Query& q = queries_[context_.item];
   const Head& h = heads_[q.head];
-  const std::size_t chunks = ceil_div(h.kept, params_.sv_macs_per_lane);
+  const std::size_t chunks = ceil_div(q.kept, params_.sv_macs_per_lane);
   const std::size_t group = context_.beat / chunks, chunk = context_.beat % chunks;
   const std::size_t n0 = chunk * params_.sv_macs_per_lane;
-  const std::size_t n1 = std::min<std::size_t>(h.kept, n0 + params_.sv_macs_per_lane);
+  const std::size_t n1 = std::min<std::size_t>(q.kept, n0 + params_.sv_macs_per_lane);
   LaneBeat& b = context_pipe_.insert();
   b.query = context_.item;
   b.first = group * lanes;
@@ -617,7 +646,7 @@ void TopkAttentionStepModel::step() {
       std::vector<Entry>& list = sorter_[q.slot][l];
       const Entry e{approx_acc_[l], static_cast<std::uint32_t>(b->first + l)};
       list.insert(std::find_if(list.begin(), list.end(), [&](const Entry& o) { return better(e, o); }), e);
-      if (list.size() > heads_[q.head].kept) list.pop_back();
+      if (list.size() > q.kept) list.pop_back();
       approx_acc_[l] = 0;
       ++counters_.approx_scores;
     }
@@ -625,7 +654,7 @@ void TopkAttentionStepModel::step() {
   }
   if (MergeBeat* b = merge_pipe_.shift()) {
     Query& q = queries_[b->query];
-    index_[q.slot].push_back(b->key);
+    index_[q.slot].insert(index_[q.slot].end(), b->keys.begin(), b->keys.end());
     if (b->last) {
       q.merge_out = t;
       q.topk = index_[q.slot];
@@ -699,7 +728,9 @@ TopkHeadResult TopkAttentionStepModel::result(std::size_t head) const {
     const std::size_t g = h.first_query + i;
     const Query& q = queries_[g];
     r.topk.insert(r.topk.end(), q.topk.begin(), q.topk.end());
+    r.topk.insert(r.topk.end(), h.kept - q.kept, kNoKey);
     r.exact_scores.insert(r.exact_scores.end(), q.exact.begin(), q.exact.end());
+    r.exact_scores.insert(r.exact_scores.end(), h.kept - q.kept, 0);
     const std::vector<std::int32_t>& p = softmax_.rows().output(g);
     for (std::size_t n = 0; n < q.topk.size(); ++n) r.probs[i * h.l_k + q.topk[n]] = p[n];
     r.timing.queries.push_back(TopkQueryTiming{q.approx_start, q.merge_start, q.exact_start,

@@ -13,9 +13,9 @@
 //              each group taking ceil(d / lut_per_lane) cycles, G * P cycles in all. A score leaving the
 //              lane pipeline (depth lut_latency_cycles, which includes the insert) goes into that lane's
 //              top_k-entry insertion sorter, one score per lane per cycle. Sorter banks: 2 (by query).
-//   merge      picks the best head of the score_lanes sorted lists once per cycle: kept = min(top_k, l_k)
-//              cycles, depth merge_latency_cycles; writes the kept key indices, best first. Index
-//              buffers: 2 (by query).
+//   merge      picks the best merge_width heads of the score_lanes sorted lists each cycle (a lane may give
+//              several): ceil(kept / merge_width) cycles, depth merge_latency_cycles; writes the kept key
+//              indices, best first. Index buffers: 2 (by query).
 //   exact      exact_lanes lanes of exact_macs_per_lane int8 MACs: ceil(kept / exact_lanes) groups of
 //              ceil(d / exact_macs_per_lane) cycles, depth exact_latency_cycles. Score buffers: 2.
 //   softmax    a SoftmaxEngine (params.softmax) taking each query's kept exact scores as one row. Its
@@ -32,7 +32,7 @@
 // inside a row. With B = beats:
 //   quantiser  qs = max(ready, previous quantiser end, code slot free);  codes = qs + 2(bK+bQ) - 2 + 2 Dq
 //   approx     as = max(codes, prev as + G*P, sorter free);      a_out = as + G*P - 1 + D_lut
-//   merge      ms = max(a_out, prev ms + kept, index free);      m_out = ms + kept - 1 + D_merge
+//   merge      ms = max(a_out, prev ms + M, index free);         m_out = ms + M - 1 + D_merge
 //   exact      xs = max(m_out, prev xs + X, score free);         x_out = xs + X - 1 + D_exact
 //   softmax    row of `kept` ready at max(x_out, probability slot free) (SoftmaxEngine's schedule); its
 //              done cycle writes the last probability
@@ -43,6 +43,11 @@
 // Per query the work is linear in l_k (G * P cycles of approximate scoring) and, for a fixed top_k,
 // independent of l_k after that.
 //
+// Causal heads (TopkMask::kCausal, a decoder's prefill; l_k >= l_q): query i sees keys 0 .. l_k - l_q + i,
+// its `visible` keys, and keeps kept = min(top_k, visible). Every per-query count above is taken over its own
+// visible and kept keys (G = ceil(visible / score_lanes), M = ceil(kept / merge_width), and so on): a masked
+// key is neither scored nor kept, and the softmax row holds that query's kept scores.
+//
 // Arithmetic:
 //   codes      symmetric, per tensor: amax = max |x|, c = sign(x) floor((14 |x| + amax) / (2 amax)), i.e.
 //              7 x / amax rounded half away from zero, in [-7, 7] (code -8 unused); all 0 when amax = 0.
@@ -51,7 +56,8 @@
 //              sign-extended codes. The dequantisation factor (amax_q / 7)(amax_k / 7) is common to all
 //              scores of a head, so it is left out: it cannot change the ranking.
 //   approx     score(i, j) = sum over d of LUT[cq(i,t), ck(j,t)], int32.
-//   top-k      the kept keys with the highest approximate scores, ties to the lower key index.
+//   top-k      the kept keys with the highest approximate scores among the visible ones, ties to the lower
+//              key index.
 //   exact      int32 sum of int8 products (exact_scores), then score_rq (default identity) into the score
 //              buffer; softmax arithmetic exactly as SoftmaxArithmetic (the row max, sum and reciprocal are
 //              over the kept keys only; dropped keys get probability 0).
@@ -71,26 +77,51 @@
 
 namespace tacsim::sfu {
 
+// The top-k unit's softmax: SoftmaxParams' defaults with 32 lanes, a kept row of 32 in one beat a pass.
+inline SoftmaxParams wide_softmax() {
+  SoftmaxParams s;
+  s.lanes = 32;
+  return s;
+}
+
 struct TopkAttentionParams {
-  // Illustrative defaults, not figures from Peng et al.
+  // Our sizing; Peng et al. give the mechanism, not these widths. For a head of d = 64 and top_k = 32 every
+  // per-query stage takes at most 16 cycles: approximate scoring of up to 1,024 keys (64 lanes x 64 LUTs, a
+  // key per lane per cycle), exact Q.K (4 x 32 MACs) and S.V (4 x 32 MACs). Stages that share a pair of
+  // slots must fit 2 queries in 32 cycles too: the merge (4 keys a cycle, 8 cycles) and exact Q.K hold an
+  // index slot 8 - 1 + 2 + 16 = 25 cycles, the softmax (32 lanes, a beat a pass, done 14 cycles after its
+  // first) and S.V a probability slot 14 + 1 + 16 = 31. So up to 1,024 tokens a head costs 16 cycles a
+  // query and grows linearly with the length. Multipliers:
+  // 4,096 4x4-bit LUT products (a quarter of an int8 MAC each: 1,024) plus 256 int8 MACs = 1,280 int8-MAC
+  // equivalents (and the softmax's 32), under a third of the default PE array's 4,096.
   std::uint32_t top_k = 32;  // keys kept per query; also the entries per lane sorter
-  std::uint32_t quant_lanes = 64;
+  std::uint32_t quant_lanes = 256;  // comparators and shifters, no multipliers
   std::uint32_t quant_latency_cycles = 2;
-  std::uint32_t score_lanes = 16;
-  std::uint32_t lut_per_lane = 16;
+  std::uint32_t score_lanes = 64;
+  std::uint32_t lut_per_lane = 64;
   std::uint32_t lut_latency_cycles = 4;  // LUT read, adder tree, accumulate, sorter insert
+  std::uint32_t merge_width = 4;         // keys the merge picks per cycle
   std::uint32_t merge_latency_cycles = 2;
   std::uint32_t exact_lanes = 4;
-  std::uint32_t exact_macs_per_lane = 16;
+  std::uint32_t exact_macs_per_lane = 32;
   std::uint32_t exact_latency_cycles = 3;
   std::uint32_t sv_lanes = 4;           // context columns computed side by side
-  std::uint32_t sv_macs_per_lane = 16;  // kept keys per lane per cycle
+  std::uint32_t sv_macs_per_lane = 32;  // kept keys per lane per cycle
   std::uint32_t sv_latency_cycles = 3;  // MAC, adder tree, accumulate, ctx_rq and write
-  SoftmaxParams softmax;                // the unit's softmax; its row slots hold top_k scores
+  SoftmaxParams softmax = wide_softmax();  // the unit's softmax; its row slots hold top_k scores
 
   // Messages for the nested softmax start with "softmax.".
   std::string validate() const;
 };
+
+// Which keys a query may see: all of them, or (a decoder's prefill) keys 0 .. l_k - l_q + i for query i.
+enum class TopkMask { kNone, kCausal };
+// Query i's visible keys (the header comment); mask kCausal needs l_k >= l_q.
+inline std::size_t topk_visible_keys(std::size_t i, std::size_t l_q, std::size_t l_k, TopkMask mask) {
+  return mask == TopkMask::kCausal ? l_k - l_q + i + 1 : l_k;
+}
+// Marks the unused slots of a causal query's kept keys (TopkHeadResult::topk).
+inline constexpr std::uint32_t kNoKey = 0xffffffffu;
 
 // Quantisation and the LUT (see the header comment).
 std::uint32_t int4_amax(const std::int8_t* x, std::size_t n);
@@ -121,11 +152,12 @@ struct TopkHeadTiming {
 };
 
 struct TopkHeadResult {
-  std::size_t l_q = 0, l_k = 0, d = 0, kept = 0;
+  std::size_t l_q = 0, l_k = 0, d = 0, kept = 0;  // kept = min(top_k, l_k): the most any query keeps
   std::uint32_t q_amax = 0, k_amax = 0;
   std::vector<std::int8_t> q_codes, k_codes;  // l_q x d, l_k x d
-  std::vector<std::uint32_t> topk;            // l_q x kept key indices, best first
-  std::vector<std::int32_t> exact_scores;     // l_q x kept, in topk order, before score_rq
+  // l_q x kept key indices, best first; a causal query keeping fewer fills the rest with kNoKey.
+  std::vector<std::uint32_t> topk;
+  std::vector<std::int32_t> exact_scores;     // l_q x kept, in topk order, before score_rq (0 where kNoKey)
   std::vector<std::int32_t> probs;            // l_q x l_k, 0 for keys not kept
   // Empty when the head was given no v.
   std::vector<std::int32_t> context_acc;  // l_q x d, before ctx_rq
@@ -141,13 +173,14 @@ struct TopkRequants {
   Requant ctx{1, 0, -128, 127};
 };
 
-// Throws InputError unless 1 <= l_q, l_k, d and q, k hold l_q * d and l_k * d values.
+// Throws InputError unless 1 <= l_q, l_k, d, q and k hold l_q * d and l_k * d values, and a causal head has
+// l_k >= l_q.
 void check_topk_input(std::size_t l_q, std::size_t l_k, std::size_t d, const std::vector<std::int8_t>& q,
-                      const std::vector<std::int8_t>& k);
+                      const std::vector<std::int8_t>& k, TopkMask mask = TopkMask::kNone);
 // Also v (l_k * d values) and the requantisers: valid, with prob and ctx inside int8.
 void check_topk_input(std::size_t l_q, std::size_t l_k, std::size_t d, const std::vector<std::int8_t>& q,
                       const std::vector<std::int8_t>& k, const std::vector<std::int8_t>& v,
-                      const TopkRequants& rq);
+                      const TopkRequants& rq, TopkMask mask = TopkMask::kNone);
 
 // The arithmetic of the header comment in straight loops, independent of the engine's code: codes by the
 // formula, approximate scores as code products, top-k by repeated selection. The softmax is
@@ -161,7 +194,8 @@ struct TopkReference {
 TopkReference reference_topk_head(const TopkAttentionParams& params, std::size_t l_q, std::size_t l_k,
                                   std::size_t d, const std::vector<std::int8_t>& q,
                                   const std::vector<std::int8_t>& k, const std::vector<std::int8_t>& v,
-                                  const Requant& score_rq, const Requant& prob_rq, const Requant& ctx_rq);
+                                  const Requant& score_rq, const Requant& prob_rq, const Requant& ctx_rq,
+                                  TopkMask mask = TopkMask::kNone);
 
 class TopkAttentionEngine {
  public:
@@ -192,17 +226,21 @@ class TopkAttentionEngine {
   // in call order.
   TopkHeadResult run_head(Cycle ready, std::size_t l_q, std::size_t l_k, std::size_t d,
                           const std::vector<std::int8_t>& q, const std::vector<std::int8_t>& k,
-                          const std::vector<std::int8_t>& v, const TopkRequants& rq);
+                          const std::vector<std::int8_t>& v, const TopkRequants& rq,
+                          TopkMask mask = TopkMask::kNone);
   // Without v: everything up to the probabilities (score_rq identity); no context values, same timing.
   TopkHeadResult run_head(Cycle ready, std::size_t l_q, std::size_t l_k, std::size_t d,
-                          const std::vector<std::int8_t>& q, const std::vector<std::int8_t>& k);
+                          const std::vector<std::int8_t>& q, const std::vector<std::int8_t>& k,
+                          TopkMask mask = TopkMask::kNone);
   // Timing and counters only (no values), e.g. for long sequences.
-  TopkHeadTiming schedule_head(Cycle ready, std::size_t l_q, std::size_t l_k, std::size_t d);
+  TopkHeadTiming schedule_head(Cycle ready, std::size_t l_q, std::size_t l_k, std::size_t d,
+                               TopkMask mask = TopkMask::kNone);
   // Cycle the last accepted head is done (0 before any head).
   Cycle done_cycle() const { return last_done_; }
 
   // One head on an idle unit, ready at 0: evaluates the per-query closed forms above, O(l_q).
-  static Cycle cycles(const TopkAttentionParams& params, std::size_t l_q, std::size_t l_k, std::size_t d);
+  static Cycle cycles(const TopkAttentionParams& params, std::size_t l_q, std::size_t l_k, std::size_t d,
+                      TopkMask mask = TopkMask::kNone);
 
   const TopkAttentionParams& params() const { return params_; }
   const Counters& counters() const { return counters_; }
@@ -212,7 +250,7 @@ class TopkAttentionEngine {
   // run_head after its input checks; v empty: no context.
   TopkHeadResult head_values(Cycle ready, std::size_t l_q, std::size_t l_k, std::size_t d,
                              const std::vector<std::int8_t>& q, const std::vector<std::int8_t>& k,
-                             const std::vector<std::int8_t>& v, const TopkRequants& rq);
+                             const std::vector<std::int8_t>& v, const TopkRequants& rq, TopkMask mask);
 
   TopkAttentionParams params_;
   SoftmaxEngine softmax_;
@@ -241,9 +279,11 @@ class TopkAttentionStepModel {
   // Returns the head's id for result(). Without v: no context values, as TopkAttentionEngine::run_head.
   std::size_t enqueue_head(Cycle ready, std::size_t l_q, std::size_t l_k, std::size_t d,
                            const std::vector<std::int8_t>& q, const std::vector<std::int8_t>& k,
-                           const std::vector<std::int8_t>& v, const TopkRequants& rq);
+                           const std::vector<std::int8_t>& v, const TopkRequants& rq,
+                           TopkMask mask = TopkMask::kNone);
   std::size_t enqueue_head(Cycle ready, std::size_t l_q, std::size_t l_k, std::size_t d,
-                           const std::vector<std::int8_t>& q, const std::vector<std::int8_t>& k);
+                           const std::vector<std::int8_t>& q, const std::vector<std::int8_t>& k,
+                           TopkMask mask = TopkMask::kNone);
   void step();
   Cycle now() const { return now_; }
   bool idle() const;
@@ -255,7 +295,8 @@ class TopkAttentionStepModel {
  private:
   struct Head {
     Cycle ready;
-    std::size_t l_q, l_k, d, kept;
+    std::size_t l_q, l_k, d, kept;  // kept: min(top_k, l_k), the most any query keeps
+    TopkMask mask;
     std::vector<std::int8_t> q, k, v;  // v empty: no context values
     TopkRequants rq;
     std::size_t slot;         // code buffer
@@ -270,6 +311,7 @@ class TopkAttentionStepModel {
   };
   struct Query {
     std::size_t head, row, slot;
+    std::size_t visible, kept;  // its keys and the kept ones
     Cycle approx_start = kNever, approx_out = kNever, merge_start = kNever, merge_out = kNever;
     Cycle exact_start = kNever, exact_out = kNever, context_start = kNever, context_out = kNever;
     std::vector<std::uint32_t> topk;
@@ -296,7 +338,7 @@ class TopkAttentionStepModel {
   };
   struct MergeBeat {
     std::size_t query = 0;
-    std::uint32_t key = 0;
+    std::vector<std::uint32_t> keys;  // best first
     bool last = false;
   };
   struct Stage {  // the unit's current query or head
@@ -308,7 +350,7 @@ class TopkAttentionStepModel {
 
   std::size_t add_head(Cycle ready, std::size_t l_q, std::size_t l_k, std::size_t d,
                        const std::vector<std::int8_t>& q, const std::vector<std::int8_t>& k,
-                       const std::vector<std::int8_t>& v, const TopkRequants& rq);
+                       const std::vector<std::int8_t>& v, const TopkRequants& rq, TopkMask mask);
   void issue_quant(Cycle t);
   void issue_approx(Cycle t);
   void issue_merge(Cycle t);

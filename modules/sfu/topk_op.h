@@ -11,6 +11,7 @@ namespace tacsim::sfu {
 
 struct TopkOp {
   std::uint32_t l = 0, d = 0;  // queries = keys = l; head dimension d
+  bool causal = false;         // a decoder's prefill: query i sees keys 0..i
   // Each l rows of d bytes at any stride. The unit has a buffer per tensor, so local_offset is not used.
   dma::BlockMove q, k, v;  // read before computing
   dma::BlockMove out;      // l rows of d int8 context, written after

@@ -24,15 +24,22 @@ TopkUnit::TopkUnit(const sc_module_name& name, const TopkAttentionParams& params
   stats_.add("heads", &heads_, "heads", "heads run");
   stats_.add("queries", &queries_, "queries", "queries (rows of Q) attended");
   stats_.add("compute_cycles", &compute_cycles_, "cycles", "cycles the unit computed");
-  stats_.add("dma_cycles", &dma_cycles_, "cycles", "cycles spent moving inputs in and outputs out");
+  stats_.add("dma_cycles", &dma_cycles_, "cycles",
+             "cycles a head waited for its inputs or its context write");
   stats_.add("lut_products", &lut_products_, "products", "4-bit LUT products ranking the keys");
   stats_.add("exact_macs", &exact_macs_, "MACs", "int8 Q.K^T MACs over the kept keys");
   stats_.add("sv_macs", &sv_macs_, "MACs", "int8 S.V MACs over the kept keys");
 }
 
+namespace {
+TopkMask mask_of(const TopkOp& op) {
+  return op.causal ? TopkMask::kCausal : TopkMask::kNone;
+}
+}  // namespace
+
 Cycle TopkUnit::compute_cycles(const TopkOp& op) const {
   // The closed form gives the head's done (its last context column written) on an idle unit from cycle 0.
-  return TopkAttentionEngine::cycles(params_, op.l, op.l, op.d) + 1;
+  return TopkAttentionEngine::cycles(params_, op.l, op.l, op.d, mask_of(op)) + 1;
 }
 
 void TopkUnit::check(const TopkOp& op) const {
@@ -49,7 +56,7 @@ void TopkUnit::check(const TopkOp& op) const {
   }
 }
 
-void TopkUnit::move_all(const std::vector<Block>& blocks, bool write) {
+TopkUnit::Pending TopkUnit::start_moves(const std::vector<Block>& blocks, bool write) {
   // On-chip blocks are in (or stay in) the unit's buffers: only the others move.
   std::vector<dma::Move> moves;
   for (const auto& [b, buf] : blocks) {
@@ -60,7 +67,7 @@ void TopkUnit::move_all(const std::vector<Block>& blocks, bool write) {
       dma::copy_on_chip(*on_chip_store_, *b, buf->data(), write);
     }
   }
-  if (moves.empty()) return;
+  if (moves.empty()) return nullptr;
   auto left = std::make_shared<std::size_t>(moves.size());
   for (dma::Move& m : moves) {
     m.on_done = [this, left](Cycle) {
@@ -68,14 +75,44 @@ void TopkUnit::move_all(const std::vector<Block>& blocks, bool write) {
     };
     dma_.submit(std::move(m));
   }
-  while (*left != 0) wait(moved_);
+  return left;
 }
 
-void TopkUnit::run(const TopkOp& op) {
+void TopkUnit::await(const Pending& moves) {
+  // moved_ is shared by every group in flight: a notification may be another group's.
+  while (moves && *moves != 0) wait(moved_);
+}
+
+void TopkUnit::read_inputs(const TopkOp& op, Buffers& b) {
+  b.q_from = op.q;
+  b.k_from = op.k;
+  b.v_from = op.v;
+  b.reads = start_moves({{&op.q, &b.q}, {&op.k, &b.k}, {&op.v, &b.v}}, false);
+}
+
+namespace {
+bool same_block(const dma::BlockMove& a, const dma::BlockMove& b) {
+  return a.address == b.address && a.rows == b.rows && a.row_bytes == b.row_bytes && a.stride == b.stride &&
+         a.on_chip == b.on_chip;
+}
+}  // namespace
+
+void TopkUnit::run(const TopkOp& op, const TopkOp* next) {
   check(op);
   const Cycle t0 = clock_.now();
-  move_all({{&op.q, &q_}, {&op.k, &k_}, {&op.v, &v_}}, false);
+  Buffers& in = buffers_[current_];
+  const bool announced = prefetched_ && same_block(in.q_from, op.q) && same_block(in.k_from, op.k) &&
+                         same_block(in.v_from, op.v);
+  if (prefetched_ && !announced) await(in.reads);  // another head's inputs: let them land, then read ours
+  if (!announced) read_inputs(op, in);
+  await(in.reads);
+  prefetched_ = false;
   const Cycle t1 = clock_.now();
+  if (next != nullptr) {
+    check(*next);
+    read_inputs(*next, buffers_[1 - current_]);
+    prefetched_ = true;
+  }
   // A fresh engine per head: the unit is idle when the inputs are in, and timing comes from the same
   // schedule with values on or off.
   TopkAttentionEngine engine(params_);
@@ -86,16 +123,19 @@ void TopkUnit::run(const TopkOp& op) {
     auto as_int8 = [](const std::vector<std::uint8_t>& b) {
       return std::vector<std::int8_t>(b.begin(), b.end());
     };
-    TopkHeadResult r = engine.run_head(0, op.l, op.l, op.d, as_int8(q_), as_int8(k_), as_int8(v_), rq);
-    out_.assign(r.context.begin(), r.context.end());
+    TopkHeadResult r =
+        engine.run_head(0, op.l, op.l, op.d, as_int8(in.q), as_int8(in.k), as_int8(in.v), rq, mask_of(op));
+    in.out.assign(r.context.begin(), r.context.end());
     timing = std::move(r.timing);
   } else {
-    timing = engine.schedule_head(0, op.l, op.l, op.d);
+    timing = engine.schedule_head(0, op.l, op.l, op.d, mask_of(op));
   }
   const Cycle compute = timing.done + 1;
   clock_.wait_until(t1 + compute);
   const Cycle t2 = clock_.now();
-  move_all({{&op.out, &out_}}, true);
+  await(writes_);  // the previous head's context, written from the other buffer
+  writes_ = start_moves({{&op.out, &in.out}}, true);
+  if (next == nullptr) await(writes_);
   ++heads_;
   queries_ += op.l;
   compute_cycles_ += compute;
@@ -104,6 +144,7 @@ void TopkUnit::run(const TopkOp& op) {
   lut_products_ += c.lut_products;
   exact_macs_ += c.exact_macs;
   sv_macs_ += c.sv_macs;
+  if (next != nullptr) current_ = 1 - current_;
 }
 
 }  // namespace tacsim::sfu

@@ -15,10 +15,13 @@
 namespace tacsim::hp {
 namespace {
 
+// 4 row engines of 4 lanes reading 4 banks of 4 ports.
 HpDatapathParams params() {
   HpDatapathParams p;
+  p.row_engines = 4;
   p.lanes = 4;
   p.bank.banks = 4;
+  p.bank.ports_per_bank = 4;
   p.bank.block_cols = 16;
   p.bank.map = buffer::BankMapKind::kHp;
   return p;
@@ -45,6 +48,8 @@ struct Bench : testing_support::ModuleBench {
     hp.block_rows = 16;
     hp.block_cols = 16;
     hp.banks = 4;
+    hp.group_rows = 4;  // the rows the 4 engines walk together
+    hp.ports_per_bank = 4;
     hp.target_sparsity = 0.8;
     w = sparsity::prune_hp(dense, hp);
     stream = sparsity::encode_hp(w);
@@ -81,6 +86,8 @@ TEST(HpDatapathModule, DecodesFromTheBufferAndTimesLikeTheEngine) {
   HpDatapathEngine ref(params());
   const TileResult r = ref.run_tile(10, sparse_rows(b.w), b.act.data(), 4);
   EXPECT_EQ(r.conflict_cycles, 0u);
+  EXPECT_EQ(r.idle_engine_rounds, 0u);
+  EXPECT_EQ(r.waves, 4 * r.rounds);
   EXPECT_EQ(b.act_free, r.last_fetch + 1);
   EXPECT_EQ(b.out_full, r.done + 1);
   EXPECT_EQ(b.out, r.outputs);

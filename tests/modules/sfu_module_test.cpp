@@ -147,5 +147,81 @@ TEST(SfuModule, StreamingOverlapsTransfersWithComputeAndKeepsValues) {
   }
 }
 
+// A chain started at once (a fused epilogue's block: residual add, then layernorm) runs its operations one
+// after the other in the SFU's thread, each timed as if run alone, and records when each was done. A GELU cut
+// into blocks of columns gives the values of the whole.
+struct ChainBench : testing_support::ModuleBench {
+  memory::FixedLatencyMemory memory;
+  dma::Dma dma;
+  Sfu sfu;
+  std::vector<SfuOp> chain;
+  SfuOp whole;
+  std::vector<Cycle> done;
+
+  ChainBench()
+      : memory("memory", testing_support::small_memory()),
+        dma("dma", dma::Params{}, clock),
+        sfu("sfu", SfuParams{}, clock, dma) {
+    dma.initiator_socket.bind(memory.target_socket);
+    sfu.set_compute_values(true);
+  }
+  void stimulus() override {
+    if (whole.rows != 0) sfu.run(whole);
+    const Cycle t0 = clock.now();
+    sfu.start(chain);
+    EXPECT_TRUE(sfu.busy());
+    while (sfu.busy()) wait(sfu.finished());
+    for (Cycle c : sfu.done_cycles()) done.push_back(c - t0);
+  }
+};
+
+TEST(SfuModule, AChainRunsItsOperationsInOrder) {
+  ChainBench b;
+  SfuOp op;
+  op.kind = SfuKind::kSoftmax;
+  op.rows = 4;
+  op.row_len = 16;
+  op.inputs = {{0, 4, 64, 64, 0}};
+  op.output = {4096, 4, 16, 16, 0};
+  b.chain = {op, op};
+  b.chain[1].output.address = 8192;
+  ASSERT_TRUE(b.run());
+  // Each as InputComputeOutputInSequence: read 14, compute, write 11; the second starts when the first is done.
+  const Cycle one = 14 + SoftmaxEngine::cycles(SoftmaxParams{}, 4, 16) + 1 + 11;
+  EXPECT_EQ(b.done, (std::vector<Cycle>{one, 2 * one}));
+}
+
+TEST(SfuModule, GeluInBlocksOfColumnsKeepsTheValues) {
+  ChainBench b;
+  std::vector<std::uint8_t> in(4 * 32 * 4);
+  for (std::size_t i = 0; i < in.size() / 4; ++i) {
+    const std::int32_t v = static_cast<std::int32_t>(i * 53 % 8192) - 4096;
+    std::memcpy(in.data() + i * 4, &v, 4);
+  }
+  b.memory.store().write(0, in.data(), in.size());
+  SfuOp g;
+  g.kind = SfuKind::kGelu;
+  g.rows = 4;
+  g.row_len = 32;
+  g.out_rq = {1, 3, -128, 127};
+  b.whole = g;
+  b.whole.inputs = {{0, 4, 128, 128, 0}};
+  b.whole.output = {8192, 4, 32, 32, 0};
+  // Columns 0..15 and 16..31 of the same rows, into the same places of another output.
+  for (std::uint32_t c0 : {0u, 16u}) {
+    SfuOp blk = g;
+    blk.row_len = 16;
+    blk.inputs = {{c0 * 4, 4, 64, 128, 0}};
+    blk.output = {12288 + c0, 4, 16, 32, 0};
+    b.chain.push_back(blk);
+  }
+  ASSERT_TRUE(b.run());
+  std::vector<std::uint8_t> whole(128), blocks(128);
+  b.memory.store().read(8192, whole.data(), whole.size());
+  b.memory.store().read(12288, blocks.data(), blocks.size());
+  EXPECT_NE(whole, std::vector<std::uint8_t>(128, 0));
+  EXPECT_EQ(whole, blocks);
+}
+
 }  // namespace
 }  // namespace tacsim::sfu

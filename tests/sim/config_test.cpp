@@ -110,6 +110,8 @@ TEST(Config, SetErrorsNameTheKey) {
   EXPECT_EQ(error_of("", {"dma.max_transaction_bytes=1000"}),
             "config: dma.max_transaction_bytes: must be a power of two, got 1000");
   EXPECT_EQ(error_of("", {"sim.workload=bert"}), "--set sim.workload: expected trace, model or gemm, got 'bert'");
+  // A nested engine's field is its own key, and its error names that key.
+  EXPECT_EQ(error_of("", {"topk_unit.softmax.lanes=0"}), "config: topk_unit.softmax.lanes: must be at least 1, got 0");
   EXPECT_EQ(error_of("", {"pe_array.multiply_latency=2"}),
             "--set pe_array.multiply_latency was renamed pe_array.multiply_latency_cycles");
   EXPECT_EQ(error_of("", {"sparsity.pruned_fraction=1.5", "sim.workload=gemm", "gemm.sparsity=hp"}),
@@ -145,9 +147,8 @@ TEST(Config, AModelRunsRulesAcrossKeysAreCheckedWhenItResolves) {
   EXPECT_EQ(error_of("", {"sparsity.weights=unstructured", "sparsity.overrides=x.txt"}),
             "config: sparsity.overrides: per-layer overrides take N:M ratios; they cannot be combined with "
             "sparsity.weights = unstructured");
-  EXPECT_EQ(error_of("", {"model.name=gpt2-small", "model.topk=8"}).rfind(
-                "config: model.topk: the top-k unit serves encoders; gpt2-small is causal", 0),
-            0u);
+  // Top-k attention serves causal models too (the unit masks each query's later keys).
+  EXPECT_EQ(error_of("", {"model.name=gpt2-small", "model.topk=8"}), "no error");
   EXPECT_EQ(error_of("", {"sim.workload=model", "model.seq_lens=128,100000"}).rfind("config: model.seq_lens: seq_len: ", 0),
             0u);
   // A trace's lengths are its own; a model's sequences are for sim.workload=model.
@@ -235,6 +236,10 @@ TEST(Config, EnginesTakeTheSharedKeysAndTheirOwn) {
   const auto pairs = to_pairs(c);
   EXPECT_NE(std::find(pairs.begin(), pairs.end(), std::make_pair(std::string("engine1.pe_array.rows"), std::string("16"))),
             pairs.end());
+  // The mapper is the engine's too (its PE array's tilings).
+  const SimConfig m = resolve_config("", {"accel.engines=2", "pe_array.mapper=greedy", "engine1.pe_array.mapper=search"});
+  EXPECT_EQ(m.engines[0].pe_array_mapper, "greedy");
+  EXPECT_EQ(m.engines[1].pe_array_mapper, "search");
 }
 
 TEST(Config, EngineKeysAndStagesAreChecked) {

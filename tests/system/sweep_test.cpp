@@ -251,17 +251,16 @@ TEST_F(SweepTest, CtrlCStopsCleanlyAndTheSameCommandResumes) {
 }
 
 TEST_F(SweepTest, AFailedPointIsReportedKeptOutAndRetried) {
-  // Unstructured weights need whole rows of activations in half the buffer; 2:4 ones tile.
+  // HP weights need the row engines to divide an HP block's rows (their reads are kept apart within one
+  // block row); 2:4 weights run on the PE array, whatever the HP datapath's engines.
   const std::string cmd =
-      "sweep --model bert-tiny --seq-len 32 --set act_buffer.capacity_kib=16 "
-      "--grid sparsity.weights=2:4,unstructured --jobs 2 --out " +
+      "sweep --model bert-tiny --seq-len 32 --set hp_datapath.row_engines=3 "
+      "--grid sparsity.weights=2:4,hp --jobs 2 --out " +
       out("f");
   const Result r = tacsim(cmd);
   EXPECT_EQ(r.code, 1);
-  EXPECT_NE(
-      r.err.find(
-          "(sparsity.weights=unstructured) failed: exit 2: model: layer0.ffn_down: act_buffer.capacity_kib"),
-      std::string::npos)
+  EXPECT_NE(r.err.find("(sparsity.weights=hp) failed: exit 2: model: layer0.q_proj: hp_datapath.row_engines"),
+            std::string::npos)
       << r.err;
   EXPECT_NE(r.err.find("1 of 2 points done, 1 failed"), std::string::npos) << r.err;
   const auto rows = results("f");

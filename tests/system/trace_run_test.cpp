@@ -93,6 +93,10 @@ TEST_F(TraceRunTest, EveryRequestHasARowAndTheSummaryItsLatencies) {
   const double seconds = m["sim_time_ns"].get<double>() * 1e-9;
   EXPECT_NEAR(m["throughput_seq_per_s"].get<double>(), 40 / seconds, 1e-6 * 40 / seconds);
   EXPECT_NEAR(m["throughput_tokens_per_s"].get<double>(), tokens / seconds, 1e-6 * tokens / seconds);
+  // Energy per request and per token of the trace's own tokens (no padding in length-aware batches).
+  EXPECT_EQ(m["tokens"].get<std::uint64_t>(), tokens);
+  EXPECT_DOUBLE_EQ(m["energy_pj_per_token"].get<double>(), m["energy_pj"].get<double>() / double(tokens));
+  EXPECT_DOUBLE_EQ(m["energy_pj_per_sequence"].get<double>(), m["energy_pj"].get<double>() / 40);
   // The same run again: the same results, byte for byte outside `host`.
   ASSERT_EQ(run(first_rows(40), "again").code, 0);
   auto a = stats("t"), b = stats("again");

@@ -84,6 +84,7 @@ TEST(BankMap, XorSpreadsAStrideThatInterleavingPilesUp) {
   make_bank_map(BankMapKind::kXor, 8, 16)->banks(columns.data(), 8, hashed.data());
   BankParams p;
   p.banks = 8;
+  p.ports_per_bank = 1;
   BankArbiter a(p, 8);
   EXPECT_EQ(a.wave_cycles(inter), 8u);
   EXPECT_EQ(a.wave_cycles(hashed), 1u);

@@ -87,6 +87,14 @@ TEST(HpDatapathParams, RejectsBadFieldsByName) {
   p.decode_latency_cycles = 70000;
   EXPECT_EQ(p.validate(), "decode_latency_cycles: must be at most 65536, got 70000");
   p = HpDatapathParams{};
+  p.row_engines = 0;
+  EXPECT_EQ(p.validate(), "row_engines: must be at least 1, got 0");
+  p.row_engines = 257;
+  EXPECT_EQ(p.validate(), "row_engines: must be at most 256, got 257");
+  p.row_engines = 256;
+  p.lanes = 512;
+  EXPECT_EQ(p.validate(), "lanes: row_engines x lanes must be at most 65536, got 256 x 512");
+  p = HpDatapathParams{};
   p.adder_tree_latency_cycles = 0;  // one lane needs no tree
   EXPECT_EQ(p.validate(), "");
   p = HpDatapathParams{};
@@ -162,6 +170,7 @@ TEST(SparseRows, ValidateNamesTheBrokenField) {
 // 1 cycle, wave {6}: 1 cycle.  (r1, block 0) {0, 2}: both in bank 0: 2 cycles.  (r1, block 1): empty, 0.
 HpDatapathParams hand_params() {
   HpDatapathParams p;
+  p.row_engines = 1;
   p.lanes = 2;
   p.decode_latency_cycles = 2;
   p.multiply_latency_cycles = 1;
@@ -208,13 +217,15 @@ TEST_P(HandTile, TimingCountersAndValues) {
   const std::vector<std::int8_t> act = hand_acts();
   const TileResult r = run(e, 10, w, act, 2);
   EXPECT_EQ(r.first_fetch, 12u);  // start 10 + decode 2
-  EXPECT_EQ(r.wave_cycles, (std::vector<std::uint32_t>{1, 1, 1, 2}));  // waves at 12, 13, 14, 15..16
+  EXPECT_EQ(r.round_cycles, (std::vector<std::uint32_t>{1, 1, 1, 2}));  // waves at 12, 13, 14, 15..16
   EXPECT_EQ(r.last_fetch, 16u);      // 12 + (1 + 1 + 1 + 2) - 1
   EXPECT_EQ(r.fetch_cycles, 5u);
   EXPECT_EQ(r.conflict_cycles, 1u);  // the 2-cycle wave of row 1
   EXPECT_EQ(r.done, 19u);            // last fetch 16 + multiply 1 + adder tree 1 + accumulate 1
   EXPECT_EQ(r.segments, 3u);
   EXPECT_EQ(r.waves, 4u);
+  EXPECT_EQ(r.rounds, 4u);  // one engine: a round is its wave
+  EXPECT_EQ(r.idle_engine_rounds, 0u);
   EXPECT_EQ(r.reads, 6u);
   EXPECT_EQ(r.macs, 12u);  // 6 reads x 2 tokens
   // t0: row 0 = 1*1 + 2*5 - 3*6 + 4*7 = 21, row 1 = 5*1 - 6*3 = -13;
@@ -259,7 +270,7 @@ TEST_P(HandTile, WiderWavesAndPortsRemoveTheConflict) {
   p.lanes = 4;
   HpDatapathEngine e(p);
   const TileResult r = run(e, 10, hand_tile(), hand_acts(), 2);
-  EXPECT_EQ(r.wave_cycles, (std::vector<std::uint32_t>{1, 1, 1}));
+  EXPECT_EQ(r.round_cycles, (std::vector<std::uint32_t>{1, 1, 1}));
   EXPECT_EQ(r.last_fetch, 14u);
   EXPECT_EQ(r.conflict_cycles, 0u);
   EXPECT_EQ(r.done, 17u);
@@ -286,6 +297,47 @@ TEST_P(HandTile, AccumulatorsWrapLikeInt32Adders) {
   EXPECT_EQ(r.outputs, (std::vector<std::int32_t>{std::numeric_limits<std::int32_t>::min()}));
   EXPECT_EQ(r.waves, 512u);  // 131072 / 256
   EXPECT_EQ(r.last_fetch, 513u);  // decode 2 + 512 waves - 1
+}
+
+TEST_P(HandTile, TwoEnginesShareEachRound) {
+  // The hand tile on 2 row engines: engine 0 walks row 0, engine 1 row 1, their waves served together.
+  //   round 0: e0 {0} (bank 0), e1 {0, 2} (banks 0, 0): bank 0 holds 3 reads on 1 port: 3 cycles, 12..14
+  //   round 1: e0 {4, 5} (banks 0, 1), e1 done (its block 1 is empty):               1 cycle, 15
+  //   round 2: e0 {6} (bank 0):                                                       1 cycle, 16
+  // last fetch 16, done 16 + 3 = 19; 4 waves in 3 rounds, engine 1 idle in 2 of them.
+  HpDatapathParams p = hand_params();
+  p.row_engines = 2;
+  HpDatapathEngine e(p);
+  const TileResult r = run(e, 10, hand_tile(), hand_acts(), 2);
+  EXPECT_EQ(r.first_fetch, 12u);
+  EXPECT_EQ(r.round_cycles, (std::vector<std::uint32_t>{3, 1, 1}));
+  EXPECT_EQ(r.last_fetch, 16u);
+  EXPECT_EQ(r.done, 19u);
+  EXPECT_EQ(r.conflict_cycles, 2u);
+  EXPECT_EQ(r.waves, 4u);
+  EXPECT_EQ(r.rounds, 3u);
+  EXPECT_EQ(r.idle_engine_rounds, 2u);
+  EXPECT_EQ(r.outputs, (std::vector<std::int32_t>{21, -13, 14, -19}));
+  // Arbiter lanes: engine 0 on lanes 0-1, engine 1 on 2-3. In round 0, bank 0 serves lane 0 (e0), then
+  // lane 2 (e1, column 0), then lane 3 (e1, column 2): waits 0, 1, 2.
+  const auto& lanes = e.arbiter().lane_counters();
+  ASSERT_EQ(lanes.size(), 4u);
+  EXPECT_EQ(lanes[0].wait_cycles, 0u);
+  EXPECT_EQ(lanes[2].wait_cycles, 1u);
+  EXPECT_EQ(lanes[3].wait_cycles, 2u);
+  // Two ports: round 0 takes ceil(3 / 2) = 2 cycles, 12..13; then 14 and 15; done 15 + 3 = 18.
+  p.bank.ports_per_bank = 2;
+  HpDatapathEngine two(p);
+  const TileResult r2 = run(two, 10, hand_tile(), hand_acts(), 2);
+  EXPECT_EQ(r2.round_cycles, (std::vector<std::uint32_t>{2, 1, 1}));
+  EXPECT_EQ(r2.done, 18u);
+  // More engines than rows: the extra engines sit every round out.
+  p.row_engines = 5;
+  HpDatapathEngine five(p);
+  const TileResult r5 = run(five, 10, hand_tile(), hand_acts(), 2);
+  EXPECT_EQ(r5.round_cycles, r2.round_cycles);
+  EXPECT_EQ(r5.idle_engine_rounds, 3u * 5 - 4);
+  EXPECT_EQ(r5.outputs, r2.outputs);
 }
 
 TEST_P(HandTile, RejectsMisuse) {
@@ -329,6 +381,7 @@ Headline run_headline(int banks, int block_cols, int expect_k, std::int64_t expe
   const SparseRows hp_rows = sparse_rows(x);
 
   HpDatapathParams p;
+  p.row_engines = 1;
   p.lanes = 16;  // >= nnz_per_row
   p.bank.banks = static_cast<std::uint32_t>(banks);
   p.bank.ports_per_bank = 1;
@@ -354,7 +407,7 @@ Headline run_headline(int banks, int block_cols, int expect_k, std::int64_t expe
   // With no segment wider than the 16 lanes, each segment is one wave, and with one port its conflict
   // cycles are the sparsity library's independent count (busiest bank - 1 per segment).
   EXPECT_EQ(h.unstructured.waves, h.unstructured.segments);
-  h.unstructured_extra_fetch = sparsity::check_hp_banks(um, block_cols, banks).extra_fetch_cycles;
+  h.unstructured_extra_fetch = sparsity::check_hp_banks(um, hp).extra_fetch_cycles;
   return h;
 }
 
@@ -392,26 +445,125 @@ TEST(HpDatapathEngine, BanksEqualToBlockWidthNeverConflictWithinASegment) {
   EXPECT_GT(h.unstructured.fetch_cycles, h.hp.fetch_cycles);
 }
 
+// The same layer on 16 row engines reading 16 banks of 4 ports, as the defaults: HP pruned for 16 rows
+// processed together keeps k = min(5, 16 x 4 / 16) = 4 and kept blocks = round(0.1 x 256 x 16 / 4) = 102, and
+// fetches them in one conflict-free round per row group and kept block: 102 x 16 rows / 16 engines = 102
+// rounds. Unstructured weights of the same density spread over more segments, and their engines' reads meet
+// in banks.
+TEST(HpDatapathEngine, RowEnginesReadTogetherWithoutConflictsUnderHp) {
+  Rng rng(0x1cc4d2021);
+  const Int8Matrix w = random_matrix(256, 256, rng);
+  const std::uint32_t tokens = 4;
+  const std::vector<std::int8_t> act = random_acts(256, tokens, rng);
+  HpDatapathParams p;  // 16 engines x 8 lanes, 16 banks x 4 ports, the hp map over 16 columns
+  ASSERT_EQ(p.row_engines, 16u);
+  ASSERT_EQ(p.bank.banks, 16u);
+  ASSERT_EQ(p.bank.ports_per_bank, 4u);
+  HpParams hp;
+  hp.banks = 16;
+  hp.group_rows = 16;
+  hp.ports_per_bank = 4;
+  sparsity::HpPlan plan;
+  const SparseRows hp_rows = sparse_rows(sparsity::prune_hp(w, hp, &plan));
+  EXPECT_EQ(plan.nnz_per_row, 4);
+  EXPECT_EQ(plan.kept_blocks, 102);
+  HpDatapathEngine fast(p), step(p);
+  const TileResult r = fast.run_tile(0, hp_rows, act.data(), tokens);
+  EXPECT_EQ(step.run_tile_step(0, hp_rows, act.data(), tokens), r);
+  EXPECT_EQ(r.outputs, reference_gemm(hp_rows, act, tokens));
+  EXPECT_EQ(r.rounds, 102u);
+  EXPECT_EQ(r.conflict_cycles, 0u);
+  EXPECT_EQ(r.idle_engine_rounds, 0u);
+  EXPECT_EQ(r.waves, 102u * 16);
+
+  const Mask um = sparsity::prune_unstructured(w, static_cast<double>(hp_rows.nnz()) / (256.0 * 256.0));
+  const SparseRows u_rows = sparse_rows(w, um);
+  HpDatapathEngine fast_u(p), step_u(p);
+  const TileResult u = fast_u.run_tile(0, u_rows, act.data(), tokens);
+  EXPECT_EQ(step_u.run_tile_step(0, u_rows, act.data(), tokens), u);
+  EXPECT_EQ(u.outputs, reference_gemm(u_rows, act, tokens));
+  EXPECT_GT(u.conflict_cycles, 0u);
+  EXPECT_GT(u.fetch_cycles, 2 * r.fetch_cycles);
+}
+
+// More row engines, fewer cycles, until the banks bound them. The weights are pruned once for 16 rows read
+// together on 16 banks of 4 ports (k = 4, 102 kept blocks, as above), which also keeps the rule for any
+// aligned group of P | 16 rows. With 4 ports a bank, P <= 16 engines' P x 4 reads of a round fit the
+// 64 reads a cycle, so the fetch takes 102 x 16 / P cycles, exactly 1/P of one engine's; 32 engines cannot
+// beat the banks' 6,528 / 64 = 102 cycles. With one port a bank at most 16 reads are served a cycle: every
+// engine count needs at least 408 cycles, and 16 engines (a group's 64 reads, 4 in each bank) reach it.
+TEST(HpDatapathEngine, FetchCyclesFallWithRowEnginesUntilTheBanksBound) {
+  Rng rng(0x5ca1e);
+  const Int8Matrix w = random_matrix(256, 256, rng);
+  const std::uint32_t tokens = 2;
+  const std::vector<std::int8_t> act = random_acts(256, tokens, rng);
+  HpParams hp;
+  hp.banks = 16;
+  hp.group_rows = 16;
+  hp.ports_per_bank = 4;
+  const SparseRows rows = sparse_rows(sparsity::prune_hp(w, hp));
+  ASSERT_EQ(rows.nnz(), 102u * 16 * 4);
+  const std::vector<std::int32_t> expected = reference_gemm(rows, act, tokens);
+  std::uint64_t previous_one_port = ~std::uint64_t{0};
+  for (std::uint32_t engines : {1u, 2u, 4u, 8u, 16u, 32u}) {
+    for (std::uint32_t ports : {4u, 1u}) {
+      HpDatapathParams p;  // 8 lanes, 16 banks, the hp map
+      p.row_engines = engines;
+      p.bank.ports_per_bank = ports;
+      HpDatapathEngine fast(p), step(p);
+      const TileResult r = fast.run_tile(0, rows, act.data(), tokens);
+      const std::string where = std::to_string(engines) + " engines, " + std::to_string(ports) + " ports";
+      EXPECT_EQ(step.run_tile_step(0, rows, act.data(), tokens), r) << where;
+      EXPECT_EQ(r.outputs, expected) << where;
+      EXPECT_GE(r.fetch_cycles, rows.nnz() / (16 * ports)) << where;  // the banks' bound
+      if (ports == 4) {
+        if (engines <= 16) {
+          EXPECT_EQ(r.fetch_cycles, 102u * 16 / engines) << where;
+          EXPECT_EQ(r.conflict_cycles, 0u) << where;
+        } else {
+          EXPECT_GT(r.conflict_cycles, 0u) << where;
+        }
+      } else {
+        EXPECT_LE(r.fetch_cycles, previous_one_port) << where;
+        if (engines == 16) {
+          EXPECT_EQ(r.fetch_cycles, 408u) << where;
+        }
+        previous_one_port = r.fetch_cycles;
+      }
+    }
+  }
+}
+
 // A random weight tile of one of three kinds: HP-pruned (for the engine's banks and block width), magnitude
 // pruned, or a random mask (kept positions may hold 0).
-SparseRows random_tile(const HpDatapathParams& p, Rng& rng, bool& is_hp, int& hp_k) {
+// HP tiles are pruned for the engines' rows processed together when the engine count divides the block rows
+// (is_grouped), else row by row.
+SparseRows random_tile(const HpDatapathParams& p, Rng& rng, bool& is_hp, bool& is_grouped, int& hp_k) {
   const int kind = static_cast<int>(rng.below(3));
   is_hp = kind == 0;
   hp_k = 0;
   if (is_hp) {
     HpParams hp;
-    hp.block_rows = static_cast<int>(1 + rng.below(4));
+    hp.block_rows = static_cast<int>(p.row_engines * (1 + rng.below(2)));
+    if (rng.below(4) == 0) hp.block_rows = static_cast<int>(1 + rng.below(4));
     hp.block_cols = static_cast<int>(p.bank.block_cols);
     hp.banks = static_cast<int>(p.bank.banks);
+    is_grouped = hp.block_rows % static_cast<int>(p.row_engines) == 0;
+    hp.group_rows = is_grouped ? static_cast<int>(p.row_engines) : 1;
+    hp.ports_per_bank = static_cast<int>(p.bank.ports_per_bank);
+    if (hp_max_nnz_per_row(hp) < 1) {  // too many rows for the ports: prune row by row
+      hp.group_rows = 1;
+      is_grouped = p.row_engines == 1;
+    }
     hp.target_sparsity = 0.3 + 0.69 * rng.uniform();
     hp.level1_share = rng.uniform();
-    const int rows = hp.block_rows * static_cast<int>(1 + rng.below(4));
+    const int rows = hp.block_rows * static_cast<int>(1 + rng.below(3));
     const int cols = hp.block_cols * static_cast<int>(1 + rng.below(80 / hp.block_cols + 1));
     const HpMatrix x = sparsity::prune_hp(random_matrix(rows, cols, rng), hp);
     hp_k = x.nnz_per_row;
     return sparse_rows(x);
   }
-  const int rows = static_cast<int>(1 + rng.below(12));
+  const int rows = static_cast<int>(1 + rng.below(3 * p.row_engines + 4));
   const int cols = static_cast<int>(1 + rng.below(90));
   const Int8Matrix w = random_matrix(rows, cols, rng);
   if (kind == 1) return sparse_rows(w, sparsity::prune_unstructured(w, rng.uniform()));
@@ -422,13 +574,16 @@ SparseRows random_tile(const HpDatapathParams& p, Rng& rng, bool& is_hp, int& hp
   return sparse_rows(w, m);
 }
 
-// Fast path against the step model: 2,500 engine configurations x 4 tiles back to back = 10,000 tiles, with
-// identical results (timing, per-wave cycles, counters, outputs) and outputs equal to the plain GEMM.
+// Fast path against the step model: 2,500 engine configurations (1 to 8 row engines, sometimes up to 20) x 4
+// tiles back to back = 10,000 tiles, with identical results (timing, per-round cycles, counters, outputs)
+// and outputs equal to the plain GEMM.
 TEST(HpDatapathEngine, FastPathMatchesStepModel) {
   Rng rng(0x5eed4d);
-  std::uint64_t tiles = 0, conflict_tiles = 0, waited_tiles = 0, hp_tiles = 0, hp_clean_tiles = 0;
+  std::uint64_t tiles = 0, conflict_tiles = 0, waited_tiles = 0, hp_tiles = 0, hp_clean_tiles = 0,
+                multi_engine_tiles = 0, idle_tiles = 0, hp_grouped_clean_tiles = 0;
   for (int config = 0; config < 2500; ++config) {
     HpDatapathParams p;
+    p.row_engines = static_cast<std::uint32_t>(1 + rng.below(rng.below(5) == 0 ? 20 : 8));
     p.bank.banks = static_cast<std::uint32_t>(1 + rng.below(rng.below(4) == 0 ? 40 : 16));
     p.bank.ports_per_bank = static_cast<std::uint32_t>(1 + rng.below(3));
     p.bank.map = static_cast<buffer::BankMapKind>(rng.below(3));
@@ -442,9 +597,9 @@ TEST(HpDatapathEngine, FastPathMatchesStepModel) {
     HpDatapathEngine fast(p), step(p);
     Cycle start = rng.below(50);
     for (int t = 0; t < 4; ++t) {
-      bool is_hp = false;
+      bool is_hp = false, is_grouped = false;
       int hp_k = 0;
-      const SparseRows w = random_tile(p, rng, is_hp, hp_k);
+      const SparseRows w = random_tile(p, rng, is_hp, is_grouped, hp_k);
       const auto tokens = static_cast<std::uint32_t>(1 + rng.below(6));
       const std::vector<std::int8_t> act = random_acts(w.cols, tokens, rng);
       const TileResult rf = fast.run_tile(start, w, act.data(), tokens);
@@ -453,23 +608,31 @@ TEST(HpDatapathEngine, FastPathMatchesStepModel) {
       ASSERT_EQ(rf.first_fetch, rs.first_fetch) << where;
       ASSERT_EQ(rf.last_fetch, rs.last_fetch) << where;
       ASSERT_EQ(rf.done, rs.done) << where;
-      ASSERT_EQ(rf.wave_cycles, rs.wave_cycles) << where;
+      ASSERT_EQ(rf.round_cycles, rs.round_cycles) << where;
       ASSERT_EQ(rf, rs) << where;
       ASSERT_EQ(fast.counters(), step.counters()) << where;
       ASSERT_EQ(fast.arbiter().counters(), step.arbiter().counters()) << where;
       ASSERT_EQ(fast.arbiter().lane_counters(), step.arbiter().lane_counters()) << where;
       ASSERT_EQ(fast.walk_free(), step.walk_free()) << where;
       ASSERT_EQ(rf.outputs, reference_gemm(w, act, tokens)) << where;
-      ASSERT_EQ(rf.fetch_cycles, rf.waves + rf.conflict_cycles) << where;
-      if (rf.waves > 0) {
+      ASSERT_EQ(rf.fetch_cycles, rf.rounds + rf.conflict_cycles) << where;
+      ASSERT_EQ(rf.rounds * p.row_engines, rf.waves + rf.idle_engine_rounds) << where;
+      if (rf.rounds > 0) {
         ASSERT_EQ(rf.done, rf.last_fetch + p.mac_latency_cycles()) << where;
       }
       if (is_hp && p.bank.map == buffer::BankMapKind::kHp && p.lanes >= static_cast<std::uint32_t>(hp_k)) {
-        // HP's guarantee: one conflict-free wave per non-empty segment.
-        ASSERT_EQ(rf.conflict_cycles, 0u) << where;
+        // Every non-empty segment is one wave; with the rows processed together pruned as a group, the
+        // engines stay aligned and every round is conflict-free.
         ASSERT_EQ(rf.waves, rf.segments) << where;
+        if (is_grouped) {
+          ASSERT_EQ(rf.conflict_cycles, 0u) << where;
+          ASSERT_EQ(rf.idle_engine_rounds, 0u) << where;
+          hp_grouped_clean_tiles += p.row_engines > 1 ? 1 : 0;
+        }
         ++hp_clean_tiles;
       }
+      multi_engine_tiles += p.row_engines > 1 ? 1 : 0;
+      idle_tiles += rf.idle_engine_rounds > 0 ? 1 : 0;
       ++tiles;
       hp_tiles += is_hp ? 1 : 0;
       conflict_tiles += rf.conflict_cycles > 0 ? 1 : 0;
@@ -484,6 +647,9 @@ TEST(HpDatapathEngine, FastPathMatchesStepModel) {
   EXPECT_GT(waited_tiles, 1000u);
   EXPECT_GT(hp_tiles, 2000u);
   EXPECT_GT(hp_clean_tiles, 300u);
+  EXPECT_GT(multi_engine_tiles, 7000u);
+  EXPECT_GT(idle_tiles, 2000u);
+  EXPECT_GT(hp_grouped_clean_tiles, 200u);
 }
 
 }  // namespace

@@ -37,6 +37,14 @@ HpParams params(int br, int bc, int banks, double target, double share = 0.5) {
   return p;
 }
 
+// The bank rule alone: block width, banks, rows processed together and ports.
+HpParams rule(int bc, int banks, int group = 1, int ports = 1, int br = 16) {
+  HpParams p = params(br, bc, banks, 0.9);
+  p.group_rows = group;
+  p.ports_per_bank = ports;
+  return p;
+}
+
 TEST(HpParams, ValidateNamesTheField) {
   EXPECT_EQ(HpParams{}.validate(), "");
   EXPECT_EQ(params(0, 16, 8, 0.9).validate(), "block_rows: must be in 1..256, got 0");
@@ -47,6 +55,16 @@ TEST(HpParams, ValidateNamesTheField) {
   HpParams nan_target = HpParams{};
   nan_target.target_sparsity = std::nan("");
   EXPECT_TRUE(contains(nan_target.validate(), "target_sparsity: must be in [0, 1]"));
+  EXPECT_EQ(rule(16, 16, 16, 4).validate(), "");
+  EXPECT_EQ(rule(16, 16, 3).validate(), "group_rows: must divide block_rows = 16, got 3");
+  EXPECT_EQ(rule(16, 16, 32).validate(), "group_rows: must divide block_rows = 16, got 32");
+  EXPECT_EQ(rule(16, 16, 0).validate(), "group_rows: must divide block_rows = 16, got 0");
+  EXPECT_EQ(rule(16, 16, 1, 0).validate(), "ports_per_bank: must be in 1..65535, got 0");
+  // 16 rows of one entry each need 16 reads; 8 banks of 1 port serve 8.
+  EXPECT_EQ(
+      rule(16, 8, 16, 1).validate(),
+      "group_rows: 16 rows of one entry each need more reads than the 8 banks a block reaches serve with "
+      "1 ports each");
 }
 
 TEST(HpBankMap, InBlockColumnModuloBanks) {
@@ -59,6 +77,12 @@ TEST(HpBankMap, InBlockColumnModuloBanks) {
   EXPECT_EQ(hp_bank(5, 4, 16), 1);   // more banks than block columns: only 4 are used
   EXPECT_EQ(hp_max_nnz_per_row(params(16, 16, 8, 0.9)), 8);
   EXPECT_EQ(hp_max_nnz_per_row(params(16, 4, 16, 0.9)), 4);
+  // Rows processed together share the banks' ports: 16 banks x 4 ports / 16 rows = 4; / 8 rows = 8;
+  // / 2 rows = 32, capped at the 16 distinct banks.
+  EXPECT_EQ(hp_max_nnz_per_row(rule(16, 16, 16, 4)), 4);
+  EXPECT_EQ(hp_max_nnz_per_row(rule(16, 16, 8, 4)), 8);
+  EXPECT_EQ(hp_max_nnz_per_row(rule(16, 16, 2, 4)), 16);
+  EXPECT_EQ(hp_max_nnz_per_row(rule(16, 16, 16, 1)), 1);
 }
 
 TEST(HpPlan, SplitByHand) {
@@ -148,6 +172,7 @@ TEST(HpPrune, StructureBankPropertyAndOptimality) {
   std::mt19937 rng(99);
   for (const HpParams& base : {params(16, 16, 8, 0), params(4, 8, 4, 0), params(8, 12, 8, 0),
                                params(4, 6, 4, 0), params(4, 4, 16, 0)}) {
+    // Level 2 row by row (group_rows 1) is optimal for each row; groups are checked below.
     for (double target : {0.5, 0.75, 0.9, 0.95}) {
       HpParams p = base;
       p.target_sparsity = target;
@@ -158,7 +183,7 @@ TEST(HpPrune, StructureBankPropertyAndOptimality) {
       HpPlan plan;
       const Mask mask = prune_hp_mask(w, p, &plan);
       ASSERT_EQ(prune_hp_mask(w, p), mask);
-      ASSERT_TRUE(check_hp_banks(mask, p.block_cols, p.banks).ok);
+      ASSERT_TRUE(check_hp_banks(mask, p).ok);
       const int grid_cols = cols / p.block_cols;
       std::vector<double> energy;
       std::vector<bool> kept;
@@ -215,6 +240,38 @@ TEST(HpPrune, StructureBankPropertyAndOptimality) {
   }
 }
 
+// Rows processed together: every aligned group of group_rows rows keeps each bank within its ports, every row
+// of a kept block keeps exactly k in distinct banks, and the result round-trips through the stream.
+TEST(HpPrune, GroupsKeepTheirReadsWithinThePorts) {
+  std::mt19937 rng(7);
+  int groups_needing_the_rule = 0;
+  for (const HpParams& base : {rule(16, 16, 16, 4), rule(16, 16, 8, 2), rule(16, 8, 4, 2, 8),
+                               rule(12, 8, 2, 1, 4), rule(16, 16, 16, 8)}) {
+    for (double target : {0.5, 0.75, 0.9, 0.95}) {
+      HpParams p = base;
+      p.target_sparsity = target;
+      const Int8Matrix w = random_matrix(p.block_rows * 3, p.block_cols * 4, rng);
+      HpPlan plan;
+      const Mask mask = prune_hp_mask(w, p, &plan);
+      ASSERT_LE(plan.nnz_per_row, hp_max_nnz_per_row(p));
+      const BankCheck check = check_hp_banks(mask, p);
+      ASSERT_TRUE(check.ok) << check.first_conflict;
+      EXPECT_EQ(count_kept(mask),
+                static_cast<std::uint64_t>(plan.kept_blocks) * p.block_rows * plan.nnz_per_row);
+      // The row-by-row pruner's choice of the same weights breaks the group rule (else the rule would not be
+      // doing anything).
+      HpParams rowwise = p;
+      rowwise.group_rows = 1;
+      if (!check_hp_banks(prune_hp_mask(w, rowwise), p).ok) ++groups_needing_the_rule;
+      const HpMatrix x = to_hp(w, mask, p);
+      ASSERT_EQ(validate_hp(x), "");
+      ASSERT_EQ(slot_mask(x), mask);
+      ASSERT_EQ(decode_hp(encode_hp(x), "t"), x);
+    }
+  }
+  EXPECT_GT(groups_needing_the_rule, 10);
+}
+
 TEST(HpPrune, BankConstraintChangesTheChoiceByHand) {
   // One 1 x 8 block, 4 banks (bank = col mod 4). share 0, target 0.625: k = round(0.375 * 8) = 3, kept = 1.
   Int8Matrix w(1, 8);
@@ -247,18 +304,82 @@ TEST(HpBanks, CheckCountsConflictsOnAnyMask) {
   for (int c : {1, 5, 9, 2})
     m.set(0, c, true);  // block_cols 8, banks 4: cols 1, 5 in bank 1 (seg 0); 9 alone
   for (int c : {0, 4, 12, 3}) m.set(1, c, true);  // seg 0: cols 0, 4 bank 0 + col 3; seg 1: col 12 alone
-  const BankCheck check = check_hp_banks(m, 8, 4);
+  const BankCheck check = check_hp_banks(m, rule(8, 4, 1, 1, 2));
   EXPECT_FALSE(check.ok);
   EXPECT_EQ(check.conflicting_segments, 2u);
   EXPECT_EQ(check.extra_fetch_cycles, 2u);  // two segments whose busiest bank holds 2: 1 + 1
   EXPECT_EQ(check.first_conflict, "row 0, cols 0..7: cols 1 and 5 are both in bank 1");
   Mask three(1, 8);
   for (int c : {0, 2, 4}) three.set(0, c, true);
-  EXPECT_EQ(check_hp_banks(three, 8, 2).extra_fetch_cycles, 2u);  // cols 0, 2, 4 all in bank 0 of 2: 3 - 1
-  EXPECT_TRUE(check_hp_banks(three, 8, 8).ok);
+  EXPECT_EQ(check_hp_banks(three, rule(8, 2, 1, 1, 1)).extra_fetch_cycles, 2u);  // all in bank 0 of 2: 3 - 1
+  EXPECT_TRUE(check_hp_banks(three, rule(8, 8, 1, 1, 1)).ok);
   // An unstructured 50 % mask on 16-wide rows with 8 banks almost surely conflicts.
   std::mt19937 rng(1);
-  EXPECT_FALSE(check_hp_banks(prune_unstructured(random_matrix(16, 64, rng), 0.5), 16, 8).ok);
+  EXPECT_FALSE(check_hp_banks(prune_unstructured(random_matrix(16, 64, rng), 0.5), rule(16, 8)).ok);
+}
+
+TEST(HpBanks, RowsProcessedTogetherShareTheBanksPorts) {
+  // 4 x 8, groups of 2 rows, 4 banks (col mod 4) of 2 ports. Each row's banks are distinct.
+  //   rows 0, 1, cols 0..7: row 0 {0, 1}, row 1 {4, 6}: bank 0 holds cols 0 and 4: 2 <= 2 ports.
+  //   rows 2, 3, cols 0..7: row 2 {0, 5}, row 3 {1, 4}... bank 0 holds 0, 4; bank 1 holds 5, 1: fine.
+  Mask m(4, 8);
+  for (int c : {0, 1}) m.set(0, c, true);
+  for (int c : {4, 6}) m.set(1, c, true);
+  for (int c : {0, 5}) m.set(2, c, true);
+  for (int c : {1, 4}) m.set(3, c, true);
+  EXPECT_TRUE(check_hp_banks(m, rule(8, 4, 2, 2, 4)).ok);
+  // One port: bank 0 holds 2 reads of rows 0, 1, which then need 2 cycles; likewise banks 0 and 1 of rows
+  // 2, 3.
+  const BankCheck one = check_hp_banks(m, rule(8, 4, 2, 1, 4));
+  EXPECT_FALSE(one.ok);
+  EXPECT_EQ(one.conflicting_segments, 2u);
+  EXPECT_EQ(one.extra_fetch_cycles, 2u);
+  EXPECT_EQ(
+      one.first_conflict,
+      "rows 0..1 (processed together), cols 0..7: bank 0 holds 2 of their entries, more than the 1 reads a "
+      "bank serves in a cycle (ports_per_bank)");
+  // Row by row (groups of 1) the same mask keeps the rule.
+  EXPECT_TRUE(check_hp_banks(m, rule(8, 4, 1, 1, 4)).ok);
+  // Three of the 4 rows in bank 2 with 2 ports, as a group of 4: ceil(3 / 2) - 1 = 1 extra cycle.
+  Mask t(4, 8);
+  for (int r = 0; r < 3; ++r) t.set(r, 2, true);
+  const BankCheck four = check_hp_banks(t, rule(8, 4, 4, 2, 4));
+  EXPECT_FALSE(four.ok);
+  EXPECT_EQ(four.extra_fetch_cycles, 1u);
+  EXPECT_TRUE(contains(four.first_conflict, "rows 0..3 (processed together), cols 0..7: bank 2 holds 3"));
+}
+
+TEST(HpGroupFill, GreedyAroundFixedEntries) {
+  // 2 rows x 4 columns, 4 banks (bank = column) of 1 port, k = 2; row 1 holds column 2 fixed. In order:
+  // (0,0) and (0,1) fill row 0; (1,0) and (1,1) find their banks full; (1,3) completes row 1.
+  const HpParams p = rule(4, 4, 2, 1, 2);
+  const std::vector<std::pair<int, int>> order = {{0, 0}, {0, 1}, {0, 3}, {0, 2},
+                                                  {1, 0}, {1, 1}, {1, 3}, {1, 2}};
+  std::vector<std::uint8_t> chosen = {0, 0, 0, 0, 0, 0, 1, 0};
+  ASSERT_TRUE(HpGroupFill(p).fill(chosen, 2, order));
+  EXPECT_EQ(chosen, (std::vector<std::uint8_t>{2, 2, 0, 0, 0, 0, 1, 2}));
+  // k = 3 asks 6 reads of 4 banks x 1 port: no choice exists.
+  chosen = {0, 0, 0, 1, 0, 0, 1, 0};
+  EXPECT_FALSE(HpGroupFill(p).fill(chosen, 3, order));
+}
+
+TEST(HpGroupFill, MovesAnEntryToCompleteARow) {
+  // 3 rows x 3 columns, 3 banks of 2 ports, k = 2 (6 reads, 6 ports). Greedy: rows 0 and 1 take banks 0
+  // and 1, filling both; row 2 takes bank 2 and is left one short. The augmenting move: row 0 leaves bank 0
+  // for bank 2 (1 read of 2), and row 2 enters bank 0.
+  const HpParams p = rule(3, 3, 3, 2, 3);
+  std::vector<std::uint8_t> chosen(9, 0);
+  HpGroupFill filler(p);
+  ASSERT_TRUE(
+      filler.fill(chosen, 2, {{0, 0}, {0, 1}, {1, 0}, {1, 1}, {2, 0}, {2, 1}, {2, 2}, {0, 2}, {1, 2}}));
+  EXPECT_EQ(chosen, (std::vector<std::uint8_t>{0, 2, 2,  //
+                                               2, 2, 0,  //
+                                               2, 0, 2}));
+  // A fixed entry never moves: with row 0's entries fixed in banks 0 and 1, row 1's in banks 0 and 1 and
+  // row 2's in bank 2, row 2 needs bank 0 or 1, both full, and no row can leave them.
+  chosen = {1, 1, 0, 1, 1, 0, 0, 0, 1};
+  EXPECT_FALSE(
+      filler.fill(chosen, 2, {{0, 0}, {0, 1}, {0, 2}, {1, 0}, {1, 1}, {1, 2}, {2, 0}, {2, 1}, {2, 2}}));
 }
 
 TEST(HpToHp, PadsShortRowsAndRejectsConflicts) {
@@ -280,6 +401,42 @@ TEST(HpToHp, PadsShortRowsAndRejectsConflicts) {
       << err;
 }
 
+TEST(HpToHp, PadsWithinTheGroupRule) {
+  // 2 x 4 in one 2 x 4 block, 4 banks (bank = column) of 1 port, rows processed together in pairs. Row 0
+  // keeps cols 0 and 1, row 1 keeps col 2; k = 2, so row 1 is padded with the lowest column whose bank is
+  // free to it and has a port left: col 3 (cols 0 and 1 are row 0's).
+  Int8Matrix w(2, 4);
+  w.data = {4, -2, 0, 0,  //
+            0, 0,  9, 0};
+  const HpParams p = rule(4, 4, 2, 1, 2);
+  const HpMatrix x = to_hp(w, mask_of_nonzeros(w), p);
+  EXPECT_EQ(x.nnz_per_row, 2);
+  EXPECT_EQ(x.offsets, (std::vector<std::uint8_t>{0, 1, 2, 3}));
+  EXPECT_EQ(x.values, (std::vector<std::int8_t>{4, -2, 9, 0}));
+  EXPECT_EQ(validate_hp(x), "");
+  // Row by row, the padding would take col 0, which row 0 already reads in the same cycle.
+  HpMatrix wrong = x;
+  wrong.offsets = {0, 1, 0, 2};
+  wrong.values = {4, -2, 0, 9};
+  EXPECT_EQ(
+      validate_hp(wrong),
+      "kept block 0 rows 0..1: bank 0 holds 2 of their entries, more than the 1 reads a bank serves in a "
+      "cycle (ports_per_bank)");
+  EXPECT_THROW(encode_hp(wrong), std::invalid_argument);
+  // A mask whose rows processed together meet in a bank is refused, naming them.
+  w.at(1, 0) = 5;
+  EXPECT_TRUE(
+      contains(error_of([&] { to_hp(w, mask_of_nonzeros(w), p); }),
+               "to_hp: the mask breaks the HP bank property: rows 0..1 (processed together), cols 0..3: "
+               "bank 0 holds 2 of their entries"));
+  // Three entries in a row need 2 x 3 = 6 reads of 4 ports.
+  w.at(1, 0) = 0;
+  w.at(0, 3) = 1;
+  EXPECT_TRUE(contains(error_of([&] { to_hp(w, mask_of_nonzeros(w), p); }),
+                       "to_hp: a row keeps 3 entries of a block, and 2 rows processed together of that many "
+                       "exceed the 4 banks x 1 ports"));
+}
+
 TEST(HpRoundTrip, RandomMatricesAndParams) {
   std::mt19937 rng(31);
   for (int trial = 0; trial < 60; ++trial) {
@@ -288,6 +445,12 @@ TEST(HpRoundTrip, RandomMatricesAndParams) {
     const int banks = 1 + static_cast<int>(rng() % 20);
     HpParams p = params(br, bc, banks, std::uniform_real_distribution<double>(0.0, 1.0)(rng),
                         std::uniform_real_distribution<double>(0.0, 1.0)(rng));
+    // Rows processed together: a divisor of the block rows, with enough ports for one entry each.
+    do {
+      p.group_rows = 1 + static_cast<int>(rng() % br);
+    } while (br % p.group_rows != 0);
+    p.ports_per_bank = 1 + static_cast<int>(rng() % 4);
+    if (hp_max_nnz_per_row(p) < 1) p.group_rows = 1;
     const Int8Matrix w =
         random_matrix(br * (1 + static_cast<int>(rng() % 4)), bc * (1 + static_cast<int>(rng() % 4)), rng);
     const Mask mask = prune_hp_mask(w, p);
@@ -322,10 +485,10 @@ TEST(HpEncoding, ByteImage) {
   const HpMatrix x = sample();
   ASSERT_EQ(validate_hp(x), "");
   const std::vector<std::uint8_t> expected = {
-      'T',  'S',  'H', 'P', 1,  0, 0, 0,  // magic, version, reserved
+      'T',  'S',  'H', 'P', 2,  0, 0, 0,  // magic, version, reserved
       2,    0,    0,   0,   16, 0, 0, 0,  // rows, cols
       2,    0,    8,   0,   4,  0, 2, 0,  // block_rows, block_cols, banks, nnz_per_row
-      1,    0,    0,   0,   0,  0, 0, 0,  // kept blocks, reserved
+      1,    0,    0,   0,   1,  0, 1, 0,  // kept blocks, group_rows, ports_per_bank
       0x02,                               // block map: T = 2 bits, block 1 kept
       5,    0xFF, 3,   4,                 // values
       0x11, 0x0E,  // offsets 1, 2, 0, 7 at 3 bits: 001 | 010 << 3 | 000 << 6 | 111 << 9 = 0x0E11
@@ -356,10 +519,11 @@ TEST(HpDecode, RejectsMalformedStreams) {
   EXPECT_TRUE(contains(with(3, 'Q'), "w.hp: byte 0: not an HP stream"));
   EXPECT_TRUE(contains(with(4, 9), "unsupported HP stream version 9"));
   EXPECT_TRUE(contains(with(6, 1), "reserved header byte is not zero"));
-  EXPECT_TRUE(contains(with(28, 1), "reserved header word is not zero"));
+  EXPECT_TRUE(contains(with(28, 0), "bad HP header: group_rows: must divide block_rows = 2, got 0"));
+  EXPECT_TRUE(contains(with(30, 0), "bad HP header: ports_per_bank: must be in 1..65535, got 0"));
   EXPECT_TRUE(contains(with(16, 3), "is not a multiple of the 3 x 8 block"));
   EXPECT_TRUE(contains(with(18, 0), "bad HP header: block_cols: must be in 1..256, got 0"));
-  EXPECT_TRUE(contains(with(22, 5), "nnz_per_row 5 exceeds min(banks, block_cols) = 4"));
+  EXPECT_TRUE(contains(with(22, 5), "nnz_per_row 5 exceeds 4, the most distinct banks"));
   EXPECT_TRUE(contains(with(24, 3), "3 kept blocks but the matrix has 2"));
   EXPECT_TRUE(contains(with(32, 0x03), "w.hp: byte 32: the block map marks 2 blocks, the header says 1"));
   EXPECT_TRUE(
@@ -370,6 +534,18 @@ TEST(HpDecode, RejectsMalformedStreams) {
   // 0x29 = 001 | 101 << 3: cols 1 and 5, both bank 1 of 4.
   EXPECT_TRUE(contains(with(37, 0x29), "row 0: offset 5 repeats bank 1 (bank conflict)"));
   EXPECT_TRUE(contains(with(38, 0x1E), "padding bits after the offsets are not zero"));
+  // Row 1's offsets {2, 7} (0x0E91 = 001 | 010 << 3 | 010 << 6 | 111 << 9) are bank-distinct on their own,
+  // but rows 0 and 1 processed together (group_rows 2 at byte 28) both read bank 2 of 1 port.
+  std::vector<std::uint8_t> paired = good;
+  paired[37] = 0x91;
+  EXPECT_EQ(decode_hp(paired, "w.hp").offsets, (std::vector<std::uint8_t>{1, 2, 2, 7}));
+  paired[28] = 2;
+  EXPECT_EQ(
+      error_of([&] { decode_hp(paired, "w.hp"); }),
+      "w.hp: byte 33: kept block 0 rows 0..1: bank 2 holds 2 of their entries, more than the 1 reads a bank "
+      "serves in a cycle (ports_per_bank) (bank conflict)");
+  paired[30] = 2;  // two ports serve both reads
+  EXPECT_EQ(decode_hp(paired, "w.hp").ports_per_bank, 2);
   std::vector<std::uint8_t> longer = good;
   longer.push_back(0);
   EXPECT_TRUE(contains(error_of([&] { decode_hp(longer, "w.hp"); }), "need 7 bytes, the stream has 8"));

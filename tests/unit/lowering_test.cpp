@@ -424,7 +424,7 @@ TEST(SparsityOverrides, BadLinesNameFileAndLine) {
   EXPECT_EQ(err("3.ffn_up = 2:4\n3.ffn_up = 1:4\n"), "ovr.txt:2: '3.ffn_up' is set twice (first on line 1)");
   EXPECT_EQ(err("3 = 2:4\n3.ffn_up = 1:4\n3.ffn_down = 1:4\n"), "");  // distinct targets
   EXPECT_EQ(error_of([] { load_sparsity_overrides("/nonexistent/ovr.txt"); }),
-            "/nonexistent/ovr.txt: cannot open sparsity override file");
+            "/nonexistent/ovr.txt: cannot open sparsity override file (no such file)");
 }
 
 TEST(SparsityOverrides, CheckedAgainstTheModel) {

@@ -18,7 +18,7 @@ EngineShape engine() {
   e.act_half_bytes = 64 * 1024;
   e.weight_half_bytes = 64 * 1024;
   e.out_half_bytes = 8 * 1024;
-  e.act_banks = 8;
+  e.hp_datapath.bank.banks = 8;  // 16 row engines, 4 ports: HP keeps k <= 8 x 4 / 16 = 2
   return e;
 }
 
@@ -117,6 +117,56 @@ TEST(Mapper, HpLaysOutItsOwnOperandsFromScratch) {
         std::count_if(alone.weights.begin(), alone.weights.end(), [](auto x) { return x != 0; });
     EXPECT_NEAR(double(kept) / double(w.size()), 0.1, 0.02) << sparsity;  // target_sparsity 0.9
   }
+}
+
+TEST(Mapper, HpFitsALongReductionWithFewerTokensAndSharesEachWeightLoad) {
+  // K = 6144 on a 64 KiB half: the array's 16 tokens would need 96 KiB, 10 fit (60 KiB), so the 40 tokens go
+  // in 4 blocks of 10, one block per group.
+  GemmParams g = gemm("hp");
+  g.k = 6144;
+  const auto mapper = make_mapper(g.sparsity.format, engine());
+  GemmTask task;
+  task.gemm = g;
+  const MappedGemm m = mapper->map(task);
+  ASSERT_EQ(m.program.act_loads.size(), 4u);
+  for (const auto& l : m.program.act_loads) EXPECT_EQ(l.bytes(), 10u * 6144);
+  for (const auto& t : m.program.hp_tiles) EXPECT_EQ(t.tokens, 10u);
+  // K = 3072: 16 tokens fit (48 KiB); 40 tokens in ceil(40 / 16) = 3 blocks, balanced to 14, 14 and 12.
+  g.k = 3072;
+  task.gemm = g;
+  const MappedGemm even = mapper->map(task);
+  ASSERT_EQ(even.program.act_loads.size(), 3u);
+  EXPECT_EQ(even.program.act_loads[0].bytes(), 14u * 3072);
+  EXPECT_EQ(even.program.act_loads[2].bytes(), 12u * 3072);
+  // K = 128: the 3 token blocks (14, 14, 12 tokens) are one group: each weight load serves the 3 of them.
+  g.k = 128;
+  task.gemm = g;
+  const MappedGemm shared = mapper->map(task);
+  ASSERT_EQ(shared.program.act_loads.size(), 1u);
+  EXPECT_EQ(shared.program.act_loads[0].blocks.size(), 1u);  // A^T by token block: one contiguous load
+  EXPECT_EQ(shared.program.act_loads[0].uses, shared.program.hp_tiles.size());
+  for (const auto& l : shared.program.weight_loads) EXPECT_EQ(l.uses, 3u);
+  EXPECT_EQ(shared.program.hp_tiles.size(), 3u * shared.program.weight_loads.size());
+  EXPECT_EQ(shared.program.hp_tiles[1].act_offset, 14u * 128);  // the group's second token block
+  EXPECT_EQ(shared.program.hp_tiles[1].weight_half, shared.program.hp_tiles[0].weight_half);
+}
+
+TEST(Mapper, HpRowEnginesMustDivideTheBlockRows) {
+  EngineShape e = engine();
+  e.hp_datapath.row_engines = 6;
+  GemmTask task;
+  task.gemm = gemm("hp");
+  try {
+    make_mapper(WeightFormat::kHp, e)->map(task);
+    ADD_FAILURE() << "6 row engines accepted for 16-row HP blocks";
+  } catch (const InputError& err) {
+    EXPECT_EQ(std::string(err.what())
+                  .rfind("hp_datapath.row_engines: 6 does not divide sparsity.hp_block_rows = 16", 0),
+              0u)
+        << err.what();
+  }
+  task.gemm = gemm("unstructured");  // any engine count walks unstructured weights
+  EXPECT_FALSE(make_mapper(WeightFormat::kUnstructured, e)->map(task).program.hp_tiles.empty());
 }
 
 TEST(Mapper, AGemmThatDoesNotFitNamesTheBuffer) {

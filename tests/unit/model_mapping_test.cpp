@@ -146,6 +146,83 @@ TEST(MemoryPlan, SlotsAndEnginesEachGetTheirOwnAreas) {
   EXPECT_EQ(many.input_at(2), many.input + 2 * many.input_bytes);
 }
 
+// Fused epilogues: GELU on FFN-up; the residual add and the layernorm that reads it on out_proj and FFN-down
+// (post-norm); pre-norm keeps the layernorm that starts the next layer apart. They join their GEMM's task.
+TEST(FusedEpilogues, FollowTheirGemmAndJoinItsTask) {
+  auto names = [](const std::vector<Op>& ops, const Epilogue& e) {
+    std::vector<std::string> v;
+    for (std::size_t j : e.ops) v.push_back(ops[j].name);
+    return v;
+  };
+  const auto post = lower_model(small_model(NormPosition::kPost), 16, LoweringOptions{});
+  const auto ep = fused_epilogues(post, true);
+  EXPECT_EQ(names(post, ep[index_of(post, "layer1.ffn_up")]), (std::vector<std::string>{"layer1.gelu"}));
+  EXPECT_FALSE(ep[index_of(post, "layer1.ffn_up")].by_rows);
+  EXPECT_EQ(names(post, ep[index_of(post, "layer1.out_proj")]),
+            (std::vector<std::string>{"layer1.residual1", "layer1.ln1"}));
+  EXPECT_TRUE(ep[index_of(post, "layer1.out_proj")].by_rows);
+  EXPECT_EQ(names(post, ep[index_of(post, "layer0.ffn_down")]),
+            (std::vector<std::string>{"layer0.residual2", "layer0.ln2"}));
+  EXPECT_TRUE(ep[index_of(post, "layer0.q_proj")].ops.empty());
+  // Per layer: q, k, v, two heads, out_proj (+ residual1, ln1), ffn_up (+ gelu), ffn_down (+ residual2, ln2).
+  EXPECT_EQ(batch_tasks(post, [](const Op&) { return std::vector<std::uint32_t>{1}; }, {}, ep).size(), 2u * 8);
+  for (const Epilogue& e : fused_epilogues(post, false)) EXPECT_TRUE(e.ops.empty());
+
+  const auto pre = lower_model(small_model(NormPosition::kPre), 16, LoweringOptions{});
+  const auto ee = fused_epilogues(pre, true);
+  EXPECT_EQ(names(pre, ee[index_of(pre, "layer0.out_proj")]),
+            (std::vector<std::string>{"layer0.residual1", "layer0.ln2"}));
+  EXPECT_EQ(names(pre, ee[index_of(pre, "layer0.ffn_down")]), (std::vector<std::string>{"layer0.residual2"}));
+}
+
+// The blocks tile the GEMM's output exactly; a block's GEMM and SFU operation address the block.
+TEST(FusedEpilogues, BlocksCoverTheOutputAndAddressIt) {
+  const auto ops = lower_model(small_model(NormPosition::kPost), 40, LoweringOptions{});
+  const auto ep = fused_epilogues(ops, true);
+  const std::size_t up = index_of(ops, "layer0.ffn_up"), out = index_of(ops, "layer0.out_proj");
+  // GELU: columns of 32 outputs (n = 32), cut into at most ceil(40 / 16) = 3 blocks of multiples of 8.
+  const auto cb = ep[up].blocks(ops[up], 16, 8, 4);
+  ASSERT_EQ(cb.size(), 2u);  // ceil(32 / 3) = 11 -> 16 columns a block
+  EXPECT_EQ(cb[1].col0, 16u);
+  EXPECT_EQ(cb[1].cols, 16u);
+  EXPECT_EQ(cb[1].rows, 40u);
+  // Residual and layernorm: rows of 16 tokens, the last one short.
+  const auto rb = ep[out].blocks(ops[out], 16, 8, 4);
+  ASSERT_EQ(rb.size(), 3u);
+  EXPECT_EQ(rb[2].row0, 32u);
+  EXPECT_EQ(rb[2].rows, 8u);
+  EXPECT_EQ(rb[2].cols, 16u);
+
+  GemmLayout whole;
+  whole.a_address = 1000;
+  whole.a_stride = 16;
+  whole.w_address = 5000;
+  whole.w_stride = 16;
+  whole.c_address = 9000;
+  whole.c_stride = 128;  // int32 outputs, 32 columns
+  const GemmLayout l = gemm_block_layout(whole, {16, 16, 8, 8});
+  EXPECT_EQ(l.a_address, 1000u + 16 * 16);
+  EXPECT_EQ(l.w_address, 5000u + 8 * 16);
+  EXPECT_EQ(l.c_address, 9000u + 16 * 128 + 8 * 4);
+
+  sfu::SfuOp gelu;
+  gelu.kind = sfu::SfuKind::kGelu;
+  gelu.rows = 40;
+  gelu.row_len = 32;
+  gelu.inputs.push_back({9000, 40, 32 * 4, 128, 0});
+  gelu.output = {20000, 40, 32, 32, 0};
+  const sfu::SfuOp b = sfu_block(gelu, {0, 40, 16, 16});
+  EXPECT_EQ(b.row_len, 16u);
+  EXPECT_EQ(b.inputs[0].address, 9000u + 16 * 4);
+  EXPECT_EQ(b.inputs[0].row_bytes, 16u * 4);
+  EXPECT_EQ(b.inputs[0].stride, 128u);
+  EXPECT_EQ(b.output.address, 20000u + 16);
+  EXPECT_EQ(b.output.row_bytes, 16u);
+  sfu::SfuOp ln = gelu;
+  ln.kind = sfu::SfuKind::kLayerNorm;
+  EXPECT_THROW(sfu_block(ln, {0, 40, 16, 16}), std::logic_error);
+}
+
 TEST(AttentionBlocks, TwoBlocksOfScoresMustFitTheScoreBuffer) {
   // L = 128: a block of r rows of int32 scores takes 512 r bytes; two of them must fit.
   AttentionBlocks b = attention_blocks(128, 32, 64 * 1024, 0, true);

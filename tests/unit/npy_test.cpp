@@ -213,7 +213,7 @@ TEST(Npy, ReadsFromAFileAndNamesAMissingOne) {
   EXPECT_EQ(npy_to_float_matrix(read_npy(path)).data, (std::vector<float>{1.0f}));
   std::remove(path.c_str());
   const std::string err = error_of([&] { read_npy(path); });
-  EXPECT_EQ(err, path + ": cannot open: No such file or directory");
+  EXPECT_EQ(err, path + ": cannot open .npy file (no such file)");
 }
 
 }  // namespace

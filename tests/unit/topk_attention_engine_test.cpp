@@ -13,6 +13,7 @@
 
 #include "modules/common/error.h"
 #include "modules/common/rng.h"
+#include "modules/pe_array/pe_array_engine.h"
 
 namespace tacsim::sfu {
 namespace {
@@ -25,6 +26,7 @@ TopkAttentionParams small_params() {
   p.score_lanes = 4;
   p.lut_per_lane = 4;
   p.lut_latency_cycles = 3;
+  p.merge_width = 1;
   p.merge_latency_cycles = 2;
   p.exact_lanes = 2;
   p.exact_macs_per_lane = 4;
@@ -359,27 +361,42 @@ TopkRequants random_requants(Rng& rng, const TopkAttentionParams& p) {
   return rq;
 }
 
-TEST(TopkAttentionEngine, ContextMatchesPlainReference) {
-  Rng rng(777);
-  for (int c = 0; c < 400; ++c) {
+// Random heads against reference_topk_head: kept keys, probabilities and context, bit for bit. A causal
+// head (l_k >= l_q) also puts no probability on a key after its query's.
+void check_context_against_reference(TopkMask mask, std::uint64_t seed, int cases) {
+  Rng rng(seed);
+  const bool causal = mask == TopkMask::kCausal;
+  for (int c = 0; c < cases; ++c) {
     TopkAttentionParams p;
     p.top_k = 1 + rng.below(24);
     p.softmax.score_frac_bits = rng.below(10);
     p.softmax.prob_frac_bits = 1 + rng.below(20);
-    const std::size_t l_q = 1 + rng.below(6), l_k = 1 + rng.below(60), d = 1 + rng.below(24);
+    const std::size_t l_q = 1 + rng.below(causal ? 20 : 6);
+    const std::size_t l_k = (causal ? l_q : 1) + rng.below(causal ? 6 : 60), d = 1 + rng.below(24);
     const int range = c % 3 == 0 ? 3 : 127;
     const auto q = random_int8(rng, l_q * d, range);
     const auto k = random_int8(rng, l_k * d, range);
     const auto v = random_int8(rng, l_k * d, 127);
     const TopkRequants rq = random_requants(rng, p);
     TopkAttentionEngine engine(p);
-    const TopkHeadResult r = engine.run_head(0, l_q, l_k, d, q, k, v, rq);
-    const TopkReference ref = reference_topk_head(p, l_q, l_k, d, q, k, v, rq.score, rq.prob, rq.ctx);
+    const TopkHeadResult r = engine.run_head(0, l_q, l_k, d, q, k, v, rq, mask);
+    const TopkReference ref = reference_topk_head(p, l_q, l_k, d, q, k, v, rq.score, rq.prob, rq.ctx, mask);
     ASSERT_EQ(r.topk, ref.topk) << c;
     ASSERT_EQ(r.probs, ref.probs) << c;
     ASSERT_EQ(r.context_acc, ref.context_acc) << c;
     ASSERT_EQ(r.context, ref.context) << c;
+    if (!causal) continue;
+    for (std::size_t i = 0; i < l_q; ++i)
+      for (std::size_t j = l_k - l_q + i + 1; j < l_k; ++j) ASSERT_EQ(r.probs[i * l_k + j], 0) << c;
   }
+}
+
+TEST(TopkAttentionEngine, ContextMatchesPlainReference) {
+  check_context_against_reference(TopkMask::kNone, 777, 400);
+}
+
+TEST(TopkAttentionEngine, CausalContextMatchesPlainReference) {
+  check_context_against_reference(TopkMask::kCausal, 555, 300);
 }
 
 TopkAttentionParams random_params(Rng& rng) {
@@ -390,6 +407,7 @@ TopkAttentionParams random_params(Rng& rng) {
   p.score_lanes = 1 + rng.below(6);
   p.lut_per_lane = 1 + rng.below(8);
   p.lut_latency_cycles = 1 + rng.below(5);
+  p.merge_width = 1 + rng.below(4);
   p.merge_latency_cycles = 1 + rng.below(4);
   p.exact_lanes = 1 + rng.below(4);
   p.exact_macs_per_lane = 1 + rng.below(8);
@@ -414,6 +432,7 @@ TopkAttentionParams random_params(Rng& rng) {
 TEST(TopkAttentionEngine, DifferentialAgainstStepModel) {
   Rng rng(8080);
   constexpr int kCases = 10000;
+  std::size_t causal_heads = 0;
   for (int c = 0; c < kCases; ++c) {
     const TopkAttentionParams p = random_params(rng);
     ASSERT_EQ(p.validate(), "") << c;
@@ -421,23 +440,30 @@ TEST(TopkAttentionEngine, DifferentialAgainstStepModel) {
     TopkAttentionStepModel step(p);
     std::vector<TopkHeadResult> fast;
     std::vector<std::size_t> ids;
+    std::vector<TopkMask> masks;
     const std::size_t heads = 1 + rng.below(3);
     Cycle ready = rng.below(5);
     for (std::size_t h = 0; h < heads; ++h) {
       if (rng.below(2)) ready += rng.below(60);
-      const std::size_t l_q = 1 + rng.below(5), l_k = 1 + rng.below(24), d = 1 + rng.below(12);
+      // A third of the heads are causal (l_k >= l_q): their queries see fewer keys, and keep fewer.
+      const TopkMask mask = rng.below(3) == 0 ? TopkMask::kCausal : TopkMask::kNone;
+      const std::size_t l_q = 1 + rng.below(5), d = 1 + rng.below(12);
+      const std::size_t l_k = (mask == TopkMask::kCausal ? l_q : 1) + rng.below(24);
+      causal_heads += mask == TopkMask::kCausal ? 1 : 0;
       const int range = rng.below(4) == 0 ? 2 : 127;
       const auto q = random_int8(rng, l_q * d, range);
       const auto k = random_int8(rng, l_k * d, range);
       if (rng.below(4) == 0) {
-        fast.push_back(engine.run_head(ready, l_q, l_k, d, q, k));
-        ids.push_back(step.enqueue_head(ready, l_q, l_k, d, q, k));
+        fast.push_back(engine.run_head(ready, l_q, l_k, d, q, k, mask));
+        ids.push_back(step.enqueue_head(ready, l_q, l_k, d, q, k, mask));
+        masks.push_back(mask);
         continue;
       }
       const auto v = random_int8(rng, l_k * d, 127);
       const TopkRequants rq = random_requants(rng, p);
-      fast.push_back(engine.run_head(ready, l_q, l_k, d, q, k, v, rq));
-      ids.push_back(step.enqueue_head(ready, l_q, l_k, d, q, k, v, rq));
+      fast.push_back(engine.run_head(ready, l_q, l_k, d, q, k, v, rq, mask));
+      ids.push_back(step.enqueue_head(ready, l_q, l_k, d, q, k, v, rq, mask));
+      masks.push_back(mask);
     }
     for (Cycle guard = 0; !step.idle(); ++guard) {
       ASSERT_LT(guard, 1000000u) << c;
@@ -464,20 +490,133 @@ TEST(TopkAttentionEngine, DifferentialAgainstStepModel) {
     ASSERT_EQ(step.softmax_counters(), engine.softmax_counters()) << c;
     // One head on an idle unit: cycles() is the first head's done less its start.
     if (fast[0].timing.quant_start == 0) {
-      ASSERT_EQ(TopkAttentionEngine::cycles(p, fast[0].l_q, fast[0].l_k, fast[0].d), fast[0].timing.done)
+      ASSERT_EQ(TopkAttentionEngine::cycles(p, fast[0].l_q, fast[0].l_k, fast[0].d, masks[0]),
+                fast[0].timing.done)
           << c;
     }
   }
+  EXPECT_GT(causal_heads, 5000u);
 }
 
 TEST(TopkAttentionEngine, CyclesGrowLinearlyWithKeysForFixedK) {
   // One query: every term but the approximate scoring is independent of l_k once l_k >= top_k, so adding
-  // score_lanes * 64 keys adds exactly 64 groups x ceil(d / lut_per_lane) cycles of approximate scoring
-  // plus the quantiser's 2 * ceil(64 * score_lanes * d / quant_lanes) extra beats.
-  TopkAttentionParams p;  // 16 lanes x 16 LUTs, quant_lanes 64
+  // score_lanes * 16 keys adds exactly 16 groups x ceil(d / lut_per_lane) cycles of approximate scoring
+  // plus the quantiser's 2 * ceil(16 * score_lanes * d / quant_lanes) extra beats.
+  TopkAttentionParams p;  // 64 lanes x 64 LUTs, quant_lanes 256
   const Cycle a = TopkAttentionEngine::cycles(p, 1, 1024, 64);
   const Cycle b = TopkAttentionEngine::cycles(p, 1, 2048, 64);
-  EXPECT_EQ(b - a, 64u * 4 + 2 * (1024u * 64 / 64));  // 256 + 2048
+  EXPECT_EQ(b - a, 16u * 1 + 2 * (1024u * 64 / 256));  // 16 + 512
+}
+
+TEST(TopkAttentionEngine, DefaultsTakeSixteenCyclesAQueryUpToAThousandKeys) {
+  // d 64, top_k 32 (the defaults): approximate scoring ceil(l_k / 64) x 1, merge 32 / 4, exact
+  // ceil(32 / 4) x ceil(64 / 32), S.V ceil(64 / 4) x ceil(32 / 32): 16 cycles for the busiest stage up to
+  // l_k = 1,024. Two slots per buffer: an index slot is held from the merge's start to exact's last beat,
+  // 8 - 1 + 2 + 16 = 25 cycles; a probability slot from the softmax's first beat (done 14 later: max 2,
+  // exp 4, reciprocal 6, normalise 2) to S.V's last, 14 + 1 + 16 = 31: both under 2 x 16. So a head advances
+  // 16 cycles a query: l_q queries take 16 l_q cycles plus the quantiser and the pipeline's fill, and
+  // doubling the length doubles the cost (the quantiser's 4 l d / 256 cycles grow linearly too).
+  const TopkAttentionParams p;
+  for (std::size_t L : {256, 512, 1024}) {
+    TopkAttentionEngine e(p);
+    const TopkHeadTiming t = e.schedule_head(0, L, L, 64);
+    for (std::size_t i = 1; i < L; ++i)
+      ASSERT_EQ(t.queries[i].context_done - t.queries[i - 1].context_done, 16u) << L << " query " << i;
+  }
+  const double ratio = double(TopkAttentionEngine::cycles(p, 1024, 1024, 64)) /
+                       double(TopkAttentionEngine::cycles(p, 512, 512, 64));
+  EXPECT_LT(ratio, 2.05);
+  EXPECT_GT(ratio, 1.95);
+}
+
+TEST(TopkAttentionEngine, DefaultBudgetStaysWellBelowThePeArrays) {
+  // The README's fairness rule: counting a 4x4-bit LUT product as a quarter of an int8 MAC, the default unit
+  // has 64 x 64 / 4 + 4 x 32 + 4 x 32 = 1,280 int8-MAC equivalents, under a third of the default PE array's
+  // 32 x 32 x 4 = 4,096, which dense attention uses; its softmax is 32 lanes.
+  const TopkAttentionParams t;
+  const pe_array::Params a;
+  const std::uint64_t luts = std::uint64_t{t.score_lanes} * t.lut_per_lane;
+  const std::uint64_t macs =
+      std::uint64_t{t.exact_lanes} * t.exact_macs_per_lane + std::uint64_t{t.sv_lanes} * t.sv_macs_per_lane;
+  const std::uint64_t array = std::uint64_t{a.rows} * a.cols * a.macs_per_pe;
+  EXPECT_EQ(luts / 4 + macs, 1280u);
+  EXPECT_EQ(array, 4096u);
+  EXPECT_LT(3 * (luts / 4 + macs), array);
+  EXPECT_EQ(t.softmax.lanes, 32u);
+}
+
+TEST(TopkAttentionEngine, MergeWidthTakesSeveralKeysACycle) {
+  // small_params with merge_width 2: the merge of query 0 (kept 3) takes ceil(3 / 2) = 2 cycles, 16..17,
+  // its indices done 17 + 2 = 19, one cycle before TimingHandDerived's 20; the keys are the same.
+  TopkAttentionParams p = small_params();
+  Rng rng(1);
+  const auto q = random_int8(rng, 8, 127);
+  const auto k = random_int8(rng, 32, 127);
+  const TopkHeadResult one = TopkAttentionEngine(p).run_head(0, 2, 8, 4, q, k);
+  p.merge_width = 2;
+  const TopkHeadResult two = TopkAttentionEngine(p).run_head(0, 2, 8, 4, q, k);
+  EXPECT_EQ(two.timing.queries[0].merge_start, 16u);
+  EXPECT_EQ(two.timing.queries[0].exact_start, 19u);
+  EXPECT_EQ(two.topk, one.topk);
+  EXPECT_EQ(two.probs, one.probs);
+  TopkAttentionStepModel step(p);
+  const std::size_t h = step.enqueue_head(0, 2, 8, 4, q, k);
+  while (!step.idle()) step.step();
+  EXPECT_EQ(step.result(h).timing.queries, two.timing.queries);
+}
+
+TEST(TopkAttentionEngine, CausalQueriesSeeOnlyEarlierKeys) {
+  // l_q = l_k = 4, d 4, top_k 3 (small_params): query i sees keys 0..i and keeps min(3, i + 1).
+  // Approximate scoring: ceil((i + 1) / 4) = 1 group for every query; merge 1, 2, 3, 3 cycles.
+  const TopkAttentionParams p = small_params();
+  Rng rng(4);
+  const auto q = random_int8(rng, 16, 127);
+  const auto k = random_int8(rng, 16, 127);
+  const auto v = random_int8(rng, 16, 127);
+  TopkAttentionEngine engine(p);
+  const TopkRequants rq = engine.default_requants();
+  const TopkHeadResult r = engine.run_head(0, 4, 4, 4, q, k, v, rq, TopkMask::kCausal);
+  ASSERT_EQ(r.kept, 3u);
+  // Query 0 keeps key 0 alone; its other slots are empty. No query keeps a key after itself.
+  EXPECT_EQ(r.topk[0], 0u);
+  EXPECT_EQ(r.topk[1], kNoKey);
+  EXPECT_EQ(r.topk[2], kNoKey);
+  for (std::size_t i = 0; i < 4; ++i)
+    for (std::size_t n = 0; n < 3; ++n) {
+      const std::uint32_t key = r.topk[i * 3 + n];
+      if (n < std::min<std::size_t>(3, i + 1)) {
+        EXPECT_LE(key, i);
+      } else {
+        EXPECT_EQ(key, kNoKey);
+      }
+    }
+  // Query 0's only key gets probability 1: its context row is v's row 0 through the requantisers.
+  for (std::size_t c = 0; c < 4; ++c) EXPECT_EQ(r.context_acc[c], rq.prob.apply(1 << 15) * int{v[c]});
+  const TopkReference ref = reference_topk_head(p, 4, 4, 4, q, k, v, rq.score, rq.prob, rq.ctx, TopkMask::kCausal);
+  EXPECT_EQ(r.topk, ref.topk);
+  EXPECT_EQ(r.probs, ref.probs);
+  EXPECT_EQ(r.context, ref.context);
+  // Counters: LUT products over 1 + 2 + 3 + 4 visible keys x d 4; kept 1 + 2 + 3 + 3 = 9 keys x d 4 MACs.
+  EXPECT_EQ(engine.counters().lut_products, 40u);
+  EXPECT_EQ(engine.counters().exact_macs, 36u);
+  EXPECT_EQ(engine.counters().sv_macs, 36u);
+  // Quantiser: K and Q 2 beats of 8 each: code pass from 0 + 4 - 1 + 2 = 5, codes at 5 + 4 - 1 + 2 = 10.
+  // Approximate scoring, one beat a query: query 0 at 10, lists done 13, merge (1 key) 13; query 1 at 11,
+  // merge (2 keys) 14..15. Query 2 waits for sorter bank 0 (free after query 0's merge, 14): lists 17, merge
+  // (3 keys) 17..19; query 3 waits for bank 1 (free at 16): lists 19, merge waits for the unit: 20..22.
+  EXPECT_EQ(r.timing.codes_ready, 10u);
+  EXPECT_EQ(r.timing.queries[0].merge_start, 13u);
+  EXPECT_EQ(r.timing.queries[1].merge_start, 14u);
+  EXPECT_EQ(r.timing.queries[2].approx_start, 14u);
+  EXPECT_EQ(r.timing.queries[2].merge_start, 17u);
+  EXPECT_EQ(r.timing.queries[3].merge_start, 20u);
+  TopkAttentionStepModel step(p);
+  const std::size_t id = step.enqueue_head(0, 4, 4, 4, q, k, v, rq, TopkMask::kCausal);
+  while (!step.idle()) step.step();
+  EXPECT_EQ(step.result(id).timing.queries, r.timing.queries);
+  EXPECT_EQ(step.result(id).topk, r.topk);
+  EXPECT_EQ(step.counters(), engine.counters());
+  EXPECT_THROW(engine.run_head(0, 4, 3, 4, q, std::vector<std::int8_t>(12), TopkMask::kCausal), InputError);
 }
 
 }  // namespace

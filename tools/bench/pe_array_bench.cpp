@@ -60,7 +60,8 @@ std::pair<Cycle, double> run_fast(const Params& p, const Workload& w, bool value
       e.begin_tile(s);
       const Chunk c = chunk_of(w, m0, n0);
       e.issue_chunk(0, w.slots, values ? &c : nullptr);
-      done = e.end_tile();
+      e.end_tile();
+      done = e.drain_tile(0);
     }
   return {done, seconds_since(t0)};
 }

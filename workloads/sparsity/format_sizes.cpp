@@ -102,8 +102,7 @@ FormatSizes sizes_of(const Mask& mask, const FormatSizeParams& p) {
     s.nm_bitmap = nm_payload_bytes(mask.rows, mask.cols, spec, NmEncoding::kBitmap);
   }
   const HpParams& hp = p.hp;
-  if (mask.rows % hp.block_rows == 0 && mask.cols % hp.block_cols == 0 &&
-      check_hp_banks(mask, hp.block_cols, hp.banks).ok) {
+  if (mask.rows % hp.block_rows == 0 && mask.cols % hp.block_cols == 0 && check_hp_banks(mask, hp).ok) {
     s.hp_fits = true;
     // Same rule as to_hp: a block is kept when it keeps anything; k is the fullest row of any block.
     for (int r0 = 0; r0 < mask.rows; r0 += hp.block_rows) {

@@ -1,29 +1,64 @@
 #include "workloads/sparsity/hp_pruner.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <numeric>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace tacsim::sparsity {
 namespace {
 
-// Per-row level-2 choice inside one block: the best column of every bank, then the k best of those.
-template <typename T>
-void choose_row(const DenseMatrix<T>& w, int r, int c0, const HpParams& p, int k, Mask& mask) {
-  const int used_banks = hp_max_nnz_per_row(p);
-  std::vector<int> best(static_cast<std::size_t>(used_banks), -1);
-  for (int c = 0; c < p.block_cols; ++c) {
-    const int b = hp_bank(c, p.block_cols, p.banks);
-    // Strictly greater keeps the lower column on ties, since c ascends.
-    if (best[b] < 0 || magnitude(w.at(r, c0 + c)) > magnitude(w.at(r, c0 + best[b]))) best[b] = c;
-  }
-  std::partial_sort(best.begin(), best.begin() + k, best.end(), [&](int a, int b) {
-    const float ma = magnitude(w.at(r, c0 + a));
-    const float mb = magnitude(w.at(r, c0 + b));
-    return ma != mb ? ma > mb : a < b;
+// Indices by magnitude, largest first, ties to the lower index. int8 magnitudes are the integers 0..128, so a
+// counting sort does it in one pass; other values sort by comparison.
+void rank_by_magnitude(const std::vector<float>& mag, std::vector<std::size_t>& rank) {
+  const bool small_integers = std::all_of(mag.begin(), mag.end(), [](float m) {
+    return m >= 0 && m <= 128 && m == static_cast<float>(static_cast<int>(m));
   });
-  for (int s = 0; s < k; ++s) mask.set(r, c0 + best[s], true);
+  if (!small_integers) {
+    std::sort(rank.begin(), rank.end(),
+              [&](std::size_t a, std::size_t b) { return mag[a] != mag[b] ? mag[a] > mag[b] : a < b; });
+    return;
+  }
+  std::array<std::size_t, 130> start{};  // start[128 - m + 1]: entries of larger magnitude than m
+  for (float m : mag) ++start[static_cast<std::size_t>(128 - static_cast<int>(m)) + 1];
+  for (std::size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
+  for (std::size_t i = 0; i < mag.size(); ++i)
+    rank[start[static_cast<std::size_t>(128 - static_cast<int>(mag[i]))]++] = i;
+}
+
+// Level 2 inside one block, one group of rows processed together at a time: every (row, column) of the
+// group by |w| (ties: lower row, then lower column), taken greedily while the row is short and the bank is
+// free to it, then HpGroupFill's augmenting moves for a row left short. With group_rows 1 this is the best
+// column of each bank, then the k best of those: no bank-distinct choice of k has a larger sum of |w|.
+template <typename T>
+void choose_block(const DenseMatrix<T>& w, int r0, int c0, const HpParams& p, int k, HpGroupFill& filler,
+                  Mask& mask) {
+  const std::size_t n = static_cast<std::size_t>(p.group_rows) * p.block_cols;
+  std::vector<std::pair<int, int>> order(n);
+  std::vector<std::size_t> rank(n);
+  std::vector<float> mag(n);
+  std::vector<std::uint8_t> chosen(n);
+  for (int g = 0; g < p.block_rows; g += p.group_rows) {
+    // Index i = row * block_cols + column orders ties by row, then column.
+    for (std::size_t i = 0; i < n; ++i) {
+      mag[i] = magnitude(
+          w.at(r0 + g + static_cast<int>(i) / p.block_cols, c0 + static_cast<int>(i) % p.block_cols));
+      rank[i] = i;
+    }
+    rank_by_magnitude(mag, rank);
+    for (std::size_t i = 0; i < n; ++i)
+      order[i] = {static_cast<int>(rank[i]) / p.block_cols, static_cast<int>(rank[i]) % p.block_cols};
+    std::fill(chosen.begin(), chosen.end(), 0);
+    // plan_hp keeps k within hp_max_nnz_per_row, for which a choice always exists (FORMATS.md).
+    if (!filler.fill(chosen, k, order))
+      throw std::logic_error("prune_hp: no level-2 choice for rows " + std::to_string(r0 + g));
+    for (int i = 0; i < p.group_rows; ++i)
+      for (int c = 0; c < p.block_cols; ++c)
+        if (chosen[static_cast<std::size_t>(i) * p.block_cols + c]) mask.set(r0 + g + i, c0 + c, true);
+  }
 }
 
 template <typename T>
@@ -45,10 +80,11 @@ Mask hp_mask(const DenseMatrix<T>& w, const HpParams& p, HpPlan* plan_out) {
       order.begin(), order.begin() + plan.kept_blocks, order.end(),
       [&](std::int64_t a, std::int64_t b) { return energy[a] != energy[b] ? energy[a] > energy[b] : a < b; });
   Mask mask(w.rows, w.cols);
+  HpGroupFill filler(p);
   for (std::int64_t j = 0; j < plan.kept_blocks; ++j) {
     const int r0 = static_cast<int>(order[j] / grid_cols) * p.block_rows;
     const int c0 = static_cast<int>(order[j] % grid_cols) * p.block_cols;
-    for (int i = 0; i < p.block_rows; ++i) choose_row(w, r0 + i, c0, p, plan.nnz_per_row, mask);
+    choose_block(w, r0, c0, p, plan.nnz_per_row, filler, mask);
   }
   if (plan_out != nullptr) *plan_out = plan;
   return mask;

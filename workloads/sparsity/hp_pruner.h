@@ -3,7 +3,8 @@
 // Compression Co-Optimization", ICCAD 2021), as this project defines it (DESIGN.md section 4):
 //   level 1 keeps whole block_rows x block_cols blocks of W, those of largest L2 norm;
 //   level 2 keeps, in every row of every kept block, exactly nnz_per_row entries whose activation banks
-//   (hp_bank() of their column) are pairwise distinct.
+//   (hp_bank() of their column) are pairwise distinct, and no bank holds more than ports_per_bank of the
+//   entries of the group_rows rows processed together.
 // The result is stored in the HP format (modules/formats/hp.h).
 #include <cstdint>
 
@@ -29,10 +30,12 @@ struct HpPlan {
 // Throws InputError when params are invalid or rows / cols are not multiples of the block shape.
 HpPlan plan_hp(int rows, int cols, const HpParams& params);
 
-// The HP pruner. Level 1 ranks blocks by sum of w^2 (ties: lower block id). Level 2, per row of a kept block,
-// takes the largest |w| of each bank (ties: lower column), then the nnz_per_row largest of those (ties: lower
-// column): the largest sum of |w| any bank-distinct choice of that many can have. `plan`, when given,
-// receives the split and the achieved sparsity.
+// The HP pruner. Level 1 ranks blocks by sum of w^2 (ties: lower block id). Level 2, per group of rows of a
+// kept block, takes the group's entries by |w| (ties: lower row, then lower column) while their row is short
+// and their bank free to it, then moves entries between banks when that leaves a row short (fill_hp_group).
+// With group_rows 1 this is, per row, the largest |w| of each bank, then the nnz_per_row largest of those:
+// the largest sum of |w| any bank-distinct choice of that many can have. `plan`, when given, receives the
+// split and the achieved sparsity.
 Mask prune_hp_mask(const Int8Matrix& w, const HpParams& params, HpPlan* plan = nullptr);
 Mask prune_hp_mask(const FloatMatrix& w, const HpParams& params, HpPlan* plan = nullptr);
 // prune_hp_mask followed by to_hp.

@@ -8,6 +8,7 @@
 #include <iterator>
 
 #include "modules/common/error.h"
+#include "modules/common/text.h"
 
 namespace tacsim::sparsity {
 namespace {
@@ -373,8 +374,7 @@ NpyArray parse_npy(const std::vector<std::uint8_t>& bytes, const std::string& so
 }
 
 NpyArray read_npy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": cannot open: " + std::strerror(errno));
+  std::ifstream in = text::open_input(path, ".npy file");
   std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) throw InputError(path + ": read error");
   return parse_npy(bytes, path);

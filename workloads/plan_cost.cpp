@@ -1,0 +1,168 @@
+#include "workloads/plan_cost.h"
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <iterator>
+#include <map>
+#include <stdexcept>
+#include <vector>
+
+namespace tacsim::workloads {
+
+std::uint64_t MemoryModel::moved(const dma::BlockMove& b) const {
+  const std::uint64_t bb = std::max<std::uint32_t>(burst_bytes, 1);
+  auto up = [bb](std::uint64_t x) { return (x + bb - 1) / bb * bb; };
+  return b.stride == b.row_bytes ? up(b.bytes()) : std::uint64_t{b.rows} * up(b.row_bytes);
+}
+
+namespace {
+
+// The memory's data bus at its peak rate. A transfer takes whatever bus cycles are free from the cycle it is
+// asked for on, in as many pieces as it takes, as a memory controller interleaves the bursts of every queued
+// transaction: one asked for later in the plan's order may still fill a gap left before an earlier one. It is
+// done its latency (a read's, or a posted write's) after its last byte.
+class Bus {
+ public:
+  explicit Bus(const MemoryModel& m) : m_(m) {}
+  std::uint64_t moved(const dma::BlockMove& b) const { return m_.moved(b); }
+  Cycle transfer(Cycle at, std::uint64_t bytes, bool write = false) {
+    const Cycle latency = write ? m_.write_latency_cycles : m_.latency_cycles;
+    Cycle need = static_cast<Cycle>(std::ceil(double(bytes) / m_.bytes_per_cycle));
+    if (need == 0) return at + latency;
+    Cycle t = at, last = at;
+    while (need > 0) {
+      auto it = busy_.upper_bound(t);  // busy_: disjoint [start, end) intervals by start
+      if (it != busy_.begin() && std::prev(it)->second > t) {
+        t = std::prev(it)->second;  // t is busy: skip to the interval's end
+        continue;
+      }
+      const Cycle end = it == busy_.end() ? t + need : std::min(it->first, t + need);
+      need -= end - t;
+      claim(t, end);
+      last = t = end;
+    }
+    return last + latency;
+  }
+
+ private:
+  // Marks [s, e) busy, merging with the neighbours it touches.
+  void claim(Cycle s, Cycle e) {
+    auto next = busy_.lower_bound(s);
+    if (next != busy_.begin() && std::prev(next)->second == s) {
+      --next;
+      s = next->first;
+      next = busy_.erase(next);
+    }
+    if (next != busy_.end() && next->first == e) {
+      e = next->second;
+      busy_.erase(next);
+    }
+    busy_[s] = e;
+  }
+
+  MemoryModel m_;
+  std::map<Cycle, Cycle> busy_;
+};
+
+// One operand buffer's loads, as the controller's loader issues them: load i once load i - 1 has been asked
+// for and load i - 2 has left half i % 2.
+class Loader {
+ public:
+  explicit Loader(const std::vector<Load>& loads)
+      : loads_(loads), ready_(loads.size()), release_(loads.size()), uses_(loads.size()) {
+    for (std::size_t i = 0; i < loads.size(); ++i) uses_[i] = loads[i].uses;
+  }
+  void advance(Bus& bus) {
+    while (next_ < loads_.size() && (next_ < 2 || uses_[next_ - 2] == 0)) {
+      const Cycle at = std::max(last_request_, next_ < 2 ? Cycle{0} : release_[next_ - 2]);
+      std::uint64_t bytes = 0;
+      for (const dma::BlockMove& b : loads_[next_].blocks) bytes += bus.moved(b);
+      ready_[next_] = bus.transfer(at, bytes);
+      last_request_ = at;
+      ++next_;
+    }
+  }
+  Cycle ready(std::uint32_t i) const {
+    if (i >= next_) throw std::logic_error("estimate_plan: a chunk reads a load whose half is still taken");
+    return ready_[i];
+  }
+  // A chunk whose last step issued at `last` has read load i.
+  void use(std::uint32_t i, Cycle last) {
+    if (--uses_[i] == 0) release_[i] = last + 1;
+  }
+
+ private:
+  const std::vector<Load>& loads_;
+  std::vector<Cycle> ready_, release_;
+  std::vector<std::uint32_t> uses_;
+  std::size_t next_ = 0;
+  Cycle last_request_ = 0;
+};
+
+}  // namespace
+
+PlanCost estimate_plan(const GemmPlan& plan, const pe_array::Params& pe, const MemoryModel& memory) {
+  if (memory.bytes_per_cycle <= 0) throw std::invalid_argument("estimate_plan: the memory has no bandwidth");
+  PlanCost cost;
+  cost.dram_bytes = plan.bytes_loaded() + plan.bytes_written();
+  std::vector<std::uint64_t> fill_bytes;
+  for (const TilePlan& t : plan.tiles) {
+    if (fill_bytes.size() <= t.fill) fill_bytes.resize(t.fill + 1, 0);
+    fill_bytes[t.fill] += t.writes_back ? memory.moved(t.writeback) : 0;
+  }
+  const bool sparse = plan.format.sparse();
+  auto shape = [&](const TilePlan& t) { return pe_array::TileShape{t.rows, t.cols, t.steps, sparse}; };
+
+  {
+    // The array alone: operands and output halves always there.
+    pe_array::PeArrayEngine e(pe);
+    for (const TilePlan& t : plan.tiles) {
+      while (!e.can_begin(shape(t))) cost.compute_cycles = e.drain_tile(0);
+      e.begin_tile(shape(t));
+      for (const ChunkPlan& c : t.chunks) e.issue_chunk(0, c.slots, nullptr);
+      e.end_tile();
+    }
+    while (e.undrained() > 0) cost.compute_cycles = e.drain_tile(0);
+  }
+
+  Bus bus(memory);
+  Loader act(plan.act_loads), weight(plan.weight_loads);
+  pe_array::PeArrayEngine e(pe);
+  // Fill f's half is free once fill f - 2's write-back is done; the writer takes the fills in order.
+  std::vector<Cycle> written;
+  Cycle writer_at = 0;
+  auto out_free = [&](std::uint32_t fill) { return fill < 2 ? Cycle{0} : written.at(fill - 2); };
+  std::deque<const TilePlan*> ended;
+  auto drain = [&] {
+    const TilePlan& t = *ended.front();
+    ended.pop_front();
+    const Cycle done = e.drain_tile(t.slot.claim ? out_free(t.fill) : 0);
+    if (!t.slot.complete) return;
+    writer_at = std::max({writer_at, done, out_free(t.fill)});
+    written.push_back(bus.transfer(writer_at, fill_bytes[t.fill], true));
+  };
+  for (const TilePlan& t : plan.tiles) {
+    act.advance(bus);
+    weight.advance(bus);
+    while (!e.can_begin(shape(t))) drain();
+    e.begin_tile(shape(t));
+    // One accumulator set: the fill's first tile claims its half before its first step.
+    const Cycle out_ready = t.slot.claim && !pe.overlap_drain ? out_free(t.fill) : 0;
+    for (const ChunkPlan& c : t.chunks) {
+      const Cycle ready = std::max(act.ready(c.act_load), weight.ready(c.weight_load));
+      const Cycle last = e.issue_chunk(ready, c.slots, nullptr, out_ready);
+      act.use(c.act_load, last);
+      weight.use(c.weight_load, last);
+      act.advance(bus);
+      weight.advance(bus);
+    }
+    e.end_tile();
+    ended.push_back(&t);
+  }
+  while (!ended.empty()) drain();
+  cost.cycles = written.empty() ? 0 : *std::max_element(written.begin(), written.end());
+  return cost;
+}
+
+}  // namespace tacsim::workloads

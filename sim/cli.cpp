@@ -1,5 +1,6 @@
 #include "sim/cli.h"
 
+#include <cmath>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -8,12 +9,15 @@
 #include <fmt/format.h>
 
 #include "modules/common/error.h"
+#include "modules/common/text.h"
+#include "sim/capacity_search.h"
 #include "sim/config.h"
 #include "sim/diff_command.h"
 #include "sim/format_report.h"
 #include "sim/memtest.h"
 #include "sim/pareto_command.h"
 #include "sim/run.h"
+#include "sim/sweep_analysis.h"
 #include "sim/sweep_command.h"
 #include "sim/trace_command.h"
 #include "sim/version.h"
@@ -59,10 +63,27 @@ po::options_description run_options() {
   auto d = common_options("tacsim run options", "pe_array.rows=64");
   d.add_options()("workload,w", po::value<std::string>()->value_name("NAME"), "shorthand for --set sim.workload=NAME")(
       "model,m", po::value<std::string>()->value_name("NAME"),
-      "run a Transformer model: --set sim.workload=model --set model.name=NAME")(
-      "seq-len", po::value<std::string>()->value_name("L[,L...]"), "shorthand for --set model.seq_lens=L[,L...]")(
-      "batch", po::value<std::string>()->value_name("N"), "shorthand for --set model.batch=N")(
-      "check", "compute values and compare them with the C++ reference: --set sim.check=true");
+      "the Transformer model: --set model.name=NAME, and without --trace, --set sim.workload=model (its own "
+      "sequences, --seq-len)")(
+      "seq-len", po::value<std::string>()->value_name("L[,L...]"),
+      "the model's own sequences: --set sim.workload=model --set model.seq_lens=L[,L...]")(
+      "batch", po::value<std::string>()->value_name("N"),
+      "each of them N times: --set sim.workload=model --set model.batch=N")(
+      "trace", po::value<std::string>()->value_name("FILE"),
+      "requests from a trace (traces/README.md; sst2-dev and azure-conv are bundled): --set sim.workload=trace "
+      "--set trace.file=FILE")(
+      "policy", po::value<std::string>()->value_name("P"),
+      "shorthand for --set scheduler.policy=P (fcfs, padded, length-aware)")(
+      "engines", po::value<std::string>()->value_name("E"), "shorthand for --set accel.engines=E")(
+      "check", "compute values and compare them with the C++ reference: --set sim.check=true")(
+      "find-max-rate",
+      "search the highest Poisson arrival rate of the trace's requests whose p99 latency meets --slo-p99 (one run "
+      "per probe, each in its own process)")(
+      "slo-p99", po::value<std::string>()->value_name("T"), "--find-max-rate: the p99 latency to meet, e.g. 5ms, 800us")(
+      "rate-lo", po::value<std::string>()->value_name("R"), "--find-max-rate: the lowest rate tried, requests/s")(
+      "rate-hi", po::value<std::string>()->value_name("R"), "--find-max-rate: the highest rate tried, requests/s")(
+      "rate-tol", po::value<std::string>()->value_name("F"),
+      "--find-max-rate: stop when hi / lo - 1 is below this (default 0.02)");
   return d;
 }
 
@@ -106,11 +127,24 @@ RunOptions run_options_from(const po::variables_map& vm) {
   std::vector<std::string> shorthand;
   if (vm.count("workload")) shorthand.push_back("sim.workload=" + vm["workload"].as<std::string>());
   if (vm.count("model")) {
-    shorthand.push_back("sim.workload=model");
+    if (!vm.count("trace")) shorthand.push_back("sim.workload=model");
     shorthand.push_back("model.name=" + vm["model"].as<std::string>());
   }
+  if (vm.count("trace")) {
+    shorthand.push_back("sim.workload=trace");
+    shorthand.push_back("trace.file=" + vm["trace"].as<std::string>());
+  }
+  for (const char* flag : {"seq-len", "batch"})
+    if (vm.count(flag)) {
+      if (vm.count("trace"))
+        throw InputError(fmt::format("--{}: a trace's requests have their own lengths (drop --trace to run the "
+                                     "model's own sequences)", flag));
+      shorthand.push_back("sim.workload=model");
+    }
   if (vm.count("seq-len")) shorthand.push_back("model.seq_lens=" + vm["seq-len"].as<std::string>());
   if (vm.count("batch")) shorthand.push_back("model.batch=" + vm["batch"].as<std::string>());
+  if (vm.count("policy")) shorthand.push_back("scheduler.policy=" + vm["policy"].as<std::string>());
+  if (vm.count("engines")) shorthand.push_back("accel.engines=" + vm["engines"].as<std::string>());
   if (vm.count("check")) shorthand.push_back("sim.check=true");
   o.overrides.insert(o.overrides.begin(), shorthand.begin(), shorthand.end());
   return o;
@@ -128,7 +162,22 @@ int run_main(const std::vector<std::string>& args) {
               << describe_keys(HelpFor::kRun);
     return 0;
   }
-  return run_command(run_options_from(vm));
+  const RunOptions o = run_options_from(vm);
+  const bool search = vm.count("find-max-rate") > 0;
+  for (const char* flag : {"slo-p99", "rate-lo", "rate-hi", "rate-tol"})
+    if (vm.count(flag) && !search) throw InputError(fmt::format("--{} applies to --find-max-rate", flag));
+  if (search) {
+    CapacitySearch s;
+    if (!vm.count("slo-p99")) throw InputError("--find-max-rate: give the latency to meet, e.g. --slo-p99 5ms");
+    const double slo_ns = parse_duration_ns(vm["slo-p99"].as<std::string>(), "--slo-p99");
+    if (slo_ns >= 1e18) throw InputError("--slo-p99: at most 1e18 ns");
+    s.slo_p99_ns = static_cast<std::uint64_t>(std::llround(slo_ns));  // 0 is refused by validate()
+    if (vm.count("rate-lo")) s.rate_lo = text::parse_double(vm["rate-lo"].as<std::string>(), "--rate-lo");
+    if (vm.count("rate-hi")) s.rate_hi = text::parse_double(vm["rate-hi"].as<std::string>(), "--rate-hi");
+    if (vm.count("rate-tol")) s.tolerance = text::parse_double(vm["rate-tol"].as<std::string>(), "--rate-tol");
+    return find_max_rate(o, s);
+  }
+  return run_command(o);
 }
 
 int memtest_main(const std::vector<std::string>& args) {

@@ -12,6 +12,9 @@
 
 #include "modules/buffer/buffer.h"
 #include "modules/dma/dma_engine.h"
+#include "modules/engine/engine.h"
+#include "modules/interconnect/interconnect_engine.h"
+#include "modules/scheduler/scheduler_params.h"
 #include "modules/dram/dram_params.h"
 #include "modules/dram/traffic_generator.h"
 #include "modules/energy/energy_model.h"
@@ -26,12 +29,15 @@
 namespace tacsim::sim {
 
 struct SimParams {
-  std::string workload = "model";  // model (model.*), or gemm (gemm.*)
+  // model (model.*'s own sequences), trace (trace.file's requests through model.*) or gemm (gemm.*). The
+  // default stays model: the whole SST-2 trace takes minutes of wall time until simulation speeds up.
+  std::string workload = "model";
   std::uint64_t seed = 1;
   // Compute the datapath's values and compare them with a plain C++ reference: true, false, or auto (on for
   // a GEMM, off for a model, whose reference takes as long as the simulation).
   std::string check = "auto";
   bool check_enabled() const { return check == "true" || (check == "auto" && workload == "gemm"); }
+  bool model_workload() const { return workload != "gemm"; }  // a model, on a trace or its own sequences
 
   std::string validate() const;
 };
@@ -55,10 +61,36 @@ struct ModelRunParams {
   std::vector<std::uint32_t> lengths() const;  // throws InputError naming model.seq_lens
 };
 
+inline constexpr std::uint32_t kMaxEngines = 64;
+
+// The accelerator's shape: how many engines, and how operations may spread over them.
 struct AccelParams {
   double clock_mhz = 1000.0;
+  std::uint32_t engines = 1;
+  // pool: any engine runs any operation; pipeline: engine i runs what engine<i>.stage names (a coarse-grained
+  // pipeline of stages, Peng et al. DAC 2022).
+  std::string organisation = "pool";
 
   std::string validate() const;
+};
+
+// A request trace drives the run (traces/README.md): each line a sequence arriving at its time.
+struct TraceRunParams {
+  std::string file = "sst2-dev";    // a path, or a bundled trace's name (traces_dir())
+  std::string over_max = "error";  // a sequence beyond the model's maximum length: error, truncate or drop
+  // > 0: the trace's arrivals are replaced by a Poisson process of this many requests per second (seeded by
+  // sim.seed), lengths kept in order: what --find-max-rate probes. 0: as the trace says.
+  double rate_per_s = 0;
+
+  std::string validate() const;
+};
+
+// A key of engine i only (`engine<i>.<section>.<key> = value`), as given; resolved into SimConfig::engines.
+struct EngineOverride {
+  std::uint32_t engine = 0;
+  std::string key;    // "<section>.<key>", or "stage"
+  std::string value;
+  std::string where;  // "file:line: " or "--set "
 };
 
 // Which model answers the DMA: the JEDEC DRAM model (dram.*) or the fixed-latency stand-in (fixed_memory.*).
@@ -72,8 +104,12 @@ struct SimConfig {
   SimParams sim;
   ModelRunParams model;
   AccelParams accel;
+  TraceRunParams trace;
+  scheduler::SchedulerParams scheduler;
+  interconnect::Params interconnect;  // granule_bytes derived from the memory
   workloads::GemmParams gemm;
   workloads::PruningParams pruning;  // the sparsity.* keys: hp and unstructured weights, GEMM or model
+  // Every engine's units unless engine<i>.<section>.<key> says otherwise for engine i.
   pe_array::Params pe_array;
   std::string pe_array_mapper = "search";  // pe_array.mapper (workloads::TilingPolicy)
   buffer::Params act_buffer{128};
@@ -83,6 +119,11 @@ struct SimConfig {
   sfu::SfuParams sfu;
   sfu::TopkAttentionParams topk_unit;  // top_k is model.topk
   dma::Params dma;
+  std::vector<EngineOverride> engine_overrides;  // in the order given
+  // Resolved: accel.engines engines, each the keys above with its overrides applied, and what it serves
+  // (engine<i>.stage; "all" in a pool).
+  std::vector<engine::Params> engines;
+  std::vector<std::string> engine_stages;
   MemoryParams memory;
   memory::Params fixed_memory;
   // dram = the preset's values, then every dram.<field> given in the file or with --set, in that order.
@@ -97,6 +138,9 @@ struct SimConfig {
   std::uint32_t memtest_requests_per_cycle = 4;
 
   energy::Params energy;  // the energy and area model (sim/energy_report.h)
+
+  // The engine every engine is before its own overrides.
+  engine::Params base_engine() const;
 
   std::uint64_t memory_capacity_bytes() const {
     return memory.model == "dram" ? dram.capacity_bytes() : fixed_memory.capacity_bytes();
@@ -139,6 +183,13 @@ std::vector<std::pair<std::string, std::string>> to_pairs(const SimConfig& cfg);
 // The DRAM presets: $TACSIM_DRAM_PRESETS_DIR when set, else an installed binary's share/tacsim/dram-presets,
 // else the source tree's modules/dram/presets (modules/common/data_files.h).
 std::string dram_presets_dir();
+
+// The bundled request traces: $TACSIM_TRACES_DIR when set, else an installed binary's share/tacsim/traces, else
+// the source tree's traces/.
+std::string traces_dir();
+// trace.file as a path: a bundled trace's name ("sst2-dev", "azure-conv") when no such file exists here, else
+// the path itself.
+std::string trace_path(const std::string& file);
 
 // The model zoo: $TACSIM_MODELS_DIR when set, else an installed binary's share/tacsim/models, else the
 // source tree's workloads/models.

@@ -114,21 +114,44 @@ std::optional<std::string> renamed_key(const std::string& old_key) {
 
 std::vector<ConfigKey> config_keys(SimConfig& c) {
   std::vector<ConfigKey> k;
-  k.push_back(with_scope(
-      bind_choice("sim.workload", c.sim.workload, {"model", "gemm"}, "what to run: model (model.*) or gemm (gemm.*)"),
-      KeyScope::kRun));
+  k.push_back(with_scope(bind_choice("sim.workload", c.sim.workload, {"trace", "model", "gemm"},
+                                     "what to run: trace (trace.file's requests through model.name), model (the "
+                                     "model's sequences model.seq_lens x model.batch, arriving at once) or gemm "
+                                     "(gemm.*)"),
+                         KeyScope::kRun));
   k.push_back(with_scope(bind_unsigned("sim.seed", c.sim.seed, "", "seed of every generated operand and pattern"),
                          KeyScope::kBoth));
   k.push_back(bind_choice("sim.check", c.sim.check, {"auto", "true", "false"},
                           "compute the datapath's values and compare them with a C++ reference (timing is the "
                           "same either way); auto: on for gemm, off for a model"));
 
+  k.push_back(bind_string("trace.file", c.trace.file,
+                          "sim.workload=trace: a request trace (traces/README.md), or a bundled one by name: " +
+                              std::string("sst2-dev (SST-2 dev, Poisson 600/s), azure-conv (Azure LLM conversations)")));
+  k.push_back(bind_choice("trace.over_max", c.trace.over_max, {"error", "truncate", "drop"},
+                          "a sequence longer than the model's maximum: error, truncate (run it at the maximum) or "
+                          "drop (skip it); both are counted"));
+  k.push_back(bind_double("trace.rate_per_s", c.trace.rate_per_s, "requests/s",
+                          "> 0: replace the trace's arrivals by a Poisson process of this rate (seed sim.seed), "
+                          "lengths kept in order; 0: the trace's own times"));
+  k.push_back(bind_choice("scheduler.policy", c.scheduler.policy, {"auto", "fcfs", "padded", "length-aware"},
+                          "fcfs (one sequence at a time, oldest first), padded (batches padded to their longest, "
+                          "the GPU baseline) or length-aware (packed batches, tasks ranked by longest path: Peng "
+                          "et al. DAC 2022); auto: length-aware for a trace, fcfs for a model's sequences"));
+  k.push_back(bind_unsigned("scheduler.batch_size", c.scheduler.batch_size, "sequences",
+                            "padded: sequences per batch at most"));
+  k.push_back(bind_unsigned("scheduler.batch_timeout_ns", c.scheduler.batch_timeout_ns, "ns",
+                            "padded: a batch leaves when full or when its oldest sequence has waited this long"));
+  k.push_back(bind_unsigned("scheduler.max_batch_tokens", c.scheduler.max_batch_tokens, "tokens",
+                            "length-aware: tokens per batch at most (a longer sequence runs alone)"));
+  k.push_back(bind_unsigned("scheduler.max_in_flight", c.scheduler.max_in_flight, "batches",
+                            "batches running at once, each holding a slot of activation memory (0: one per engine)"));
   k.push_back(bind_string("model.name", c.model.name,
                           "sim.workload=model: " + text::join(workloads::list_models(models_dir())) +
                               ", or the path of a .model file"));
   k.push_back(bind_string("model.seq_lens", c.model.seq_lens,
-                          "sequence lengths, comma-separated, run back to back (default: the model's fixed "
-                          "length, else 128)"));
+                          "sim.workload=model: sequence lengths, comma-separated, arriving at once (default: the "
+                          "model's fixed length, else 128)"));
   k.push_back(bind_unsigned("model.batch", c.model.batch, "", "each length repeated this many times"));
   k.push_back(bind_unsigned("model.topk", c.model.topk, "keys",
                             "top-k sparse attention on the top-k unit (Peng et al. DAC 2022): keys kept per query "
@@ -177,6 +200,13 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
   k.push_back(bind_double("sparsity.hp_level1_share", pr.hp_level1_share, "",
                           "hp: share of the pruning done by dropping whole blocks (log-density)"));
   k.push_back(bind_double("accel.clock_mhz", c.accel.clock_mhz, "MHz", "accelerator clock"));
+  k.push_back(bind_unsigned("accel.engines", c.accel.engines, "engines",
+                            "engines sharing the memory through the interconnect (each: DMA, buffers, PE array, "
+                            "HP datapath, SFU, top-k unit)"));
+  k.push_back(bind_choice("accel.organisation", c.accel.organisation, {"pool", "pipeline"},
+                          "pool: any engine runs any operation; pipeline: engine i runs what engine<i>.stage names"));
+  k.push_back(bind_unsigned("interconnect.latency_cycles", c.interconnect.latency_cycles, "cycles",
+                            "cycles a request crosses the interconnect to the memory, and a response back"));
 
   k.push_back(bind_unsigned("gemm.m", c.gemm.m, "rows", "rows of A and C (tokens)"));
   k.push_back(bind_unsigned("gemm.n", c.gemm.n, "columns", "columns of C (output features)"));

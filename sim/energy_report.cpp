@@ -1,6 +1,7 @@
 #include "sim/energy_report.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <numeric>
 
@@ -21,7 +22,7 @@ using energy::CostTable;
 using energy::Ledger;
 using Json = nlohmann::ordered_json;
 
-// The last part of a hierarchical name: "accel.pe_array" -> "pe_array".
+// The last part of a hierarchical name: "accel.engine0.pe_array" -> "pe_array".
 std::string leaf(const std::string& name) {
   const auto dot = name.rfind('.');
   return dot == std::string::npos ? name : name.substr(dot + 1);
@@ -38,10 +39,21 @@ struct SramShape {
   double bank_kib() const { return kib / banks; }
 };
 
-SramShape buffer_shape(const SimConfig& cfg, const std::string& name) {
-  if (name == "act_buffer") return {double(cfg.act_buffer.capacity_kib), 2 * cfg.hp_datapath.bank.banks};
-  if (name == "weight_buffer") return {double(cfg.weight_buffer.capacity_kib), 2};
-  return {double(cfg.out_buffer.capacity_kib), 2};
+SramShape buffer_shape(const engine::Params& e, const std::string& name) {
+  if (name == "act_buffer") return {double(e.act_buffer.capacity_kib), 2 * e.hp_datapath.bank.banks};
+  if (name == "weight_buffer") return {double(e.weight_buffer.capacity_kib), 2};
+  return {double(e.out_buffer.capacity_kib), 2};
+}
+
+// The units of the engine a module belongs to: engine i's for "accel.engine<i>.<unit>", else the shared
+// keys' (memtest, and the check of the table before a run).
+engine::Params engine_of(const SimConfig& cfg, const std::string& name) {
+  const auto at = name.find(".engine");
+  if (at != std::string::npos) {
+    const std::size_t i = std::strtoul(name.c_str() + at + 7, nullptr, 10);
+    if (i < cfg.engines.size()) return cfg.engines[i];
+  }
+  return cfg.base_engine();
 }
 
 // The selector's inputs: the M of the run's N:M weights (1, no selector, for dense, HP and unstructured).
@@ -81,7 +93,7 @@ void price_energy(const SimConfig& cfg, const CostTable& t, const Json& summary,
       e.add(t, name, "multiply", count(g, "elements"), "energy.int32_mult");
       e.add(t, name, "add", count(g, "elements"), "energy.int32_add");
     } else if (kind == "act_buffer" || kind == "weight_buffer" || kind == "out_buffer") {
-      const double bank_kib = buffer_shape(cfg, kind).bank_kib();
+      const double bank_kib = buffer_shape(engine_of(cfg, name), kind).bank_kib();
       const std::string read = name + ".read", write = name + ".write";
       e.add_priced(name, "read_64b", count(g, "bytes_read") / 8,
                    energy::sram_access_pj(t, "energy.sram_read_64b", bank_kib, read),
@@ -139,8 +151,9 @@ void area_sram(Ledger& a, const CostTable& t, const std::string& module, const s
 void price_area(const SimConfig& cfg, const CostTable& t, const Json& modules, Ledger& a) {
   for (const auto& [name, g] : modules.items()) {
     const std::string kind = leaf(name);
+    const engine::Params eng = engine_of(cfg, name);
     if (kind == "pe_array") {
-      const auto& p = cfg.pe_array;
+      const auto& p = eng.pe_array;
       const double pes = double(p.rows) * p.cols, mults = pes * p.macs_per_pe;
       area_unit(a, t, name, "multiplier", mults, "area.int8_mult");
       area_unit(a, t, name, "adder", mults, "area.int32_add");  // adder tree and accumulator
@@ -149,12 +162,12 @@ void price_area(const SimConfig& cfg, const CostTable& t, const Json& modules, L
       if (const std::uint32_t m = selector_inputs(cfg); m > 1)
         area_unit(a, t, name, "selector", mults, "area.mux2_bit", 8.0 * (m - 1));  // an M:1 mux of 8 bits
     } else if (kind == "hp_datapath") {
-      const double mults = double(cfg.hp_datapath.lanes) * cfg.pe_array.rows;  // lanes x tokens
+      const double mults = double(eng.hp_datapath.lanes) * eng.pe_array.rows;  // lanes x tokens
       area_unit(a, t, name, "multiplier", mults, "area.int8_mult");
       area_unit(a, t, name, "adder", mults, "area.int32_add");
       area_unit(a, t, name, "register_bit", mults * 32, "area.dff_bit");
     } else if (kind == "topk_unit") {
-      const auto& p = cfg.topk_unit;
+      const auto& p = eng.topk_unit;
       area_unit(a, t, name, "lut_multiplier", double(p.score_lanes) * p.lut_per_lane, "area.int4_mult");
       const double macs =
           double(p.exact_lanes) * p.exact_macs_per_lane + double(p.sv_lanes) * p.sv_macs_per_lane;
@@ -162,7 +175,7 @@ void price_area(const SimConfig& cfg, const CostTable& t, const Json& modules, L
       area_unit(a, t, name, "adder", macs, "area.int32_add");
       area_unit(a, t, name, "quantiser", p.quant_lanes, "area.int8_add");
     } else if (kind == "sfu") {
-      const auto& s = cfg.sfu;
+      const auto& s = eng.sfu;
       const double lanes = double(s.softmax.lanes) + s.vector.lanes;
       area_unit(a, t, name, "multiplier", lanes, "area.int32_mult");
       area_unit(a, t, name, "adder", lanes, "area.int32_add");
@@ -172,7 +185,7 @@ void price_area(const SimConfig& cfg, const CostTable& t, const Json& modules, L
       area_sram(a, t, name, "row_buffers", rows_kib, s.softmax.row_buffers + s.vector.row_buffers);
       area_sram(a, t, name, "score_buffer", s.score_buffer_kib, 1);
     } else if (kind == "act_buffer" || kind == "weight_buffer" || kind == "out_buffer") {
-      const SramShape sh = buffer_shape(cfg, kind);
+      const SramShape sh = buffer_shape(eng, kind);
       area_sram(a, t, name, "sram", sh.kib, sh.banks);
     }
   }
@@ -220,7 +233,7 @@ void check_energy_config(const SimConfig& cfg) {
   Json modules = Json::object();
   for (const char* m :
        {"pe_array", "hp_datapath", "topk_unit", "sfu", "act_buffer", "weight_buffer", "out_buffer", "dma"})
-    modules[std::string("accel.") + m] = Json::object();
+    modules[std::string("accel.engine0.") + m] = Json::object();
   modules["accel.memory"] =
       cfg.memory.model == "dram" ? Json{{"act_commands", 0}} : Json{{"bus_busy_cycles", 0}};
   Ledger e, a;
@@ -254,7 +267,7 @@ void add_energy_and_area(const SimConfig& cfg, Json& stats) {
   summary["area_mm2"] = a.total();
   summary["power_w"] = power["average_w"];
   if (summary.contains("dense_macs") && summary_number(summary, "requests") > 0 &&
-      cfg.sim.workload == "model")
+      (cfg.sim.workload == "model" || cfg.sim.workload == "trace"))
     summary["energy_pj_per_sequence"] = pj / summary_number(summary, "requests");
   if (const double n = tokens(cfg, summary); n > 0) summary["energy_pj_per_token"] = pj / n;
   if (macs > 0) {

@@ -10,9 +10,6 @@
 
 #include "modules/common/clock.h"
 #include "modules/common/error.h"
-#include "modules/scheduler/dispatch.h"
-#include "modules/scheduler/executor.h"
-#include "modules/scheduler/scheduler_engine.h"
 #include "sim/output.h"
 #include "sim/stats_dump.h"
 #include "sim/summary.h"
@@ -36,20 +33,6 @@ std::string check_gemm(const workloads::GemmParams& g, const workloads::GemmOper
   return "pass";
 }
 
-// The GEMM's one step: its program on the controller.
-class GemmExecutor : public scheduler::Executor {
- public:
-  GemmExecutor(Top& top, control::Program program) : top_(top), program_(std::move(program)) {}
-  void execute(const scheduler::Step&) override {
-    top_.controller.start(std::move(program_));
-    sc_core::wait(top_.controller.finished());
-  }
-
- private:
-  Top& top_;
-  control::Program program_;
-};
-
 }  // namespace
 
 int run_gemm(const SimConfig& cfg, const RunOptions& opts) {
@@ -67,7 +50,9 @@ int run_gemm(const SimConfig& cfg, const RunOptions& opts) {
   if (const std::uint64_t end = workloads::layout_gemm(g).end; end > cfg.memory_capacity_bytes())
     throw InputError(fmt::format("memory: the GEMM's operands need {} bytes, the {} memory has {}", end,
                                  cfg.memory.model, cfg.memory_capacity_bytes()));
-  const auto mapper = workloads::make_mapper(g.sparsity.format, engine_shape(cfg));
+  // The GEMM runs on engine 0.
+  const engine::Params& ep = cfg.engines.front();
+  const auto mapper = workloads::make_mapper(g.sparsity.format, engine_shape(cfg, ep));
   workloads::GemmParams dense = g;
   dense.sparsity = {};
   workloads::GemmOperands ops = workloads::make_operands(dense, cfg.sim.seed);
@@ -89,39 +74,39 @@ int run_gemm(const SimConfig& cfg, const RunOptions& opts) {
   Top top("accel", cfg);
   for (const auto& im : mapped.images) top.memory.store().write(im.address, im.bytes.data(), im.bytes.size());
   top.set_compute_values(cfg.sim.check_enabled());
-  // One request of one task, handed to the scheduler as a model's sequences are.
-  scheduler::SchedulerEngine engine(scheduler::make_policy(scheduler::PolicyKind::kInOrder));
-  scheduler::Request request;
-  request.tasks.push_back(scheduler::Task{});
-  engine.admit(std::move(request));
-  GemmExecutor executor(top, std::move(mapped.program));
-  top.set_driver([&] { scheduler::dispatch(engine, executor, top.clock); });
+  engine::Engine& eng = top.engine(0);
+  control::Program program = std::move(mapped.program);
+  top.set_driver([&](std::size_t e) {
+    if (e != 0) return;
+    eng.controller.start(std::move(program));
+    sc_core::wait(eng.controller.finished());
+  });
 
   const auto t0 = std::chrono::steady_clock::now();
   sc_core::sc_start();
   top.rethrow_driver_error();
   const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (!top.controller.done()) throw std::runtime_error("simulation ended before the workload finished");
+  if (!eng.controller.done()) throw std::runtime_error("simulation ended before the workload finished");
 
   const auto t1 = std::chrono::steady_clock::now();
   const std::string check =
       cfg.sim.check_enabled() ? check_gemm(g, ops, top.memory.store(), c_address) : std::string("off");
   const double check_wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
 
-  const Cycle cycles = top.controller.finish_cycle();
+  const Cycle cycles = eng.controller.finish_cycle();
   // Whichever datapath ran: the PE array (dense, N:M) or the HP datapath (hp, unstructured).
   const bool on_hp = mapper->datapath() == workloads::Datapath::kHp;
   const std::uint64_t macs =
-      on_hp ? top.hp_datapath.engine().counters().macs : top.pe_array.engine().counters().macs;
-  const double peak = on_hp ? double(top.hp_datapath.peak_macs_per_cycle(std::min(cfg.pe_array.rows, g.m)))
-                            : double(cfg.pe_array.peak_macs_per_cycle());
+      on_hp ? eng.hp_datapath.engine().counters().macs : eng.pe_array.engine().counters().macs;
+  const double peak = on_hp ? double(eng.hp_datapath.peak_macs_per_cycle(std::min(ep.pe_array.rows, g.m)))
+                            : double(ep.pe_array.peak_macs_per_cycle());
   const MacFigures mac_figures{std::uint64_t{g.m} * g.n * g.k, macs, peak,
                                on_hp ? "the HP datapath" : "the PE array"};
   CycleBreakdown breakdown;
   breakdown.cycles = cycles;
   breakdown.peak_compute = static_cast<std::uint64_t>(double(macs) / peak);
   if (!on_hp) {
-    const auto& pc = top.pe_array.engine().counters();
+    const auto& pc = eng.pe_array.engine().counters();
     breakdown.operand_stall = pc.operand_stall_cycles;
     breakdown.out_stall = pc.out_stall_cycles;
     breakdown.drain_stall = pc.drain_stall_cycles;
@@ -132,8 +117,8 @@ int run_gemm(const SimConfig& cfg, const RunOptions& opts) {
   summary["check"] = check;
   mac_figures.add_to(summary, cycles);
   summary["dram_bytes"] = top.memory.bytes_transferred();
-  summary["weight_bytes"] = top.weight_buffer.stats().value("bytes_written");
-  summary["bank_conflict_cycles"] = top.hp_datapath.engine().counters().conflict_cycles;
+  summary["weight_bytes"] = eng.weight_buffer.stats().value("bytes_written");
+  summary["bank_conflict_cycles"] = eng.hp_datapath.engine().counters().conflict_cycles;
   breakdown.add_to(summary);
 
   const auto stats = write_results(opts.write_dir(), cfg, summary,
@@ -143,11 +128,11 @@ int run_gemm(const SimConfig& cfg, const RunOptions& opts) {
     if (on_hp)
       std::cout << fmt::format(
           "tacsim run: GEMM {}x{}x{} on the HP datapath ({} tokens x {} lanes x {} row engines) at {} MHz\n",
-          g.m, g.n, g.k, std::min(cfg.pe_array.rows, g.m), cfg.hp_datapath.lanes, cfg.hp_datapath.row_engines,
+          g.m, g.n, g.k, std::min(ep.pe_array.rows, g.m), ep.hp_datapath.lanes, ep.hp_datapath.row_engines,
           cfg.accel.clock_mhz);
     else
       std::cout << fmt::format("tacsim run: GEMM {}x{}x{} on a {}x{}x{} PE array at {} MHz\n", g.m, g.n, g.k,
-                               cfg.pe_array.rows, cfg.pe_array.cols, cfg.pe_array.macs_per_pe,
+                               ep.pe_array.rows, ep.pe_array.cols, ep.pe_array.macs_per_pe,
                                cfg.accel.clock_mhz);
     std::cout << fmt::format("  {}; memory: {}\n", mapped.tiling,
                              cfg.memory.model == "dram" ? cfg.dram_preset : std::string("fixed latency"));

@@ -3,18 +3,23 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
-#include <cstdlib>
+#include <fstream>
 #include <memory>
+#include <set>
 #include <tuple>
 
 #include <fmt/format.h>
 #include <systemc>
 
 #include "modules/common/error.h"
+#include "modules/common/text.h"
+#include "modules/formats/hp.h"
 #include "modules/scheduler/dispatch.h"
 #include "modules/scheduler/scheduler_engine.h"
+#include "sim/arrivals.h"
 #include "sim/model_executor.h"
 #include "sim/model_report.h"
+#include "sim/model_workload.h"
 #include "sim/output.h"
 #include "sim/progress.h"
 #include "sim/top.h"
@@ -34,7 +39,27 @@ namespace {
 using workloads::Op;
 using workloads::OpKind;
 
-// One `tacsim run` of a model: lowered, planned and checked at construction, simulated and reported by run().
+// Request rows in a trace file (lines that are neither blank, comments nor the header): the progress line's
+// total. The reader checks the rows themselves as the run takes them.
+std::uint64_t count_trace_rows(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::uint64_t rows = 0;
+  bool header = false;
+  while (std::getline(in, line)) {
+    const std::string t = text::trim(line);
+    if (t.empty() || t.front() == '#') continue;
+    if (!header) {
+      header = true;
+      continue;
+    }
+    rows += 1;
+  }
+  return rows;
+}
+
+// One `tacsim run` of a model, on a trace's requests or on its own sequences: planned and checked at
+// construction, simulated and reported by run().
 class ModelRun {
  public:
   ModelRun(const SimConfig& cfg, const RunOptions& opts);
@@ -46,140 +71,184 @@ class ModelRun {
   void load_masks();
   void plan_memory();
   void preflight() const;
-  void prepare_values();
+  void prepare_weights();
+  std::vector<std::vector<bool>> stage_table() const;
 
   const SimConfig& cfg_;
   const RunOptions& opts_;
+  const bool trace_;
   ModelPlan plan_;
-  // HP and unstructured weights: lowered as dense, pruned when each GEMM is mapped, run on the HP datapath.
-  bool weights_on_hp_ = false;
   bool check_ = false;
-  std::vector<std::array<workloads::WeightSparsity, 6>> layer_sparsity_;  // [layer][role], as lowered
+  std::vector<std::uint32_t> lengths_;  // a model's own sequences; empty for a trace
+  std::uint32_t max_len_ = 0;           // the longest sequence a batch may hold
+  std::uint32_t slot_tokens_ = 0;       // the largest batch's tokens
+  std::uint32_t slots_ = 1;
   ModelValues values_;
-  double reference_wall_s_ = 0;
 };
 
-ModelRun::ModelRun(const SimConfig& cfg, const RunOptions& opts) : cfg_(cfg), opts_(opts) {
+ModelRun::ModelRun(const SimConfig& cfg, const RunOptions& opts)
+    : cfg_(cfg), opts_(opts), trace_(cfg.sim.workload == "trace") {
   plan_.spec = workloads::load_model(cfg.model.name, models_dir());
-  plan_.lengths = cfg.model.lengths();  // each taken by the model (config resolution checked)
-  weights_on_hp_ = cfg.model.weights.on_hp_datapath();
+  plan_.weights_on_hp = cfg.model.weights.on_hp_datapath();
+  plan_.input_region_per_request = !trace_;
   check_ = cfg.sim.check_enabled();
+  if (!trace_) lengths_ = cfg.model.lengths();  // each taken by the model (config resolution checked)
   lower();
   load_masks();
   plan_memory();
   preflight();
-  // Timing-only runs use the default requantisers (their values are not computed).
-  values_.quant.assign(plan_.sequences.size(), std::vector<workloads::LayerQuant>(plan_.spec.layers));
-  if (check_) prepare_values();
+  if (check_) prepare_weights();
 }
 
 void ModelRun::lower() {
   const SimConfig& cfg = cfg_;
   // The rules across keys (overrides, checks, top-k) were checked when the configuration resolved.
-  workloads::LoweringOptions lo;
-  lo.weight_sparsity = weights_on_hp_ ? "dense" : cfg.model.weights.text();
+  workloads::LoweringOptions& lo = plan_.lowering;
+  lo.weight_sparsity = plan_.weights_on_hp ? "dense" : cfg.model.weights.text();
   lo.topk = cfg.model.topk;
   if (!cfg.model.sparsity_overrides.empty())
     lo.per_layer_override = workloads::load_sparsity_overrides(cfg.model.sparsity_overrides);
-
-  // Lower every sequence and check every GEMM's shape before simulating anything.
-  for (const auto L : plan_.lengths) {
-    try {
-      plan_.sequences.push_back(workloads::lower_model(plan_.spec, L, lo));
-      if (weights_on_hp_)
-        for (Op& op : plan_.sequences.back())
-          if (op.kind == OpKind::kWeightGemm) op.gemm.sparsity = cfg.model.weights;
-    } catch (const InputError& e) {
-      const std::string m = e.what();
-      if (m.rfind("weight_sparsity: ", 0) == 0) throw InputError("config: sparsity.weights: " + m.substr(17));
-      throw;
-    }
+  // Every layer's weights as lowered: one sequence stands for all (weights do not depend on lengths).
+  std::vector<Op> ops;
+  try {
+    ops = workloads::lower_model(plan_.spec, lengths_.empty() ? 1 : lengths_.front(), lo);
+  } catch (const InputError& e) {
+    const std::string m = e.what();
+    if (m.rfind("weight_sparsity: ", 0) == 0) throw InputError("config: sparsity.weights: " + m.substr(17));
+    throw;
   }
-  for (const auto& seq : plan_.sequences)
-    for (const Op& op : seq)
-      if (workloads::is_gemm(op.kind) && op.kind != OpKind::kTopkAttention) model_gemm(cfg_, op);
-  layer_sparsity_.resize(plan_.spec.layers);
-  for (const Op& op : plan_.sequences.front())
+  plan_.layer_sparsity.resize(plan_.spec.layers);
+  for (const Op& op : ops)
     if (op.kind == OpKind::kWeightGemm)
-      layer_sparsity_[op.layer][workloads::role_index(op.role)] = op.gemm.sparsity;
-}
+      plan_.layer_sparsity[op.layer][workloads::role_index(op.role)] =
+          plan_.weights_on_hp ? cfg.model.weights : op.gemm.sparsity;
 
-void ModelRun::preflight() const {
-  // Every GEMM must map onto the buffers before anything is simulated: the mapper's errors name the operation
-  // and the buffer. Each distinct shape is planned once; the largest attention block stands for the smaller
-  // last one (a smaller m needs no more buffer).
-  std::vector<std::tuple<std::uint32_t, std::uint32_t, std::uint32_t, std::string, bool>> seen;
-  std::array<std::unique_ptr<workloads::GemmMapper>, 4> mappers;  // by WeightFormat
-  for (std::size_t q = 0; q < plan_.sequences.size(); ++q) {
-    const std::uint32_t block_rows = plan_.blocks[q].rows;
-    for (const Op& op : plan_.sequences[q]) {
-      if (!workloads::is_gemm(op.kind) || op.kind == OpKind::kTopkAttention) continue;
-      workloads::GemmParams g = model_gemm(cfg_, op);
-      if (op.kind != OpKind::kWeightGemm) g.m = std::min(block_rows, g.m);
-      workloads::GemmTask task;
-      task.gemm = g;
-      task.layout = workloads::layout_gemm(g);
-      task.layout.out.requant =
-          op.kind == OpKind::kContext || workloads::projection_output(op.role, true).requant;
-      task.seed = cfg_.sim.seed;
-      task.pruning = cfg_.pruning;
-      const auto key = std::make_tuple(g.m, g.n, g.k, g.sparsity.text(), task.layout.out.requant);
-      if (std::find(seen.begin(), seen.end(), key) != seen.end()) continue;
-      seen.push_back(key);
-      try {
-        auto& mapper = mappers[static_cast<std::size_t>(g.sparsity.format)];
-        if (!mapper) mapper = workloads::make_mapper(g.sparsity.format, engine_shape(cfg_));
-        mapper->map(task);
-      } catch (const InputError& e) {
-        throw InputError(fmt::format("model: {}: {}", op.name, e.what()));
-      }
-    }
-  }
-  // HP masks must have HP's bank property.
-  if (cfg_.model.weights.format == workloads::WeightFormat::kHp && !plan_.masks.empty())
-    for (std::uint32_t l = 0; l < plan_.spec.layers; ++l)
-      for (std::size_t r = 0; r < 6; ++r)
-        workloads::check_hp_mask(
-            plan_.masks.by_layer[l][r],
-            cfg_.pruning.hp(cfg_.hp_datapath.bank.banks, cfg_.hp_datapath.bank.ports_per_bank,
-                            cfg_.hp_datapath.row_engines),
-            plan_.masks.files[l][r]);
+  // The largest batch the policy can form, which sizes each slot.
+  max_len_ = trace_ ? plan_.spec.max_seq_len : *std::max_element(lengths_.begin(), lengths_.end());
+  std::uint64_t all_tokens = 0;
+  for (auto L : lengths_) all_tokens += L;
+  const auto policy = scheduler::parse_policy(cfg.scheduler.policy);
+  std::uint64_t tokens = max_len_;
+  if (policy == scheduler::PolicyKind::kPadded)
+    tokens = std::uint64_t{cfg.scheduler.batch_size} * max_len_;
+  else if (policy == scheduler::PolicyKind::kLengthAware)
+    tokens = std::max<std::uint64_t>(max_len_, cfg.scheduler.max_batch_tokens);
+  if (!trace_) tokens = std::min(tokens, all_tokens);
+  if (tokens > (1u << 24))
+    throw InputError(fmt::format("config: scheduler: a batch of up to {} tokens is beyond 2^24 (scheduler.batch_size "
+                                 "x the longest sequence, or scheduler.max_batch_tokens)",
+                                 tokens));
+  slot_tokens_ = static_cast<std::uint32_t>(tokens);
+  slots_ = cfg.scheduler.max_in_flight != 0 ? cfg.scheduler.max_in_flight
+                                            : static_cast<std::uint32_t>(cfg.engines.size());
 }
 
 void ModelRun::load_masks() {
   // Masks of a pruned model: each N:M layer's must conform to its N:M.
   if (cfg_.model.masks_dir.empty()) return;
   plan_.masks = workloads::load_weight_masks(cfg_.model.masks_dir, plan_.spec);
-  if (weights_on_hp_) return;
-  for (const Op& op : plan_.sequences.front())
-    if (op.kind == OpKind::kWeightGemm) {
-      const std::size_t r = workloads::role_index(op.role);
-      workloads::check_nm_mask(plan_.masks.by_layer[op.layer][r], op.gemm.sparsity.text(),
-                               plan_.masks.files[op.layer][r], op.name);
-    }
+  if (plan_.weights_on_hp) return;
+  for (std::uint32_t l = 0; l < plan_.spec.layers; ++l)
+    for (std::size_t r = 0; r < 6; ++r)
+      workloads::check_nm_mask(plan_.masks.by_layer[l][r], plan_.layer_sparsity[l][r].text(), plan_.masks.files[l][r],
+                               fmt::format("layer{}.{}", l, workloads::to_string(workloads::weight_roles()[r])));
 }
 
 void ModelRun::plan_memory() {
-  plan_.memory = workloads::plan_memory(plan_.spec, plan_.lengths, layer_sparsity_, weights_on_hp_);
+  workloads::MemoryShape shape;
+  shape.input_regions = trace_ ? slots_ : static_cast<std::uint32_t>(lengths_.size());
+  shape.input_tokens = slot_tokens_;
+  shape.slots = slots_;
+  shape.slot_tokens = slot_tokens_;
+  shape.max_len = max_len_;
+  shape.engines = static_cast<std::uint32_t>(cfg_.engines.size());
+  shape.hp_scratch = plan_.weights_on_hp;
+  plan_.memory = workloads::plan_memory(plan_.spec, shape, plan_.layer_sparsity);
   const std::uint64_t end = plan_.memory.end;
   if (end > cfg_.memory_capacity_bytes())
-    throw InputError(
-        fmt::format("config: the model needs {} MiB of memory (weights of every layer, activations, "
-                    "inputs); the memory has {} MiB",
-                    (end + (1 << 20) - 1) >> 20, cfg_.memory_capacity_bytes() >> 20));
-  for (std::size_t q = 0; q < plan_.sequences.size(); ++q) {
-    const std::uint32_t L = plan_.lengths[q];
-    plan_.blocks.push_back(
-        workloads::attention_blocks(L, cfg_.pe_array.rows, std::uint64_t{cfg_.sfu.score_buffer_kib} * 1024,
-                                    cfg_.model.attention_block_rows, cfg_.model.attention_on_chip));
-    plan_.tensors.push_back(
-        workloads::place_tensors(plan_.spec, plan_.sequences[q], plan_.memory, q, L, plan_.blocks[q].rows));
-    plan_.epilogues.push_back(workloads::fused_epilogues(plan_.sequences[q], cfg_.sfu.fuse_epilogues));
-  }
+    throw InputError(fmt::format("config: the model needs {} MiB of memory (weights of every layer, activations "
+                                 "of {} batch{} in flight, inputs); the memory has {} MiB",
+                                 (end + (1 << 20) - 1) >> 20, slots_, slots_ == 1 ? "" : "es",
+                                 cfg_.memory_capacity_bytes() >> 20));
 }
 
-void ModelRun::prepare_values() {
-  const auto t0 = std::chrono::steady_clock::now();
+std::vector<std::vector<bool>> ModelRun::stage_table() const {
+  if (cfg_.accel.organisation != "pipeline") return {};
+  std::vector<std::vector<bool>> serves;
+  for (std::size_t e = 0; e < cfg_.engines.size(); ++e) {
+    const auto stage = workloads::parse_engine_stage(cfg_.engine_stages[e], fmt::format("config: engine{}.stage", e));
+    std::vector<bool> row(2 * plan_.spec.layers);
+    for (std::uint32_t l = 0; l < plan_.spec.layers; ++l)
+      for (const auto part : {workloads::Sublayer::kAttention, workloads::Sublayer::kFfn})
+        row[workloads::stage_group(l, part)] = stage.serves(l, part);
+    serves.push_back(std::move(row));
+  }
+  return serves;
+}
+
+void ModelRun::preflight() const {
+  // Every GEMM must map onto the buffers of every engine that may run it before anything is simulated: the
+  // mapper's errors name the operation and the buffer. Batches that stand for all: each sequence alone, and
+  // one as large as a slot (the widest weight GEMMs). Each distinct shape is planned once per engine; the
+  // largest attention block stands for the smaller last one (a smaller m needs no more buffer).
+  std::set<std::uint32_t> alone(lengths_.begin(), lengths_.end());
+  if (trace_) alone.insert(max_len_);
+  std::vector<std::vector<std::uint32_t>> batches;
+  for (auto L : alone) batches.push_back({L});
+  if (slot_tokens_ > max_len_) {
+    std::vector<std::uint32_t> full(slot_tokens_ / max_len_, max_len_);
+    if (slot_tokens_ % max_len_) full.push_back(slot_tokens_ % max_len_);
+    batches.push_back(full);
+  }
+  const auto serves = stage_table();
+  std::set<std::tuple<std::size_t, std::uint32_t, std::uint32_t, std::uint32_t, std::string, bool>> seen;
+  for (const auto& lengths : batches) {
+    std::vector<Op> ops = workloads::lower_batch(plan_.spec, lengths, plan_.lowering);
+    for (std::size_t e = 0; e < cfg_.engines.size(); ++e) {
+      const engine::Params& eng = cfg_.engines[e];
+      std::unique_ptr<workloads::GemmMapper> mappers[4];
+      for (Op& op : ops) {
+        if (!workloads::is_gemm(op.kind)) continue;
+        if (plan_.weights_on_hp && op.kind == OpKind::kWeightGemm) op.gemm.sparsity = cfg_.model.weights;
+        if (!serves.empty() && !serves[e][workloads::stage_group(op)]) continue;
+        workloads::GemmParams g = model_gemm(cfg_, op);
+        if (op.kind != OpKind::kWeightGemm) {
+          const auto blocks = workloads::attention_blocks(op.kind == OpKind::kScores ? g.m : g.k, eng.pe_array.rows,
+                                                          std::uint64_t{eng.sfu.score_buffer_kib} * 1024,
+                                                          cfg_.model.attention_block_rows, cfg_.model.attention_on_chip);
+          g.m = std::min(blocks.rows, g.m);
+        }
+        workloads::GemmTask task;
+        task.gemm = g;
+        task.layout = workloads::layout_gemm(g);
+        task.layout.out.requant =
+            op.kind == OpKind::kContext || workloads::projection_output(op.role, true).requant;
+        task.seed = cfg_.sim.seed;
+        task.pruning = cfg_.pruning;
+        if (!seen.emplace(e, g.m, g.n, g.k, g.sparsity.text(), task.layout.out.requant).second) continue;
+        try {
+          auto& mapper = mappers[static_cast<std::size_t>(g.sparsity.format)];
+          if (!mapper) mapper = workloads::make_mapper(g.sparsity.format, engine_shape(cfg_, eng));
+          mapper->map(task);
+        } catch (const InputError& err) {
+          throw InputError(fmt::format("model: {}{}: {}", op.name,
+                                       cfg_.engines.size() > 1 ? fmt::format(" on engine{}", e) : "", err.what()));
+        }
+      }
+    }
+  }
+  // HP masks must have HP's bank property on every engine's activation buffer and row engines.
+  if (cfg_.model.weights.format == workloads::WeightFormat::kHp && !plan_.masks.empty())
+    for (const engine::Params& eng : cfg_.engines)
+      for (std::uint32_t l = 0; l < plan_.spec.layers; ++l)
+        for (std::size_t r = 0; r < 6; ++r)
+          workloads::check_hp_mask(plan_.masks.by_layer[l][r],
+                                   cfg_.pruning.hp(eng.hp_datapath.bank.banks, eng.hp_datapath.bank.ports_per_bank,
+                                                   eng.hp_datapath.row_engines),
+                                   plan_.masks.files[l][r]);
+}
+
+void ModelRun::prepare_weights() {
   for (std::uint32_t l = 0; l < plan_.spec.layers; ++l) {
     std::array<const sparsity::Mask*, 6> m{};
     std::array<const std::vector<std::int8_t>*, 6> v{};
@@ -188,25 +257,10 @@ void ModelRun::prepare_values() {
       if (m[r] != nullptr && !plan_.masks.values[l][r].empty()) v[r] = &plan_.masks.values[l][r];
     }
     std::array<std::string, 6> sparsity;
-    for (std::size_t r = 0; r < 6; ++r) sparsity[r] = layer_sparsity_[l][r].text();
+    for (std::size_t r = 0; r < 6; ++r) sparsity[r] = plan_.layer_sparsity[l][r].text();
     values_.weights.push_back(
         workloads::make_layer_weights(plan_.spec, l, sparsity, cfg_.sfu.vector, cfg_.sim.seed, m, v));
   }
-  values_.expected.resize(plan_.sequences.size());
-  for (std::size_t q = 0; q < plan_.sequences.size(); ++q) {
-    values_.inputs.push_back(
-        workloads::make_layer_input(plan_.spec, plan_.lengths[q], cfg_.sim.seed + 0x1000 + q));
-    std::vector<std::int8_t> x = values_.inputs.back();
-    for (std::uint32_t l = 0; l < plan_.spec.layers; ++l) {
-      auto ref = workloads::reference_layer(plan_.spec, plan_.lengths[q], values_.weights[l],
-                                            cfg_.sfu.softmax, cfg_.sfu.vector, x, true, {},
-                                            cfg_.model.topk > 0 ? &cfg_.topk_unit : nullptr);
-      values_.quant[q][l] = ref.quant;
-      values_.expected[q].push_back(ref.out);
-      x = std::move(ref.out);
-    }
-  }
-  reference_wall_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 int ModelRun::run() {
@@ -214,32 +268,45 @@ int ModelRun::run() {
   Top top("accel", cfg_);
   top.set_compute_values(check_);
   const workloads::MemoryMap& mm = plan_.memory;
-  if (check_) {
-    for (std::size_t q = 0; q < values_.inputs.size(); ++q)
-      top.memory.store().write(mm.input + q * mm.input_bytes,
-                               reinterpret_cast<const std::uint8_t*>(values_.inputs[q].data()),
-                               values_.inputs[q].size());
+  if (check_)
     for (std::uint32_t l = 0; l < plan_.spec.layers; ++l)
       for (std::size_t r = 0; r < 6; ++r)
         top.memory.store().write(mm.weight_at[l][r], values_.weights[l].image[r].data(),
                                  values_.weights[l].image[r].size());
+
+  // Where the requests come from: the trace, streamed, or the model's sequences, all at cycle 0.
+  std::unique_ptr<scheduler::ArrivalSource> source;
+  TraceArrivals* trace = nullptr;
+  std::uint64_t total = lengths_.size();
+  if (trace_) {
+    const std::string path = trace_path(cfg_.trace.file);
+    const traces::LengthLimit limit{plan_.spec.max_seq_len, *traces::parse_over_max(cfg_.trace.over_max)};
+    auto t = std::make_unique<TraceArrivals>(traces::RequestTraceReader(path, limit), top.clock,
+                                             cfg_.trace.rate_per_s, cfg_.sim.seed);
+    trace = t.get();
+    source = std::move(t);
+    total = count_trace_rows(path);
+  } else {
+    source = std::make_unique<SequenceArrivals>(lengths_);
   }
-  // Every sequence is a request at cycle 0, run one after another.
-  scheduler::SchedulerEngine engine(scheduler::make_policy(scheduler::PolicyKind::kInOrder));
-  for (std::size_t q = 0; q < plan_.sequences.size(); ++q)
-    engine.admit(workloads::model_request(plan_.sequences[q], plan_.blocks[q].count(plan_.lengths[q]), q, 0,
-                                          plan_.epilogues[q]));
-  ModelExecutor executor(cfg_, plan_, values_, check_, top, engine);
-  top.set_driver([&] { scheduler::dispatch(engine, executor, top.clock); });
-  std::size_t total_ops = 0;
-  for (const auto& seq : plan_.sequences) total_ops += seq.size();
+
+  RunReport report(cfg_, opts_, plan_.spec, plan_.weights_on_hp, top.clock);
+  ModelWorkload workload(cfg_, plan_, values_, check_, top.memory.store(), report);
+  scheduler::BatchLimits limits;
+  limits.batch_size = cfg_.scheduler.batch_size;
+  limits.batch_timeout = top.clock.cycle_at_or_after(cfg_.scheduler.batch_timeout_ns * 1000000ull);
+  limits.max_batch_tokens = cfg_.scheduler.max_batch_tokens;
+  limits.slots = slots_;
+  const auto kind = *scheduler::parse_policy(cfg_.scheduler.policy);
+  scheduler::SchedulerEngine scheduler(scheduler::make_policy(kind, limits), limits, cfg_.engines.size(), *source,
+                                       workload, stage_table(), &report);
+  ModelExecutor executor(cfg_, plan_, values_, check_, top, workload, scheduler);
+  sc_core::sc_event progress_event;
+  top.set_driver([&](std::size_t e) { scheduler::dispatch(scheduler, e, executor, top.clock, progress_event); });
   std::unique_ptr<ProgressLine> progress;
   if (ProgressLine::wanted(opts_.quiet))
-    progress = std::make_unique<ProgressLine>("progress", top.clock, "operations", [&executor, total_ops] {
-      ProgressLine::Status st{0, total_ops};
-      for (const auto& rs : executor.records())
-        for (const auto& r : rs) st.done += r.ran ? 1 : 0;
-      return st;
+    progress = std::make_unique<ProgressLine>("progress", top.clock, "requests", [&] {
+      return ProgressLine::Status{report.requests_done() + (trace ? trace->reader().dropped() : 0), total};
     });
 
   const auto t0 = std::chrono::steady_clock::now();
@@ -248,28 +315,32 @@ int ModelRun::run() {
   top.rethrow_driver_error();
   ModelRunTotals totals;
   totals.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-
-  std::vector<const OpRecord*> flat;
-  for (const auto& rs : executor.records())
-    for (const auto& r : rs)
-      if (r.ran) flat.push_back(&r);
-  if (flat.size() != total_ops) throw std::runtime_error("simulation ended before the model finished");
-  // Every byte the memory moved belongs to exactly one operation.
-  std::uint64_t op_bytes = 0;
-  Cycle end = 0;
-  for (const OpRecord* r : flat) op_bytes += r->dram_bytes, end = std::max(end, r->end);
-  if (op_bytes != top.memory.bytes_transferred())
-    throw std::logic_error(fmt::format("operations account for {} DRAM bytes, the memory moved {}", op_bytes,
-                                       top.memory.bytes_transferred()));
-  totals.sim_time_ns = double(top.clock.fs_at(end)) * 1e-6;
+  if (scheduler.waiting() != 0 || scheduler.in_flight() != 0 || !source->exhausted())
+    throw std::runtime_error("simulation ended before every request finished");
+  if (report.requests_done() == 0) throw InputError(fmt::format("{}: no request to run", cfg_.trace.file));
+  // Every byte belongs to exactly one operation: of what the memory moved (one engine), or of what the
+  // engines asked for (several; model_executor.h).
+  std::uint64_t counted = 0;
+  for (std::size_t e = 0; e < top.engines.size(); ++e) counted += executor.engine_bytes(e);
+  if (executor.op_bytes() != counted)
+    throw std::logic_error(
+        fmt::format("operations account for {} DRAM bytes, the engines' counts are {}", executor.op_bytes(), counted));
   totals.dram_bytes = top.memory.bytes_transferred();
-  totals.weight_bytes = top.weight_buffer.stats().value("bytes_written");
-  totals.bank_conflict_cycles = top.hp_datapath.engine().counters().conflict_cycles;
+  for (const auto& e : top.engines) {
+    totals.weight_bytes += e->weight_buffer.stats().value("bytes_written").get<std::uint64_t>();
+    totals.bank_conflict_cycles += e->hp_datapath.engine().counters().conflict_cycles;
+  }
   const std::uint64_t mismatches = executor.mismatches();
   totals.check = !check_ ? "off" : mismatches == 0 ? "pass" : "fail: " + executor.first_mismatch();
   totals.check_mismatches = mismatches;
-  totals.reference_wall_s = reference_wall_s_;
-  report_model_run(cfg_, opts_, plan_.spec, plan_.lengths, flat, weights_on_hp_, totals);
+  totals.reference_wall_s = workload.reference_wall_s();
+  totals.engines = scheduler.engine_counters();
+  totals.trace = trace_;
+  if (trace) {
+    totals.truncated = trace->reader().truncated();
+    totals.dropped = trace->reader().dropped();
+  }
+  report.finish(totals);
   return mismatches > 0 ? 1 : 0;
 }
 

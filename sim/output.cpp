@@ -48,4 +48,30 @@ void write_file_atomic(const std::string& dir, const std::string& name, const st
   }
 }
 
+StreamedFile::StreamedFile(const std::string& dir, const std::string& name)
+    : tmp_((fs::path(dir) / ("." + name + ".tmp")).string()), final_((fs::path(dir) / name).string()) {
+  out_.open(tmp_, std::ios::binary | std::ios::trunc);
+  if (!out_) throw InputError(fmt::format("{}: cannot write", final_));
+}
+
+StreamedFile::~StreamedFile() {
+  if (committed_) return;
+  out_.close();
+  std::error_code ec;
+  fs::remove(tmp_, ec);
+}
+
+void StreamedFile::commit() {
+  out_.flush();
+  const bool ok = static_cast<bool>(out_);
+  out_.close();
+  std::error_code ec;
+  if (ok) fs::rename(tmp_, final_, ec);
+  if (!ok || ec) {
+    fs::remove(tmp_, ec);
+    throw InputError(fmt::format("{}: cannot write", final_));
+  }
+  committed_ = true;
+}
+
 }  // namespace tacsim::sim

@@ -12,7 +12,7 @@ int run_command(const RunOptions& opts) {
   ResultSet results(opts.out_dir);
   RunOptions staged = opts;
   staged.files_dir = results.staging_dir();
-  const int code = cfg.sim.workload == "model" ? run_model(cfg, staged) : run_gemm(cfg, staged);
+  const int code = cfg.sim.workload == "gemm" ? run_gemm(cfg, staged) : run_model(cfg, staged);
   results.commit();
   return code;
 }

@@ -1,6 +1,6 @@
 #pragma once
 // The one stats dumper: walks the SystemC object tree and collects every StatsProvider's group under its
-// hierarchical name, e.g. {"accel.pe_array": {"macs": ..., ...}, ...}, in tree order.
+// hierarchical name, e.g. {"accel.engine0.pe_array": {"macs": ..., ...}, ...}, in tree order.
 #include <string>
 
 #include <nlohmann/json.hpp>

@@ -21,7 +21,7 @@ const std::map<std::string, FigureInfo>& figures() {
       {"sim_time_ns", {"ns", "the run's length in simulated time"}},
       {"check", {"", "values against the C++ reference: pass, fail: <first mismatch>, or off"}},
       {"check_mismatches", {"values", "outputs that differ from the reference"}},
-      {"requests", {"requests", "sequences (model runs) or memory requests (memtest) served"}},
+      {"requests", {"requests", "sequences (model and trace runs) or memory requests (memtest) served"}},
       {"dense_macs", {"MACs", "multiply-accumulates of the dense computation"}},
       {"macs",
        {"MACs", "multiply-accumulates the PE array and the HP datapath performed (sparse weights skip the pruned "
@@ -36,6 +36,24 @@ const std::map<std::string, FigureInfo>& figures() {
       {"out_stall_cycles", {"cycles", "cycles the PE array waited for a free output half"}},
       {"drain_stall_cycles", {"cycles", "cycles results waited for the array's column output ports"}},
       {"sfu_only_cycles", {"cycles", "cycles the PE array sat idle while the SFU worked"}},
+      {"idle_cycles", {"cycles", "engine-cycles without a task: waiting for requests, or for a stage's work"}},
+      {"batches", {"batches", "batches run (sequences admitted together)"}},
+      {"tokens", {"tokens", "tokens of the sequences served, without padding (model and trace runs)"}},
+      {"throughput_seq_per_s",
+       {"sequences/s", "requests / (last finish - first arrival): the rate the run served"}},
+      {"throughput_tokens_per_s", {"tokens/s", "the requests' tokens (unpadded) / (last finish - first arrival)"}},
+      {"latency_ns_p50", {"ns", "median request latency, arrival to finish (nearest rank)"}},
+      {"latency_ns_p95", {"ns", "95th percentile request latency (nearest rank)"}},
+      {"latency_ns_p99", {"ns", "99th percentile request latency (nearest rank)"}},
+      {"latency_ns_max", {"ns", "the longest request latency"}},
+      {"padding_macs",
+       {"MACs", "effective MACs spent on padded tokens: padded batches' MACs less the same batches' unpadded"}},
+      {"padded_tokens", {"tokens", "padding tokens computed like real ones (padded policy)"}},
+      {"max_waiting_requests", {"requests", "the longest queue of requests waiting for a batch"}},
+      {"truncated_requests", {"requests", "trace requests cut to the model's maximum length (trace.over_max)"}},
+      {"dropped_requests", {"requests", "trace requests skipped for exceeding the model's maximum (trace.over_max)"}},
+      {"bubble_cycles",
+       {"cycles", "engine-cycles without a task while some request that had arrived still had work"}},
       {"other_cycles",
        {"cycles", "the rest of the run: pipeline fill and drain, partial tiles, DMA between operations"}},
       {"bandwidth_gbps", {"GB/s", "bytes moved / simulated time"}},
@@ -66,6 +84,16 @@ const std::map<std::string, FigureInfo>& figures() {
   return table;
 }
 
+// Per engine: engine<i>_<suffix>.
+const std::map<std::string, FigureInfo>& per_engine_figures() {
+  static const std::map<std::string, FigureInfo> table = {
+      {"_busy_cycles", {"cycles", "cycles this engine ran a task"}},
+      {"_utilization", {"", "busy cycles / the run's cycles"}},
+      {"_bubble_cycles", {"cycles", "cycles this engine had no task while some arrived request had work"}},
+  };
+  return table;
+}
+
 // Per operation kind (model runs): <prefix><kind>.
 const std::map<std::string, FigureInfo>& per_kind_figures() {
   static const std::map<std::string, FigureInfo> table = {
@@ -87,6 +115,10 @@ nlohmann::ordered_json summary_schema(const nlohmann::ordered_json& summary) {
     if (const auto it = figures().find(key); it != figures().end()) info = &it->second;
     for (const auto& [prefix, i] : per_kind_figures())
       if (!info && key.rfind(prefix, 0) == 0) info = &i;
+    if (!info && key.rfind("engine", 0) == 0)
+      for (const auto& [suffix, i] : per_engine_figures())
+        if (key.size() > suffix.size() && key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0)
+          info = &i;
     if (!info) throw std::logic_error("summary figure '" + key + "' has no unit and description in sim/summary.cpp");
     out[key] = {{"unit", info->unit}, {"description", info->description}};
   }
@@ -99,7 +131,7 @@ std::string summary_row(const std::string& name, const std::string& value) {
 
 namespace {
 std::uint64_t named(const CycleBreakdown& b) {
-  return b.peak_compute + b.operand_stall + b.out_stall + b.drain_stall + b.sfu_only;
+  return b.peak_compute + b.operand_stall + b.out_stall + b.drain_stall + b.sfu_only + b.idle;
 }
 }  // namespace
 
@@ -113,6 +145,7 @@ void CycleBreakdown::add_to(nlohmann::ordered_json& summary) const {
   summary["out_stall_cycles"] = out_stall;
   summary["drain_stall_cycles"] = drain_stall;
   summary["sfu_only_cycles"] = sfu_only;
+  summary["idle_cycles"] = idle;
   summary["other_cycles"] = other();
 }
 
@@ -128,6 +161,7 @@ std::string CycleBreakdown::describe(double peak_macs_per_cycle) const {
   s += line("output buffer full", out_stall, "no free output half: write-back is slow");
   s += line("column ports busy", drain_stall, "results queue for the array's output ports");
   s += line("SFU alone", sfu_only, "array idle: GELU, layernorm, residual; softmax not hidden");
+  if (idle > 0) s += line("engine without a task", idle, "waiting for requests, or for its stage's work");
   s += line("fill, drain, gaps", other(), "pipeline fill/drain, partial tiles, DMA between ops");
   return s;
 }

@@ -14,13 +14,14 @@
 
 namespace tacsim::sim {
 
-// Where a run's cycles went. The parts are drawn from the same counters as ops.csv and add up to `cycles`:
-// the array computing at its peak, the array stalled (operands late, no output half free, column ports
-// busy), the array idle while the SFU works alone, and the rest (pipeline fill and drain, partial tiles, DMA
-// between operations).
+// Where a run's cycles went. The parts are drawn from the same counters as ops.csv and add up to `cycles`
+// (with several engines, to every engine's cycles: cycles x engines): the array computing at its peak, the
+// array stalled (operands late, no output half free, column ports busy), the array idle while the SFU works
+// alone, the engine without a task (waiting for requests, or for its stage's work), and the rest (pipeline
+// fill and drain, partial tiles, DMA between operations).
 struct CycleBreakdown {
   Cycle cycles = 0;
-  std::uint64_t peak_compute = 0, operand_stall = 0, out_stall = 0, drain_stall = 0, sfu_only = 0;
+  std::uint64_t peak_compute = 0, operand_stall = 0, out_stall = 0, drain_stall = 0, sfu_only = 0, idle = 0;
   std::uint64_t other() const;  // cycles - the others, 0 if they overlap (then the note says so)
   bool overlapping() const;     // the named parts add up to more than the run
 

@@ -1,6 +1,9 @@
 #include "sim/top.h"
 
 #include <cmath>
+#include <string>
+
+#include <sysc/kernel/sc_spawn.h>
 
 #include "modules/dram/dram.h"
 #include "modules/memory/fixed_latency_memory.h"
@@ -14,20 +17,21 @@ std::unique_ptr<sc_core::sc_module> make_memory(const SimConfig& cfg) {
 }
 }  // namespace
 
-workloads::EngineShape engine_shape(const SimConfig& cfg) {
-  workloads::EngineShape e;
-  e.pe_array = cfg.pe_array;
-  e.act_half_bytes = cfg.act_buffer.half_bytes();
-  e.weight_half_bytes = cfg.weight_buffer.half_bytes();
-  e.out_half_bytes = cfg.out_buffer.half_bytes();
-  e.hp_datapath = cfg.hp_datapath;
-  e.tilings = workloads::TilingPolicy::parse(cfg.pe_array_mapper, "pe_array.mapper");
+workloads::EngineShape engine_shape(const SimConfig& cfg, const engine::Params& e) {
+  workloads::EngineShape s;
+  s.pe_array = e.pe_array;
+  s.act_half_bytes = e.act_buffer.half_bytes();
+  s.weight_half_bytes = e.weight_buffer.half_bytes();
+  s.out_half_bytes = e.out_buffer.half_bytes();
+  s.hp_datapath = e.hp_datapath;
+  s.tilings = workloads::TilingPolicy::parse(e.pe_array_mapper, "pe_array.mapper");
+  // The whole shared memory, as one engine alone would see it.
   const double accel_hz = cfg.accel.clock_mhz * 1e6;
-  e.memory = {cfg.memory_sustained_bytes_per_s() / accel_hz,
+  s.memory = {cfg.memory_sustained_bytes_per_s() / accel_hz,
               static_cast<Cycle>(std::ceil(cfg.memory_read_latency_ns() * 1e-9 * accel_hz)),
               static_cast<Cycle>(std::ceil(cfg.memory_write_latency_ns() * 1e-9 * accel_hz)),
               cfg.memory.model == "dram" ? cfg.dram.burst_bytes() : 1};
-  return e;
+  return s;
 }
 
 Top::Top(const sc_core::sc_module_name& name, const SimConfig& cfg)
@@ -35,37 +39,36 @@ Top::Top(const sc_core::sc_module_name& name, const SimConfig& cfg)
       clock(cfg.accel.clock_mhz),
       memory_module(make_memory(cfg)),
       memory(dynamic_cast<memory::MemoryDevice&>(*memory_module)),
-      dma("dma", cfg.dma, clock),
-      act_buffer("act_buffer", cfg.act_buffer, clock),
-      weight_buffer("weight_buffer", cfg.weight_buffer, clock),
-      out_buffer("out_buffer", cfg.out_buffer, clock),
-      pe_array("pe_array", cfg.pe_array, clock, act_buffer, weight_buffer, out_buffer),
-      hp_datapath("hp_datapath", cfg.hp_datapath, clock, act_buffer, weight_buffer, out_buffer),
-      sfu("sfu", cfg.sfu, clock, dma),
-      topk_unit("topk_unit", cfg.topk_unit, clock, dma),
-      controller("controller", clock, dma, act_buffer, weight_buffer, out_buffer, pe_array, hp_datapath),
-      on_chip_store(memory.store().capacity()) {
-  dma.initiator_socket.bind(memory.target());
-  controller.set_on_chip_store(&on_chip_store);
-  sfu.set_on_chip_store(&on_chip_store);
-  topk_unit.set_on_chip_store(&on_chip_store);
-  SC_THREAD(driver_thread);
+      interconnect("interconnect", cfg.interconnect, clock, cfg.engines.size()) {
+  for (std::size_t i = 0; i < cfg.engines.size(); ++i) {
+    engines.push_back(std::make_unique<engine::Engine>(("engine" + std::to_string(i)).c_str(), cfg.engines[i],
+                                                       clock, memory.store().capacity()));
+    engines.back()->dma.initiator_socket.bind(interconnect.target_socket);
+  }
+  interconnect.initiator_socket.bind(memory.target());
+  for (std::size_t i = 0; i < engines.size(); ++i) {
+    sc_core::sc_spawn_options o;
+    sc_core::sc_spawn([this, i] { driver_thread(i); }, ("driver" + std::to_string(i)).c_str(), &o);
+  }
+  drivers_running_ = engines.size();
 }
 
 void Top::set_compute_values(bool on) {
-  pe_array.set_compute_values(on);
-  hp_datapath.set_compute_values(on);
-  sfu.set_compute_values(on);
-  topk_unit.set_compute_values(on);
+  for (auto& e : engines) e->set_compute_values(on);
 }
 
-void Top::driver_thread() {
+void Top::driver_thread(std::size_t engine) {
   try {
-    if (driver_) driver_();
+    if (driver_ && !error_) driver_(engine);
   } catch (...) {
-    error_ = std::current_exception();
+    // The first error stops the simulation; the other drivers never run again.
+    if (!error_) {
+      error_ = std::current_exception();
+      sc_core::sc_stop();
+    }
+    return;
   }
-  sc_core::sc_stop();
+  if (--drivers_running_ == 0 && !error_) sc_core::sc_stop();
 }
 
 }  // namespace tacsim::sim

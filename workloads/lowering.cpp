@@ -52,9 +52,11 @@ ResolvedSparsity resolve_sparsity(const LoweringOptions& options, const sparsity
 
 class LayerBuilder {
  public:
-  LayerBuilder(const ModelSpec& spec, std::uint32_t layer, std::uint32_t seq_len,
+  LayerBuilder(const ModelSpec& spec, std::uint32_t layer, const std::vector<std::uint32_t>& lengths,
                const LoweringOptions& options, const sparsity::NmSpec& fallback, std::vector<Op>& ops)
-      : spec_(spec), layer_(layer), l_(seq_len), options_(options), fallback_(fallback), ops_(ops) {}
+      : spec_(spec), layer_(layer), lengths_(lengths), options_(options), fallback_(fallback), ops_(ops) {
+    for (auto L : lengths) t_ += L;
+  }
 
   // Appends the layer reading `input` (kExternalInput: outside the list) and returns its output op's index.
   std::size_t build(std::size_t input) {
@@ -66,16 +68,25 @@ class LayerBuilder {
     const std::size_t k = weight_gemm(WeightRole::kKProj, h, h, {attn_in});
     const std::size_t v = weight_gemm(WeightRole::kVProj, h, h, {attn_in});
     std::vector<std::size_t> heads;
-    for (std::uint32_t j = 0; j < spec_.heads; ++j)
-      heads.push_back(options_.topk > 0 ? topk_head(j, q, k, v) : dense_head(j, q, k, v));
-    // Every head writes its columns of one context tensor, which out_proj reads.
+    std::uint32_t row0 = 0;
+    for (std::size_t s = 0; s < lengths_.size(); ++s) {
+      member_ = static_cast<int>(s);
+      row0_ = row0;
+      l_ = lengths_[s];
+      for (std::uint32_t j = 0; j < spec_.heads; ++j)
+        heads.push_back(options_.topk > 0 ? topk_head(j, q, k, v) : dense_head(j, q, k, v));
+      row0 += lengths_[s];
+    }
+    member_ = -1;
+    row0_ = 0;
+    // Every head writes its columns of its member's rows of one context tensor, which out_proj reads.
     const std::size_t out = weight_gemm(WeightRole::kOutProj, h, h, heads);
     const std::size_t res1 = sfu(OpKind::kResidualAdd, "residual1", h, {out, input}, Sublayer::kAttention);
     // Post-norm: the FFN and the second residual read ln1; pre-norm: the FFN reads ln2, the residual res1.
     const std::size_t skip = pre ? res1 : sfu(OpKind::kLayerNorm, "ln1", h, {res1}, Sublayer::kAttention);
     const std::size_t ffn_in = pre ? sfu(OpKind::kLayerNorm, "ln2", h, {res1}, Sublayer::kFfn) : skip;
     const std::size_t up = weight_gemm(WeightRole::kFfnUp, spec_.ffn, h, {ffn_in});
-    const std::size_t act = sfu(OpKind::kGelu, "gelu", spec_.ffn, {up});
+    const std::size_t act = sfu(OpKind::kGelu, "gelu", spec_.ffn, {up}, Sublayer::kFfn);
     const std::size_t down = weight_gemm(WeightRole::kFfnDown, h, spec_.ffn, {act});
     const std::size_t res2 = sfu(OpKind::kResidualAdd, "residual2", h, {down, skip}, Sublayer::kFfn);
     const std::size_t output = pre ? res2 : sfu(OpKind::kLayerNorm, "ln2", h, {res2}, Sublayer::kFfn);
@@ -94,8 +105,15 @@ class LayerBuilder {
     op.kind = kind;
     op.layer = layer_;
     op.head = head;
-    op.name = head < 0 ? fmt::format("layer{}.{}", layer_, part)
-                       : fmt::format("layer{}.head{}.{}", layer_, head, part);
+    op.member = head < 0 ? -1 : member_;
+    op.row0 = head < 0 ? 0 : row0_;
+    // A sequence alone keeps the names it always had; a batch's heads say whose they are.
+    if (head < 0)
+      op.name = fmt::format("layer{}.{}", layer_, part);
+    else if (lengths_.size() == 1)
+      op.name = fmt::format("layer{}.head{}.{}", layer_, head, part);
+    else
+      op.name = fmt::format("layer{}.seq{}.head{}.{}", layer_, member_, head, part);
     for (std::size_t i : inputs)
       if (i != kExternalInput) op.deps.push_back(i);
     op.inputs = std::move(inputs);
@@ -105,12 +123,13 @@ class LayerBuilder {
   std::size_t weight_gemm(WeightRole role, std::uint32_t n, std::uint32_t k, std::vector<std::size_t> inputs) {
     Op op = base(OpKind::kWeightGemm, to_string(role), -1, std::move(inputs));
     op.role = role;
+    op.sublayer = role == WeightRole::kFfnUp || role == WeightRole::kFfnDown ? Sublayer::kFfn : Sublayer::kAttention;
     const ResolvedSparsity s = resolve_sparsity(options_, fallback_, layer_, role);
     if (!s.spec.is_dense() && k % static_cast<std::uint32_t>(s.spec.m) != 0)
       throw InputError(fmt::format("{}: {} does not fit {} of model {}: k = {} is not a multiple of M = {}",
                                    s.origin, s.spec.to_string(), op.name, spec_.name, k, s.spec.m));
-    op.gemm = gemm_params(n, k, WeightSparsity::of_nm(s.spec));
-    op.macs = std::uint64_t{l_} * n * k;
+    op.gemm = gemm_params(t_, n, k, WeightSparsity::of_nm(s.spec));
+    op.macs = std::uint64_t{t_} * n * k;
     op.effective_macs = op.macs / static_cast<std::uint64_t>(s.spec.m) * static_cast<std::uint64_t>(s.spec.n);
     op.weight_bytes = s.spec.is_dense() ? std::uint64_t{n} * k
                                         : sparsity::nm_payload_bytes(static_cast<int>(n), static_cast<int>(k),
@@ -118,9 +137,9 @@ class LayerBuilder {
     return push(std::move(op));
   }
 
-  GemmParams gemm_params(std::uint32_t n, std::uint32_t k, WeightSparsity sparsity) const {
+  GemmParams gemm_params(std::uint32_t m, std::uint32_t n, std::uint32_t k, WeightSparsity sparsity) const {
     GemmParams g;
-    g.m = l_;
+    g.m = m;
     g.n = n;
     g.k = k;
     g.sparsity = sparsity;
@@ -130,7 +149,8 @@ class LayerBuilder {
   std::size_t attention_gemm(OpKind kind, const char* part, std::uint32_t head, std::uint32_t n,
                              std::uint32_t k, std::vector<std::size_t> inputs) {
     Op op = base(kind, part, static_cast<int>(head), std::move(inputs));
-    op.gemm = gemm_params(n, k, WeightSparsity{});
+    op.sublayer = Sublayer::kAttention;
+    op.gemm = gemm_params(l_, n, k, WeightSparsity{});
     op.macs = op.effective_macs = std::uint64_t{l_} * n * k;
     return push(std::move(op));
   }
@@ -139,16 +159,17 @@ class LayerBuilder {
                   Sublayer sublayer = Sublayer::kNone, int head = -1) {
     Op op = base(kind, part, head, std::move(inputs));
     op.sublayer = sublayer;
-    op.rows = l_;
+    op.rows = head < 0 ? t_ : l_;  // a head's softmax: its member's rows; the others every token
     op.row_len = row_len;
-    op.elements = std::uint64_t{l_} * row_len;
+    op.elements = std::uint64_t{op.rows} * row_len;
     return push(std::move(op));
   }
 
   std::size_t dense_head(std::uint32_t j, std::size_t q, std::size_t k, std::size_t v) {
     const std::uint32_t d = spec_.head_dim();
     const std::size_t scores = attention_gemm(OpKind::kScores, "qk", j, l_, d, {q, k});
-    const std::size_t probs = sfu(OpKind::kSoftmax, "softmax", l_, {scores}, Sublayer::kNone, static_cast<int>(j));
+    const std::size_t probs =
+        sfu(OpKind::kSoftmax, "softmax", l_, {scores}, Sublayer::kAttention, static_cast<int>(j));
     if (spec_.causal) {
       ops_[probs].causal = true;
       ops_[probs].elements = std::uint64_t{l_} * (l_ + 1) / 2;  // rows of 1, 2, ..., L valid entries
@@ -160,6 +181,7 @@ class LayerBuilder {
 
   std::size_t topk_head(std::uint32_t j, std::size_t q, std::size_t k, std::size_t v) {
     Op op = base(OpKind::kTopkAttention, "topk_attention", static_cast<int>(j), {q, k, v});
+    op.sublayer = Sublayer::kAttention;
     op.topk = TopkShape{l_, l_, spec_.head_dim(), std::min(options_.topk, l_)};
     op.causal = spec_.causal;
     op.macs = op.effective_macs = 2 * std::uint64_t{l_} * op.topk.kept * op.topk.d;
@@ -169,17 +191,28 @@ class LayerBuilder {
 
   const ModelSpec& spec_;
   std::uint32_t layer_;
-  std::uint32_t l_;
+  const std::vector<std::uint32_t>& lengths_;
+  std::uint32_t t_ = 0;    // the batch's tokens
+  std::uint32_t l_ = 0;    // the member whose heads are being built: its length,
+  int member_ = -1;        // its index
+  std::uint32_t row0_ = 0;  // and its first row
   const LoweringOptions& options_;
   sparsity::NmSpec fallback_;
   std::vector<Op>& ops_;
 };
 
-// Checks everything lower_layer and lower_model share; returns the default weight sparsity.
-sparsity::NmSpec check_inputs(const ModelSpec& spec, std::uint32_t seq_len, const LoweringOptions& options) {
+// Checks everything lower_layer and lower_batch share; returns the default weight sparsity.
+sparsity::NmSpec check_inputs(const ModelSpec& spec, const std::vector<std::uint32_t>& lengths,
+                              const LoweringOptions& options) {
   const std::string where = spec.file.empty() ? "model " + spec.name : spec.file;
   if (const std::string err = spec.validate(); !err.empty()) throw InputError(where + ": " + err);
-  if (const std::string err = spec.check_seq_len(seq_len); !err.empty()) throw InputError(err);
+  if (lengths.empty()) throw std::invalid_argument("lower_batch: a batch of no sequences");
+  std::uint64_t tokens = 0;
+  for (const auto L : lengths) {
+    if (const std::string err = spec.check_seq_len(L); !err.empty()) throw InputError(err);
+    tokens += L;
+  }
+  if (tokens > (1u << 24)) throw InputError(fmt::format("a batch of {} tokens is beyond 2^24", tokens));
   if (const std::string err = options.validate(); !err.empty()) throw InputError(err);
   for (const auto& e : options.per_layer_override.entries)
     if (e.layer >= spec.layers)
@@ -314,21 +347,27 @@ std::string LoweringOptions::validate() const {
 
 std::vector<Op> lower_layer(const ModelSpec& spec, std::uint32_t layer, std::uint32_t seq_len,
                             const LoweringOptions& options) {
-  const sparsity::NmSpec fallback = check_inputs(spec, seq_len, options);
+  const std::vector<std::uint32_t> lengths = {seq_len};
+  const sparsity::NmSpec fallback = check_inputs(spec, lengths, options);
   if (layer >= spec.layers)
     throw InputError(fmt::format("layer: model {} has {} layers (0..{}), got {}", spec.name, spec.layers,
                                  spec.layers - 1, layer));
   std::vector<Op> ops;
-  LayerBuilder(spec, layer, seq_len, options, fallback, ops).build(kExternalInput);
+  LayerBuilder(spec, layer, lengths, options, fallback, ops).build(kExternalInput);
   return ops;
 }
 
 std::vector<Op> lower_model(const ModelSpec& spec, std::uint32_t seq_len, const LoweringOptions& options) {
-  const sparsity::NmSpec fallback = check_inputs(spec, seq_len, options);
+  return lower_batch(spec, {seq_len}, options);
+}
+
+std::vector<Op> lower_batch(const ModelSpec& spec, const std::vector<std::uint32_t>& lengths,
+                            const LoweringOptions& options) {
+  const sparsity::NmSpec fallback = check_inputs(spec, lengths, options);
   std::vector<Op> ops;
   std::size_t input = kExternalInput;
   for (std::uint32_t l = 0; l < spec.layers; ++l)
-    input = LayerBuilder(spec, l, seq_len, options, fallback, ops).build(input);
+    input = LayerBuilder(spec, l, lengths, options, fallback, ops).build(input);
   return ops;
 }
 

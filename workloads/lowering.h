@@ -26,6 +26,16 @@
 // lower_model() chains the layers: layer l's first operations depend on layer l - 1's output. Embeddings,
 // a pre-norm model's final layernorm and any task head are not lowered. Bias adds are folded into the GEMMs.
 //
+// A batch (lower_batch) is several sequences lowered together, their tokens stacked: member s holds rows
+// row0_s .. row0_s + L_s - 1 of every per-token tensor, row0_s the sum of the lengths before it, T the sum of
+// them all. The per-token operations (projections, FFN, residual adds, layernorms, GELU) run once over all T
+// rows (m = T: each weight matrix is fetched once for the batch); attention runs per member, per head, at the
+// member's own length, reading its rows of Q, K and V^T and writing its rows of the context:
+//   q_proj, k_proj, v_proj                         m = T
+//   per member s, per head j: layer<l>.seq<s>.head<j>.qk / .softmax / .sv (or .topk_attention)   L = L_s
+//   out_proj, residual1, ln1, ffn_up, gelu, ffn_down, residual2, ln2   m = T
+// A batch of one sequence lowers exactly as lower_model: the same operations, names and order.
+//
 // Counts: per layer 3 + 3H + 8 operations (3 + H + 8 with top-k); dense-equivalent MACs
 //   4 L h^2 (projections) + 2 L^2 h (qk and sv over all heads: H L L d each) + 2 L h f (FFN).
 #include <cstddef>
@@ -90,6 +100,10 @@ struct Op {
   OpKind kind = OpKind::kWeightGemm;
   std::uint32_t layer = 0;
   int head = -1;  // attention ops only
+  // Attention ops: the batch member (sequence) they belong to and its first row in the per-token tensors.
+  // Per-token ops: -1 and 0.
+  int member = -1;
+  std::uint32_t row0 = 0;
   WeightRole role = WeightRole::kNone;
   std::string name;  // "layer3.ffn_up", "layer3.head5.qk"
   // is_gemm(kind): m, n, k and the weights' sparsity (dense for any N:N).
@@ -110,7 +124,9 @@ struct Op {
   std::uint64_t lut_products = 0;
   // kWeightGemm: int8 weights as stored, n k dense or sparsity::nm_payload_bytes(n, k, spec, kIndex).
   std::uint64_t weight_bytes = 0;
-  Sublayer sublayer = Sublayer::kNone;  // kLayerNorm, kResidualAdd
+  // The sub-block it belongs to: q/k/v/out_proj, the heads, residual1 and ln1 the attention's; ffn_up, gelu,
+  // ffn_down, residual2 and ln2 the FFN's (what a pipeline stage serves, model_mapping.h).
+  Sublayer sublayer = Sublayer::kNone;
   HeadOps head_ops;                     // kScores, kSoftmax, kContext
   // What it reads, in operand order: an earlier op's index, or kExternalInput. A residual add reads its
   // sub-block's accumulator, then the skip; Q.K^T reads Q, K; S.V the probabilities, V (its W operand, V^T);
@@ -157,6 +173,10 @@ std::vector<Op> lower_layer(const ModelSpec& spec, std::uint32_t layer, std::uin
 // does not take, bad options, an override naming a layer the model lacks (file and line), or a sparsity
 // whose M does not divide a GEMM's k (naming the op and where the sparsity came from).
 std::vector<Op> lower_model(const ModelSpec& spec, std::uint32_t seq_len, const LoweringOptions& options);
+// A batch of sequences of these lengths (at least one), lowered together (see the top of this file). Throws as
+// lower_model does, for any member's length.
+std::vector<Op> lower_batch(const ModelSpec& spec, const std::vector<std::uint32_t>& lengths,
+                            const LoweringOptions& options);
 
 // For each op, the largest total cost of a dependency path from it (itself included) to an op nothing
 // depends on: lp[i] = cost(i) + max over ops j that depend on i of lp[j]. Throws std::invalid_argument when

@@ -5,6 +5,9 @@
 
 #include <fmt/format.h>
 
+#include "modules/common/error.h"
+#include "modules/common/text.h"
+
 namespace tacsim::workloads {
 
 AttentionBlocks attention_blocks(std::uint32_t seq_len, std::uint32_t array_rows,
@@ -92,11 +95,62 @@ sfu::SfuOp sfu_block(const sfu::SfuOp& whole, const Epilogue::Block& b) {
   return s;
 }
 
-scheduler::Request model_request(const std::vector<Op>& ops, std::uint32_t head_blocks, std::uint64_t id,
-                                 Cycle arrival, const std::vector<Epilogue>& epilogues) {
-  scheduler::Request r;
-  r.id = id;
-  r.arrival = arrival;
+bool EngineStage::serves(std::uint32_t layer, Sublayer part) const {
+  return std::any_of(terms.begin(), terms.end(), [&](const Term& t) {
+    return (t.part == Sublayer::kNone || t.part == part) && layer >= t.first && layer <= t.last;
+  });
+}
+
+EngineStage parse_engine_stage(const std::string& text, const std::string& what) {
+  const std::string form =
+      "a comma-separated list of all, attention, ffn, layers:A-B, attention@layers:A-B or ffn@layers:A-B";
+  auto fail = [&](const std::string& why) -> EngineStage {
+    throw InputError(fmt::format("{}: expected {}{}, got '{}'", what, form, why, text));
+  };
+  EngineStage stage;
+  for (const std::string& item : text::split_list(text, ',', what)) {
+    EngineStage::Term t;
+    std::string layers;
+    const auto at = item.find('@');
+    const std::string part = item.substr(0, at);
+    if (at != std::string::npos) layers = item.substr(at + 1);
+    if (part == "attention") {
+      t.part = Sublayer::kAttention;
+    } else if (part == "ffn") {
+      t.part = Sublayer::kFfn;
+    } else if (part == "all") {
+      t.part = Sublayer::kNone;
+    } else if (text::starts_with(part, "layers:") && at == std::string::npos) {
+      layers = part;
+    } else {
+      return fail("");
+    }
+    if (!layers.empty()) {
+      if (!text::starts_with(layers, "layers:")) return fail("");
+      const std::string range = layers.substr(7);
+      const auto dash = range.find('-');
+      const auto a = text::to_unsigned(range.substr(0, dash), 1u << 20);
+      const auto b = dash == std::string::npos ? a : text::to_unsigned(range.substr(dash + 1), 1u << 20);
+      if (!a || !b) return fail("");
+      if (*b < *a) return fail(" (a range A-B has A <= B)");
+      t.first = static_cast<std::uint32_t>(*a);
+      t.last = static_cast<std::uint32_t>(*b);
+    }
+    stage.terms.push_back(t);
+  }
+  return stage;
+}
+
+std::uint32_t stage_group(std::uint32_t layer, Sublayer part) {
+  return 2 * layer + (part == Sublayer::kFfn ? 1 : 0);
+}
+
+std::uint32_t stage_group(const Op& op) { return stage_group(op.layer, op.sublayer); }
+
+std::vector<scheduler::Task> batch_tasks(const std::vector<Op>& ops,
+                                         const std::function<std::vector<std::uint32_t>(const Op&)>& head_blocks,
+                                         const std::vector<double>& rank, const std::vector<Epilogue>& epilogues) {
+  std::vector<scheduler::Task> tasks;
   std::vector<std::size_t> task_of(ops.size());
   std::vector<std::size_t> fused_to(ops.size(), kExternalInput);
   for (std::size_t i = 0; i < epilogues.size(); ++i)
@@ -116,19 +170,21 @@ scheduler::Request model_request(const std::vector<Op>& ops, std::uint32_t head_
     t.unit = is_gemm(op.kind)                    ? scheduler::Unit::kArray
              : op.kind == OpKind::kTopkAttention ? scheduler::Unit::kTopk
                                                  : scheduler::Unit::kSfu;
-    if (op.kind == OpKind::kScores) t.blocks = head_blocks;
-    task_of[i] = r.tasks.size();
-    r.tasks.push_back(std::move(t));
+    if (op.kind == OpKind::kScores) t.blocks = head_blocks(op);
+    t.group = stage_group(op);
+    t.rank = rank.empty() ? 0.0 : rank[i];
+    task_of[i] = tasks.size();
+    tasks.push_back(std::move(t));
   }
   // A task depends on whatever its operations read from other tasks.
   for (std::size_t i = 0; i < ops.size(); ++i)
     for (std::size_t d : ops[i].deps) {
-      auto& deps = r.tasks[task_of[i]].deps;
+      auto& deps = tasks[task_of[i]].deps;
       if (task_of[d] != task_of[i] && std::find(deps.begin(), deps.end(), task_of[d]) == deps.end())
         deps.push_back(task_of[d]);
     }
-  for (auto& t : r.tasks) std::sort(t.deps.begin(), t.deps.end());
-  return r;
+  for (auto& t : tasks) std::sort(t.deps.begin(), t.deps.end());
+  return tasks;
 }
 
 GemmParams block_gemm(const GemmParams& g, std::uint32_t block, const AttentionBlocks& blocks) {
@@ -137,7 +193,7 @@ GemmParams block_gemm(const GemmParams& g, std::uint32_t block, const AttentionB
   return b;
 }
 
-GemmLayout weight_gemm_layout(const std::vector<Op>& ops, std::size_t i, const SequenceTensors& t,
+GemmLayout weight_gemm_layout(const std::vector<Op>& ops, std::size_t i, const BatchTensors& t,
                               const MemoryMap& mm, const LayerQuant& quant) {
   const Op& op = ops[i];
   const bool dense_attention =
@@ -155,32 +211,33 @@ GemmLayout weight_gemm_layout(const std::vector<Op>& ops, std::size_t i, const S
   return lay;
 }
 
-GemmLayout scores_block_layout(const Op& qk, const SequenceTensors& t, std::uint32_t block,
-                               const AttentionBlocks& blocks, std::uint32_t head_dim) {
+GemmLayout scores_block_layout(const Op& qk, const BatchTensors& t, std::uint32_t block,
+                               const AttentionBlocks& blocks, std::uint32_t head_dim, std::size_t engine) {
   const Tensor &q = t.operand(qk, 0), &k = t.operand(qk, 1);
-  const Tensor& scores = t.layers[qk.layer].scores[block % 2];
-  const std::uint64_t r0 = std::uint64_t{block} * blocks.rows, col = std::uint64_t(qk.head) * head_dim;
+  const Tensor scores = t.layers[qk.layer].scores(engine, block, qk.gemm.n);
+  const std::uint64_t r0 = qk.row0 + std::uint64_t{block} * blocks.rows, col = std::uint64_t(qk.head) * head_dim;
   GemmLayout lay;
   lay.a_address = q.address + r0 * q.stride + col;
   lay.a_stride = q.stride;
-  lay.w_address = k.address + col;
+  lay.w_address = k.address + qk.row0 * k.stride + col;
   lay.w_stride = k.stride;
   lay.c_address = scores.address;
   lay.c_stride = scores.stride;
   return lay;
 }
 
-GemmLayout context_block_layout(const Op& sv, const SequenceTensors& t, std::uint32_t block,
-                                const AttentionBlocks& blocks, std::uint32_t head_dim,
-                                const LayerQuant& quant) {
+GemmLayout context_block_layout(const Op& sv, const BatchTensors& t, std::uint32_t block,
+                                const AttentionBlocks& blocks, std::uint32_t head_dim, const LayerQuant& quant,
+                                std::size_t engine) {
   const Tensor& vt = t.operand(sv, 1);
   const LayerTensors& lt = t.layers[sv.layer];
-  const Tensor &probs = lt.probs[block % 2], &ctx = lt.ctx;
-  const std::uint64_t r0 = std::uint64_t{block} * blocks.rows, col = std::uint64_t(sv.head) * head_dim;
+  const Tensor probs = lt.probs(engine, block, sv.gemm.k);
+  const Tensor& ctx = lt.ctx;
+  const std::uint64_t r0 = sv.row0 + std::uint64_t{block} * blocks.rows, col = std::uint64_t(sv.head) * head_dim;
   GemmLayout lay;
   lay.a_address = probs.address;
   lay.a_stride = probs.stride;
-  lay.w_address = vt.address + col * vt.stride;
+  lay.w_address = vt.address + col * vt.stride + sv.row0;  // V^T's columns are tokens
   lay.w_stride = vt.stride;
   lay.c_address = ctx.address + r0 * ctx.stride + col;
   lay.c_stride = ctx.stride;
@@ -189,11 +246,11 @@ GemmLayout context_block_layout(const Op& sv, const SequenceTensors& t, std::uin
   return lay;
 }
 
-sfu::SfuOp softmax_block(const Op& softmax, const SequenceTensors& t, std::uint32_t block,
-                         const AttentionBlocks& blocks, const LayerQuant& quant) {
+sfu::SfuOp softmax_block(const Op& softmax, const BatchTensors& t, std::uint32_t block,
+                         const AttentionBlocks& blocks, const LayerQuant& quant, std::size_t engine) {
   const std::uint32_t L = softmax.row_len, r0 = block * blocks.rows, rows = std::min(blocks.rows, L - r0);
   const LayerTensors& lt = t.layers[softmax.layer];
-  const Tensor &scores = lt.scores[block % 2], &probs = lt.probs[block % 2];
+  const Tensor scores = lt.scores(engine, block, L), probs = lt.probs(engine, block, L);
   sfu::SfuOp s;
   s.kind = sfu::SfuKind::kSoftmax;
   s.rows = rows;
@@ -207,7 +264,7 @@ sfu::SfuOp softmax_block(const Op& softmax, const SequenceTensors& t, std::uint3
   return s;
 }
 
-sfu::SfuOp sfu_op(const Op& op, std::size_t i, const SequenceTensors& t, const LayerQuant& quant,
+sfu::SfuOp sfu_op(const Op& op, std::size_t i, const BatchTensors& t, const LayerQuant& quant,
                   const LayerWeights* weights) {
   sfu::SfuOp s;
   s.rows = op.rows;
@@ -249,19 +306,20 @@ sfu::SfuOp sfu_op(const Op& op, std::size_t i, const SequenceTensors& t, const L
   return s;
 }
 
-sfu::TopkOp topk_op(const Op& op, const SequenceTensors& t, std::uint32_t head_dim, const LayerQuant& quant) {
+sfu::TopkOp topk_op(const Op& op, const BatchTensors& t, std::uint32_t head_dim, const LayerQuant& quant) {
   const Tensor &q = t.operand(op, 0), &k = t.operand(op, 1), &v = t.operand(op, 2);
   const Tensor& out = t.layers[op.layer].ctx;
   const std::uint64_t col = std::uint64_t(op.head) * head_dim;
   const std::uint32_t L = op.topk.l_q;
+  auto rows = [&](const Tensor& x) { return x.address + op.row0 * x.stride + col; };
   sfu::TopkOp o;
   o.l = L;
   o.d = head_dim;
   o.causal = op.causal;
-  o.q = {q.address + col, L, head_dim, q.stride};
-  o.k = {k.address + col, L, head_dim, k.stride};
-  o.v = {v.address + col, L, head_dim, v.stride};
-  o.out = {out.address + col, L, head_dim, out.stride};
+  o.q = {rows(q), L, head_dim, q.stride};
+  o.k = {rows(k), L, head_dim, k.stride};
+  o.v = {rows(v), L, head_dim, v.stride};
+  o.out = {rows(out), L, head_dim, out.stride};
   o.score_rq = quant.scores;
   o.prob_rq = quant.probs;
   o.ctx_rq = quant.ctx;

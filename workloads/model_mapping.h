@@ -1,9 +1,11 @@
 #pragma once
-// How a lowered model runs on one engine: an operation's commands for the hardware (GEMM tasks for a mapper,
-// SFU and top-k operations), the blocks an attention head is pipelined in, and the tasks the scheduler
-// dispatches. Pure functions of the operation, its sequence's tensors (memory_plan.h) and the layer's
-// requantisers (layer_reference.h); the driver that runs them is in sim/.
+// How a lowered model runs on the engines: an operation's commands for the hardware (GEMM tasks for a mapper,
+// SFU and top-k operations), the blocks an attention head is pipelined in, which engines of a pipeline may run
+// it, and the tasks the scheduler dispatches. Pure functions of the operation, its batch's tensors
+// (memory_plan.h) and the layer's requantisers (layer_reference.h); the driver that runs them is in sim/.
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "modules/scheduler/request.h"
@@ -50,41 +52,64 @@ struct Epilogue {
 // Per op: its epilogue (empty for all when `on` is false).
 std::vector<Epilogue> fused_epilogues(const std::vector<Op>& ops, bool on);
 
-// The scheduler's tasks of one sequence: each operation in list order, except that a dense head's Q.K^T,
-// softmax and S.V are one pipelined task of `head_blocks` blocks (stood for by its Q.K^T), and a GEMM's fused
-// epilogue (`epilogues`, none if empty) is part of its task.
-scheduler::Request model_request(const std::vector<Op>& ops, std::uint32_t head_blocks, std::uint64_t id,
-                                 Cycle arrival, const std::vector<Epilogue>& epilogues = {});
-
 // Block [row0, ..) x [col0, ..) of a weight GEMM's output: where its A rows, W rows and C block are.
 GemmLayout gemm_block_layout(const GemmLayout& whole, const Epilogue::Block& b);
 // The same block of an SFU operation on rows in memory (every input and the output).
 sfu::SfuOp sfu_block(const sfu::SfuOp& whole, const Epilogue::Block& b);
+
+// What an engine of a pipeline serves (engine<i>.stage): a comma-separated union of terms, each `all`,
+// `attention` or `ffn` (that sub-block of every layer, Op::sublayer), `layers:A-B` (every operation of layers
+// A to B; `layers:A` one layer), or a sub-block in some layers, `attention@layers:A-B`, `ffn@layers:A-B`.
+struct EngineStage {
+  struct Term {
+    Sublayer part = Sublayer::kNone;  // kNone: both
+    std::uint32_t first = 0, last = ~0u;
+  };
+  std::vector<Term> terms;
+  bool serves(std::uint32_t layer, Sublayer part) const;
+};
+// Throws InputError "<what>: expected ..., got '<text>'".
+EngineStage parse_engine_stage(const std::string& text, const std::string& what);
+
+// What a pipeline stage serves an operation as: its layer and sub-block, as one number (scheduler::Task::group).
+std::uint32_t stage_group(const Op& op);
+std::uint32_t stage_group(std::uint32_t layer, Sublayer part);
+
+// The scheduler's tasks of a batch: each operation in list order, except that a dense head's Q.K^T, softmax
+// and S.V are one pipelined task (stood for by its Q.K^T) of head_blocks(qk)[e] blocks on engine e. Each
+// task's group is stage_group(its op), its rank rank[its op]. A GEMM's fused epilogue (`epilogues`, none if
+// empty) is part of its task.
+std::vector<scheduler::Task> batch_tasks(const std::vector<Op>& ops,
+                                         const std::function<std::vector<std::uint32_t>(const Op&)>& head_blocks,
+                                         const std::vector<double>& rank,
+                                         const std::vector<Epilogue>& epilogues = {});
 
 // An attention GEMM's shape for one block of query rows.
 GemmParams block_gemm(const GemmParams& g, std::uint32_t block, const AttentionBlocks& blocks);
 
 // Where weight GEMM `i` reads A (its input) and W (mm.weight_at) and writes C (its result), and its output
 // stage (projection_output, with the layer's requantiser).
-GemmLayout weight_gemm_layout(const std::vector<Op>& ops, std::size_t i, const SequenceTensors& t,
+GemmLayout weight_gemm_layout(const std::vector<Op>& ops, std::size_t i, const BatchTensors& t,
                               const MemoryMap& mm, const LayerQuant& quant);
-// Block b of a head's Q.K^T: A = Q's rows of the block, head j's columns; W = K's head j columns (n = L);
-// C = the block's scores (the layer's score buffer b % 2), int32.
-GemmLayout scores_block_layout(const Op& qk, const SequenceTensors& t, std::uint32_t block,
-                               const AttentionBlocks& blocks, std::uint32_t head_dim);
-// Block b of a head's S.V: A = the block's probabilities (k = L), W = V^T's rows j d .. (n = d); C = the
-// context's rows of the block, head j's columns, int8 through rq_ctx.
-GemmLayout context_block_layout(const Op& sv, const SequenceTensors& t, std::uint32_t block,
-                                const AttentionBlocks& blocks, std::uint32_t head_dim,
-                                const LayerQuant& quant);
+// A head's operations read and write their member's rows (op.row0 on, op's L of them) of the batch's
+// per-token tensors. On engine e:
+// Block b of a head's Q.K^T: A = Q's rows of the block, head j's columns; W = K's member rows, head j's
+// columns (n = L); C = the block's scores (engine e's score buffer b % 2), int32.
+GemmLayout scores_block_layout(const Op& qk, const BatchTensors& t, std::uint32_t block,
+                               const AttentionBlocks& blocks, std::uint32_t head_dim, std::size_t engine);
+// Block b of a head's S.V: A = the block's probabilities (k = L), W = V^T's rows j d .. (n = d), the member's
+// columns; C = the context's rows of the block, head j's columns, int8 through rq_ctx.
+GemmLayout context_block_layout(const Op& sv, const BatchTensors& t, std::uint32_t block,
+                                const AttentionBlocks& blocks, std::uint32_t head_dim, const LayerQuant& quant,
+                                std::size_t engine);
 // The softmax of block b of a head: the block's scores in, its probabilities out.
-sfu::SfuOp softmax_block(const Op& softmax, const SequenceTensors& t, std::uint32_t block,
-                         const AttentionBlocks& blocks, const LayerQuant& quant);
+sfu::SfuOp softmax_block(const Op& softmax, const BatchTensors& t, std::uint32_t block,
+                         const AttentionBlocks& blocks, const LayerQuant& quant, std::size_t engine);
 // A residual add, layernorm or GELU on the SFU. `weights` (values only): the layernorms' gamma and beta.
 // Throws std::logic_error when an input is not in the format the unit reads.
-sfu::SfuOp sfu_op(const Op& op, std::size_t i, const SequenceTensors& t, const LayerQuant& quant,
+sfu::SfuOp sfu_op(const Op& op, std::size_t i, const BatchTensors& t, const LayerQuant& quant,
                   const LayerWeights* weights);
-// One head on the top-k unit: its columns of Q, K and V in, its columns of the context out.
-sfu::TopkOp topk_op(const Op& op, const SequenceTensors& t, std::uint32_t head_dim, const LayerQuant& quant);
+// One head on the top-k unit: its member's rows and its columns of Q, K and V in, of the context out.
+sfu::TopkOp topk_op(const Op& op, const BatchTensors& t, std::uint32_t head_dim, const LayerQuant& quant);
 
 }  // namespace tacsim::workloads

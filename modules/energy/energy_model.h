@@ -15,7 +15,7 @@ namespace tacsim::energy {
 // `count` occurrences of `action` in `module`, each costing `each` (pJ, or um^2 for area) as priced from the
 // table key(s) named in `price` (for the record: "energy.int8_mult").
 struct Item {
-  std::string module;  // "accel.pe_array"
+  std::string module;  // "accel.engine0.pe_array"
   std::string action;  // "multiply"
   double count = 0;
   double each = 0;

@@ -2,17 +2,22 @@
 
 namespace tacsim::scheduler {
 
-void dispatch(SchedulerEngine& engine, Executor& executor, const ClockDomain& clock) {
+void dispatch(SchedulerEngine& scheduler, std::size_t engine, Executor& executor, const ClockDomain& clock,
+              sc_core::sc_event& progress) {
   for (;;) {
-    const Step step = engine.next(clock.now());
+    const Step step = scheduler.next(engine, clock.now());
+    if (scheduler.take_wake()) progress.notify(sc_core::SC_ZERO_TIME);
     switch (step.kind) {
       case Step::Kind::kDone:
         return;
       case Step::Kind::kIdle:
-        clock.wait_until(step.until);
+        if (step.until == kNever)
+          sc_core::wait(progress);
+        else
+          sc_core::wait(clock.time_at(step.until) - sc_core::sc_time_stamp(), progress);
         break;
       default:
-        executor.execute(step);
+        executor.execute(engine, step);
     }
   }
 }

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -108,17 +109,17 @@ TEST(Config, SetErrorsNameTheKey) {
   EXPECT_EQ(error_of("", {"pe_array.rows=0"}), "config: pe_array.rows: must be at least 1, got 0");
   EXPECT_EQ(error_of("", {"dma.max_transaction_bytes=1000"}),
             "config: dma.max_transaction_bytes: must be a power of two, got 1000");
-  EXPECT_EQ(error_of("", {"sim.workload=bert"}), "--set sim.workload: expected model or gemm, got 'bert'");
+  EXPECT_EQ(error_of("", {"sim.workload=bert"}), "--set sim.workload: expected trace, model or gemm, got 'bert'");
   // A nested engine's field is its own key, and its error names that key.
   EXPECT_EQ(error_of("", {"topk_unit.softmax.lanes=0"}), "config: topk_unit.softmax.lanes: must be at least 1, got 0");
   EXPECT_EQ(error_of("", {"pe_array.multiply_latency=2"}),
             "--set pe_array.multiply_latency was renamed pe_array.multiply_latency_cycles");
   EXPECT_EQ(error_of("", {"sparsity.pruned_fraction=1.5", "sim.workload=gemm", "gemm.sparsity=hp"}),
             "config: sparsity.pruned_fraction: must be in [0, 1), got 1.5");
-  EXPECT_EQ(error_of("", {"model.seq_lens=128,"}),
+  EXPECT_EQ(error_of("", {"sim.workload=model", "model.seq_lens=128,"}),
             "config: model.seq_lens: empty item in the list '128,' (items are separated by ',', without a trailing "
             "one)");
-  EXPECT_EQ(error_of("", {"model.seq_lens=64,,128"}),
+  EXPECT_EQ(error_of("", {"sim.workload=model", "model.seq_lens=64,,128"}),
             "config: model.seq_lens: empty item in the list '64,,128' (items are separated by ',', without a trailing "
             "one)");
 }
@@ -148,7 +149,25 @@ TEST(Config, AModelRunsRulesAcrossKeysAreCheckedWhenItResolves) {
             "sparsity.weights = unstructured");
   // Top-k attention serves causal models too (the unit masks each query's later keys).
   EXPECT_EQ(error_of("", {"model.name=gpt2-small", "model.topk=8"}), "no error");
-  EXPECT_EQ(error_of("", {"model.seq_lens=128,100000"}).rfind("config: model.seq_lens: seq_len: ", 0), 0u);
+  EXPECT_EQ(error_of("", {"sim.workload=model", "model.seq_lens=128,100000"}).rfind("config: model.seq_lens: seq_len: ", 0),
+            0u);
+  // A trace's lengths are its own; a model's sequences are for sim.workload=model.
+  EXPECT_EQ(error_of("", {"sim.workload=trace", "model.seq_lens=64"}),
+            "--set model.seq_lens=64: model.seq_lens applies to sim.workload=model, and this run is a trace (its "
+            "requests are trace.file's; --seq-len and --batch make a model run)");
+  EXPECT_EQ(error_of("", {"sim.workload=trace", "model.name=vit-b16"}).rfind("config: sim.workload: vit-b16 takes only sequences of 197", 0),
+            0u);
+  // The reference calibrates each sequence alone: values are checked for batches of one.
+  EXPECT_EQ(error_of("", {"sim.workload=trace", "sim.check=true", "scheduler.policy=fcfs"}),
+            "config: sim.check: trace runs are timing only (values are checked on a model's own sequences: "
+            "sim.workload = model, or --seq-len)");
+  EXPECT_EQ(error_of("", {"sim.check=true", "scheduler.policy=length-aware"}),
+            "config: sim.check: values are checked against a reference of each sequence alone, so only for batches "
+            "of one sequence; scheduler.policy = length-aware batches several (use fcfs, or padded with "
+            "scheduler.batch_size = 1)");
+  EXPECT_EQ(error_of("", {"sim.check=true", "scheduler.policy=padded"}).rfind("config: sim.check: ", 0), 0u);
+  EXPECT_EQ(error_of("", {"sim.check=true", "scheduler.policy=padded", "scheduler.batch_size=1"}), "no error");
+  EXPECT_EQ(error_of("", {"sim.check=true", "scheduler.policy=fcfs"}), "no error");
   // The same keys mean nothing to the GEMM workload.
   EXPECT_EQ(error_of("", {"sim.workload=gemm", "model.name=gpt2-small", "model.topk=8"}), "no error");
 }
@@ -180,6 +199,75 @@ TEST(Config, HelpListsEveryKeyWithItsDefault) {
   } catch (const InputError& e) {
     EXPECT_STREQ(e.what(), "/tmp: cannot open config file (not a regular file)");
   }
+}
+
+// The run's kind picks its policy unless one is named: a trace length-aware, a model's sequences fcfs.
+TEST(Config, AutoPolicyFollowsTheWorkload) {
+  EXPECT_EQ(resolve_config("", {"sim.workload=trace"}).scheduler.policy, "length-aware");
+  EXPECT_EQ(resolve_config("", {}).scheduler.policy, "fcfs");  // the default run: a model's own sequence
+  EXPECT_EQ(resolve_config("", {"scheduler.policy=padded"}).scheduler.policy, "padded");
+  EXPECT_EQ(error_of("", {"scheduler.policy=lifo"}),
+            "--set scheduler.policy: expected auto, fcfs, padded or length-aware, got 'lifo'");
+  EXPECT_EQ(error_of("", {"scheduler.batch_size=0"}), "config: scheduler.batch_size: must be in 1..4096, got 0");
+  EXPECT_EQ(error_of("", {"trace.over_max=clip"}), "--set trace.over_max: expected error, truncate or drop, got 'clip'");
+}
+
+// engine<i>.<section>.<key> sets a key for engine i alone, after the shared keys, from a file or --set.
+TEST(Config, EnginesTakeTheSharedKeysAndTheirOwn) {
+  const std::string path = write_temp("[accel]\nengines = 3\n[engine1.pe_array]\nrows = 16\n[engine2]\ndma.max_outstanding = 4\n");
+  const SimConfig c = resolve_config(path, {"pe_array.cols=8", "engine2.pe_array.cols=64"});
+  std::remove(path.c_str());
+  ASSERT_EQ(c.engines.size(), 3u);
+  EXPECT_EQ(c.engines[0].pe_array.rows, 32u);
+  EXPECT_EQ(c.engines[1].pe_array.rows, 16u);
+  EXPECT_EQ(c.engines[1].pe_array.cols, 8u);  // the shared key, under its own override
+  EXPECT_EQ(c.engines[2].pe_array.cols, 64u);  // its own beats the shared one, whatever the order
+  EXPECT_EQ(c.engines[2].dma.max_outstanding, 4u);
+  EXPECT_EQ(c.engines[0].dma.max_outstanding, 32u);
+  // Written back: a section per engine with only its own keys; reading it back gives the same engines.
+  const std::string ini = to_ini(c);
+  EXPECT_NE(ini.find("\n[engine1]\npe_array.rows = 16\n"), std::string::npos) << ini;
+  EXPECT_NE(ini.find("\n[engine2]\npe_array.cols = 64\ndma.max_outstanding = 4\n"), std::string::npos) << ini;
+  const std::string back_path = write_temp(ini);
+  const SimConfig back = resolve_config(back_path, {});
+  std::remove(back_path.c_str());
+  EXPECT_EQ(to_ini(back), ini);
+  EXPECT_EQ(back.engines[1].pe_array.rows, 16u);
+  const auto pairs = to_pairs(c);
+  EXPECT_NE(std::find(pairs.begin(), pairs.end(), std::make_pair(std::string("engine1.pe_array.rows"), std::string("16"))),
+            pairs.end());
+  // The mapper is the engine's too (its PE array's tilings).
+  const SimConfig m = resolve_config("", {"accel.engines=2", "pe_array.mapper=greedy", "engine1.pe_array.mapper=search"});
+  EXPECT_EQ(m.engines[0].pe_array_mapper, "greedy");
+  EXPECT_EQ(m.engines[1].pe_array_mapper, "search");
+}
+
+TEST(Config, EngineKeysAndStagesAreChecked) {
+  EXPECT_EQ(error_of("", {"accel.engines=2", "engine2.pe_array.rows=16"}),
+            "--set engine2.pe_array.rows: there is no engine 2: accel.engines = 2 (engines 0 to 1)");
+  EXPECT_EQ(error_of("", {"accel.engines=2", "engine1.pe_array.rowz=16"}),
+            "--set unknown config key 'engine1.pe_array.rowz' (did you mean engine1.pe_array.rows?)");
+  EXPECT_EQ(error_of("", {"engine0.model.name=bert-tiny"}).rfind(
+                "--set engine0.model.name: only an engine's units can differ between engines", 0),
+            0u);
+  EXPECT_EQ(error_of("", {"accel.engines=2", "engine1.pe_array.rows=x"}),
+            "--set engine1.pe_array.rows: expected an unsigned integer up to 4294967295, got 'x'");
+  EXPECT_EQ(error_of("", {"accel.engines=2", "engine1.pe_array.rows=0"}),
+            "config: engine1.pe_array.rows: must be at least 1, got 0");
+  EXPECT_EQ(error_of("", {"accel.engines=0"}), "config: accel.engines: must be in 1..64, got 0");
+  EXPECT_EQ(error_of("", {"accel.engines=2", "engine1.stage=ffn"}),
+            "--set engine1.stage: stages apply to accel.organisation = pipeline (this accelerator is a pool: every "
+            "engine serves everything)");
+  EXPECT_EQ(error_of("", {"accel.engines=2", "accel.organisation=pipeline", "engine1.stage=fnn"}).rfind(
+                "--set engine1.stage: expected a comma-separated list of all, attention, ffn", 0),
+            0u);
+  EXPECT_EQ(error_of("", {"accel.engines=2", "accel.organisation=pipeline", "engine0.stage=attention",
+                          "engine1.stage=ffn@layers:0-5"}),
+            "config: engine<i>.stage: in a pipeline every operation needs an engine, and nothing serves layer 6's "
+            "ffn (engine0.stage = attention, engine1.stage = ffn@layers:0-5)");
+  const SimConfig p = resolve_config("", {"accel.engines=2", "accel.organisation=pipeline", "engine0.stage=attention",
+                                          "engine1.stage=ffn"});
+  EXPECT_EQ(p.engine_stages, (std::vector<std::string>{"attention", "ffn"}));
 }
 
 }  // namespace

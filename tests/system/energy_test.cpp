@@ -26,14 +26,14 @@ TEST_F(EnergyTest, OneGemmTileByHand) {
                 .code,
             0);
   const auto s = stats("t");
-  EXPECT_EQ(s["modules"]["accel.pe_array"]["macs"], 65536);
-  EXPECT_DOUBLE_EQ(at(s, "accel.pe_array", "multiply"), 65536 * 0.2);
-  EXPECT_DOUBLE_EQ(at(s, "accel.pe_array", "add"), 65536 * 0.1);
-  EXPECT_FALSE(s["energy"]["by_module"]["accel.pe_array"].contains("select"));  // dense: no selector
-  EXPECT_EQ(s["modules"]["accel.act_buffer"]["bytes_read"], 2048);
-  EXPECT_DOUBLE_EQ(at(s, "accel.act_buffer", "read_64b"), 2560);
-  EXPECT_EQ(s["modules"]["accel.weight_buffer"]["bytes_read"], 2048);
-  EXPECT_DOUBLE_EQ(at(s, "accel.weight_buffer", "read_64b"), 9216);
+  EXPECT_EQ(s["modules"]["accel.engine0.pe_array"]["macs"], 65536);
+  EXPECT_DOUBLE_EQ(at(s, "accel.engine0.pe_array", "multiply"), 65536 * 0.2);
+  EXPECT_DOUBLE_EQ(at(s, "accel.engine0.pe_array", "add"), 65536 * 0.1);
+  EXPECT_FALSE(s["energy"]["by_module"]["accel.engine0.pe_array"].contains("select"));  // dense: no selector
+  EXPECT_EQ(s["modules"]["accel.engine0.act_buffer"]["bytes_read"], 2048);
+  EXPECT_DOUBLE_EQ(at(s, "accel.engine0.act_buffer", "read_64b"), 2560);
+  EXPECT_EQ(s["modules"]["accel.engine0.weight_buffer"]["bytes_read"], 2048);
+  EXPECT_DOUBLE_EQ(at(s, "accel.engine0.weight_buffer", "read_64b"), 9216);
   // The parts add up, and the summary's figures follow from the total.
   double sum = 0;
   for (const auto& [m, v] : s["energy"]["by_module"].items()) sum += v["total"].get<double>();
@@ -53,9 +53,9 @@ TEST_F(EnergyTest, TwoFourHalvesTheMacEnergy) {
   const auto d = stats("dense"), s = stats("sparse");
   EXPECT_EQ(d["summary"]["macs"], 64 * 128 * 256);
   EXPECT_EQ(s["summary"]["macs"], 64 * 128 * 256 / 2);
-  EXPECT_DOUBLE_EQ(at(s, "accel.pe_array", "multiply") * 2, at(d, "accel.pe_array", "multiply"));
-  EXPECT_DOUBLE_EQ(at(s, "accel.pe_array", "add") * 2, at(d, "accel.pe_array", "add"));
-  EXPECT_DOUBLE_EQ(at(s, "accel.pe_array", "select"), 64 * 128 * 256 / 2 * 0.03);
+  EXPECT_DOUBLE_EQ(at(s, "accel.engine0.pe_array", "multiply") * 2, at(d, "accel.engine0.pe_array", "multiply"));
+  EXPECT_DOUBLE_EQ(at(s, "accel.engine0.pe_array", "add") * 2, at(d, "accel.engine0.pe_array", "add"));
+  EXPECT_DOUBLE_EQ(at(s, "accel.engine0.pe_array", "select"), 64 * 128 * 256 / 2 * 0.03);
   EXPECT_LT(s["summary"]["energy_pj"].get<double>(), d["summary"]["energy_pj"].get<double>());
 }
 
@@ -105,7 +105,7 @@ TEST_F(EnergyTest, MissingPriceNamesTheAction) {
                           " --out " + (dir_ / "x").string());
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(r.err, "tacsim: " + (dir_ / "t.ini").string() +
-                       ": no figure for 'energy.int8_mult' (the price of accel.pe_array.multiply)\n");
+                       ": no figure for 'energy.int8_mult' (the price of accel.engine0.pe_array.multiply)\n");
   EXPECT_FALSE(fs::exists(dir_ / "x" / "stats.json"));
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `cmake --install` puts a tacsim that runs from anywhere: the installed binary finds the installed model zoo
-# and DRAM presets (not the source tree's), and TACSIM_MODELS_DIR still overrides them.
+# DRAM presets and bundled traces (not the source tree's), and TACSIM_MODELS_DIR still overrides them.
 #   install_test.sh BUILD_DIR WORK_DIR
 set -euo pipefail
 build=$1 work=$2
@@ -27,4 +27,9 @@ if TACSIM_MODELS_DIR="$work/zoo" "$bin" run -q --model bert-base --out "$work/r3
   exit 1
 fi
 grep -q "known models: mine" "$work/err.txt"
+# A bundled trace by name: the installed copy (a trace only there proves it).
+[ -f "$share/traces/sst2-dev.csv" ] || { echo "install_test: no traces in $share" >&2; exit 1; }
+head -12 "$share/traces/sst2-dev.csv" >"$share/traces/installed-only.csv"
+"$bin" run -q --model bert-tiny --trace installed-only --out "$work/r4"
+grep -q '"requests": 10' "$work/r4/stats.json"
 echo "install_test: passed"

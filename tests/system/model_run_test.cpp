@@ -88,7 +88,7 @@ TEST_F(ModelRun, TinyBertRunsEveryOperationInOrder) {
   EXPECT_EQ(by_kind, s["cycles"].get<std::uint64_t>());
   // Dense-equivalent MACs per layer: 4 L h^2 + 2 L^2 h + 2 L h f = 4*16*312^2 + 2*16^2*312 + 2*16*312*1200.
   EXPECT_EQ(s["dense_macs"], 4ull * (4ull * 16 * 312 * 312 + 2ull * 16 * 16 * 312 + 2ull * 16 * 312 * 1200));
-  EXPECT_TRUE(stats("t")["modules"].contains("accel.sfu"));
+  EXPECT_TRUE(stats("t")["modules"].contains("accel.engine0.sfu"));
   // layers.csv: one row per layer; the layers' cycles add up to the run's too.
   std::istringstream layers(slurp(dir_ / "t" / "layers.csv"));
   std::string line;
@@ -264,9 +264,9 @@ TEST_F(ModelRun, TopkAttentionRunsOnItsUnit) {
   EXPECT_EQ(s["summary"]["check"], "pass");
   EXPECT_GT(s["summary"]["busy_cycles_topk_attention"].get<std::uint64_t>(), 0u);
   EXPECT_FALSE(s["summary"].contains("busy_cycles_softmax"));
-  EXPECT_EQ(s["modules"]["accel.topk_unit"]["heads"], 4 * 12);
+  EXPECT_EQ(s["modules"]["accel.engine0.topk_unit"]["heads"], 4 * 12);
   // The unit's work grows with the keys it keeps: S.V MACs are L x kept x d per head.
-  EXPECT_EQ(s["modules"]["accel.topk_unit"]["sv_macs"], 48ull * 64 * 16 * 26);
+  EXPECT_EQ(s["modules"]["accel.engine0.topk_unit"]["sv_macs"], 48ull * 64 * 16 * 26);
   ASSERT_EQ(run("--model tinybert-4 --seq-len 64 --set model.topk=48", "k48"), 0);
   EXPECT_GT(stats("k48")["summary"]["busy_cycles_topk_attention"].get<std::uint64_t>(),
             s["summary"]["busy_cycles_topk_attention"].get<std::uint64_t>());
@@ -318,9 +318,9 @@ TEST_F(ModelRun, CausalTopkAttentionPassesTheValueCheck) {
   const auto s = stats("g8");
   EXPECT_EQ(s["summary"]["check"], "pass");
   // S.V MACs: sum over the 16 queries of min(8, i + 1) = 36 + 8 x 8 = 100 kept keys, x d 64, x 144 heads.
-  EXPECT_EQ(s["modules"]["accel.topk_unit"]["sv_macs"], 100ull * 64 * 144);
+  EXPECT_EQ(s["modules"]["accel.engine0.topk_unit"]["sv_macs"], 100ull * 64 * 144);
   // LUT products: the visible keys, 1 + 2 + ... + 16 = 136 per head, x d 64, x 144 heads.
-  EXPECT_EQ(s["modules"]["accel.topk_unit"]["lut_products"], 136ull * 64 * 144);
+  EXPECT_EQ(s["modules"]["accel.engine0.topk_unit"]["lut_products"], 136ull * 64 * 144);
 }
 
 TEST_F(ModelRun, BadInput) {

@@ -2,7 +2,7 @@
 # Every command in the README's ```sh blocks runs, in order, as a user would type it, and exits 0 (or the code
 # its comment names: "# exit 1: ..."). So the README cannot drift from the program.
 #   readme_commands.sh TACSIM SOURCE_DIR WORK_DIR
-# The commands run in WORK_DIR, where build/tacsim is the binary under test and examples/ and traces/ the
+# The commands run in WORK_DIR, where build/tacsim is the binary under test and examples/, traces/ and tools/ the
 # source tree's (commands read them and write into results/).
 # tools/run and tools/test are the set-up commands: tools/check-bare-debian runs those on a bare Debian 12.
 set -uo pipefail
@@ -12,6 +12,7 @@ mkdir -p "$work/build"
 ln -s "$tacsim" "$work/build/tacsim"
 ln -s "$src/examples" "$work/examples"
 ln -s "$src/traces" "$work/traces"
+ln -s "$src/tools" "$work/tools"
 cd "$work" || exit 2
 
 commands=$(awk '/^```sh$/ { on = 1; next } /^```/ { on = 0 } on' "$src/README.md")
@@ -23,6 +24,12 @@ while IFS= read -r line; do
   case "$cmd" in
     tools/run* | tools/test*) echo "-- (set-up, checked by tools/check-bare-debian) $cmd"; continue ;;
     build/tacsim*) ;;
+    tools/plot_run.py*)
+      if ! /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
+        echo "-- (skipped: /usr/bin/python3 has no matplotlib) $cmd"
+        continue
+      fi
+      ;;
     *) echo "readme_commands: no test runs this README command: $cmd" >&2; failed=1; continue ;;
   esac
   expected=0

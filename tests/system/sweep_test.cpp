@@ -277,16 +277,16 @@ TEST_F(SweepTest, AFailedPointIsReportedKeptOutAndRetried) {
 
 TEST_F(SweepTest, AMisspeltFigureIsNamedAfterTheRun) {
   const Result r = tacsim("sweep " + tiny +
-                          "--grid pe_array.rows=16 --metric modules.accel.pe_aray.macs --out " + out("m"));
+                          "--grid pe_array.rows=16 --metric modules.accel.engine0.pe_aray.macs --out " + out("m"));
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("no finished point has the figure modules.accel.pe_aray.macs (did you mean "
-                       "modules.accel.pe_array.macs?)"),
+  EXPECT_NE(r.err.find("no finished point has the figure modules.accel.engine0.pe_aray.macs (did you mean "
+                       "modules.accel.engine0.pe_array.macs?)"),
             std::string::npos)
       << r.err;
   // The points are kept: with the name right, nothing runs again.
-  const Result fixed = tacsim("sweep --collect " + out("m") + " --metric modules.accel.pe_array.macs");
+  const Result fixed = tacsim("sweep --collect " + out("m") + " --metric modules.accel.engine0.pe_array.macs");
   EXPECT_EQ(fixed.code, 0) << fixed.err;
-  EXPECT_EQ(results("m")[0].back(), "modules.accel.pe_array.macs");
+  EXPECT_EQ(results("m")[0].back(), "modules.accel.engine0.pe_array.macs");
 }
 
 TEST_F(SweepTest, RandomSamplesAndSweepFiles) {

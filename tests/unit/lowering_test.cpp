@@ -238,7 +238,11 @@ TEST(Lowering, OpsSayWhatTheyAreWithoutNamesOrPositions) {
       EXPECT_EQ(find(ops, std::string("layer1.") + name).sublayer, Sublayer::kAttention) << name;
     for (const char* name : {"ln2", "residual2"})
       EXPECT_EQ(find(ops, std::string("layer1.") + name).sublayer, Sublayer::kFfn) << name;
-    EXPECT_EQ(find(ops, "layer1.gelu").sublayer, Sublayer::kNone);
+    // Every op says which sub-block it belongs to (what a pipeline stage serves).
+    for (const char* name : {"gelu", "ffn_up", "ffn_down"})
+      EXPECT_EQ(find(ops, std::string("layer1.") + name).sublayer, Sublayer::kFfn) << name;
+    for (const char* name : {"q_proj", "v_proj", "out_proj", "head1.qk", "head1.softmax", "head0.sv"})
+      EXPECT_EQ(find(ops, std::string("layer1.") + name).sublayer, Sublayer::kAttention) << name;
     // The first layer reads the model's input; residual1 reads the accumulator, then the skip.
     const Op& first = ops.front();
     EXPECT_EQ(first.inputs, std::vector<std::size_t>{kExternalInput});

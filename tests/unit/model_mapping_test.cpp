@@ -1,5 +1,6 @@
-// How a lowered model maps onto one engine, without a kernel: the scheduler's tasks, the memory plan and
-// each sequence's tensors, the attention blocks, and the commands built from an op's explicit fields.
+// How a lowered model maps onto the engines, without a kernel: the scheduler's tasks, the memory plan and
+// each batch's tensors, the attention blocks, a pipeline's stages, and the commands built from an op's
+// explicit fields.
 #include "workloads/model_mapping.h"
 
 #include <gtest/gtest.h>
@@ -8,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "modules/common/error.h"
 #include "workloads/memory_plan.h"
 
 namespace tacsim::workloads {
@@ -35,38 +37,113 @@ std::vector<std::array<WeightSparsity, 6>> dense_layers(const ModelSpec& spec) {
   return std::vector<std::array<WeightSparsity, 6>>(spec.layers);
 }
 
-TEST(ModelRequest, AHeadIsOneTaskAndOutProjWaitsForEveryHead) {
+// Every engine gets `blocks` blocks of every head.
+std::vector<scheduler::Task> tasks_of(const std::vector<Op>& ops, std::uint32_t blocks, std::size_t engines = 1) {
+  return batch_tasks(ops, [&](const Op&) { return std::vector<std::uint32_t>(engines, blocks); }, {});
+}
+
+TEST(BatchTasks, AHeadIsOneTaskAndOutProjWaitsForEveryHead) {
   const ModelSpec spec = small_model(NormPosition::kPost);
   const auto ops = lower_model(spec, 16, LoweringOptions{});
-  const scheduler::Request r = model_request(ops, 3, 5, 0);
-  EXPECT_EQ(r.id, 5u);
+  const auto tasks = tasks_of(ops, 3, 2);
   // Per layer: q, k, v, two heads, out_proj, residual1, ln1, ffn_up, gelu, ffn_down, residual2, ln2.
-  ASSERT_EQ(r.tasks.size(), 2u * 13);
+  ASSERT_EQ(tasks.size(), 2u * 13);
   auto task_of = [&](const std::string& name) {
     const std::size_t i = index_of(ops, name);
-    for (std::size_t t = 0; t < r.tasks.size(); ++t)
-      if (r.tasks[t].op == i) return t;
+    for (std::size_t t = 0; t < tasks.size(); ++t)
+      if (tasks[t].op == i) return t;
     ADD_FAILURE() << name << " has no task";
     return std::size_t{0};
   };
-  const scheduler::Task& head1 = r.tasks[task_of("layer1.head1.qk")];
-  EXPECT_EQ(head1.blocks, 3u);
+  const scheduler::Task& head1 = tasks[task_of("layer1.head1.qk")];
+  EXPECT_EQ(head1.blocks, (std::vector<std::uint32_t>{3, 3}));
   EXPECT_EQ(head1.unit, scheduler::Unit::kArray);
-  EXPECT_EQ(head1.deps, (std::vector<std::size_t>{task_of("layer1.q_proj"), task_of("layer1.k_proj"),
-                                                  task_of("layer1.v_proj")}));
-  EXPECT_EQ(r.tasks[task_of("layer1.out_proj")].deps,
+  EXPECT_EQ(head1.deps,
+            (std::vector<std::size_t>{task_of("layer1.q_proj"), task_of("layer1.k_proj"), task_of("layer1.v_proj")}));
+  EXPECT_EQ(tasks[task_of("layer1.out_proj")].deps,
             (std::vector<std::size_t>{task_of("layer1.head0.qk"), task_of("layer1.head1.qk")}));
-  EXPECT_EQ(r.tasks[task_of("layer1.ln1")].unit, scheduler::Unit::kSfu);
-  EXPECT_EQ(r.tasks[task_of("layer1.ln1")].blocks, 0u);
+  EXPECT_EQ(tasks[task_of("layer1.ln1")].unit, scheduler::Unit::kSfu);
+  EXPECT_TRUE(tasks[task_of("layer1.ln1")].blocks.empty());
+  // Stage groups: layer l's attention 2l, its FFN 2l + 1.
+  EXPECT_EQ(tasks[task_of("layer1.head1.qk")].group, 2u);
+  EXPECT_EQ(tasks[task_of("layer1.ln1")].group, 2u);
+  EXPECT_EQ(tasks[task_of("layer1.gelu")].group, 3u);
+  EXPECT_EQ(tasks[task_of("layer0.ln2")].group, 1u);
   // Tasks keep the ops' order, so running them in order runs the ops as listed.
-  for (std::size_t t = 1; t < r.tasks.size(); ++t) EXPECT_LT(r.tasks[t - 1].op, r.tasks[t].op);
+  for (std::size_t t = 1; t < tasks.size(); ++t) EXPECT_LT(tasks[t - 1].op, tasks[t].op);
 
   LoweringOptions topk;
   topk.topk = 4;
-  const scheduler::Request rt = model_request(lower_model(spec, 16, topk), 1, 0, 0);
-  ASSERT_EQ(rt.tasks.size(), 2u * 13);
-  EXPECT_EQ(rt.tasks[3].unit, scheduler::Unit::kTopk);  // after q, k, v
-  EXPECT_EQ(rt.tasks[3].blocks, 0u);
+  const auto tt = tasks_of(lower_model(spec, 16, topk), 1);
+  ASSERT_EQ(tt.size(), 2u * 13);
+  EXPECT_EQ(tt[3].unit, scheduler::Unit::kTopk);  // after q, k, v
+  EXPECT_TRUE(tt[3].blocks.empty());
+}
+
+TEST(BatchTasks, RanksComeFromTheirOps) {
+  const ModelSpec spec = small_model(NormPosition::kPost);
+  const auto ops = lower_model(spec, 16, LoweringOptions{});
+  const auto lp = longest_path_to_end(ops, [](const Op&) { return 1.0; });
+  const auto tasks = batch_tasks(ops, [](const Op&) { return std::vector<std::uint32_t>{1}; }, lp);
+  for (const auto& t : tasks) EXPECT_EQ(t.rank, lp[t.op]);
+  EXPECT_GT(tasks.front().rank, tasks.back().rank);
+  EXPECT_EQ(tasks.back().rank, 1.0);  // the last ln2
+}
+
+TEST(EngineStage, TermsParseAndServeTheirLayersAndSubBlocks) {
+  const EngineStage a = parse_engine_stage("attention", "s");
+  EXPECT_TRUE(a.serves(0, Sublayer::kAttention));
+  EXPECT_TRUE(a.serves(11, Sublayer::kAttention));
+  EXPECT_FALSE(a.serves(0, Sublayer::kFfn));
+  const EngineStage l = parse_engine_stage("layers:6-11", "s");
+  EXPECT_FALSE(l.serves(5, Sublayer::kFfn));
+  EXPECT_TRUE(l.serves(6, Sublayer::kFfn));
+  EXPECT_TRUE(l.serves(11, Sublayer::kAttention));
+  EXPECT_FALSE(l.serves(12, Sublayer::kAttention));
+  const EngineStage u = parse_engine_stage("ffn@layers:0-5, attention@layers:3", "s");
+  EXPECT_TRUE(u.serves(5, Sublayer::kFfn));
+  EXPECT_FALSE(u.serves(6, Sublayer::kFfn));
+  EXPECT_TRUE(u.serves(3, Sublayer::kAttention));
+  EXPECT_FALSE(u.serves(4, Sublayer::kAttention));
+  EXPECT_TRUE(parse_engine_stage("all", "s").serves(100, Sublayer::kFfn));
+  for (const char* bad : {"attn", "layers:5-2", "layers:x", "ffn@5", "", "attention,", "layers:1-2@ffn"}) {
+    try {
+      parse_engine_stage(bad, "config: engine1.stage");
+      ADD_FAILURE() << bad << " parsed";
+    } catch (const InputError& e) {
+      EXPECT_EQ(std::string(e.what()).rfind("config: engine1.stage: ", 0), 0u) << e.what();
+    }
+  }
+}
+
+MemoryShape shape_of(std::uint32_t regions, std::uint32_t tokens, std::uint32_t max_len, std::uint32_t slots = 1,
+                     std::uint32_t engines = 1) {
+  MemoryShape s;
+  s.input_regions = regions;
+  s.input_tokens = tokens;
+  s.slots = slots;
+  s.slot_tokens = tokens;
+  s.max_len = max_len;
+  s.engines = engines;
+  return s;
+}
+
+TEST(MemoryPlan, SlotsAndEnginesEachGetTheirOwnAreas) {
+  const ModelSpec spec = small_model(NormPosition::kPost);
+  const MemoryMap one = plan_memory(spec, shape_of(3, 24, 24), dense_layers(spec));
+  const MemoryMap many = plan_memory(spec, shape_of(3, 24, 24, 3, 2), dense_layers(spec));
+  // Inputs and weights do not move with slots; slot 0's arenas neither.
+  EXPECT_EQ(many.weights, one.weights);
+  EXPECT_EQ(many.weight_at, one.weight_at);
+  EXPECT_EQ(many.arena[0][0], one.arena[0][0]);
+  ASSERT_EQ(many.arena.size(), 3u);
+  // Two engines' score blocks make each arena larger; slots follow each other.
+  EXPECT_GT(many.arena_bytes, one.arena_bytes);
+  EXPECT_EQ(many.arena[1][0], many.arena[0][1] + many.arena_bytes);
+  EXPECT_EQ(many.arena[2][1] + many.arena_bytes, many.scratch[0]);
+  ASSERT_EQ(many.scratch.size(), 2u);
+  EXPECT_EQ(many.scratch[1], many.end);  // no HP scratch: both engines' areas are empty
+  EXPECT_EQ(many.input_at(2), many.input + 2 * many.input_bytes);
 }
 
 // Fused epilogues: GELU on FFN-up; the residual add and the layernorm that reads it on out_proj and FFN-down
@@ -88,7 +165,7 @@ TEST(FusedEpilogues, FollowTheirGemmAndJoinItsTask) {
             (std::vector<std::string>{"layer0.residual2", "layer0.ln2"}));
   EXPECT_TRUE(ep[index_of(post, "layer0.q_proj")].ops.empty());
   // Per layer: q, k, v, two heads, out_proj (+ residual1, ln1), ffn_up (+ gelu), ffn_down (+ residual2, ln2).
-  EXPECT_EQ(model_request(post, 1, 0, 0, ep).tasks.size(), 2u * 8);
+  EXPECT_EQ(batch_tasks(post, [](const Op&) { return std::vector<std::uint32_t>{1}; }, {}, ep).size(), 2u * 8);
   for (const Epilogue& e : fused_epilogues(post, false)) EXPECT_TRUE(e.ops.empty());
 
   const auto pre = lower_model(small_model(NormPosition::kPre), 16, LoweringOptions{});
@@ -171,22 +248,21 @@ TEST(MemoryPlan, EachLayersTensorsFitItsArenaWithoutOverlap) {
     const ModelSpec spec = small_model(norm);
     const std::uint32_t L = 24, block_rows = 8;
     const auto ops = lower_model(spec, L, LoweringOptions{});
-    const MemoryMap mm = plan_memory(spec, {L, 16}, dense_layers(spec), false);
+    const MemoryMap mm = plan_memory(spec, shape_of(2, L, L), dense_layers(spec));
     EXPECT_EQ(mm.weights % 4096, 0u);
-    EXPECT_EQ(mm.scratch, mm.end);  // no HP scratch
-    const SequenceTensors t = place_tensors(spec, ops, mm, 1, L, block_rows);
-    EXPECT_EQ(t.input.address, mm.input + mm.input_bytes);  // sequence 1
+    EXPECT_EQ(mm.scratch[0], mm.end);  // no HP scratch
+    const BatchTensors t = place_tensors(spec, ops, mm, 1, 0, std::uint64_t{block_rows} * L);
+    EXPECT_EQ(t.input.address, mm.input + mm.input_bytes);  // input region 1
     EXPECT_EQ(t.operand(ops.front(), 0).address, t.input.address);
     for (std::uint32_t layer = 0; layer < spec.layers; ++layer) {
       // Every distinct tensor the layer writes, as [begin, end) byte ranges: all inside arena layer % 2.
       std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;
       const LayerTensors& lt = t.layers[layer];
       ranges.push_back({lt.ctx.address, lt.ctx.address + std::uint64_t{L} * lt.ctx.stride});
-      for (int b = 0; b < 2; ++b) {
-        ranges.push_back(
-            {lt.scores[b].address, lt.scores[b].address + std::uint64_t{block_rows} * lt.scores[b].stride});
-        ranges.push_back(
-            {lt.probs[b].address, lt.probs[b].address + std::uint64_t{block_rows} * lt.probs[b].stride});
+      for (std::uint32_t b = 0; b < 2; ++b) {
+        const Tensor s = lt.scores(0, b, L), p = lt.probs(0, b, L);
+        ranges.push_back({s.address, s.address + std::uint64_t{block_rows} * s.stride});
+        ranges.push_back({p.address, p.address + std::uint64_t{block_rows} * p.stride});
       }
       for (std::size_t i = 0; i < ops.size(); ++i) {
         const Op& op = ops[i];
@@ -200,7 +276,7 @@ TEST(MemoryPlan, EachLayersTensorsFitItsArenaWithoutOverlap) {
         ranges.push_back({o.address, o.address + rows * o.stride});
       }
       std::sort(ranges.begin(), ranges.end());
-      const std::uint64_t arena = mm.arena[layer % 2];
+      const std::uint64_t arena = mm.arena[0][layer % 2];
       EXPECT_GE(ranges.front().first, arena);
       EXPECT_LE(ranges.back().second, arena + mm.arena_bytes);
       for (std::size_t k = 1; k < ranges.size(); ++k) EXPECT_LE(ranges[k - 1].second, ranges[k].first);
@@ -216,8 +292,8 @@ TEST(MemoryPlan, EachLayersTensorsFitItsArenaWithoutOverlap) {
 TEST(ModelCommands, SfuOpsTakeTheirRequantisersFromTheirSublayer) {
   const ModelSpec spec = small_model(NormPosition::kPost);
   const auto ops = lower_model(spec, 16, LoweringOptions{});
-  const MemoryMap mm = plan_memory(spec, {16}, dense_layers(spec), false);
-  const SequenceTensors t = place_tensors(spec, ops, mm, 0, 16, 16);
+  const MemoryMap mm = plan_memory(spec, shape_of(1, 16, 16), dense_layers(spec));
+  const BatchTensors t = place_tensors(spec, ops, mm, 0, 0, 16 * 16);
   LayerQuant q;
   q.attn = Requant{1, 3, -128, 127};
   q.down = Requant{1, 5, -128, 127};
@@ -238,6 +314,54 @@ TEST(ModelCommands, SfuOpsTakeTheirRequantisersFromTheirSublayer) {
   EXPECT_EQ(r2.inputs[0].row_bytes, spec.hidden * 4u);
   EXPECT_EQ(r2.inputs[1].address, t.out[index_of(ops, "layer0.ln1")].address);
   EXPECT_EQ(r2.inputs[1].local_offset, 16u * spec.hidden * 4);
+}
+
+// A batch member's head reads its own rows of Q, K and V^T and writes its rows of the context; engine e
+// uses its own score buffers.
+TEST(ModelCommands, AMembersHeadReadsAndWritesItsOwnRows) {
+  const ModelSpec spec = small_model(NormPosition::kPost);
+  const std::uint32_t d = spec.head_dim();  // 8
+  const std::vector<std::uint32_t> lengths = {10, 6};
+  const auto ops = lower_batch(spec, lengths, LoweringOptions{});
+  const MemoryMap mm = plan_memory(spec, shape_of(1, 16, 10, 1, 2), dense_layers(spec));
+  const BatchTensors t = place_tensors(spec, ops, mm, 0, 0, 10 * 10);
+  const Op& qk = ops[index_of(ops, "layer0.seq1.head1.qk")];
+  ASSERT_EQ(qk.row0, 10u);
+  ASSERT_EQ(qk.gemm.m, 6u);
+  const AttentionBlocks blocks = attention_blocks(6, 4, 1 << 20, 0, true);  // blocks of 4 rows: 4, then 2
+  const Tensor &q = t.out[index_of(ops, "layer0.q_proj")], &k = t.out[index_of(ops, "layer0.k_proj")];
+  const GemmLayout s1 = scores_block_layout(qk, t, 1, blocks, d, 1);
+  EXPECT_EQ(s1.a_address, q.address + (10 + 4) * q.stride + d);  // Q rows 14.., head 1's columns
+  EXPECT_EQ(s1.w_address, k.address + 10 * k.stride + d);        // K rows 10..15
+  EXPECT_EQ(s1.c_address, t.layers[0].scores_at[1][1]);           // engine 1's second score block
+  EXPECT_EQ(s1.c_stride, 6u * 4);
+  const Op& sv = ops[qk.head_ops.context];
+  const Tensor& vt = t.out[index_of(ops, "layer0.v_proj")];
+  EXPECT_EQ(vt.stride, 16u);  // V^T: a row per feature, a column per token of the batch
+  const GemmLayout c0 = context_block_layout(sv, t, 0, blocks, d, LayerQuant{}, 0);
+  EXPECT_EQ(c0.a_address, t.layers[0].probs_at[0][0]);
+  EXPECT_EQ(c0.a_stride, 6u);
+  EXPECT_EQ(c0.w_address, vt.address + d * vt.stride + 10);  // features 8.., tokens 10..
+  EXPECT_EQ(c0.c_address, t.layers[0].ctx.address + 10 * t.layers[0].ctx.stride + d);
+  const Op& softmax = ops[qk.head_ops.softmax];
+  const sfu::SfuOp sm = softmax_block(softmax, t, 1, blocks, LayerQuant{}, 1);
+  EXPECT_EQ(sm.rows, 2u);
+  EXPECT_EQ(sm.row_len, 6u);
+  EXPECT_EQ(sm.inputs[0].address, t.layers[0].scores_at[1][1]);
+  // The per-token ops run over both members' 16 rows.
+  EXPECT_EQ(ops[index_of(ops, "layer0.ffn_up")].gemm.m, 16u);
+  EXPECT_EQ(sfu_op(ops[index_of(ops, "layer0.ln1")], index_of(ops, "layer0.ln1"), t, LayerQuant{}, nullptr).rows, 16u);
+
+  LoweringOptions topk;
+  topk.topk = 4;
+  const auto tops = lower_batch(spec, lengths, topk);
+  const BatchTensors tt = place_tensors(spec, tops, mm, 0, 0, 10 * 10);
+  const Op& head = tops[index_of(tops, "layer0.seq1.head0.topk_attention")];
+  const sfu::TopkOp o = topk_op(head, tt, d, LayerQuant{});
+  const Tensor& tq = tt.out[index_of(tops, "layer0.q_proj")];
+  EXPECT_EQ(o.l, 6u);
+  EXPECT_EQ(o.q.address, tq.address + 10 * tq.stride);
+  EXPECT_EQ(o.out.address, tt.layers[0].ctx.address + 10 * tt.layers[0].ctx.stride);
 }
 
 }  // namespace

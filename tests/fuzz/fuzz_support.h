@@ -13,6 +13,10 @@
 
 #include "modules/common/error.h"
 
+// libsystemc.so's main() calls sc_main, which the linker wants defined; these programs have their own main
+// (libFuzzer's or replay_main.cpp's). Weak: one harness file per program defines it.
+extern "C" __attribute__((weak)) int sc_main(int, char**) { return 0; }
+
 namespace tacsim::fuzz {
 
 template <class Parse>

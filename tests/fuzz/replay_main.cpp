@@ -10,9 +10,6 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
 
-// libsystemc's own main() calls sc_main; this program has its own main.
-extern "C" int sc_main(int, char**) { return 0; }
-
 int main(int argc, char** argv) {
   namespace fs = std::filesystem;
   std::size_t inputs = 0;

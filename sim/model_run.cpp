@@ -39,23 +39,15 @@ namespace {
 using workloads::Op;
 using workloads::OpKind;
 
-// Request rows in a trace file (lines that are neither blank, comments nor the header): the progress line's
-// total. The reader checks the rows themselves as the run takes them.
-std::uint64_t count_trace_rows(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  std::uint64_t rows = 0;
-  bool header = false;
-  while (std::getline(in, line)) {
-    const std::string t = text::trim(line);
-    if (t.empty() || t.front() == '#') continue;
-    if (!header) {
-      header = true;
-      continue;
-    }
-    rows += 1;
+// The trace read through once before the run: its rows, the progress line's total. A bad row is found here,
+// named by file and line, before anything is simulated (and not on a SystemC thread's stack, where an
+// exception's unwinding confuses AddressSanitizer); the run's own reader then streams the same rows.
+std::uint64_t checked_trace_rows(const std::string& path, const traces::LengthLimit& limit) {
+  traces::RequestTraceReader reader(path, limit);
+  traces::Request r;
+  while (reader.next(r)) {
   }
-  return rows;
+  return reader.rows();
 }
 
 // One `tacsim run` of a model, on a trace's requests or on its own sequences: planned and checked at
@@ -281,11 +273,11 @@ int ModelRun::run() {
   if (trace_) {
     const std::string path = trace_path(cfg_.trace.file);
     const traces::LengthLimit limit{plan_.spec.max_seq_len, *traces::parse_over_max(cfg_.trace.over_max)};
+    total = checked_trace_rows(path, limit);
     auto t = std::make_unique<TraceArrivals>(traces::RequestTraceReader(path, limit), top.clock,
                                              cfg_.trace.rate_per_s, cfg_.sim.seed);
     trace = t.get();
     source = std::move(t);
-    total = count_trace_rows(path);
   } else {
     source = std::make_unique<SequenceArrivals>(lengths_);
   }

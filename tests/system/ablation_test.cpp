@@ -34,7 +34,7 @@ class AblationTest : public SystemTest {
   // itself, is compared under the greedy mapper, the others from the default.
   void each_switch_off_is_no_faster(const std::string& workload, bool drain_overlap = true) {
     for (const char* off : {" --set pe_array.partial_sums=false", " --set pe_array.mapper=greedy",
-                            " --set sfu.fuse_epilogues=false"})
+                            " --set sfu.fuse_epilogues=false", " --set controller.overlap_operations=false"})
       no_faster(workload, "", off);
     if (drain_overlap) no_faster(workload, " --set pe_array.mapper=greedy", " --set pe_array.overlap_drain=false");
   }

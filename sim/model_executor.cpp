@@ -300,9 +300,18 @@ void ModelExecutor::close(std::size_t e, OpRecord& r, Cycle start, Cycle from, b
   r.engine = e;
   r.end = m.at;
   r.cycles += m.at - from;
-  r.operand_stall += m.operand_stall - es.mark.operand_stall;
-  r.out_stall += m.out_stall - es.mark.out_stall;
-  r.drain_stall += m.drain_stall - es.mark.drain_stall;
+  // The array charges a stall when the waiting step issues: a program queued behind another may have begun
+  // waiting before the interval it closes. Its stalls stay within its cycles; the rest is the earlier
+  // program's tail, which the summary counts as fill and drain.
+  std::uint64_t room = m.at - from;
+  auto stall = [&room](std::uint64_t delta) {
+    const std::uint64_t s = std::min(delta, room);
+    room -= s;
+    return s;
+  };
+  r.out_stall += stall(m.out_stall - es.mark.out_stall);
+  r.operand_stall += stall(m.operand_stall - es.mark.operand_stall);
+  r.drain_stall += stall(m.drain_stall - es.mark.drain_stall);
   r.conflicts += m.conflicts - es.mark.conflicts;
   r.pe_macs += m.macs - es.mark.macs;
   es.mark = m;

@@ -126,34 +126,31 @@ TEST(ControllerModule, OnChipBlocksSkipTheDma) {
   EXPECT_EQ(b.dma.engine().counters().write_bytes, 0u);
 }
 
-TEST(ControllerModule, ProgramsRunOneAfterAnother) {
-  Bench b;
+// C = A . W^T to 128, then the second program's (its A at `a2`) to 4096; both submitted at once when `queue`,
+// else each once the previous one has finished.
+void two_programs(Bench& b, bool queue, std::uint64_t a2 = 0) {
   b.put(b.memory.store(), 0, kA);
   b.put(b.memory.store(), 64, kW);
   b.programs.push_back(gemm(0, 64, 128));
-  b.programs.push_back(gemm(0, 64, 4096));
+  b.programs.push_back(gemm(a2, 64, 4096));
+  b.queue = queue;
   ASSERT_TRUE(b.run());
+  EXPECT_EQ(b.get(b.memory.store(), 128), kC);
+}
+
+TEST(ControllerModule, ProgramsRunOneAfterAnother) {
+  Bench b;
+  two_programs(b, false);
   // The second starts when the first has finished, at 32, and takes as long: 32 + 32 = 64.
   ASSERT_EQ(b.finished_at, (std::vector<Cycle>{32, 64}));
   EXPECT_EQ(b.get(b.memory.store(), 4096), kC);
   EXPECT_EQ(b.controller.stats().value("tiles_written"), 2);
 }
 
-// Two independent programs, both submitted at once.
-void two_programs(Bench& b) {
-  b.put(b.memory.store(), 0, kA);
-  b.put(b.memory.store(), 64, kW);
-  b.programs.push_back(gemm(0, 64, 128));
-  b.programs.push_back(gemm(0, 64, 4096));
-  b.queue = true;
-  ASSERT_TRUE(b.run());
-  EXPECT_EQ(b.get(b.memory.store(), 128), kC);
-  EXPECT_EQ(b.get(b.memory.store(), 4096), kC);
-}
-
 TEST(ControllerModule, OverlapLoadsTheNextProgramWhileOneRuns) {
   Bench b;
-  two_programs(b);
+  two_programs(b, true);
+  EXPECT_EQ(b.get(b.memory.store(), 4096), kC);
   // Each loader takes both programs' loads at once, into both halves: the DMA issues the act loads at cycles 0
   // and 1 and the weight loads at 2 and 3. The first tile's operands are due 2 + 10 + 1 = 13: steps 13..16,
   // done 16 + 2 + 2 + 3 - 1 = 22, written back 22 + 11 = 33. The second's are due 14: its steps follow at
@@ -166,7 +163,8 @@ TEST(ControllerModule, WithoutOverlapTheNextProgramWaits) {
   Params p;
   p.overlap_operations = false;
   Bench b(p);
-  two_programs(b);
+  two_programs(b, true);
+  EXPECT_EQ(b.get(b.memory.store(), 4096), kC);
   // As ProgramsRunOneAfterAnother: the second starts at 32.
   EXPECT_EQ(b.finished_at, (std::vector<Cycle>{32, 64}));
   EXPECT_EQ(b.controller.stats().value("overlapped_programs"), 0);
@@ -176,12 +174,7 @@ TEST(ControllerModule, ALoadWaitsForTheWriteBackItReads) {
   // The second program's activations are the first one's outputs: bytes 128..135 of C, int32 5 and 2 as
   // int8 rows [5, 0, 0, 0] and [2, 0, 0, 0].
   Bench b;
-  b.put(b.memory.store(), 0, kA);
-  b.put(b.memory.store(), 64, kW);
-  b.programs.push_back(gemm(0, 64, 128));
-  b.programs.push_back(gemm(128, 64, 4096));
-  b.queue = true;
-  ASSERT_TRUE(b.run());
+  two_programs(b, true, 128);
   EXPECT_EQ(b.get(b.memory.store(), 4096), (std::vector<std::int32_t>{5, -5, 2, -2}));
   // Its weight load went ahead; its act load waited for the write-back that lands at 32, was issued then and
   // is due 32 + 10 + 1 = 43: steps 43..46, done 46 + 2 + 2 + 3 - 1 = 52, written back 52 + 11 = 63.

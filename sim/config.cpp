@@ -101,8 +101,9 @@ namespace {
 
 // The units an engine has, whose keys engine<i>.<section>.<key> may set for engine i alone.
 const std::vector<std::string>& engine_sections() {
-  static const std::vector<std::string> s = {"pe_array", "act_buffer", "weight_buffer", "out_buffer",
-                                             "hp_datapath", "sfu",      "topk_unit",     "dma", "controller"};
+  static const std::vector<std::string> s = {"pe_array",   "act_buffer",  "weight_buffer",
+                                             "out_buffer", "hp_datapath", "sfu",
+                                             "topk_unit",  "dma",         "controller"};
   return s;
 }
 

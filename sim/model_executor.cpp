@@ -284,7 +284,7 @@ ModelExecutor::Mark ModelExecutor::mark_now(std::size_t e) const {
   const engine::Engine& eng = top_.engine(e);
   const auto& pe = eng.pe_array.engine().counters();
   const auto& hpc = eng.hp_datapath.engine().counters();
-  return {top_.clock.now(),       engine_bytes(e),       pe.operand_stall_cycles, pe.out_stall_cycles,
+  return {top_.clock.now(),      engine_bytes(e),     pe.operand_stall_cycles, pe.out_stall_cycles,
           pe.drain_stall_cycles, hpc.conflict_cycles, pe.macs + hpc.macs};
 }
 
@@ -340,14 +340,15 @@ bool ModelExecutor::may_defer(std::size_t e, BatchRun& b, std::size_t i) {
 void ModelExecutor::await_inputs(std::size_t e, BatchRun& b, std::size_t i) {
   for (std::size_t d : b.ops[i].deps) {
     const OpRecord& r = b.records[d];
-    while (r.programs_in_flight > 0 && r.engine != e) sc_core::wait(top_.engine(r.engine).controller.finished());
+    while (r.programs_in_flight > 0 && r.engine != e)
+      sc_core::wait(top_.engine(r.engine).controller.finished());
   }
 }
 
 // A GEMM on an engine's PE array (dense, N:M) or HP datapath; `on_chip_act`/`on_chip_out`: STA's attention.
 void ModelExecutor::run_gemm(std::size_t e, OpRecord& rec, const workloads::GemmParams& g,
-                             const workloads::GemmLayout& layout, bool on_chip_act, bool on_chip_out, bool defer,
-                             const sparsity::Mask* mask, const std::string& mask_file) {
+                             const workloads::GemmLayout& layout, bool on_chip_act, bool on_chip_out,
+                             bool defer, const sparsity::Mask* mask, const std::string& mask_file) {
   workloads::GemmTask task;
   task.gemm = g;
   task.layout = layout;

@@ -57,9 +57,9 @@ class ModelExecutor : public scheduler::Executor {
   void run_op(std::size_t e, BatchRun& b, std::size_t i);
   // Maps the GEMM and submits its program to engine e's controller. `defer`: return once the controller has
   // taken it (its finish charges it to `rec`); else once it has finished.
-  void run_gemm(std::size_t e, OpRecord& rec, const workloads::GemmParams& g, const workloads::GemmLayout& layout,
-                bool on_chip_act, bool on_chip_out, bool defer, const sparsity::Mask* mask = nullptr,
-                const std::string& mask_file = "");
+  void run_gemm(std::size_t e, OpRecord& rec, const workloads::GemmParams& g,
+                const workloads::GemmLayout& layout, bool on_chip_act, bool on_chip_out, bool defer,
+                const sparsity::Mask* mask = nullptr, const std::string& mask_file = "");
   // Whether op i's program may still run after its step returns: overlap on, and a later op reads it.
   bool may_defer(std::size_t e, BatchRun& b, std::size_t i);
   // Waits until the programs of op i's inputs that run on other engines have finished (an engine's own

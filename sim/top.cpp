@@ -36,12 +36,13 @@ workloads::EngineShape engine_shape(const SimConfig& cfg, const engine::Params& 
   if (cfg.memory.model == "dram") {
     const dram::Params& d = cfg.dram;
     s.memory.channels = d.channels;
-    s.memory.act_cycles = std::max(double(d.tRRD_S_cycles), double(d.tFAW_cycles) / 4) *
-                          (cfg.accel.clock_mhz / d.clock_mhz);
+    s.memory.act_cycles =
+        std::max(double(d.tRRD_S_cycles), double(d.tFAW_cycles) / 4) * (cfg.accel.clock_mhz / d.clock_mhz);
     auto map = std::make_shared<const dram::AddressMap>(d);
     s.memory.locate = [map, d](std::uint64_t a) {
       const dram::Location l = map->decode(a % map->capacity_bytes());
-      const std::uint64_t bank = (std::uint64_t{l.rank} * d.bankgroups + l.bankgroup) * d.banks_per_group + l.bank;
+      const std::uint64_t bank =
+          (std::uint64_t{l.rank} * d.bankgroups + l.bankgroup) * d.banks_per_group + l.bank;
       return std::make_pair(l.channel, bank * d.rows + l.row);
     };
   }

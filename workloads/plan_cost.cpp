@@ -18,8 +18,8 @@ std::uint64_t MemoryModel::moved(const dma::BlockMove& b) const {
 
 namespace {
 
-// A memory data bus at its peak rate. A transfer takes whatever bus cycles are free from the cycle it is asked
-// for on, in as many pieces as it takes, as a memory controller interleaves the bursts of every queued
+// A memory data bus at its peak rate. A transfer takes whatever bus cycles are free from the cycle it is
+// asked for on, in as many pieces as it takes, as a memory controller interleaves the bursts of every queued
 // transaction: one asked for later in the plan's order may still fill a gap left before an earlier one.
 class Bus {
  public:
@@ -91,11 +91,13 @@ class Memory {
       if (b->stride == b->row_bytes)
         range(b->address, b->address + b->bytes());
       else
-        for (std::uint32_t r = 0; r < b->rows; ++r) range(b->address + r * b->stride, b->address + r * b->stride + b->row_bytes);
+        for (std::uint32_t r = 0; r < b->rows; ++r)
+          range(b->address + r * b->stride, b->address + r * b->stride + b->row_bytes);
     }
     const double burst_cycles = double(bb) * double(buses_.size()) / m_.bytes_per_cycle;
     for (std::size_t c = 0; c < d.size(); ++c)
-      d[c] = static_cast<Cycle>(std::ceil(std::max(double(bursts[c]) * burst_cycles, double(acts[c]) * m_.act_cycles)));
+      d[c] = static_cast<Cycle>(
+          std::ceil(std::max(double(bursts[c]) * burst_cycles, double(acts[c]) * m_.act_cycles)));
     return d;
   }
 

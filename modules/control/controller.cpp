@@ -24,9 +24,9 @@ bool may_overlap(const dma::BlockMove& a, const dma::BlockMove& b) {
   return true;
 }
 
-Controller::Controller(const sc_module_name& name, const Params& params, const ClockDomain& clock, dma::Dma& dma,
-                       buffer::Buffer& act_buffer, buffer::Buffer& weight_buffer, buffer::Buffer& out_buffer,
-                       pe_array::PeArray& pe_array, hp::HpDatapath& hp_datapath)
+Controller::Controller(const sc_module_name& name, const Params& params, const ClockDomain& clock,
+                       dma::Dma& dma, buffer::Buffer& act_buffer, buffer::Buffer& weight_buffer,
+                       buffer::Buffer& out_buffer, pe_array::PeArray& pe_array, hp::HpDatapath& hp_datapath)
     : sc_module(name),
       params_(params),
       clock_(clock),
@@ -58,8 +58,10 @@ void Controller::submit(Program program, std::function<void(Cycle)> on_finish) {
   while (programs_.size() >= params_.queue_depth() || (!programs_.empty() && programs_.back().hp != hp))
     wait(finished_event_);
   // Idle, every half is Empty: a program starts at half 0 of each buffer, as it would alone.
-  if (programs_.empty()) act_half0_ = weight_half0_ = out_half0_ = 0;
-  else ++overlapped_programs_;
+  if (programs_.empty())
+    act_half0_ = weight_half0_ = out_half0_ = 0;
+  else
+    ++overlapped_programs_;
   Entry e;
   e.hp = hp;
   e.act_half0 = act_half0_;

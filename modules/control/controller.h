@@ -1,7 +1,7 @@
 #pragma once
-// Controller: the engine's sequencer. Two loader threads keep the act and weight buffers one load ahead of the
-// PE array (each waits for its next half to be Empty, then asks the DMA to fill it), the PE array runs the
-// tiles, and a writer thread sends each finished output half back to memory and frees it. A program is
+// Controller: the engine's sequencer. Two loader threads keep the act and weight buffers one load ahead of
+// the PE array (each waits for its next half to be Empty, then asks the DMA to fill it), the PE array runs
+// the tiles, and a writer thread sends each finished output half back to memory and frees it. A program is
 // finished when its last write-back has completed.
 //
 // Overlap between operations (Params::overlap_operations): the controller holds the next operation's program
@@ -44,9 +44,9 @@ bool may_overlap(const dma::BlockMove& a, const dma::BlockMove& b);
 class Controller : public sc_core::sc_module, public StatsProvider {
  public:
   SC_HAS_PROCESS(Controller);
-  Controller(const sc_core::sc_module_name& name, const Params& params, const ClockDomain& clock, dma::Dma& dma,
-             buffer::Buffer& act_buffer, buffer::Buffer& weight_buffer, buffer::Buffer& out_buffer,
-             pe_array::PeArray& pe_array, hp::HpDatapath& hp_datapath);
+  Controller(const sc_core::sc_module_name& name, const Params& params, const ClockDomain& clock,
+             dma::Dma& dma, buffer::Buffer& act_buffer, buffer::Buffer& weight_buffer,
+             buffer::Buffer& out_buffer, pe_array::PeArray& pe_array, hp::HpDatapath& hp_datapath);
 
   // Queues a program behind those not yet finished. Blocks the calling thread while queue_depth() programs
   // are unfinished, or while the unfinished ones run on the other datapath (PE array or HP datapath).
@@ -70,11 +70,11 @@ class Controller : public sc_core::sc_module, public StatsProvider {
   struct Entry {
     Program program;
     std::function<void(Cycle)> on_finish;
-    std::size_t fills = 0;              // of the output buffer
-    std::size_t written = 0;            // fills whose write-backs are all in memory
-    bool writer_done = false;           // the writer has taken every fill
-    std::vector<bool> written_back;     // per write-back: in memory (the scoreboard)
-    bool hp = false;                    // runs on the HP datapath
+    std::size_t fills = 0;                               // of the output buffer
+    std::size_t written = 0;                             // fills whose write-backs are all in memory
+    bool writer_done = false;                            // the writer has taken every fill
+    std::vector<bool> written_back;                      // per write-back: in memory (the scoreboard)
+    bool hp = false;                                     // runs on the HP datapath
     int act_half0 = 0, weight_half0 = 0, out_half0 = 0;  // the halves its first loads and fill go to
   };
 

@@ -63,7 +63,8 @@ struct Bench : testing_support::ModuleBench {
         out_buffer("out_buffer", buffer::Params{1}, clock),
         pe_array("pe_array", testing_support::tiny_array(), clock, act_buffer, weight_buffer, out_buffer),
         hp_datapath("hp_datapath", hp::HpDatapathParams{}, clock, act_buffer, weight_buffer, out_buffer),
-        controller("controller", params, clock, dma, act_buffer, weight_buffer, out_buffer, pe_array, hp_datapath) {
+        controller("controller", params, clock, dma, act_buffer, weight_buffer, out_buffer, pe_array,
+                   hp_datapath) {
     dma.initiator_socket.bind(memory.target_socket);
     controller.set_on_chip_store(&on_chip_store);
     pe_array.set_compute_values(true);
@@ -80,7 +81,8 @@ struct Bench : testing_support::ModuleBench {
 
   void stimulus() override {
     if (queue) {
-      for (Program& p : programs) controller.submit(std::move(p), [this](Cycle c) { finished_at.push_back(c); });
+      for (Program& p : programs)
+        controller.submit(std::move(p), [this](Cycle c) { finished_at.push_back(c); });
       controller.wait_idle();
       return;
     }
@@ -151,8 +153,8 @@ TEST(ControllerModule, OverlapLoadsTheNextProgramWhileOneRuns) {
   Bench b;
   two_programs(b, true);
   EXPECT_EQ(b.get(b.memory.store(), 4096), kC);
-  // Each loader takes both programs' loads at once, into both halves: the DMA issues the act loads at cycles 0
-  // and 1 and the weight loads at 2 and 3. The first tile's operands are due 2 + 10 + 1 = 13: steps 13..16,
+  // Each loader takes both programs' loads at once, into both halves: the DMA issues the act loads at cycles
+  // 0 and 1 and the weight loads at 2 and 3. The first tile's operands are due 2 + 10 + 1 = 13: steps 13..16,
   // done 16 + 2 + 2 + 3 - 1 = 22, written back 22 + 11 = 33. The second's are due 14: its steps follow at
   // 17..20 (in the other accumulator set), done 26, written back from the other output half at 37.
   EXPECT_EQ(b.finished_at, (std::vector<Cycle>{33, 37}));

@@ -45,6 +45,11 @@ workloads::EngineShape engine_shape(const SimConfig& cfg, const engine::Params& 
           (std::uint64_t{l.rank} * d.bankgroups + l.bankgroup) * d.banks_per_group + l.bank;
       return std::make_pair(l.channel, bank * d.rows + l.row);
     };
+    // The first address whose channel or DRAM row differs from address 0's bounds the granule (the maps are
+    // bit fields).
+    std::uint64_t g = s.memory.burst_bytes;
+    while (g < map->capacity_bytes() && s.memory.locate(g) == s.memory.locate(0)) g *= 2;
+    s.memory.granule_bytes = g;
   }
   return s;
 }

@@ -80,11 +80,14 @@ class Memory {
     const std::uint64_t bb = std::max<std::uint32_t>(m_.burst_bytes, 1);
     std::vector<std::uint64_t> bursts(buses_.size(), 0), acts(buses_.size(), 0);
     std::vector<std::uint64_t> open(buses_.size(), ~std::uint64_t{0});
+    const std::uint64_t granule = std::max(bb, m_.granule_bytes);
     auto range = [&](std::uint64_t from, std::uint64_t to) {
-      for (std::uint64_t a = from / bb * bb; a < to; a += bb) {
+      for (std::uint64_t a = from / bb * bb; a < to;) {
+        const std::uint64_t n = (std::min(to, (a / granule + 1) * granule) - a + bb - 1) / bb;  // its bursts
         const auto [ch, row] = m_.locate(a);
-        ++bursts[ch];
+        bursts[ch] += n;
         if (open[ch] != row) ++acts[ch], open[ch] = row;
+        a += n * bb;
       }
     };
     for (const dma::BlockMove* b : blocks) {

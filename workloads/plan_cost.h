@@ -32,6 +32,9 @@ struct MemoryModel {
   std::uint32_t channels = 0;
   double act_cycles = 0;
   std::function<std::pair<std::uint32_t, std::uint64_t>(std::uint64_t)> locate;
+  // Aligned blocks of this many bytes (a multiple of burst_bytes) lie in one channel and one DRAM row: the
+  // estimate locates one burst of each.
+  std::uint64_t granule_bytes = 0;
   std::uint64_t moved(const dma::BlockMove& b) const;
 };
 

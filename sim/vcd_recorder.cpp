@@ -332,6 +332,11 @@ std::uint64_t VcdRecorder::write(const std::string& path, const std::string& com
     throw InputError(fmt::format("--vcd: {}: cannot write ({})", path, std::strerror(errno)));
   if (std::fclose(file.release()) != 0)
     throw InputError(fmt::format("--vcd: {}: cannot write ({})", path, std::strerror(errno)));
+  if (spill_ != nullptr) {  // merged: the runs are not needed any more
+    std::fclose(spill_);
+    spill_ = nullptr;
+    std::remove(options_.spill_path.c_str());
+  }
   return changes;
 }
 

@@ -69,8 +69,8 @@ class VcdRecorder : public waves::Recorder {
   // Changes kept so far (in the window, before collapsing repeats).
   std::uint64_t kept_changes() const { return kept_; }
 
-  // Writes the VCD to `path`; returns the changes written (the initial values included). Throws InputError
-  // naming the file when it cannot be written.
+  // Writes the VCD to `path` and removes the spill file; returns the changes written (the initial values
+  // included). Call once. Throws InputError naming the file when it cannot be written.
   std::uint64_t write(const std::string& path, const std::string& comment);
 
  private:

@@ -114,13 +114,13 @@ WaveSession::WaveSession(const WaveOptions& opts, ResultSet& results, const Cloc
   vcd_staged_ = results.stage_file(opts.vcd, "--vcd");
   gtkw_path_ = gtkw_name(opts.vcd);
   gtkw_staged_ = results.stage_file(gtkw_path_, "--vcd");
-  // Runs beyond the buffer are spilled beside the staged VCD, and removed with it.
-  v.spill_path = vcd_staged_ + ".runs";
-  // The VCD must be writable before anything is simulated.
-  if (std::FILE* f = std::fopen(vcd_staged_.c_str(), "wb")) {
+  // Runs beyond the buffer are spilled into the staging folder, which a stopped run removes.
+  v.spill_path = (fs::path(results.staging_dir()) / ".vcd-runs").string();
+  // Both files must be writable before anything is simulated.
+  for (const auto& [staged, path] : {std::pair{vcd_staged_, opts.vcd}, std::pair{gtkw_staged_, gtkw_path_}}) {
+    std::FILE* f = std::fopen(staged.c_str(), "wb");
+    if (f == nullptr) throw InputError(fmt::format("--vcd: {}: cannot write ({})", path, std::strerror(errno)));
     std::fclose(f);
-  } else {
-    throw InputError(fmt::format("--vcd: {}: cannot write ({})", opts.vcd, std::strerror(errno)));
   }
   recorder_ = std::make_unique<VcdRecorder>(v);
 }

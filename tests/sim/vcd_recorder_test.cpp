@@ -125,13 +125,11 @@ TEST_F(VcdRecorderTest, SpilledRunsMergeIntoTheSameBytes) {
   VcdOptions o;
   o.buffer_changes = 1000;
   o.spill_path = path("runs");
-  {
-    VcdRecorder spilled(o);
-    record(spilled);
-    spilled.write(path("spilled.vcd"), "");
-    EXPECT_TRUE(fs::exists(path("runs")));
-  }
-  EXPECT_FALSE(fs::exists(path("runs"))) << "the spill file is removed with the recorder";
+  VcdRecorder spilled(o);
+  record(spilled);
+  EXPECT_TRUE(fs::exists(path("runs")));
+  spilled.write(path("spilled.vcd"), "");
+  EXPECT_FALSE(fs::exists(path("runs"))) << "the runs are removed once merged";
   EXPECT_EQ(slurp(path("whole.vcd")), slurp(path("spilled.vcd")));
   EXPECT_NO_THROW(read_vcd(path("whole.vcd")));
 }

@@ -76,8 +76,8 @@ std::pair<std::uint64_t, std::uint64_t> parse_vcd_window(const std::string& text
   return {start, end};
 }
 
-std::string gtkw_text(const std::vector<VcdRecorder::Declared>& signals, const std::string& vcd_name,
-                      std::uint64_t start_ps) {
+std::string gtkw_text(const std::vector<VcdRecorder::Declared>& signals, const std::string& vcd_path,
+                      const std::string& gtkw_path, std::uint64_t start_ps) {
   // Modules in the order their first signal was declared, each a group (GTKWave's flags: 0x800200 opens a
   // blank group row, 0x1000200 closes it; 0x24 decimal, 0x28 binary).
   std::vector<std::string> modules;
@@ -86,15 +86,23 @@ std::string gtkw_text(const std::vector<VcdRecorder::Declared>& signals, const s
       const std::string m = s.name.substr(0, s.name.rfind('.'));
       if (std::find(modules.begin(), modules.end(), m) == modules.end()) modules.push_back(m);
     }
-  std::string out = fmt::format("[*] tacsim {}: open with gtkwave {}\n[dumpfile] \"{}\"\n[timestart] {}\n",
-                                kVersion, fs::path(gtkw_name(vcd_name)).filename().string(), vcd_name,
-                                start_ps);
+  // Absolute paths: GTKWave resolves a relative [dumpfile] from the current folder, and, when the files were
+  // moved together, finds the VCD where it sits relative to the save file ([savefile]).
+  const auto absolute = [](const std::string& p) { return fs::absolute(p).lexically_normal().string(); };
+  std::string out = fmt::format("[*] tacsim {}: gtkwave {}\n[dumpfile] \"{}\"\n[savefile] \"{}\"\n[timestart] {}\n",
+                                kVersion, gtkw_path, absolute(vcd_path), absolute(gtkw_path), start_ps);
   out += "[size] 1600 900\n[sst_width] 260\n[signals_width] 320\n[sst_expanded] 1\n[treeopen] accel.\n";
   for (const auto& m : modules) {
     out += fmt::format("@800200\n-{}\n", m);
-    for (const auto& s : signals)
-      if (s.selected && s.name.substr(0, s.name.rfind('.')) == m)
-        out += fmt::format("@{}\n{}\n", s.kind == VcdRecorder::Kind::kInteger && s.width == 1 ? 28 : 24, s.name);
+    for (const auto& s : signals) {
+      if (!s.selected || s.name.substr(0, s.name.rfind('.')) != m) continue;
+      if (s.kind != VcdRecorder::Kind::kInteger)
+        out += fmt::format("@24\n{}\n", s.name);
+      else if (s.width == 1)
+        out += fmt::format("@28\n{}\n", s.name);
+      else  // GTKWave names a vector declared without a range name[w-1:0]
+        out += fmt::format("@24\n{}[{}:0]\n", s.name, s.width - 1);
+    }
     out += fmt::format("@1000200\n-{}\n", m);
   }
   return out;
@@ -126,30 +134,33 @@ WaveSession::WaveSession(const WaveOptions& opts, ResultSet& results, const Cloc
 }
 
 void WaveSession::attach(Top& top, bool scheduler) {
+  // Declaration order is the order of scopes in the VCD and of groups in the save file: the scheduler, then
+  // each engine (what it runs, then its units), the interconnect, the memory.
   waves::Recorder& r = *recorder_;
+  if (scheduler) {
+    const std::string s = std::string(top.name()) + ".scheduler.";
+    scheduler_.waiting = r.integer(s + "waiting", 32, "requests that have arrived and wait for a batch");
+    scheduler_.in_flight = r.integer(s + "in_flight", 16, "batches admitted and not yet done");
+    scheduler_.waiting.set(0, 0);
+    scheduler_.in_flight.set(0, 0);
+  }
   for (auto& e : top.engines) {
+    if (scheduler) {
+      const std::string n = std::string(e->name()) + ".";
+      SchedulerWaves::Engine w;
+      w.op = r.text(n + "op", "the operation the engine runs (a scheduler step; - between steps)");
+      w.batch = r.integer(n + "batch", 32, "the batch it serves");
+      w.request = r.integer(n + "request", 64, "the trace's id of the batch's first request");
+      scheduler_.engines.push_back(w);
+    }
     e->pe_array.attach_waves(r);
-    e->dma.attach_waves(r);
     e->act_buffer.attach_waves(r);
     e->weight_buffer.attach_waves(r);
     e->out_buffer.attach_waves(r);
+    e->dma.attach_waves(r);
   }
   top.interconnect.attach_waves(r);
   if (auto* dram = dynamic_cast<dram::Dram*>(top.memory_module.get())) attach(*dram);
-  if (!scheduler) return;
-  const std::string s = std::string(top.name()) + ".scheduler.";
-  scheduler_.waiting = r.integer(s + "waiting", 32, "requests that have arrived and wait for a batch");
-  scheduler_.in_flight = r.integer(s + "in_flight", 16, "batches admitted and not yet done");
-  scheduler_.waiting.set(0, 0);
-  scheduler_.in_flight.set(0, 0);
-  for (auto& e : top.engines) {
-    const std::string n = std::string(e->name()) + ".";
-    SchedulerWaves::Engine w;
-    w.op = r.text(n + "op", "the operation the engine runs (a scheduler step; - between steps)");
-    w.batch = r.integer(n + "batch", 32, "the batch it serves");
-    w.request = r.integer(n + "request", 64, "the trace's id of the batch's first request");
-    scheduler_.engines.push_back(w);
-  }
 }
 
 void WaveSession::attach(dram::Dram& memory) { memory.attach_waves(*recorder_); }
@@ -172,14 +183,13 @@ void WaveSession::print_list(std::ostream& os) const {
 }
 
 void WaveSession::write() {
-  const std::string name = fs::path(opts_.vcd).filename().string();
   changes_ = recorder_->write(
       vcd_staged_, fmt::format("window from {} ps; {} of {} signals", start_ps_, recorder_->selected(),
                                recorder_->declared().size()));
   std::error_code ec;
   bytes_ = fs::file_size(vcd_staged_, ec);
   std::FILE* f = std::fopen(gtkw_staged_.c_str(), "wb");
-  const std::string text = gtkw_text(recorder_->declared(), name, start_ps_);
+  const std::string text = gtkw_text(recorder_->declared(), opts_.vcd, gtkw_path_, start_ps_);
   if (f == nullptr || std::fwrite(text.data(), 1, text.size(), f) != text.size() || std::fclose(f) != 0)
     throw InputError(fmt::format("--vcd: {}: cannot write ({})", gtkw_path_, std::strerror(errno)));
 }

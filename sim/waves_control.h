@@ -32,8 +32,8 @@ class ResultSet;
 std::pair<std::uint64_t, std::uint64_t> parse_vcd_window(const std::string& text, const ClockDomain& clock);
 
 // The GTKWave save file of a VCD: its signals grouped by module (each signal's scope), in declaration order.
-std::string gtkw_text(const std::vector<VcdRecorder::Declared>& signals, const std::string& vcd_name,
-                      std::uint64_t start_ps);
+std::string gtkw_text(const std::vector<VcdRecorder::Declared>& signals, const std::string& vcd_path,
+                      const std::string& gtkw_path, std::uint64_t start_ps);
 
 // The scheduler's signals: requests waiting and batches in flight (accel.scheduler), and per engine the
 // operation it runs, its batch and the batch's first request (accel.engine<i>).

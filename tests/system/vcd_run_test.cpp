@@ -184,7 +184,8 @@ TEST_F(Vcd, TheSameRunWritesTheSameBytesAndASaveFileBesideIt) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(slurp(dir_ / "a.vcd"), slurp(dir_ / "b.vcd"));
   const std::string gtkw = slurp(dir_ / "a.gtkw");
-  EXPECT_NE(gtkw.find("[dumpfile] \"a.vcd\""), std::string::npos) << gtkw;
+  EXPECT_NE(gtkw.find("[dumpfile] \"" + (dir_ / "a.vcd").string() + "\""), std::string::npos) << gtkw;
+  EXPECT_NE(gtkw.find("[savefile] \"" + (dir_ / "a.gtkw").string() + "\""), std::string::npos) << gtkw;
   EXPECT_NE(gtkw.find("-accel.engine0.pe_array\n"), std::string::npos) << gtkw;
   EXPECT_NE(gtkw.find("accel.memory.channel0.row_cmd\n"), std::string::npos) << gtkw;
   // A VCD named inside --out belongs to the result set.

@@ -115,7 +115,8 @@ po::options_description wave_options(const std::string& clock) {
   d.add_options()("vcd", po::value<std::string>()->value_name("FILE"),
                   "write the run's waveforms to FILE (a VCD) and a GTKWave view beside it (FILE.gtkw)")(
       "vcd-window", po::value<std::string>()->value_name("START:END"),
-      ("trace only this window: " + clock + " cycles, or times with a unit (5us:7.5us); an end may be left out")
+      ("trace only this window: " + clock +
+       " cycles, or times with a unit (5us:7.5us); an end may be left out")
           .c_str())("vcd-signals", po::value<std::string>()->value_name("GLOB[,GLOB]"),
                     "trace only the signals these globs select (a module's name selects all of its signals)")(
       "vcd-list", "print the signals --vcd can trace (those --vcd-signals selects), and exit");
@@ -126,12 +127,14 @@ WaveOptions wave_options_from(const po::variables_map& vm) {
   WaveOptions w;
   if (vm.count("vcd")) w.vcd = vm["vcd"].as<std::string>();
   if (vm.count("vcd-window")) w.window = vm["vcd-window"].as<std::string>();
-  if (vm.count("vcd-signals")) w.signals = text::split_list(vm["vcd-signals"].as<std::string>(), ',', "--vcd-signals");
+  if (vm.count("vcd-signals"))
+    w.signals = text::split_list(vm["vcd-signals"].as<std::string>(), ',', "--vcd-signals");
   w.list = vm.count("vcd-list") > 0;
   if (w.vcd.empty() && !w.list)
     for (const char* flag : {"vcd-window", "vcd-signals"})
       if (vm.count(flag)) throw InputError(fmt::format("--{} applies to --vcd (or --vcd-list)", flag));
-  if (w.list && !w.vcd.empty()) throw InputError("--vcd-list prints the signals and runs nothing: drop --vcd");
+  if (w.list && !w.vcd.empty())
+    throw InputError("--vcd-list prints the signals and runs nothing: drop --vcd");
   if (w.vcd.empty() && vm.count("vcd")) throw InputError("--vcd: give a file name");
   return w;
 }

@@ -315,9 +315,9 @@ int ModelRun::run() {
   const auto kind = *scheduler::parse_policy(cfg_.scheduler.policy);
   std::optional<QueueWaves> queue_waves;
   if (waves) queue_waves.emplace(waves->scheduler(), report, top.clock);
-  scheduler::SchedulerEngine scheduler(scheduler::make_policy(kind, limits), limits, cfg_.engines.size(), *source,
-                                       workload, stage_table(),
-                                       queue_waves ? static_cast<scheduler::Observer*>(&*queue_waves) : &report);
+  scheduler::SchedulerEngine scheduler(
+      scheduler::make_policy(kind, limits), limits, cfg_.engines.size(), *source, workload, stage_table(),
+      queue_waves ? static_cast<scheduler::Observer*>(&*queue_waves) : &report);
   ModelExecutor executor(cfg_, plan_, values_, check_, top, workload, scheduler);
   std::optional<StepWaves> step_waves;
   if (waves)
@@ -326,7 +326,8 @@ int ModelRun::run() {
     });
   scheduler::Executor& runner = step_waves ? static_cast<scheduler::Executor&>(*step_waves) : executor;
   sc_core::sc_event progress_event;
-  top.set_driver([&](std::size_t e) { scheduler::dispatch(scheduler, e, runner, top.clock, progress_event); });
+  top.set_driver(
+      [&](std::size_t e) { scheduler::dispatch(scheduler, e, runner, top.clock, progress_event); });
   std::unique_ptr<ProgressLine> progress;
   if (ProgressLine::wanted(opts_.quiet))
     progress = std::make_unique<ProgressLine>("progress", top.clock, "requests", [&] {

@@ -19,7 +19,8 @@ namespace {
 
 bool selects(const std::string& pattern, const std::string& name) {
   // A scope's name selects everything below it: "accel.memory" as well as "accel.memory.*".
-  return ::fnmatch(pattern.c_str(), name.c_str(), 0) == 0 || ::fnmatch((pattern + ".*").c_str(), name.c_str(), 0) == 0;
+  return ::fnmatch(pattern.c_str(), name.c_str(), 0) == 0 ||
+         ::fnmatch((pattern + ".*").c_str(), name.c_str(), 0) == 0;
 }
 
 // VCD identifiers: printable ASCII from '!' to '~', shortest first.
@@ -49,7 +50,8 @@ void write_or_throw(std::FILE* f, const std::string& text, const std::string& pa
 
 VcdRecorder::VcdRecorder(VcdOptions options)
     : options_(std::move(options)), pattern_used_(options_.patterns.size(), false) {
-  if (options_.buffer_changes == 0) throw std::invalid_argument("VcdRecorder: buffer_changes must be at least 1");
+  if (options_.buffer_changes == 0)
+    throw std::invalid_argument("VcdRecorder: buffer_changes must be at least 1");
 }
 
 VcdRecorder::~VcdRecorder() {
@@ -70,8 +72,10 @@ waves::Signal VcdRecorder::add(const std::string& name, Kind kind, std::uint32_t
   return {this, static_cast<std::uint32_t>(signals_.size() - 1)};
 }
 
-waves::Signal VcdRecorder::integer(const std::string& name, std::uint32_t width, const std::string& description) {
-  if (width == 0 || width > 64) throw std::invalid_argument("VcdRecorder: " + name + ": width must be 1 to 64");
+waves::Signal VcdRecorder::integer(const std::string& name, std::uint32_t width,
+                                   const std::string& description) {
+  if (width == 0 || width > 64)
+    throw std::invalid_argument("VcdRecorder: " + name + ": width must be 1 to 64");
   return add(name, Kind::kInteger, width, waves::kUnknown, description);
 }
 
@@ -90,7 +94,8 @@ waves::Signal VcdRecorder::enumerated(const std::string& name, const std::vector
     it = enum_base_.emplace(key, static_cast<std::uint32_t>(strings_.size())).first;
     for (const auto& l : labels) strings_.push_back(token(l));
   }
-  waves::Signal s = add(name, Kind::kEnumerated, static_cast<std::uint32_t>(labels.size()), it->second, description);
+  waves::Signal s =
+      add(name, Kind::kEnumerated, static_cast<std::uint32_t>(labels.size()), it->second, description);
   if (s) signals_.back().labels_base = it->second;
   return s;
 }
@@ -130,12 +135,15 @@ void VcdRecorder::change_text(std::uint32_t signal, std::uint64_t t_fs, std::str
 
 void VcdRecorder::spill() {
   if (spill_ == nullptr) {
-    if (options_.spill_path.empty()) throw std::logic_error("VcdRecorder: the buffer is full and no spill file is set");
+    if (options_.spill_path.empty())
+      throw std::logic_error("VcdRecorder: the buffer is full and no spill file is set");
     spill_ = std::fopen(options_.spill_path.c_str(), "w+b");
     if (spill_ == nullptr)
-      throw InputError(fmt::format("--vcd: {}: cannot write ({})", options_.spill_path, std::strerror(errno)));
+      throw InputError(
+          fmt::format("--vcd: {}: cannot write ({})", options_.spill_path, std::strerror(errno)));
   }
-  std::stable_sort(buffer_.begin(), buffer_.end(), [](const Record& a, const Record& b) { return a.t_ps < b.t_ps; });
+  std::stable_sort(buffer_.begin(), buffer_.end(),
+                   [](const Record& a, const Record& b) { return a.t_ps < b.t_ps; });
   if (std::fwrite(buffer_.data(), sizeof(Record), buffer_.size(), spill_) != buffer_.size())
     throw InputError(fmt::format("--vcd: {}: cannot write ({})", options_.spill_path, std::strerror(errno)));
   runs_.push_back({spilled_, buffer_.size()});
@@ -212,11 +220,12 @@ std::uint64_t VcdRecorder::write(const std::string& path, const std::string& com
     const std::string& n = signals_[i].name;
     Scope* s = &root;
     std::size_t from = 0;
-    for (std::size_t dot; (dot = n.find('.', from)) != std::string::npos; from = dot + 1) s = &s->child(n.substr(from, dot - from));
+    for (std::size_t dot; (dot = n.find('.', from)) != std::string::npos; from = dot + 1)
+      s = &s->child(n.substr(from, dot - from));
     s->vars.emplace_back(n.substr(from), i);
   }
-  std::string out = fmt::format("$version tacsim {} $end\n$comment {} $end\n$timescale 1ps $end\n",
-                                kVersion, comment);
+  std::string out =
+      fmt::format("$version tacsim {} $end\n$comment {} $end\n$timescale 1ps $end\n", kVersion, comment);
   const auto declare = [&](const Scope& s, int depth, const auto& self) -> void {
     if (depth > 0) out += fmt::format("$scope module {} $end\n", s.name);
     for (const auto& [leaf, i] : s.vars) {
@@ -233,8 +242,7 @@ std::uint64_t VcdRecorder::write(const std::string& path, const std::string& com
   out += "$enddefinitions $end\n";
 
   // Values written so far, and those of the time being gathered (touched: in first-change order).
-  constexpr std::uint64_t kNone = ~std::uint64_t{0} - 1;  // never written: differs from every value
-  std::vector<std::uint64_t> written(signals_.size(), kNone), pending(signals_.size());
+  std::vector<std::uint64_t> written(signals_.size()), pending(signals_.size());
   std::vector<bool> is_touched(signals_.size(), false);
   std::vector<std::uint32_t> touched;
   std::uint64_t changes = 0;
@@ -268,7 +276,7 @@ std::uint64_t VcdRecorder::write(const std::string& path, const std::string& com
     bool any = false;
     for (std::uint32_t i : touched) {
       is_touched[i] = false;
-      if (pending[i] == written[i]) continue;
+      if (!dumpvars && pending[i] == written[i]) continue;  // $dumpvars holds every signal
       written[i] = pending[i];
       format_value(i, pending[i]);
       any = true;
@@ -299,7 +307,8 @@ std::uint64_t VcdRecorder::write(const std::string& path, const std::string& com
   };
 
   // The buffer is a last run; runs merge in time order, earlier runs first among equal times.
-  std::stable_sort(buffer_.begin(), buffer_.end(), [](const Record& a, const Record& b) { return a.t_ps < b.t_ps; });
+  std::stable_sort(buffer_.begin(), buffer_.end(),
+                   [](const Record& a, const Record& b) { return a.t_ps < b.t_ps; });
   if (runs_.empty()) {
     for (const Record& r : buffer_) take(r);
   } else {

@@ -8,12 +8,12 @@
 // time and arrive in any order; the recorder sorts them. With tracing off no recorder exists and a probe is
 // one null test (waves.h), where an sc_signal would cost a kernel update per write.
 //
-// Memory is bounded: changes are held in a buffer of `buffer_changes` (24 bytes each); a full buffer is sorted
-// and appended as a run to a spill file, and write() merges the runs. Only changes inside the window are
-// kept; for those before it, each signal's latest value is, to start the window with.
+// Memory is bounded: changes are held in a buffer of `buffer_changes` (24 bytes each); a full buffer is
+// sorted and appended as a run to a spill file, and write() merges the runs. Only changes inside the window
+// are kept; for those before it, each signal's latest value is, to start the window with.
 //
-// Output rules: one `#t` per time with a change, times strictly increasing; a signal appears at a time only if
-// its value differs from the one written before (of several changes at one time the last one made counts);
+// Output rules: one `#t` per time with a change, times strictly increasing; a signal appears at a time only
+// if its value differs from the one written before (of several changes at one time the last one made counts);
 // every selected signal gets a value in $dumpvars at the window's start. Enumerated and text signals are
 // GTKWave string signals (`$var string`, values `s<label>`), so viewers show names without a filter file.
 #include <cstdint>
@@ -30,12 +30,13 @@
 namespace tacsim::sim {
 
 struct VcdOptions {
-  std::uint64_t start_fs = 0;      // the window: changes at start_fs <= t < end_fs
+  std::uint64_t start_fs = 0;  // the window: changes at start_fs <= t < end_fs
   std::uint64_t end_fs = kNever;
   std::vector<std::string> patterns;  // globs over hierarchical names (a scope's name selects what is below
                                       // it); empty: every signal
   std::size_t buffer_changes = std::size_t{1} << 21;  // held in memory before a run is spilled (48 MiB)
-  std::string spill_path;  // the spill file, made when first needed (required when more changes than a buffer)
+  std::string
+      spill_path;  // the spill file, made when first needed (required when more changes than a buffer)
 };
 
 class VcdRecorder : public waves::Recorder {
@@ -54,7 +55,8 @@ class VcdRecorder : public waves::Recorder {
   VcdRecorder(const VcdRecorder&) = delete;
   VcdRecorder& operator=(const VcdRecorder&) = delete;
 
-  waves::Signal integer(const std::string& name, std::uint32_t width, const std::string& description) override;
+  waves::Signal integer(const std::string& name, std::uint32_t width,
+                        const std::string& description) override;
   waves::Signal enumerated(const std::string& name, const std::vector<std::string>& labels,
                            const std::string& description) override;
   waves::Signal text(const std::string& name, const std::string& description) override;
@@ -82,8 +84,8 @@ class VcdRecorder : public waves::Recorder {
   struct SignalState {
     std::string name;
     Kind kind;
-    std::uint32_t width;  // integers: bits; enumerated: labels
-    std::uint64_t initial;  // its value until first set: x, the first label, or "-"
+    std::uint32_t width;          // integers: bits; enumerated: labels
+    std::uint64_t initial;        // its value until first set: x, the first label, or "-"
     std::uint64_t before_fs = 0;  // the latest change before the window, if any
     bool has_before = false;
     std::uint64_t before = 0;

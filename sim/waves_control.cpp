@@ -46,10 +46,7 @@ std::uint64_t window_end_fs(const std::string& text, const ClockDomain& clock, c
   return cycles ? clock.fs_at(*cycles) : static_cast<std::uint64_t>(std::llround(ns * 1e6));
 }
 
-std::string gtkw_name(const std::string& vcd) {
-  const fs::path p(vcd);
-  return p.extension() == ".vcd" ? fs::path(p).replace_extension(".gtkw").string() : vcd + ".gtkw";
-}
+std::string gtkw_name(const std::string& vcd) { return fs::path(vcd).replace_extension(".gtkw").string(); }
 
 const char* kind_name(VcdRecorder::Kind k) {
   switch (k) {
@@ -72,7 +69,8 @@ std::pair<std::uint64_t, std::uint64_t> parse_vcd_window(const std::string& text
   const std::string a = text::trim(text.substr(0, colon)), b = text::trim(text.substr(colon + 1));
   const std::uint64_t start = a.empty() ? 0 : window_end_fs(a, clock, text);
   const std::uint64_t end = b.empty() ? kNever : window_end_fs(b, clock, text);
-  if (end <= start) throw InputError(fmt::format("--vcd-window: '{}': the end must come after the start", text));
+  if (end <= start)
+    throw InputError(fmt::format("--vcd-window: '{}': the end must come after the start", text));
   return {start, end};
 }
 
@@ -89,8 +87,9 @@ std::string gtkw_text(const std::vector<VcdRecorder::Declared>& signals, const s
   // Absolute paths: GTKWave resolves a relative [dumpfile] from the current folder, and, when the files were
   // moved together, finds the VCD where it sits relative to the save file ([savefile]).
   const auto absolute = [](const std::string& p) { return fs::absolute(p).lexically_normal().string(); };
-  std::string out = fmt::format("[*] tacsim {}: gtkwave {}\n[dumpfile] \"{}\"\n[savefile] \"{}\"\n[timestart] {}\n",
-                                kVersion, gtkw_path, absolute(vcd_path), absolute(gtkw_path), start_ps);
+  std::string out =
+      fmt::format("[*] tacsim {}: gtkwave {}\n[dumpfile] \"{}\"\n[savefile] \"{}\"\n[timestart] {}\n",
+                  kVersion, gtkw_path, absolute(vcd_path), absolute(gtkw_path), start_ps);
   out += "[size] 1600 900\n[sst_width] 260\n[signals_width] 320\n[sst_expanded] 1\n[treeopen] accel.\n";
   for (const auto& m : modules) {
     out += fmt::format("@800200\n-{}\n", m);
@@ -114,11 +113,17 @@ WaveSession::WaveSession(const WaveOptions& opts) : opts_(opts) {
   recorder_ = std::make_unique<VcdRecorder>(v);
 }
 
-WaveSession::WaveSession(const WaveOptions& opts, ResultSet& results, const ClockDomain& clock) : opts_(opts) {
+WaveSession::WaveSession(const WaveOptions& opts, ResultSet& results, const ClockDomain& clock)
+    : opts_(opts) {
   VcdOptions v;
   v.patterns = opts.signals;
   if (!opts.window.empty()) std::tie(v.start_fs, v.end_fs) = parse_vcd_window(opts.window, clock);
   start_ps_ = v.start_fs / 1000;
+  // The extension keeps the pair apart from a result set's own files when it is written inside --out.
+  if (fs::path(opts.vcd).extension() != ".vcd")
+    throw InputError(fmt::format("--vcd: {}: give a name ending in .vcd (its GTKWave view is written beside it, "
+                                 "NAME.gtkw)",
+                                 opts.vcd));
   vcd_staged_ = results.stage_file(opts.vcd, "--vcd");
   gtkw_path_ = gtkw_name(opts.vcd);
   gtkw_staged_ = results.stage_file(gtkw_path_, "--vcd");
@@ -127,7 +132,8 @@ WaveSession::WaveSession(const WaveOptions& opts, ResultSet& results, const Cloc
   // Both files must be writable before anything is simulated.
   for (const auto& [staged, path] : {std::pair{vcd_staged_, opts.vcd}, std::pair{gtkw_staged_, gtkw_path_}}) {
     std::FILE* f = std::fopen(staged.c_str(), "wb");
-    if (f == nullptr) throw InputError(fmt::format("--vcd: {}: cannot write ({})", path, std::strerror(errno)));
+    if (f == nullptr)
+      throw InputError(fmt::format("--vcd: {}: cannot write ({})", path, std::strerror(errno)));
     std::fclose(f);
   }
   recorder_ = std::make_unique<VcdRecorder>(v);
@@ -163,7 +169,9 @@ void WaveSession::attach(Top& top, bool scheduler) {
   if (auto* dram = dynamic_cast<dram::Dram*>(top.memory_module.get())) attach(*dram);
 }
 
-void WaveSession::attach(dram::Dram& memory) { memory.attach_waves(*recorder_); }
+void WaveSession::attach(dram::Dram& memory) {
+  memory.attach_waves(*recorder_);
+}
 
 void WaveSession::check_selection() const {
   for (const auto& p : recorder_->unmatched_patterns())
@@ -176,16 +184,15 @@ void WaveSession::print_list(std::ostream& os) const {
     if (d.selected) width = std::max(width, d.name.size());
   for (const auto& d : recorder_->declared())
     if (d.selected) {
-      const std::string kind = d.kind == VcdRecorder::Kind::kInteger ? fmt::format("integer[{}]", d.width)
-                                                                      : kind_name(d.kind);
+      const std::string kind =
+          d.kind == VcdRecorder::Kind::kInteger ? fmt::format("integer[{}]", d.width) : kind_name(d.kind);
       os << fmt::format("{:<{}}  {:<12} {}\n", d.name, width, kind, d.description);
     }
 }
 
 void WaveSession::write() {
-  changes_ = recorder_->write(
-      vcd_staged_, fmt::format("window from {} ps; {} of {} signals", start_ps_, recorder_->selected(),
-                               recorder_->declared().size()));
+  changes_ = recorder_->write(vcd_staged_, fmt::format("window from {} ps; {} of {} signals", start_ps_,
+                                                       recorder_->selected(), recorder_->declared().size()));
   std::error_code ec;
   bytes_ = fs::file_size(vcd_staged_, ec);
   std::FILE* f = std::fopen(gtkw_staged_.c_str(), "wb");
@@ -195,8 +202,8 @@ void WaveSession::write() {
 }
 
 std::string WaveSession::describe() const {
-  return fmt::format("  waves in {} ({:.1f} MiB, {} value changes of {} signals); view: gtkwave {}\n", opts_.vcd,
-                     double(bytes_) / (1 << 20), changes_, recorder_->selected(), gtkw_path_);
+  return fmt::format("  waves in {} ({:.1f} MiB, {} value changes of {} signals); view: gtkwave {}\n",
+                     opts_.vcd, double(bytes_) / (1 << 20), changes_, recorder_->selected(), gtkw_path_);
 }
 
 void QueueWaves::queue_changed(Cycle at, std::size_t waiting, std::size_t in_flight) {

@@ -1,7 +1,7 @@
 #pragma once
-// VCD control for `tacsim run` and `tacsim memtest`: the --vcd options, the recorder behind them, the modules'
-// signals, the scheduler's, and the files (the VCD and a GTKWave save file beside it, complete or absent with
-// the result set).
+// VCD control for `tacsim run` and `tacsim memtest`: the --vcd options, the recorder behind them, the
+// modules' signals, the scheduler's, and the files (the VCD and a GTKWave save file beside it, complete or
+// absent with the result set).
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -95,8 +95,9 @@ class QueueWaves : public scheduler::Observer {
 // gives a step's operation name.
 class StepWaves : public scheduler::Executor {
  public:
-  StepWaves(const SchedulerWaves& waves, scheduler::Executor& next, const scheduler::SchedulerEngine& scheduler,
-            const ClockDomain& clock, std::function<std::string(const scheduler::Step&)> name)
+  StepWaves(const SchedulerWaves& waves, scheduler::Executor& next,
+            const scheduler::SchedulerEngine& scheduler, const ClockDomain& clock,
+            std::function<std::string(const scheduler::Step&)> name)
       : waves_(waves), next_(next), scheduler_(scheduler), clock_(clock), name_(std::move(name)) {}
   void execute(std::size_t engine, const scheduler::Step& step) override;
 

@@ -20,23 +20,30 @@ void Dram::attach_waves(waves::Recorder& r) {
   bool any = false;
   for (std::uint32_t ch = 0; ch < params_.channels; ++ch)
     for (int bus = 0; bus < (two ? 2 : 1); ++bus) {
-      const std::string n = fmt::format("{}.channel{}.{}", name(), ch, !two ? "cmd" : bus == 0 ? "row_cmd" : "col_cmd");
+      const std::string n = fmt::format("{}.channel{}.{}", name(), ch,
+                                        !two       ? "cmd"
+                                        : bus == 0 ? "row_cmd"
+                                                   : "col_cmd");
       BusWaves& w = bus_waves_[2 * ch + bus];
       w.cmd = r.enumerated(n, labels, "the command issued in this DRAM cycle (- : none)");
-      w.bank = r.integer(n + "_bank", 16, "the bank (rank, bank group, bank flattened) of its last command but REF");
+      w.bank = r.integer(n + "_bank", 16,
+                         "the bank (rank, bank group, bank flattened) of its last command but REF");
       any = any || w.cmd || w.bank;
     }
   if (any) engine_.set_command_observer([this](const Command& c) { trace_command(c); });
 }
 
 void Dram::trace_command(const Command& c) {
-  const bool column = c.type != CommandType::kAct && c.type != CommandType::kPre && c.type != CommandType::kRef;
-  const BusWaves& w = bus_waves_[2 * std::size_t{c.channel} + (params_.separate_row_column_buses && column ? 1 : 0)];
+  const bool column =
+      c.type != CommandType::kAct && c.type != CommandType::kPre && c.type != CommandType::kRef;
+  const BusWaves& w =
+      bus_waves_[2 * std::size_t{c.channel} + (params_.separate_row_column_buses && column ? 1 : 0)];
   const std::uint64_t t = clock_.fs_at(c.cycle);
   w.cmd.set(t, 1 + static_cast<std::uint64_t>(c.type));
   w.cmd.set(clock_.fs_at(c.cycle + 1), 0);
   if (c.type != CommandType::kRef)
-    w.bank.set(t, (std::uint64_t{c.rank} * params_.bankgroups + c.bankgroup) * params_.banks_per_group + c.bank);
+    w.bank.set(t,
+               (std::uint64_t{c.rank} * params_.bankgroups + c.bankgroup) * params_.banks_per_group + c.bank);
 }
 
 Dram::Dram(const sc_module_name& name, const Params& params)

@@ -43,8 +43,8 @@ void Interconnect::attach_waves(waves::Recorder& r) {
   grant_wave_ = r.integer(n + ".grant", 8, "the initiator granted the memory's request channel this cycle");
   waiting_waves_.clear();
   for (std::size_t i = 0; i < request_.size(); ++i) {
-    waiting_waves_.push_back(r.integer(n + ".initiator" + std::to_string(i) + "_waiting", 1,
-                                       "its request waits for a grant"));
+    waiting_waves_.push_back(
+        r.integer(n + ".initiator" + std::to_string(i) + "_waiting", 1, "its request waits for a grant"));
     waiting_waves_.back().set(0, 0);
   }
 }

@@ -84,8 +84,9 @@ enum State : std::uint64_t { kIdle, kBusy, kOperandStall, kOutStall, kDrainStall
 
 void PeArray::attach_waves(waves::Recorder& r) {
   const std::string n = name();
-  state_wave_ = r.enumerated(n + ".state", {"idle", "busy", "operand_stall", "out_stall", "drain_stall"},
-                             "each cycle: issuing a step (busy), stalled and why (the stall counters), or idle");
+  state_wave_ =
+      r.enumerated(n + ".state", {"idle", "busy", "operand_stall", "out_stall", "drain_stall"},
+                   "each cycle: issuing a step (busy), stalled and why (the stall counters), or idle");
   tiles_done_wave_ = r.integer(n + ".tiles_done", 32, "tiles whose outputs are in the out buffer");
   tiles_done_wave_.set(0, 0);
 }

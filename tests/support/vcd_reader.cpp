@@ -84,7 +84,8 @@ VcdFile read_vcd(const std::string& path) {
       for (std::string w; (w = tk.expect()) != "$end";) body += w;
       if (t == "$version") version = true;
       if (t == "$timescale") {
-        if (!std::regex_match(body, std::regex("(1|10|100)(s|ms|us|ns|ps|fs)"))) tk.fail("bad timescale " + body);
+        if (!std::regex_match(body, std::regex("(1|10|100)(s|ms|us|ns|ps|fs)")))
+          tk.fail("bad timescale " + body);
         f.timescale = body;
       }
     } else if (t == "$scope") {
@@ -99,7 +100,8 @@ VcdFile read_vcd(const std::string& path) {
       VcdVariable v;
       v.type = tk.expect();
       const std::string size = tk.expect();
-      if (size.empty() || size.find_first_not_of("0123456789") != std::string::npos) tk.fail("bad size " + size);
+      if (size.empty() || size.find_first_not_of("0123456789") != std::string::npos)
+        tk.fail("bad size " + size);
       v.width = static_cast<std::uint32_t>(std::stoul(size));
       const std::string id = tk.expect();
       std::string name = tk.expect();
@@ -151,9 +153,11 @@ VcdFile read_vcd(const std::string& path) {
     } else if (t[0] == 'b' || t[0] == 'B') {
       const std::string bits = t.substr(1);
       VcdVariable& v = variable(tk.expect());
-      if (bits.empty() || bits.find_first_not_of("01xXzZ") != std::string::npos) tk.fail("bad vector value " + t);
+      if (bits.empty() || bits.find_first_not_of("01xXzZ") != std::string::npos)
+        tk.fail("bad vector value " + t);
       if (v.type == "string") tk.fail(v.name + ": a vector value for a string");
-      if (bits.size() > v.width) tk.fail(v.name + ": " + std::to_string(bits.size()) + " bits, declared " + std::to_string(v.width));
+      if (bits.size() > v.width)
+        tk.fail(v.name + ": " + std::to_string(bits.size()) + " bits, declared " + std::to_string(v.width));
       // Normalise: no leading zeros, lower case, so files that pad (fst2vcd) compare equal.
       std::string norm = bits;
       for (char& c : norm) c = static_cast<char>(std::tolower(c));

@@ -28,7 +28,7 @@ struct VcdVariable {
 };
 
 struct VcdFile {
-  std::string timescale;  // "1ps"
+  std::string timescale;                         // "1ps"
   std::map<std::string, VcdVariable> variables;  // by hierarchical name
   std::vector<std::uint64_t> times;              // every #time, in order
   std::uint64_t value_changes = 0;

@@ -1,6 +1,6 @@
-// `--vcd` end to end: the waves of small known cases sit at the cycles the stats and the timing formulas give;
-// a window and a filter keep exactly what they select; the same run writes the same bytes; bad input fails
-// with one line naming the option; a failed run leaves no VCD.
+// `--vcd` end to end: the waves of small known cases sit at the cycles the stats and the timing formulas
+// give; a window and a filter keep exactly what they select; the same run writes the same bytes; bad input
+// fails with one line naming the option; a failed run leaves no VCD.
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -19,8 +19,10 @@ using tacsim::test::VcdVariable;
 class Vcd : public SystemTest {
  protected:
   // Cycles [from, to) of each stretch where `v` holds `value`, in a clock of `period_ps`.
-  static std::vector<std::pair<std::uint64_t, std::uint64_t>> stretches(const VcdVariable& v, const std::string& value,
-                                                                        std::uint64_t period_ps, std::uint64_t end_ps) {
+  static std::vector<std::pair<std::uint64_t, std::uint64_t>> stretches(const VcdVariable& v,
+                                                                        const std::string& value,
+                                                                        std::uint64_t period_ps,
+                                                                        std::uint64_t end_ps) {
     std::vector<std::pair<std::uint64_t, std::uint64_t>> out;
     for (std::size_t i = 0; i < v.changes.size(); ++i)
       if (v.changes[i].value == value) {
@@ -31,8 +33,8 @@ class Vcd : public SystemTest {
     return out;
   }
   static std::uint64_t count(const VcdVariable& v, const std::string& value) {
-    return static_cast<std::uint64_t>(std::count_if(v.changes.begin(), v.changes.end(),
-                                                    [&](const auto& c) { return c.value == value; }));
+    return static_cast<std::uint64_t>(
+        std::count_if(v.changes.begin(), v.changes.end(), [&](const auto& c) { return c.value == value; }));
   }
   static std::uint64_t u(const nlohmann::json& j) {
     return j.is_string() ? std::stoull(j.get<std::string>()) : j.get<std::uint64_t>();
@@ -43,8 +45,10 @@ TEST_F(Vcd, OneGemmTileBusyAndDoneAtTheFormulasCycles) {
   // One 8 x 8 tile of a dense GEMM with k = 64 on an 8 x 8 array of 4-MAC PEs: S = 64 / 4 = 16 steps in one
   // stretch; done = e + Rt + Ct + P - 1 with P = multiply 1 + adder tree 2 + accumulate 1 = 4 (dense mode).
   const fs::path vcd = dir_ / "w.vcd";
-  const Result r = tacsim("run -q --workload gemm --set gemm.m=8 --set gemm.n=8 --set gemm.k=64 --set pe_array.rows=8 "
-                          "--set pe_array.cols=8 --out " + (dir_ / "out").string() + " --vcd " + vcd.string());
+  const Result r = tacsim(
+      "run -q --workload gemm --set gemm.m=8 --set gemm.n=8 --set gemm.k=64 --set pe_array.rows=8 "
+      "--set pe_array.cols=8 --out " +
+      (dir_ / "out").string() + " --vcd " + vcd.string());
   ASSERT_EQ(r.code, 0) << r.err;
   const auto st = stats("out");
   const VcdFile f = read_vcd(vcd.string());
@@ -66,7 +70,8 @@ TEST_F(Vcd, OneGemmTileBusyAndDoneAtTheFormulasCycles) {
   EXPECT_EQ(done.changes[1].value, "1");
   // The stall the stats charge is the stretch the wave shows.
   std::uint64_t operand = 0;
-  for (const auto& [from, to] : stretches(state, "operand_stall", period, cycles * period)) operand += to - from;
+  for (const auto& [from, to] : stretches(state, "operand_stall", period, cycles * period))
+    operand += to - from;
   EXPECT_EQ(operand, u(pe["operand_stall_cycles"]));
   EXPECT_GT(operand, 0u);  // the operands come from DRAM first
 
@@ -91,11 +96,49 @@ TEST_F(Vcd, OneGemmTileBusyAndDoneAtTheFormulasCycles) {
   EXPECT_EQ(f.at("accel.engine0.dma.outstanding").changes.back().value, "0");
 }
 
+TEST_F(Vcd, ThePeArrayStateAddsUpToItsCountersWithOneOrTwoAccumulatorSets) {
+  // A model mixes sparse weight GEMMs and dense attention GEMMs (mode switches) and partial sums; a GEMM of
+  // short tiles (k = 32: 8 steps for 32 output rows) with a small out buffer waits for the column ports and
+  // for output halves. The state wave must charge every stall cycle to the reason the counters charge it to.
+  const std::vector<std::string> runs = {"--model tinybert-4 --seq-len 64",
+                                         "--workload gemm --set gemm.m=128 --set gemm.n=128 --set gemm.k=32 "
+                                         "--set out_buffer.capacity_kib=8"};
+  for (const std::string two_sets : {"true", "false"})
+    for (const std::string& run : runs) {
+      const fs::path vcd = dir_ / "w.vcd";
+      const Result r = tacsim("run -q " + run + " --set pe_array.overlap_drain=" + two_sets +
+                              " --vcd-signals accel.engine0.pe_array --out " + (dir_ / "out").string() +
+                              " --vcd " + vcd.string());
+      ASSERT_EQ(r.code, 0) << r.err;
+      const auto pe = stats("out")["modules"]["accel.engine0.pe_array"];
+      const VcdFile f = read_vcd(vcd.string());
+      const VcdVariable& state = f.at("accel.engine0.pe_array.state");
+      ASSERT_EQ(state.changes.back().value, "idle");
+      const std::uint64_t end = state.changes.back().time;
+      const auto cycles = [&](const char* value) {
+        std::uint64_t n = 0;
+        for (const auto& [from, to] : stretches(state, value, 1000, end)) n += to - from;
+        return n;
+      };
+      const std::string what = run + ", two sets " + two_sets;
+      EXPECT_EQ(cycles("busy"), u(pe["steps"])) << what;
+      EXPECT_EQ(cycles("operand_stall"), u(pe["operand_stall_cycles"])) << what;
+      EXPECT_EQ(cycles("out_stall"), u(pe["out_stall_cycles"])) << what;
+      EXPECT_EQ(cycles("drain_stall"), u(pe["drain_stall_cycles"])) << what;
+      if (run.find("gemm") != std::string::npos) {
+        EXPECT_GT(u(pe["drain_stall_cycles"]), 0u) << what;
+        EXPECT_GT(u(pe["out_stall_cycles"]), 0u) << what;
+      }
+      EXPECT_EQ(VcdVariable::number(f.at("accel.engine0.pe_array.tiles_done").changes.back().value),
+                u(pe["tiles"]));
+    }
+}
+
 TEST_F(Vcd, OneReadToAnIdleBankActivatesThenReadsTrcdLater) {
-  // One read at cycle 0: its BEGIN_REQ enters the controller at cycle 1 (dram.h), its burst moves from the front
-  // end into its bank's queue in that cycle and is schedulable from the next (dram_engine.cpp): the idle bank's
-  // ACT at 2, the RD tRCD later, the data's end CL + BL/2 after the RD. Latency from cycle 1:
-  // 1 + tRCD + CL + BL/2 = 1 + 22 + 22 + 4 = 49 cycles of 0.625 ns on DDR4-3200.
+  // One read at cycle 0: its BEGIN_REQ enters the controller at cycle 1 (dram.h), its burst moves from the
+  // front end into its bank's queue in that cycle and is schedulable from the next (dram_engine.cpp): the
+  // idle bank's ACT at 2, the RD tRCD later, the data's end CL + BL/2 after the RD. Latency from cycle 1: 1 +
+  // tRCD + CL + BL/2 = 1 + 22 + 22 + 4 = 49 cycles of 0.625 ns on DDR4-3200.
   const fs::path trace = dir_ / "one.trace", vcd = dir_ / "m.vcd";
   std::ofstream(trace) << "0x0 READ 0\n";
   const Result r = tacsim("memtest -q --preset ddr4-3200 --trace " + trace.string() + " --out " +
@@ -103,7 +146,8 @@ TEST_F(Vcd, OneReadToAnIdleBankActivatesThenReadsTrcdLater) {
   ASSERT_EQ(r.code, 0) << r.err;
   const auto st = stats("out");
   const auto& c = st["config"];
-  const std::uint64_t tRCD = u(c["dram.tRCD_cycles"]), CL = u(c["dram.CL_cycles"]), BL = u(c["dram.burst_length"]);
+  const std::uint64_t tRCD = u(c["dram.tRCD_cycles"]), CL = u(c["dram.CL_cycles"]),
+                      BL = u(c["dram.burst_length"]);
   const double mhz = std::stod(c["dram.clock_mhz"].get<std::string>());
   ASSERT_EQ(mhz, 1600.0);
   const std::uint64_t period = 625;  // ps
@@ -143,8 +187,9 @@ TEST_F(Vcd, AWindowAndAFilterKeepWhatTheySelectAndAgreeWithTheWholeRun) {
   ASSERT_FALSE(p.times.empty());
   EXPECT_EQ(p.times.front(), start);
   EXPECT_LT(p.times.back(), end);
-  for (const char* name : {"accel.engine0.op", "accel.engine0.request", "accel.engine1.op", "accel.interconnect.grant",
-                           "accel.scheduler.in_flight", "accel.engine0.dma.outstanding"})
+  for (const char* name :
+       {"accel.engine0.op", "accel.engine0.request", "accel.engine1.op", "accel.interconnect.grant",
+        "accel.scheduler.in_flight", "accel.engine0.dma.outstanding"})
     EXPECT_EQ(w.variables.count(name), 1u) << name;
   std::set<std::string> ops;
   for (const auto& c : w.at("accel.engine0.op").changes) ops.insert(c.value);
@@ -155,7 +200,8 @@ TEST_F(Vcd, AWindowAndAFilterKeepWhatTheySelectAndAgreeWithTheWholeRun) {
                 name == "accel.scheduler.waiting")
         << name;
     ++selected;
-    // The window starts with the value the whole run had then, and holds every change the whole run made in it.
+    // The window starts with the value the whole run had then, and holds every change the whole run made in
+    // it.
     const VcdVariable& all = w.at(name);
     ASSERT_FALSE(v.changes.empty()) << name;
     EXPECT_EQ(v.changes.front().time, start) << name;
@@ -174,8 +220,9 @@ TEST_F(Vcd, AWindowAndAFilterKeepWhatTheySelectAndAgreeWithTheWholeRun) {
 }
 
 TEST_F(Vcd, TheSameRunWritesTheSameBytesAndASaveFileBesideIt) {
-  const std::string args = "run --workload gemm --set gemm.m=16 --set gemm.n=32 --set gemm.k=64 --set pe_array.rows=8 "
-                           "--set pe_array.cols=8 --set gemm.sparsity=2:4 --out ";
+  const std::string args =
+      "run --workload gemm --set gemm.m=16 --set gemm.n=32 --set gemm.k=64 --set pe_array.rows=8 "
+      "--set pe_array.cols=8 --set gemm.sparsity=2:4 --out ";
   Result r = tacsim(args + (dir_ / "a").string() + " --vcd " + (dir_ / "a.vcd").string());
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("waves in " + (dir_ / "a.vcd").string()), std::string::npos) << r.out;
@@ -202,17 +249,21 @@ TEST_F(Vcd, BadInputIsOneLineNamingTheOptionAndLeavesNoFile) {
   const fs::path vcd = dir_ / "w.vcd";
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"--vcd " + vcd.string() + " --vcd-window 100", "--vcd-window: expected START:END"},
-      {"--vcd " + vcd.string() + " --vcd-window 5:2", "--vcd-window: '5:2': the end must come after the start"},
+      {"--vcd " + vcd.string() + " --vcd-window 5:2",
+       "--vcd-window: '5:2': the end must come after the start"},
       {"--vcd " + vcd.string() + " --vcd-window 1:2:3", "--vcd-window: expected"},
       {"--vcd " + vcd.string() + " --vcd-window 1ks:2", "--vcd-window: expected"},
-      {"--vcd " + vcd.string() + " --vcd-signals accel.nothing", "--vcd-signals: 'accel.nothing' matches no signal"},
+      {"--vcd " + vcd.string() + " --vcd-signals accel.nothing",
+       "--vcd-signals: 'accel.nothing' matches no signal"},
       {"--vcd " + vcd.string() + " --vcd-signals 'accel.*,'", "--vcd-signals"},
       {"--vcd-window 1:2", "--vcd-window applies to --vcd"},
-      {"--vcd " + dir_.string(), "give a file name, not a folder"},
-      {"--vcd /proc/version", "--vcd: /proc/version: cannot write"},
+      {"--vcd " + (dir_ / "folder.vcd").string(), "give a file name, not a folder"},
+      {"--vcd /proc/x.vcd", "--vcd: /proc/x.vcd: cannot write"},
+      {"--vcd " + (dir_ / "w.txt").string(), "give a name ending in .vcd"},
       {"--vcd " + (dir_ / "out" / "sub" / "w.vcd").string(), "--vcd:"},
       {"--vcd " + vcd.string() + " --set gemm.k=0", "gemm.k"},
   };
+  fs::create_directories(dir_ / "folder.vcd");
   for (const auto& [args, message] : cases) {
     const Result r = tacsim(run + args);
     EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
@@ -228,8 +279,9 @@ TEST_F(Vcd, BadInputIsOneLineNamingTheOptionAndLeavesNoFile) {
 TEST_F(Vcd, ListPrintsTheSignalsAFilterSelects) {
   Result r = tacsim("run --vcd-list");
   ASSERT_EQ(r.code, 0) << r.err;
-  for (const char* name : {"accel.engine0.pe_array.state ", "accel.engine0.op ", "accel.memory.channel0.row_cmd ",
-                           "accel.scheduler.waiting ", "accel.interconnect.grant ", "accel.engine0.act_buffer.half0 "})
+  for (const char* name :
+       {"accel.engine0.pe_array.state ", "accel.engine0.op ", "accel.memory.channel0.row_cmd ",
+        "accel.scheduler.waiting ", "accel.interconnect.grant ", "accel.engine0.act_buffer.half0 "})
     EXPECT_NE(r.out.find(name), std::string::npos) << name << "\n" << r.out;
   r = tacsim("run --vcd-list --vcd-signals 'accel.memory.*_bank' --set dram.preset=ddr4-3200");
   ASSERT_EQ(r.code, 0) << r.err;
@@ -237,7 +289,8 @@ TEST_F(Vcd, ListPrintsTheSignalsAFilterSelects) {
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;  // one channel, one command bus
   r = tacsim("memtest --preset hbm2 --vcd-list");
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_NE(r.out.find("memtest.memory.channel7.col_cmd "), std::string::npos) << r.out;  // two buses per channel
+  EXPECT_NE(r.out.find("memtest.memory.channel7.col_cmd "), std::string::npos)
+      << r.out;  // two buses per channel
 }
 
 }  // namespace

@@ -113,7 +113,7 @@ po::options_description memtest_options() {
 po::options_description wave_options(const std::string& clock) {
   po::options_description d("waveforms (README: Waveforms)");
   d.add_options()("vcd", po::value<std::string>()->value_name("FILE"),
-                  "write the run's waveforms to FILE (a VCD) and a GTKWave view beside it (FILE.gtkw)")(
+                  "write the run's waveforms to FILE, NAME.vcd, and a GTKWave view beside it, NAME.gtkw")(
       "vcd-window", po::value<std::string>()->value_name("START:END"),
       ("trace only this window: " + clock +
        " cycles, or times with a unit (5us:7.5us); an end may be left out")

@@ -62,21 +62,22 @@ VcdRecorder::~VcdRecorder() {
 }
 
 waves::Signal VcdRecorder::add(const std::string& name, Kind kind, std::uint32_t width, std::uint64_t initial,
-                               const std::string& description) {
-  bool selected = options_.patterns.empty();
+                               bool on_request, const std::string& description) {
+  bool selected = options_.patterns.empty() && !on_request;
   for (std::size_t i = 0; i < options_.patterns.size(); ++i)
     if (selects(options_.patterns[i], name)) selected = true, pattern_used_[i] = true;
-  declared_.push_back({name, kind, width, description, selected});
+  declared_.push_back({name, kind, width, description, selected, on_request});
   if (!selected) return {};
   signals_.push_back({name, kind, width, initial});
   return {this, static_cast<std::uint32_t>(signals_.size() - 1)};
 }
 
 waves::Signal VcdRecorder::integer(const std::string& name, std::uint32_t width,
-                                   const std::string& description) {
+                                   const std::string& description, waves::Selection selection) {
   if (width == 0 || width > 64)
     throw std::invalid_argument("VcdRecorder: " + name + ": width must be 1 to 64");
-  return add(name, Kind::kInteger, width, waves::kUnknown, description);
+  return add(name, Kind::kInteger, width, waves::kUnknown, selection == waves::Selection::kOnRequest,
+             description);
 }
 
 waves::Signal VcdRecorder::enumerated(const std::string& name, const std::vector<std::string>& labels,
@@ -95,13 +96,13 @@ waves::Signal VcdRecorder::enumerated(const std::string& name, const std::vector
     for (const auto& l : labels) strings_.push_back(token(l));
   }
   waves::Signal s =
-      add(name, Kind::kEnumerated, static_cast<std::uint32_t>(labels.size()), it->second, description);
+      add(name, Kind::kEnumerated, static_cast<std::uint32_t>(labels.size()), it->second, false, description);
   if (s) signals_.back().labels_base = it->second;
   return s;
 }
 
 waves::Signal VcdRecorder::text(const std::string& name, const std::string& description) {
-  return add(name, Kind::kText, 0, intern("-"), description);
+  return add(name, Kind::kText, 0, intern("-"), false, description);
 }
 
 std::uint32_t VcdRecorder::intern(std::string_view s) {

@@ -48,6 +48,7 @@ class VcdRecorder : public waves::Recorder {
     std::uint32_t width;  // integers: bits; enumerated: labels
     std::string description;
     bool selected;
+    bool on_request;  // traced only when a pattern selects it (waves::Selection::kOnRequest)
   };
 
   explicit VcdRecorder(VcdOptions options);
@@ -55,8 +56,8 @@ class VcdRecorder : public waves::Recorder {
   VcdRecorder(const VcdRecorder&) = delete;
   VcdRecorder& operator=(const VcdRecorder&) = delete;
 
-  waves::Signal integer(const std::string& name, std::uint32_t width,
-                        const std::string& description) override;
+  waves::Signal integer(const std::string& name, std::uint32_t width, const std::string& description,
+                        waves::Selection selection = waves::Selection::kDefault) override;
   waves::Signal enumerated(const std::string& name, const std::vector<std::string>& labels,
                            const std::string& description) override;
   waves::Signal text(const std::string& name, const std::string& description) override;
@@ -92,7 +93,7 @@ class VcdRecorder : public waves::Recorder {
     std::uint32_t labels_base = 0;  // enumerated: label i is strings_[labels_base + i]
   };
 
-  waves::Signal add(const std::string& name, Kind kind, std::uint32_t width, std::uint64_t initial,
+  waves::Signal add(const std::string& name, Kind kind, std::uint32_t width, std::uint64_t initial, bool on_request,
                     const std::string& description);
   std::uint32_t intern(std::string_view s);
   void spill();

@@ -180,14 +180,17 @@ void WaveSession::check_selection() const {
 }
 
 void WaveSession::print_list(std::ostream& os) const {
+  // Without --vcd-signals: everything, those traced only on request marked so.
+  const auto listed = [&](const VcdRecorder::Declared& d) { return d.selected || opts_.signals.empty(); };
   std::size_t width = 0;
   for (const auto& d : recorder_->declared())
-    if (d.selected) width = std::max(width, d.name.size());
+    if (listed(d)) width = std::max(width, d.name.size());
   for (const auto& d : recorder_->declared())
-    if (d.selected) {
+    if (listed(d)) {
       const std::string kind =
           d.kind == VcdRecorder::Kind::kInteger ? fmt::format("integer[{}]", d.width) : kind_name(d.kind);
-      os << fmt::format("{:<{}}  {:<12} {}\n", d.name, width, kind, d.description);
+      os << fmt::format("{:<{}}  {:<12} {}{}\n", d.name, width, kind, d.description,
+                        d.on_request ? " (traced when --vcd-signals names it)" : "");
     }
 }
 

@@ -19,12 +19,17 @@ inline constexpr std::uint64_t kUnknown = ~std::uint64_t{0};
 
 class Signal;
 
+// kOnRequest: a signal there are many of (a DRAM bank's open row), traced only when --vcd-signals names it,
+// not by default.
+enum class Selection { kDefault, kOnRequest };
+
 // Takes the declarations and value changes (sim/vcd_recorder.h writes them as a VCD).
 class Recorder {
  public:
   virtual ~Recorder() = default;
-  // An integer signal `width` bits wide (1..64).
-  virtual Signal integer(const std::string& name, std::uint32_t width, const std::string& description) = 0;
+  // An integer signal `width` bits wide (1..64); x until first set.
+  virtual Signal integer(const std::string& name, std::uint32_t width, const std::string& description,
+                         Selection selection = Selection::kDefault) = 0;
   // An enumerated signal, shown by name: its values are indices into `labels` (no spaces in a label).
   virtual Signal enumerated(const std::string& name, const std::vector<std::string>& labels,
                             const std::string& description) = 0;

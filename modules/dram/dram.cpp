@@ -30,6 +30,15 @@ void Dram::attach_waves(waves::Recorder& r) {
                          "the bank (rank, bank group, bank flattened) of its last command but REF");
       any = any || w.cmd || w.bank;
     }
+  const std::uint32_t banks = params_.ranks * params_.bankgroups * params_.banks_per_group;
+  open_row_waves_.assign(std::size_t{params_.channels} * banks, {});
+  for (std::uint32_t ch = 0; ch < params_.channels; ++ch)
+    for (std::uint32_t b = 0; b < banks; ++b) {
+      waves::Signal& w = open_row_waves_[std::size_t{ch} * banks + b];
+      w = r.integer(fmt::format("{}.channel{}.bank{}.open_row", name(), ch, b), 32,
+                    "the row the bank holds open (x: closed or closing)", waves::Selection::kOnRequest);
+      any = any || w;
+    }
   if (any) engine_.set_command_observer([this](const Command& c) { trace_command(c); });
 }
 
@@ -41,9 +50,16 @@ void Dram::trace_command(const Command& c) {
   const std::uint64_t t = clock_.fs_at(c.cycle);
   w.cmd.set(t, 1 + static_cast<std::uint64_t>(c.type));
   w.cmd.set(clock_.fs_at(c.cycle + 1), 0);
-  if (c.type != CommandType::kRef)
-    w.bank.set(t,
-               (std::uint64_t{c.rank} * params_.bankgroups + c.bankgroup) * params_.banks_per_group + c.bank);
+  if (c.type == CommandType::kRef) return;
+  const std::uint64_t bank =
+      (std::uint64_t{c.rank} * params_.bankgroups + c.bankgroup) * params_.banks_per_group + c.bank;
+  w.bank.set(t, bank);
+  const std::uint64_t banks = std::uint64_t{params_.ranks} * params_.bankgroups * params_.banks_per_group;
+  const waves::Signal& row = open_row_waves_[c.channel * banks + bank];
+  if (c.type == CommandType::kAct)
+    row.set(t, c.row);
+  else if (c.type == CommandType::kPre || c.type == CommandType::kRda || c.type == CommandType::kWra)
+    row.set(t, waves::kUnknown);
 }
 
 Dram::Dram(const sc_module_name& name, const Params& params)

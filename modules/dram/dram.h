@@ -47,7 +47,9 @@ class Dram : public sc_core::sc_module, public StatsProvider, public memory::Mem
   // The cycle the last response was due: the end of the traffic, for bandwidth figures.
   Cycle last_finish() const { return last_finish_; }
   // Waveforms, per channel: the command on each command bus in the DRAM cycle it issues (`cmd`; with separate
-  // row and column buses `row_cmd` and `col_cmd`), and the bank it addressed last (`<bus>_bank`).
+  // row and column buses `row_cmd` and `col_cmd`), and the bank it addressed last (`<bus>_bank`); on request,
+  // each bank's open row (`bank<b>.open_row`: from its ACT; x from its PRE, or from the RDA/WRA whose
+  // auto-precharge closes it).
   void attach_waves(waves::Recorder& recorder);
 
  private:
@@ -74,6 +76,7 @@ class Dram : public sc_core::sc_module, public StatsProvider, public memory::Mem
     waves::Signal cmd, bank;
   };
   std::vector<BusWaves> bus_waves_;  // channel c's only or row bus at 2c, its column bus at 2c + 1
+  std::vector<waves::Signal> open_row_waves_;  // channel c's bank b at c * banks + b
   StatsGroup stats_;
 };
 

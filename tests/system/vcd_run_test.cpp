@@ -164,6 +164,20 @@ TEST_F(Vcd, OneReadToAnIdleBankActivatesThenReadsTrcdLater) {
   EXPECT_EQ(cmd.value_at((3 + tRCD) * period), "-");
   EXPECT_DOUBLE_EQ(st["summary"]["read_latency_ns_mean"].get<double>(),
                    double(1 + tRCD + CL + BL / 2) * 1e3 / mhz);
+  EXPECT_EQ(f.variables.count("memtest.memory.channel0.bank0.open_row"), 0u) << "traced on request only";
+
+  // On request: bank 0 holds row 0 open from its ACT on (open-page policy: no PRE follows).
+  const Result named = tacsim("memtest -q --preset ddr4-3200 --trace " + trace.string() + " --out " +
+                              (dir_ / "out").string() + " --vcd " + vcd.string() +
+                              " --vcd-signals 'memtest.memory.channel0.bank*'");
+  ASSERT_EQ(named.code, 0) << named.err;
+  const VcdFile g = read_vcd(vcd.string());
+  EXPECT_EQ(g.variables.size(), u(c["dram.ranks"]) * u(c["dram.bankgroups"]) * u(c["dram.banks_per_group"]));
+  const VcdVariable& row = g.at("memtest.memory.channel0.bank0.open_row");
+  ASSERT_EQ(row.changes.size(), 2u);
+  EXPECT_EQ(row.changes[0].value, "x");
+  EXPECT_EQ(row.changes[1].time, 2 * period);
+  EXPECT_EQ(row.changes[1].value, "0");
 }
 
 TEST_F(Vcd, AWindowAndAFilterKeepWhatTheySelectAndAgreeWithTheWholeRun) {
@@ -174,7 +188,7 @@ TEST_F(Vcd, AWindowAndAFilterKeepWhatTheySelectAndAgreeWithTheWholeRun) {
   Result r = tacsim(base + (dir_ / "a").string() + " --vcd " + whole.string());
   ASSERT_EQ(r.code, 0) << r.err;
   r = tacsim(base + (dir_ / "b").string() + " --vcd " + part.string() +
-             " --vcd-window 2000:6us --vcd-signals 'accel.engine0,accel.memory.*,accel.scheduler.waiting'");
+             " --vcd-window 2000:6us --vcd-signals 'accel.engine0,accel.memory.*cmd*,accel.scheduler.waiting'");
   ASSERT_EQ(r.code, 0) << r.err;
   // Tracing changes nothing in the results.
   auto sa = stats("a"), sb = stats("b");
@@ -283,6 +297,8 @@ TEST_F(Vcd, ListPrintsTheSignalsAFilterSelects) {
        {"accel.engine0.pe_array.state ", "accel.engine0.op ", "accel.memory.channel0.row_cmd ",
         "accel.scheduler.waiting ", "accel.interconnect.grant ", "accel.engine0.act_buffer.half0 "})
     EXPECT_NE(r.out.find(name), std::string::npos) << name << "\n" << r.out;
+  EXPECT_NE(r.out.find("accel.memory.channel0.bank0.open_row "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(traced when --vcd-signals names it)"), std::string::npos) << r.out;
   r = tacsim("run --vcd-list --vcd-signals 'accel.memory.*_bank' --set dram.preset=ddr4-3200");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out.rfind("accel.memory.channel0.cmd_bank ", 0), 0u) << r.out;

@@ -26,8 +26,9 @@ namespace tacsim::sim {
 
 namespace {
 
-// The requests come from the pattern or the trace one at a time, so memory stays flat in the trace's length. A
-// bad trace line is found during the run: it ends the requests, and is thrown again after the run (`error`).
+// The requests come from the pattern or the trace one at a time, so memory stays flat in the trace's length.
+// The trace was checked before the run (trace_requests); should it change meanwhile, a bad line ends the
+// requests and is thrown again after the run (`error`).
 dram::TrafficGenerator::Source source_for(const SimConfig& cfg, std::exception_ptr& error) {
   const std::uint64_t capacity = cfg.dram.capacity_bytes();
   const std::uint32_t burst = cfg.dram.burst_bytes();
@@ -50,6 +51,17 @@ dram::TrafficGenerator::Source source_for(const SimConfig& cfg, std::exception_p
     r = {t.address / burst * burst, burst, t.is_write, t.cycle};  // one burst per line
     return true;
   };
+}
+
+// The trace read through once before the run, one line at a time: a bad line fails before anything is
+// simulated (not on a SystemC thread's stack), and the progress line knows the total.
+std::uint64_t trace_requests(const SimConfig& cfg) {
+  traces::DramTraceReader reader(cfg.memtest_trace, cfg.dram.capacity_bytes());
+  traces::DramRequest r;
+  while (reader.next(r)) {
+  }
+  if (reader.requests() == 0) throw InputError(fmt::format("{}: the trace holds no requests", cfg.memtest_trace));
+  return reader.requests();
 }
 
 class MemtestTop : public sc_core::sc_module {
@@ -83,14 +95,13 @@ int memtest_command(const RunOptions& opts) {
   const SimConfig cfg = resolve_config(opts.config_path, opts.overrides);
   ResultSet results(opts.out_dir);
 
-  init_kernel();
-  std::exception_ptr trace_error;
-  MemtestTop top("memtest", cfg, trace_error);
-  // A pattern's request count is known; a trace's is not until it ends (the line shows 0 then).
   const std::uint64_t total =
       cfg.memtest_trace.empty()
           ? dram::PatternSource(cfg.memtest, cfg.dram.capacity_bytes(), cfg.dram.burst_bytes()).count()
-          : 0;
+          : trace_requests(cfg);
+  init_kernel();
+  std::exception_ptr trace_error;
+  MemtestTop top("memtest", cfg, trace_error);
   std::unique_ptr<ProgressLine> progress;
   if (ProgressLine::wanted(opts.quiet))
     progress = std::make_unique<ProgressLine>("progress", top.memory.clock(), "requests", [&top, total] {

@@ -307,6 +307,19 @@ TEST_F(SweepTest, RandomSamplesAndSweepFiles) {
   EXPECT_EQ(results("r").size(), 7u);
 }
 
+// The shipped sweep files resolve every point (a dry run resolves each point's configuration).
+TEST_F(SweepTest, TheExampleSweepsResolve) {
+  const fs::path examples = fs::path(TACSIM_SOURCE_DIR) / "examples" / "sweep";
+  const Result space = tacsim("sweep --spec " + (examples / "design-space-100.ini").string() + " --dry-run");
+  ASSERT_EQ(space.code, 0) << space.err;
+  EXPECT_NE(space.out.find("sweep: 100 points over sparsity.weights, scheduler.policy, accel.engines"),
+            std::string::npos)
+      << space.out;
+  const Result bert = tacsim("sweep --model bert-base --seq-len 32 --spec " +
+                             (examples / "bert-base.ini").string() + " --dry-run");
+  ASSERT_EQ(bert.code, 0) << bert.err;
+}
+
 TEST_F(SweepTest, ParetoFrontAndSelection) {
   ASSERT_EQ(tacsim("sweep " + tiny +
                    "--grid pe_array.rows=8,16,32 --grid gemm.sparsity=dense,2:4,1:4 --metric cycles --out " +

@@ -109,6 +109,36 @@ po::options_description memtest_options() {
   return d;
 }
 
+// Waveforms, for the commands that simulate one run (a sweep's points do not take them).
+po::options_description wave_options(const std::string& clock) {
+  po::options_description d("waveforms (README: Waveforms)");
+  d.add_options()("vcd", po::value<std::string>()->value_name("FILE"),
+                  "write the run's waveforms to FILE, NAME.vcd, and a GTKWave view beside it, NAME.gtkw")(
+      "vcd-window", po::value<std::string>()->value_name("START:END"),
+      ("trace only this window: " + clock +
+       " cycles, or times with a unit (5us:7.5us); an end may be left out")
+          .c_str())("vcd-signals", po::value<std::string>()->value_name("GLOB[,GLOB]"),
+                    "trace only the signals these globs select (a module's name selects all of its signals)")(
+      "vcd-list", "print the signals --vcd can trace (those --vcd-signals selects), and exit");
+  return d;
+}
+
+WaveOptions wave_options_from(const po::variables_map& vm) {
+  WaveOptions w;
+  if (vm.count("vcd")) w.vcd = vm["vcd"].as<std::string>();
+  if (vm.count("vcd-window")) w.window = vm["vcd-window"].as<std::string>();
+  if (vm.count("vcd-signals"))
+    w.signals = text::split_list(vm["vcd-signals"].as<std::string>(), ',', "--vcd-signals");
+  w.list = vm.count("vcd-list") > 0;
+  if (w.vcd.empty() && !w.list)
+    for (const char* flag : {"vcd-window", "vcd-signals"})
+      if (vm.count(flag)) throw InputError(fmt::format("--{} applies to --vcd (or --vcd-list)", flag));
+  if (w.list && !w.vcd.empty())
+    throw InputError("--vcd-list prints the signals and runs nothing: drop --vcd");
+  if (w.vcd.empty() && vm.count("vcd")) throw InputError("--vcd: give a file name");
+  return w;
+}
+
 RunOptions common_run_options(const po::variables_map& vm) {
   RunOptions o;
   if (vm.count("config")) o.config_path = vm["config"].as<std::string>();
@@ -153,7 +183,8 @@ RunOptions run_options_from(const po::variables_map& vm) {
 namespace {
 
 int run_main(const std::vector<std::string>& args) {
-  const auto desc = run_options();
+  auto desc = run_options();
+  desc.add(wave_options("accelerator"));
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(desc).run(), vm);
   po::notify(vm);
@@ -162,8 +193,11 @@ int run_main(const std::vector<std::string>& args) {
               << describe_keys(HelpFor::kRun);
     return 0;
   }
-  const RunOptions o = run_options_from(vm);
+  RunOptions o = run_options_from(vm);
+  o.waves = wave_options_from(vm);
   const bool search = vm.count("find-max-rate") > 0;
+  if (search && (!o.waves.vcd.empty() || o.waves.list))
+    throw InputError("--vcd traces one run: --find-max-rate runs many (trace one of its rates instead)");
   for (const char* flag : {"slo-p99", "rate-lo", "rate-hi", "rate-tol"})
     if (vm.count(flag) && !search) throw InputError(fmt::format("--{} applies to --find-max-rate", flag));
   if (search) {
@@ -181,7 +215,8 @@ int run_main(const std::vector<std::string>& args) {
 }
 
 int memtest_main(const std::vector<std::string>& args) {
-  const auto desc = memtest_options();
+  auto desc = memtest_options();
+  desc.add(wave_options("DRAM"));
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(desc).run(), vm);
   po::notify(vm);
@@ -191,6 +226,7 @@ int memtest_main(const std::vector<std::string>& args) {
     return 0;
   }
   RunOptions o = common_run_options(vm);
+  o.waves = wave_options_from(vm);
   for (const auto& [flag, key] : kMemtestFlags)
     if (vm.count(flag)) o.overrides.push_back(key + "=" + vm[flag].as<std::string>());
   return memtest_command(o);

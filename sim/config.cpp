@@ -44,6 +44,7 @@ engine::Params SimConfig::base_engine() const {
   e.sfu = sfu;
   e.topk_unit = topk_unit;
   e.dma = dma;
+  e.controller = controller;
   return e;
 }
 
@@ -100,8 +101,9 @@ namespace {
 
 // The units an engine has, whose keys engine<i>.<section>.<key> may set for engine i alone.
 const std::vector<std::string>& engine_sections() {
-  static const std::vector<std::string> s = {"pe_array", "act_buffer", "weight_buffer", "out_buffer",
-                                             "hp_datapath", "sfu",      "topk_unit",     "dma"};
+  static const std::vector<std::string> s = {"pe_array",   "act_buffer",  "weight_buffer",
+                                             "out_buffer", "hp_datapath", "sfu",
+                                             "topk_unit",  "dma",         "controller"};
   return s;
 }
 
@@ -411,6 +413,7 @@ std::vector<std::pair<std::string, std::string>> engine_pairs(const SimConfig& c
     copy.sfu = cfg.engines[i].sfu;
     copy.topk_unit = cfg.engines[i].topk_unit;
     copy.dma = cfg.engines[i].dma;
+    copy.controller = cfg.engines[i].controller;
     for (const auto& k : config_keys(copy))
       if (std::any_of(cfg.engine_overrides.begin(), cfg.engine_overrides.end(),
                       [&](const EngineOverride& o) { return o.engine == i && o.key == k.key; }))

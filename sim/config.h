@@ -119,6 +119,7 @@ struct SimConfig {
   sfu::SfuParams sfu;
   sfu::TopkAttentionParams topk_unit;  // top_k is model.topk
   dma::Params dma;
+  control::Params controller;
   std::vector<EngineOverride> engine_overrides;  // in the order given
   // Resolved: accel.engines engines, each the keys above with its overrides applied, and what it serves
   // (engine<i>.stage; "all" in a pool).

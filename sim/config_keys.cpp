@@ -231,6 +231,10 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
   k.push_back(bind_bool("pe_array.partial_sums", pe.partial_sums,
                         "long reductions keep partial sums on chip while their chunks serve many tiles (in the "
                         "accumulators, or added in the output buffer); off: each tile streams its own chunks"));
+  k.push_back(bind_bool("controller.overlap_operations", c.controller.overlap_operations,
+                        "the next operation's program loads and computes behind the current one's, a load that "
+                        "reads an earlier program's output waiting only for the write-backs it reads (off: each "
+                        "operation starts once the previous one has finished)"));
   k.push_back(make_key("pe_array.mapper", "",
                        "tiling: search (the fastest that fits, by the cost model), greedy, or tiling:N (the N-th "
                        "the search lists)",

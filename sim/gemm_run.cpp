@@ -14,6 +14,7 @@
 #include "sim/stats_dump.h"
 #include "sim/summary.h"
 #include "sim/top.h"
+#include "sim/waves_control.h"
 #include "workloads/gemm.h"
 #include "workloads/mapper.h"
 
@@ -72,6 +73,10 @@ int run_gemm(const SimConfig& cfg, const RunOptions& opts) {
 
   init_kernel();
   Top top("accel", cfg);
+  if (opts.wave_session) {
+    opts.wave_session->attach(top, false);
+    opts.wave_session->check_selection();
+  }
   for (const auto& im : mapped.images) top.memory.store().write(im.address, im.bytes.data(), im.bytes.size());
   top.set_compute_values(cfg.sim.check_enabled());
   engine::Engine& eng = top.engine(0);
@@ -87,6 +92,7 @@ int run_gemm(const SimConfig& cfg, const RunOptions& opts) {
   top.rethrow_driver_error();
   const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!eng.controller.done()) throw std::runtime_error("simulation ended before the workload finished");
+  if (opts.wave_session) opts.wave_session->write();
 
   const auto t1 = std::chrono::steady_clock::now();
   const std::string check =

@@ -20,6 +20,7 @@
 #include "sim/result_set.h"
 #include "sim/stats_dump.h"
 #include "sim/version.h"
+#include "sim/waves_control.h"
 #include "traces/dram_trace.h"
 
 namespace tacsim::sim {
@@ -93,6 +94,16 @@ class MemtestTop : public sc_core::sc_module {
 
 int memtest_command(const RunOptions& opts) {
   const SimConfig cfg = resolve_config(opts.config_path, opts.overrides);
+  std::exception_ptr trace_error;
+  if (opts.waves.list) {
+    init_kernel();
+    MemtestTop top("memtest", cfg, trace_error);
+    WaveSession waves(opts.waves);
+    waves.attach(top.memory);
+    waves.check_selection();
+    waves.print_list(std::cout);
+    return 0;
+  }
   ResultSet results(opts.out_dir);
 
   const std::uint64_t total =
@@ -100,8 +111,13 @@ int memtest_command(const RunOptions& opts) {
           ? dram::PatternSource(cfg.memtest, cfg.dram.capacity_bytes(), cfg.dram.burst_bytes()).count()
           : trace_requests(cfg);
   init_kernel();
-  std::exception_ptr trace_error;
   MemtestTop top("memtest", cfg, trace_error);
+  std::unique_ptr<WaveSession> waves;
+  if (!opts.waves.vcd.empty()) {
+    waves = std::make_unique<WaveSession>(opts.waves, results, top.memory.clock());
+    waves->attach(top.memory);
+    waves->check_selection();
+  }
   std::unique_ptr<ProgressLine> progress;
   if (ProgressLine::wanted(opts.quiet))
     progress = std::make_unique<ProgressLine>("progress", top.memory.clock(), "requests", [&top, total] {
@@ -113,6 +129,7 @@ int memtest_command(const RunOptions& opts) {
   const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (trace_error) std::rethrow_exception(trace_error);
   if (!top.generator.done()) throw std::runtime_error("memtest ended before every request completed");
+  if (waves) waves->write();
   const std::uint64_t n = top.generator.requests();
 
   const auto& mem = top.memory.stats();
@@ -155,6 +172,7 @@ int memtest_command(const RunOptions& opts) {
     row("DRAM cycles / s", fmt::format("{:.3g}", double(cycles) / wall_s));
     row("check", check);
     std::cout << fmt::format("  results in {}/ (stats.json, config.ini)\n", opts.out_dir);
+    if (waves) std::cout << waves->describe();
   }
   return errors == 0 ? 0 : 1;
 }

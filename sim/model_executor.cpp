@@ -44,12 +44,17 @@ void ModelExecutor::execute(std::size_t e, const Step& step) {
   switch (step.stage) {
     case Stage::kWhole: {
       const workloads::Epilogue& ep = b.epilogues[i];
+      await_inputs(e, b, i);
+      for (std::size_t j : ep.ops) await_inputs(e, b, j);
       if (ep.ops.empty()) {
         run_op(e, b, i);
       } else {
         run_fused(e, b, i);
       }
-      if (check_ && op.layer_output) check_layer_output(b, i);
+      if (check_ && op.layer_output) {
+        drain(e);
+        check_layer_output(b, i);
+      }
       for (std::size_t j : ep.ops)
         if (check_ && b.ops[j].layer_output) check_layer_output(b, j);
       return;
@@ -59,7 +64,8 @@ void ModelExecutor::execute(std::size_t e, const Step& step) {
       OpRecord& rec = b.records[op.head_ops.scores];
       const workloads::GemmParams g = workloads::block_gemm(model_gemm(cfg_, op), step.block, blocks);
       const workloads::GemmLayout lay = workloads::scores_block_layout(op, b.tensors, step.block, blocks, d, e);
-      measured(e, rec, [&] { run_gemm(e, rec, g, lay, false, blocks.on_chip); });
+      await_inputs(e, b, i);
+      run_gemm(e, rec, g, lay, false, blocks.on_chip, may_defer(e, b, i));
       return;
     }
     case Stage::kContext: {
@@ -69,7 +75,8 @@ void ModelExecutor::execute(std::size_t e, const Step& step) {
       const workloads::GemmParams g = workloads::block_gemm(model_gemm(cfg_, sv), step.block, blocks);
       const workloads::GemmLayout lay =
           workloads::context_block_layout(sv, b.tensors, step.block, blocks, d, quant(b, op.layer), e);
-      measured(e, rec, [&] { run_gemm(e, rec, g, lay, blocks.on_chip, false); });
+      await_inputs(e, b, op.head_ops.context);
+      run_gemm(e, rec, g, lay, blocks.on_chip, false, may_defer(e, b, op.head_ops.context));
       return;
     }
     case Stage::kSoftmax:
@@ -92,9 +99,8 @@ void ModelExecutor::run_op(std::size_t e, BatchRun& b, std::size_t i) {
       const std::size_t r = workloads::role_index(op.role);
       const workloads::GemmLayout lay = workloads::weight_gemm_layout(b.ops, i, b.tensors, plan_.memory, qz);
       const auto& masks = plan_.masks;
-      measured(e, rec, [&] {
-        run_gemm(e, rec, g, lay, false, false, masks.find(op.layer, r), masks.empty() ? "" : masks.files[op.layer][r]);
-      });
+      run_gemm(e, rec, g, lay, false, false, may_defer(e, b, i), masks.find(op.layer, r),
+               masks.empty() ? "" : masks.files[op.layer][r]);
       return;
     }
     case OpKind::kTopkAttention: {
@@ -138,26 +144,41 @@ void ModelExecutor::run_fused(std::size_t e, BatchRun& b, std::size_t i) {
     b.records[j].beside_array = true;
     b.records[j].engine = e;
   }
-  // DRAM bytes: the SFU's run beside the GEMM's blocks, so the GEMM's are the task's less the epilogue's
-  // own (its inputs and output, each moved once).
-  const std::uint64_t bytes0 = engine_bytes(e), rec_bytes0 = rec.dram_bytes, gemm_bytes0 = es.gemm_bytes;
+  // DRAM bytes: the SFU runs beside the GEMM's blocks, whose programs are charged what moved until they
+  // finished; the GEMM's are those less the epilogue's own (its inputs and output, each moved once).
   std::uint64_t epilogue_bytes = 0;
   bool outstanding = false;
   // The array waits for the SFU to be done with the previous block (the last block: before the next task).
   auto await_sfu = [&] {
     const Cycle idle0 = top_.clock.now();
     while (eng.sfu.busy()) sc_core::wait(eng.sfu.finished());
-    rec.sfu_wait += top_.clock.now() - idle0;
+    rec.sfu_wait += array_idle(e, idle0);
     finish_epilogue(e, b, ep);
     outstanding = false;
   };
   const engine::Params& p = cfg_.engines[e];
-  for (const workloads::Epilogue::Block& blk :
-       ep.blocks(op, p.pe_array.rows, p.pe_array.cols, p.sfu.epilogue_blocks)) {
+  const std::vector<workloads::Epilogue::Block> blocks =
+      ep.blocks(op, p.pe_array.rows, p.pe_array.cols, p.sfu.epilogue_blocks);
+  // With overlap, block k + 1's program is queued before block k's epilogue starts, so the array goes on
+  // while the SFU works; without, each block's program runs alone.
+  const bool overlap = p.controller.overlap_operations;
+  auto submit_block = [&](std::size_t k) {
     workloads::GemmParams g = whole;
-    g.m = blk.rows;
-    g.n = blk.cols;
-    measured(e, rec, [&] { run_gemm(e, rec, g, workloads::gemm_block_layout(lay, blk), false, false); });
+    g.m = blocks[k].rows;
+    g.n = blocks[k].cols;
+    run_gemm(e, rec, g, workloads::gemm_block_layout(lay, blocks[k]), false, false, overlap);
+  };
+  if (overlap) submit_block(0);
+  for (std::size_t k = 0; k < blocks.size(); ++k) {
+    const workloads::Epilogue::Block& blk = blocks[k];
+    if (!overlap) {
+      submit_block(k);
+    } else {
+      if (k + 1 < blocks.size()) submit_block(k + 1);
+      // Block k is done when only the blocks after it are left (programs finish in order).
+      const std::uint32_t later = k + 1 < blocks.size() ? 1 : 0;
+      while (rec.programs_in_flight > later) sc_core::wait(eng.controller.finished());
+    }
     if (outstanding) {
       await_sfu();
       // The SFU sat idle from its last block's end until this block was done.
@@ -177,11 +198,13 @@ void ModelExecutor::run_fused(std::size_t e, BatchRun& b, std::size_t i) {
     outstanding = true;
   }
   await_sfu();
-  // measured() counted the blocks' intervals; the last epilogue block's traffic came after them.
-  const std::uint64_t moved = engine_bytes(e) - bytes0, gemm_bytes = moved - epilogue_bytes;
-  op_bytes_ += moved - (rec.dram_bytes - rec_bytes0);
-  rec.dram_bytes = rec_bytes0 + gemm_bytes;
-  es.gemm_bytes = gemm_bytes0 + gemm_bytes;
+  // The blocks' programs were charged what moved until each finished; the last epilogue block's traffic came
+  // after them. Then the epilogue's own bytes go to its operations.
+  const std::uint64_t tail = engine_bytes(e) - es.mark.bytes;
+  op_bytes_ += tail;
+  rec.dram_bytes = rec.dram_bytes + tail - epilogue_bytes;
+  es.gemm_bytes = es.gemm_bytes + tail - epilogue_bytes;
+  es.mark = mark_now(e);
 }
 
 void ModelExecutor::finish_epilogue(std::size_t e, BatchRun& b, const workloads::Epilogue& ep) {
@@ -204,8 +227,9 @@ void ModelExecutor::start_softmax(std::size_t e, BatchRun& b, const Op& qk, std:
   const workloads::AttentionBlocks& blocks = b.blocks[static_cast<std::size_t>(qk.member)][e];
   sfu::SfuOp s = workloads::softmax_block(softmax, b.tensors, block, blocks, quant(b, qk.layer), e);
   EngineState& es = engines_[e];
+  drain(e);  // it reads the scores of the Q.K^T just submitted
   es.softmax_t0 = top_.clock.now();
-  es.softmax_bytes0 = engine_bytes(e);
+  es.softmax_bytes0 = es.mark.bytes;
   es.softmax_gemm_bytes0 = es.gemm_bytes;
   top_.engine(e).sfu.start(std::move(s));
 }
@@ -217,7 +241,8 @@ void ModelExecutor::await_softmax(std::size_t e, BatchRun& b, const Op& qk) {
   const Cycle idle0 = top_.clock.now();
   while (unit.busy()) sc_core::wait(unit.finished());
   // The array waited for the softmax of the block its next S.V reads.
-  sv.sfu_wait += top_.clock.now() - idle0;
+  sv.sfu_wait += array_idle(e, idle0);
+  drain(e);  // the GEMMs beside it charge their bytes at their finish
   if (!soft.ran) soft.start = es.softmax_t0;
   soft.ran = true;
   soft.engine = e;
@@ -227,6 +252,7 @@ void ModelExecutor::await_softmax(std::size_t e, BatchRun& b, const Op& qk) {
       (engine_bytes(e) - es.softmax_bytes0) - (es.gemm_bytes - es.softmax_gemm_bytes0);
   soft.dram_bytes += bytes;
   op_bytes_ += bytes;
+  es.mark = mark_now(e);
 }
 
 void ModelExecutor::check_layer_output(const BatchRun& b, std::size_t i) {
@@ -244,37 +270,85 @@ void ModelExecutor::check_layer_output(const BatchRun& b, std::size_t i) {
                                     b.records[i].sequence, op.layer, k / h, k % h, got[k], want[k]);
 }
 
-// Only GEMMs run on an engine's PE array and HP datapath, one at a time; the one overlap is the pipelined
-// softmax beside the array's GEMMs, which accounts for its bytes itself (await_softmax).
+// An SFU or top-k operation runs once the engine's controller has finished its programs (it may read their
+// outputs), and is charged from the engine's mark: the softmax and the fused epilogues, which run beside the
+// array's GEMMs, account for their bytes themselves (await_softmax, run_fused).
 void ModelExecutor::measured(std::size_t e, OpRecord& r, const std::function<void()>& body) {
-  engine::Engine& eng = top_.engine(e);
+  drain(e);
+  const Cycle t0 = top_.clock.now();
+  body();
+  close(e, r, t0, t0, workloads::is_gemm(r.op->kind));
+}
+
+ModelExecutor::Mark ModelExecutor::mark_now(std::size_t e) const {
+  const engine::Engine& eng = top_.engine(e);
   const auto& pe = eng.pe_array.engine().counters();
   const auto& hpc = eng.hp_datapath.engine().counters();
-  const Cycle t0 = top_.clock.now();
-  const std::uint64_t bytes = engine_bytes(e), os = pe.operand_stall_cycles,
-                      ous = pe.out_stall_cycles, ds = pe.drain_stall_cycles, cf = hpc.conflict_cycles,
-                      macs = pe.macs + hpc.macs;
-  body();
-  const std::uint64_t moved = engine_bytes(e) - bytes;
+  return {top_.clock.now(),      engine_bytes(e),     pe.operand_stall_cycles, pe.out_stall_cycles,
+          pe.drain_stall_cycles, hpc.conflict_cycles, pe.macs + hpc.macs};
+}
+
+void ModelExecutor::close(std::size_t e, OpRecord& r, Cycle start, Cycle from, bool gemm) {
+  EngineState& es = engines_[e];
+  const Mark m = mark_now(e);
+  const std::uint64_t moved = m.bytes - es.mark.bytes;
   r.dram_bytes += moved;
   op_bytes_ += moved;
-  if (workloads::is_gemm(r.op->kind)) engines_[e].gemm_bytes += moved;
-  if (!r.ran) r.start = t0;
+  if (gemm) es.gemm_bytes += moved;
+  if (!r.ran) r.start = start;
   r.ran = true;
   r.engine = e;
-  r.end = top_.clock.now();
-  r.cycles += r.end - t0;
-  r.operand_stall += pe.operand_stall_cycles - os;
-  r.out_stall += pe.out_stall_cycles - ous;
-  r.drain_stall += pe.drain_stall_cycles - ds;
-  r.conflicts += hpc.conflict_cycles - cf;
-  r.pe_macs += pe.macs + hpc.macs - macs;
+  r.end = m.at;
+  r.cycles += m.at - from;
+  // The array charges a stall when the waiting step issues: a program queued behind another may have begun
+  // waiting before the interval it closes. Its stalls stay within its cycles; the rest is the earlier
+  // program's tail, which the summary counts as fill and drain.
+  std::uint64_t room = m.at - from;
+  auto stall = [&room](std::uint64_t delta) {
+    const std::uint64_t s = std::min(delta, room);
+    room -= s;
+    return s;
+  };
+  r.out_stall += stall(m.out_stall - es.mark.out_stall);
+  r.operand_stall += stall(m.operand_stall - es.mark.operand_stall);
+  r.drain_stall += stall(m.drain_stall - es.mark.drain_stall);
+  r.conflicts += m.conflicts - es.mark.conflicts;
+  r.pe_macs += m.macs - es.mark.macs;
+  es.mark = m;
+}
+
+Cycle ModelExecutor::array_idle(std::size_t e, Cycle t0) const {
+  const control::Controller& c = top_.engine(e).controller;
+  const Cycle now = top_.clock.now();
+  return c.idle() ? now - std::min(now, std::max(t0, c.finish_cycle())) : 0;
+}
+
+void ModelExecutor::drain(std::size_t e) {
+  top_.engine(e).controller.wait_idle();
+}
+
+bool ModelExecutor::may_defer(std::size_t e, BatchRun& b, std::size_t i) {
+  if (!cfg_.engines[e].controller.overlap_operations) return false;
+  if (b.consumed.empty()) {
+    b.consumed.assign(b.ops.size(), false);
+    for (const Op& o : b.ops)
+      for (std::size_t d : o.deps) b.consumed[d] = true;
+  }
+  return b.consumed[i];
+}
+
+void ModelExecutor::await_inputs(std::size_t e, BatchRun& b, std::size_t i) {
+  for (std::size_t d : b.ops[i].deps) {
+    const OpRecord& r = b.records[d];
+    while (r.programs_in_flight > 0 && r.engine != e)
+      sc_core::wait(top_.engine(r.engine).controller.finished());
+  }
 }
 
 // A GEMM on an engine's PE array (dense, N:M) or HP datapath; `on_chip_act`/`on_chip_out`: STA's attention.
 void ModelExecutor::run_gemm(std::size_t e, OpRecord& rec, const workloads::GemmParams& g,
                              const workloads::GemmLayout& layout, bool on_chip_act, bool on_chip_out,
-                             const sparsity::Mask* mask, const std::string& mask_file) {
+                             bool defer, const sparsity::Mask* mask, const std::string& mask_file) {
   workloads::GemmTask task;
   task.gemm = g;
   task.layout = layout;
@@ -293,6 +367,9 @@ void ModelExecutor::run_gemm(std::size_t e, OpRecord& rec, const workloads::Gemm
   } catch (const InputError& err) {
     throw InputError(fmt::format("model: {}: {}", rec.op->name, err.what()));
   }
+  control::Controller& controller = top_.engine(e).controller;
+  // The images go to the engine's scratch, which a program still running may read.
+  if (!mapped.images.empty()) controller.wait_idle();
   for (const auto& im : mapped.images) top_.memory.store().write(im.address, im.bytes.data(), im.bytes.size());
   if (rec.tiling.empty()) rec.tiling = mapped.tiling;
   control::Program& prog = mapped.program;
@@ -301,9 +378,17 @@ void ModelExecutor::run_gemm(std::size_t e, OpRecord& rec, const workloads::Gemm
   if (on_chip_act)
     for (auto& l : prog.act_loads)
       for (auto& blk : l.blocks) blk.on_chip = true;
-  control::Controller& controller = top_.engine(e).controller;
-  controller.start(std::move(prog));
-  sc_core::wait(controller.finished());
+  // Its finish charges it from the later of its submission and the engine's previous charge (cycles of two
+  // programs that overlap are counted once, by the first to finish).
+  rec.engine = e;
+  ++rec.programs_in_flight;
+  auto submitted = std::make_shared<Cycle>(0);
+  controller.submit(std::move(prog), [this, e, &rec, submitted](Cycle) {
+    --rec.programs_in_flight;
+    close(e, rec, *submitted, std::max(*submitted, engines_[e].mark.at), true);
+  });
+  *submitted = top_.clock.now();
+  if (!defer) controller.wait_idle();
 }
 
 const workloads::GemmMapper& ModelExecutor::mapper(std::size_t e, const workloads::GemmParams& g) {

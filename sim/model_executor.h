@@ -39,8 +39,15 @@ class ModelExecutor : public scheduler::Executor {
 
  private:
   // What one engine is doing: the softmax block, or the epilogue block, running on its SFU beside its array.
+  // What an engine's units had done when the last operation was charged: each later byte and stall belongs
+  // to the operation that closes the next interval (a program's finish, an SFU operation's end).
+  struct Mark {
+    Cycle at = 0;
+    std::uint64_t bytes = 0, operand_stall = 0, out_stall = 0, drain_stall = 0, conflicts = 0, macs = 0;
+  };
   struct EngineState {
     std::array<std::unique_ptr<workloads::GemmMapper>, 4> mappers;  // by WeightFormat, made on first use
+    Mark mark;
     std::uint64_t gemm_bytes = 0;                                    // DRAM bytes of its GEMMs so far
     Cycle softmax_t0 = 0;
     std::uint64_t softmax_bytes0 = 0, softmax_gemm_bytes0 = 0;
@@ -48,9 +55,25 @@ class ModelExecutor : public scheduler::Executor {
   };
 
   void run_op(std::size_t e, BatchRun& b, std::size_t i);
-  void run_gemm(std::size_t e, OpRecord& rec, const workloads::GemmParams& g, const workloads::GemmLayout& layout,
-                bool on_chip_act, bool on_chip_out, const sparsity::Mask* mask = nullptr,
-                const std::string& mask_file = "");
+  // Maps the GEMM and submits its program to engine e's controller. `defer`: return once the controller has
+  // taken it (its finish charges it to `rec`); else once it has finished.
+  void run_gemm(std::size_t e, OpRecord& rec, const workloads::GemmParams& g,
+                const workloads::GemmLayout& layout, bool on_chip_act, bool on_chip_out, bool defer,
+                const sparsity::Mask* mask = nullptr, const std::string& mask_file = "");
+  // Whether op i's program may still run after its step returns: overlap on, and a later op reads it.
+  bool may_defer(std::size_t e, BatchRun& b, std::size_t i);
+  // Waits until the programs of op i's inputs that run on other engines have finished (an engine's own
+  // controller keeps its programs' order: controller.h).
+  void await_inputs(std::size_t e, BatchRun& b, std::size_t i);
+  // Waits until engine e's controller has finished every program.
+  void drain(std::size_t e);
+  // Cycles since `t0` that engine e's array has had no program to run (a program queued behind the one that
+  // finishes keeps it busy): what a wait for the SFU cost it.
+  Cycle array_idle(std::size_t e, Cycle t0) const;
+  Mark mark_now(std::size_t e) const;
+  // Charges what engine e did since its mark to `r` (an interval from `from`; `start`: its first) and moves
+  // the mark to now.
+  void close(std::size_t e, OpRecord& r, Cycle start, Cycle from, bool gemm);
   // Weight GEMM i with its fused epilogue: a block of its outputs at a time on the array, then the epilogue's
   // operations on that block on the SFU while the array computes the next block.
   void run_fused(std::size_t e, BatchRun& b, std::size_t i);

@@ -48,6 +48,7 @@ struct OpRecord {
   bool beside_array = false;
   std::uint64_t array_wait = 0;
   std::uint64_t compulsory_bytes = 0;  // its DRAM traffic with each operand read once (workloads/roofline.h)
+  std::uint32_t programs_in_flight = 0;  // its programs submitted to an engine's controller, not yet finished
   std::string tiling;
 };
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -23,6 +24,7 @@
 #include "sim/output.h"
 #include "sim/progress.h"
 #include "sim/top.h"
+#include "sim/waves_control.h"
 #include "workloads/gemm.h"
 #include "workloads/layer_reference.h"
 #include "workloads/lowering.h"
@@ -48,6 +50,22 @@ std::uint64_t checked_trace_rows(const std::string& path, const traces::LengthLi
   while (reader.next(r)) {
   }
   return reader.rows();
+}
+
+// A step's operation as the waves show it: "layer3.ffn_up", "layer3.head5.qk[2]" for block 2 of a head.
+std::string step_name(const BatchRun& run, const scheduler::Batch& batch, const scheduler::Step& step) {
+  const Op& op = run.ops[batch.tasks[step.task].op];
+  switch (step.stage) {
+    case scheduler::Stage::kWhole:
+      return op.name;
+    case scheduler::Stage::kScores:
+      return fmt::format("{}[{}]", op.name, step.block);
+    case scheduler::Stage::kContext:
+      return fmt::format("{}[{}]", run.ops[op.head_ops.context].name, step.block);
+    case scheduler::Stage::kSoftmax:
+      break;
+  }
+  return fmt::format("{}.softmax[{}]", op.name, step.block);
 }
 
 // One `tacsim run` of a model, on a trace's requests or on its own sequences: planned and checked at
@@ -258,6 +276,11 @@ void ModelRun::prepare_weights() {
 int ModelRun::run() {
   init_kernel();
   Top top("accel", cfg_);
+  WaveSession* waves = opts_.wave_session;
+  if (waves) {
+    waves->attach(top, true);
+    waves->check_selection();
+  }
   top.set_compute_values(check_);
   const workloads::MemoryMap& mm = plan_.memory;
   if (check_)
@@ -290,11 +313,21 @@ int ModelRun::run() {
   limits.max_batch_tokens = cfg_.scheduler.max_batch_tokens;
   limits.slots = slots_;
   const auto kind = *scheduler::parse_policy(cfg_.scheduler.policy);
-  scheduler::SchedulerEngine scheduler(scheduler::make_policy(kind, limits), limits, cfg_.engines.size(), *source,
-                                       workload, stage_table(), &report);
+  std::optional<QueueWaves> queue_waves;
+  if (waves) queue_waves.emplace(waves->scheduler(), report, top.clock);
+  scheduler::SchedulerEngine scheduler(
+      scheduler::make_policy(kind, limits), limits, cfg_.engines.size(), *source, workload, stage_table(),
+      queue_waves ? static_cast<scheduler::Observer*>(&*queue_waves) : &report);
   ModelExecutor executor(cfg_, plan_, values_, check_, top, workload, scheduler);
+  std::optional<StepWaves> step_waves;
+  if (waves)
+    step_waves.emplace(waves->scheduler(), executor, scheduler, top.clock, [&](const scheduler::Step& s) {
+      return step_name(workload.run(s.batch), scheduler.batch(s.batch), s);
+    });
+  scheduler::Executor& runner = step_waves ? static_cast<scheduler::Executor&>(*step_waves) : executor;
   sc_core::sc_event progress_event;
-  top.set_driver([&](std::size_t e) { scheduler::dispatch(scheduler, e, executor, top.clock, progress_event); });
+  top.set_driver(
+      [&](std::size_t e) { scheduler::dispatch(scheduler, e, runner, top.clock, progress_event); });
   std::unique_ptr<ProgressLine> progress;
   if (ProgressLine::wanted(opts_.quiet))
     progress = std::make_unique<ProgressLine>("progress", top.clock, "requests", [&] {
@@ -305,6 +338,7 @@ int ModelRun::run() {
   sc_core::sc_start();
   progress.reset();
   top.rethrow_driver_error();
+  if (waves) waves->write();
   ModelRunTotals totals;
   totals.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (scheduler.waiting() != 0 || scheduler.in_flight() != 0 || !source->exhausted())

@@ -23,6 +23,10 @@ namespace {
 
 // What the signal handler needs, prepared before the run: it may only make async-signal-safe calls.
 char g_staging[4096];
+// Files staged beside the set (ResultSet::stage_file), removed with it.
+constexpr std::size_t kMaxSideFiles = 4;
+char g_side_files[kMaxSideFiles][4096];
+std::size_t g_side_file_count = 0;
 char g_stop_message[4096 + 128];
 std::size_t g_stop_message_len = 0;
 struct sigaction g_old_int, g_old_term;
@@ -48,6 +52,7 @@ void remove_staging_now() {
 
 void on_stop_signal(int sig) {
   remove_staging_now();
+  for (std::size_t i = 0; i < g_side_file_count; ++i) ::unlink(g_side_files[i]);
   ssize_t ignored = ::write(STDERR_FILENO, g_stop_message, g_stop_message_len);
   (void)ignored;
   const char* name = sig == SIGINT ? "SIGINT\n" : "SIGTERM\n";
@@ -127,6 +132,37 @@ ResultSet::~ResultSet() {
   give_back_signals();
   std::error_code ec;
   fs::remove_all(staging_, ec);
+  for (const auto& [staged, final_path] : side_files_) fs::remove(staged, ec);
+  g_side_file_count = 0;
+}
+
+std::string ResultSet::stage_file(const std::string& path, const std::string& option) {
+  const fs::path p = fs::path(path).lexically_normal();
+  std::error_code ec;
+  if (!p.has_filename() || fs::is_directory(p, ec))
+    throw InputError(fmt::format("{}: {}: give a file name, not a folder", option, path));
+  const fs::path parent = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  const fs::path out_abs = fs::absolute(out_, ec).lexically_normal();
+  const fs::path parent_abs = fs::absolute(parent, ec).lexically_normal();
+  if (parent_abs == out_abs) return (fs::path(staging_) / p.filename()).string();  // part of the set
+  const auto rel = parent_abs.lexically_relative(out_abs);
+  if (!rel.empty() && *rel.begin() != "..")
+    throw InputError(fmt::format("{}: {}: a result folder is flat: put the file directly in {} or outside it",
+                                 option, path, out_));
+  fs::create_directories(parent, ec);
+  if (ec || !fs::is_directory(parent))
+    throw InputError(fmt::format("{}: {}: cannot create its folder ({})", option, path,
+                                 ec ? ec.message() : parent.string() + " is a file"));
+  const std::string prefix = "." + p.filename().string() + ".partial.";
+  for (const fs::directory_entry& e : fs::directory_iterator(parent, ec))
+    if (is_stale_staging(e.path().filename().string(), prefix)) fs::remove(e.path(), ec);
+  const std::string staged = (parent / (prefix + std::to_string(::getpid()))).string();
+  if (g_side_file_count == kMaxSideFiles || staged.size() >= sizeof g_side_files[0])
+    throw InputError(fmt::format("{}: {}: path too long", option, path));
+  std::memcpy(g_side_files[g_side_file_count], staged.c_str(), staged.size() + 1);
+  ++g_side_file_count;
+  side_files_.emplace_back(staged, p.string());
+  return staged;
 }
 
 void ResultSet::commit() {
@@ -157,6 +193,13 @@ void ResultSet::commit() {
   committed_ = true;
   give_back_signals();
   if (exchanged) fs::remove_all(staging_, ec);  // the previous set
+  for (const auto& [staged, final_path] : side_files_)
+    if (::rename(staged.c_str(), final_path.c_str()) != 0) {
+      const int err = errno;
+      fs::remove(staged, ec);
+      throw InputError(fmt::format("{}: cannot put the file in place ({})", final_path, std::strerror(err)));
+    }
+  g_side_file_count = 0;
 }
 
 }  // namespace tacsim::sim

@@ -1,10 +1,12 @@
 #include "sim/top.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
 #include <sysc/kernel/sc_spawn.h>
 
+#include "modules/dram/address_map.h"
 #include "modules/dram/dram.h"
 #include "modules/memory/fixed_latency_memory.h"
 
@@ -31,6 +33,24 @@ workloads::EngineShape engine_shape(const SimConfig& cfg, const engine::Params& 
               static_cast<Cycle>(std::ceil(cfg.memory_read_latency_ns() * 1e-9 * accel_hz)),
               static_cast<Cycle>(std::ceil(cfg.memory_write_latency_ns() * 1e-9 * accel_hz)),
               cfg.memory.model == "dram" ? cfg.dram.burst_bytes() : 1};
+  if (cfg.memory.model == "dram") {
+    const dram::Params& d = cfg.dram;
+    s.memory.channels = d.channels;
+    s.memory.act_cycles =
+        std::max(double(d.tRRD_S_cycles), double(d.tFAW_cycles) / 4) * (cfg.accel.clock_mhz / d.clock_mhz);
+    auto map = std::make_shared<const dram::AddressMap>(d);
+    s.memory.locate = [map, d](std::uint64_t a) {
+      const dram::Location l = map->decode(a % map->capacity_bytes());
+      const std::uint64_t bank =
+          (std::uint64_t{l.rank} * d.bankgroups + l.bankgroup) * d.banks_per_group + l.bank;
+      return std::make_pair(l.channel, bank * d.rows + l.row);
+    };
+    // The first address whose channel or DRAM row differs from address 0's bounds the granule (the maps are
+    // bit fields).
+    std::uint64_t g = s.memory.burst_bytes;
+    while (g < map->capacity_bytes() && s.memory.locate(g) == s.memory.locate(0)) g *= 2;
+    s.memory.granule_bytes = g;
+  }
   return s;
 }
 

@@ -18,18 +18,13 @@ std::uint64_t MemoryModel::moved(const dma::BlockMove& b) const {
 
 namespace {
 
-// The memory's data bus at its peak rate. A transfer takes whatever bus cycles are free from the cycle it is
+// A memory data bus at its peak rate. A transfer takes whatever bus cycles are free from the cycle it is
 // asked for on, in as many pieces as it takes, as a memory controller interleaves the bursts of every queued
-// transaction: one asked for later in the plan's order may still fill a gap left before an earlier one. It is
-// done its latency (a read's, or a posted write's) after its last byte.
+// transaction: one asked for later in the plan's order may still fill a gap left before an earlier one.
 class Bus {
  public:
-  explicit Bus(const MemoryModel& m) : m_(m) {}
-  std::uint64_t moved(const dma::BlockMove& b) const { return m_.moved(b); }
-  Cycle transfer(Cycle at, std::uint64_t bytes, bool write = false) {
-    const Cycle latency = write ? m_.write_latency_cycles : m_.latency_cycles;
-    Cycle need = static_cast<Cycle>(std::ceil(double(bytes) / m_.bytes_per_cycle));
-    if (need == 0) return at + latency;
+  // Claims `need` cycles from `at` on; returns the cycle after the last.
+  Cycle claim_from(Cycle at, Cycle need) {
     Cycle t = at, last = at;
     while (need > 0) {
       auto it = busy_.upper_bound(t);  // busy_: disjoint [start, end) intervals by start
@@ -42,7 +37,7 @@ class Bus {
       claim(t, end);
       last = t = end;
     }
-    return last + latency;
+    return last;
   }
 
  private:
@@ -61,8 +56,64 @@ class Bus {
     busy_[s] = e;
   }
 
-  MemoryModel m_;
   std::map<Cycle, Cycle> busy_;
+};
+
+// What a transfer asks of the memory: bus cycles per channel (one channel without a DRAM's geometry).
+using Demand = std::vector<Cycle>;
+
+// The memory: its buses, and what each transfer costs on them. A transfer is done its latency (a read's, or
+// a posted write's) after its last cycle on any bus.
+class Memory {
+ public:
+  explicit Memory(const MemoryModel& m) : m_(m), buses_(std::max<std::uint32_t>(m.channels, 1)) {}
+  std::uint64_t moved(const dma::BlockMove& b) const { return m_.moved(b); }
+
+  Demand demand(const std::vector<const dma::BlockMove*>& blocks) const {
+    Demand d(buses_.size(), 0);
+    if (m_.channels == 0 || !m_.locate) {
+      std::uint64_t bytes = 0;
+      for (const dma::BlockMove* b : blocks) bytes += m_.moved(*b);
+      d[0] = static_cast<Cycle>(std::ceil(double(bytes) / m_.bytes_per_cycle));
+      return d;
+    }
+    const std::uint64_t bb = std::max<std::uint32_t>(m_.burst_bytes, 1);
+    std::vector<std::uint64_t> bursts(buses_.size(), 0), acts(buses_.size(), 0);
+    std::vector<std::uint64_t> open(buses_.size(), ~std::uint64_t{0});
+    const std::uint64_t granule = std::max(bb, m_.granule_bytes);
+    auto range = [&](std::uint64_t from, std::uint64_t to) {
+      for (std::uint64_t a = from / bb * bb; a < to;) {
+        const std::uint64_t n = (std::min(to, (a / granule + 1) * granule) - a + bb - 1) / bb;  // its bursts
+        const auto [ch, row] = m_.locate(a);
+        bursts[ch] += n;
+        if (open[ch] != row) ++acts[ch], open[ch] = row;
+        a += n * bb;
+      }
+    };
+    for (const dma::BlockMove* b : blocks) {
+      if (b->stride == b->row_bytes)
+        range(b->address, b->address + b->bytes());
+      else
+        for (std::uint32_t r = 0; r < b->rows; ++r)
+          range(b->address + r * b->stride, b->address + r * b->stride + b->row_bytes);
+    }
+    const double burst_cycles = double(bb) * double(buses_.size()) / m_.bytes_per_cycle;
+    for (std::size_t c = 0; c < d.size(); ++c)
+      d[c] = static_cast<Cycle>(
+          std::ceil(std::max(double(bursts[c]) * burst_cycles, double(acts[c]) * m_.act_cycles)));
+    return d;
+  }
+
+  Cycle transfer(Cycle at, const Demand& d, bool write = false) {
+    Cycle last = at;
+    for (std::size_t c = 0; c < d.size(); ++c)
+      if (d[c] > 0) last = std::max(last, buses_[c].claim_from(at, d[c]));
+    return last + (write ? m_.write_latency_cycles : m_.latency_cycles);
+  }
+
+ private:
+  const MemoryModel& m_;
+  std::vector<Bus> buses_;
 };
 
 // One operand buffer's loads, as the controller's loader issues them: load i once load i - 1 has been asked
@@ -73,12 +124,12 @@ class Loader {
       : loads_(loads), ready_(loads.size()), release_(loads.size()), uses_(loads.size()) {
     for (std::size_t i = 0; i < loads.size(); ++i) uses_[i] = loads[i].uses;
   }
-  void advance(Bus& bus) {
+  void advance(Memory& bus) {
     while (next_ < loads_.size() && (next_ < 2 || uses_[next_ - 2] == 0)) {
       const Cycle at = std::max(last_request_, next_ < 2 ? Cycle{0} : release_[next_ - 2]);
-      std::uint64_t bytes = 0;
-      for (const dma::BlockMove& b : loads_[next_].blocks) bytes += bus.moved(b);
-      ready_[next_] = bus.transfer(at, bytes);
+      std::vector<const dma::BlockMove*> blocks;
+      for (const dma::BlockMove& b : loads_[next_].blocks) blocks.push_back(&b);
+      ready_[next_] = bus.transfer(at, bus.demand(blocks));
       last_request_ = at;
       ++next_;
     }
@@ -106,10 +157,11 @@ PlanCost estimate_plan(const GemmPlan& plan, const pe_array::Params& pe, const M
   if (memory.bytes_per_cycle <= 0) throw std::invalid_argument("estimate_plan: the memory has no bandwidth");
   PlanCost cost;
   cost.dram_bytes = plan.bytes_loaded() + plan.bytes_written();
-  std::vector<std::uint64_t> fill_bytes;
+  Memory bus(memory);
+  std::vector<std::vector<const dma::BlockMove*>> fill_blocks;
   for (const TilePlan& t : plan.tiles) {
-    if (fill_bytes.size() <= t.fill) fill_bytes.resize(t.fill + 1, 0);
-    fill_bytes[t.fill] += t.writes_back ? memory.moved(t.writeback) : 0;
+    if (fill_blocks.size() <= t.fill) fill_blocks.resize(t.fill + 1);
+    if (t.writes_back) fill_blocks[t.fill].push_back(&t.writeback);
   }
   const bool sparse = plan.format.sparse();
   auto shape = [&](const TilePlan& t) { return pe_array::TileShape{t.rows, t.cols, t.steps, sparse}; };
@@ -126,7 +178,6 @@ PlanCost estimate_plan(const GemmPlan& plan, const pe_array::Params& pe, const M
     while (e.undrained() > 0) cost.compute_cycles = e.drain_tile(0);
   }
 
-  Bus bus(memory);
   Loader act(plan.act_loads), weight(plan.weight_loads);
   pe_array::PeArrayEngine e(pe);
   // Fill f's half is free once fill f - 2's write-back is done; the writer takes the fills in order.
@@ -140,7 +191,7 @@ PlanCost estimate_plan(const GemmPlan& plan, const pe_array::Params& pe, const M
     const Cycle done = e.drain_tile(t.slot.claim ? out_free(t.fill) : 0);
     if (!t.slot.complete) return;
     writer_at = std::max({writer_at, done, out_free(t.fill)});
-    written.push_back(bus.transfer(writer_at, fill_bytes[t.fill], true));
+    written.push_back(bus.transfer(writer_at, bus.demand(fill_blocks[t.fill]), true));
   };
   for (const TilePlan& t : plan.tiles) {
     act.advance(bus);

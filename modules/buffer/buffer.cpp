@@ -29,6 +29,17 @@ Buffer::Buffer(const sc_module_name& name, const Params& params, const ClockDoma
                      "largest load as a fraction of a half");
 }
 
+void Buffer::attach_waves(waves::Recorder& r) {
+  for (int i = 0; i < 2; ++i)
+    half_waves_[i] = r.enumerated(fmt::format("{}.half{}", name(), i), {"empty", "filling", "full"},
+                                  "the ping-pong half's state: empty, being filled by the DMA, or full");
+}
+
+void Buffer::trace(int half) const {
+  if (half_waves_[half])
+    half_waves_[half].set(clock_.fs_at(halves_[half].since), static_cast<std::uint64_t>(halves_[half].state));
+}
+
 Cycle Buffer::wait_empty(int half) {
   Half& h = halves_[half];
   while (h.state != State::Empty) wait(h.changed);
@@ -44,6 +55,7 @@ void Buffer::start_fill(int half, std::uint64_t bytes) {
   h.state = State::Filling;
   h.bytes = bytes;
   h.since = clock_.now();
+  trace(half);
 }
 
 void Buffer::mark_full(int half, std::uint32_t uses) {
@@ -52,6 +64,7 @@ void Buffer::mark_full(int half, std::uint32_t uses) {
   h.state = State::Full;
   h.uses = uses;
   h.since = clock_.now();
+  trace(half);
   ++fills_;
   bytes_written_ += h.bytes;
   peak_bytes_ = std::max(peak_bytes_, h.bytes);
@@ -86,6 +99,7 @@ void Buffer::release(int half, std::uint64_t bytes_read) {
   if (--h.uses == 0) {
     h.state = State::Empty;
     h.since = clock_.now();
+    trace(half);
     h.changed.notify(SC_ZERO_TIME);
   }
 }

@@ -14,6 +14,7 @@
 
 #include "modules/common/clock.h"
 #include "modules/common/stats.h"
+#include "modules/common/waves.h"
 
 namespace tacsim::buffer {
 
@@ -47,6 +48,8 @@ class Buffer : public sc_core::sc_module, public StatsProvider {
   void release(int half, std::uint64_t bytes_read);
 
   const StatsGroup& stats() const override { return stats_; }
+  // Waveforms: `half0` and `half1`, each half's state (empty, filling, full).
+  void attach_waves(waves::Recorder& recorder);
 
  private:
   enum class State { Empty, Filling, Full };
@@ -60,6 +63,7 @@ class Buffer : public sc_core::sc_module, public StatsProvider {
   };
 
   void delayed_full_thread();
+  void trace(int half) const;
 
   Params params_;
   const ClockDomain& clock_;
@@ -72,6 +76,7 @@ class Buffer : public sc_core::sc_module, public StatsProvider {
   std::deque<DelayedFull> delayed_full_;
   sc_core::sc_event delayed_event_;
   std::uint64_t fills_ = 0, bytes_written_ = 0, bytes_read_ = 0, peak_bytes_ = 0;
+  std::array<waves::Signal, 2> half_waves_;
   StatsGroup stats_;
 };
 

@@ -56,8 +56,14 @@ void Dma::issue() {
     AtInitiator::prepare(*p, t.write, t.address, t.local, t.bytes);
     set_block(*p, t.rows, t.row_bytes, t.stride);
     in_flight_.emplace_back(p, t);
+    if (outstanding_wave_) outstanding_wave_.set(clock_.fs_at(now), in_flight_.size());
     protocol_.send(initiator_socket, *p);
   }
+}
+
+void Dma::attach_waves(waves::Recorder& r) {
+  outstanding_wave_ = r.integer(std::string(name()) + ".outstanding", 16, "transactions in flight");
+  outstanding_wave_.set(0, 0);
 }
 
 tlm::tlm_sync_enum Dma::nb_transport_bw(tlm::tlm_generic_payload& p, tlm::tlm_phase& phase, sc_time& t) {
@@ -73,6 +79,7 @@ void Dma::finish(tlm::tlm_generic_payload& p) {
   *it = in_flight_.back();
   in_flight_.pop_back();
   const Cycle now = clock_.now();
+  if (outstanding_wave_) outstanding_wave_.set(clock_.fs_at(now), in_flight_.size());
   auto done = engine_.complete(t, now);
   p.release();
   // issue() only waits on work_event_ for a free slot or for work; with nothing queued, submit()

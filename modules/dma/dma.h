@@ -17,6 +17,7 @@
 #include "modules/common/clock.h"
 #include "modules/common/payload_pool.h"
 #include "modules/common/stats.h"
+#include "modules/common/waves.h"
 #include "modules/dma/dma_engine.h"
 
 namespace tacsim::dma {
@@ -31,6 +32,8 @@ class Dma : public sc_core::sc_module, public StatsProvider {
   void submit(Move m);
   const StatsGroup& stats() const override { return stats_; }
   const DmaEngine& engine() const { return engine_; }
+  // Waveforms: `outstanding`, the transactions in flight.
+  void attach_waves(waves::Recorder& recorder);
 
  private:
   tlm::tlm_sync_enum nb_transport_bw(tlm::tlm_generic_payload& p, tlm::tlm_phase& phase, sc_core::sc_time& t);
@@ -46,6 +49,7 @@ class Dma : public sc_core::sc_module, public StatsProvider {
   Cycle next_issue_ = 0;
   sc_core::sc_event work_event_;
   AtInitiator protocol_;
+  waves::Signal outstanding_wave_;
   StatsGroup stats_;
 };
 

@@ -2,10 +2,65 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <string>
+
+#include <fmt/format.h>
 
 namespace tacsim::dram {
 
 using namespace sc_core;
+
+void Dram::attach_waves(waves::Recorder& r) {
+  std::vector<std::string> labels{"-"};
+  for (auto t : {CommandType::kAct, CommandType::kPre, CommandType::kRd, CommandType::kWr, CommandType::kRda,
+                 CommandType::kWra, CommandType::kRef})
+    labels.push_back(to_string(t));  // label 1 + CommandType
+  const bool two = params_.separate_row_column_buses;
+  bus_waves_.assign(2 * std::size_t{params_.channels}, {});
+  bool any = false;
+  for (std::uint32_t ch = 0; ch < params_.channels; ++ch)
+    for (int bus = 0; bus < (two ? 2 : 1); ++bus) {
+      const std::string n = fmt::format("{}.channel{}.{}", name(), ch,
+                                        !two       ? "cmd"
+                                        : bus == 0 ? "row_cmd"
+                                                   : "col_cmd");
+      BusWaves& w = bus_waves_[2 * ch + bus];
+      w.cmd = r.enumerated(n, labels, "the command issued in this DRAM cycle (- : none)");
+      w.bank = r.integer(n + "_bank", 16,
+                         "the bank (rank, bank group, bank flattened) of its last command but REF");
+      any = any || w.cmd || w.bank;
+    }
+  const std::uint32_t banks = params_.ranks * params_.bankgroups * params_.banks_per_group;
+  open_row_waves_.assign(std::size_t{params_.channels} * banks, {});
+  for (std::uint32_t ch = 0; ch < params_.channels; ++ch)
+    for (std::uint32_t b = 0; b < banks; ++b) {
+      waves::Signal& w = open_row_waves_[std::size_t{ch} * banks + b];
+      w = r.integer(fmt::format("{}.channel{}.bank{}.open_row", name(), ch, b), 32,
+                    "the row the bank holds open (x: closed or closing)", waves::Selection::kOnRequest);
+      any = any || w;
+    }
+  if (any) engine_.set_command_observer([this](const Command& c) { trace_command(c); });
+}
+
+void Dram::trace_command(const Command& c) {
+  const bool column =
+      c.type != CommandType::kAct && c.type != CommandType::kPre && c.type != CommandType::kRef;
+  const BusWaves& w =
+      bus_waves_[2 * std::size_t{c.channel} + (params_.separate_row_column_buses && column ? 1 : 0)];
+  const std::uint64_t t = clock_.fs_at(c.cycle);
+  w.cmd.set(t, 1 + static_cast<std::uint64_t>(c.type));
+  w.cmd.set(clock_.fs_at(c.cycle + 1), 0);
+  if (c.type == CommandType::kRef) return;
+  const std::uint64_t bank =
+      (std::uint64_t{c.rank} * params_.bankgroups + c.bankgroup) * params_.banks_per_group + c.bank;
+  w.bank.set(t, bank);
+  const std::uint64_t banks = std::uint64_t{params_.ranks} * params_.bankgroups * params_.banks_per_group;
+  const waves::Signal& row = open_row_waves_[c.channel * banks + bank];
+  if (c.type == CommandType::kAct)
+    row.set(t, c.row);
+  else if (c.type == CommandType::kPre || c.type == CommandType::kRda || c.type == CommandType::kWra)
+    row.set(t, waves::kUnknown);
+}
 
 Dram::Dram(const sc_module_name& name, const Params& params)
     : sc_module(name),

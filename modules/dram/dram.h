@@ -24,6 +24,7 @@
 #include "modules/common/backing_store.h"
 #include "modules/common/clock.h"
 #include "modules/common/stats.h"
+#include "modules/common/waves.h"
 #include "modules/dram/dram_engine.h"
 #include "modules/memory/memory_device.h"
 
@@ -45,12 +46,18 @@ class Dram : public sc_core::sc_module, public StatsProvider, public memory::Mem
   const ClockDomain& clock() const { return clock_; }
   // The cycle the last response was due: the end of the traffic, for bandwidth figures.
   Cycle last_finish() const { return last_finish_; }
+  // Waveforms, per channel: the command on each command bus in the DRAM cycle it issues (`cmd`; with separate
+  // row and column buses `row_cmd` and `col_cmd`), and the bank it addressed last (`<bus>_bank`); on request,
+  // each bank's open row (`bank<b>.open_row`: from its ACT; x from its PRE, or from the RDA/WRA whose
+  // auto-precharge closes it).
+  void attach_waves(waves::Recorder& recorder);
 
  private:
   tlm::tlm_sync_enum nb_transport_fw(tlm::tlm_generic_payload& p, tlm::tlm_phase& phase, sc_core::sc_time& t);
   bool offer(tlm::tlm_generic_payload& p, Cycle at);
   void run();
   void send_responses();
+  void trace_command(const Command& c);
 
   Params params_;
   ClockDomain clock_;
@@ -65,6 +72,11 @@ class Dram : public sc_core::sc_module, public StatsProvider, public memory::Mem
   Cycle sleeping_until_ = 0;
   sc_core::sc_event wake_;
   AtTarget protocol_;
+  struct BusWaves {
+    waves::Signal cmd, bank;
+  };
+  std::vector<BusWaves> bus_waves_;  // channel c's only or row bus at 2c, its column bus at 2c + 1
+  std::vector<waves::Signal> open_row_waves_;  // channel c's bank b at c * banks + b
   StatsGroup stats_;
 };
 

@@ -9,6 +9,7 @@ std::string Params::validate() const {
       {"weight_buffer", weight_buffer.validate()},
       {"out_buffer", out_buffer.validate()},
       {"dma", dma.validate()},
+      {"controller", controller.validate()},
       {"act_buffer", hp_datapath.bank.validate()},
       {"hp_datapath", hp_datapath.validate()},
       {"sfu", sfu.validate()},
@@ -31,7 +32,8 @@ Engine::Engine(const sc_core::sc_module_name& name, const Params& params, const 
       hp_datapath("hp_datapath", params_.hp_datapath, clock, act_buffer, weight_buffer, out_buffer),
       sfu("sfu", params_.sfu, clock, dma),
       topk_unit("topk_unit", params_.topk_unit, clock, dma),
-      controller("controller", clock, dma, act_buffer, weight_buffer, out_buffer, pe_array, hp_datapath),
+      controller("controller", params_.controller, clock, dma, act_buffer, weight_buffer, out_buffer,
+                 pe_array, hp_datapath),
       on_chip_store(memory_bytes) {
   controller.set_on_chip_store(&on_chip_store);
   sfu.set_on_chip_store(&on_chip_store);

@@ -37,6 +37,7 @@ struct Params {
   sfu::SfuParams sfu;
   sfu::TopkAttentionParams topk_unit;
   dma::Params dma;
+  control::Params controller;
 
   // "" or "<section>.<field>: <what was expected>", the section being the unit's member name.
   std::string validate() const;

@@ -38,6 +38,17 @@ Interconnect::Interconnect(const sc_module_name& name, const Params& params, con
   }
 }
 
+void Interconnect::attach_waves(waves::Recorder& r) {
+  const std::string n = name();
+  grant_wave_ = r.integer(n + ".grant", 8, "the initiator granted the memory's request channel this cycle");
+  waiting_waves_.clear();
+  for (std::size_t i = 0; i < request_.size(); ++i) {
+    waiting_waves_.push_back(
+        r.integer(n + ".initiator" + std::to_string(i) + "_waiting", 1, "its request waits for a grant"));
+    waiting_waves_.back().set(0, 0);
+  }
+}
+
 void Interconnect::end_of_elaboration() {
   if (static_cast<std::size_t>(target_socket.size()) != engine_.initiators())
     SC_REPORT_ERROR(name(), "target_socket bound a different number of times than the initiators declared");
@@ -55,6 +66,12 @@ void Interconnect::count(std::size_t i, const tlm::tlm_generic_payload& p) {
 tlm::tlm_sync_enum Interconnect::forward(std::size_t i, tlm::tlm_phase& phase) {
   tlm::tlm_generic_payload& p = *request_[i];
   granted_ = i;
+  if (!waiting_waves_.empty()) {  // attached
+    const Cycle now = clock_.now();
+    grant_wave_.set(clock_.fs_at(now), i);
+    grant_wave_.set(clock_.fs_at(now + 1), waves::kUnknown);
+    waiting_waves_[i].set(clock_.fs_at(now), 0);
+  }
   in_flight_.emplace_back(&p, i);
   phase = tlm::BEGIN_REQ;
   sc_time zero = SC_ZERO_TIME;
@@ -87,6 +104,7 @@ tlm::tlm_sync_enum Interconnect::nb_transport_fw(int id, tlm::tlm_generic_payloa
     SC_REPORT_ERROR(name(), "BEGIN_REQ before END_REQ of the initiator's previous request");
   request_[i] = &p;
   const Cycle now = clock_.now();
+  if (!waiting_waves_.empty()) waiting_waves_[i].set(clock_.fs_at(now), 1);
   engine_.request(i, now);
   // Alone and on time: straight through, inside this call, with the memory's own answer.
   const bool alone = std::none_of(request_.begin(), request_.end(),

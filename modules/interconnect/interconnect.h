@@ -22,6 +22,7 @@
 
 #include "modules/common/clock.h"
 #include "modules/common/stats.h"
+#include "modules/common/waves.h"
 #include "modules/interconnect/interconnect_engine.h"
 
 namespace tacsim::interconnect {
@@ -41,6 +42,9 @@ class Interconnect : public sc_core::sc_module, public StatsProvider {
   // write buffer).
   std::uint64_t bytes(std::size_t i) const { return engine_.counters()[i].bytes; }
   const StatsGroup& stats() const override { return stats_; }
+  // Waveforms: `grant`, the initiator granted the memory's request channel in a cycle (x in cycles without a
+  // grant), and `initiator<i>_waiting`, 1 while initiator i's request waits for its grant.
+  void attach_waves(waves::Recorder& recorder);
 
  private:
   void end_of_elaboration() override;
@@ -74,6 +78,8 @@ class Interconnect : public sc_core::sc_module, public StatsProvider {
   };
   std::deque<Response> responses_;
   sc_core::sc_event arbitrate_event_, deliver_event_;
+  waves::Signal grant_wave_;
+  std::vector<waves::Signal> waiting_waves_;
   StatsGroup stats_;
 };
 

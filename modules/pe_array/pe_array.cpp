@@ -62,7 +62,9 @@ void PeArray::compute_thread() {
       const Chunk data = compute_values_ ? chunk_view(ch, cmd.shape.cols, act_.data(ch.act_half),
                                                       weight_.data(ch.weight_half), indices_)
                                          : Chunk{};
+      const PeArrayEngine::Counters before = engine_.counters();
       const Cycle last = engine_.issue_chunk(ready, ch.slots, compute_values_ ? &data : nullptr, out_ready);
+      if (state_wave_) trace_chunk(before, last, engine_.steps_for(ch.slots));
       // The edge registers have taken every operand of the chunk by the cycle after its last step.
       clock_.wait_until(last + 1);
       if (ch.release_act) act_.release(ch.act_half, std::uint64_t{cmd.shape.rows} * (ch.slots / ch.n) * ch.m);
@@ -74,6 +76,46 @@ void PeArray::compute_thread() {
     ended_.push_back(std::move(cmd));
     ended_event_.notify(SC_ZERO_TIME);
   }
+}
+
+namespace {
+enum State : std::uint64_t { kIdle, kBusy, kOperandStall, kOutStall, kDrainStall };
+}
+
+void PeArray::attach_waves(waves::Recorder& r) {
+  const std::string n = name();
+  state_wave_ =
+      r.enumerated(n + ".state", {"idle", "busy", "operand_stall", "out_stall", "drain_stall"},
+                   "each cycle: issuing a step (busy), stalled and why (the stall counters), or idle");
+  tiles_done_wave_ = r.integer(n + ".tiles_done", 32, "tiles whose outputs are in the out buffer");
+  tiles_done_wave_.set(0, 0);
+}
+
+void PeArray::trace_chunk(const PeArrayEngine::Counters& before, Cycle last, std::uint64_t steps) {
+  // issue_chunk charges its stalls over one contiguous stretch that ends at the first step, in this order:
+  // one accumulator set: drain (column ports, mode switch), out half, operands; two sets: the wait for the
+  // set (out half, or drain), mode switch (drain), operands. Cycles before them were idle.
+  const auto& c = engine_.counters();
+  const Cycle start = last + 1 - steps;
+  const Cycle operand = c.operand_stall_cycles - before.operand_stall_cycles;
+  const Cycle out = c.out_stall_cycles - before.out_stall_cycles;
+  const Cycle drain = c.drain_stall_cycles - before.drain_stall_cycles;
+  Cycle t = start - operand - out - drain;
+  const auto segment = [&](std::uint64_t state, Cycle cycles) {
+    if (cycles == 0) return;
+    state_wave_.set(clock_.fs_at(t), state);
+    t += cycles;
+  };
+  if (params_.overlap_drain) {
+    segment(kOutStall, out);
+    segment(kDrainStall, drain);
+  } else {
+    segment(kDrainStall, drain);
+    segment(kOutStall, out);
+  }
+  segment(kOperandStall, operand);
+  state_wave_.set(clock_.fs_at(start), kBusy);
+  state_wave_.set(clock_.fs_at(last + 1), kIdle);
 }
 
 Cycle PeArray::claim_out(const TileCommand& cmd) {
@@ -94,6 +136,7 @@ void PeArray::drain_thread() {
     // Values: the outputs go into the out half now; the half is announced Full at the done cycle.
     if (compute_values_) write_tile_outputs(cmd, engine_.drained_outputs(), out_.data(cmd.out_half), sums_);
     last_done_ = done;
+    if (tiles_done_wave_) tiles_done_wave_.set(clock_.fs_at(done), ++tiles_done_);
     if (cmd.slot.complete) out_.mark_full_at(cmd.out_half, 1, done);
     drained_event_.notify(SC_ZERO_TIME);
   }

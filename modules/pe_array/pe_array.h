@@ -13,6 +13,7 @@
 #include "modules/buffer/buffer.h"
 #include "modules/common/clock.h"
 #include "modules/common/stats.h"
+#include "modules/common/waves.h"
 #include "modules/pe_array/pe_array_engine.h"
 #include "modules/pe_array/tile_command.h"
 
@@ -31,12 +32,17 @@ class PeArray : public sc_core::sc_module, public StatsProvider {
   Cycle last_done() const { return last_done_; }
   const StatsGroup& stats() const override { return stats_; }
   const PeArrayEngine& engine() const { return engine_; }
+  // Waveforms: `state` (each cycle idle, busy issuing a step, or stalled and why, as the stall counters
+  // charge it) and `tiles_done` (tiles whose outputs are in the out buffer, from their done cycle).
+  void attach_waves(waves::Recorder& recorder);
 
  private:
   void compute_thread();
   void drain_thread();
   // Waits for the tile's output half to be Empty and claims it; returns the cycle it became Empty.
   Cycle claim_out(const TileCommand& cmd);
+  // The state waveform of a chunk just issued, from the counters before it and its last step.
+  void trace_chunk(const PeArrayEngine::Counters& before, Cycle last, std::uint64_t steps);
 
   Params params_;
   const ClockDomain& clock_;
@@ -52,6 +58,8 @@ class PeArray : public sc_core::sc_module, public StatsProvider {
   sc_core::sc_event ended_event_, drained_event_;
   Cycle last_done_ = 0;
   bool compute_values_ = true;
+  waves::Signal state_wave_, tiles_done_wave_;
+  std::uint64_t tiles_done_ = 0;  // counted only for tiles_done_wave_
   StatsGroup stats_;
 };
 

@@ -43,6 +43,7 @@ void Sfu::run(const SfuOp& op) {
   // behind the rows before it), and its results go out by DMA the cycle after its last one is written, while
   // later groups are still arriving or computing. A group is about stream_kib of input.
   const Cycle t0 = clock_.now();
+  if (op_wave_) op_wave_.set(clock_.fs_at(t0), 1 + static_cast<std::uint64_t>(op.kind));
   std::uint64_t in_row_bytes = 0;
   for (const auto& b : op.inputs) in_row_bytes += b.row_bytes;
   const std::uint32_t group = static_cast<std::uint32_t>(
@@ -139,6 +140,15 @@ void Sfu::run(const SfuOp& op) {
   const Cycle compute = last_done + 1 - first_ready;
   compute_cycles_ += compute;
   dma_cycles_ += (clock_.now() - t0) - compute;
+  if (op_wave_) op_wave_.set(clock_.fs_at(clock_.now()), 0);
+}
+
+void Sfu::attach_waves(waves::Recorder& r) {
+  std::vector<std::string> labels{"-"};
+  for (auto k : {SfuKind::kSoftmax, SfuKind::kLayerNorm, SfuKind::kGelu, SfuKind::kResidualAdd})
+    labels.push_back(to_string(k));  // label 1 + SfuKind
+  op_wave_ = r.enumerated(std::string(name()) + ".op", labels,
+                          "the operation from its start until its output is in memory (- : none)");
 }
 
 void Sfu::start(SfuOp op) {

@@ -23,6 +23,7 @@
 #include "modules/common/backing_store.h"
 #include "modules/common/clock.h"
 #include "modules/common/stats.h"
+#include "modules/common/waves.h"
 #include "modules/dma/dma.h"
 #include "modules/sfu/sfu_op.h"
 
@@ -48,6 +49,8 @@ class Sfu : public sc_core::sc_module, public StatsProvider {
   // Cycles from the operation's input being on chip to its output being complete.
   Cycle compute_cycles(const SfuOp& op) const;
   const StatsGroup& stats() const override { return stats_; }
+  // Waveforms: `op`, the operation from its start (inputs requested) until its output is in memory.
+  void attach_waves(waves::Recorder& recorder);
   void set_compute_values(bool on) { compute_values_ = on; }
   // Where on-chip blocks' values live (dma/block_move.h, copy_on_chip).
   void set_on_chip_store(BackingStore* store) { on_chip_store_ = store; }
@@ -69,6 +72,7 @@ class Sfu : public sc_core::sc_module, public StatsProvider {
   bool busy_ = false;
   sc_core::sc_event start_, finished_;
   std::uint64_t ops_ = 0, compute_cycles_ = 0, dma_cycles_ = 0, elements_ = 0;
+  waves::Signal op_wave_;
   StatsGroup stats_;
 };
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A result folder is all or nothing (sim/result_set.h): a reused --out never mixes two runs; a failed, stopped
 # (SIGINT, SIGTERM), killed (kill -9) or disk-full run leaves the previous complete set; a stop exits 130/143
-# with one line; the next run removes what a killed run left beside --out.
+# with one line; the next run removes what a killed run left beside --out. A VCD written beside the set (--vcd)
+# follows the same rules.
 #   result_set_test.sh TACSIM WORK_DIR
 set -uo pipefail
 tacsim=$1 work=$2
@@ -53,6 +54,31 @@ stop_mid_run() {
 }
 stop_mid_run INT 130
 stop_mid_run TERM 143
+
+# A VCD at the user's path follows the set (ResultSet::stage_file): a stopped run leaves the previous waves and
+# nothing staged beside them; what kill -9 left, the next traced run removes.
+"$tacsim" run -q --workload gemm --set gemm.m=32 --out out --vcd w.vcd || fail "a traced run failed"
+[ -s w.vcd ] && [ -s w.gtkw ] || fail "a traced run wrote no w.vcd and w.gtkw"
+waves=$(cksum <w.vcd)
+previous=$(cat out/stats.json)
+staged_waves() { find "$work" -maxdepth 1 -name '.w.*.partial.*' | wc -l; }
+for sig in INT KILL; do
+  "$tacsim" run -q --model bert-base --seq-len 256 --out out --vcd w.vcd 2>/dev/null &
+  pid=$!
+  for _ in $(seq 1 500); do [ "$(staged_waves)" = 2 ] && break; sleep 0.02; done
+  [ "$(staged_waves)" = 2 ] || fail "the traced run never staged its VCD and save file"
+  sleep 0.2
+  kill -s "$sig" "$pid"
+  wait "$pid" 2>/dev/null
+  [ "$(cksum <w.vcd)" = "$waves" ] || fail "SIG$sig changed the previous waves"
+  [ "$(cat out/stats.json)" = "$previous" ] || fail "SIG$sig changed the previous results"
+  [ "$sig" = KILL ] || [ "$(staged_waves)" = 0 ] || fail "SIG$sig left the staged waves"
+done
+[ "$(staged_waves)" = 2 ] || fail "kill -9 should leave the staged waves for the next run to remove"
+"$tacsim" run -q --workload gemm --set gemm.m=32 --out out --vcd w.vcd || fail "the traced run after kill -9 failed"
+[ "$(staged_waves)" = 0 ] || fail "the next traced run did not remove what kill -9 left"
+[ "$(leftovers)" = 0 ] || fail "staging folders left"
+previous=$(cat out/stats.json)
 
 # kill -9 leaves the previous set and a staging folder, which the next run beside it removes.
 "$tacsim" run -q --model bert-base --seq-len 256 --out out 2>/dev/null &

@@ -7,6 +7,7 @@
 #include "modules/common/error.h"
 #include "modules/pe_array/pe_array_engine.h"
 #include "workloads/gemm.h"
+#include "workloads/plan_cost.h"
 
 namespace tacsim::workloads {
 namespace {
@@ -252,6 +253,35 @@ TEST(GemmPlan, EveryTilingComputesTheProduct) {
   // Every scheme came up (0 whole, 1 split, 2 chunked), with either operand resident.
   for (const char* k : {"0A", "0W", "0A+fill", "0W+fill", "1A", "1W", "1A+fill", "2A", "2W", "2A+psum", "2W+psum"})
     EXPECT_EQ(kinds.count(k), 1u) << k;
+}
+
+// The estimate's DRAM: one channel whose rows are 2 KiB, at the bus's 64 bytes per cycle, no latency.
+MemoryModel one_channel(double act_cycles) {
+  MemoryModel m;
+  m.bytes_per_cycle = 64;
+  m.burst_bytes = 64;
+  m.channels = 1;
+  m.act_cycles = act_cycles;
+  m.locate = [](std::uint64_t a) { return std::make_pair(std::uint32_t{0}, a / 2048); };
+  return m;
+}
+
+TEST(GemmPlan, TheEstimateChargesTheDramRowsATransferOpens) {
+  // C = 64 x 512 int32: each 32 x 32 tile is written back as 32 rows of 128 bytes, 2048 bytes apart, one DRAM
+  // row each; A and W are contiguous.
+  GemmParams g{64, 512, 64, {}};
+  const auto plan = plan_gemm(g, array(32, 32, 4), 16384, 16384, 8192, layout_gemm(g));
+  MemoryModel bus;
+  bus.bytes_per_cycle = 64;
+  bus.burst_bytes = 64;
+  // Rows that cost nothing to open: the channel is the bus.
+  EXPECT_EQ(estimate_plan(plan, array(32, 32, 4), one_channel(0)).cycles,
+            estimate_plan(plan, array(32, 32, 4), bus).cycles);
+  // At 7.5 cycles a row, a tile's write-back takes 32 x 7.5 = 240 cycles, not its 4096 / 64 = 64: the 32
+  // write-backs take at least 7680.
+  const PlanCost slow = estimate_plan(plan, array(32, 32, 4), one_channel(7.5));
+  EXPECT_GE(slow.cycles, 32u * 240);
+  EXPECT_GT(slow.cycles, estimate_plan(plan, array(32, 32, 4), bus).cycles);
 }
 
 TEST(GemmPlan, ReferenceGemmSmallCase) {

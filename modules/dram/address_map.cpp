@@ -110,6 +110,7 @@ AddressMap::AddressMap(const Params& params) {
   const Parsed p = parse(params.address_mapping);
   flat_banks_ = p.position[kBg] < 0;
   bankgroups_ = params.bankgroups;
+  bankgroup_bits_ = log2_exact(bankgroups_);
   burst_length_ = params.burst_length;
   burst_bytes_ = params.burst_bytes();
   offset_bits_ = log2_exact(burst_bytes_);
@@ -117,12 +118,18 @@ AddressMap::AddressMap(const Params& params) {
 
   // Walk from the least significant field (the last in the string) upwards.
   std::array<Field*, kFieldCount> fields = {&row_, &rank_, &bankgroup_, &bank_, &column_, &channel_};
+  constexpr std::array<Lowest, kFieldCount> kLowest = {Lowest::kRow,  Lowest::kRank,   Lowest::kBankgroup,
+                                                       Lowest::kBank, Lowest::kColumn, Lowest::kChannel};
   std::uint32_t shift = 0;
   for (int pos = p.count - 1; pos >= 0; --pos) {
     for (int f = 0; f < kFieldCount; ++f) {
       if (p.position[f] != pos) continue;
       fields[f]->shift = shift;
       fields[f]->mask = (std::uint64_t{1} << w[f]) - 1;
+      if (shift == 0 && w[f] > 0) {
+        lowest_ = f == kBa && flat_banks_ ? Lowest::kNone : kLowest[f];
+        lowest_mask_ = fields[f]->mask;
+      }
       shift += w[f];
     }
   }
@@ -143,11 +150,40 @@ Location AddressMap::decode(std::uint64_t address) const {
   l.column = get(column_) * burst_length_;
   if (flat_banks_) {
     const std::uint32_t flat = get(bank_);
-    l.bankgroup = flat % bankgroups_;
-    l.bank = flat / bankgroups_;
+    l.bankgroup = flat & (bankgroups_ - 1);  // bankgroups_ is a power of two
+    l.bank = flat >> bankgroup_bits_;
   } else {
     l.bankgroup = get(bankgroup_);
     l.bank = get(bank_);
+  }
+  return l;
+}
+
+Location AddressMap::next(const Location& previous, std::uint64_t address) const {
+  Location l = previous;
+  // The lowest field's bits are all zero exactly when it carried into the fields above.
+  if (lowest_ == Lowest::kNone || ((address >> offset_bits_) & lowest_mask_) == 0) return decode(address);
+  switch (lowest_) {
+    case Lowest::kChannel:
+      ++l.channel;
+      break;
+    case Lowest::kRank:
+      ++l.rank;
+      break;
+    case Lowest::kBankgroup:
+      ++l.bankgroup;
+      break;
+    case Lowest::kBank:
+      ++l.bank;
+      break;
+    case Lowest::kRow:
+      ++l.row;
+      break;
+    case Lowest::kColumn:
+      l.column += burst_length_;
+      break;
+    case Lowest::kNone:
+      break;
   }
   return l;
 }

@@ -44,6 +44,13 @@ class AddressMap {
 
   // Throws std::out_of_range for an address at or beyond capacity_bytes().
   Location decode(std::uint64_t address) const;
+  // The channel alone of an address below capacity_bytes().
+  std::uint32_t channel_of(std::uint64_t address) const {
+    return static_cast<std::uint32_t>(((address >> offset_bits_) >> channel_.shift) & channel_.mask);
+  }
+  // The location of the burst at `address` (below capacity_bytes()), given `previous`, the location of the
+  // burst just before it: the lowest field counts up, and only its carry needs a whole decode.
+  Location next(const Location& previous, std::uint64_t address) const;
   // The burst-aligned address of a location; decode(encode(l)) == l for every valid l.
   std::uint64_t encode(const Location& location) const;
 
@@ -62,6 +69,12 @@ class AddressMap {
   Field channel_, rank_, bankgroup_, bank_, row_, column_;
   bool flat_banks_ = false;  // no Bg field: bank_ holds bankgroup + bankgroups * bank
   std::uint32_t bankgroups_ = 1;
+  std::uint32_t bankgroup_bits_ = 0;  // log2(bankgroups_)
+  // The field of the least significant bits, which counts up from one burst to the next; kNone when it is a
+  // flat bank field (its bank group and bank both change) or there is none.
+  enum class Lowest : std::uint8_t { kNone, kChannel, kRank, kBankgroup, kBank, kRow, kColumn };
+  Lowest lowest_ = Lowest::kNone;
+  std::uint64_t lowest_mask_ = 0;
   std::uint32_t offset_bits_ = 0;
   std::uint32_t burst_length_ = 1;
   std::uint32_t burst_bytes_ = 1;

@@ -168,22 +168,31 @@ bool Engine::try_enqueue(const Transaction& txn, Cycle now) {
       txn.stride == refused_.stride && !channels_[refused_channel_].staged.empty()) {
     return false;  // the same front end is still busy
   }
+  // Bursts in address order, a burst shared by two rows once: a row starts at the burst after the last one
+  // of the row before it, if that is later (rows ascend).
   const std::uint64_t bb = map_.burst_bytes();
-  scratch_.clear();
-  std::uint64_t next_burst = 0;  // rows ascend: a burst below this one was already taken for the row before
-  for (std::uint32_t r = 0; r < txn.rows; ++r) {
-    const std::uint64_t row = txn.address + std::uint64_t{r} * txn.stride;
-    const std::uint64_t last = (row + txn.bytes - 1) / bb * bb;
-    for (std::uint64_t a = std::max(row / bb * bb, next_burst); a <= last; a += bb) {
-      scratch_.push_back({a, map_.decode(a)});
-      if (!channels_[scratch_.back().where.channel].staged.empty()) {
-        refused_ = txn;
-        refused_channel_ = scratch_.back().where.channel;
-        has_refused_ = true;
-        return false;
-      }
+  // f(address, first of its row) returns false to stop; so does for_each_burst then.
+  auto for_each_burst = [&txn, bb](auto f) {
+    std::uint64_t next_burst = 0;
+    for (std::uint32_t r = 0; r < txn.rows; ++r) {
+      const std::uint64_t row = txn.address + std::uint64_t{r} * txn.stride;
+      const std::uint64_t last = (row + txn.bytes - 1) / bb * bb;
+      const std::uint64_t first = std::max(row / bb * bb, next_burst);
+      for (std::uint64_t a = first; a <= last; a += bb)
+        if (!f(a, a == first)) return false;
+      next_burst = last + bb;
     }
-    next_burst = last + bb;
+    return true;
+  };
+  // A busy front end refuses the transaction before anything is decoded or staged.
+  const bool free = for_each_burst([&](std::uint64_t a, bool) {
+    refused_channel_ = map_.channel_of(a);
+    return channels_[refused_channel_].staged.empty();
+  });
+  if (!free) {
+    refused_ = txn;
+    has_refused_ = true;
+    return false;
   }
   has_refused_ = false;
 
@@ -196,13 +205,12 @@ bool Engine::try_enqueue(const Transaction& txn, Cycle now) {
     index = free_txns_.back();
     free_txns_.pop_back();
   }
-  Txn& x = txns_[index];
-  x = Txn{txn.id, next_order_++, now, 0, static_cast<std::uint32_t>(scratch_.size()), 0, txn.is_write};
-  if (!txn.is_write) count_read_left(x.bursts, 1);
-  for (const Decoded& d : scratch_) {
-    const Location& loc = d.where;
-    PendingBurst burst;
-    burst.address = d.address;
+  std::uint32_t bursts = 0;
+  Location loc;
+  for_each_burst([&](std::uint64_t a, bool first) {
+    loc = first ? map_.decode(a) : map_.next(loc, a);  // sequential bursts: an increment, mostly
+    PendingBurst& burst = channels_[loc.channel].staged.emplace_back();
+    burst.address = a;
     burst.txn = index;
     burst.where.rank = loc.rank;
     burst.where.group = loc.rank * params_.bankgroups + loc.bankgroup;
@@ -210,9 +218,13 @@ bool Engine::try_enqueue(const Transaction& txn, Cycle now) {
     burst.row = loc.row;
     burst.column = loc.column;
     burst.is_write = txn.is_write;
-    channels_[loc.channel].staged.push_back(burst);
-  }
-  staged_ += scratch_.size();
+    ++bursts;
+    return true;
+  });
+  Txn& x = txns_[index];
+  x = Txn{txn.id, next_order_++, now, 0, bursts, 0, txn.is_write};
+  if (!txn.is_write) count_read_left(x.bursts, 1);
+  staged_ += bursts;
   for (Channel& ch : channels_) {
     if (!ch.staged.empty()) move_on(ch, now, false);
   }
@@ -259,9 +271,7 @@ Cycle Engine::next_event() const {
 Cycle Engine::column_bound(const Channel& ch) const {
   if (ch.stale) ch.next = recache(ch);
   const Pick& p = ch.chosen;
-  Cycle column = p.slot == kNoSlot            ? kNever
-                 : p.need == Need::kColumn ? p.at
-                                           : std::min(p.other_at, p.at + 1);
+  Cycle column = p.slot == kNoSlot ? kNever : p.need == Need::kColumn ? p.at : std::min(p.other_at, p.at + 1);
   const Cycle refresh_at = ch.refresh.next_at(ch.timing);
   if (refresh_at != kNever) column = std::min(column, std::max(refresh_at, next_cycle_) + 1);
   if (ch.can_move) column = std::min(column, next_cycle_ + 1);
@@ -290,7 +300,8 @@ Cycle Engine::next_completion_bound() const {
     for (const Channel& ch : channels_)
       if (ch.rw.reads() > 0 || ch.queues.reads() > 0) column = std::min(column, column_bound(ch));
     const Cycle bursts = (fewest + params_.channels - 1) / params_.channels;
-    if (column != kNever) e = std::min(e, column + Cycle{params_.CL_cycles} + bursts * params_.burst_cycles());
+    if (column != kNever)
+      e = std::min(e, column + Cycle{params_.CL_cycles} + bursts * params_.burst_cycles());
   }
   // Bursts in a front end: a write acknowledged, or a read served from the write buffer, in the cycle after
   // they move on, which happens at a channel's event.

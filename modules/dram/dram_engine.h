@@ -190,12 +190,7 @@ class Engine {
   std::vector<std::uint32_t> free_txns_;
   std::vector<Done> done_heap_;  // min-heap on (finish, order)
   std::vector<Completion> ready_;
-  struct Decoded {
-    std::uint64_t address;
-    Location where;
-  };
-  std::vector<Decoded> scratch_;  // the bursts of the transaction being offered to try_enqueue()
-  std::uint64_t staged_ = 0;       // bursts held in channel front ends
+  std::uint64_t staged_ = 0;  // bursts held in channel front ends
   // The last refused transaction and the channel whose busy front end refused it: a retry of it is refused
   // without decoding its bursts again while that front end is still busy.
   Transaction refused_{};
@@ -211,7 +206,7 @@ class Engine {
   // for next_completion_bound().
   static constexpr std::uint32_t kLeftBuckets = 64;
   std::array<std::uint64_t, kLeftBuckets + 1> reads_by_left_{};
-  Cycle occupancy_accounted_ = 0;   // queue_occupancy_sum covers cycles before this one
+  Cycle occupancy_accounted_ = 0;  // queue_occupancy_sum covers cycles before this one
   Counters counters_;
   std::function<void(const Command&)> observer_;
 };

@@ -28,38 +28,45 @@ class FrFcfsScheduler : public Scheduler {
         banks_per_rank_(p.bankgroups * p.banks_per_group),
         banks_per_group_(p.banks_per_group),
         cache_(std::size_t{p.ranks} * banks_per_rank_),
-        bank_stale_(cache_.size(), 1),
-        group_read_(std::size_t{p.ranks} * p.bankgroups),
-        group_write_(group_read_.size()),
-        group_act_(group_read_.size()),
-        rank_pre_(group_read_.size()),
-        group_epoch_(group_read_.size(), 0) {
+        groups_(std::size_t{p.ranks} * p.bankgroups) {
     by_age_.reserve(cache_.size() * p.bank_queue_bursts);
   }
 
   Pick pick(const ChannelView& v, Cycle t, CommandBus bus) override;
   Pick next(const ChannelView& v, Cycle from, CommandBus bus) override;
-  void bank_changed(std::uint32_t bank) override { bank_stale_[bank] = 1; }
+  void bank_changed(std::uint32_t bank) override { cache_[bank].stale = true; }
   void timing_changed(std::uint32_t, Need) override { shared_stale_ = true; }
   void rank_changed(std::uint32_t rank) override {
-    std::fill_n(bank_stale_.begin() + std::ptrdiff_t{rank} * banks_per_rank_, banks_per_rank_, 1);
+    for (std::uint32_t b = rank * banks_per_rank_; b < (rank + 1) * banks_per_rank_; ++b)
+      cache_[b].stale = true;
     shared_stale_ = true;
   }
   void issued(std::uint32_t) override {}
 
  private:
-  struct BankCache {
+  // One cache line per bank (64 bytes, aligned).
+  struct alignas(64) BankCache {
     std::uint32_t read_slot = kNoSlot;
     std::uint32_t write_slot = kNoSlot;
     std::uint32_t row_slot = kNoSlot;
-    Need row_need = Need::kNone;
     std::uint32_t group = 0;
     std::uint32_t rank = 0;
+    Need row_need = Need::kNone;
+    bool stale = true;           // recompute the summary
     Cycle column_ok = 0;         // the bank's own part of its column commands' earliest cycle
     Cycle row_ok = 0;            // of its row command's (ACT or PRE)
     std::uint64_t read_seq = 0;  // the slots' ages, so that ranking them needs no look-up
     std::uint64_t write_seq = 0;
     std::uint64_t row_seq = 0;
+  };
+  // The shared parts of a bank group's earliest cycles: reads, writes, ACTs, and its rank's PREs; current
+  // while `epoch` is epoch_. Beside each other, so that a bank's visit touches few cache lines.
+  struct GroupBounds {
+    std::uint64_t epoch = 0;
+    Cycle read = 0;
+    Cycle write = 0;
+    Cycle act = 0;
+    Cycle pre = 0;
   };
 
   Need classify(const ChannelView& v, const QueuedBurst& s, Cycle& earliest) const;
@@ -69,11 +76,7 @@ class FrFcfsScheduler : public Scheduler {
   std::uint32_t banks_per_rank_;
   std::uint32_t banks_per_group_;
   std::vector<BankCache> cache_;
-  std::vector<std::uint8_t> bank_stale_;  // per bank: recompute its summary
-  // The shared parts of the earliest cycles, per bank group: reads, writes, ACTs, and its rank's PREs;
-  // current while the group's epoch is epoch_.
-  std::vector<Cycle> group_read_, group_write_, group_act_, rank_pre_;
-  std::vector<std::uint64_t> group_epoch_;
+  std::vector<GroupBounds> groups_;
   std::uint64_t epoch_ = 1;
   bool shared_stale_ = true;
   std::vector<std::uint32_t> by_age_;
@@ -117,6 +120,7 @@ Pick FrFcfsScheduler::pick(const ChannelView& v, Cycle t, CommandBus bus) {
 void FrFcfsScheduler::summarize(const ChannelView& v, std::uint32_t b) {
   BankCache& c = cache_[b];
   c = BankCache{};
+  c.stale = false;
   const BankQueue& q = v.queues.bank(b);
   c.rank = v.timing.rank_of(b);
   c.group = b / banks_per_group_;
@@ -183,26 +187,23 @@ Pick FrFcfsScheduler::next(const ChannelView& v, Cycle from, CommandBus bus) {
   // Only banks with queued bursts can act; an idle bank's summary is redone when a burst arrives
   // (bank_changed). The visiting order does not matter: consider() breaks every tie by the unique seq.
   v.queues.for_each_busy_bank([&](std::uint32_t b) {
-    if (bank_stale_[b]) {
-      summarize(v, b);
-      bank_stale_[b] = 0;
-    }
+    if (cache_[b].stale) summarize(v, b);
     const BankCache& c = cache_[b];
-    if (group_epoch_[c.group] != epoch_) {
-      group_epoch_[c.group] = epoch_;
-      group_read_[c.group] = v.timing.group_column_ok(c.group, c.rank, false);
-      group_write_[c.group] = v.timing.group_column_ok(c.group, c.rank, true);
-      group_act_[c.group] = v.timing.group_act_ok(c.group, c.rank);
-      rank_pre_[c.group] = v.timing.rank_pre_ok(c.rank);
+    GroupBounds& g = groups_[c.group];
+    if (g.epoch != epoch_) {
+      g.epoch = epoch_;
+      g.read = v.timing.group_column_ok(c.group, c.rank, false);
+      g.write = v.timing.group_column_ok(c.group, c.rank, true);
+      g.act = v.timing.group_act_ok(c.group, c.rank);
+      g.pre = v.timing.rank_pre_ok(c.rank);
     }
     if (c.read_slot != kNoSlot)
-      consider(c.read_slot, std::max(c.column_ok, group_read_[c.group]), Need::kColumn, c.read_seq);
+      consider(c.read_slot, std::max(c.column_ok, g.read), Need::kColumn, c.read_seq);
     if (c.write_slot != kNoSlot)
-      consider(c.write_slot, std::max(c.column_ok, group_write_[c.group]), Need::kColumn, c.write_seq);
-    if (c.row_slot != kNoSlot) {
-      const Cycle shared = c.row_need == Need::kAct ? group_act_[c.group] : rank_pre_[c.group];
-      consider(c.row_slot, std::max(c.row_ok, shared), c.row_need, c.row_seq);
-    }
+      consider(c.write_slot, std::max(c.column_ok, g.write), Need::kColumn, c.write_seq);
+    if (c.row_slot != kNoSlot)
+      consider(c.row_slot, std::max(c.row_ok, c.row_need == Need::kAct ? g.act : g.pre), c.row_need,
+               c.row_seq);
   });
   best.other_at = best.need == Need::kColumn ? row_at : column_at;
   return best;

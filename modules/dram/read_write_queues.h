@@ -75,7 +75,7 @@ class ReadWriteQueues {
   };
   Next next(const BankQueues& queues) const;
   const PendingBurst& at(const Next& n) const {
-    return n.write ? banks_[n.bank].writes[n.index] : banks_[n.bank].reads[n.index];
+    return pool_[n.write ? banks_[n.bank].writes[n.index] : banks_[n.bank].reads[n.index]];
   }
   // Removes the burst next() named: it has moved on. A drain ends when the writes buffered at its start have
   // moved on or the buffer is down to the low watermark.
@@ -83,20 +83,26 @@ class ReadWriteQueues {
   std::uint64_t drains() const { return drains_; }  // drains started
 
  private:
-  // A queue, oldest first, that bursts usually leave from the front: leaving there costs no copying.
+  // One bank's reads or writes, oldest first, as places in the channel's pool of bursts: a ring, so that a
+  // burst leaving at the front (the usual case) moves nothing, and the bursts themselves stay in one small
+  // pool instead of a buffer per bank.
   class Fifo {
    public:
-    std::size_t size() const { return end_ - head_; }
-    bool empty() const { return end_ == head_; }
-    const PendingBurst& operator[](std::size_t i) const { return items_[head_ + i]; }
-    PendingBurst& operator[](std::size_t i) { return items_[head_ + i]; }
-    void push_back(const PendingBurst& b);
+    std::size_t size() const { return size_; }
+    bool empty() const { return size_ == 0; }
+    std::uint32_t operator[](std::size_t i) const { return ring_[(head_ + i) & mask_]; }
+    void push_back(std::uint32_t place) {
+      if (size_ == ring_.size()) grow();
+      ring_[(head_ + size_++) & mask_] = place;
+    }
     void erase(std::size_t i);
 
    private:
-    std::vector<PendingBurst> items_;  // live bursts are items_[head_, end_)
+    void grow();
+    std::vector<std::uint32_t> ring_;  // a power of two long
     std::size_t head_ = 0;
-    std::size_t end_ = 0;
+    std::size_t size_ = 0;
+    std::size_t mask_ = 0;
   };
   struct BankLists {
     Fifo reads;
@@ -109,12 +115,14 @@ class ReadWriteQueues {
     void clear(std::uint32_t b) { words[b >> 6] &= ~(std::uint64_t{1} << (b & 63)); }
   };
 
-  static const PendingBurst* find(const Fifo& f, std::uint64_t address);
+  const PendingBurst* find(const Fifo& f, std::uint64_t address) const;
   // The oldest burst of `kind` (reads or writes) that `fits` among the banks in `banks` whose queue has room.
   template <typename Fits>
   Next oldest(const BankSet& banks, bool write, const BankQueues& queues, Fits fits) const;
   void read_left(std::uint32_t bank, std::uint64_t address);  // releases the writes that waited for it
 
+  std::vector<PendingBurst> pool_;  // every queued read and buffered write, at the place its Fifo names
+  std::vector<std::uint32_t> free_places_;
   std::vector<BankLists> banks_;
   BankSet read_banks_, write_banks_;  // banks with a queued read, a queued write
   std::uint32_t reads_ = 0;
@@ -141,10 +149,11 @@ ReadWriteQueues::Next ReadWriteQueues::oldest(const BankSet& banks, bool write, 
       const auto b = static_cast<std::uint32_t>(w * 64 + static_cast<unsigned>(__builtin_ctzll(bits)));
       const Fifo& f = write ? banks_[b].writes : banks_[b].reads;
       for (std::size_t i = 0; i < f.size(); ++i) {
-        if (!fits(f[i])) continue;
-        if (!best.found || f[i].seq < best_seq) {
+        const PendingBurst& x = pool_[f[i]];
+        if (!fits(x)) continue;
+        if (!best.found || x.seq < best_seq) {
           best = {true, write, b, i};
-          best_seq = f[i].seq;
+          best_seq = x.seq;
         }
         break;  // the oldest that fits in this bank
       }

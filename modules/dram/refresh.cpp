@@ -10,9 +10,7 @@ Refresh::Refresh(const DeviceSpec& spec, bool enabled)
   first_due_ = ranks_.empty() ? kNever : ranks_.front().due;
 }
 
-Cycle Refresh::next_at(const ChannelTiming& timing) const {
-  if (!enabled_) return kNever;
-  if (draining_ == 0) return first_due_;
+Cycle Refresh::draining_next_at(const ChannelTiming& timing) const {
   Cycle at = kNever;
   for (std::uint32_t r = 0; r < ranks_.size(); ++r) {
     if (!ranks_[r].draining) {

@@ -32,9 +32,15 @@ class Refresh {
   // precharges its first open bank that may close, or refreshes once all are closed. A rank after one that
   // issues is not looked at in this cycle.
   template <typename Started>
-  Work work(const ChannelTiming& timing, Cycle t, Started started);
+  Work work(const ChannelTiming& timing, Cycle t, Started started) {
+    if (!enabled_ || (draining_ == 0 && t < first_due_)) return {};  // most cycles: inline and cheap
+    return due_work(timing, t, started);
+  }
   // The earliest cycle work() can return something or start a drain (kNever when disabled).
-  Cycle next_at(const ChannelTiming& timing) const;
+  Cycle next_at(const ChannelTiming& timing) const {
+    if (!enabled_) return kNever;
+    return draining_ == 0 ? first_due_ : draining_next_at(timing);
+  }
   // REF issued for `rank`: the next one is due a tREFI after this one was, by the schedule rather than by t,
   // so that the average rate is exactly one per tREFI.
   void refreshed(std::uint32_t rank) {
@@ -46,6 +52,10 @@ class Refresh {
   }
 
  private:
+  template <typename Started>
+  Work due_work(const ChannelTiming& timing, Cycle t, Started started);
+  Cycle draining_next_at(const ChannelTiming& timing) const;
+
   struct Rank {
     Cycle due = 0;
     bool draining = false;
@@ -58,8 +68,7 @@ class Refresh {
 };
 
 template <typename Started>
-Refresh::Work Refresh::work(const ChannelTiming& timing, Cycle t, Started started) {
-  if (!enabled_ || (draining_ == 0 && t < first_due_)) return {};
+Refresh::Work Refresh::due_work(const ChannelTiming& timing, Cycle t, Started started) {
   for (std::uint32_t r = 0; r < ranks_.size(); ++r) {
     Rank& rank = ranks_[r];
     if (!rank.draining && rank.due <= t) {

@@ -118,13 +118,17 @@ ResultSet::ResultSet(const std::string& out_dir) : out_(out_dir) {
     if (is_stale_staging(e.path().filename().string(), prefix)) fs::remove_all(e.path(), ec);
 
   const fs::path staging = parent / (prefix + std::to_string(::getpid()));
+  staging_ = staging.string();
+  // The handler is in place before the folder exists: a stop at any moment (a sweep stopping a point that is
+  // just starting) leaves no staging folder behind.
+  take_signals(staging_, out_dir);
   fs::remove_all(staging, ec);
-  if (!fs::create_directory(staging, ec) || ec)
+  if (!fs::create_directory(staging, ec) || ec) {
+    give_back_signals();
     throw InputError(fmt::format("{}: cannot write results beside it ({})", out_dir,
                                  ec ? ec.message() : "cannot create " + staging.string()));
-  staging_ = staging.string();
+  }
   out_ = out.string();
-  take_signals(staging_, out_dir);
 }
 
 ResultSet::~ResultSet() {

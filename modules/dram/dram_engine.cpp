@@ -423,14 +423,14 @@ Cycle Engine::recache(const Channel& ch) const {
 // in DRAMsim3.
 void Engine::move_on(Channel& ch, Cycle t, bool move) {
   const std::uint64_t drains = ch.rw.drains();
-  admit_staged(ch, t);
+  if (!ch.staged.empty()) admit_staged(ch, t);  // the test inline: most calls have nothing staged
   ch.rw.update_drain();
   while (move) {
     const ReadWriteQueues::Next n = ch.rw.next(ch.queues);
     if (!n.found) break;
     insert_burst(ch, ch.rw.at(n));
     ch.rw.moved(n);
-    admit_staged(ch, t);
+    if (!ch.staged.empty()) admit_staged(ch, t);
     ch.rw.update_drain();
   }
   counters_.write_drains += ch.rw.drains() - drains;

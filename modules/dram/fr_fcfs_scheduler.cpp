@@ -19,8 +19,9 @@ namespace {
 // bank that need the same command share its earliest cycle, so FR-FCFS only ever picks one of those three.
 // Their earliest cycles are kept in two parts (channel_timing.h): the bank's own, redone when the engine
 // reports the bank changed (a command to it, an arrival, a REF of its rank), and the bank group's and rank's,
-// redone for all groups at once after any command raised them. pick() never reads these caches, so the
-// differential test checks these rules.
+// redone for all groups once a command raised that kind of bound (a column command raises only the column
+// bounds, an ACT only the ACT bounds, a PRE only the PRE bounds; channel_timing.cpp). pick() never reads these
+// caches, so the differential test checks these rules.
 class FrFcfsScheduler : public Scheduler {
  public:
   explicit FrFcfsScheduler(const Params& p)
@@ -35,11 +36,21 @@ class FrFcfsScheduler : public Scheduler {
   Pick pick(const ChannelView& v, Cycle t, CommandBus bus) override;
   Pick next(const ChannelView& v, Cycle from, CommandBus bus) override;
   void bank_changed(std::uint32_t bank) override { cache_[bank].stale = true; }
-  void timing_changed(std::uint32_t, Need) override { shared_stale_ = true; }
+  void timing_changed(std::uint32_t, Need n) override {
+    if (n == Need::kColumn) {
+      ++column_epoch_;
+    } else if (n == Need::kAct) {
+      ++act_epoch_;
+    } else {
+      ++pre_epoch_;
+    }
+  }
   void rank_changed(std::uint32_t rank) override {
     for (std::uint32_t b = rank * banks_per_rank_; b < (rank + 1) * banks_per_rank_; ++b)
       cache_[b].stale = true;
-    shared_stale_ = true;
+    ++column_epoch_;
+    ++act_epoch_;
+    ++pre_epoch_;
   }
   void issued(std::uint32_t) override {}
 
@@ -59,10 +70,13 @@ class FrFcfsScheduler : public Scheduler {
     std::uint64_t write_seq = 0;
     std::uint64_t row_seq = 0;
   };
-  // The shared parts of a bank group's earliest cycles: reads, writes, ACTs, and its rank's PREs; current
-  // while `epoch` is epoch_. Beside each other, so that a bank's visit touches few cache lines.
+  // The shared parts of a bank group's earliest cycles: reads and writes, current while `column_epoch` is
+  // column_epoch_, ACTs (act_epoch_), and its rank's PREs (pre_epoch_). Beside each other, so that a bank's
+  // visit touches few cache lines.
   struct GroupBounds {
-    std::uint64_t epoch = 0;
+    std::uint64_t column_epoch = 0;
+    std::uint64_t act_epoch = 0;
+    std::uint64_t pre_epoch = 0;
     Cycle read = 0;
     Cycle write = 0;
     Cycle act = 0;
@@ -71,14 +85,17 @@ class FrFcfsScheduler : public Scheduler {
 
   Need classify(const ChannelView& v, const QueuedBurst& s, Cycle& earliest) const;
   void summarize(const ChannelView& v, std::uint32_t bank);
+  template <CommandBus kBus>
+  Pick next_on(const ChannelView& v, Cycle from);
 
   std::uint32_t hit_cap_;
   std::uint32_t banks_per_rank_;
   std::uint32_t banks_per_group_;
   std::vector<BankCache> cache_;
   std::vector<GroupBounds> groups_;
-  std::uint64_t epoch_ = 1;
-  bool shared_stale_ = true;
+  std::uint64_t column_epoch_ = 1;
+  std::uint64_t act_epoch_ = 1;
+  std::uint64_t pre_epoch_ = 1;
   std::vector<std::uint32_t> by_age_;
 };
 
@@ -161,10 +178,20 @@ void FrFcfsScheduler::summarize(const ChannelView& v, std::uint32_t b) {
 // FR-FCFS over the bank summaries: the earliest cycle any command is ready (no earlier than `from`), and at
 // that cycle the oldest ready column command, else the oldest ready row command.
 Pick FrFcfsScheduler::next(const ChannelView& v, Cycle from, CommandBus bus) {
-  if (shared_stale_) {
-    ++epoch_;  // every group's shared bounds are redone when a bank of it is next visited
-    shared_stale_ = false;
+  switch (bus) {
+    case CommandBus::kAny:
+      return next_on<CommandBus::kAny>(v, from);
+    case CommandBus::kRow:
+      return next_on<CommandBus::kRow>(v, from);
+    case CommandBus::kColumn:
+      return next_on<CommandBus::kColumn>(v, from);
   }
+  return {};
+}
+
+// next() for one bus, known at compile time: the engine asks for kAny at every event.
+template <CommandBus kBus>
+Pick FrFcfsScheduler::next_on(const ChannelView& v, Cycle from) {
   Pick best;
   std::uint64_t best_seq = 0;
   bool best_column = false;
@@ -172,7 +199,7 @@ Pick FrFcfsScheduler::next(const ChannelView& v, Cycle from, CommandBus bus) {
   // Earliest cycle first; at the same cycle a column command before a row command; then the oldest.
   auto consider = [&](std::uint32_t slot, Cycle at, Need need, std::uint64_t seq) {
     const bool column = need == Need::kColumn;
-    if (bus != CommandBus::kAny && column != (bus == CommandBus::kColumn)) return;
+    if (kBus != CommandBus::kAny && column != (kBus == CommandBus::kColumn)) return;
     at = std::max(at, from);
     Cycle& bus_at = column ? column_at : row_at;
     bus_at = std::min(bus_at, at);
@@ -190,12 +217,19 @@ Pick FrFcfsScheduler::next(const ChannelView& v, Cycle from, CommandBus bus) {
     if (cache_[b].stale) summarize(v, b);
     const BankCache& c = cache_[b];
     GroupBounds& g = groups_[c.group];
-    if (g.epoch != epoch_) {
-      g.epoch = epoch_;
+    if (g.column_epoch != column_epoch_) {
+      g.column_epoch = column_epoch_;
       g.read = v.timing.group_column_ok(c.group, c.rank, false);
       g.write = v.timing.group_column_ok(c.group, c.rank, true);
-      g.act = v.timing.group_act_ok(c.group, c.rank);
-      g.pre = v.timing.rank_pre_ok(c.rank);
+    }
+    if (c.row_slot != kNoSlot) {
+      if (c.row_need == Need::kAct && g.act_epoch != act_epoch_) {
+        g.act_epoch = act_epoch_;
+        g.act = v.timing.group_act_ok(c.group, c.rank);
+      } else if (c.row_need == Need::kPre && g.pre_epoch != pre_epoch_) {
+        g.pre_epoch = pre_epoch_;
+        g.pre = v.timing.rank_pre_ok(c.rank);
+      }
     }
     if (c.read_slot != kNoSlot)
       consider(c.read_slot, std::max(c.column_ok, g.read), Need::kColumn, c.read_seq);

@@ -20,8 +20,8 @@ namespace {
 // Their earliest cycles are kept in two parts (channel_timing.h): the bank's own, redone when the engine
 // reports the bank changed (a command to it, an arrival, a REF of its rank), and the bank group's and rank's,
 // redone for all groups once a command raised that kind of bound (a column command raises only the column
-// bounds, an ACT only the ACT bounds, a PRE only the PRE bounds; channel_timing.cpp). pick() never reads these
-// caches, so the differential test checks these rules.
+// bounds, an ACT only the ACT bounds, a PRE only the PRE bounds; channel_timing.cpp). pick() never reads
+// these caches, so the differential test checks these rules.
 class FrFcfsScheduler : public Scheduler {
  public:
   explicit FrFcfsScheduler(const Params& p)
@@ -192,37 +192,38 @@ Pick FrFcfsScheduler::next(const ChannelView& v, Cycle from, CommandBus bus) {
 // next() for one bus, known at compile time: the engine asks for kAny at every event.
 template <CommandBus kBus>
 Pick FrFcfsScheduler::next_on(const ChannelView& v, Cycle from) {
-  Pick best;
-  std::uint64_t best_seq = 0;
-  bool best_column = false;
-  Cycle column_at = kNever, row_at = kNever;  // the earliest command of each bus, for Pick::other_at
-  // Earliest cycle first; at the same cycle a column command before a row command; then the oldest.
-  auto consider = [&](std::uint32_t slot, Cycle at, Need need, std::uint64_t seq) {
-    const bool column = need == Need::kColumn;
-    if (kBus != CommandBus::kAny && column != (kBus == CommandBus::kColumn)) return;
-    at = std::max(at, from);
-    Cycle& bus_at = column ? column_at : row_at;
-    bus_at = std::min(bus_at, at);
-    if (at > best.at) return;
-    if (at == best.at && (best_column > column || (best_column == column && seq > best_seq))) return;
-    best.slot = slot;
-    best.need = need;
-    best.at = at;
-    best_seq = seq;
-    best_column = column;
+  // The best column command and the best row command apart, each the earliest and then the oldest; their
+  // cycles are also each bus's earliest command, for Pick::other_at.
+  struct Best {
+    std::uint32_t slot = kNoSlot;
+    Need need = Need::kNone;
+    Cycle at = kNever;
+    std::uint64_t seq = 0;
+    void consider(std::uint32_t s, Cycle a, Need n, std::uint64_t q) {
+      if (a < at || (a == at && q < seq)) *this = {s, n, a, q};
+    }
   };
+  Best column, row;
+  constexpr bool kColumns = kBus != CommandBus::kRow;
+  constexpr bool kRows = kBus != CommandBus::kColumn;
   // Only banks with queued bursts can act; an idle bank's summary is redone when a burst arrives
-  // (bank_changed). The visiting order does not matter: consider() breaks every tie by the unique seq.
+  // (bank_changed). The visiting order does not matter: every tie is broken by the unique seq.
   v.queues.for_each_busy_bank([&](std::uint32_t b) {
     if (cache_[b].stale) summarize(v, b);
     const BankCache& c = cache_[b];
     GroupBounds& g = groups_[c.group];
-    if (g.column_epoch != column_epoch_) {
-      g.column_epoch = column_epoch_;
-      g.read = v.timing.group_column_ok(c.group, c.rank, false);
-      g.write = v.timing.group_column_ok(c.group, c.rank, true);
+    if (kColumns && (c.read_slot != kNoSlot || c.write_slot != kNoSlot)) {
+      if (g.column_epoch != column_epoch_) {
+        g.column_epoch = column_epoch_;
+        g.read = v.timing.group_column_ok(c.group, c.rank, false);
+        g.write = v.timing.group_column_ok(c.group, c.rank, true);
+      }
+      if (c.read_slot != kNoSlot)
+        column.consider(c.read_slot, std::max({c.column_ok, g.read, from}), Need::kColumn, c.read_seq);
+      if (c.write_slot != kNoSlot)
+        column.consider(c.write_slot, std::max({c.column_ok, g.write, from}), Need::kColumn, c.write_seq);
     }
-    if (c.row_slot != kNoSlot) {
+    if (kRows && c.row_slot != kNoSlot) {
       if (c.row_need == Need::kAct && g.act_epoch != act_epoch_) {
         g.act_epoch = act_epoch_;
         g.act = v.timing.group_act_ok(c.group, c.rank);
@@ -230,16 +231,19 @@ Pick FrFcfsScheduler::next_on(const ChannelView& v, Cycle from) {
         g.pre_epoch = pre_epoch_;
         g.pre = v.timing.rank_pre_ok(c.rank);
       }
+      row.consider(c.row_slot, std::max({c.row_ok, c.row_need == Need::kAct ? g.act : g.pre, from}),
+                   c.row_need, c.row_seq);
     }
-    if (c.read_slot != kNoSlot)
-      consider(c.read_slot, std::max(c.column_ok, g.read), Need::kColumn, c.read_seq);
-    if (c.write_slot != kNoSlot)
-      consider(c.write_slot, std::max(c.column_ok, g.write), Need::kColumn, c.write_seq);
-    if (c.row_slot != kNoSlot)
-      consider(c.row_slot, std::max(c.row_ok, c.row_need == Need::kAct ? g.act : g.pre), c.row_need,
-               c.row_seq);
   });
-  best.other_at = best.need == Need::kColumn ? row_at : column_at;
+  // At the same cycle a column command goes before a row command.
+  Pick best;
+  if (column.slot != kNoSlot && column.at <= row.at) {
+    best = {column.slot, Need::kColumn, column.at, row.at};
+  } else if (row.slot != kNoSlot) {
+    best = {row.slot, row.need, row.at, column.at};
+  } else {
+    best.other_at = column.at;
+  }
   return best;
 }
 

@@ -19,9 +19,8 @@ namespace {
 // bank that need the same command share its earliest cycle, so FR-FCFS only ever picks one of those three.
 // Their earliest cycles are kept in two parts (channel_timing.h): the bank's own, redone when the engine
 // reports the bank changed (a command to it, an arrival, a REF of its rank), and the bank group's and rank's,
-// redone for all groups once a command raised that kind of bound (a column command raises only the column
-// bounds, an ACT only the ACT bounds, a PRE only the PRE bounds; channel_timing.cpp). pick() never reads
-// these caches, so the differential test checks these rules.
+// redone for all groups at once after any command raised them. pick() never reads these caches, so the
+// differential test checks these rules.
 class FrFcfsScheduler : public Scheduler {
  public:
   explicit FrFcfsScheduler(const Params& p)
@@ -36,21 +35,11 @@ class FrFcfsScheduler : public Scheduler {
   Pick pick(const ChannelView& v, Cycle t, CommandBus bus) override;
   Pick next(const ChannelView& v, Cycle from, CommandBus bus) override;
   void bank_changed(std::uint32_t bank) override { cache_[bank].stale = true; }
-  void timing_changed(std::uint32_t, Need n) override {
-    if (n == Need::kColumn) {
-      ++column_epoch_;
-    } else if (n == Need::kAct) {
-      ++act_epoch_;
-    } else {
-      ++pre_epoch_;
-    }
-  }
+  void timing_changed(std::uint32_t, Need) override { ++epoch_; }
   void rank_changed(std::uint32_t rank) override {
     for (std::uint32_t b = rank * banks_per_rank_; b < (rank + 1) * banks_per_rank_; ++b)
       cache_[b].stale = true;
-    ++column_epoch_;
-    ++act_epoch_;
-    ++pre_epoch_;
+    ++epoch_;
   }
   void issued(std::uint32_t) override {}
 
@@ -70,13 +59,12 @@ class FrFcfsScheduler : public Scheduler {
     std::uint64_t write_seq = 0;
     std::uint64_t row_seq = 0;
   };
-  // The shared parts of a bank group's earliest cycles: reads and writes, current while `column_epoch` is
-  // column_epoch_, ACTs (act_epoch_), and its rank's PREs (pre_epoch_). Beside each other, so that a bank's
-  // visit touches few cache lines.
+  // The shared parts of a bank group's earliest cycles: reads, writes, ACTs, and its rank's PREs; current
+  // while `epoch` is epoch_. Beside each other, so that a bank's visit touches few cache lines. (Redoing only
+  // the kind a command raised costs fewer instructions but more time on random traffic: the extra branches
+  // mispredict.)
   struct GroupBounds {
-    std::uint64_t column_epoch = 0;
-    std::uint64_t act_epoch = 0;
-    std::uint64_t pre_epoch = 0;
+    std::uint64_t epoch = 0;
     Cycle read = 0;
     Cycle write = 0;
     Cycle act = 0;
@@ -93,9 +81,7 @@ class FrFcfsScheduler : public Scheduler {
   std::uint32_t banks_per_group_;
   std::vector<BankCache> cache_;
   std::vector<GroupBounds> groups_;
-  std::uint64_t column_epoch_ = 1;
-  std::uint64_t act_epoch_ = 1;
-  std::uint64_t pre_epoch_ = 1;
+  std::uint64_t epoch_ = 1;
   std::vector<std::uint32_t> by_age_;
 };
 
@@ -200,7 +186,12 @@ Pick FrFcfsScheduler::next_on(const ChannelView& v, Cycle from) {
     Cycle at = kNever;
     std::uint64_t seq = 0;
     void consider(std::uint32_t s, Cycle a, Need n, std::uint64_t q) {
-      if (a < at || (a == at && q < seq)) *this = {s, n, a, q};
+      // Without branches: on random traffic which candidate wins is unpredictable.
+      const bool better = (a < at) | ((a == at) & (q < seq));
+      slot = better ? s : slot;
+      need = better ? n : need;
+      at = better ? a : at;
+      seq = better ? q : seq;
     }
   };
   Best column, row;
@@ -212,28 +203,20 @@ Pick FrFcfsScheduler::next_on(const ChannelView& v, Cycle from) {
     if (cache_[b].stale) summarize(v, b);
     const BankCache& c = cache_[b];
     GroupBounds& g = groups_[c.group];
-    if (kColumns && (c.read_slot != kNoSlot || c.write_slot != kNoSlot)) {
-      if (g.column_epoch != column_epoch_) {
-        g.column_epoch = column_epoch_;
-        g.read = v.timing.group_column_ok(c.group, c.rank, false);
-        g.write = v.timing.group_column_ok(c.group, c.rank, true);
-      }
-      if (c.read_slot != kNoSlot)
-        column.consider(c.read_slot, std::max({c.column_ok, g.read, from}), Need::kColumn, c.read_seq);
-      if (c.write_slot != kNoSlot)
-        column.consider(c.write_slot, std::max({c.column_ok, g.write, from}), Need::kColumn, c.write_seq);
+    if (g.epoch != epoch_) {
+      g.epoch = epoch_;
+      g.read = v.timing.group_column_ok(c.group, c.rank, false);
+      g.write = v.timing.group_column_ok(c.group, c.rank, true);
+      g.act = v.timing.group_act_ok(c.group, c.rank);
+      g.pre = v.timing.rank_pre_ok(c.rank);
     }
-    if (kRows && c.row_slot != kNoSlot) {
-      if (c.row_need == Need::kAct && g.act_epoch != act_epoch_) {
-        g.act_epoch = act_epoch_;
-        g.act = v.timing.group_act_ok(c.group, c.rank);
-      } else if (c.row_need == Need::kPre && g.pre_epoch != pre_epoch_) {
-        g.pre_epoch = pre_epoch_;
-        g.pre = v.timing.rank_pre_ok(c.rank);
-      }
+    if (kColumns && c.read_slot != kNoSlot)
+      column.consider(c.read_slot, std::max({c.column_ok, g.read, from}), Need::kColumn, c.read_seq);
+    if (kColumns && c.write_slot != kNoSlot)
+      column.consider(c.write_slot, std::max({c.column_ok, g.write, from}), Need::kColumn, c.write_seq);
+    if (kRows && c.row_slot != kNoSlot)
       row.consider(c.row_slot, std::max({c.row_ok, c.row_need == Need::kAct ? g.act : g.pre, from}),
                    c.row_need, c.row_seq);
-    }
   });
   // At the same cycle a column command goes before a row command.
   Pick best;

@@ -30,6 +30,10 @@ class FrFcfsScheduler : public Scheduler {
         cache_(std::size_t{p.ranks} * banks_per_rank_),
         groups_(std::size_t{p.ranks} * p.bankgroups) {
     by_age_.reserve(cache_.size() * p.bank_queue_bursts);
+    for (std::uint32_t b = 0; b < cache_.size(); ++b) {
+      cache_[b].rank = b / banks_per_rank_;
+      cache_[b].group = b / banks_per_group_;
+    }
   }
 
   Pick pick(const ChannelView& v, Cycle t, CommandBus bus) override;
@@ -121,12 +125,12 @@ Pick FrFcfsScheduler::pick(const ChannelView& v, Cycle t, CommandBus bus) {
 
 // The oldest eligible burst of each kind in bank b; the same eligibility rules as classify().
 void FrFcfsScheduler::summarize(const ChannelView& v, std::uint32_t b) {
-  BankCache& c = cache_[b];
-  c = BankCache{};
+  BankCache& c = cache_[b];  // its rank and group are fixed; the rest is read only with a slot set
+  c.read_slot = kNoSlot;
+  c.write_slot = kNoSlot;
+  c.row_slot = kNoSlot;
   c.stale = false;
   const BankQueue& q = v.queues.bank(b);
-  c.rank = v.timing.rank_of(b);
-  c.group = b / banks_per_group_;
   if (q.queued == 0 || v.refresh.draining(c.rank)) return;
   const bool open = v.timing.open(b);
   const bool capped = q.hits_since_act >= hit_cap_;
@@ -134,11 +138,12 @@ void FrFcfsScheduler::summarize(const ChannelView& v, std::uint32_t b) {
   bool want_read = hits_ok && q.queued_hits > q.queued_hit_writes;
   bool want_write = hits_ok && q.queued_hit_writes > 0;
   bool want_row = q.queued > q.queued_hits && (!open || q.queued_hits == 0 || capped);
+  const std::uint32_t open_row = v.timing.open_row(b);
   for (std::uint32_t slot : q.slots) {
     if (!want_read && !want_write && !want_row) break;
     const QueuedBurst& s = v.queues.burst(slot);
     if (v.queues.blocked(s)) continue;
-    if (open && s.row == v.timing.open_row(b)) {
+    if (open && s.row == open_row) {
       if (s.is_write && want_write) {
         c.write_slot = slot;
         c.write_seq = s.seq;

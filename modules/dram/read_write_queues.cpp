@@ -60,8 +60,7 @@ void ReadWriteQueues::push(const PendingBurst& burst) {
   ++writes_;
 }
 
-ReadWriteQueues::Next ReadWriteQueues::next(const BankQueues& queues) const {
-  const auto any = [](const PendingBurst&) { return true; };
+ReadWriteQueues::Next ReadWriteQueues::next_otherwise(const BankQueues& queues) const {
   const auto free_write = [](const PendingBurst& w) { return !w.waits_for_read; };
   if (draining_) {
     if (const Next w = oldest(write_banks_, true, queues, free_write); w.found) return w;
@@ -70,7 +69,6 @@ ReadWriteQueues::Next ReadWriteQueues::next(const BankQueues& queues) const {
       return find(banks_[r.where.bank].writes, r.address) != nullptr;
     });
   }
-  if (reads_ > 0) return oldest(read_banks_, false, queues, any);
   return queues.reads() == 0 ? oldest(write_banks_, true, queues, free_write) : Next{};
 }
 

@@ -73,7 +73,12 @@ class ReadWriteQueues {
     std::uint32_t bank = 0;
     std::size_t index = 0;  // in that bank's reads or writes
   };
-  Next next(const BankQueues& queues) const;
+  Next next(const BankQueues& queues) const {
+    // Inline, the usual case: outside a drain with reads waiting, the oldest read that has room.
+    if (!draining_ && reads_ > 0)
+      return oldest(read_banks_, false, queues, [](const PendingBurst&) { return true; });
+    return next_otherwise(queues);
+  }
   const PendingBurst& at(const Next& n) const {
     return pool_[n.write ? banks_[n.bank].writes[n.index] : banks_[n.bank].reads[n.index]];
   }
@@ -115,6 +120,7 @@ class ReadWriteQueues {
     void clear(std::uint32_t b) { words[b >> 6] &= ~(std::uint64_t{1} << (b & 63)); }
   };
 
+  Next next_otherwise(const BankQueues& queues) const;  // next() during a drain or with no read waiting
   const PendingBurst* find(const Fifo& f, std::uint64_t address) const;
   // The oldest burst of `kind` (reads or writes) that `fits` among the banks in `banks` whose queue has room.
   template <typename Fits>

@@ -170,6 +170,12 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
                         "computes the next block (off: each alone, after its GEMM)"));
   k.push_back(bind_unsigned("sfu.epilogue_blocks", c.sfu.epilogue_blocks, "blocks",
                             "blocks of columns a GEMM with a fused GELU is cut into"));
+  k.push_back(bind_unsigned("sfu.softmax.lanes", c.sfu.softmax.lanes, "elements/cycle",
+                            "softmax unit: elements of a row each of its three passes takes per cycle (16 is an "
+                            "illustrative width, not STA's)"));
+  k.push_back(bind_unsigned("sfu.vector.lanes", c.sfu.vector.lanes, "elements/cycle",
+                            "GELU, residual and layernorm unit: elements per cycle in each pass (16 is an "
+                            "illustrative width)"));
   k.push_back(bind_unsigned("topk_unit.score_lanes", c.topk_unit.score_lanes, "lanes",
                             "approximate-score lanes (one 4-bit LUT product tree and sorter each)"));
   k.push_back(bind_unsigned("topk_unit.lut_per_lane", c.topk_unit.lut_per_lane, "", "4x4-bit LUT multipliers per lane"));

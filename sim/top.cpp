@@ -29,10 +29,12 @@ workloads::EngineShape engine_shape(const SimConfig& cfg, const engine::Params& 
   s.tilings = workloads::TilingPolicy::parse(e.pe_array_mapper, "pe_array.mapper");
   // The whole shared memory, as one engine alone would see it.
   const double accel_hz = cfg.accel.clock_mhz * 1e6;
-  s.memory = {cfg.memory_sustained_bytes_per_s() / accel_hz,
-              static_cast<Cycle>(std::ceil(cfg.memory_read_latency_ns() * 1e-9 * accel_hz)),
-              static_cast<Cycle>(std::ceil(cfg.memory_write_latency_ns() * 1e-9 * accel_hz)),
-              cfg.memory.model == "dram" ? cfg.dram.burst_bytes() : 1};
+  s.memory = {};
+  s.memory.bytes_per_cycle = cfg.memory_sustained_bytes_per_s() / accel_hz;
+  s.memory.latency_cycles = static_cast<Cycle>(std::ceil(cfg.memory_read_latency_ns() * 1e-9 * accel_hz));
+  s.memory.write_latency_cycles =
+      static_cast<Cycle>(std::ceil(cfg.memory_write_latency_ns() * 1e-9 * accel_hz));
+  s.memory.burst_bytes = cfg.memory.model == "dram" ? cfg.dram.burst_bytes() : 1;
   if (cfg.memory.model == "dram") {
     const dram::Params& d = cfg.dram;
     s.memory.channels = d.channels;

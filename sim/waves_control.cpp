@@ -160,6 +160,7 @@ void WaveSession::attach(Top& top, bool scheduler) {
       scheduler_.engines.push_back(w);
     }
     e->pe_array.attach_waves(r);
+    e->hp_datapath.attach_waves(r);
     e->sfu.attach_waves(r);
     e->act_buffer.attach_waves(r);
     e->weight_buffer.attach_waves(r);

@@ -60,7 +60,12 @@ struct EngineShape {
   hp::HpDatapathParams hp_datapath;
   // The PE array's mapper: how it picks a tiling, and the memory as its cost model sees it.
   TilingPolicy tilings;
-  MemoryModel memory{256, 30, 0};
+  MemoryModel memory = [] {
+    MemoryModel m;
+    m.bytes_per_cycle = 256;
+    m.latency_cycles = 30;
+    return m;
+  }();
 };
 
 struct GemmTask {

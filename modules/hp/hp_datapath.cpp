@@ -46,6 +46,31 @@ HpDatapath::HpDatapath(const sc_module_name& name, const HpDatapathParams& param
       "cycles", "per row engine: cycles its reads waited for a bank port");
 }
 
+void HpDatapath::attach_waves(waves::Recorder& r) {
+  const std::string n = name();
+  nonzeros_wave_ = r.integer(n + ".nonzeros", 16,
+                             "weight non-zeros (activation reads) of the round being fetched; 0 between rounds");
+  conflict_wave_ = r.integer(n + ".bank_conflict", 1,
+                             "1 in a round's cycles beyond its first: its reads met in an activation bank");
+  nonzeros_wave_.set(0, 0);
+  conflict_wave_.set(0, 0);
+}
+
+// Rounds run back to back from first_fetch (hp_datapath_engine.h); each is one value of `nonzeros` for its
+// cycles, of which all but the first are conflict cycles.
+void HpDatapath::trace_rounds(const TileResult& r) const {
+  if (r.rounds == 0 || (!nonzeros_wave_ && !conflict_wave_)) return;
+  Cycle t = r.first_fetch;
+  for (std::size_t i = 0; i < r.round_cycles.size(); ++i) {
+    nonzeros_wave_.set(clock_.fs_at(t), r.round_reads[i]);
+    conflict_wave_.set(clock_.fs_at(t), 0);
+    if (r.round_cycles[i] > 1) conflict_wave_.set(clock_.fs_at(t + 1), 1);
+    t += r.round_cycles[i];
+  }
+  nonzeros_wave_.set(clock_.fs_at(t), 0);
+  conflict_wave_.set(clock_.fs_at(t), 0);
+}
+
 void HpDatapath::enqueue(HpTileCommand cmd) {
   commands_.push_back(cmd);
   command_event_.notify(SC_ZERO_TIME);
@@ -76,6 +101,7 @@ void HpDatapath::compute_thread() {
     decoded_bytes_ += cmd.weight_bytes;
     const auto* act = reinterpret_cast<const std::int8_t*>(act_.data(cmd.act_half)) + cmd.act_offset;
     const TileResult r = engine_.run_tile(ready, rows, act, cmd.tokens);
+    trace_rounds(r);
     if (compute_values_) std::memcpy(out_.data(cmd.out_half), r.outputs.data(), r.outputs.size() * 4);
 
     // Operands are read by the end of the last fetch (an empty tile reads none: free them at the start).

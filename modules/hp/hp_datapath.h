@@ -13,6 +13,7 @@
 #include "modules/buffer/buffer.h"
 #include "modules/common/clock.h"
 #include "modules/common/stats.h"
+#include "modules/common/waves.h"
 #include "modules/hp/hp_datapath_engine.h"
 #include "modules/hp/hp_tile_command.h"
 
@@ -29,12 +30,16 @@ class HpDatapath : public sc_core::sc_module, public StatsProvider {
   Cycle last_done() const { return last_done_; }
   const StatsGroup& stats() const override { return stats_; }
   const HpDatapathEngine& engine() const { return engine_; }
+  // Waveforms: `nonzeros`, the weight non-zeros (activation reads) of the round being fetched, and
+  // `bank_conflict`, 1 in a round's cycles beyond its first (its reads met in an activation bank).
+  void attach_waves(waves::Recorder& recorder);
   std::uint64_t peak_macs_per_cycle(std::uint32_t tokens) const {
     return std::uint64_t{tokens} * params_.round_lanes();
   }
 
  private:
   void compute_thread();
+  void trace_rounds(const TileResult& r) const;
 
   HpDatapathParams params_;
   const ClockDomain& clock_;
@@ -48,6 +53,7 @@ class HpDatapath : public sc_core::sc_module, public StatsProvider {
   Cycle last_start_ = 0;
   bool compute_values_ = true;
   std::uint64_t decoded_bytes_ = 0;
+  waves::Signal nonzeros_wave_, conflict_wave_;
   StatsGroup stats_;
 };
 

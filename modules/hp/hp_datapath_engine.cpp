@@ -285,12 +285,13 @@ TileResult HpDatapathEngine::run_tile(Cycle start, const SparseRows& w, const st
   };
   Cycle t = std::max(walk_ready, walk_free_);
   for (;;) {
-    std::uint32_t in_round = 0;
+    std::uint32_t in_round = 0, reads = 0;
     for (std::uint32_t e = 0; e < engines; ++e) {
       Cursor& c = cursor[e];
       if (c.row >= n_rows || (c.pos == c.seg_end && !next_segment(c))) continue;
       const std::uint64_t end = std::min<std::uint64_t>(c.seg_end, c.pos + lanes);
       map_->banks(w.columns.data() + c.pos, end - c.pos, round_banks_.data() + std::size_t{e} * lanes);
+      reads += static_cast<std::uint32_t>(end - c.pos);
       c.pos = end;
       ++in_round;
     }
@@ -304,6 +305,7 @@ TileResult HpDatapathEngine::run_tile(Cycle start, const SparseRows& w, const st
     r.idle_engine_rounds += engines - in_round;
     r.conflict_cycles += cycles - 1;
     r.round_cycles.push_back(cycles);
+    r.round_reads.push_back(reads);
   }
   r.reads = w.nnz();
   r.macs = r.reads * tokens;
@@ -351,6 +353,7 @@ TileResult HpDatapathEngine::run_tile_step(Cycle start, const SparseRows& w, con
   for (std::uint32_t e = 0; e < engines; ++e)
     eng.emplace_back(SegmentWalker(w, p_.bank.block_cols, lanes, e, engines), lanes, tokens);
   Cycle round_start = 0;
+  std::uint32_t round_reads = 0;  // reads granted in the round being served
   std::deque<InFlightWave> pipe;
 
   for (Cycle now = start;; ++now) {
@@ -424,6 +427,7 @@ TileResult HpDatapathEngine::run_tile_step(Cycle start, const SparseRows& w, con
         std::copy(col, col + tokens, g.words.begin() + static_cast<std::ptrdiff_t>(l) * tokens);
         g.weights[l] = w.values[j];
         r.reads += 1;
+        round_reads += 1;
       }
       if (!arbiter_.busy()) {
         for (Engine& g : eng) {
@@ -439,6 +443,8 @@ TileResult HpDatapathEngine::run_tile_step(Cycle start, const SparseRows& w, con
         }
         const auto cycles = static_cast<std::uint32_t>(now - round_start + 1);
         r.round_cycles.push_back(cycles);
+        r.round_reads.push_back(round_reads);
+        round_reads = 0;
         r.conflict_cycles += cycles - 1;
         r.fetch_cycles += cycles;
         r.last_fetch = now;

@@ -100,6 +100,7 @@ struct TileResult {
   std::uint64_t reads = 0;  // activation words read = weight entries
   std::uint64_t macs = 0;   // reads x Rt
   std::vector<std::uint32_t> round_cycles;  // per round, in order
+  std::vector<std::uint32_t> round_reads;   // per round: the non-zeros (activation reads) it fetched
   std::uint32_t tokens = 0;                 // Rt
   std::uint32_t rows = 0;                   // N
   std::vector<std::int32_t> outputs;        // Rt x N, token-major: outputs[t * N + n]
@@ -108,7 +109,8 @@ struct TileResult {
     return first_fetch == o.first_fetch && last_fetch == o.last_fetch && done == o.done &&
            fetch_cycles == o.fetch_cycles && conflict_cycles == o.conflict_cycles && segments == o.segments &&
            waves == o.waves && rounds == o.rounds && idle_engine_rounds == o.idle_engine_rounds &&
-           reads == o.reads && macs == o.macs && round_cycles == o.round_cycles && tokens == o.tokens &&
+           reads == o.reads && macs == o.macs && round_cycles == o.round_cycles && round_reads == o.round_reads &&
+           tokens == o.tokens &&
            rows == o.rows && outputs == o.outputs;
   }
 };

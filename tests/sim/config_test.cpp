@@ -112,6 +112,8 @@ TEST(Config, SetErrorsNameTheKey) {
   EXPECT_EQ(error_of("", {"sim.workload=bert"}), "--set sim.workload: expected trace, model or gemm, got 'bert'");
   // A nested engine's field is its own key, and its error names that key.
   EXPECT_EQ(error_of("", {"topk_unit.softmax.lanes=0"}), "config: topk_unit.softmax.lanes: must be at least 1, got 0");
+  EXPECT_EQ(error_of("", {"sfu.softmax.lanes=0"}), "config: sfu.softmax.lanes: must be at least 1, got 0");
+  EXPECT_EQ(error_of("", {"sfu.vector.lanes=70000"}), "config: sfu.vector.lanes: must be at most 65536, got 70000");
   EXPECT_EQ(error_of("", {"pe_array.multiply_latency=2"}),
             "--set pe_array.multiply_latency was renamed pe_array.multiply_latency_cycles");
   EXPECT_EQ(error_of("", {"sparsity.pruned_fraction=1.5", "sim.workload=gemm", "gemm.sparsity=hp"}),

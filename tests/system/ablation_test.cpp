@@ -58,4 +58,15 @@ TEST_F(AblationTest, EachSwitchOffIsNoFasterOnAGemm) {
   no_faster(gemm, "", " --set pe_array.overlap_drain=false");
 }
 
+// The SFU's widths (README: the table under the ablation): a wider softmax and vector unit is never slower,
+// computes the same values, and costs area.
+TEST_F(AblationTest, AWiderSfuIsNoSlowerAndCostsArea) {
+  const std::string model = "--model tinybert-4 --seq-len 128 --check";
+  const Figures narrow = run(model, "narrow");
+  const double narrow_area = stats("narrow")["summary"]["area_mm2"].get<double>();
+  const Figures wide = run(model + " --set sfu.softmax.lanes=64 --set sfu.vector.lanes=64", "wide");
+  EXPECT_LT(wide.cycles, narrow.cycles);
+  EXPECT_GT(stats("wide")["summary"]["area_mm2"].get<double>(), narrow_area);
+}
+
 }  // namespace

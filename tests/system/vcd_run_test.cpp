@@ -134,6 +134,40 @@ TEST_F(Vcd, ThePeArrayStateAddsUpToItsCountersWithOneOrTwoAccumulatorSets) {
     }
 }
 
+// The HP datapath's rounds: `nonzeros` is non-zero exactly in fetch cycles, and `bank_conflict` is 1 in
+// exactly the conflict cycles the stats count. Unstructured weights make reads meet in banks; HP's keep them
+// apart (no conflict cycle at all).
+TEST_F(Vcd, TheHpDatapathsNonZerosAndConflictsAddUpToItsCounters) {
+  for (const std::string sparsity : {"unstructured", "hp"}) {
+    const fs::path vcd = dir_ / "hp.vcd";
+    const Result r = tacsim("run -q --workload gemm --set gemm.m=64 --set gemm.n=128 --set gemm.k=256 "
+                            "--set gemm.sparsity=" + sparsity + " --vcd-signals accel.engine0.hp_datapath --out " +
+                            (dir_ / "out").string() + " --vcd " + vcd.string());
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto hp = stats("out")["modules"]["accel.engine0.hp_datapath"];
+    const VcdFile f = read_vcd(vcd.string());
+    const VcdVariable& nz = f.at("accel.engine0.hp_datapath.nonzeros");
+    const VcdVariable& conflict = f.at("accel.engine0.hp_datapath.bank_conflict");
+    ASSERT_EQ(nz.changes.back().value, "0") << sparsity;
+    std::uint64_t fetch = 0, most = 0;
+    for (std::size_t i = 0; i + 1 < nz.changes.size(); ++i) {
+      const std::uint64_t v = VcdVariable::number(nz.changes[i].value);
+      if (v > 0) fetch += (nz.changes[i + 1].time - nz.changes[i].time) / 1000;
+      most = std::max(most, v);
+    }
+    EXPECT_EQ(fetch, u(hp["fetch_cycles"])) << sparsity;
+    EXPECT_LE(most, 16u * 8) << sparsity;  // row engines x lanes
+    std::uint64_t conflicts = 0;
+    for (const auto& [from, to] : stretches(conflict, "1", 1000, conflict.changes.back().time)) conflicts += to - from;
+    EXPECT_EQ(conflicts, u(hp["bank_conflict_cycles"])) << sparsity;
+    if (sparsity == "unstructured") {
+      EXPECT_GT(conflicts, 0u);
+    } else {
+      EXPECT_EQ(conflicts, 0u);
+    }
+  }
+}
+
 TEST_F(Vcd, OneReadToAnIdleBankActivatesThenReadsTrcdLater) {
   // One read at cycle 0: its BEGIN_REQ enters the controller at cycle 1 (dram.h), its burst moves from the
   // front end into its bank's queue in that cycle and is schedulable from the next (dram_engine.cpp): the

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <numeric>
+#include <random>
 #include <vector>
 
 #include "modules/common/backing_store.h"
@@ -24,6 +25,57 @@ TEST(BackingStore, UnwrittenBytesReadZeroAndWritesSpanPages) {
   for (int i = 32; i < 64; ++i) EXPECT_EQ(around[i], in[i - 32]) << i;
   s.read(0, out.data(), 100);  // a block never touched
   for (int i = 0; i < 100; ++i) EXPECT_EQ(out[i], 0) << i;
+}
+
+// Scattered 64-byte writes cost their own size, not a 4 KiB page each; the ninth line of a page makes it whole.
+TEST(BackingStore, ScatteredLinesCostTheirSize) {
+  BackingStore s(std::uint64_t(1) << 33);
+  std::vector<std::uint8_t> line(64);
+  std::iota(line.begin(), line.end(), std::uint8_t(7));
+  for (std::uint64_t i = 0; i < 1000; ++i) s.write(i * 8 * 1024 * 1024 + 128, line.data(), line.size());
+  EXPECT_EQ(s.pages(), 1000u);
+  EXPECT_EQ(s.bytes_held(), 1000u * 64);
+  BackingStore t(1 << 20);
+  for (std::uint64_t l = 0; l < 8; ++l) t.write(l * 2 * 64, line.data(), line.size());
+  EXPECT_EQ(t.bytes_held(), 8u * 64);
+  t.write(17 * 64 + 3, line.data(), 1);  // a ninth line
+  EXPECT_EQ(t.bytes_held(), 4096u);
+  std::vector<std::uint8_t> out(64);
+  for (std::uint64_t l = 0; l < 8; ++l) {
+    t.read(l * 2 * 64, out.data(), out.size());
+    EXPECT_EQ(out, line) << l;
+  }
+}
+
+// Random writes and reads of any length and alignment, against a plain array.
+TEST(BackingStore, RandomAccessesMatchAPlainArray) {
+  constexpr std::uint64_t kBytes = 64 * 1024;
+  std::mt19937_64 rng(11);
+  for (int round = 0; round < 20; ++round) {
+    BackingStore s(kBytes);
+    std::vector<std::uint8_t> ref(kBytes, 0);
+    // Mostly short accesses, so that pages stay sparse for a while; sometimes long ones across pages.
+    const std::uint64_t max_len = round % 2 == 0 ? 130 : 9000;
+    for (int i = 0; i < 400; ++i) {
+      const std::uint64_t len = 1 + rng() % max_len;
+      const std::uint64_t at = rng() % (kBytes - len + 1);
+      if (rng() % 2 == 0) {
+        std::vector<std::uint8_t> in(len);
+        for (auto& b : in) b = static_cast<std::uint8_t>(rng());
+        s.write(at, in.data(), len);
+        std::copy(in.begin(), in.end(), ref.begin() + static_cast<std::ptrdiff_t>(at));
+      } else {
+        std::vector<std::uint8_t> out(len, 0xa5);
+        s.read(at, out.data(), len);
+        ASSERT_TRUE(std::equal(out.begin(), out.end(), ref.begin() + static_cast<std::ptrdiff_t>(at)))
+            << "round " << round << " access " << i << " at " << at << " len " << len;
+      }
+    }
+    std::vector<std::uint8_t> all(kBytes);
+    s.read(0, all.data(), kBytes);
+    EXPECT_EQ(all, ref) << "round " << round;
+    EXPECT_LE(s.bytes_held(), s.pages() * 4096);
+  }
 }
 
 TEST(BackingStore, ATimingOnlyStoreKeepsNothing) {

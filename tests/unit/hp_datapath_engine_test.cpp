@@ -218,6 +218,8 @@ TEST_P(HandTile, TimingCountersAndValues) {
   const TileResult r = run(e, 10, w, act, 2);
   EXPECT_EQ(r.first_fetch, 12u);  // start 10 + decode 2
   EXPECT_EQ(r.round_cycles, (std::vector<std::uint32_t>{1, 1, 1, 2}));  // waves at 12, 13, 14, 15..16
+  // Row 0: column 0 in block 0, then 4, 5 | 6 in block 1 (2 lanes); row 1: 0 and 2, both in bank 0.
+  EXPECT_EQ(r.round_reads, (std::vector<std::uint32_t>{1, 2, 1, 2}));
   EXPECT_EQ(r.last_fetch, 16u);      // 12 + (1 + 1 + 1 + 2) - 1
   EXPECT_EQ(r.fetch_cycles, 5u);
   EXPECT_EQ(r.conflict_cycles, 1u);  // the 2-cycle wave of row 1
@@ -609,6 +611,7 @@ TEST(HpDatapathEngine, FastPathMatchesStepModel) {
       ASSERT_EQ(rf.last_fetch, rs.last_fetch) << where;
       ASSERT_EQ(rf.done, rs.done) << where;
       ASSERT_EQ(rf.round_cycles, rs.round_cycles) << where;
+      ASSERT_EQ(rf.round_reads, rs.round_reads) << where;
       ASSERT_EQ(rf, rs) << where;
       ASSERT_EQ(fast.counters(), step.counters()) << where;
       ASSERT_EQ(fast.arbiter().counters(), step.arbiter().counters()) << where;

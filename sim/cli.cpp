@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include <boost/program_options.hpp>
 #include <fmt/format.h>
+#include <boost/program_options.hpp>
 
 #include "modules/common/error.h"
 #include "modules/common/text.h"
@@ -45,14 +45,13 @@ const char* kUsage =
 
 po::options_description common_options(const std::string& title, const std::string& set_example) {
   po::options_description d(title);
-  d.add_options()("help,h", "print this help")(
-      "config,c", po::value<std::string>()->value_name("FILE"),
-      "INI configuration file ([section] then key = value lines)")(
+  d.add_options()("help,h", "print this help")("config,c", po::value<std::string>()->value_name("FILE"),
+                                               "INI configuration file ([section] then key = value lines)")(
       "set,s", po::value<std::vector<std::string>>()->composing()->value_name("KEY=VALUE"),
-      ("override one config key, e.g. --set " + set_example + " (repeatable; applied after --config)").c_str())(
-      "out,o", po::value<std::string>()->default_value("results/latest")->value_name("DIR"),
-      "folder for stats.json and config.ini")("seed", po::value<std::string>()->value_name("N"),
-                                               "shorthand for --set sim.seed=N")(
+      ("override one config key, e.g. --set " + set_example + " (repeatable; applied after --config)")
+          .c_str())("out,o", po::value<std::string>()->default_value("results/latest")->value_name("DIR"),
+                    "folder for stats.json and config.ini")("seed", po::value<std::string>()->value_name("N"),
+                                                            "shorthand for --set sim.seed=N")(
       "quiet,q", "print nothing on success");
   return d;
 }
@@ -61,7 +60,8 @@ po::options_description common_options(const std::string& title, const std::stri
 
 po::options_description run_options() {
   auto d = common_options("tacsim run options", "pe_array.rows=64");
-  d.add_options()("workload,w", po::value<std::string>()->value_name("NAME"), "shorthand for --set sim.workload=NAME")(
+  d.add_options()("workload,w", po::value<std::string>()->value_name("NAME"),
+                  "shorthand for --set sim.workload=NAME")(
       "model,m", po::value<std::string>()->value_name("NAME"),
       "the Transformer model: --set model.name=NAME, and without --trace, --set sim.workload=model (its own "
       "sequences, --seq-len)")(
@@ -70,18 +70,21 @@ po::options_description run_options() {
       "batch", po::value<std::string>()->value_name("N"),
       "each of them N times: --set sim.workload=model --set model.batch=N")(
       "trace", po::value<std::string>()->value_name("FILE"),
-      "requests from a trace (traces/README.md; sst2-dev and azure-conv are bundled): --set sim.workload=trace "
-      "--set trace.file=FILE")(
-      "policy", po::value<std::string>()->value_name("P"),
-      "shorthand for --set scheduler.policy=P (fcfs, padded, length-aware)")(
+      "requests from a trace (traces/README.md; sst2-dev and azure-conv are bundled): --set "
+      "sim.workload=trace "
+      "--set trace.file=FILE")("policy", po::value<std::string>()->value_name("P"),
+                               "shorthand for --set scheduler.policy=P (fcfs, padded, length-aware)")(
       "engines", po::value<std::string>()->value_name("E"), "shorthand for --set accel.engines=E")(
       "check", "compute values and compare them with the C++ reference: --set sim.check=true")(
       "find-max-rate",
-      "search the highest Poisson arrival rate of the trace's requests whose p99 latency meets --slo-p99 (one run "
-      "per probe, each in its own process)")(
-      "slo-p99", po::value<std::string>()->value_name("T"), "--find-max-rate: the p99 latency to meet, e.g. 5ms, 800us")(
-      "rate-lo", po::value<std::string>()->value_name("R"), "--find-max-rate: the lowest rate tried, requests/s")(
-      "rate-hi", po::value<std::string>()->value_name("R"), "--find-max-rate: the highest rate tried, requests/s")(
+      "search the highest Poisson arrival rate of the trace's requests whose p99 latency meets --slo-p99 "
+      "(one run "
+      "per probe, each in its own process)")("slo-p99", po::value<std::string>()->value_name("T"),
+                                             "--find-max-rate: the p99 latency to meet, e.g. 5ms, 800us")(
+      "rate-lo", po::value<std::string>()->value_name("R"),
+      "--find-max-rate: the lowest rate tried, requests/s")(
+      "rate-hi", po::value<std::string>()->value_name("R"),
+      "--find-max-rate: the highest rate tried, requests/s")(
       "rate-tol", po::value<std::string>()->value_name("F"),
       "--find-max-rate: stop when hi / lo - 1 is below this (default 0.02)");
   return d;
@@ -91,9 +94,12 @@ namespace {
 
 // memtest's own flags are shorthands for memtest.* config keys, so config.ini records them.
 const std::vector<std::pair<std::string, std::string>> kMemtestFlags = {
-    {"pattern", "memtest.pattern"}, {"bytes", "memtest.bytes"},
-    {"read-ratio", "memtest.read_ratio"}, {"request-bytes", "memtest.request_bytes"},
-    {"stride", "memtest.stride_bytes"}, {"trace", "memtest.trace"},
+    {"pattern", "memtest.pattern"},
+    {"bytes", "memtest.bytes"},
+    {"read-ratio", "memtest.read_ratio"},
+    {"request-bytes", "memtest.request_bytes"},
+    {"stride", "memtest.stride_bytes"},
+    {"trace", "memtest.trace"},
     {"preset", "dram.preset"}};
 
 po::options_description memtest_options() {
@@ -167,8 +173,10 @@ RunOptions run_options_from(const po::variables_map& vm) {
   for (const char* flag : {"seq-len", "batch"})
     if (vm.count(flag)) {
       if (vm.count("trace"))
-        throw InputError(fmt::format("--{}: a trace's requests have their own lengths (drop --trace to run the "
-                                     "model's own sequences)", flag));
+        throw InputError(
+            fmt::format("--{}: a trace's requests have their own lengths (drop --trace to run the "
+                        "model's own sequences)",
+                        flag));
       shorthand.push_back("sim.workload=model");
     }
   if (vm.count("seq-len")) shorthand.push_back("model.seq_lens=" + vm["seq-len"].as<std::string>());
@@ -189,7 +197,8 @@ int run_main(const std::vector<std::string>& args) {
   po::store(po::command_line_parser(args).options(desc).run(), vm);
   po::notify(vm);
   if (vm.count("help")) {
-    std::cout << "usage: tacsim run [options]\n\n" << desc << "\nconfig keys (default, meaning, unit):\n"
+    std::cout << "usage: tacsim run [options]\n\n"
+              << desc << "\nconfig keys (default, meaning, unit):\n"
               << describe_keys(HelpFor::kRun);
     return 0;
   }
@@ -202,13 +211,15 @@ int run_main(const std::vector<std::string>& args) {
     if (vm.count(flag) && !search) throw InputError(fmt::format("--{} applies to --find-max-rate", flag));
   if (search) {
     CapacitySearch s;
-    if (!vm.count("slo-p99")) throw InputError("--find-max-rate: give the latency to meet, e.g. --slo-p99 5ms");
+    if (!vm.count("slo-p99"))
+      throw InputError("--find-max-rate: give the latency to meet, e.g. --slo-p99 5ms");
     const double slo_ns = parse_duration_ns(vm["slo-p99"].as<std::string>(), "--slo-p99");
     if (slo_ns >= 1e18) throw InputError("--slo-p99: at most 1e18 ns");
     s.slo_p99_ns = static_cast<std::uint64_t>(std::llround(slo_ns));  // 0 is refused by validate()
     if (vm.count("rate-lo")) s.rate_lo = text::parse_double(vm["rate-lo"].as<std::string>(), "--rate-lo");
     if (vm.count("rate-hi")) s.rate_hi = text::parse_double(vm["rate-hi"].as<std::string>(), "--rate-hi");
-    if (vm.count("rate-tol")) s.tolerance = text::parse_double(vm["rate-tol"].as<std::string>(), "--rate-tol");
+    if (vm.count("rate-tol"))
+      s.tolerance = text::parse_double(vm["rate-tol"].as<std::string>(), "--rate-tol");
     return find_max_rate(o, s);
   }
   return run_command(o);
@@ -221,8 +232,9 @@ int memtest_main(const std::vector<std::string>& args) {
   po::store(po::command_line_parser(args).options(desc).run(), vm);
   po::notify(vm);
   if (vm.count("help")) {
-    std::cout << "usage: tacsim memtest [options]\n\n" << desc
-              << "\nconfig keys (default, meaning, unit):\n" << describe_keys(HelpFor::kMemtest);
+    std::cout << "usage: tacsim memtest [options]\n\n"
+              << desc << "\nconfig keys (default, meaning, unit):\n"
+              << describe_keys(HelpFor::kMemtest);
     return 0;
   }
   RunOptions o = common_run_options(vm);
@@ -243,7 +255,8 @@ int cli_main(int argc, char** argv) {
     }
     const std::string cmd = args.front();
     if (cmd == "--help" || cmd == "-h" || cmd == "help") {
-      std::cout << kUsage << "\n" << run_options() << "\nconfig keys (default, meaning, unit):\n"
+      std::cout << kUsage << "\n"
+                << run_options() << "\nconfig keys (default, meaning, unit):\n"
                 << describe_keys(HelpFor::kRun);
       return 0;
     }

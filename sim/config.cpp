@@ -12,8 +12,8 @@
 #include "modules/common/error.h"
 #include "modules/common/text.h"
 #include "sim/config_keys.h"
-#include "traces/request_trace.h"
 #include "sim/energy_report.h"
+#include "traces/request_trace.h"
 #include "workloads/model.h"
 #include "workloads/model_mapping.h"
 
@@ -50,7 +50,8 @@ engine::Params SimConfig::base_engine() const {
 
 std::string ModelRunParams::validate() const {
   if (batch == 0) return "batch: must be at least 1, got 0";
-  if (topk > (1u << 16)) return fmt::format("topk: must be at most 65536 (the top-k unit's sorters), got {}", topk);
+  if (topk > (1u << 16))
+    return fmt::format("topk: must be at most 65536 (the top-k unit's sorters), got {}", topk);
   return "";
 }
 
@@ -59,15 +60,16 @@ std::vector<std::uint32_t> ModelRunParams::lengths() const {
   for (const std::string& item : text::split_list(seq_lens, ',', "config: model.seq_lens")) {
     const auto v = text::to_unsigned(item, 1u << 20);
     if (!v || *v == 0)
-      throw InputError(fmt::format("config: model.seq_lens: expected positive lengths separated by commas, got '{}'",
-                                   seq_lens));
+      throw InputError(fmt::format(
+          "config: model.seq_lens: expected positive lengths separated by commas, got '{}'", seq_lens));
     for (std::uint32_t b = 0; b < batch; ++b) out.push_back(static_cast<std::uint32_t>(*v));
   }
   return out;
 }
 
 std::string MemoryParams::validate() const {
-  if (model != "dram" && model != "fixed") return fmt::format("model: must be dram or fixed, got '{}'", model);
+  if (model != "dram" && model != "fixed")
+    return fmt::format("model: must be dram or fixed, got '{}'", model);
   return "";
 }
 
@@ -80,7 +82,9 @@ std::string AccelParams::validate() const {
   return "";
 }
 
-std::string traces_dir() { return data_dir("TACSIM_TRACES_DIR", "traces", TACSIM_SOURCE_TRACES_DIR); }
+std::string traces_dir() {
+  return data_dir("TACSIM_TRACES_DIR", "traces", TACSIM_SOURCE_TRACES_DIR);
+}
 
 std::string trace_path(const std::string& file) {
   // A bundled trace by name ("sst2-dev"), else a path.
@@ -95,7 +99,9 @@ std::string dram_presets_dir() {
   return data_dir("TACSIM_DRAM_PRESETS_DIR", "dram-presets", TACSIM_SOURCE_PRESETS_DIR);
 }
 
-std::string models_dir() { return data_dir("TACSIM_MODELS_DIR", "models", TACSIM_SOURCE_MODELS_DIR); }
+std::string models_dir() {
+  return data_dir("TACSIM_MODELS_DIR", "models", TACSIM_SOURCE_MODELS_DIR);
+}
 
 namespace {
 
@@ -122,7 +128,8 @@ std::optional<std::pair<std::uint32_t, std::string>> split_engine_key(const std:
   return std::make_pair(static_cast<std::uint32_t>(*i), key.substr(dot + 1));
 }
 
-void apply(std::vector<ConfigKey>& keys, const std::string& key, const std::string& value, const std::string& where);
+void apply(std::vector<ConfigKey>& keys, const std::string& key, const std::string& value,
+           const std::string& where);
 
 // engine<i>.<rest> = value: checked now (the key and the value's form), applied when the engines resolve.
 void apply_engine_key(SimConfig& cfg, std::uint32_t engine, const std::string& rest, const std::string& value,
@@ -133,18 +140,22 @@ void apply_engine_key(SimConfig& cfg, std::uint32_t engine, const std::string& r
   } else {
     SimConfig scratch;
     auto keys = config_keys(scratch);
-    const bool known = std::any_of(keys.begin(), keys.end(), [&](const ConfigKey& k) { return k.key == rest; });
+    const bool known =
+        std::any_of(keys.begin(), keys.end(), [&](const ConfigKey& k) { return k.key == rest; });
     if (known && !is_engine_key(rest))
-      throw InputError(fmt::format("{}{}{}: only an engine's units can differ between engines ({}.*, or "
-                                   "{}stage); {} applies to every engine",
-                                   where, prefix, rest, text::join(engine_sections(), ".*, "), prefix, rest));
+      throw InputError(
+          fmt::format("{}{}{}: only an engine's units can differ between engines ({}.*, or "
+                      "{}stage); {} applies to every engine",
+                      where, prefix, rest, text::join(engine_sections(), ".*, "), prefix, rest));
     if (!known) {
       std::vector<std::string> names = {prefix + "stage"};
       for (const auto& k : keys)
         if (is_engine_key(k.key)) names.push_back(prefix + k.key);
       if (const auto near = text::closest(prefix + rest, names))
-        throw InputError(fmt::format("{}unknown config key '{}{}' (did you mean {}?)", where, prefix, rest, *near));
-      throw InputError(fmt::format("{}unknown config key '{}{}' (tacsim run --help lists them)", where, prefix, rest));
+        throw InputError(
+            fmt::format("{}unknown config key '{}{}' (did you mean {}?)", where, prefix, rest, *near));
+      throw InputError(
+          fmt::format("{}unknown config key '{}{}' (tacsim run --help lists them)", where, prefix, rest));
     }
     apply(keys, rest, value, where + prefix);  // the value's form, named engine<i>.<key>
   }
@@ -152,7 +163,8 @@ void apply_engine_key(SimConfig& cfg, std::uint32_t engine, const std::string& r
 }
 
 // Applies one value; errors name `where` ("file:line: " or "--set ") and the key.
-void apply(std::vector<ConfigKey>& keys, const std::string& key, const std::string& value, const std::string& where) {
+void apply(std::vector<ConfigKey>& keys, const std::string& key, const std::string& value,
+           const std::string& where) {
   for (auto& k : keys)
     if (k.key == key) {
       k.parse(value, where);
@@ -177,7 +189,7 @@ void apply_any(SimConfig& cfg, std::vector<ConfigKey>& keys, const std::string& 
 void apply_ini(SimConfig& cfg, std::vector<ConfigKey>& keys, const std::string& path) {
   text::KeyValueSyntax syntax;
   syntax.sections = true;
-  syntax.comments = "#;";  // a '#' or ';' starts a comment anywhere on the line; no value needs either
+  syntax.comments = "#;";      // a '#' or ';' starts a comment anywhere on the line; no value needs either
   syntax.empty_values = true;  // `masks =`: an empty path
   for (const auto& line : text::read_key_values(path, syntax, "config file")) {
     const std::string where = fmt::format("{}:{}: ", path, line.line);
@@ -214,8 +226,9 @@ void resolve_engines(SimConfig& cfg) {
   if (n == 0 || n > kMaxEngines) check("accel", cfg.accel.validate());
   for (const EngineOverride& o : cfg.engine_overrides)
     if (o.engine >= n)
-      throw InputError(fmt::format("{}engine{}.{}: there is no engine {}: accel.engines = {} (engines 0 to {})",
-                                   o.where, o.engine, o.key, o.engine, n, n - 1));
+      throw InputError(
+          fmt::format("{}engine{}.{}: there is no engine {}: accel.engines = {} (engines 0 to {})", o.where,
+                      o.engine, o.key, o.engine, n, n - 1));
   cfg.engines.assign(n, cfg.base_engine());
   cfg.engine_stages.assign(n, "all");
   for (std::uint32_t i = 0; i < n; ++i) {
@@ -247,12 +260,12 @@ void derive(SimConfig& cfg) {
   if (cfg.model.topk > 0) cfg.topk_unit.top_k = cfg.model.topk;
   cfg.memtest.seed = cfg.sim.seed;
   // The policy a run of this kind takes unless one is named (scheduler_params.h).
-  if (cfg.scheduler.policy == "auto") cfg.scheduler.policy = cfg.sim.workload == "trace" ? "length-aware" : "fcfs";
+  if (cfg.scheduler.policy == "auto")
+    cfg.scheduler.policy = cfg.sim.workload == "trace" ? "length-aware" : "fcfs";
   // A model with a fixed length (ViT) runs at that length unless one is given; others at 128.
   if (cfg.model.seq_lens.empty() && cfg.sim.workload != "trace") {
-    const auto fixed = cfg.sim.workload == "model"
-                           ? workloads::load_model(cfg.model.name, models_dir()).fixed_seq_len
-                           : 0;
+    const auto fixed =
+        cfg.sim.workload == "model" ? workloads::load_model(cfg.model.name, models_dir()).fixed_seq_len : 0;
     cfg.model.seq_lens = std::to_string(fixed != 0 ? fixed : 128);
   }
   cfg.dram = resolve_dram(cfg);
@@ -268,24 +281,28 @@ void validate_stages(const SimConfig& cfg, const workloads::ModelSpec& spec) {
   if (cfg.accel.organisation != "pipeline") {
     for (const EngineOverride& o : cfg.engine_overrides)
       if (o.key == "stage")
-        throw InputError(fmt::format("{}engine{}.stage: stages apply to accel.organisation = pipeline (this "
-                                     "accelerator is a pool: every engine serves everything)",
-                                     o.where, o.engine));
+        throw InputError(
+            fmt::format("{}engine{}.stage: stages apply to accel.organisation = pipeline (this "
+                        "accelerator is a pool: every engine serves everything)",
+                        o.where, o.engine));
     return;
   }
   std::vector<workloads::EngineStage> stages;
   for (std::size_t i = 0; i < n; ++i)
-    stages.push_back(workloads::parse_engine_stage(cfg.engine_stages[i], fmt::format("config: engine{}.stage", i)));
+    stages.push_back(
+        workloads::parse_engine_stage(cfg.engine_stages[i], fmt::format("config: engine{}.stage", i)));
   for (std::uint32_t l = 0; l < spec.layers; ++l)
     for (const auto part : {workloads::Sublayer::kAttention, workloads::Sublayer::kFfn}) {
-      const bool served = std::any_of(stages.begin(), stages.end(), [&](const auto& s) { return s.serves(l, part); });
+      const bool served =
+          std::any_of(stages.begin(), stages.end(), [&](const auto& s) { return s.serves(l, part); });
       if (served) continue;
       std::string given;
       for (std::size_t i = 0; i < n; ++i)
         given += fmt::format("{}engine{}.stage = {}", i ? ", " : "", i, cfg.engine_stages[i]);
-      throw InputError(fmt::format("config: engine<i>.stage: in a pipeline every operation needs an engine, and "
-                                   "nothing serves layer {}'s {} ({})",
-                                   l, part == workloads::Sublayer::kAttention ? "attention" : "ffn", given));
+      throw InputError(
+          fmt::format("config: engine<i>.stage: in a pipeline every operation needs an engine, and "
+                      "nothing serves layer {}'s {} ({})",
+                      l, part == workloads::Sublayer::kAttention ? "attention" : "ffn", given));
     }
 }
 
@@ -294,34 +311,40 @@ void validate_model_run(const SimConfig& cfg) {
   const workloads::ModelSpec spec = workloads::load_model(cfg.model.name, models_dir());
   if (cfg.sim.workload == "model")
     for (const auto L : cfg.model.lengths())
-      if (const std::string e = spec.check_seq_len(L); !e.empty()) throw InputError("config: model.seq_lens: " + e);
+      if (const std::string e = spec.check_seq_len(L); !e.empty())
+        throw InputError("config: model.seq_lens: " + e);
   if (cfg.sim.workload == "trace" && spec.fixed_seq_len != 0)
-    throw InputError(fmt::format("config: sim.workload: {} takes only sequences of {} tokens; a trace's lengths "
-                                 "vary (run it with sim.workload = model)",
-                                 spec.name, spec.fixed_seq_len));
+    throw InputError(
+        fmt::format("config: sim.workload: {} takes only sequences of {} tokens; a trace's lengths "
+                    "vary (run it with sim.workload = model)",
+                    spec.name, spec.fixed_seq_len));
   validate_stages(cfg, spec);
   const std::string weights = cfg.model.weights.text();
   if (cfg.model.weights.on_hp_datapath() && !cfg.model.sparsity_overrides.empty())
-    throw InputError(fmt::format("config: sparsity.overrides: per-layer overrides take N:M ratios; they cannot be "
-                                 "combined with sparsity.weights = {}",
-                                 weights));
+    throw InputError(
+        fmt::format("config: sparsity.overrides: per-layer overrides take N:M ratios; they cannot be "
+                    "combined with sparsity.weights = {}",
+                    weights));
   if (cfg.sim.check_enabled() && cfg.model.weights.on_hp_datapath())
-    throw InputError(fmt::format("config: sim.check: model runs check values with dense and N:M weights; with "
-                                 "sparsity.weights = {} they are timing only (set sim.check=false)",
-                                 weights));
+    throw InputError(
+        fmt::format("config: sim.check: model runs check values with dense and N:M weights; with "
+                    "sparsity.weights = {} they are timing only (set sim.check=false)",
+                    weights));
   // A trace run measures time: its thousands of requests would each need a reference run as long as theirs.
   if (cfg.sim.check_enabled() && cfg.sim.workload == "trace")
-    throw InputError("config: sim.check: trace runs are timing only (values are checked on a model's own "
-                     "sequences: sim.workload = model, or --seq-len)");
+    throw InputError(
+        "config: sim.check: trace runs are timing only (values are checked on a model's own "
+        "sequences: sim.workload = model, or --seq-len)");
   // The reference calibrates each sequence alone, so values are checked for batches of one sequence.
   const auto policy = scheduler::parse_policy(cfg.scheduler.policy);
   const bool batches_of_one = policy == scheduler::PolicyKind::kFcfs ||
                               (policy == scheduler::PolicyKind::kPadded && cfg.scheduler.batch_size == 1);
   if (cfg.sim.check_enabled() && !batches_of_one)
-    throw InputError(fmt::format("config: sim.check: values are checked against a reference of each sequence "
-                                 "alone, so only for batches of one sequence; scheduler.policy = {} batches "
-                                 "several (use fcfs, or padded with scheduler.batch_size = 1)",
-                                 cfg.scheduler.policy));
+    throw InputError(
+        fmt::format("config: sim.check: values are checked against a reference of each sequence "
+                    "alone, so only for batches of one sequence; scheduler.policy = {} batches "
+                    "several (use fcfs, or padded with scheduler.batch_size = 1)",
+                    cfg.scheduler.policy));
 }
 
 void validate(const SimConfig& cfg) {
@@ -349,10 +372,12 @@ void validate(const SimConfig& cfg) {
   check("memory", cfg.memory.validate());
   check("fixed_memory", cfg.fixed_memory.validate());
   check("energy", cfg.energy.validate());
-  if (cfg.memtest_max_outstanding == 0) throw InputError("config: memtest.max_outstanding: must be at least 1, got 0");
+  if (cfg.memtest_max_outstanding == 0)
+    throw InputError("config: memtest.max_outstanding: must be at least 1, got 0");
   // Each request in flight holds a TLM payload: a bound keeps a typo from allocating gigabytes.
   if (cfg.memtest_max_outstanding > 65536)
-    throw InputError(fmt::format("config: memtest.max_outstanding: at most 65536, got {}", cfg.memtest_max_outstanding));
+    throw InputError(
+        fmt::format("config: memtest.max_outstanding: at most 65536, got {}", cfg.memtest_max_outstanding));
   if (cfg.memtest_requests_per_cycle == 0)
     throw InputError("config: memtest.requests_per_cycle: must be at least 1, got 0");
   if (cfg.sim.workload != "gemm") validate_model_run(cfg);
@@ -378,17 +403,19 @@ SimConfig resolve_config(const std::string& ini_path, const std::vector<std::str
     for (std::size_t i = 0; i < set_keys.size(); ++i)
       for (const char* key : {"gemm.m", "gemm.n", "gemm.k", "gemm.sparsity"})
         if (set_keys[i] == key)
-          throw InputError(fmt::format("--set {}: {} applies to sim.workload=gemm, and this run is a model "
-                                       "(add --workload gemm; a model's weights take sparsity.weights)",
-                                       overrides[i], key));
+          throw InputError(
+              fmt::format("--set {}: {} applies to sim.workload=gemm, and this run is a model "
+                          "(add --workload gemm; a model's weights take sparsity.weights)",
+                          overrides[i], key));
   // Likewise a model's own sequences on the command line of a trace run.
   if (cfg.sim.workload == "trace")
     for (std::size_t i = 0; i < set_keys.size(); ++i)
       for (const char* key : {"model.seq_lens", "model.batch"})
         if (set_keys[i] == key)
-          throw InputError(fmt::format("--set {}: {} applies to sim.workload=model, and this run is a trace (its "
-                                       "requests are trace.file's; --seq-len and --batch make a model run)",
-                                       overrides[i], key));
+          throw InputError(
+              fmt::format("--set {}: {} applies to sim.workload=model, and this run is a trace (its "
+                          "requests are trace.file's; --seq-len and --batch make a model run)",
+                          overrides[i], key));
   derive(cfg);
   validate(cfg);
   check_energy_config(cfg);
@@ -446,11 +473,10 @@ std::string to_ini(const SimConfig& cfg) {
       section = s;
     }
     const bool from_preset =
-        !k.preset_key.empty() &&
-        std::none_of(cfg.dram_overrides.begin(), cfg.dram_overrides.end(),
-                     [&](const auto& o) { return "dram." + o.first == k.key; });
-    os << (from_preset ? "# " : "") << name << " = " << k.show() << (from_preset ? "   # from the preset" : "")
-       << "\n";
+        !k.preset_key.empty() && std::none_of(cfg.dram_overrides.begin(), cfg.dram_overrides.end(),
+                                              [&](const auto& o) { return "dram." + o.first == k.key; });
+    os << (from_preset ? "# " : "") << name << " = " << k.show()
+       << (from_preset ? "   # from the preset" : "") << "\n";
   }
   // Each engine's own keys, in a section of its own: [engine1] pe_array.rows = 16.
   std::string engine;
@@ -469,7 +495,8 @@ std::string describe_keys(HelpFor command) {
   SimConfig defaults = resolve_config("", {});
   std::ostringstream os;
   for (const auto& k : config_keys(defaults)) {
-    const bool listed = k.scope == KeyScope::kBoth || (k.scope == KeyScope::kRun) == (command == HelpFor::kRun);
+    const bool listed =
+        k.scope == KeyScope::kBoth || (k.scope == KeyScope::kRun) == (command == HelpFor::kRun);
     if (!listed) continue;
     const std::string unit = k.unit.empty() ? "" : " [" + k.unit + "]";
     os << fmt::format("  {:<36} {:<12} {}{}\n", k.key, k.show(), k.description, unit);

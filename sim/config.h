@@ -12,15 +12,15 @@
 
 #include "modules/buffer/buffer.h"
 #include "modules/dma/dma_engine.h"
-#include "modules/engine/engine.h"
-#include "modules/interconnect/interconnect_engine.h"
-#include "modules/scheduler/scheduler_params.h"
 #include "modules/dram/dram_params.h"
 #include "modules/dram/traffic_generator.h"
 #include "modules/energy/energy_model.h"
-#include "modules/memory/fixed_latency_memory_engine.h"
+#include "modules/engine/engine.h"
 #include "modules/hp/hp_datapath_engine.h"
+#include "modules/interconnect/interconnect_engine.h"
+#include "modules/memory/fixed_latency_memory_engine.h"
 #include "modules/pe_array/pe_array_engine.h"
+#include "modules/scheduler/scheduler_params.h"
 #include "modules/sfu/sfu_op.h"
 #include "modules/sfu/topk_attention_engine.h"
 #include "workloads/gemm_params.h"
@@ -42,15 +42,16 @@ struct SimParams {
   std::string validate() const;
 };
 
-// A Transformer model run: its layers lowered to operations (workloads/lowering.h), one sequence after another.
+// A Transformer model run: its layers lowered to operations (workloads/lowering.h), one sequence after
+// another.
 struct ModelRunParams {
   std::string name = "bert-base";  // a file in workloads/models, or a path to a .model file
   // Comma-separated sequence lengths, run back to back; "" (the default): the model's fixed length (ViT's
   // 197 patches + CLS), else 128.
   std::string seq_lens;
-  std::uint32_t batch = 1;         // each length repeated this many times
-  std::uint32_t topk = 0;          // top-k sparse attention: keys kept per query (0: dense attention)
-  bool attention_on_chip = true;   // STA: scores and probabilities stay on chip when they fit the score buffer
+  std::uint32_t batch = 1;        // each length repeated this many times
+  std::uint32_t topk = 0;         // top-k sparse attention: keys kept per query (0: dense attention)
+  bool attention_on_chip = true;  // STA: scores and probabilities stay on chip when they fit the score buffer
   std::uint32_t attention_block_rows = 0;  // query rows per pipelined attention block (0: the array's rows)
   // The default run: BERT-base, 2:4 weights, one sequence of 128.
   workloads::WeightSparsity weights{workloads::WeightFormat::kNm, {2, 4}};
@@ -76,7 +77,7 @@ struct AccelParams {
 
 // A request trace drives the run (traces/README.md): each line a sequence arriving at its time.
 struct TraceRunParams {
-  std::string file = "sst2-dev";    // a path, or a bundled trace's name (traces_dir())
+  std::string file = "sst2-dev";   // a path, or a bundled trace's name (traces_dir())
   std::string over_max = "error";  // a sequence beyond the model's maximum length: error, truncate or drop
   // > 0: the trace's arrivals are replaced by a Poisson process of this many requests per second (seeded by
   // sim.seed), lengths kept in order: what --find-max-rate probes. 0: as the trace says.
@@ -88,7 +89,7 @@ struct TraceRunParams {
 // A key of engine i only (`engine<i>.<section>.<key> = value`), as given; resolved into SimConfig::engines.
 struct EngineOverride {
   std::uint32_t engine = 0;
-  std::string key;    // "<section>.<key>", or "stage"
+  std::string key;  // "<section>.<key>", or "stage"
   std::string value;
   std::string where;  // "file:line: " or "--set "
 };
@@ -114,7 +115,7 @@ struct SimConfig {
   std::string pe_array_mapper = "search";  // pe_array.mapper (workloads::TilingPolicy)
   buffer::Params act_buffer{128};
   buffer::Params weight_buffer{128};
-  buffer::Params out_buffer{16};  // two 32 x 32 int32 tiles
+  buffer::Params out_buffer{16};     // two 32 x 32 int32 tiles
   hp::HpDatapathParams hp_datapath;  // its bank fields are the act_buffer.* keys, block_cols derived
   sfu::SfuParams sfu;
   sfu::TopkAttentionParams topk_unit;  // top_k is model.topk
@@ -134,7 +135,7 @@ struct SimConfig {
 
   // tacsim memtest: the traffic it drives into the DRAM.
   dram::TrafficPattern memtest;
-  std::string memtest_trace;            // a DRAMsim3-format trace instead of a pattern
+  std::string memtest_trace;  // a DRAMsim3-format trace instead of a pattern
   std::uint32_t memtest_max_outstanding = 256;
   std::uint32_t memtest_requests_per_cycle = 4;
 
@@ -169,7 +170,8 @@ struct SimConfig {
   }
   double memory_write_latency_ns() const {
     if (memory.model == "dram") return double(dram.burst_cycles()) * 1e3 / dram.clock_mhz;
-    return fixed_memory.posted_writes ? 0.0 : double(fixed_memory.latency_cycles) * 1e3 / fixed_memory.clock_mhz;
+    return fixed_memory.posted_writes ? 0.0
+                                      : double(fixed_memory.latency_cycles) * 1e3 / fixed_memory.clock_mhz;
   }
 };
 
@@ -185,8 +187,8 @@ std::vector<std::pair<std::string, std::string>> to_pairs(const SimConfig& cfg);
 // else the source tree's modules/dram/presets (modules/common/data_files.h).
 std::string dram_presets_dir();
 
-// The bundled request traces: $TACSIM_TRACES_DIR when set, else an installed binary's share/tacsim/traces, else
-// the source tree's traces/.
+// The bundled request traces: $TACSIM_TRACES_DIR when set, else an installed binary's share/tacsim/traces,
+// else the source tree's traces/.
 std::string traces_dir();
 // trace.file as a path: a bundled trace's name ("sst2-dev", "azure-conv") when no such file exists here, else
 // the path itself.

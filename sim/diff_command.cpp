@@ -6,8 +6,8 @@
 #include <iostream>
 #include <map>
 
-#include <boost/program_options.hpp>
 #include <fmt/format.h>
+#include <boost/program_options.hpp>
 #include <nlohmann/json.hpp>
 
 #include "modules/common/error.h"
@@ -27,16 +27,23 @@ const char* kDiffUsage =
     "0 when all are within tolerance, 1 when any moved beyond it, 2 on bad input.\n"
     "Figure names: config.<key>, summary.<name>, modules.<module>.<stat>, <file>.csv.<row>.<column>.\n";
 
-std::string show(const std::optional<std::string>& v) { return v ? *v : std::string("(absent)"); }
+std::string show(const std::optional<std::string>& v) {
+  return v ? *v : std::string("(absent)");
+}
 
 std::string show_change(const Change& c) {
   std::string s;
-  if (!c.old_text) s = "added";
-  else if (!c.new_text) s = "removed";
-  else if (!c.relative) s = "changed";
-  else if (std::isinf(*c.relative)) s = "from 0";
+  if (!c.old_text)
+    s = "added";
+  else if (!c.new_text)
+    s = "removed";
+  else if (!c.relative)
+    s = "changed";
+  else if (std::isinf(*c.relative))
+    s = "from 0";
   else {
-    const double sign = std::strtold(c.new_text->c_str(), nullptr) < std::strtold(c.old_text->c_str(), nullptr) ? -1 : 1;
+    const double sign =
+        std::strtold(c.new_text->c_str(), nullptr) < std::strtold(c.old_text->c_str(), nullptr) ? -1 : 1;
     s = fmt::format("{:+.3g} %", sign * 100 * *c.relative);
   }
   if (!c.beyond) s += fmt::format(" (within tolerance {:g})", c.tolerance);
@@ -117,8 +124,8 @@ std::string as_json(const DiffReport& r) {
     e["old"] = c.old_text ? nlohmann::ordered_json(*c.old_text) : nlohmann::ordered_json();
     e["new"] = c.new_text ? nlohmann::ordered_json(*c.new_text) : nlohmann::ordered_json();
     // JSON has no infinity: a change from 0 has a null relative change.
-    e["relative_change"] =
-        c.relative && std::isfinite(*c.relative) ? nlohmann::ordered_json(*c.relative) : nlohmann::ordered_json();
+    e["relative_change"] = c.relative && std::isfinite(*c.relative) ? nlohmann::ordered_json(*c.relative)
+                                                                    : nlohmann::ordered_json();
     e["tolerance"] = c.tolerance;
     e["beyond_tolerance"] = c.beyond;
     j["changes"].push_back(e);
@@ -135,9 +142,8 @@ int diff_main(const std::vector<std::string>& args) {
       "relative tolerance for the figures a glob matches, e.g. --tol 'summary.cycles=0.01' (repeatable; the "
       "last match wins; default: exact)")(
       "format", po::value<std::string>()->default_value("table")->value_name("table|json|markdown"),
-      "how to print the changes")(
-      "max-rows", po::value<std::size_t>()->default_value(20)->value_name("N"),
-      "changes shown per group in table and markdown output (0: all)")(
+      "how to print the changes")("max-rows", po::value<std::size_t>()->default_value(20)->value_name("N"),
+                                  "changes shown per group in table and markdown output (0: all)")(
       "quiet,q", "print nothing; the exit code says it all");
   po::options_description hidden;
   hidden.add_options()("paths", po::value<std::vector<std::string>>(), "");
@@ -152,7 +158,8 @@ int diff_main(const std::vector<std::string>& args) {
     std::cout << kDiffUsage << "\n" << d;
     return 0;
   }
-  const auto paths = vm.count("paths") ? vm["paths"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  const auto paths =
+      vm.count("paths") ? vm["paths"].as<std::vector<std::string>>() : std::vector<std::string>{};
   if (paths.size() != 2)
     throw InputError(fmt::format("diff: expected two results (OLD NEW), got {}", paths.size()));
   const std::string format = vm["format"].as<std::string>();
@@ -167,9 +174,12 @@ int diff_main(const std::vector<std::string>& args) {
   const DiffReport report = compare_results(old_result, new_result, tolerances);
   if (!vm.count("quiet")) {
     const std::size_t max_rows = vm["max-rows"].as<std::size_t>();
-    if (format == "json") std::cout << as_json(report);
-    else if (format == "markdown") std::cout << as_markdown(report, max_rows);
-    else std::cout << as_table(report, max_rows);
+    if (format == "json")
+      std::cout << as_json(report);
+    else if (format == "markdown")
+      std::cout << as_markdown(report, max_rows);
+    else
+      std::cout << as_table(report, max_rows);
   }
   return report.beyond() == 0 ? 0 : 1;
 }

@@ -2,8 +2,8 @@
 
 #include <iostream>
 
-#include <boost/program_options.hpp>
 #include <fmt/format.h>
+#include <boost/program_options.hpp>
 
 #include "modules/common/error.h"
 #include "modules/common/rng.h"
@@ -23,7 +23,8 @@ std::vector<double> parse_sparsities(const std::string& list) {
   for (const std::string& item : text::split_list(list, ',', "--sparsities")) {
     const auto v = text::to_double(item);
     if (!v || !(*v >= 0 && *v < 1))
-      throw InputError(fmt::format("--sparsities: expected numbers in [0, 1) separated by commas, got '{}'", item));
+      throw InputError(
+          fmt::format("--sparsities: expected numbers in [0, 1) separated by commas, got '{}'", item));
     out.push_back(*v);
   }
   return out;
@@ -40,9 +41,11 @@ sparsity::Pruner parse_pruner(const std::string& p) {
 
 int format_report_main(const std::vector<std::string>& args) {
   po::options_description d("tacsim format-report options");
-  d.add_options()("help,h", "print this help")("rows", po::value<int>()->default_value(768)->value_name("N"), "rows of W (outputs)")(
+  d.add_options()("help,h", "print this help")("rows", po::value<int>()->default_value(768)->value_name("N"),
+                                               "rows of W (outputs)")(
       "cols", po::value<int>()->default_value(768)->value_name("N"), "columns of W (reduction)")(
-      "npy", po::value<std::string>()->value_name("FILE"), "weights from a .npy file (int8, or integer-valued floats)")(
+      "npy", po::value<std::string>()->value_name("FILE"),
+      "weights from a .npy file (int8, or integer-valued floats)")(
       "sparsities", po::value<std::string>()->default_value("0.5,0.75,0.9,0.95")->value_name("S[,S...]"),
       "target sparsities")("pruner", po::value<std::string>()->default_value("hp")->value_name("NAME"),
                            "hp, unstructured or nm: how the pattern is made")(
@@ -50,7 +53,8 @@ int format_report_main(const std::vector<std::string>& args) {
       "block-rows", po::value<int>()->default_value(16)->value_name("N"), "HP block rows")(
       "block-cols", po::value<int>()->default_value(16)->value_name("N"), "HP block columns")(
       "seed", po::value<std::uint64_t>()->default_value(1)->value_name("N"), "seed of the random weights")(
-      "out,o", po::value<std::string>()->default_value("results/latest")->value_name("DIR"), "folder for formats.csv");
+      "out,o", po::value<std::string>()->default_value("results/latest")->value_name("DIR"),
+      "folder for formats.csv");
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(d).run(), vm);
   po::notify(vm);
@@ -72,7 +76,8 @@ int format_report_main(const std::vector<std::string>& args) {
     w = sparsity::npy_to_int8_matrix(sparsity::read_npy(vm["npy"].as<std::string>()));
   } else {
     const int rows = vm["rows"].as<int>(), cols = vm["cols"].as<int>();
-    if (rows <= 0 || cols <= 0) throw InputError(fmt::format("--rows, --cols: must be positive, got {} x {}", rows, cols));
+    if (rows <= 0 || cols <= 0)
+      throw InputError(fmt::format("--rows, --cols: must be positive, got {} x {}", rows, cols));
     w = sparsity::Int8Matrix(rows, cols);
     Rng rng(vm["seed"].as<std::uint64_t>());
     for (auto& x : w.data) x = rng.int8();
@@ -80,11 +85,12 @@ int format_report_main(const std::vector<std::string>& args) {
   prepare_output_dir(out);
   const auto rows = sparsity::compare_formats(w, targets, pruner, p);
 
-  std::string csv = "target_sparsity,achieved_sparsity,pattern,nnz,dense,bitmap,csr,coo,nm_n,nm_index,nm_bitmap,hp\n";
+  std::string csv =
+      "target_sparsity,achieved_sparsity,pattern,nnz,dense,bitmap,csr,coo,nm_n,nm_index,nm_bitmap,hp\n";
   for (const auto& r : rows) {
     const auto& s = r.sizes;
-    csv += fmt::format("{},{:.6f},{},{},{},{},{},{},{},{},{},{}\n", r.target_sparsity, r.achieved_sparsity, r.pattern,
-                       s.nnz, s.dense, s.bitmap, s.csr, s.coo, s.nm_n, s.nm_index, s.nm_bitmap,
+    csv += fmt::format("{},{:.6f},{},{},{},{},{},{},{},{},{},{}\n", r.target_sparsity, r.achieved_sparsity,
+                       r.pattern, s.nnz, s.dense, s.bitmap, s.csr, s.coo, s.nm_n, s.nm_index, s.nm_bitmap,
                        s.hp_fits ? std::to_string(s.hp) : std::string());
   }
   write_file_atomic(out, "formats.csv", csv);

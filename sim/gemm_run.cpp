@@ -1,5 +1,5 @@
-#include "sim/energy_report.h"
 #include "sim/gemm_run.h"
+#include "sim/energy_report.h"
 
 #include <chrono>
 #include <iostream>
@@ -37,17 +37,18 @@ std::string check_gemm(const workloads::GemmParams& g, const workloads::GemmOper
 }  // namespace
 
 int run_gemm(const SimConfig& cfg, const RunOptions& opts) {
-
   // The workload as memory contents, a program, and what to check afterwards: A and W drawn from the seed,
   // W pruned and laid out as the mapper of its format stores it.
   const auto& g = cfg.gemm;
   // Checked before anything is allocated: the operands are drawn (and checked) on the host as dense arrays,
   // and laid out in the simulated memory.
-  const std::uint64_t host_bytes = std::uint64_t{g.m} * g.k + std::uint64_t{g.k} * g.n + std::uint64_t{g.m} * g.n * 4;
+  const std::uint64_t host_bytes =
+      std::uint64_t{g.m} * g.k + std::uint64_t{g.k} * g.n + std::uint64_t{g.m} * g.n * 4;
   constexpr std::uint64_t kMaxHostBytes = std::uint64_t{4} << 30;
   if (host_bytes > kMaxHostBytes)
-    throw InputError(fmt::format("gemm: m x k + k x n + 4 m x n = {} bytes of operands and results; at most {} (4 GiB)",
-                                 host_bytes, kMaxHostBytes));
+    throw InputError(
+        fmt::format("gemm: m x k + k x n + 4 m x n = {} bytes of operands and results; at most {} (4 GiB)",
+                    host_bytes, kMaxHostBytes));
   if (const std::uint64_t end = workloads::layout_gemm(g).end; end > cfg.memory_capacity_bytes())
     throw InputError(fmt::format("memory: the GEMM's operands need {} bytes, the {} memory has {}", end,
                                  cfg.memory.model, cfg.memory_capacity_bytes()));
@@ -127,8 +128,9 @@ int run_gemm(const SimConfig& cfg, const RunOptions& opts) {
   summary["bank_conflict_cycles"] = eng.hp_datapath.engine().counters().conflict_cycles;
   breakdown.add_to(summary);
 
-  const auto stats = write_results(opts.write_dir(), cfg, summary,
-                {{"cycles_per_s", double(cycles) / wall_s}, {"check_wall_s", check_wall_s}}, wall_s);
+  const auto stats =
+      write_results(opts.write_dir(), cfg, summary,
+                    {{"cycles_per_s", double(cycles) / wall_s}, {"check_wall_s", check_wall_s}}, wall_s);
 
   if (!opts.quiet) {
     if (on_hp)

@@ -1,10 +1,10 @@
-#include "sim/energy_report.h"
 #include "sim/memtest.h"
+#include "sim/energy_report.h"
 
 #include <chrono>
 #include <exception>
-#include <memory>
 #include <iostream>
+#include <memory>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -61,7 +61,8 @@ std::uint64_t trace_requests(const SimConfig& cfg) {
   traces::DramRequest r;
   while (reader.next(r)) {
   }
-  if (reader.requests() == 0) throw InputError(fmt::format("{}: the trace holds no requests", cfg.memtest_trace));
+  if (reader.requests() == 0)
+    throw InputError(fmt::format("{}: the trace holds no requests", cfg.memtest_trace));
   return reader.requests();
 }
 
@@ -136,7 +137,7 @@ int memtest_command(const RunOptions& opts) {
   const Cycle cycles = top.generator.last_response();
   const std::uint64_t errors = top.generator.data_errors();
   const std::string check = !MemtestTop::check_data(cfg) ? "off"
-                            : errors == 0 ? "pass"
+                            : errors == 0                ? "pass"
                                           : fmt::format("fail: {} reads returned wrong data", errors);
   nlohmann::ordered_json summary;
   summary["cycles"] = cycles;
@@ -150,8 +151,8 @@ int memtest_command(const RunOptions& opts) {
   summary["read_latency_ns_p99"] = mem.value("read_latency_ns_p99");
   summary["row_hit_rate"] = mem.value("row_hit_rate");
 
-  const auto stats =
-      write_results(results.staging_dir(), cfg, summary, {{"dram_cycles_per_s", double(cycles) / wall_s}}, wall_s);
+  const auto stats = write_results(results.staging_dir(), cfg, summary,
+                                   {{"dram_cycles_per_s", double(cycles) / wall_s}}, wall_s);
   results.commit();
 
   if (!opts.quiet) {
@@ -159,7 +160,9 @@ int memtest_command(const RunOptions& opts) {
     std::cout << fmt::format("tacsim memtest: {} on {} ({} channel(s), {} MHz)\n",
                              cfg.memtest_trace.empty() ? "pattern " + cfg.memtest.pattern : cfg.memtest_trace,
                              cfg.dram_preset, cfg.dram.channels, cfg.dram.clock_mhz);
-    auto row = [](const std::string& k, const std::string& v) { std::cout << fmt::format("  {:<22}{}\n", k, v); };
+    auto row = [](const std::string& k, const std::string& v) {
+      std::cout << fmt::format("  {:<22}{}\n", k, v);
+    };
     row("requests", fmt::format("{}", n));
     row("DRAM cycles", fmt::format("{}", cycles));
     row("bandwidth", fmt::format("{:.2f} GB/s of {:.1f} peak", num(summary["bandwidth_gbps"]),

@@ -5,7 +5,8 @@
 
 namespace tacsim::sim {
 
-// Same options as run (config, overrides, out folder, quiet). Returns 0, or 1 when a read returned wrong data.
+// Same options as run (config, overrides, out folder, quiet). Returns 0, or 1 when a read returned wrong
+// data.
 int memtest_command(const RunOptions& opts);
 
 }  // namespace tacsim::sim

@@ -21,8 +21,9 @@ workloads::GemmParams model_gemm(const SimConfig& cfg, const Op& op) {
   return op.gemm;
 }
 
-ModelExecutor::ModelExecutor(const SimConfig& cfg, const ModelPlan& plan, const ModelValues& values, bool check,
-                             Top& top, ModelWorkload& workload, const scheduler::SchedulerEngine& scheduler)
+ModelExecutor::ModelExecutor(const SimConfig& cfg, const ModelPlan& plan, const ModelValues& values,
+                             bool check, Top& top, ModelWorkload& workload,
+                             const scheduler::SchedulerEngine& scheduler)
     : cfg_(cfg),
       plan_(plan),
       values_(values),
@@ -63,7 +64,8 @@ void ModelExecutor::execute(std::size_t e, const Step& step) {
       const workloads::AttentionBlocks& blocks = b.blocks[static_cast<std::size_t>(op.member)][e];
       OpRecord& rec = b.records[op.head_ops.scores];
       const workloads::GemmParams g = workloads::block_gemm(model_gemm(cfg_, op), step.block, blocks);
-      const workloads::GemmLayout lay = workloads::scores_block_layout(op, b.tensors, step.block, blocks, d, e);
+      const workloads::GemmLayout lay =
+          workloads::scores_block_layout(op, b.tensors, step.block, blocks, d, e);
       await_inputs(e, b, i);
       run_gemm(e, rec, g, lay, false, blocks.on_chip, may_defer(e, b, i));
       return;
@@ -109,13 +111,15 @@ void ModelExecutor::run_op(std::size_t e, BatchRun& b, std::size_t i) {
       // reads its inputs while this head computes.
       std::optional<sfu::TopkOp> next;
       if (top_.engines.size() == 1 && i + 1 < b.ops.size() && b.ops[i + 1].kind == OpKind::kTopkAttention)
-        next = workloads::topk_op(b.ops[i + 1], b.tensors, plan_.spec.head_dim(), quant(b, b.ops[i + 1].layer));
+        next =
+            workloads::topk_op(b.ops[i + 1], b.tensors, plan_.spec.head_dim(), quant(b, b.ops[i + 1].layer));
       measured(e, rec, [&] { eng.topk_unit.run(o, next ? &*next : nullptr); });
       return;
     }
     default: {
       // Residual adds, layernorms and GELU: the SFU alone, between GEMMs.
-      const sfu::SfuOp s = workloads::sfu_op(op, i, b.tensors, qz, check_ ? &values_.weights[op.layer] : nullptr);
+      const sfu::SfuOp s =
+          workloads::sfu_op(op, i, b.tensors, qz, check_ ? &values_.weights[op.layer] : nullptr);
       measured(e, rec, [&] { eng.sfu.run(s); });
     }
   }
@@ -263,7 +267,8 @@ void ModelExecutor::check_layer_output(const BatchRun& b, std::size_t i) {
   const std::uint64_t h = plan_.spec.hidden;
   std::vector<std::int8_t> got(want.size());
   for (std::uint32_t row = 0; row < want.size() / h; ++row)
-    top_.memory.store().read(out.address + row * out.stride, reinterpret_cast<std::uint8_t*>(got.data()) + row * h, h);
+    top_.memory.store().read(out.address + row * out.stride,
+                             reinterpret_cast<std::uint8_t*>(got.data()) + row * h, h);
   for (std::size_t k = 0; k < want.size(); ++k)
     if (got[k] != want[k] && mismatches_++ == 0)
       first_mismatch_ = fmt::format("sequence {} layer {} output [{}][{}]: simulated {}, reference {}",
@@ -370,7 +375,8 @@ void ModelExecutor::run_gemm(std::size_t e, OpRecord& rec, const workloads::Gemm
   control::Controller& controller = top_.engine(e).controller;
   // The images go to the engine's scratch, which a program still running may read.
   if (!mapped.images.empty()) controller.wait_idle();
-  for (const auto& im : mapped.images) top_.memory.store().write(im.address, im.bytes.data(), im.bytes.size());
+  for (const auto& im : mapped.images)
+    top_.memory.store().write(im.address, im.bytes.data(), im.bytes.size());
   if (rec.tiling.empty()) rec.tiling = mapped.tiling;
   control::Program& prog = mapped.program;
   if (on_chip_out)

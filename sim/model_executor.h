@@ -19,8 +19,8 @@
 
 namespace tacsim::sim {
 
-// An operation's GEMM: its shape and weight format. Throws InputError naming the operation when the shape does
-// not fit the format (an N:M's M, or the blocks of sparsity.hp_block_*).
+// An operation's GEMM: its shape and weight format. Throws InputError naming the operation when the shape
+// does not fit the format (an N:M's M, or the blocks of sparsity.hp_block_*).
 workloads::GemmParams model_gemm(const SimConfig& cfg, const workloads::Op& op);
 
 class ModelExecutor : public scheduler::Executor {
@@ -48,7 +48,7 @@ class ModelExecutor : public scheduler::Executor {
   struct EngineState {
     std::array<std::unique_ptr<workloads::GemmMapper>, 4> mappers;  // by WeightFormat, made on first use
     Mark mark;
-    std::uint64_t gemm_bytes = 0;                                    // DRAM bytes of its GEMMs so far
+    std::uint64_t gemm_bytes = 0;  // DRAM bytes of its GEMMs so far
     Cycle softmax_t0 = 0;
     std::uint64_t softmax_bytes0 = 0, softmax_gemm_bytes0 = 0;
     Cycle epilogue_t0 = 0;  // when the epilogue block on the SFU started

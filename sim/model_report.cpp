@@ -19,7 +19,9 @@ using workloads::OpKind;
 
 namespace {
 
-std::string kind_name(OpKind k) { return workloads::to_string(k); }
+std::string kind_name(OpKind k) {
+  return workloads::to_string(k);
+}
 
 // "layer3.seq2.head5.qk" -> "layer3.head5.qk": the operation of the model graph a batch member's op is.
 std::string graph_name(const std::string& name) {
@@ -36,16 +38,19 @@ std::uint64_t percentile(const std::vector<std::uint64_t>& sorted, double p) {
   return sorted[std::max<std::size_t>(rank, 1) - 1];
 }
 
-// What holds an operation (or the operations of one graph node, summed) back most: for the datapath's GEMMs the
-// largest of its cycles at peak, its waits for operands, for an output half or the column ports, and for the
-// SFU; an SFU operation beside the array is held by the array when it waited for it more than half its time.
-const char* limited_by(OpKind kind, double cycles_at_peak, std::uint64_t operand_waits, std::uint64_t output_waits,
-                       std::uint64_t sfu_wait, bool beside_array, std::uint64_t array_wait, std::uint64_t cycles) {
+// What holds an operation (or the operations of one graph node, summed) back most: for the datapath's GEMMs
+// the largest of its cycles at peak, its waits for operands, for an output half or the column ports, and for
+// the SFU; an SFU operation beside the array is held by the array when it waited for it more than half its
+// time.
+const char* limited_by(OpKind kind, double cycles_at_peak, std::uint64_t operand_waits,
+                       std::uint64_t output_waits, std::uint64_t sfu_wait, bool beside_array,
+                       std::uint64_t array_wait, std::uint64_t cycles) {
   if (workloads::is_gemm(kind)) {
-    const std::pair<std::uint64_t, const char*> parts[] = {{static_cast<std::uint64_t>(cycles_at_peak), "compute"},
-                                                           {operand_waits, "operands"},
-                                                           {output_waits, "output"},
-                                                           {sfu_wait, "sfu"}};
+    const std::pair<std::uint64_t, const char*> parts[] = {
+        {static_cast<std::uint64_t>(cycles_at_peak), "compute"},
+        {operand_waits, "operands"},
+        {output_waits, "output"},
+        {sfu_wait, "sfu"}};
     return std::max_element(std::begin(parts), std::end(parts),
                             [](const auto& a, const auto& b) { return a.first < b.first; })
         ->second;
@@ -76,12 +81,15 @@ RunReport::RunReport(const SimConfig& cfg, const RunOptions& opts, const workloa
   for (const engine::Params& e : cfg.engines) peak_macs_ += double(e.pe_array.peak_macs_per_cycle());
   peak_bytes_ = memory_bytes_per_cycle(cfg);
   requests_csv_.write("id,arrival_ns,start_ns,finish_ns,latency_ns,seq_len,padded_len\n");
-  batches_csv_.write("batch,slot,admitted_ns,start_ns,finish_ns,requests,tokens,padded_tokens,padding_macs\n");
+  batches_csv_.write(
+      "batch,slot,admitted_ns,start_ns,finish_ns,requests,tokens,padded_tokens,padding_macs\n");
   queue_csv_.write("time_ns,waiting,in_flight\n");
   engines_csv_.write("engine,start_ns,end_ns\n");
 }
 
-std::uint64_t RunReport::ns(Cycle c) const { return (clock_.fs_at(c) + 500000) / 1000000; }
+std::uint64_t RunReport::ns(Cycle c) const {
+  return (clock_.fs_at(c) + 500000) / 1000000;
+}
 
 void RunReport::queue_changed(Cycle at, std::size_t waiting, std::size_t in_flight) {
   // Several changes in one cycle: the state after the last of them.
@@ -107,7 +115,8 @@ void RunReport::busy(std::size_t engine, Cycle start, Cycle end) {
 
 void RunReport::flush_busy(std::size_t engine) {
   if (!busy_open_[engine]) return;
-  engines_csv_.write(fmt::format("{},{},{}\n", engine, ns(busy_run_[engine].first), ns(busy_run_[engine].second)));
+  engines_csv_.write(
+      fmt::format("{},{},{}\n", engine, ns(busy_run_[engine].first), ns(busy_run_[engine].second)));
   busy_open_[engine] = false;
 }
 
@@ -129,8 +138,9 @@ void RunReport::batch_done(const scheduler::Batch& batch, Cycle start, Cycle fin
     tokens += m.request.length;
     first_arrival_ = std::min(first_arrival_, m.request.arrival);
   }
-  batches_csv_.write(fmt::format("{},{},{},{},{},{},{},{},{}\n", batch.id, batch.slot, ns(batch.admitted), ns(start),
-                                 ns(finish), batch.members.size(), tokens, batch.tokens(), padding_macs));
+  batches_csv_.write(fmt::format("{},{},{},{},{},{},{},{},{}\n", batch.id, batch.slot, ns(batch.admitted),
+                                 ns(start), ns(finish), batch.members.size(), tokens, batch.tokens(),
+                                 padding_macs));
   tokens_ += tokens;
   padded_tokens_ += batch.tokens();
   padding_macs_ += padding_macs;
@@ -220,13 +230,14 @@ std::string RunReport::op_row(const OpRecord& r, std::size_t index, std::uint32_
     bound = by_memory < peak ? "memory" : "compute";
   }
   const double engine_peak = double(cfg_.engines[r.engine].pe_array.peak_macs_per_cycle());
-  const char* limit = limited_by(op.kind, double(r.pe_macs) / engine_peak, r.operand_stall + r.conflicts,
-                                 r.out_stall + r.drain_stall, r.sfu_wait, r.beside_array, r.array_wait, r.cycles);
-  return fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3f},{:.3f},{},{},{},{:.1f},\"{}\"\n",
-                     r.sequence, tokens, index, op.name, kind_name(op.kind), op.layer, op.head, r.start, r.end,
-                     r.cycles, op.macs, op_eff, r.dram_bytes, r.operand_stall, r.out_stall, r.drain_stall,
-                     r.conflicts, r.sfu_wait, r.array_wait, achieved, roof, bound, limit, r.compulsory_bytes,
-                     roofline_cycles(r), r.tiling);
+  const char* limit =
+      limited_by(op.kind, double(r.pe_macs) / engine_peak, r.operand_stall + r.conflicts,
+                 r.out_stall + r.drain_stall, r.sfu_wait, r.beside_array, r.array_wait, r.cycles);
+  return fmt::format(
+      "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3f},{:.3f},{},{},{},{:.1f},\"{}\"\n",
+      r.sequence, tokens, index, op.name, kind_name(op.kind), op.layer, op.head, r.start, r.end, r.cycles,
+      op.macs, op_eff, r.dram_bytes, r.operand_stall, r.out_stall, r.drain_stall, r.conflicts, r.sfu_wait,
+      r.array_wait, achieved, roof, bound, limit, r.compulsory_bytes, roofline_cycles(r), r.tiling);
 }
 
 std::string RunReport::totals_row(const OpTotals& t) const {
@@ -235,7 +246,8 @@ std::string RunReport::totals_row(const OpTotals& t) const {
   double roof = 0;
   std::string bound = "-";
   if (t.effective_macs > 0) {
-    const double by_memory = t.dram_bytes ? double(t.effective_macs) / double(t.dram_bytes) * peak_bytes_ : peak;
+    const double by_memory =
+        t.dram_bytes ? double(t.effective_macs) / double(t.dram_bytes) * peak_bytes_ : peak;
     roof = std::min(peak, by_memory);
     bound = by_memory < peak ? "memory" : "compute";
   }
@@ -244,23 +256,26 @@ std::string RunReport::totals_row(const OpTotals& t) const {
                  t.operand_stall + t.conflicts, t.out_stall + t.drain_stall, t.sfu_wait, t.beside_array,
                  t.array_wait, t.cycles);
   return fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3f},{:.3f},{},{},{},{:.1f}\n", t.name,
-                     kind_name(t.kind), t.layer, t.head, t.count, t.cycles, t.macs, t.effective_macs, t.dram_bytes,
-                     t.operand_stall, t.out_stall, t.drain_stall, t.conflicts, t.sfu_wait, t.array_wait, achieved,
-                     roof, bound, limit, t.compulsory_bytes, t.roofline_cycles);
+                     kind_name(t.kind), t.layer, t.head, t.count, t.cycles, t.macs, t.effective_macs,
+                     t.dram_bytes, t.operand_stall, t.out_stall, t.drain_stall, t.conflicts, t.sfu_wait,
+                     t.array_wait, achieved, roof, bound, limit, t.compulsory_bytes, t.roofline_cycles);
 }
 
 void RunReport::finish(const ModelRunTotals& totals) {
   const Cycle cycles = last_finish_;
   const std::size_t engines = cfg_.engines.size();
-  if (queue_pending_) queue_csv_.write(fmt::format("{},{},{}\n", ns(queue_at_), queue_waiting_, queue_in_flight_));
+  if (queue_pending_)
+    queue_csv_.write(fmt::format("{},{},{}\n", ns(queue_at_), queue_waiting_, queue_in_flight_));
   for (std::size_t e = 0; e < engines; ++e) flush_busy(e);
 
   std::string csv;
   if (per_operation_) {
-    csv = "sequence,seq_len,index,name,kind,layer,head,start_cycle,end_cycle,cycles,macs,effective_macs,dram_bytes,"
-          "operand_stall_cycles,out_stall_cycles,drain_stall_cycles,bank_conflict_cycles,sfu_wait_cycles,"
-          "array_wait_cycles,achieved_macs_per_cycle,roofline_macs_per_cycle,bound,limited_by,compulsory_bytes,"
-          "roofline_cycles,tiling\n";
+    csv =
+        "sequence,seq_len,index,name,kind,layer,head,start_cycle,end_cycle,cycles,macs,effective_macs,dram_"
+        "bytes,"
+        "operand_stall_cycles,out_stall_cycles,drain_stall_cycles,bank_conflict_cycles,sfu_wait_cycles,"
+        "array_wait_cycles,achieved_macs_per_cycle,roofline_macs_per_cycle,bound,limited_by,compulsory_bytes,"
+        "roofline_cycles,tiling\n";
     std::sort(kept_.begin(), kept_.end(), [](const KeptBatch& a, const KeptBatch& b) {
       return a.records.front().sequence < b.records.front().sequence;
     });
@@ -268,9 +283,11 @@ void RunReport::finish(const ModelRunTotals& totals) {
     for (const KeptBatch& b : kept_)
       for (const OpRecord& r : b.records) csv += op_row(r, index++, b.tokens);
   } else {
-    csv = "name,kind,layer,head,count,cycles,macs,effective_macs,dram_bytes,operand_stall_cycles,out_stall_cycles,"
-          "drain_stall_cycles,bank_conflict_cycles,sfu_wait_cycles,array_wait_cycles,achieved_macs_per_cycle,"
-          "roofline_macs_per_cycle,bound,limited_by,compulsory_bytes,roofline_cycles\n";
+    csv =
+        "name,kind,layer,head,count,cycles,macs,effective_macs,dram_bytes,operand_stall_cycles,out_stall_"
+        "cycles,"
+        "drain_stall_cycles,bank_conflict_cycles,sfu_wait_cycles,array_wait_cycles,achieved_macs_per_cycle,"
+        "roofline_macs_per_cycle,bound,limited_by,compulsory_bytes,roofline_cycles\n";
     for (const OpTotals& t : op_totals_) csv += totals_row(t);
   }
 
@@ -293,7 +310,8 @@ void RunReport::finish(const ModelRunTotals& totals) {
   breakdown.idle = cycles * engines - std::min<std::uint64_t>(busy, cycles * engines);
 
   std::sort(latencies_ns_.begin(), latencies_ns_.end());
-  const double span_s = double(clock_.fs_at(cycles) - clock_.fs_at(first_arrival_ == kNever ? 0 : first_arrival_)) * 1e-15;
+  const double span_s =
+      double(clock_.fs_at(cycles) - clock_.fs_at(first_arrival_ == kNever ? 0 : first_arrival_)) * 1e-15;
   const double sim_time_ns = double(clock_.fs_at(cycles)) * 1e-6;
 
   nlohmann::ordered_json summary;
@@ -347,43 +365,49 @@ void RunReport::finish(const ModelRunTotals& totals) {
   }
 
   std::string layer_csv =
-      "layer,cycles,macs,dram_bytes,operand_stall_cycles,out_stall_cycles,drain_stall_cycles,bank_conflict_cycles,"
+      "layer,cycles,macs,dram_bytes,operand_stall_cycles,out_stall_cycles,drain_stall_cycles,bank_conflict_"
+      "cycles,"
       "sfu_cycles,sfu_wait_cycles,pe_utilization\n";
   for (std::size_t l = 0; l < layers_.size(); ++l) {
     const LayerTotals& t = layers_[l];
-    layer_csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{:.4f}\n", l, t.cycles, t.macs, t.dram_bytes,
-                             t.operand_stall, t.out_stall, t.drain_stall, t.conflicts, t.sfu_cycles, t.sfu_wait,
-                             t.cycles ? double(t.pe_macs) / (engine_peak * double(t.cycles)) : 0.0);
+    layer_csv +=
+        fmt::format("{},{},{},{},{},{},{},{},{},{},{:.4f}\n", l, t.cycles, t.macs, t.dram_bytes,
+                    t.operand_stall, t.out_stall, t.drain_stall, t.conflicts, t.sfu_cycles, t.sfu_wait,
+                    t.cycles ? double(t.pe_macs) / (engine_peak * double(t.cycles)) : 0.0);
   }
   write_file_atomic(opts_.write_dir(), "ops.csv", csv);
   write_file_atomic(opts_.write_dir(), "layers.csv", layer_csv);
   for (StreamedFile* f : {&requests_csv_, &batches_csv_, &queue_csv_, &engines_csv_}) f->commit();
-  const auto stats = write_results(opts_.write_dir(), cfg_, summary,
-                {{"cycles_per_s", double(cycles) / totals.wall_s}, {"reference_wall_s", totals.reference_wall_s}},
-                totals.wall_s);
+  const auto stats = write_results(
+      opts_.write_dir(), cfg_, summary,
+      {{"cycles_per_s", double(cycles) / totals.wall_s}, {"reference_wall_s", totals.reference_wall_s}},
+      totals.wall_s);
 
   if (opts_.quiet) return;
   auto row = [](const std::string& k, const std::string& v) { std::cout << summary_row(k, v); };
   if (totals.trace)
-    std::cout << fmt::format("tacsim run: {} ({} layers, hidden {}), trace {}, weights {}, {} policy, {} engine{}\n",
-                             spec_.name, spec_.layers, spec_.hidden, cfg_.trace.file, cfg_.model.weights.text(),
-                             cfg_.scheduler.policy, engines, engines == 1 ? "" : "s");
+    std::cout << fmt::format(
+        "tacsim run: {} ({} layers, hidden {}), trace {}, weights {}, {} policy, {} engine{}\n", spec_.name,
+        spec_.layers, spec_.hidden, cfg_.trace.file, cfg_.model.weights.text(), cfg_.scheduler.policy,
+        engines, engines == 1 ? "" : "s");
   else
-    std::cout << fmt::format("tacsim run: {} ({} layers, hidden {}), sequence length {}, weights {}, {} ops\n",
-                             spec_.name, spec_.layers, spec_.hidden, cfg_.model.seq_lens, cfg_.model.weights.text(),
-                             ops_done_);
+    std::cout << fmt::format(
+        "tacsim run: {} ({} layers, hidden {}), sequence length {}, weights {}, {} ops\n", spec_.name,
+        spec_.layers, spec_.hidden, cfg_.model.seq_lens, cfg_.model.weights.text(), ops_done_);
   row("cycles", fmt::format("{}  ({:.3f} us at {:g} MHz)", cycles, sim_time_ns * 1e-3, cfg_.accel.clock_mhz));
   if (totals.trace || latencies_ns_.size() > 1) {
-    row("requests", fmt::format("{} in {} batches ({:.1f} tokens a batch, {} of them padding)", latencies_ns_.size(),
-                                batches_, batches_ ? double(padded_tokens_) / double(batches_) : 0.0,
-                                padded_tokens_ - tokens_));
-    row("throughput", fmt::format("{:.1f} sequences/s, {:.0f} tokens/s",
-                                  summary["throughput_seq_per_s"].get<double>(),
-                                  summary["throughput_tokens_per_s"].get<double>()));
-    row("latency", fmt::format("p50 {:.3f} ms, p95 {:.3f} ms, p99 {:.3f} ms, max {:.3f} ms (arrival to finish)",
-                               percentile(latencies_ns_, 50) * 1e-6, percentile(latencies_ns_, 95) * 1e-6,
-                               percentile(latencies_ns_, 99) * 1e-6,
-                               (latencies_ns_.empty() ? 0 : latencies_ns_.back()) * 1e-6));
+    row("requests",
+        fmt::format("{} in {} batches ({:.1f} tokens a batch, {} of them padding)", latencies_ns_.size(),
+                    batches_, batches_ ? double(padded_tokens_) / double(batches_) : 0.0,
+                    padded_tokens_ - tokens_));
+    row("throughput",
+        fmt::format("{:.1f} sequences/s, {:.0f} tokens/s", summary["throughput_seq_per_s"].get<double>(),
+                    summary["throughput_tokens_per_s"].get<double>()));
+    row("latency",
+        fmt::format("p50 {:.3f} ms, p95 {:.3f} ms, p99 {:.3f} ms, max {:.3f} ms (arrival to finish)",
+                    percentile(latencies_ns_, 50) * 1e-6, percentile(latencies_ns_, 95) * 1e-6,
+                    percentile(latencies_ns_, 99) * 1e-6,
+                    (latencies_ns_.empty() ? 0 : latencies_ns_.back()) * 1e-6));
     for (std::size_t e = 0; e < engines; ++e)
       row("engine" + std::to_string(e),
           fmt::format("busy {:.1f} % of the run; {:.1f} % idle while requests waited (bubbles)",
@@ -396,23 +420,28 @@ void RunReport::finish(const ModelRunTotals& totals) {
   }
   std::cout << mac_figures.describe(cycles);
   row("bytes moved (DRAM)", fmt::format("{}", totals.dram_bytes));
-  row("roofline bound", fmt::format("{:.0f} cycles: the run reaches {:.1f} % of it (per operation, the larger of "
-                                    "MACs at peak and each operand moved once at peak bandwidth)",
-                                    roofline_cycles_, 100.0 * summary["roofline_fraction"].get<double>()));
+  row("roofline bound",
+      fmt::format("{:.0f} cycles: the run reaches {:.1f} % of it (per operation, the larger of "
+                  "MACs at peak and each operand moved once at peak bandwidth)",
+                  roofline_cycles_, 100.0 * summary["roofline_fraction"].get<double>()));
   std::cout << breakdown.describe(cfg_.engines.front().pe_array.peak_macs_per_cycle());
-  std::cout << "  busy cycles per kind (operations overlap, e.g. the softmax beside the array: more than the run)\n";
+  std::cout << "  busy cycles per kind (operations overlap, e.g. the softmax beside the array: more than the "
+               "run)\n";
   for (const auto& [k, v] : by_kind_)
     std::cout << fmt::format("    {:<26}{:>12}{}\n", k, v.cycles,
-                             v.pe_macs > 0 ? fmt::format("  PE utilization {:.1f} %",
-                                                         100.0 * double(v.pe_macs) / (engine_peak * double(v.cycles)))
-                                           : std::string());
+                             v.pe_macs > 0
+                                 ? fmt::format("  PE utilization {:.1f} %",
+                                               100.0 * double(v.pe_macs) / (engine_peak * double(v.cycles)))
+                                 : std::string());
   std::cout << describe_energy(stats);
   row("wall time", fmt::format("{:.3f} s", totals.wall_s));
   row("sim cycles / s", fmt::format("{:.3g}", double(cycles) / totals.wall_s));
   if (totals.check == "pass")
-    row("check", fmt::format("pass (every layer's output equals the C++ reference, {:.2f} s)", totals.reference_wall_s));
+    row("check", fmt::format("pass (every layer's output equals the C++ reference, {:.2f} s)",
+                             totals.reference_wall_s));
   else if (totals.check != "off")
-    row("check", fmt::format("FAIL: {} mismatches; first: {}", totals.check_mismatches, totals.check.substr(6)));
+    row("check",
+        fmt::format("FAIL: {} mismatches; first: {}", totals.check_mismatches, totals.check.substr(6)));
   else
     row("check", "off (timing only; --check compares every layer with a C++ reference)");
   std::cout << fmt::format("  results in {}/ (stats.json, requests.csv, ops.csv, layers.csv, config.ini)\n",

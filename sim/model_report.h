@@ -58,13 +58,14 @@ struct ModelRunTotals {
   std::uint64_t check_mismatches = 0;
   double wall_s = 0, reference_wall_s = 0;
   std::vector<scheduler::SchedulerEngine::EngineCounters> engines;
-  bool trace = false;  // the requests came from a trace
+  bool trace = false;                        // the requests came from a trace
   std::uint64_t truncated = 0, dropped = 0;  // by the trace's length limit
 };
 
 class RunReport : public scheduler::Observer {
  public:
-  // `sparse_rows`: the weight GEMMs ran on the HP datapath, so their effective MACs are the ones it performed.
+  // `sparse_rows`: the weight GEMMs ran on the HP datapath, so their effective MACs are the ones it
+  // performed.
   RunReport(const SimConfig& cfg, const RunOptions& opts, const workloads::ModelSpec& spec, bool sparse_rows,
             const ClockDomain& clock);
 

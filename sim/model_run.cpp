@@ -145,9 +145,10 @@ void ModelRun::lower() {
     tokens = std::max<std::uint64_t>(max_len_, cfg.scheduler.max_batch_tokens);
   if (!trace_) tokens = std::min(tokens, all_tokens);
   if (tokens > (1u << 24))
-    throw InputError(fmt::format("config: scheduler: a batch of up to {} tokens is beyond 2^24 (scheduler.batch_size "
-                                 "x the longest sequence, or scheduler.max_batch_tokens)",
-                                 tokens));
+    throw InputError(
+        fmt::format("config: scheduler: a batch of up to {} tokens is beyond 2^24 (scheduler.batch_size "
+                    "x the longest sequence, or scheduler.max_batch_tokens)",
+                    tokens));
   slot_tokens_ = static_cast<std::uint32_t>(tokens);
   slots_ = cfg.scheduler.max_in_flight != 0 ? cfg.scheduler.max_in_flight
                                             : static_cast<std::uint32_t>(cfg.engines.size());
@@ -160,8 +161,9 @@ void ModelRun::load_masks() {
   if (plan_.weights_on_hp) return;
   for (std::uint32_t l = 0; l < plan_.spec.layers; ++l)
     for (std::size_t r = 0; r < 6; ++r)
-      workloads::check_nm_mask(plan_.masks.by_layer[l][r], plan_.layer_sparsity[l][r].text(), plan_.masks.files[l][r],
-                               fmt::format("layer{}.{}", l, workloads::to_string(workloads::weight_roles()[r])));
+      workloads::check_nm_mask(
+          plan_.masks.by_layer[l][r], plan_.layer_sparsity[l][r].text(), plan_.masks.files[l][r],
+          fmt::format("layer{}.{}", l, workloads::to_string(workloads::weight_roles()[r])));
 }
 
 void ModelRun::plan_memory() {
@@ -176,17 +178,18 @@ void ModelRun::plan_memory() {
   plan_.memory = workloads::plan_memory(plan_.spec, shape, plan_.layer_sparsity);
   const std::uint64_t end = plan_.memory.end;
   if (end > cfg_.memory_capacity_bytes())
-    throw InputError(fmt::format("config: the model needs {} MiB of memory (weights of every layer, activations "
-                                 "of {} batch{} in flight, inputs); the memory has {} MiB",
-                                 (end + (1 << 20) - 1) >> 20, slots_, slots_ == 1 ? "" : "es",
-                                 cfg_.memory_capacity_bytes() >> 20));
+    throw InputError(fmt::format(
+        "config: the model needs {} MiB of memory (weights of every layer, activations "
+        "of {} batch{} in flight, inputs); the memory has {} MiB",
+        (end + (1 << 20) - 1) >> 20, slots_, slots_ == 1 ? "" : "es", cfg_.memory_capacity_bytes() >> 20));
 }
 
 std::vector<std::vector<bool>> ModelRun::stage_table() const {
   if (cfg_.accel.organisation != "pipeline") return {};
   std::vector<std::vector<bool>> serves;
   for (std::size_t e = 0; e < cfg_.engines.size(); ++e) {
-    const auto stage = workloads::parse_engine_stage(cfg_.engine_stages[e], fmt::format("config: engine{}.stage", e));
+    const auto stage =
+        workloads::parse_engine_stage(cfg_.engine_stages[e], fmt::format("config: engine{}.stage", e));
     std::vector<bool> row(2 * plan_.spec.layers);
     for (std::uint32_t l = 0; l < plan_.spec.layers; ++l)
       for (const auto part : {workloads::Sublayer::kAttention, workloads::Sublayer::kFfn})
@@ -223,9 +226,10 @@ void ModelRun::preflight() const {
         if (!serves.empty() && !serves[e][workloads::stage_group(op)]) continue;
         workloads::GemmParams g = model_gemm(cfg_, op);
         if (op.kind != OpKind::kWeightGemm) {
-          const auto blocks = workloads::attention_blocks(op.kind == OpKind::kScores ? g.m : g.k, eng.pe_array.rows,
-                                                          std::uint64_t{eng.sfu.score_buffer_kib} * 1024,
-                                                          cfg_.model.attention_block_rows, cfg_.model.attention_on_chip);
+          const auto blocks =
+              workloads::attention_blocks(op.kind == OpKind::kScores ? g.m : g.k, eng.pe_array.rows,
+                                          std::uint64_t{eng.sfu.score_buffer_kib} * 1024,
+                                          cfg_.model.attention_block_rows, cfg_.model.attention_on_chip);
           g.m = std::min(blocks.rows, g.m);
         }
         workloads::GemmTask task;
@@ -242,7 +246,8 @@ void ModelRun::preflight() const {
           mapper->map(task);
         } catch (const InputError& err) {
           throw InputError(fmt::format("model: {}{}: {}", op.name,
-                                       cfg_.engines.size() > 1 ? fmt::format(" on engine{}", e) : "", err.what()));
+                                       cfg_.engines.size() > 1 ? fmt::format(" on engine{}", e) : "",
+                                       err.what()));
         }
       }
     }
@@ -252,10 +257,11 @@ void ModelRun::preflight() const {
     for (const engine::Params& eng : cfg_.engines)
       for (std::uint32_t l = 0; l < plan_.spec.layers; ++l)
         for (std::size_t r = 0; r < 6; ++r)
-          workloads::check_hp_mask(plan_.masks.by_layer[l][r],
-                                   cfg_.pruning.hp(eng.hp_datapath.bank.banks, eng.hp_datapath.bank.ports_per_bank,
-                                                   eng.hp_datapath.row_engines),
-                                   plan_.masks.files[l][r]);
+          workloads::check_hp_mask(
+              plan_.masks.by_layer[l][r],
+              cfg_.pruning.hp(eng.hp_datapath.bank.banks, eng.hp_datapath.bank.ports_per_bank,
+                              eng.hp_datapath.row_engines),
+              plan_.masks.files[l][r]);
 }
 
 void ModelRun::prepare_weights() {
@@ -349,8 +355,8 @@ int ModelRun::run() {
   std::uint64_t counted = 0;
   for (std::size_t e = 0; e < top.engines.size(); ++e) counted += executor.engine_bytes(e);
   if (executor.op_bytes() != counted)
-    throw std::logic_error(
-        fmt::format("operations account for {} DRAM bytes, the engines' counts are {}", executor.op_bytes(), counted));
+    throw std::logic_error(fmt::format("operations account for {} DRAM bytes, the engines' counts are {}",
+                                       executor.op_bytes(), counted));
   totals.dram_bytes = top.memory.bytes_transferred();
   for (const auto& e : top.engines) {
     totals.weight_bytes += e->weight_buffer.stats().value("bytes_written").get<std::uint64_t>();

@@ -50,8 +50,8 @@ struct BatchRun {
   std::vector<std::vector<workloads::AttentionBlocks>> blocks;  // [member][engine]
   std::vector<workloads::Epilogue> epilogues;                   // per op: SFU epilogues fused to GEMMs
   std::vector<OpRecord> records;                                // per op
-  std::vector<bool> consumed;  // per op: a later op reads it (the executor's, filled on first use)
-  std::uint64_t padding_macs = 0;                               // effective MACs spent on padded tokens
+  std::vector<bool> consumed;      // per op: a later op reads it (the executor's, filled on first use)
+  std::uint64_t padding_macs = 0;  // effective MACs spent on padded tokens
   // Values (a batch of one sequence): the layers' requantisers calibrated on its reference, and each layer's
   // expected output.
   std::vector<workloads::LayerQuant> quant;

@@ -55,8 +55,8 @@ void ProgressLine::tick() {
 void ProgressLine::print(const Status& s) {
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const Cycle cycles = clock_.now();
-  std::string line = fmt::format("  {} of {} {}, {:.3f} ms simulated, {:.3g} cycles/s", s.done, s.total, unit_,
-                                 double(clock_.fs_at(cycles)) * 1e-12, double(cycles) / wall);
+  std::string line = fmt::format("  {} of {} {}, {:.3f} ms simulated, {:.3g} cycles/s", s.done, s.total,
+                                 unit_, double(clock_.fs_at(cycles)) * 1e-12, double(cycles) / wall);
   if (s.done > 0 && s.total > s.done)
     line += fmt::format(", about {:.0f} s to go", wall * double(s.total - s.done) / double(s.done));
   std::fprintf(stderr, "\r\033[K%s", line.c_str());

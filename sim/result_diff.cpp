@@ -109,7 +109,8 @@ void load_csv(const fs::path& p, std::vector<Figure>& out) {
   // The column that names a row for a reader: `name` (ops.csv), else `id` (requests.csv), else the first.
   std::size_t label_col = 0;
   for (const char* c : {"id", "name"})
-    if (auto it = std::find(header.begin(), header.end(), c); it != header.end()) label_col = it - header.begin();
+    if (auto it = std::find(header.begin(), header.end(), c); it != header.end())
+      label_col = it - header.begin();
   out.push_back({file, file + ".columns", "columns", line});
   std::size_t row = 0, line_no = 1;
   while (std::getline(in, line)) {
@@ -122,7 +123,8 @@ void load_csv(const fs::path& p, std::vector<Figure>& out) {
     ++row;
     const std::string row_label = fmt::format("row {} {}", row, fields[label_col]);
     for (std::size_t c = 0; c < header.size(); ++c)
-      out.push_back({file, fmt::format("{}.{}.{}", file, row, header[c]), row_label + " " + header[c], fields[c]});
+      out.push_back(
+          {file, fmt::format("{}.{}.{}", file, row, header[c]), row_label + " " + header[c], fields[c]});
   }
 }
 

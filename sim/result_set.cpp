@@ -41,7 +41,8 @@ void remove_staging_now() {
       if (n <= 0) break;
       for (ssize_t off = 0; off < n;) {
         const auto* e = reinterpret_cast<const struct dirent64*>(buf + off);
-        if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) ::unlinkat(fd, e->d_name, 0);
+        if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+          ::unlinkat(fd, e->d_name, 0);
         off += e->d_reclen;
       }
     }
@@ -83,7 +84,8 @@ void give_back_signals() {
 bool is_stale_staging(const std::string& entry, const std::string& prefix) {
   if (entry.rfind(prefix, 0) != 0) return false;
   const std::string pid_text = entry.substr(prefix.size());
-  if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos || pid_text.size() > 9)
+  if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos ||
+      pid_text.size() > 9)
     return false;
   const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
   return pid != ::getpid() && ::kill(pid, 0) == -1 && errno == ESRCH;
@@ -95,17 +97,19 @@ ResultSet::ResultSet(const std::string& out_dir) : out_(out_dir) {
   fs::path out = fs::path(out_dir).lexically_normal();
   if (out.has_filename() == false) out = out.parent_path();  // "results/latest/" names the folder too
   if (out.empty() || out == "." || out == ".." || out == out.root_path())
-    throw InputError(fmt::format("{}: give a folder of its own for the results (it is replaced whole)", out_dir));
+    throw InputError(
+        fmt::format("{}: give a folder of its own for the results (it is replaced whole)", out_dir));
   std::error_code ec;
   if (fs::exists(out, ec)) {
     if (!fs::is_directory(out, ec))
       throw InputError(fmt::format("{}: cannot write results there: a file of that name exists", out_dir));
     const bool empty = fs::is_empty(out, ec);
     if (!ec && !empty && !fs::exists(out / "stats.json", ec))
-      throw InputError(fmt::format(
-          "{}: holds files but no tacsim result (no stats.json); results replace their folder whole, so give a "
-          "new or empty folder",
-          out_dir));
+      throw InputError(
+          fmt::format("{}: holds files but no tacsim result (no stats.json); results replace their folder "
+                      "whole, so give a "
+                      "new or empty folder",
+                      out_dir));
   }
   const fs::path parent = out.has_parent_path() ? out.parent_path() : fs::path(".");
   fs::create_directories(parent, ec);
@@ -170,8 +174,8 @@ std::string ResultSet::stage_file(const std::string& path, const std::string& op
 }
 
 void ResultSet::commit() {
-  // Exchange when a previous set exists, so --out never stops holding a complete set; the old one then sits at
-  // the staging name and is removed.
+  // Exchange when a previous set exists, so --out never stops holding a complete set; the old one then sits
+  // at the staging name and is removed.
   std::error_code ec;
   bool exchanged = false;
   if (fs::exists(out_, ec)) {
@@ -181,7 +185,8 @@ void ResultSet::commit() {
       // A file system without the exchange: the old set is renamed aside first (a moment without --out).
       const std::string aside = staging_ + ".old";
       if (::rename(out_.c_str(), aside.c_str()) != 0)
-        throw InputError(fmt::format("{}: cannot replace the previous results ({})", out_, std::strerror(errno)));
+        throw InputError(
+            fmt::format("{}: cannot replace the previous results ({})", out_, std::strerror(errno)));
       if (::rename(staging_.c_str(), out_.c_str()) != 0) {
         const int err = errno;
         ::rename(aside.c_str(), out_.c_str());
@@ -189,7 +194,8 @@ void ResultSet::commit() {
       }
       fs::remove_all(aside, ec);
     } else {
-      throw InputError(fmt::format("{}: cannot replace the previous results ({})", out_, std::strerror(errno)));
+      throw InputError(
+          fmt::format("{}: cannot replace the previous results ({})", out_, std::strerror(errno)));
     }
   } else if (::rename(staging_.c_str(), out_.c_str()) != 0) {
     throw InputError(fmt::format("{}: cannot put the results in place ({})", out_, std::strerror(errno)));

@@ -14,8 +14,8 @@ namespace tacsim::sim {
 
 class ResultSet {
  public:
-  // Checks --out (an existing folder must be empty or hold a tacsim result: stats.json), creates its parent and
-  // the staging folder, and takes over SIGINT and SIGTERM; throws InputError naming the folder otherwise.
+  // Checks --out (an existing folder must be empty or hold a tacsim result: stats.json), creates its parent
+  // and the staging folder, and takes over SIGINT and SIGTERM; throws InputError naming the folder otherwise.
   explicit ResultSet(const std::string& out_dir);
   ~ResultSet();
   ResultSet(const ResultSet&) = delete;

@@ -20,7 +20,8 @@ struct RunOptions {
   std::vector<std::string> overrides;  // "key=value"
   std::string out_dir = "results/latest";
   bool quiet = false;
-  // Where the files are written until the result set is complete (ResultSet's staging folder); empty: out_dir.
+  // Where the files are written until the result set is complete (ResultSet's staging folder); empty:
+  // out_dir.
   std::string files_dir;
   const std::string& write_dir() const { return files_dir.empty() ? out_dir : files_dir; }
   WaveOptions waves;

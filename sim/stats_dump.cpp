@@ -8,15 +8,16 @@
 #include "modules/common/stats.h"
 #include "sim/config_keys.h"
 #include "sim/energy_report.h"
-#include "sim/summary.h"
 #include "sim/output.h"
+#include "sim/summary.h"
 #include "sim/version.h"
 
 namespace tacsim::sim {
 
 namespace {
 // Calls f(name, group) for every StatsProvider in tree order.
-void walk(const sc_core::sc_object* obj, const std::function<void(const std::string&, const StatsGroup&)>& f) {
+void walk(const sc_core::sc_object* obj,
+          const std::function<void(const std::string&, const StatsGroup&)>& f) {
   if (const auto* p = dynamic_cast<const StatsProvider*>(obj)) f(obj->name(), p->stats());
   for (const sc_core::sc_object* child : obj->get_child_objects()) walk(child, f);
 }
@@ -52,8 +53,9 @@ nlohmann::ordered_json collect_module_stats() {
   return out;
 }
 
-nlohmann::ordered_json write_results(const std::string& dir, const SimConfig& cfg, const nlohmann::ordered_json& summary,
-                   nlohmann::ordered_json host, double wall_s) {
+nlohmann::ordered_json write_results(const std::string& dir, const SimConfig& cfg,
+                                     const nlohmann::ordered_json& summary, nlohmann::ordered_json host,
+                                     double wall_s) {
   nlohmann::ordered_json stats;
   stats["summary"] = summary;
   stats["modules"] = collect_module_stats();

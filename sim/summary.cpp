@@ -24,34 +24,41 @@ const std::map<std::string, FigureInfo>& figures() {
       {"requests", {"requests", "sequences (model and trace runs) or memory requests (memtest) served"}},
       {"dense_macs", {"MACs", "multiply-accumulates of the dense computation"}},
       {"macs",
-       {"MACs", "multiply-accumulates the PE array and the HP datapath performed (sparse weights skip the pruned "
-                "ones; the top-k unit's are not counted)"}},
+       {"MACs",
+        "multiply-accumulates the PE array and the HP datapath performed (sparse weights skip the pruned "
+        "ones; the top-k unit's are not counted)"}},
       {"pe_utilization", {"", "macs / (peak MACs per cycle x cycles): how busy the multipliers were"}},
       {"effective_macs_per_cycle", {"MACs/cycle", "dense_macs / cycles: throughput in dense MACs"}},
       {"dram_bytes", {"bytes", "bytes moved between the memory and the accelerator"}},
       {"weight_bytes", {"bytes", "bytes written into the weight buffer (compressed weights and indices)"}},
-      {"bank_conflict_cycles", {"cycles", "cycles the HP datapath's reads waited on activation-buffer banks"}},
+      {"bank_conflict_cycles",
+       {"cycles", "cycles the HP datapath's reads waited on activation-buffer banks"}},
       {"peak_compute_cycles", {"cycles", "macs / peak MACs per cycle: the run's compute bound"}},
       {"operand_stall_cycles", {"cycles", "cycles the PE array waited for operands to load"}},
       {"out_stall_cycles", {"cycles", "cycles the PE array waited for a free output half"}},
       {"drain_stall_cycles", {"cycles", "cycles results waited for the array's column output ports"}},
       {"sfu_only_cycles", {"cycles", "cycles the PE array sat idle while the SFU worked"}},
-      {"idle_cycles", {"cycles", "engine-cycles without a task: waiting for requests, or for a stage's work"}},
+      {"idle_cycles",
+       {"cycles", "engine-cycles without a task: waiting for requests, or for a stage's work"}},
       {"batches", {"batches", "batches run (sequences admitted together)"}},
       {"tokens", {"tokens", "tokens of the sequences served, without padding (model and trace runs)"}},
       {"throughput_seq_per_s",
        {"sequences/s", "requests / (last finish - first arrival): the rate the run served"}},
-      {"throughput_tokens_per_s", {"tokens/s", "the requests' tokens (unpadded) / (last finish - first arrival)"}},
+      {"throughput_tokens_per_s",
+       {"tokens/s", "the requests' tokens (unpadded) / (last finish - first arrival)"}},
       {"latency_ns_p50", {"ns", "median request latency, arrival to finish (nearest rank)"}},
       {"latency_ns_p95", {"ns", "95th percentile request latency (nearest rank)"}},
       {"latency_ns_p99", {"ns", "99th percentile request latency (nearest rank)"}},
       {"latency_ns_max", {"ns", "the longest request latency"}},
       {"padding_macs",
-       {"MACs", "effective MACs spent on padded tokens: padded batches' MACs less the same batches' unpadded"}},
+       {"MACs",
+        "effective MACs spent on padded tokens: padded batches' MACs less the same batches' unpadded"}},
       {"padded_tokens", {"tokens", "padding tokens computed like real ones (padded policy)"}},
       {"max_waiting_requests", {"requests", "the longest queue of requests waiting for a batch"}},
-      {"truncated_requests", {"requests", "trace requests cut to the model's maximum length (trace.over_max)"}},
-      {"dropped_requests", {"requests", "trace requests skipped for exceeding the model's maximum (trace.over_max)"}},
+      {"truncated_requests",
+       {"requests", "trace requests cut to the model's maximum length (trace.over_max)"}},
+      {"dropped_requests",
+       {"requests", "trace requests skipped for exceeding the model's maximum (trace.over_max)"}},
       {"bubble_cycles",
        {"cycles", "engine-cycles without a task while some request that had arrived still had work"}},
       {"other_cycles",
@@ -73,12 +80,14 @@ const std::map<std::string, FigureInfo>& figures() {
       {"dram_pj_per_bit", {"pJ/bit", "the DRAM's energy (commands, refresh, standby) / bits it moved"}},
       {"edp_j_s", {"J s", "energy-delay product: energy x simulated time"}},
       {"sfu_idle_for_array_cycles",
-       {"cycles", "fused epilogues (sfu.fuse_epilogues): cycles the SFU sat idle waiting for the array's next "
-                  "block of outputs (the array's waits for the SFU are in sfu_only_cycles)"}},
+       {"cycles",
+        "fused epilogues (sfu.fuse_epilogues): cycles the SFU sat idle waiting for the array's next "
+        "block of outputs (the array's waits for the SFU are in sfu_only_cycles)"}},
       // The roofline bound (workloads/roofline.h).
       {"roofline_cycles",
-       {"cycles", "sum over operations of max(effective MACs / peak MACs per cycle, compulsory DRAM bytes / peak "
-                  "bytes per cycle): each operand read once, each result written once"}},
+       {"cycles",
+        "sum over operations of max(effective MACs / peak MACs per cycle, compulsory DRAM bytes / peak "
+        "bytes per cycle): each operand read once, each result written once"}},
       {"roofline_fraction", {"", "roofline_cycles / cycles: how close the run comes to its roofline bound"}},
   };
   return table;
@@ -119,7 +128,8 @@ nlohmann::ordered_json summary_schema(const nlohmann::ordered_json& summary) {
       for (const auto& [suffix, i] : per_engine_figures())
         if (key.size() > suffix.size() && key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0)
           info = &i;
-    if (!info) throw std::logic_error("summary figure '" + key + "' has no unit and description in sim/summary.cpp");
+    if (!info)
+      throw std::logic_error("summary figure '" + key + "' has no unit and description in sim/summary.cpp");
     out[key] = {{"unit", info->unit}, {"description", info->description}};
   }
   return out;
@@ -135,9 +145,13 @@ std::uint64_t named(const CycleBreakdown& b) {
 }
 }  // namespace
 
-std::uint64_t CycleBreakdown::other() const { return overlapping() ? 0 : cycles - named(*this); }
+std::uint64_t CycleBreakdown::other() const {
+  return overlapping() ? 0 : cycles - named(*this);
+}
 
-bool CycleBreakdown::overlapping() const { return named(*this) > cycles; }
+bool CycleBreakdown::overlapping() const {
+  return named(*this) > cycles;
+}
 
 void CycleBreakdown::add_to(nlohmann::ordered_json& summary) const {
   summary["peak_compute_cycles"] = peak_compute;
@@ -154,9 +168,11 @@ std::string CycleBreakdown::describe(double peak_macs_per_cycle) const {
   auto line = [&](const std::string& what, std::uint64_t c, const std::string& why) {
     return fmt::format("    {:<26}{:>12}  {:5.1f} %  {}\n", what, c, 100.0 * double(c) / run, why);
   };
-  std::string s = overlapping() ? "  where the cycles go (these overlap: the SFU ran beside stalled array work)\n"
-                                : "  where the cycles go (adds up to the run)\n";
-  s += line("PE array at peak", peak_compute, fmt::format("MACs performed / {:g} per cycle", peak_macs_per_cycle));
+  std::string s = overlapping()
+                      ? "  where the cycles go (these overlap: the SFU ran beside stalled array work)\n"
+                      : "  where the cycles go (adds up to the run)\n";
+  s += line("PE array at peak", peak_compute,
+            fmt::format("MACs performed / {:g} per cycle", peak_macs_per_cycle));
   s += line("operands late", operand_stall, "the array waits for a load (DRAM, DMA)");
   s += line("output buffer full", out_stall, "no free output half: write-back is slow");
   s += line("column ports busy", drain_stall, "results queue for the array's output ports");
@@ -175,12 +191,13 @@ void MacFigures::add_to(nlohmann::ordered_json& summary, Cycle cycles) const {
 
 std::string MacFigures::describe(Cycle cycles) const {
   const double c = cycles ? double(cycles) : 1.0;
-  std::string s = summary_row(
-      "MACs", fmt::format("{} performed, {} in the dense computation{}", macs, dense_macs,
-                          macs < dense_macs ? " (sparse weights skip the rest)" : ""));
-  s += summary_row("PE utilization", fmt::format("{:.1f} %  = MACs performed / ({:g} per cycle of {} x cycles)",
-                                                 100.0 * double(macs) / (peak_macs_per_cycle * c),
-                                                 peak_macs_per_cycle, peak_what));
+  std::string s =
+      summary_row("MACs", fmt::format("{} performed, {} in the dense computation{}", macs, dense_macs,
+                                      macs < dense_macs ? " (sparse weights skip the rest)" : ""));
+  s += summary_row(
+      "PE utilization",
+      fmt::format("{:.1f} %  = MACs performed / ({:g} per cycle of {} x cycles)",
+                  100.0 * double(macs) / (peak_macs_per_cycle * c), peak_macs_per_cycle, peak_what));
   s += summary_row("effective MACs/cycle", fmt::format("{:.1f}  = dense MACs / cycles ({:g}: dense at peak)",
                                                        double(dense_macs) / c, peak_macs_per_cycle));
   return s;

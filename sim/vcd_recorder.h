@@ -93,8 +93,8 @@ class VcdRecorder : public waves::Recorder {
     std::uint32_t labels_base = 0;  // enumerated: label i is strings_[labels_base + i]
   };
 
-  waves::Signal add(const std::string& name, Kind kind, std::uint32_t width, std::uint64_t initial, bool on_request,
-                    const std::string& description);
+  waves::Signal add(const std::string& name, Kind kind, std::uint32_t width, std::uint64_t initial,
+                    bool on_request, const std::string& description);
   std::uint32_t intern(std::string_view s);
   void spill();
 

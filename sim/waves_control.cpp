@@ -46,7 +46,9 @@ std::uint64_t window_end_fs(const std::string& text, const ClockDomain& clock, c
   return cycles ? clock.fs_at(*cycles) : static_cast<std::uint64_t>(std::llround(ns * 1e6));
 }
 
-std::string gtkw_name(const std::string& vcd) { return fs::path(vcd).replace_extension(".gtkw").string(); }
+std::string gtkw_name(const std::string& vcd) {
+  return fs::path(vcd).replace_extension(".gtkw").string();
+}
 
 const char* kind_name(VcdRecorder::Kind k) {
   switch (k) {
@@ -121,9 +123,10 @@ WaveSession::WaveSession(const WaveOptions& opts, ResultSet& results, const Cloc
   start_ps_ = v.start_fs / 1000;
   // The extension keeps the pair apart from a result set's own files when it is written inside --out.
   if (fs::path(opts.vcd).extension() != ".vcd")
-    throw InputError(fmt::format("--vcd: {}: give a name ending in .vcd (its GTKWave view is written beside it, "
-                                 "NAME.gtkw)",
-                                 opts.vcd));
+    throw InputError(
+        fmt::format("--vcd: {}: give a name ending in .vcd (its GTKWave view is written beside it, "
+                    "NAME.gtkw)",
+                    opts.vcd));
   vcd_staged_ = results.stage_file(opts.vcd, "--vcd");
   gtkw_path_ = gtkw_name(opts.vcd);
   gtkw_staged_ = results.stage_file(gtkw_path_, "--vcd");

@@ -12,7 +12,9 @@ namespace tacsim::traces {
 
 namespace {
 
-bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; }
+bool is_blank(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
 
 int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -107,7 +109,8 @@ bool DramTraceReader::next(DramRequest& r) {
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
       throw fail(fmt::format("expected '0x<hex address> READ|WRITE <cycle>', got '{}'", line));
     }
-    if (!parse_hex(f[0], r.address)) throw fail(fmt::format("expected a hex address like 0x1f40, got '{}'", f[0]));
+    if (!parse_hex(f[0], r.address))
+      throw fail(fmt::format("expected a hex address like 0x1f40, got '{}'", f[0]));
     if (f[1] == "READ")
       r.is_write = false;
     else if (f[1] == "WRITE")
@@ -115,10 +118,11 @@ bool DramTraceReader::next(DramRequest& r) {
     else
       throw fail(fmt::format("expected READ or WRITE, got '{}'", f[1]));
     if (!parse_decimal(f[2], r.cycle)) throw fail(fmt::format("expected a cycle number, got '{}'", f[2]));
-    // An idle DRAM still refreshes every few thousand cycles, so a far-off arrival is minutes of simulation of
-    // nothing: 1e10 cycles (10 s at 1 GHz) bounds it.
+    // An idle DRAM still refreshes every few thousand cycles, so a far-off arrival is minutes of simulation
+    // of nothing: 1e10 cycles (10 s at 1 GHz) bounds it.
     if (r.cycle > kMaxTraceCycle)
-      throw fail(fmt::format("cycle {} is beyond the last a trace may use ({}, 10 s at 1 GHz)", r.cycle, kMaxTraceCycle));
+      throw fail(fmt::format("cycle {} is beyond the last a trace may use ({}, 10 s at 1 GHz)", r.cycle,
+                             kMaxTraceCycle));
     if (requests_ > 0 && r.cycle < last_cycle_)
       throw fail(fmt::format("cycle {} is before the previous line's {}", r.cycle, last_cycle_));
     if (r.address >= capacity_)

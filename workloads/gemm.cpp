@@ -12,7 +12,9 @@
 namespace tacsim::workloads {
 
 namespace {
-std::uint64_t ceil_div(std::uint64_t a, std::uint64_t b) { return (a + b - 1) / b; }
+std::uint64_t ceil_div(std::uint64_t a, std::uint64_t b) {
+  return (a + b - 1) / b;
+}
 std::uint32_t bits_for(std::uint32_t m) {
   std::uint32_t b = 0;
   while ((1u << b) < m) ++b;
@@ -68,16 +70,21 @@ std::string Tiling::describe() const {
       s = fmt::format("{} resident in groups of {}, its two chunks in both halves", r, resident_blocks);
       break;
     case Scheme::kChunked:
-      s = psum_blocks == 0 ? std::string("reduction chunked")
-                           : fmt::format("{} chunks resident in groups of {}, partial sums of {} x {} tiles on chip",
-                                         r, resident_blocks, resident_blocks, psum_blocks);
+      s = psum_blocks == 0
+              ? std::string("reduction chunked")
+              : fmt::format("{} chunks resident in groups of {}, partial sums of {} x {} tiles on chip", r,
+                            resident_blocks, resident_blocks, psum_blocks);
   }
   if (psum_blocks == 0 && out_tiles > 1) s += fmt::format(", {} tiles per output half", out_tiles);
   return s;
 }
 
 std::string GemmPlan::describe() const {
-  const std::uint64_t la = [&] { std::uint64_t b = 0; for (const auto& l : act_loads) b += l.bytes(); return b; }();
+  const std::uint64_t la = [&] {
+    std::uint64_t b = 0;
+    for (const auto& l : act_loads) b += l.bytes();
+    return b;
+  }();
   const std::uint64_t lw = bytes_loaded() - la;
   const std::uint64_t a_bytes = std::uint64_t{gemm.m} * gemm.k, w_bytes = gemm.n * format.row_bytes();
   std::uint64_t out_tiles = 0;
@@ -85,11 +92,12 @@ std::string GemmPlan::describe() const {
   const std::uint32_t chunk = tiling.scheme == Tiling::Scheme::kWhole ? format.groups : tiling.chunk_groups;
   const std::string passes = out_tiles == tiles.size() ? "" : fmt::format(" ({} passes)", tiles.size());
   return fmt::format(
-      "GEMM {}x{}x{} {}: {} tiles{}, reduction chunk {} ({} per tile), {}; loads A {:.2f}x and W {:.2f}x their "
+      "GEMM {}x{}x{} {}: {} tiles{}, reduction chunk {} ({} per tile), {}; loads A {:.2f}x and W {:.2f}x "
+      "their "
       "size ({} + {} bytes), writes {} bytes",
       gemm.m, gemm.n, gemm.k, gemm.sparsity.text(), out_tiles, passes, chunk * format.m,
-      ceil_div(format.groups, chunk), tiling.describe(), double(la) / double(a_bytes), double(lw) / double(w_bytes),
-      la, lw, bytes_written());
+      ceil_div(format.groups, chunk), tiling.describe(), double(la) / double(a_bytes),
+      double(lw) / double(w_bytes), la, lw, bytes_written());
 }
 
 namespace {
@@ -137,7 +145,9 @@ struct Geometry {
   std::uint32_t s_blocks(bool w_resident) const { return w_resident ? mblocks : nblocks; }
   bool whole_fits() const { return a_bytes(1, f.groups) <= h.act && w_bytes(1, f.groups) <= h.weight; }
   // The first of kSplit's two chunks: half the groups, rounded up to a multiple of q.
-  std::uint32_t split_groups() const { return static_cast<std::uint32_t>(ceil_div(ceil_div(f.groups, 2), q) * q); }
+  std::uint32_t split_groups() const {
+    return static_cast<std::uint32_t>(ceil_div(ceil_div(f.groups, 2), q) * q);
+  }
   // The largest chunk (a multiple of q, less than the whole) with which `rb` R blocks and one S block fit.
   std::uint32_t largest_chunk(bool w_resident, std::uint32_t rb) const {
     std::uint64_t gc = 0;
@@ -146,7 +156,9 @@ struct Geometry {
       gc += q;
     return static_cast<std::uint32_t>(gc);
   }
-  std::uint64_t slot_bytes(bool partial_sums) const { return std::uint64_t{rows} * cols * (partial_sums ? 4 : eb); }
+  std::uint64_t slot_bytes(bool partial_sums) const {
+    return std::uint64_t{rows} * cols * (partial_sums ? 4 : eb);
+  }
 };
 
 // InputError naming the buffer when no tiling fits it.
@@ -159,13 +171,15 @@ void check_tileable(const Geometry& G) {
         G.rows, G.cols, G.eb == 4 ? "int32" : "int8", out, ceil_div(out * 2, 1024), G.h.out));
   if (G.whole_fits()) return;
   if (G.a_bytes(1, G.q) > G.h.act)
-    throw InputError(fmt::format("act_buffer.capacity_kib: a {}-row tile needs at least {} bytes per half, the "
-                                 "buffer has {}",
-                                 G.rows, G.a_bytes(1, G.q), G.h.act));
+    throw InputError(
+        fmt::format("act_buffer.capacity_kib: a {}-row tile needs at least {} bytes per half, the "
+                    "buffer has {}",
+                    G.rows, G.a_bytes(1, G.q), G.h.act));
   if (G.w_bytes(1, G.q) > G.h.weight)
-    throw InputError(fmt::format("weight_buffer.capacity_kib: a {}-column tile needs at least {} bytes per "
-                                 "half, the buffer has {}",
-                                 G.cols, G.w_bytes(1, G.q), G.h.weight));
+    throw InputError(
+        fmt::format("weight_buffer.capacity_kib: a {}-column tile needs at least {} bytes per "
+                    "half, the buffer has {}",
+                    G.cols, G.w_bytes(1, G.q), G.h.weight));
 }
 
 bool fits(const Geometry& G, const Tiling& t) {
@@ -185,11 +199,13 @@ bool fits(const Geometry& G, const Tiling& t) {
       return G.r_bytes(wr, gr, groups) <= G.r_half(wr) && G.s_bytes(wr, 1, groups) <= G.s_half(wr);
     case Tiling::Scheme::kSplit: {
       const std::uint32_t c0 = G.split_groups();
-      return G.pe.partial_sums && c0 < groups && G.r_bytes(wr, gr, c0) <= G.r_half(wr) && G.s_bytes(wr, 1, c0) <= G.s_half(wr);
+      return G.pe.partial_sums && c0 < groups && G.r_bytes(wr, gr, c0) <= G.r_half(wr) &&
+             G.s_bytes(wr, 1, c0) <= G.s_half(wr);
     }
     case Tiling::Scheme::kChunked:
-      return t.chunk_groups > 0 && t.chunk_groups < groups && t.chunk_groups % G.q == 0 && (psums || gr == 1) &&
-             G.r_bytes(wr, gr, t.chunk_groups) <= G.r_half(wr) && G.s_bytes(wr, 1, t.chunk_groups) <= G.s_half(wr);
+      return t.chunk_groups > 0 && t.chunk_groups < groups && t.chunk_groups % G.q == 0 &&
+             (psums || gr == 1) && G.r_bytes(wr, gr, t.chunk_groups) <= G.r_half(wr) &&
+             G.s_bytes(wr, 1, t.chunk_groups) <= G.s_half(wr);
   }
   return false;
 }
@@ -204,8 +220,8 @@ Tiling greedy(const Geometry& G) {
   // The resident operand that moves fewer bytes, in the largest group that fits half its buffer.
   const GemmParams& g = G.g;
   const std::uint64_t a_bytes = std::uint64_t{g.m} * g.k, w_bytes = g.n * G.f.row_bytes();
-  const std::uint32_t ga = static_cast<std::uint32_t>(
-      std::min<std::uint64_t>(G.mblocks, G.h.act / (std::uint64_t{G.rows} * g.k)));
+  const std::uint32_t ga =
+      static_cast<std::uint32_t>(std::min<std::uint64_t>(G.mblocks, G.h.act / (std::uint64_t{G.rows} * g.k)));
   const std::uint32_t gw =
       static_cast<std::uint32_t>(std::min<std::uint64_t>(G.nblocks, G.h.weight / (G.cols * G.f.row_bytes())));
   const std::uint64_t a_resident = a_bytes + ceil_div(G.mblocks, ga) * w_bytes;
@@ -237,7 +253,8 @@ class PlanBuilder {
  public:
   PlanBuilder(const Geometry& G, GemmPlan& plan) : G_(G), plan_(plan) {}
 
-  Held load_a(std::uint32_t mb0, std::uint32_t blocks, std::uint32_t g0, std::uint32_t gc, std::uint32_t uses) {
+  Held load_a(std::uint32_t mb0, std::uint32_t blocks, std::uint32_t g0, std::uint32_t gc,
+              std::uint32_t uses) {
     const GemmLayout& l = G_.layout;
     const std::uint32_t m0 = mb0 * G_.pe.rows, r = std::min(blocks * G_.pe.rows, G_.g.m - m0);
     plan_.act_loads.push_back({{{l.a_address + std::uint64_t{m0} * l.a_stride + std::uint64_t{g0} * G_.f.m, r,
@@ -246,7 +263,8 @@ class PlanBuilder {
     return {static_cast<std::uint32_t>(plan_.act_loads.size() - 1), mb0, g0, gc};
   }
 
-  Held load_w(std::uint32_t nb0, std::uint32_t blocks, std::uint32_t g0, std::uint32_t gc, std::uint32_t uses) {
+  Held load_w(std::uint32_t nb0, std::uint32_t blocks, std::uint32_t g0, std::uint32_t gc,
+              std::uint32_t uses) {
     const GemmLayout& l = G_.layout;
     const RowFormat& f = G_.f;
     const std::uint32_t n0 = nb0 * G_.pe.cols, c = std::min(blocks * G_.pe.cols, G_.g.n - n0);
@@ -327,7 +345,8 @@ class PlanBuilder {
   }
   std::uint32_t index_bytes(std::uint32_t g0, std::uint32_t gc) const {
     const RowFormat& f = G_.f;
-    const std::uint64_t last = g0 + gc == f.groups ? f.index_bytes(f.slots()) : f.index_bytes(std::uint64_t{g0 + gc} * f.n);
+    const std::uint64_t last =
+        g0 + gc == f.groups ? f.index_bytes(f.slots()) : f.index_bytes(std::uint64_t{g0 + gc} * f.n);
     return static_cast<std::uint32_t>(last - index_first(g0));
   }
 
@@ -394,14 +413,17 @@ GemmPlan build(const Geometry& G, Tiling t) {
   const bool wr = t.w_resident;
   const std::uint32_t nr = G.r_blocks(wr), ns = G.s_blocks(wr), gr = t.resident_blocks;
   // Loads of R and S blocks, and chunks and tiles, by (resident, streamed) block.
-  auto load_r = [&](std::uint32_t b0, std::uint32_t n, std::uint32_t g0, std::uint32_t gc, std::uint32_t uses) {
+  auto load_r = [&](std::uint32_t b0, std::uint32_t n, std::uint32_t g0, std::uint32_t gc,
+                    std::uint32_t uses) {
     return wr ? b.load_w(b0, n, g0, gc, uses) : b.load_a(b0, n, g0, gc, uses);
   };
   auto load_s = [&](std::uint32_t b0, std::uint32_t g0, std::uint32_t gc, std::uint32_t uses) {
     return wr ? b.load_a(b0, 1, g0, gc, uses) : b.load_w(b0, 1, g0, gc, uses);
   };
   auto chunk = [&](std::uint32_t r, std::uint32_t s, const Held& hr, const Held& hs, std::uint32_t g0,
-                   std::uint32_t gc) { return wr ? b.chunk(s, r, hs, hr, g0, gc) : b.chunk(r, s, hr, hs, g0, gc); };
+                   std::uint32_t gc) {
+    return wr ? b.chunk(s, r, hs, hr, g0, gc) : b.chunk(r, s, hr, hs, g0, gc);
+  };
   auto tile = [&](std::uint32_t r, std::uint32_t s) { return wr ? b.tile(s, r) : b.tile(r, s); };
   std::uint32_t tiles = 0;  // output tiles so far, for fills of out_tiles
   auto next_fill = [&] { return tiles++ / t.out_tiles; };
@@ -504,8 +526,8 @@ GemmPlan plan_gemm(const GemmParams& g, const pe_array::Params& pe, std::uint64_
   return plan_gemm(g, pe, h, layout, greedy_tiling(g, pe, h, layout));
 }
 
-std::vector<Tiling> enumerate_tilings(const GemmParams& g, const pe_array::Params& pe, const BufferHalves& halves,
-                                      const GemmLayout& layout) {
+std::vector<Tiling> enumerate_tilings(const GemmParams& g, const pe_array::Params& pe,
+                                      const BufferHalves& halves, const GemmLayout& layout) {
   using Scheme = Tiling::Scheme;
   const Geometry G(g, pe, halves, layout);
   check_tileable(G);
@@ -571,7 +593,8 @@ control::Program to_program(const GemmPlan& plan) {
 
 GemmWeights prune_weights(const GemmParams& g, std::vector<std::int8_t> w) {
   GemmWeights out;
-  const sparsity::NmSpec spec = g.sparsity.format == WeightFormat::kNm ? g.sparsity.nm : sparsity::NmSpec{1, 1};
+  const sparsity::NmSpec spec =
+      g.sparsity.format == WeightFormat::kNm ? g.sparsity.nm : sparsity::NmSpec{1, 1};
   if (spec.is_dense()) {
     out.image.assign(w.begin(), w.end());
     out.w = std::move(w);

@@ -6,8 +6,8 @@
 // encoding lays out a row: G*N values, then G*N in-group indices of ceil(log2 M) bits, padded to a byte.
 // Those compressed bytes are what the DMA moves and the weight buffer holds.
 //
-// A plan cuts C into tiles of at most rows x cols outputs (the PE array's size; a block of A is `rows` rows, a
-// block of W `cols` rows of W) and the reduction into chunks of whole groups, and orders the loads of the
+// A plan cuts C into tiles of at most rows x cols outputs (the PE array's size; a block of A is `rows` rows,
+// a block of W `cols` rows of W) and the reduction into chunks of whole groups, and orders the loads of the
 // operand buffers' halves and the tiles as a Tiling says: a group of one operand's blocks (the resident one)
 // stays while the other operand's blocks stream past it. plan_gemm builds the plan of any tiling that fits;
 // greedy_tiling is the choice the simulator made before it could search (the largest resident group that
@@ -25,9 +25,9 @@
 
 namespace tacsim::workloads {
 
-// How a row of W is stored: `groups` groups of `m` along k keep `n` slots each (dense: groups = k, n = m = 1).
-// HP and unstructured weights are not stored in rows (the HP mapper encodes blocks of rows): their row format
-// is the dense one, the room a caller keeps for W.
+// How a row of W is stored: `groups` groups of `m` along k keep `n` slots each (dense: groups = k, n = m =
+// 1). HP and unstructured weights are not stored in rows (the HP mapper encodes blocks of rows): their row
+// format is the dense one, the room a caller keeps for W.
 struct RowFormat {
   std::uint32_t n = 1, m = 1, index_bits = 0, groups = 0;
   bool sparse() const { return n < m; }
@@ -47,7 +47,9 @@ struct GemmLayout {
   pe_array::OutputStage out;
 };
 // Tensors start on 4 KiB boundaries (a DRAM page, a DMA transaction).
-inline std::uint64_t align4k(std::uint64_t a) { return (a + 4095) & ~std::uint64_t{4095}; }
+inline std::uint64_t align4k(std::uint64_t a) {
+  return (a + 4095) & ~std::uint64_t{4095};
+}
 
 // Packed operands: A, then W (as stored), then C (int32), each starting on a 4 KiB boundary.
 GemmLayout layout_gemm(const GemmParams& g, std::uint64_t base = 0);
@@ -90,9 +92,9 @@ struct ChunkPlan {
   std::uint32_t act_stride = 0;
   std::uint32_t weight_offset = 0;  // bytes to this tile's first weight value
   std::uint32_t weight_stride = 0;
-  std::uint32_t index_offset = 0;   // bytes to this tile's first packed index
+  std::uint32_t index_offset = 0;  // bytes to this tile's first packed index
   std::uint32_t index_stride = 0;
-  std::uint32_t g0 = 0, gc = 0;     // the chunk's groups along k
+  std::uint32_t g0 = 0, gc = 0;  // the chunk's groups along k
   std::uint32_t slots = 0;
   std::uint64_t steps = 0;
 };
@@ -103,10 +105,10 @@ struct TilePlan {
   std::uint32_t n0 = 0, cols = 0;
   std::uint64_t steps = 0;
   std::vector<ChunkPlan> chunks;
-  std::uint32_t fill = 0;       // the output buffer fill its outputs go to (half fill % 2)
-  pe_array::OutputSlot slot;    // where in it, and whether it adds to or leaves partial sums
-  bool writes_back = true;      // its tile's last pass: `writeback` carries the tile into C
-  dma::BlockMove writeback;     // rows x cols outputs into C, from slot.offset in the half
+  std::uint32_t fill = 0;     // the output buffer fill its outputs go to (half fill % 2)
+  pe_array::OutputSlot slot;  // where in it, and whether it adds to or leaves partial sums
+  bool writes_back = true;    // its tile's last pass: `writeback` carries the tile into C
+  dma::BlockMove writeback;   // rows x cols outputs into C, from slot.offset in the half
 };
 
 struct GemmPlan {
@@ -138,18 +140,18 @@ Tiling greedy_tiling(const GemmParams& g, const pe_array::Params& pe, const Buff
                      const GemmLayout& layout);
 // Every tiling that fits, greedy's first, in a fixed order. kSplit and partial sums only when the array keeps
 // partial sums on chip (pe.partial_sums).
-std::vector<Tiling> enumerate_tilings(const GemmParams& g, const pe_array::Params& pe, const BufferHalves& halves,
-                                      const GemmLayout& layout);
+std::vector<Tiling> enumerate_tilings(const GemmParams& g, const pe_array::Params& pe,
+                                      const BufferHalves& halves, const GemmLayout& layout);
 
 // Operands from a seed (N:M weights magnitude-pruned from seeded random int8), and the plain reference.
 struct GemmOperands {
-  std::vector<std::int8_t> a;             // m x k
-  std::vector<std::int8_t> w;             // n x k, pruned: what the reference multiplies
-  std::vector<std::uint8_t> weight_image; // W as stored in memory
+  std::vector<std::int8_t> a;              // m x k
+  std::vector<std::int8_t> w;              // n x k, pruned: what the reference multiplies
+  std::vector<std::uint8_t> weight_image;  // W as stored in memory
 };
 GemmOperands make_operands(const GemmParams& g, std::uint64_t seed);
-// n x k int8 weights pruned to g.sparsity (dense or N:M, by magnitude): what the reference multiplies, and the
-// image layout_gemm expects in memory.
+// n x k int8 weights pruned to g.sparsity (dense or N:M, by magnitude): what the reference multiplies, and
+// the image layout_gemm expects in memory.
 struct GemmWeights {
   std::vector<std::int8_t> w;
   std::vector<std::uint8_t> image;

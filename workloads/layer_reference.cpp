@@ -20,7 +20,8 @@ Mat32 gemm(const std::int8_t* a, std::size_t a_stride, const std::int8_t* w, std
   for (std::uint32_t i = 0; i < m; ++i)
     for (std::uint32_t j = 0; j < n; ++j) {
       std::int32_t s = 0;
-      for (std::uint32_t q = 0; q < k; ++q) s += std::int32_t{a[i * a_stride + q]} * std::int32_t{w[j * w_stride + q]};
+      for (std::uint32_t q = 0; q < k; ++q)
+        s += std::int32_t{a[i * a_stride + q]} * std::int32_t{w[j * w_stride + q]};
       c[std::size_t{i} * n + j] = s;
     }
   return c;
@@ -62,9 +63,11 @@ LayerWeights make_layer_weights(const ModelSpec& spec, std::uint32_t layer,
     if (const sparsity::Mask* m = masks[r]) {
       // Zero what the mask prunes and keep the rest non-zero: magnitude pruning to the same N:M then keeps
       // exactly the mask's positions (it keeps at most N per group).
-      for (std::size_t i = 0; i < w.size(); ++i) w[i] = !m->keep[i] ? std::int8_t{0} : w[i] == 0 ? std::int8_t{1} : w[i];
+      for (std::size_t i = 0; i < w.size(); ++i)
+        w[i] = !m->keep[i] ? std::int8_t{0} : w[i] == 0 ? std::int8_t{1} : w[i];
     }
-    if (values[r] != nullptr) w = *values[r];  // a quantised model's own weights (the stream above still advances)
+    if (values[r] != nullptr)
+      w = *values[r];  // a quantised model's own weights (the stream above still advances)
     GemmWeights pw = prune_weights(g, std::move(w));
     lw.w[r] = std::move(pw.w);
     lw.image[r] = std::move(pw.image);
@@ -105,8 +108,8 @@ LayerReference reference_layer(const ModelSpec& spec, std::uint32_t seq_len, con
   const sfu::LayernormArithmetic ln(vector);
   auto w = [&](WeightRole r) { return weights.w[role_index(r)].data(); };
 
-  auto layernorm = [&](const Mat8& in, const std::vector<std::int16_t>& gamma, const std::vector<std::int16_t>& beta,
-                       Requant& rq) {
+  auto layernorm = [&](const Mat8& in, const std::vector<std::int16_t>& gamma,
+                       const std::vector<std::int16_t>& beta, Requant& rq) {
     Mat32 y(in.size());
     std::vector<std::int32_t> row(h);
     for (std::uint32_t i = 0; i < L; ++i) {
@@ -162,7 +165,8 @@ LayerReference reference_layer(const ModelSpec& spec, std::uint32_t seq_len, con
     const auto r = sfu::reference_topk_head(*topk, L, L, d, qj, kj, vj, q.scores, q.probs, Requant{},
                                             spec.causal ? sfu::TopkMask::kCausal : sfu::TopkMask::kNone);
     for (std::uint32_t i = 0; i < L; ++i)
-      for (std::uint32_t c = 0; c < d; ++c) ctx_acc[std::size_t{i} * h + j * d + c] = r.context_acc[std::size_t{i} * d + c];
+      for (std::uint32_t c = 0; c < d; ++c)
+        ctx_acc[std::size_t{i} * h + j * d + c] = r.context_acc[std::size_t{i} * d + c];
   }
   for (std::uint32_t j = 0; j < spec.heads && topk == nullptr; ++j) {
     for (std::uint32_t i = 0; i < L; ++i) {
@@ -176,18 +180,21 @@ LayerReference reference_layer(const ModelSpec& spec, std::uint32_t seq_len, con
       for (std::uint32_t c = 0; c < d; ++c) vt[std::size_t{c} * L + t] = V[std::size_t{t} * h + j * d + c];
     const Mat32 cj = gemm(probs.data(), L, vt.data(), L, L, d, L);
     for (std::uint32_t i = 0; i < L; ++i)
-      for (std::uint32_t c = 0; c < d; ++c) ctx_acc[std::size_t{i} * h + j * d + c] = cj[std::size_t{i} * d + c];
+      for (std::uint32_t c = 0; c < d; ++c)
+        ctx_acc[std::size_t{i} * h + j * d + c] = cj[std::size_t{i} * d + c];
   }
   ctx = to_int8(ctx_acc, q.ctx, calibrate);
   const Mat32 attn = gemm(ctx.data(), h, w(WeightRole::kOutProj), h, L, h, h);
   const Mat8 r1 = residual(attn, x, q.attn);
 
   // Feed-forward.
-  const Mat8 h1 = pre ? layernorm(r1, weights.gamma2, weights.beta2, q.ln2) : layernorm(r1, weights.gamma1, weights.beta1, q.ln1);
+  const Mat8 h1 = pre ? layernorm(r1, weights.gamma2, weights.beta2, q.ln2)
+                      : layernorm(r1, weights.gamma1, weights.beta1, q.ln1);
   const Mat32 up = gemm(h1.data(), h, w(WeightRole::kFfnUp), h, L, f, h);
   if (calibrate) {
-    q.gelu_in = calibrate_shift(max_abs(up), std::uint64_t{1} << (vector.gelu_range_log2 + vector.gelu_frac_bits),
-                                INT32_MIN, INT32_MAX);
+    q.gelu_in =
+        calibrate_shift(max_abs(up), std::uint64_t{1} << (vector.gelu_range_log2 + vector.gelu_frac_bits),
+                        INT32_MIN, INT32_MAX);
   }
   Mat32 gl(up.size());
   for (std::size_t i = 0; i < up.size(); ++i) gl[i] = gelu.apply(q.gelu_in.apply(up[i]));

@@ -25,20 +25,20 @@
 #include <vector>
 
 #include "modules/common/requant.h"
+#include "modules/formats/mask.h"
 #include "modules/sfu/softmax_engine.h"
 #include "modules/sfu/topk_attention_engine.h"
 #include "modules/sfu/vector_engine.h"
 #include "workloads/lowering.h"
 #include "workloads/model.h"
-#include "modules/formats/mask.h"
 
 namespace tacsim::workloads {
 
 struct LayerQuant {
-  Requant q, k, v, ctx;       // PE array output stages
-  Requant scores, probs;      // softmax in and out
-  Requant attn, down;         // residual adds' accumulator inputs
-  Requant ln1, ln2;           // layernorm outputs
+  Requant q, k, v, ctx;   // PE array output stages
+  Requant scores, probs;  // softmax in and out
+  Requant attn, down;     // residual adds' accumulator inputs
+  Requant ln1, ln2;       // layernorm outputs
   Requant gelu_in, gelu_out;
 };
 
@@ -47,10 +47,9 @@ struct LayerQuant {
 struct LayerWeights {
   std::array<std::vector<std::int8_t>, 6> w;
   std::array<std::vector<std::uint8_t>, 6> image;
-  std::array<std::string, 6> sparsity;  // canonical "dense" or "N:M"
+  std::array<std::string, 6> sparsity;                     // canonical "dense" or "N:M"
   std::vector<std::int16_t> gamma1, beta1, gamma2, beta2;  // layernorm affine, ln_affine_frac_bits
 };
-
 
 // Seeded parameters for layer `layer`; `sparsity[i]` is role i's sparsity (from the lowered ops). Weights are
 // uniform int8 magnitude-pruned; gamma = 1 + U(-1/8, 1/8), beta = U(-1/16, 1/16). With masks[i] (a really
@@ -73,7 +72,7 @@ struct LayerReference {
 // rq_probs, S.V over them) and its context goes through rq_ctx as in the dense case.
 LayerReference reference_layer(const ModelSpec& spec, std::uint32_t seq_len, const LayerWeights& weights,
                                const sfu::SoftmaxParams& softmax, const sfu::VectorParams& vector,
-                               const std::vector<std::int8_t>& x, bool calibrate, const LayerQuant& quant = {},
-                               const sfu::TopkAttentionParams* topk = nullptr);
+                               const std::vector<std::int8_t>& x, bool calibrate,
+                               const LayerQuant& quant = {}, const sfu::TopkAttentionParams* topk = nullptr);
 
 }  // namespace tacsim::workloads

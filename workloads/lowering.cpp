@@ -63,7 +63,8 @@ class LayerBuilder {
     const std::uint32_t h = spec_.hidden;
     const bool pre = spec_.norm == NormPosition::kPre;
 
-    const std::size_t attn_in = pre ? sfu(OpKind::kLayerNorm, "ln1", h, {input}, Sublayer::kAttention) : input;
+    const std::size_t attn_in =
+        pre ? sfu(OpKind::kLayerNorm, "ln1", h, {input}, Sublayer::kAttention) : input;
     const std::size_t q = weight_gemm(WeightRole::kQProj, h, h, {attn_in});
     const std::size_t k = weight_gemm(WeightRole::kKProj, h, h, {attn_in});
     const std::size_t v = weight_gemm(WeightRole::kVProj, h, h, {attn_in});
@@ -120,10 +121,12 @@ class LayerBuilder {
     return op;
   }
 
-  std::size_t weight_gemm(WeightRole role, std::uint32_t n, std::uint32_t k, std::vector<std::size_t> inputs) {
+  std::size_t weight_gemm(WeightRole role, std::uint32_t n, std::uint32_t k,
+                          std::vector<std::size_t> inputs) {
     Op op = base(OpKind::kWeightGemm, to_string(role), -1, std::move(inputs));
     op.role = role;
-    op.sublayer = role == WeightRole::kFfnUp || role == WeightRole::kFfnDown ? Sublayer::kFfn : Sublayer::kAttention;
+    op.sublayer =
+        role == WeightRole::kFfnUp || role == WeightRole::kFfnDown ? Sublayer::kFfn : Sublayer::kAttention;
     const ResolvedSparsity s = resolve_sparsity(options_, fallback_, layer_, role);
     if (!s.spec.is_dense() && k % static_cast<std::uint32_t>(s.spec.m) != 0)
       throw InputError(fmt::format("{}: {} does not fit {} of model {}: k = {} is not a multiple of M = {}",
@@ -192,9 +195,9 @@ class LayerBuilder {
   const ModelSpec& spec_;
   std::uint32_t layer_;
   const std::vector<std::uint32_t>& lengths_;
-  std::uint32_t t_ = 0;    // the batch's tokens
-  std::uint32_t l_ = 0;    // the member whose heads are being built: its length,
-  int member_ = -1;        // its index
+  std::uint32_t t_ = 0;     // the batch's tokens
+  std::uint32_t l_ = 0;     // the member whose heads are being built: its length,
+  int member_ = -1;         // its index
   std::uint32_t row0_ = 0;  // and its first row
   const LoweringOptions& options_;
   sparsity::NmSpec fallback_;
@@ -284,9 +287,12 @@ std::size_t role_index(WeightRole role) {
 
 std::pair<std::uint32_t, std::uint32_t> weight_shape(const ModelSpec& spec, WeightRole role) {
   switch (role) {
-    case WeightRole::kFfnUp: return {spec.ffn, spec.hidden};
-    case WeightRole::kFfnDown: return {spec.hidden, spec.ffn};
-    default: return {spec.hidden, spec.hidden};
+    case WeightRole::kFfnUp:
+      return {spec.ffn, spec.hidden};
+    case WeightRole::kFfnDown:
+      return {spec.hidden, spec.ffn};
+    default:
+      return {spec.hidden, spec.hidden};
   }
 }
 
@@ -306,7 +312,8 @@ SparsityOverrides parse_sparsity_overrides(std::istream& in, const std::string& 
     SparsityOverride e;
     e.line = n;
     const std::string layer_text = key.substr(0, dot);
-    if (const auto v = text::to_unsigned(layer_text, 0xFFFFFFFFull)) e.layer = static_cast<std::uint32_t>(*v);
+    if (const auto v = text::to_unsigned(layer_text, 0xFFFFFFFFull))
+      e.layer = static_cast<std::uint32_t>(*v);
     else
       throw InputError(where +
                        fmt::format("expected a layer index (0, 1, ...) before '=' or '.', got '{}'", key));

@@ -127,7 +127,7 @@ struct Op {
   // The sub-block it belongs to: q/k/v/out_proj, the heads, residual1 and ln1 the attention's; ffn_up, gelu,
   // ffn_down, residual2 and ln2 the FFN's (what a pipeline stage serves, model_mapping.h).
   Sublayer sublayer = Sublayer::kNone;
-  HeadOps head_ops;                     // kScores, kSoftmax, kContext
+  HeadOps head_ops;  // kScores, kSoftmax, kContext
   // What it reads, in operand order: an earlier op's index, or kExternalInput. A residual add reads its
   // sub-block's accumulator, then the skip; Q.K^T reads Q, K; S.V the probabilities, V (its W operand, V^T);
   // top-k attention Q, K, V; out_proj every head's context (one tensor, a column slice per head).
@@ -173,8 +173,8 @@ std::vector<Op> lower_layer(const ModelSpec& spec, std::uint32_t layer, std::uin
 // does not take, bad options, an override naming a layer the model lacks (file and line), or a sparsity
 // whose M does not divide a GEMM's k (naming the op and where the sparsity came from).
 std::vector<Op> lower_model(const ModelSpec& spec, std::uint32_t seq_len, const LoweringOptions& options);
-// A batch of sequences of these lengths (at least one), lowered together (see the top of this file). Throws as
-// lower_model does, for any member's length.
+// A batch of sequences of these lengths (at least one), lowered together (see the top of this file). Throws
+// as lower_model does, for any member's length.
 std::vector<Op> lower_batch(const ModelSpec& spec, const std::vector<std::uint32_t>& lengths,
                             const LoweringOptions& options);
 

@@ -36,7 +36,8 @@ MemoryMap plan_memory(const ModelSpec& spec, const MemoryShape& shape,
     at += 2 * mm.arena_bytes;
   }
   // The HP mapper's own operands: A^T, the encoded weight blocks and int32 C of a layer's largest GEMM.
-  const std::uint64_t scratch_bytes = shape.hp_scratch ? align4k(T * (h + f) * 2 + h * f * 4 + (h + f) * T * 4) : 0;
+  const std::uint64_t scratch_bytes =
+      shape.hp_scratch ? align4k(T * (h + f) * 2 + h * f * 4 + (h + f) * T * 4) : 0;
   for (std::uint32_t e = 0; e < shape.engines; ++e) {
     mm.scratch.push_back(at);
     at += scratch_bytes;

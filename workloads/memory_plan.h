@@ -18,8 +18,8 @@
 
 #include "modules/pe_array/tile_command.h"
 #include "workloads/lowering.h"
-#include "workloads/weight_format.h"
 #include "workloads/model.h"
+#include "workloads/weight_format.h"
 
 namespace tacsim::workloads {
 
@@ -85,8 +85,9 @@ struct LayerTensors {
 
 // One batch's tensors.
 struct BatchTensors {
-  Tensor input;             // the first layer's input: the batch's tokens, member after member
-  std::vector<Tensor> out;  // each operation's result (a head's: engine 0's first block of scores, probabilities)
+  Tensor input;  // the first layer's input: the batch's tokens, member after member
+  std::vector<Tensor>
+      out;  // each operation's result (a head's: engine 0's first block of scores, probabilities)
   std::vector<LayerTensors> layers;
 
   // The tensor an operation reads as its operand k (op.inputs[k]).

@@ -41,7 +41,8 @@ struct Entry {
 // Sets one field from its text; throws InputError prefixed with where ("file:line: ").
 void apply(ModelSpec& spec, const std::string& key, const std::string& value, const std::string& where) {
   const auto u32 = [&](std::uint32_t& field) {
-    if (const auto v = text::to_unsigned(value, 0xFFFFFFFFull)) field = static_cast<std::uint32_t>(*v);
+    if (const auto v = text::to_unsigned(value, 0xFFFFFFFFull))
+      field = static_cast<std::uint32_t>(*v);
     else
       throw InputError(fmt::format("{}{}: expected a non-negative integer, got '{}'", where, key, value));
   };
@@ -154,7 +155,8 @@ ModelSpec parse_model(const std::string& contents, const std::string& file) {
 }
 
 ModelSpec load_model(const std::string& name_or_path, const std::string& models_dir) {
-  const bool is_path = name_or_path.find('/') != std::string::npos || text::ends_with(name_or_path, kModelSuffix);
+  const bool is_path =
+      name_or_path.find('/') != std::string::npos || text::ends_with(name_or_path, kModelSuffix);
   std::string path = name_or_path;
   if (!is_path) {
     if (!valid_name(name_or_path))

@@ -37,10 +37,10 @@ std::vector<Epilogue> fused_epilogues(const std::vector<Op>& ops, bool on) {
       const Op& o = ops[j];
       const std::size_t src = e.ops.empty() ? i : e.ops.back();
       const bool reads = !o.inputs.empty() && o.inputs[0] == src && o.layer == g.layer;
-      const bool fits = (o.kind == OpKind::kGelu && e.ops.empty() && g.role == WeightRole::kFfnUp) ||
-                        (o.kind == OpKind::kResidualAdd && e.ops.empty()) ||
-                        (o.kind == OpKind::kLayerNorm && !e.ops.empty() &&
-                         ops[e.ops.back()].kind == OpKind::kResidualAdd);
+      const bool fits =
+          (o.kind == OpKind::kGelu && e.ops.empty() && g.role == WeightRole::kFfnUp) ||
+          (o.kind == OpKind::kResidualAdd && e.ops.empty()) ||
+          (o.kind == OpKind::kLayerNorm && !e.ops.empty() && ops[e.ops.back()].kind == OpKind::kResidualAdd);
       if (!reads || !fits) break;
       e.ops.push_back(j);
       e.by_rows = o.kind != OpKind::kGelu;
@@ -49,8 +49,8 @@ std::vector<Epilogue> fused_epilogues(const std::vector<Op>& ops, bool on) {
   return out;
 }
 
-std::vector<Epilogue::Block> Epilogue::blocks(const Op& gemm, std::uint32_t array_rows, std::uint32_t array_cols,
-                                              std::uint32_t col_blocks) const {
+std::vector<Epilogue::Block> Epilogue::blocks(const Op& gemm, std::uint32_t array_rows,
+                                              std::uint32_t array_cols, std::uint32_t col_blocks) const {
   std::vector<Block> v;
   const std::uint32_t m = gemm.gemm.m, n = gemm.gemm.n;
   if (by_rows) {
@@ -145,11 +145,13 @@ std::uint32_t stage_group(std::uint32_t layer, Sublayer part) {
   return 2 * layer + (part == Sublayer::kFfn ? 1 : 0);
 }
 
-std::uint32_t stage_group(const Op& op) { return stage_group(op.layer, op.sublayer); }
+std::uint32_t stage_group(const Op& op) {
+  return stage_group(op.layer, op.sublayer);
+}
 
-std::vector<scheduler::Task> batch_tasks(const std::vector<Op>& ops,
-                                         const std::function<std::vector<std::uint32_t>(const Op&)>& head_blocks,
-                                         const std::vector<double>& rank, const std::vector<Epilogue>& epilogues) {
+std::vector<scheduler::Task> batch_tasks(
+    const std::vector<Op>& ops, const std::function<std::vector<std::uint32_t>(const Op&)>& head_blocks,
+    const std::vector<double>& rank, const std::vector<Epilogue>& epilogues) {
   std::vector<scheduler::Task> tasks;
   std::vector<std::size_t> task_of(ops.size());
   std::vector<std::size_t> fused_to(ops.size(), kExternalInput);
@@ -215,7 +217,8 @@ GemmLayout scores_block_layout(const Op& qk, const BatchTensors& t, std::uint32_
                                const AttentionBlocks& blocks, std::uint32_t head_dim, std::size_t engine) {
   const Tensor &q = t.operand(qk, 0), &k = t.operand(qk, 1);
   const Tensor scores = t.layers[qk.layer].scores(engine, block, qk.gemm.n);
-  const std::uint64_t r0 = qk.row0 + std::uint64_t{block} * blocks.rows, col = std::uint64_t(qk.head) * head_dim;
+  const std::uint64_t r0 = qk.row0 + std::uint64_t{block} * blocks.rows,
+                      col = std::uint64_t(qk.head) * head_dim;
   GemmLayout lay;
   lay.a_address = q.address + r0 * q.stride + col;
   lay.a_stride = q.stride;
@@ -227,13 +230,14 @@ GemmLayout scores_block_layout(const Op& qk, const BatchTensors& t, std::uint32_
 }
 
 GemmLayout context_block_layout(const Op& sv, const BatchTensors& t, std::uint32_t block,
-                                const AttentionBlocks& blocks, std::uint32_t head_dim, const LayerQuant& quant,
-                                std::size_t engine) {
+                                const AttentionBlocks& blocks, std::uint32_t head_dim,
+                                const LayerQuant& quant, std::size_t engine) {
   const Tensor& vt = t.operand(sv, 1);
   const LayerTensors& lt = t.layers[sv.layer];
   const Tensor probs = lt.probs(engine, block, sv.gemm.k);
   const Tensor& ctx = lt.ctx;
-  const std::uint64_t r0 = sv.row0 + std::uint64_t{block} * blocks.rows, col = std::uint64_t(sv.head) * head_dim;
+  const std::uint64_t r0 = sv.row0 + std::uint64_t{block} * blocks.rows,
+                      col = std::uint64_t(sv.head) * head_dim;
   GemmLayout lay;
   lay.a_address = probs.address;
   lay.a_stride = probs.stride;

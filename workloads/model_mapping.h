@@ -1,7 +1,7 @@
 #pragma once
 // How a lowered model runs on the engines: an operation's commands for the hardware (GEMM tasks for a mapper,
-// SFU and top-k operations), the blocks an attention head is pipelined in, which engines of a pipeline may run
-// it, and the tasks the scheduler dispatches. Pure functions of the operation, its batch's tensors
+// SFU and top-k operations), the blocks an attention head is pipelined in, which engines of a pipeline may
+// run it, and the tasks the scheduler dispatches. Pure functions of the operation, its batch's tensors
 // (memory_plan.h) and the layer's requantisers (layer_reference.h); the driver that runs them is in sim/.
 #include <cstdint>
 #include <functional>
@@ -71,7 +71,8 @@ struct EngineStage {
 // Throws InputError "<what>: expected ..., got '<text>'".
 EngineStage parse_engine_stage(const std::string& text, const std::string& what);
 
-// What a pipeline stage serves an operation as: its layer and sub-block, as one number (scheduler::Task::group).
+// What a pipeline stage serves an operation as: its layer and sub-block, as one number
+// (scheduler::Task::group).
 std::uint32_t stage_group(const Op& op);
 std::uint32_t stage_group(std::uint32_t layer, Sublayer part);
 
@@ -79,10 +80,9 @@ std::uint32_t stage_group(std::uint32_t layer, Sublayer part);
 // and S.V are one pipelined task (stood for by its Q.K^T) of head_blocks(qk)[e] blocks on engine e. Each
 // task's group is stage_group(its op), its rank rank[its op]. A GEMM's fused epilogue (`epilogues`, none if
 // empty) is part of its task.
-std::vector<scheduler::Task> batch_tasks(const std::vector<Op>& ops,
-                                         const std::function<std::vector<std::uint32_t>(const Op&)>& head_blocks,
-                                         const std::vector<double>& rank,
-                                         const std::vector<Epilogue>& epilogues = {});
+std::vector<scheduler::Task> batch_tasks(
+    const std::vector<Op>& ops, const std::function<std::vector<std::uint32_t>(const Op&)>& head_blocks,
+    const std::vector<double>& rank, const std::vector<Epilogue>& epilogues = {});
 
 // An attention GEMM's shape for one block of query rows.
 GemmParams block_gemm(const GemmParams& g, std::uint32_t block, const AttentionBlocks& blocks);
@@ -100,8 +100,8 @@ GemmLayout scores_block_layout(const Op& qk, const BatchTensors& t, std::uint32_
 // Block b of a head's S.V: A = the block's probabilities (k = L), W = V^T's rows j d .. (n = d), the member's
 // columns; C = the context's rows of the block, head j's columns, int8 through rq_ctx.
 GemmLayout context_block_layout(const Op& sv, const BatchTensors& t, std::uint32_t block,
-                                const AttentionBlocks& blocks, std::uint32_t head_dim, const LayerQuant& quant,
-                                std::size_t engine);
+                                const AttentionBlocks& blocks, std::uint32_t head_dim,
+                                const LayerQuant& quant, std::size_t engine);
 // The softmax of block b of a head: the block's scores in, its probabilities out.
 sfu::SfuOp softmax_block(const Op& softmax, const BatchTensors& t, std::uint32_t block,
                          const AttentionBlocks& blocks, const LayerQuant& quant, std::size_t engine);

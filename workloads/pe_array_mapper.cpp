@@ -28,9 +28,11 @@ const PeArrayMapper::Choice& PeArrayMapper::choose(const GemmParams& g, const Ge
     // Within the estimate's error of the fastest (it models neither the DRAM's row and bank timing nor
     // other units' traffic, such as a fused epilogue beside the GEMM), the tiling that moves fewest bytes;
     // unless the memory is so fast that bytes cost next to nothing (under a tenth of the run).
-    auto memory_cycles = [&](const PlanCost& c) { return double(c.dram_bytes) / engine_.memory.bytes_per_cycle; };
-    const PlanCost& f = *std::min_element(costs.begin(), costs.end(),
-                                          [](const PlanCost& a, const PlanCost& b) { return a.cycles < b.cycles; });
+    auto memory_cycles = [&](const PlanCost& c) {
+      return double(c.dram_bytes) / engine_.memory.bytes_per_cycle;
+    };
+    const PlanCost& f = *std::min_element(
+        costs.begin(), costs.end(), [](const PlanCost& a, const PlanCost& b) { return a.cycles < b.cycles; });
     const Cycle fastest = f.cycles;
     const Cycle near = memory_cycles(f) * 10 < double(fastest) ? fastest : fastest + fastest / 100;
     best = tilings.size();
@@ -46,12 +48,11 @@ const PeArrayMapper::Choice& PeArrayMapper::choose(const GemmParams& g, const Ge
   }
   Choice& choice = chosen_[key];
   choice.tiling = tilings[best];
-  choice.why = fmt::format("; {} {} of {} tilings, estimated {} cycles ({} computing), greedy's {}",
-                           engine_.tilings.kind == TilingPolicy::Kind::kPinned
-                               ? "pinned"
-                               : "within 1 % of the fastest, the fewest bytes:",
-                           best,
-                           tilings.size(), best_cost.cycles, best_cost.compute_cycles, greedy_cost.cycles);
+  choice.why = fmt::format(
+      "; {} {} of {} tilings, estimated {} cycles ({} computing), greedy's {}",
+      engine_.tilings.kind == TilingPolicy::Kind::kPinned ? "pinned"
+                                                          : "within 1 % of the fastest, the fewest bytes:",
+      best, tilings.size(), best_cost.cycles, best_cost.compute_cycles, greedy_cost.cycles);
   return choice;
 }
 

@@ -18,8 +18,8 @@
 namespace tacsim::workloads {
 
 struct MemoryModel {
-  double bytes_per_cycle = 0;  // peak, per accelerator cycle
-  Cycle latency_cycles = 0;    // from a read's last byte on the bus to its completion
+  double bytes_per_cycle = 0;      // peak, per accelerator cycle
+  Cycle latency_cycles = 0;        // from a read's last byte on the bus to its completion
   Cycle write_latency_cycles = 0;  // the same for a write (posted: acknowledged once the memory holds it)
   // The memory moves whole bursts: a row of a block costs its bytes rounded up to bursts (the rows of a
   // contiguous block are one range).

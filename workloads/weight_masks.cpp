@@ -39,10 +39,12 @@ void check_nm_mask(const sparsity::Mask& mask, const std::string& sparsity, cons
   for (int r = 0; r < mask.rows; ++r)
     for (int g = 0; g + spec.m <= mask.cols; g += spec.m) {
       int kept = 0;
-      for (int c = g; c < g + spec.m; ++c) kept += mask.keep[static_cast<std::size_t>(r) * mask.cols + c] ? 1 : 0;
+      for (int c = g; c < g + spec.m; ++c)
+        kept += mask.keep[static_cast<std::size_t>(r) * mask.cols + c] ? 1 : 0;
       if (kept > spec.n)
-        throw InputError(fmt::format("{}: row {}, columns {}..{} keep {} weights; {} is {} (at most {} of every {})",
-                                     file, r, g, g + spec.m - 1, kept, op_name, sparsity, spec.n, spec.m));
+        throw InputError(
+            fmt::format("{}: row {}, columns {}..{} keep {} weights; {} is {} (at most {} of every {})", file,
+                        r, g, g + spec.m - 1, kept, op_name, sparsity, spec.n, spec.m));
     }
 }
 

@@ -19,8 +19,8 @@
 namespace tacsim::workloads {
 
 struct WeightMasks {
-  std::vector<std::array<sparsity::Mask, 6>> by_layer;  // [layer][role_index]
-  std::vector<std::array<std::string, 6>> files;        // where each came from, for messages
+  std::vector<std::array<sparsity::Mask, 6>> by_layer;          // [layer][role_index]
+  std::vector<std::array<std::string, 6>> files;                // where each came from, for messages
   std::vector<std::array<std::vector<std::int8_t>, 6>> values;  // int8 files' weights (n x k); else empty
   bool empty() const { return by_layer.empty(); }
   const sparsity::Mask* find(std::uint32_t layer, std::size_t role) const {

@@ -37,8 +37,7 @@ std::unique_ptr<const BankMap> make_bank_map(const BankParams& p) {
   return make_bank_map(p.map, p.banks, p.block_cols);
 }
 
-BankArbiter::BankArbiter(const BankParams& params, std::uint32_t lanes)
-    : p_(params), lanes_(lanes) {
+BankArbiter::BankArbiter(const BankParams& params, std::uint32_t lanes) : p_(params), lanes_(lanes) {
   const std::string err = p_.validate();
   if (!err.empty()) throw InputError(err);
   if (lanes_ == 0) throw InputError("lanes: must be at least 1, got 0");

@@ -37,7 +37,7 @@ struct BankParams {
   std::uint32_t banks = 16;
   std::uint32_t ports_per_bank = 4;  // reads per bank per cycle
   BankMapKind map = BankMapKind::kHp;
-  std::uint32_t block_cols = 16;     // HP block width (DESIGN.md's 16 x 16 example); used by the hp map
+  std::uint32_t block_cols = 16;  // HP block width (DESIGN.md's 16 x 16 example); used by the hp map
 
   std::string validate() const;
 };
@@ -48,7 +48,7 @@ std::unique_ptr<const BankMap> make_bank_map(const BankParams& p);
 class BankArbiter {
  public:
   struct Counters {
-    std::uint64_t waves = 0;            // non-empty waves served
+    std::uint64_t waves = 0;  // non-empty waves served
     std::uint64_t reads = 0;
     std::uint64_t busy_cycles = 0;      // cycles in which a wave was being served
     std::uint64_t conflict_cycles = 0;  // busy cycles beyond the first of each wave

@@ -25,8 +25,9 @@ Buffer::Buffer(const sc_module_name& name, const Params& params, const ClockDoma
   stats_.add("bytes_read", &bytes_read_, "bytes", "bytes read out of the buffer");
   stats_.add("peak_bytes", &peak_bytes_, "bytes", "largest load held in one half");
   const double half = double(params.half_bytes());
-  stats_.add_derived("peak_half_fill", [this, half] { return double(peak_bytes_) / half; }, "ratio",
-                     "largest load as a fraction of a half");
+  stats_.add_derived(
+      "peak_half_fill", [this, half] { return double(peak_bytes_) / half; }, "ratio",
+      "largest load as a fraction of a half");
 }
 
 void Buffer::attach_waves(waves::Recorder& r) {
@@ -50,8 +51,9 @@ void Buffer::start_fill(int half, std::uint64_t bytes) {
   Half& h = halves_[half];
   if (h.state != State::Empty) SC_REPORT_FATAL(name(), "start_fill on a half that is not empty");
   if (bytes > half_bytes())
-    SC_REPORT_FATAL(name(), fmt::format("a load of {} bytes does not fit a half of {} bytes", bytes, half_bytes())
-                                .c_str());
+    SC_REPORT_FATAL(
+        name(),
+        fmt::format("a load of {} bytes does not fit a half of {} bytes", bytes, half_bytes()).c_str());
   h.state = State::Filling;
   h.bytes = bytes;
   h.since = clock_.now();
@@ -60,7 +62,8 @@ void Buffer::start_fill(int half, std::uint64_t bytes) {
 
 void Buffer::mark_full(int half, std::uint32_t uses) {
   Half& h = halves_[half];
-  if (h.state != State::Filling || uses == 0) SC_REPORT_FATAL(name(), "mark_full on a half that is not filling");
+  if (h.state != State::Filling || uses == 0)
+    SC_REPORT_FATAL(name(), "mark_full on a half that is not filling");
   h.state = State::Full;
   h.uses = uses;
   h.since = clock_.now();

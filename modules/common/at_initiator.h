@@ -1,7 +1,8 @@
 #pragma once
 // The initiator half of the TLM-2.0 AT 4-phase protocol, shared by every initiator (Dma, TrafficGenerator):
 // payloads filled the same way, at most one request phase open (BEGIN_REQ until END_REQ, the AT
-// request-exclusion rule), BEGIN_RESP answered with TLM_COMPLETED. Phases are sent on time: no annotated delay.
+// request-exclusion rule), BEGIN_RESP answered with TLM_COMPLETED. Phases are sent on time: no annotated
+// delay.
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -52,7 +53,8 @@ class AtInitiator {
 
   // The owner's nb_transport_bw.
   tlm::tlm_sync_enum backward(tlm::tlm_generic_payload& p, tlm::tlm_phase& phase, sc_core::sc_time& t) {
-    if (t != sc_core::SC_ZERO_TIME) SC_REPORT_ERROR(owner_, "annotated delays are not supported: send phases on time");
+    if (t != sc_core::SC_ZERO_TIME)
+      SC_REPORT_ERROR(owner_, "annotated delays are not supported: send phases on time");
     if (phase == tlm::END_REQ) {
       if (&p != open_) SC_REPORT_ERROR(owner_, "END_REQ for a request that is not open");
       open_ = nullptr;

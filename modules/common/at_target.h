@@ -3,7 +3,8 @@
 // Dram): END_REQ sent when a held-back request is finally taken, BEGIN_RESP one at a time (the AT
 // response-exclusion rule: the next only after END_RESP or TLM_COMPLETED), and the data moved to or from the
 // backing store: when the response is sent (respond() with a store), or earlier by the model (respond()
-// without), row by row for a 2-D block (block_transfer.h). Phases are sent on time: no annotated delay. Each model decides *when*; this does how.
+// without), row by row for a 2-D block (block_transfer.h). Phases are sent on time: no annotated delay. Each
+// model decides *when*; this does how.
 #include <systemc>
 #include <tlm>
 

@@ -7,7 +7,9 @@
 namespace tacsim {
 namespace {
 
-std::uint32_t count(std::uint64_t bits) { return static_cast<std::uint32_t>(std::bitset<64>(bits).count()); }
+std::uint32_t count(std::uint64_t bits) {
+  return static_cast<std::uint32_t>(std::bitset<64>(bits).count());
+}
 
 // The bits of lines first..last (inclusive) of a page.
 std::uint64_t lines_mask(std::uint64_t first, std::uint64_t last) {

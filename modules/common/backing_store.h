@@ -18,7 +18,9 @@ class BackingStore {
   explicit BackingStore(std::uint64_t capacity_bytes);
 
   std::uint64_t capacity() const { return capacity_; }
-  bool contains(std::uint64_t addr, std::uint64_t len) const { return addr <= capacity_ && len <= capacity_ - addr; }
+  bool contains(std::uint64_t addr, std::uint64_t len) const {
+    return addr <= capacity_ && len <= capacity_ - addr;
+  }
   // Both require contains(addr, len).
   void read(std::uint64_t addr, std::uint8_t* dst, std::uint64_t len) const;
   void write(std::uint64_t addr, const std::uint8_t* src, std::uint64_t len);

@@ -9,7 +9,7 @@ namespace tacsim {
 namespace {
 __extension__ typedef unsigned __int128 Wide;  // c * 1e12 overflows 64 bits after ~5 hours at 1 GHz
 constexpr std::uint64_t kFsPerMs = 1'000'000'000'000ull;  // cycles at f kHz: t_fs = c * 1e12 / f_khz
-}
+}  // namespace
 
 ClockDomain::ClockDomain(double clock_mhz)
     : clock_mhz_(clock_mhz), khz_(static_cast<std::uint64_t>(std::llround(clock_mhz * 1e3))) {
@@ -26,7 +26,8 @@ Cycle ClockDomain::cycle_at_or_after(std::uint64_t t_fs) const {
   if (period_fs_ != 0) return (t_fs + period_fs_ - 1) / period_fs_;
   const Wide num = static_cast<Wide>(t_fs) * khz_;
   Cycle c = static_cast<Cycle>(num / kFsPerMs);
-  // floor(c * 1e12 / f) may still be below t_fs when the division above truncated: step to the first start >= t.
+  // floor(c * 1e12 / f) may still be below t_fs when the division above truncated: step to the first start >=
+  // t.
   while (fs_at(c) < t_fs) ++c;
   return c;
 }

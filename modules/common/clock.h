@@ -1,7 +1,7 @@
 #pragma once
 // A clock domain without sc_clock: modules compute the cycle of their next event and wait once for it.
-// Cycle c of a domain at f MHz starts at floor(c * 1e9 / f) femtoseconds, computed exactly in integers so that
-// long runs do not drift and two domains with unrelated frequencies stay consistent.
+// Cycle c of a domain at f MHz starts at floor(c * 1e9 / f) femtoseconds, computed exactly in integers so
+// that long runs do not drift and two domains with unrelated frequencies stay consistent.
 #include <systemc>
 
 #include "modules/common/types.h"

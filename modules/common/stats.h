@@ -25,8 +25,8 @@ class StatsGroup {
   void add_derived(const std::string& name, std::function<double()> value, const std::string& unit,
                    const std::string& description);
   // For figures that are not a single number (a histogram, a list of per-bank counts).
-  void add_json(const std::string& name, std::function<nlohmann::ordered_json()> value, const std::string& unit,
-                const std::string& description);
+  void add_json(const std::string& name, std::function<nlohmann::ordered_json()> value,
+                const std::string& unit, const std::string& description);
 
   const std::vector<Entry>& entries() const { return entries_; }
   // {"name": value, ...} in registration order.
@@ -39,7 +39,8 @@ class StatsGroup {
   std::vector<Entry> entries_;
 };
 
-// Implemented by every module that has statistics; the dumper finds them with dynamic_cast on the sc_object tree.
+// Implemented by every module that has statistics; the dumper finds them with dynamic_cast on the sc_object
+// tree.
 class StatsProvider {
  public:
   virtual ~StatsProvider() = default;

@@ -24,7 +24,9 @@ std::string trim(std::string_view s) {
   return std::string(s.substr(b, e - b + 1));
 }
 
-bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
 
 bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
@@ -93,11 +95,13 @@ std::vector<std::string> split_list(std::string_view s, char sep, std::string_vi
   std::size_t start = 0;
   while (true) {
     const auto end = s.find(sep, start);
-    std::string item = trim(s.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+    std::string item =
+        trim(s.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
     if (item.empty())
-      throw InputError(fmt::format("{}: empty item in the list '{}' (items are separated by '{}', without a "
-                                   "trailing one)",
-                                   what, s, sep));
+      throw InputError(
+          fmt::format("{}: empty item in the list '{}' (items are separated by '{}', without a "
+                      "trailing one)",
+                      what, s, sep));
     out.push_back(std::move(item));
     if (end == std::string_view::npos) break;
     start = end + 1;
@@ -105,7 +109,8 @@ std::vector<std::string> split_list(std::string_view s, char sep, std::string_vi
   return out;
 }
 
-std::vector<KeyValueLine> parse_key_values(std::istream& in, const std::string& source, const KeyValueSyntax& syntax) {
+std::vector<KeyValueLine> parse_key_values(std::istream& in, const std::string& source,
+                                           const KeyValueSyntax& syntax) {
   std::vector<KeyValueLine> out;
   std::map<std::string, int> first_line;
   std::string raw, section;
@@ -128,7 +133,8 @@ std::vector<KeyValueLine> parse_key_values(std::istream& in, const std::string& 
     std::string value = trim(std::string_view(t).substr(eq + 1));
     if (name.empty() || name.find_first_of(" \t") != std::string::npos)
       throw InputError(where + fmt::format("expected a key name before '=', got '{}'", t));
-    if (value.empty() && !syntax.empty_values) throw InputError(where + fmt::format("{}: missing value", name));
+    if (value.empty() && !syntax.empty_values)
+      throw InputError(where + fmt::format("{}: missing value", name));
     const std::string key = section.empty() ? name : section + "." + name;
     if (!syntax.duplicates) {
       if (const auto it = first_line.find(key); it != first_line.end())

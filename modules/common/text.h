@@ -47,16 +47,17 @@ struct KeyValueLine {
 };
 
 struct KeyValueSyntax {
-  bool sections = false;           // [section] headers qualify the keys after them
-  std::string_view comments = "#";  // characters that start a comment anywhere on a line
-  bool empty_values = false;       // `key =` with nothing after it is allowed
-  bool duplicates = false;         // a key may appear twice (the caller decides what that means)
+  bool sections = false;                    // [section] headers qualify the keys after them
+  std::string_view comments = "#";          // characters that start a comment anywhere on a line
+  bool empty_values = false;                // `key =` with nothing after it is allowed
+  bool duplicates = false;                  // a key may appear twice (the caller decides what that means)
   std::string_view form = "'key = value'";  // what a message says a line should look like
 };
 
 // Reads `key = value` lines. Throws InputError "<source>:<line>: ..." for a line that is not one (or a bad
 // section header, or a key set twice unless allowed). `source` names the input in messages.
-std::vector<KeyValueLine> parse_key_values(std::istream& in, const std::string& source, const KeyValueSyntax& syntax);
+std::vector<KeyValueLine> parse_key_values(std::istream& in, const std::string& source,
+                                           const KeyValueSyntax& syntax);
 // The same from a file; a missing, unreadable or non-regular file (a folder) is an InputError naming it
 // ("<path>: cannot open <what> (...)").
 std::vector<KeyValueLine> read_key_values(const std::string& path, const KeyValueSyntax& syntax,

@@ -1,16 +1,16 @@
 #pragma once
 // Dma: a TLM-2.0 approximately-timed initiator that moves 2-D blocks between memory and on-chip buffers, a
 // tile's rows in one transaction where they fit (block_transfer.h).
-// It issues at most one BEGIN_REQ per cycle, waits for END_REQ before the next (the AT request-exclusion rule),
-// keeps up to max_outstanding transactions in flight, and answers each BEGIN_RESP with TLM_COMPLETED.
+// It issues at most one BEGIN_REQ per cycle, waits for END_REQ before the next (the AT request-exclusion
+// rule), keeps up to max_outstanding transactions in flight, and answers each BEGIN_RESP with TLM_COMPLETED.
 // A move's completion callback runs in the simulation context at the cycle its last response arrived, inside
 // the memory's process (a method): it may notify events, never wait.
 #include <utility>
 #include <vector>
 
+#include <tlm_utils/simple_initiator_socket.h>
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_initiator_socket.h>
 
 #include "modules/common/at_initiator.h"
 #include "modules/common/block_transfer.h"

@@ -48,8 +48,8 @@ std::uint64_t DmaEngine::submit(Move m) {
     while (left > 0) {
       // Cut at the next aligned boundary.
       const std::uint64_t n = std::min(left, unit - addr % unit);
-      queue_.push_back({id, m.write, addr, static_cast<std::uint32_t>(n), local, 1,
-                        static_cast<std::uint32_t>(n), 0});
+      queue_.push_back(
+          {id, m.write, addr, static_cast<std::uint32_t>(n), local, 1, static_cast<std::uint32_t>(n), 0});
       ++st.remaining;
       addr += n;
       local += n;

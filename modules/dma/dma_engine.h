@@ -2,8 +2,8 @@
 // The DMA's bookkeeping, without SystemC: a move (a 2-D block: `rows` rows of `row_bytes`, `stride_bytes`
 // apart in memory, packed back to back in the on-chip buffer) becomes a queue of transactions of at most
 // `max_transaction_bytes` (DESIGN 3.9: a TLM transaction carries a tile's rows or a 4 KiB range, and the
-// memory resolves its bursts inside). No row piece crosses a `max_transaction_bytes`-aligned boundary, so each
-// maps onto whole DRAM bursts and pages the way a memory controller expects:
+// memory resolves its bursts inside). No row piece crosses a `max_transaction_bytes`-aligned boundary, so
+// each maps onto whole DRAM bursts and pages the way a memory controller expects:
 //  - rows that are contiguous in memory (stride = row length) count as one long row, cut at the boundaries;
 //  - consecutive rows that each lie within one aligned block go together, as many as fit, in one 2-D
 //    transaction (rows > 1, block_transfer.h);
@@ -27,12 +27,12 @@ struct Params {
 };
 
 struct Move {
-  bool write = false;                // true: buffer -> memory
+  bool write = false;  // true: buffer -> memory
   std::uint64_t address = 0;
   std::uint32_t rows = 1;
   std::uint32_t row_bytes = 0;
-  std::uint64_t stride_bytes = 0;    // memory distance between rows
-  std::uint8_t* local = nullptr;     // rows * row_bytes in the buffer
+  std::uint64_t stride_bytes = 0;  // memory distance between rows
+  std::uint8_t* local = nullptr;   // rows * row_bytes in the buffer
   std::function<void(Cycle)> on_done;
 };
 
@@ -54,8 +54,8 @@ class DmaEngine {
     std::uint64_t transactions = 0;
     std::uint64_t read_bytes = 0;
     std::uint64_t write_bytes = 0;
-    std::uint64_t active_cycles = 0;           // cycles with at least one transaction in flight
-    std::uint64_t at_limit_cycles = 0;         // cycles with max_outstanding transactions in flight
+    std::uint64_t active_cycles = 0;    // cycles with at least one transaction in flight
+    std::uint64_t at_limit_cycles = 0;  // cycles with max_outstanding transactions in flight
   };
 
   explicit DmaEngine(const Params& p) : p_(p) {}
@@ -66,7 +66,8 @@ class DmaEngine {
   bool can_issue() const { return !queue_.empty() && in_flight_ < p_.max_outstanding; }
   // Takes the next transaction for issue at cycle `now` (requires can_issue()).
   Transaction issue(Cycle now);
-  // The transaction finished at `now`; returns the move's completion callback when it was the move's last one.
+  // The transaction finished at `now`; returns the move's completion callback when it was the move's last
+  // one.
   std::function<void(Cycle)> complete(const Transaction& t, Cycle now);
 
   std::uint32_t in_flight() const { return in_flight_; }
@@ -79,7 +80,7 @@ class DmaEngine {
   };
   Params p_;
   std::deque<Transaction> queue_;
-  std::deque<MoveState> moves_;        // indexed by move id - first_move_
+  std::deque<MoveState> moves_;  // indexed by move id - first_move_
   std::uint64_t first_move_ = 0;
   std::uint32_t in_flight_ = 0;
   Cycle active_since_ = 0;

@@ -75,7 +75,7 @@ class Dram : public sc_core::sc_module, public StatsProvider, public memory::Mem
   struct BusWaves {
     waves::Signal cmd, bank;
   };
-  std::vector<BusWaves> bus_waves_;  // channel c's only or row bus at 2c, its column bus at 2c + 1
+  std::vector<BusWaves> bus_waves_;            // channel c's only or row bus at 2c, its column bus at 2c + 1
   std::vector<waves::Signal> open_row_waves_;  // channel c's bank b at c * banks + b
   StatsGroup stats_;
 };

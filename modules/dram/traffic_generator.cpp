@@ -12,7 +12,8 @@ namespace tacsim::dram {
 
 using namespace sc_core;
 
-PatternSource::PatternSource(const TrafficPattern& pattern, std::uint64_t capacity_bytes, std::uint32_t burst_bytes)
+PatternSource::PatternSource(const TrafficPattern& pattern, std::uint64_t capacity_bytes,
+                             std::uint32_t burst_bytes)
     : p_(pattern), capacity_(capacity_bytes), rng_(pattern.seed) {
   if (p_.request_bytes == 0) p_.request_bytes = p_.pattern == "stream" ? 4096 : burst_bytes;
   if (p_.bytes == 0) throw InputError("config: memtest.bytes: must be at least 1, got 0");
@@ -22,9 +23,11 @@ PatternSource::PatternSource(const TrafficPattern& pattern, std::uint64_t capaci
     throw InputError(fmt::format("config: memtest.bytes: at most {} (1 TiB), got {}", kMaxBytes, p_.bytes));
   if (!(p_.read_ratio >= 0 && p_.read_ratio <= 1))
     throw InputError(fmt::format("config: memtest.read_ratio: must be in [0, 1], got {}", p_.read_ratio));
-  if (p_.request_bytes > capacity_bytes) throw InputError("config: memtest.request_bytes: larger than the DRAM");
+  if (p_.request_bytes > capacity_bytes)
+    throw InputError("config: memtest.request_bytes: larger than the DRAM");
   if (p_.pattern != "stream" && p_.pattern != "strided" && p_.pattern != "random")
-    throw InputError(fmt::format("config: memtest.pattern: must be stream, random or strided, got '{}'", p_.pattern));
+    throw InputError(
+        fmt::format("config: memtest.pattern: must be stream, random or strided, got '{}'", p_.pattern));
   if (p_.pattern == "strided" && p_.stride_bytes == 0)
     throw InputError("config: memtest.stride_bytes: must be at least 1, got 0");
   count_ = p_.bytes / p_.request_bytes + (p_.bytes % p_.request_bytes != 0);
@@ -150,8 +153,9 @@ bool overlap(const TrafficRequest& a, const TrafficRequest& b) {
 
 }  // namespace
 
-// A write's bytes differ by address and by request, so stale or misplaced data shows. A read is checkable while
-// no write to its lines is in flight; its expected bytes are those of the writes completed when it is sent.
+// A write's bytes differ by address and by request, so stale or misplaced data shows. A read is checkable
+// while no write to its lines is in flight; its expected bytes are those of the writes completed when it is
+// sent.
 void TrafficGenerator::prepare_checks(std::uint32_t s, std::uint64_t index) {
   Slot& slot = slots_[s];
   const TrafficRequest& r = slot.request;

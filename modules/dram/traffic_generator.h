@@ -1,22 +1,22 @@
 #pragma once
 // TrafficGenerator: a TLM-2.0 AT initiator that replays requests into a memory, for `tacsim memtest` and the
-// DRAM testbenches. Requests come from a source one at a time (a pattern, or a trace read as it goes), so that
-// memory does not grow with their number. Request i is sent no earlier than its cycle (of the generator's
-// clock), after request i-1's END_REQ (the AT request-exclusion rule), at most requests_per_cycle BEGIN_REQs
-// per cycle and with at most max_outstanding requests in flight. It answers BEGIN_RESP with TLM_COMPLETED.
-// With data checks on, every read that no write overlapped while it was in flight must return what the
-// completed writes left there (the memory starts zeroed); reads racing a write to the same 64-byte line are
-// counted, not checked. With checks off it keeps no data: no shadow of the memory, no per-request buffers.
-// Payloads are its own, reused, and name their slot: nothing is allocated or looked up per request.
+// DRAM testbenches. Requests come from a source one at a time (a pattern, or a trace read as it goes), so
+// that memory does not grow with their number. Request i is sent no earlier than its cycle (of the
+// generator's clock), after request i-1's END_REQ (the AT request-exclusion rule), at most requests_per_cycle
+// BEGIN_REQs per cycle and with at most max_outstanding requests in flight. It answers BEGIN_RESP with
+// TLM_COMPLETED. With data checks on, every read that no write overlapped while it was in flight must return
+// what the completed writes left there (the memory starts zeroed); reads racing a write to the same 64-byte
+// line are counted, not checked. With checks off it keeps no data: no shadow of the memory, no per-request
+// buffers. Payloads are its own, reused, and name their slot: nothing is allocated or looked up per request.
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include <tlm_utils/simple_initiator_socket.h>
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_initiator_socket.h>
 
 #include "modules/common/at_initiator.h"
 #include "modules/common/backing_store.h"
@@ -38,7 +38,7 @@ struct TrafficPattern {
   std::uint64_t bytes = 1 << 20;    // total bytes requested
   std::uint32_t request_bytes = 0;  // 0: 4 KiB for stream (as the DMA moves blocks), one burst otherwise
   std::uint64_t stride_bytes = 4096;
-  double read_ratio = 1.0;          // each request is a read with this probability
+  double read_ratio = 1.0;  // each request is a read with this probability
   std::uint64_t seed = 1;
 };
 
@@ -69,7 +69,8 @@ class TrafficGenerator : public sc_core::sc_module, public tlm::tlm_mm_interface
 
   SC_HAS_PROCESS(TrafficGenerator);
   TrafficGenerator(const sc_core::sc_module_name& name, const ClockDomain& clock, Source source,
-                   std::uint32_t max_outstanding, std::uint32_t requests_per_cycle = 1, bool check_data = true);
+                   std::uint32_t max_outstanding, std::uint32_t requests_per_cycle = 1,
+                   bool check_data = true);
   ~TrafficGenerator() override;
 
   bool done() const { return exhausted_ && completed_ == issued_; }
@@ -112,10 +113,10 @@ class TrafficGenerator : public sc_core::sc_module, public tlm::tlm_mm_interface
   bool check_data_;
   std::vector<Slot> slots_;
   std::vector<std::uint32_t> free_slots_;
-  std::vector<std::uint8_t> scratch_;        // !check_data: the data buffer every payload shares
+  std::vector<std::uint8_t> scratch_;          // !check_data: the data buffer every payload shares
   std::vector<std::uint32_t> reads_, writes_;  // check_data: slots of the reads and writes in flight
-  BackingStore committed_;                   // check_data: the bytes of completed writes
-  TrafficRequest pending_;                   // the next request to send, once have_pending_
+  BackingStore committed_;                     // check_data: the bytes of completed writes
+  TrafficRequest pending_;                     // the next request to send, once have_pending_
   bool have_pending_ = false;
   bool exhausted_ = false;
   enum class Stage { kCycle, kSlot, kEdge };  // where issue() waits for the pending request

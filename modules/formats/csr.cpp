@@ -31,18 +31,20 @@ std::vector<std::uint8_t> encode_csr(const Int8Matrix& w, const Mask& mask) {
 }
 
 std::pair<Int8Matrix, Mask> decode_csr(const std::uint8_t* bytes, std::size_t size, int rows, int cols,
-                                      const std::string& source) {
+                                       const std::string& source) {
   const std::size_t ptr_bytes = (static_cast<std::size_t>(rows) + 1) * 4;
   if (size < ptr_bytes || (size - ptr_bytes) % 3 != 0)
     throw InputError(fmt::format("{}: {} bytes cannot hold a CSR block of {} rows", source, size, rows));
   const std::size_t nnz = (size - ptr_bytes) / 3;
   auto ptr = [&](std::size_t r) {
     const std::uint8_t* p = bytes + 3 * nnz + 4 * r;
-    return std::uint32_t{p[0]} | std::uint32_t{p[1]} << 8 | std::uint32_t{p[2]} << 16 | std::uint32_t{p[3]} << 24;
+    return std::uint32_t{p[0]} | std::uint32_t{p[1]} << 8 | std::uint32_t{p[2]} << 16 |
+           std::uint32_t{p[3]} << 24;
   };
   Int8Matrix w(rows, cols);
   Mask m(rows, cols);
-  if (ptr(0) != 0 || ptr(rows) != nnz) throw InputError(fmt::format("{}: CSR row pointers do not span {} entries", source, nnz));
+  if (ptr(0) != 0 || ptr(rows) != nnz)
+    throw InputError(fmt::format("{}: CSR row pointers do not span {} entries", source, nnz));
   for (int r = 0; r < rows; ++r) {
     if (ptr(r + 1) < ptr(r)) throw InputError(fmt::format("{}: CSR row pointer {} decreases", source, r + 1));
     for (std::size_t i = ptr(r); i < ptr(r + 1); ++i) {

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "modules/formats/matrix.h"
 #include "modules/formats/mask.h"
+#include "modules/formats/matrix.h"
 
 namespace tacsim::sparsity {
 
@@ -15,6 +15,6 @@ std::vector<std::uint8_t> encode_csr(const Int8Matrix& w, const Mask& mask);
 // Inverse of encode_csr for a `rows` x `cols` block; malformed bytes throw InputError naming `source`.
 // Returns the dense matrix (zeros where nothing is stored) and the mask of stored positions.
 std::pair<Int8Matrix, Mask> decode_csr(const std::uint8_t* bytes, std::size_t size, int rows, int cols,
-                                      const std::string& source);
+                                       const std::string& source);
 
 }  // namespace tacsim::sparsity

@@ -97,8 +97,8 @@ NmSpec parse_nm(const std::string& spec_text) {
     throw InputError("bad N:M sparsity '" + spec_text + "': " + allowed_text());
   }
   if (m < 1 || m > kMaxNmM) {
-    throw InputError("bad N:M sparsity '" + spec_text + "': M must be in 1..16, got " + std::to_string(m) + "; " +
-                     allowed_text());
+    throw InputError("bad N:M sparsity '" + spec_text + "': M must be in 1..16, got " + std::to_string(m) +
+                     "; " + allowed_text());
   }
   if (n < 1 || n > m) {
     throw InputError("bad N:M sparsity '" + spec_text + "': N must be in 1..M (M = " + std::to_string(m) +

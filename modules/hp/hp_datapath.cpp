@@ -33,7 +33,8 @@ HpDatapath::HpDatapath(const sc_module_name& name, const HpDatapathParams& param
   stats_.add("bank_conflict_cycles", &c.conflict_cycles, "cycles",
              "fetch cycles beyond one per round: reads that met in one activation bank");
   stats_.add("walk_wait_cycles", &c.walk_wait_cycles, "cycles", "tiles that waited for the previous walk");
-  stats_.add("decoded_bytes", &decoded_bytes_, "bytes", "encoded weight bytes decoded from the weight buffer");
+  stats_.add("decoded_bytes", &decoded_bytes_, "bytes",
+             "encoded weight bytes decoded from the weight buffer");
   stats_.add_json(
       "engine_wait_cycles",
       [this] {
@@ -48,8 +49,9 @@ HpDatapath::HpDatapath(const sc_module_name& name, const HpDatapathParams& param
 
 void HpDatapath::attach_waves(waves::Recorder& r) {
   const std::string n = name();
-  nonzeros_wave_ = r.integer(n + ".nonzeros", 16,
-                             "weight non-zeros (activation reads) of the round being fetched; 0 between rounds");
+  nonzeros_wave_ =
+      r.integer(n + ".nonzeros", 16,
+                "weight non-zeros (activation reads) of the round being fetched; 0 between rounds");
   conflict_wave_ = r.integer(n + ".bank_conflict", 1,
                              "1 in a round's cycles beyond its first: its reads met in an activation bank");
   nonzeros_wave_.set(0, 0);

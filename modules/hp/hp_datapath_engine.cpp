@@ -101,8 +101,8 @@ struct InFlightWave {
   Cycle e = 0;
   std::uint32_t row = 0;
   std::uint32_t size = 0;
-  std::vector<std::int8_t> words;     // lane-major: words[lane * Rt + t]
-  std::vector<std::int8_t> weights;   // per lane
+  std::vector<std::int8_t> words;      // lane-major: words[lane * Rt + t]
+  std::vector<std::int8_t> weights;    // per lane
   std::vector<std::int32_t> products;  // lane-major like words
   std::vector<std::int32_t> sums;      // per token
 };

@@ -40,8 +40,8 @@
 #include "modules/buffer/bank_arbiter.h"
 #include "modules/common/types.h"
 #include "modules/formats/hp.h"
-#include "modules/formats/matrix.h"
 #include "modules/formats/mask.h"
+#include "modules/formats/matrix.h"
 
 namespace tacsim::hp {
 
@@ -52,7 +52,7 @@ struct HpDatapathParams {
   // at most banks x ports / engines = 4 by default, buffer::BankParams; unstructured segments run longer).
   std::uint32_t row_engines = 16;
   std::uint32_t lanes = 8;
-  std::uint32_t decode_latency_cycles = 2;      // block map + offset fields to activation addresses
+  std::uint32_t decode_latency_cycles = 2;  // block map + offset fields to activation addresses
   std::uint32_t multiply_latency_cycles = 1;
   std::uint32_t adder_tree_latency_cycles = 3;  // log2(lanes) levels of two-input adders
   std::uint32_t accumulate_latency_cycles = 1;
@@ -88,17 +88,17 @@ SparseRows sparse_rows(const sparsity::Int8Matrix& w, const sparsity::Mask& mask
 SparseRows sparse_rows(const sparsity::HpMatrix& x);
 
 struct TileResult {
-  Cycle first_fetch = kNever;  // first cycle of the first round
-  Cycle last_fetch = kNever;   // last cycle of the last round
-  Cycle done = 0;              // every accumulator final at the end of this cycle
+  Cycle first_fetch = kNever;         // first cycle of the first round
+  Cycle last_fetch = kNever;          // last cycle of the last round
+  Cycle done = 0;                     // every accumulator final at the end of this cycle
   std::uint64_t fetch_cycles = 0;     // sum of round cycles = last_fetch - first_fetch + 1
   std::uint64_t conflict_cycles = 0;  // sum over rounds of (cycles - 1)
   std::uint64_t segments = 0;         // non-empty segments
   std::uint64_t waves = 0;            // engines' waves
   std::uint64_t rounds = 0;
-  std::uint64_t idle_engine_rounds = 0;  // rounds x engines - waves: an engine whose walk was over
-  std::uint64_t reads = 0;  // activation words read = weight entries
-  std::uint64_t macs = 0;   // reads x Rt
+  std::uint64_t idle_engine_rounds = 0;     // rounds x engines - waves: an engine whose walk was over
+  std::uint64_t reads = 0;                  // activation words read = weight entries
+  std::uint64_t macs = 0;                   // reads x Rt
   std::vector<std::uint32_t> round_cycles;  // per round, in order
   std::vector<std::uint32_t> round_reads;   // per round: the non-zeros (activation reads) it fetched
   std::uint32_t tokens = 0;                 // Rt
@@ -109,9 +109,8 @@ struct TileResult {
     return first_fetch == o.first_fetch && last_fetch == o.last_fetch && done == o.done &&
            fetch_cycles == o.fetch_cycles && conflict_cycles == o.conflict_cycles && segments == o.segments &&
            waves == o.waves && rounds == o.rounds && idle_engine_rounds == o.idle_engine_rounds &&
-           reads == o.reads && macs == o.macs && round_cycles == o.round_cycles && round_reads == o.round_reads &&
-           tokens == o.tokens &&
-           rows == o.rows && outputs == o.outputs;
+           reads == o.reads && macs == o.macs && round_cycles == o.round_cycles &&
+           round_reads == o.round_reads && tokens == o.tokens && rows == o.rows && outputs == o.outputs;
   }
 };
 

@@ -34,7 +34,8 @@ Interconnect::Interconnect(const sc_module_name& name, const Params& params, con
     stats_.add(p + "wait_cycles", &c[i].wait_cycles, "cycles",
                "cycles its requests waited for the memory's request channel (summed)");
     stats_.add(p + "max_wait_cycles", &c[i].max_wait_cycles, "cycles", "the longest wait of one request");
-    stats_.add(p + "bytes", &c[i].bytes, "bytes", "bytes it asked for, in the memory's granules (a DRAM may serve some from its write buffer)");
+    stats_.add(p + "bytes", &c[i].bytes, "bytes",
+               "bytes it asked for, in the memory's granules (a DRAM may serve some from its write buffer)");
   }
 }
 

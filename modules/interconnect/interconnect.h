@@ -38,8 +38,8 @@ class Interconnect : public sc_core::sc_module, public StatsProvider {
                std::size_t initiators);
 
   const InterconnectEngine& engine() const { return engine_; }
-  // Bytes initiator i asked for, in the memory's granules (what the memory moved, unless it served some from a
-  // write buffer).
+  // Bytes initiator i asked for, in the memory's granules (what the memory moved, unless it served some from
+  // a write buffer).
   std::uint64_t bytes(std::size_t i) const { return engine_.counters()[i].bytes; }
   const StatsGroup& stats() const override { return stats_; }
   // Waveforms: `grant`, the initiator granted the memory's request channel in a cycle (x in cycles without a

@@ -58,8 +58,8 @@ Cycle InterconnectEngine::next_grant_cycle(Cycle now) const {
   return first;
 }
 
-void InterconnectEngine::completed(std::size_t i, std::uint64_t address, std::uint32_t row_bytes, std::uint32_t rows,
-                                   std::uint64_t stride) {
+void InterconnectEngine::completed(std::size_t i, std::uint64_t address, std::uint32_t row_bytes,
+                                   std::uint32_t rows, std::uint64_t stride) {
   if (row_bytes == 0) return;
   const std::uint64_t g = params_.granule_bytes;
   std::uint64_t next = 0;  // the first granule the previous row did not take

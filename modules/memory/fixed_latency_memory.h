@@ -1,14 +1,14 @@
 #pragma once
-// FixedLatencyMemory: a TLM-2.0 approximately-timed target with a fixed access latency and one shared data bus
-// of fixed width (timing in FixedLatencyMemoryEngine). It stands in for DRAM until the DRAM model replaces it,
-// and speaks the same 4-phase protocol: END_REQ when a queue slot is free (back-pressure otherwise),
-// BEGIN_RESP when the data has crossed the bus, the next BEGIN_RESP only after END_RESP (or TLM_COMPLETED).
-// Peers send every phase at the time it happens: annotated delays must be zero.
+// FixedLatencyMemory: a TLM-2.0 approximately-timed target with a fixed access latency and one shared data
+// bus of fixed width (timing in FixedLatencyMemoryEngine). It stands in for DRAM until the DRAM model
+// replaces it, and speaks the same 4-phase protocol: END_REQ when a queue slot is free (back-pressure
+// otherwise), BEGIN_RESP when the data has crossed the bus, the next BEGIN_RESP only after END_RESP (or
+// TLM_COMPLETED). Peers send every phase at the time it happens: annotated delays must be zero.
 #include <deque>
 
+#include <tlm_utils/simple_target_socket.h>
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_target_socket.h>
 
 #include "modules/common/at_target.h"
 #include "modules/common/backing_store.h"
@@ -45,7 +45,7 @@ class FixedLatencyMemory : public sc_core::sc_module, public StatsProvider, publ
   FixedLatencyMemoryEngine engine_;
   BackingStore store_;
   std::deque<tlm::tlm_generic_payload*> in_flight_;  // accepted, in due order
-  tlm::tlm_generic_payload* waiting_ = nullptr;       // a BEGIN_REQ held back by a full queue
+  tlm::tlm_generic_payload* waiting_ = nullptr;      // a BEGIN_REQ held back by a full queue
   sc_core::sc_event work_event_;
   AtTarget protocol_;
   StatsGroup stats_;

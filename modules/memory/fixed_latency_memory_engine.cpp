@@ -1,7 +1,7 @@
 #include "modules/memory/fixed_latency_memory_engine.h"
 
-#include <algorithm>
 #include <fmt/format.h>
+#include <algorithm>
 
 #include "modules/common/clock_rate.h"
 
@@ -33,6 +33,8 @@ Cycle FixedLatencyMemoryEngine::accept(Cycle now, std::uint32_t bytes, bool is_w
   return bus_free_;
 }
 
-void FixedLatencyMemoryEngine::retire() { in_flight_.pop_front(); }
+void FixedLatencyMemoryEngine::retire() {
+  in_flight_.pop_front();
+}
 
 }  // namespace tacsim::memory

@@ -1,8 +1,9 @@
 #pragma once
 // The timing of FixedLatencyMemory: a stand-in for DRAM with one shared data bus. A read of B bytes accepted
 // at cycle a starts its transfer at max(a + latency_cycles, bus free), a posted write at max(a, bus free);
-// either holds the bus for ceil(B / bytes_per_cycle) cycles; its response is due the cycle the transfer ends. At most queue_depth
-// transactions are in flight (accepted, response not yet sent); beyond that the request phase waits.
+// either holds the bus for ceil(B / bytes_per_cycle) cycles; its response is due the cycle the transfer ends.
+// At most queue_depth transactions are in flight (accepted, response not yet sent); beyond that the request
+// phase waits.
 #include <cstdint>
 #include <deque>
 #include <string>

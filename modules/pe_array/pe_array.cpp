@@ -31,9 +31,9 @@ PeArray::PeArray(const sc_module_name& name, const Params& params, const ClockDo
   stats_.add("out_stall_cycles", &c.out_stall_cycles, "cycles",
              "cycles the array waited for a free output half (charged before operand stalls)");
   const double peak = double(params.peak_macs_per_cycle());
-  stats_.add_derived("utilization", [this, peak] {
-    return double(engine_.counters().macs) / (peak * double(last_done_)); }, "ratio",
-    "MACs / (peak MACs per cycle x cycles until the last tile was done)");
+  stats_.add_derived(
+      "utilization", [this, peak] { return double(engine_.counters().macs) / (peak * double(last_done_)); },
+      "ratio", "MACs / (peak MACs per cycle x cycles until the last tile was done)");
 }
 
 void PeArray::enqueue(TileCommand cmd) {
@@ -69,8 +69,8 @@ void PeArray::compute_thread() {
       clock_.wait_until(last + 1);
       if (ch.release_act) act_.release(ch.act_half, std::uint64_t{cmd.shape.rows} * (ch.slots / ch.n) * ch.m);
       if (ch.release_weight)
-        weight_.release(ch.weight_half,
-                        std::uint64_t{cmd.shape.cols} * (ch.slots + (std::uint64_t{ch.slots} * ch.index_bits + 7) / 8));
+        weight_.release(ch.weight_half, std::uint64_t{cmd.shape.cols} *
+                                            (ch.slots + (std::uint64_t{ch.slots} * ch.index_bits + 7) / 8));
     }
     engine_.end_tile();
     ended_.push_back(std::move(cmd));

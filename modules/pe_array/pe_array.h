@@ -1,10 +1,10 @@
 #pragma once
-// PeArray: the SystemC shell around PeArrayEngine. Its compute thread takes tile commands from the controller,
-// waits for each chunk's operand halves to be Full, lets the engine compute when the steps issue (and their
-// values) and releases the halves the cycle after their last step. Its drain thread takes each ended tile,
-// claims its output half (with one accumulator set the compute thread claimed it before the first step),
-// lets the engine time the drain, writes the values and hands the half to the output buffer at the done
-// cycle (Buffer::mark_full_at). Both wake once per chunk or tile, never per cycle.
+// PeArray: the SystemC shell around PeArrayEngine. Its compute thread takes tile commands from the
+// controller, waits for each chunk's operand halves to be Full, lets the engine compute when the steps issue
+// (and their values) and releases the halves the cycle after their last step. Its drain thread takes each
+// ended tile, claims its output half (with one accumulator set the compute thread claimed it before the first
+// step), lets the engine time the drain, writes the values and hands the half to the output buffer at the
+// done cycle (Buffer::mark_full_at). Both wake once per chunk or tile, never per cycle.
 #include <deque>
 #include <vector>
 

@@ -28,10 +28,11 @@ bool PeArrayEngine::can_begin(const TileShape& shape) const {
 }
 
 void PeArrayEngine::begin_tile(const TileShape& shape) {
-  if (!can_begin(shape)) throw std::logic_error("PeArrayEngine: begin_tile before its accumulator set is free");
+  if (!can_begin(shape))
+    throw std::logic_error("PeArrayEngine: begin_tile before its accumulator set is free");
   if (shape.rows == 0 || shape.rows > p_.rows || shape.cols == 0 || shape.cols > p_.cols || shape.steps == 0)
-    throw std::logic_error(fmt::format("PeArrayEngine: bad tile {}x{} with {} steps", shape.rows, shape.cols,
-                                       shape.steps));
+    throw std::logic_error(
+        fmt::format("PeArrayEngine: bad tile {}x{} with {} steps", shape.rows, shape.cols, shape.steps));
   tile_ = shape;
   steps_left_ = shape.steps;
   tile_open_ = true;
@@ -115,7 +116,8 @@ Cycle PeArrayEngine::drain_tile(Cycle out_ready) {
   if (p_.overlap_drain) {
     // The tile waits in its set for its output half, then for the column ports (d >= d_prev + Rt_prev).
     if (out_ready > d) d = out_ready, cause = DrainCause::kOutHalf;
-    if (any_drain_ && prev_drain_ + prev_drain_rows_ > d) d = prev_drain_ + prev_drain_rows_, cause = DrainCause::kPorts;
+    if (any_drain_ && prev_drain_ + prev_drain_rows_ > d)
+      d = prev_drain_ + prev_drain_rows_, cause = DrainCause::kPorts;
   }
   // done = d + Rt + Ct + P - 1 (see the header).
   const Cycle done = d + t.rows + t.cols + p_.pipeline_depth(t.sparse) - 1;

@@ -9,11 +9,12 @@
 //   activations). S = ceil(kept weights per column / L).
 // - The array issues at most one step per cycle. A step issued at cycle c reaches PE(i,j) at cycle c + i + j
 //   (one register per hop along rows and columns: the systolic skew).
-// - A PE is a pipeline of P = [select] + multiply + adder tree + accumulate stages; the select stage exists in
-//   sparse mode only (STA bypasses the selector for dense x dense). After the tile's last step e reaches PE(i,j)
-//   its result is final after cycle e + i + j + P - 1 and leaves through its column's single output port, into
-//   the output buffer, in cycle e + i + j + P. The last output of a tile is written in cycle
-//   e + (Rt-1) + (Ct-1) + P; the tile is done (all outputs in the buffer) at  done = e + Rt + Ct + P - 1.
+// - A PE is a pipeline of P = [select] + multiply + adder tree + accumulate stages; the select stage exists
+// in
+//   sparse mode only (STA bypasses the selector for dense x dense). After the tile's last step e reaches
+//   PE(i,j) its result is final after cycle e + i + j + P - 1 and leaves through its column's single output
+//   port, into the output buffer, in cycle e + i + j + P. The last output of a tile is written in cycle e +
+//   (Rt-1) + (Ct-1) + P; the tile is done (all outputs in the buffer) at  done = e + Rt + Ct + P - 1.
 // - Column ports carry one output per cycle: a tile's Rt outputs in column j occupy Rt consecutive cycles.
 // - Sparse and dense tiles have pipelines of different depth: a tile whose mode differs from the previous
 //   tile's issues its first step no earlier than the previous tile's done cycle.
@@ -44,10 +45,10 @@ namespace tacsim::pe_array {
 struct Params {
   std::uint32_t rows = 32;
   std::uint32_t cols = 32;
-  std::uint32_t macs_per_pe = 4;           // multipliers per PE: 32 x 32 x 4 = 4,096 MACs per cycle
-  std::uint32_t select_latency_cycles = 1;         // M:1 activation selector, sparse mode only
+  std::uint32_t macs_per_pe = 4;            // multipliers per PE: 32 x 32 x 4 = 4,096 MACs per cycle
+  std::uint32_t select_latency_cycles = 1;  // M:1 activation selector, sparse mode only
   std::uint32_t multiply_latency_cycles = 1;
-  std::uint32_t adder_tree_latency_cycles = 2;     // log2(macs_per_pe) levels of two-input adders
+  std::uint32_t adder_tree_latency_cycles = 2;  // log2(macs_per_pe) levels of two-input adders
   std::uint32_t accumulate_latency_cycles = 1;
   // Two accumulator sets per PE: a tile waits in its set for an output half and the column ports while the
   // next tile computes (see the drain above). Off: one set, and a tile claims its output half up front.
@@ -60,17 +61,18 @@ struct Params {
   std::string validate() const;
   std::uint32_t accumulator_sets() const { return overlap_drain ? 2 : 1; }
   std::uint32_t pipeline_depth(bool sparse) const {
-    return (sparse ? select_latency_cycles : 0) + multiply_latency_cycles + adder_tree_latency_cycles + accumulate_latency_cycles;
+    return (sparse ? select_latency_cycles : 0) + multiply_latency_cycles + adder_tree_latency_cycles +
+           accumulate_latency_cycles;
   }
   std::uint64_t peak_macs_per_cycle() const { return std::uint64_t{rows} * cols * macs_per_pe; }
 };
 
 // One chunk of a tile's operands, as they sit in the buffers.
 // Activations: Rt rows of the chunk's K range, row r at act + r * act_stride.
-// Weights: Ct columns; column j holds `slots` kept weights at values + j * col_stride and, in sparse mode, their
-// in-group indices at index + j * index_stride. Slot q of a column multiplies activation
-// k = (q / n) * m + index[q] of the chunk (sparse), or k = q (dense, index == nullptr). A sparse chunk holds
-// whole groups: slots is a multiple of n.
+// Weights: Ct columns; column j holds `slots` kept weights at values + j * col_stride and, in sparse mode,
+// their in-group indices at index + j * index_stride. Slot q of a column multiplies activation k = (q / n) *
+// m + index[q] of the chunk (sparse), or k = q (dense, index == nullptr). A sparse chunk holds whole groups:
+// slots is a multiple of n.
 struct Chunk {
   const std::int8_t* act = nullptr;
   std::size_t act_stride = 0;
@@ -83,9 +85,9 @@ struct Chunk {
 };
 
 struct TileShape {
-  std::uint32_t rows = 0;     // Rt
-  std::uint32_t cols = 0;     // Ct
-  std::uint64_t steps = 0;    // S, over all chunks of the tile
+  std::uint32_t rows = 0;   // Rt
+  std::uint32_t cols = 0;   // Ct
+  std::uint64_t steps = 0;  // S, over all chunks of the tile
   bool sparse = false;
 };
 
@@ -108,10 +110,10 @@ class PeArrayEngine {
   bool can_begin(const TileShape& shape) const;
   // Starts a tile; its accumulator set is cleared.
   void begin_tile(const TileShape& shape);
-  // Issues the steps of the current tile's next chunk, `slots` kept weights per column (ceil(slots / L) steps),
-  // whose operands are in the buffers from cycle `ready`, and accumulates their products (when `chunk` is not
-  // null). With one accumulator set the tile's first chunk also waits for its output half, free from
-  // `out_ready` (with two, drain_tile waits for it). Returns the cycle of the chunk's last step.
+  // Issues the steps of the current tile's next chunk, `slots` kept weights per column (ceil(slots / L)
+  // steps), whose operands are in the buffers from cycle `ready`, and accumulates their products (when
+  // `chunk` is not null). With one accumulator set the tile's first chunk also waits for its output half,
+  // free from `out_ready` (with two, drain_tile waits for it). Returns the cycle of the chunk's last step.
   Cycle issue_chunk(Cycle ready, std::uint64_t slots, const Chunk* chunk, Cycle out_ready = 0);
   // Ends the current tile's steps; returns its last step's cycle e.
   Cycle end_tile();
@@ -145,8 +147,8 @@ class PeArrayEngine {
   // Why a drain started when it did, for charging the stalls of the tile that waits for its set.
   enum class DrainCause : std::uint8_t { kLastStep, kOutHalf, kPorts };
   struct SetState {
-    bool busy = false;     // holds a tile not yet drained
-    Cycle free_from = 0;   // d + 1 of the tile drained from it last
+    bool busy = false;    // holds a tile not yet drained
+    Cycle free_from = 0;  // d + 1 of the tile drained from it last
     DrainCause cause = DrainCause::kLastStep;
   };
 
@@ -158,7 +160,7 @@ class PeArrayEngine {
   std::uint64_t steps_left_ = 0;
   bool tile_open_ = false;
   bool first_chunk_ = true;
-  Cycle last_issue_ = 0;        // last step issued by any tile
+  Cycle last_issue_ = 0;  // last step issued by any tile
   bool any_issue_ = false;
   Cycle stall_floor_ = 0;
   std::uint64_t tiles_begun_ = 0;
@@ -167,9 +169,9 @@ class PeArrayEngine {
   bool switching_ = false;       // the current tile changed mode
   std::deque<Ended> undrained_;  // ended, not yet drained, oldest first
   bool any_drain_ = false;
-  Cycle prev_drain_ = 0;          // d of the last drained tile, for the column-port rule
+  Cycle prev_drain_ = 0;  // d of the last drained tile, for the column-port rule
   std::uint32_t prev_drain_rows_ = 0;
-  Cycle prev_done_ = 0;           // done of the last drained tile, for the mode-switch rule
+  Cycle prev_done_ = 0;  // done of the last drained tile, for the mode-switch rule
   std::vector<SetState> sets_;
   Cycle tile_first_ = 0;
   std::vector<std::vector<std::int32_t>> acc_;  // one per accumulator set

@@ -56,12 +56,18 @@ std::vector<StepTileResult> run_step_model(const Params& p, const std::vector<St
   std::deque<Token> issued;  // issued[d] = the token issued d cycles ago (d < R + C)
   std::deque<int> drains;    // drains[d] = the tile whose drain started d cycles ago, or -1
   std::vector<std::deque<PipeSlot>> pipe(std::size_t{R} * C);
-  struct DrainSlot { int tile = -1; Cycle exit = 0; };
+  struct DrainSlot {
+    int tile = -1;
+    Cycle exit = 0;
+  };
   std::vector<std::deque<DrainSlot>> drain_pipe(std::size_t{R} * C);
   // Per accumulator set and PE: the sum, and the tile whose final result waits there to be drained (or -1).
   std::vector<std::vector<std::int32_t>> acc(sets, std::vector<std::int32_t>(std::size_t{R} * C, 0));
   std::vector<std::vector<int>> held(sets, std::vector<int>(std::size_t{R} * C, -1));
-  struct OutReg { int tile = -1; std::int32_t value = 0; };
+  struct OutReg {
+    int tile = -1;
+    std::int32_t value = 0;
+  };
   std::vector<OutReg> out_reg(std::size_t{R} * C);
 
   std::size_t tile = 0, chunk = 0;
@@ -70,7 +76,8 @@ std::vector<StepTileResult> run_step_model(const Params& p, const std::vector<St
   std::vector<Cycle> drain_at(n, 0);  // d, once next_drain has passed the tile
   std::size_t next_drain = 0;
   std::vector<std::uint64_t> outputs_left(n);
-  for (std::size_t t = 0; t < n; ++t) outputs_left[t] = std::uint64_t{tiles[t].shape.rows} * tiles[t].shape.cols;
+  for (std::size_t t = 0; t < n; ++t)
+    outputs_left[t] = std::uint64_t{tiles[t].shape.rows} * tiles[t].shape.cols;
   std::size_t tiles_done = 0;
 
   for (Cycle c = 0; tiles_done < n; ++c) {
@@ -81,7 +88,8 @@ std::vector<StepTileResult> run_step_model(const Params& p, const std::vector<St
       for (std::uint32_t j = 0; j < C; ++j) {
         OutReg& o = out_reg[i * C + j];
         if (o.tile < 0) continue;
-        if (port_used[j] >= 0) throw std::logic_error(fmt::format("column {} port collision at cycle {}", j, c));
+        if (port_used[j] >= 0)
+          throw std::logic_error(fmt::format("column {} port collision at cycle {}", j, c));
         port_used[j] = static_cast<int>(i);
         res[o.tile].outputs[i * tiles[o.tile].shape.cols + j] = o.value;
         if (--outputs_left[o.tile] == 0) {
@@ -102,12 +110,14 @@ std::vector<StepTileResult> run_step_model(const Params& p, const std::vector<St
           // One set: the output half is claimed before the first step, and the first step is held until the
           // tile's last step could not finish before d_prev + Rt_prev (its drain rides on its last step).
           if (c < t.out_ready) go = false;
-          if (tile > 0 && c + (t.shape.steps - 1) < drain_at[tile - 1] + tiles[tile - 1].shape.rows) go = false;
+          if (tile > 0 && c + (t.shape.steps - 1) < drain_at[tile - 1] + tiles[tile - 1].shape.rows)
+            go = false;
         } else if (tile >= 2 && (next_drain <= tile - 2 || drain_at[tile - 2] >= c)) {
           // Two sets: tile T's set is free the cycle after tile T-2's drain started.
           go = false;
         }
-        // A change between sparse and dense mode changes the PE pipeline's depth: drain the previous tile first.
+        // A change between sparse and dense mode changes the PE pipeline's depth: drain the previous tile
+        // first.
         if (tile > 0 && tiles[tile - 1].shape.sparse != t.shape.sparse &&
             (outputs_left[tile - 1] != 0 || res[tile - 1].done > c))
           go = false;
@@ -181,8 +191,9 @@ std::vector<StepTileResult> run_step_model(const Params& p, const std::vector<St
           if (s.exit != c) throw std::logic_error("step model: pipeline slots out of order");
           const std::size_t set = s.tile % sets;
           if (s.first && held[set][pe] >= 0)
-            throw std::logic_error(fmt::format("step model: tile {} overwrites tile {}'s result in PE ({},{})",
-                                               s.tile, held[set][pe], i, j));
+            throw std::logic_error(
+                fmt::format("step model: tile {} overwrites tile {}'s result in PE ({},{})", s.tile,
+                            held[set][pe], i, j));
           std::int32_t& ac = acc[set][pe];
           ac = s.first ? s.partial : ac + s.partial;
           if (s.last) held[set][pe] = s.tile;
@@ -195,8 +206,8 @@ std::vector<StepTileResult> run_step_model(const Params& p, const std::vector<St
           dp.pop_front();
           const std::size_t set = s.tile % sets;
           if (s.exit != c || held[set][pe] != s.tile)
-            throw std::logic_error(fmt::format("step model: tile {}'s drain reached PE ({},{}) before its result",
-                                               s.tile, i, j));
+            throw std::logic_error(fmt::format(
+                "step model: tile {}'s drain reached PE ({},{}) before its result", s.tile, i, j));
           if (out_reg[pe].tile >= 0) throw std::logic_error("step model: output register overwritten");
           out_reg[pe] = {s.tile, acc[set][pe]};
           held[set][pe] = -1;

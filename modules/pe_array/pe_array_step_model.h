@@ -3,8 +3,9 @@
 // and whether it starts a tile's drain, shifts activation tokens (and drain tokens) one PE to the right and
 // weight tokens one PE down (after the edge skew registers), advances each PE's P-stage pipelines,
 // accumulates into the tile's accumulator set, and writes finished results through the column ports,
-// asserting that no port carries two results in one cycle and no output register is overwritten. It is slow (rows x cols work per cycle) and exists
-// to prove PeArrayEngine's closed-form timing and values exact; see the micro-architecture in pe_array_engine.h.
+// asserting that no port carries two results in one cycle and no output register is overwritten. It is slow
+// (rows x cols work per cycle) and exists to prove PeArrayEngine's closed-form timing and values exact; see
+// the micro-architecture in pe_array_engine.h.
 #include <cstdint>
 #include <vector>
 

@@ -1,6 +1,7 @@
 #pragma once
-// A scheduling policy: how waiting requests form batches, and which ready task an idle engine takes. One small
-// interface, one implementation per file (fcfs_policy.h, padded_policy.h, length_aware_policy.h), one factory.
+// A scheduling policy: how waiting requests form batches, and which ready task an idle engine takes. One
+// small interface, one implementation per file (fcfs_policy.h, padded_policy.h, length_aware_policy.h), one
+// factory.
 //
 // Contract:
 // - form() sees the waiting requests in arrival order (never empty) when a slot of activation memory is free.
@@ -31,8 +32,8 @@ struct BatchChoice {
 struct ReadyTask {
   std::size_t batch = 0;  // Batch::id
   std::size_t task = 0;
-  Cycle arrival = 0;      // the batch's oldest member's
-  double rank = 0;        // Task::rank
+  Cycle arrival = 0;  // the batch's oldest member's
+  double rank = 0;    // Task::rank
   // When it became ready, and when its batch was admitted, as positions in one sequence of the scheduler's
   // events (so that two events of one cycle still have an order).
   std::uint64_t ready_seq = 0, admitted_seq = 0;
@@ -48,8 +49,8 @@ class Policy {
 
 std::unique_ptr<Policy> make_policy(PolicyKind kind, const BatchLimits& limits);
 
-// The oldest batch's task first (the earliest arrival, then the batch, then the task in list order): what fcfs
-// and padded take, so a batch runs to its end before the next one starts where it can.
+// The oldest batch's task first (the earliest arrival, then the batch, then the task in list order): what
+// fcfs and padded take, so a batch runs to its end before the next one starts where it can.
 std::size_t pick_oldest(const std::vector<ReadyTask>& ready);
 
 }  // namespace tacsim::scheduler

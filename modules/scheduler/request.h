@@ -13,8 +13,8 @@ namespace tacsim::scheduler {
 
 // A sequence that has arrived and waits to join a batch.
 struct Request {
-  std::uint64_t id = 0;      // the trace's name for it
-  std::size_t index = 0;     // in arrival order, from 0
+  std::uint64_t id = 0;   // the trace's name for it
+  std::size_t index = 0;  // in arrival order, from 0
   Cycle arrival = 0;
   std::uint64_t arrival_ns = 0;  // the source's own time of it, carried into reports
   std::uint32_t length = 0;      // tokens

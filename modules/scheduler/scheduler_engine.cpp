@@ -12,9 +12,9 @@ std::uint32_t Batch::tokens() const {
   return t;
 }
 
-SchedulerEngine::SchedulerEngine(std::unique_ptr<Policy> policy, const BatchLimits& limits, std::size_t engines,
-                                 ArrivalSource& source, Workload& workload, std::vector<std::vector<bool>> serves,
-                                 Observer* observer)
+SchedulerEngine::SchedulerEngine(std::unique_ptr<Policy> policy, const BatchLimits& limits,
+                                 std::size_t engines, ArrivalSource& source, Workload& workload,
+                                 std::vector<std::vector<bool>> serves, Observer* observer)
     : policy_(std::move(policy)),
       limits_(limits),
       source_(source),
@@ -41,7 +41,9 @@ bool SchedulerEngine::take_wake() {
   return w;
 }
 
-const Batch& SchedulerEngine::batch(std::size_t id) const { return batches_.at(id).batch; }
+const Batch& SchedulerEngine::batch(std::size_t id) const {
+  return batches_.at(id).batch;
+}
 
 bool SchedulerEngine::done() const {
   return queue_.empty() && batches_.empty() && source_.exhausted() && !source_.next_arrival();
@@ -103,14 +105,16 @@ void SchedulerEngine::admit(const BatchChoice& choice, Cycle now) {
   b.batch.slot = free_slots_.front();
   free_slots_.erase(free_slots_.begin());
   b.batch.admitted = now;
-  b.batch.ranking_length = static_cast<std::uint32_t>(std::max<std::uint64_t>(1, (length_sum_ + arrived_ / 2) / arrived_));
+  b.batch.ranking_length =
+      static_cast<std::uint32_t>(std::max<std::uint64_t>(1, (length_sum_ + arrived_ / 2) / arrived_));
   b.arrival = kNever;
   for (std::size_t i : choice.members) {
     const Request& r = queue_[i];
     b.batch.members.push_back({r, std::max(r.length, choice.padded_length)});
     b.arrival = std::min(b.arrival, r.arrival);
   }
-  for (auto it = picked.rbegin(); it != picked.rend(); ++it) queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(*it));
+  for (auto it = picked.rbegin(); it != picked.rend(); ++it)
+    queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(*it));
   b.batch.tasks = workload_.tasks(b.batch);
   const auto& tasks = b.batch.tasks;
   const std::size_t n = tasks.size();
@@ -124,7 +128,8 @@ void SchedulerEngine::admit(const BatchChoice& choice, Cycle now) {
                              ": a pipelined head runs on the array and has blocks for every engine");
     bool served = false;
     for (std::size_t e = 0; e < engines_.size(); ++e) served = served || serves(e, task.group);
-    if (!served) throw std::logic_error("SchedulerEngine: no engine serves group " + std::to_string(task.group));
+    if (!served)
+      throw std::logic_error("SchedulerEngine: no engine serves group " + std::to_string(task.group));
     for (std::size_t d : task.deps) {
       if (d >= t)
         throw std::logic_error("SchedulerEngine: task " + std::to_string(t) + " depends on task " +
@@ -230,7 +235,8 @@ Step SchedulerEngine::next(std::size_t engine, Cycle now) {
     return s;
   }
   const std::size_t c = policy_->pick(candidate_tasks_, now);
-  if (c >= candidates_.size()) throw std::logic_error("SchedulerEngine: the policy picked past the ready list");
+  if (c >= candidates_.size())
+    throw std::logic_error("SchedulerEngine: the policy picked past the ready list");
   const ReadyTask chosen = ready_[candidates_[c]];
   ready_.erase(ready_.begin() + static_cast<std::ptrdiff_t>(candidates_[c]));
   account(now);

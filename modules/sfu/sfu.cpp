@@ -29,8 +29,10 @@ Cycle Sfu::compute_cycles(const SfuOp& op) const {
         e.schedule_row(0, std::min<std::uint32_t>(op.query_offset + r + 1, op.row_len));
       return e.done_cycle() + 1;
     }
-    case SfuKind::kLayerNorm: return VectorEngine::layernorm_cycles(params_.vector, op.rows, op.row_len) + 1;
-    case SfuKind::kGelu: return VectorEngine::elementwise_cycles(params_.vector, ElementwiseOp::kGelu, n) + 1;
+    case SfuKind::kLayerNorm:
+      return VectorEngine::layernorm_cycles(params_.vector, op.rows, op.row_len) + 1;
+    case SfuKind::kGelu:
+      return VectorEngine::elementwise_cycles(params_.vector, ElementwiseOp::kGelu, n) + 1;
     case SfuKind::kResidualAdd:
       return VectorEngine::elementwise_cycles(params_.vector, ElementwiseOp::kResidualAdd, n) + 1;
   }
@@ -46,8 +48,8 @@ void Sfu::run(const SfuOp& op) {
   if (op_wave_) op_wave_.set(clock_.fs_at(t0), 1 + static_cast<std::uint64_t>(op.kind));
   std::uint64_t in_row_bytes = 0;
   for (const auto& b : op.inputs) in_row_bytes += b.row_bytes;
-  const std::uint32_t group = static_cast<std::uint32_t>(
-      std::max<std::uint64_t>(1, std::uint64_t{params_.stream_kib} * 1024 / std::max<std::uint64_t>(1, in_row_bytes)));
+  const std::uint32_t group = static_cast<std::uint32_t>(std::max<std::uint64_t>(
+      1, std::uint64_t{params_.stream_kib} * 1024 / std::max<std::uint64_t>(1, in_row_bytes)));
   const std::uint32_t groups = (op.rows + group - 1) / group;
   auto rows_of = [&](std::uint32_t g) { return std::min(group, op.rows - g * group); };
   auto slice = [&](const dma::BlockMove& b, std::uint32_t g) {
@@ -102,19 +104,23 @@ void Sfu::run(const SfuOp& op) {
     switch (op.kind) {
       case SfuKind::kSoftmax:
         for (std::uint32_t r = r0; r < r0 + rows; ++r)
-          softmax.schedule_row(ready, op.causal ? std::min<std::uint32_t>(op.query_offset + r + 1, op.row_len)
-                                                : op.row_len);
+          softmax.schedule_row(
+              ready, op.causal ? std::min<std::uint32_t>(op.query_offset + r + 1, op.row_len) : op.row_len);
         done = softmax.done_cycle();
         break;
       case SfuKind::kLayerNorm: {
         // Timing does not depend on values: zeros stand in for them.
         const std::vector<std::int16_t> affine(op.row_len, 0);
-        done = vector.layernorm(ready, rows, op.row_len, std::vector<std::int32_t>(n, 0), affine, affine).done;
+        done =
+            vector.layernorm(ready, rows, op.row_len, std::vector<std::int32_t>(n, 0), affine, affine).done;
         break;
       }
-      case SfuKind::kGelu: done = vector.gelu(ready, std::vector<std::int32_t>(n, 0)).done; break;
+      case SfuKind::kGelu:
+        done = vector.gelu(ready, std::vector<std::int32_t>(n, 0)).done;
+        break;
       case SfuKind::kResidualAdd:
-        done = vector.residual_add(ready, std::vector<std::int8_t>(n, 0), std::vector<std::int8_t>(n, 0)).done;
+        done =
+            vector.residual_add(ready, std::vector<std::int8_t>(n, 0), std::vector<std::int8_t>(n, 0)).done;
         break;
     }
     last_done = std::max(last_done, done);
@@ -190,7 +196,8 @@ void Sfu::compute_values(const SfuOp& op, std::uint32_t r_begin, std::uint32_t r
     return static_cast<std::int8_t>(scratch_[op.inputs[input].local_offset + i]);
   };
   auto put = [&](std::size_t i, std::int32_t v) {
-    out_scratch_[op.output.local_offset + i] = static_cast<std::uint8_t>(static_cast<std::int8_t>(std::clamp(v, -128, 127)));
+    out_scratch_[op.output.local_offset + i] =
+        static_cast<std::uint8_t>(static_cast<std::int8_t>(std::clamp(v, -128, 127)));
   };
   const std::size_t e0 = r_begin * len, e1 = r_end * len;
   switch (op.kind) {

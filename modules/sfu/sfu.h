@@ -2,9 +2,9 @@
 // Sfu: the SystemC shell of the special-function units (softmax, and the vector unit's layernorm, GELU and
 // residual add). An operation streams through in groups of rows (about stream_kib of input each): the DMA
 // reads each group's input block(s) into the SFU's row buffers in order; the engines (softmax_engine.h,
-// vector_engine.h) schedule each group's rows from its arrival, behind the rows before it; and the DMA writes a
-// group's results back the cycle after its last one, while later groups still arrive or compute. An operation
-// of one group is the three steps one after the other (compute_cycles() is then the unit's share).
+// vector_engine.h) schedule each group's rows from its arrival, behind the rows before it; and the DMA writes
+// a group's results back the cycle after its last one, while later groups still arrive or compute. An
+// operation of one group is the three steps one after the other (compute_cycles() is then the unit's share).
 //
 // Values (when computed): the inputs arrive in the formats their producers write, row-major, and pass through
 // an input requantiser (in_rq) into the unit's fixed-point format; results leave through an output

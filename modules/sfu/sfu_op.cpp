@@ -13,10 +13,14 @@ std::string SfuParams::validate() const {
 
 const char* to_string(SfuKind kind) {
   switch (kind) {
-    case SfuKind::kSoftmax: return "softmax";
-    case SfuKind::kLayerNorm: return "layernorm";
-    case SfuKind::kGelu: return "gelu";
-    case SfuKind::kResidualAdd: return "residual_add";
+    case SfuKind::kSoftmax:
+      return "softmax";
+    case SfuKind::kLayerNorm:
+      return "layernorm";
+    case SfuKind::kGelu:
+      return "gelu";
+    case SfuKind::kResidualAdd:
+      return "residual_add";
   }
   return "?";
 }
@@ -24,9 +28,12 @@ const char* to_string(SfuKind kind) {
 std::uint32_t input_bytes(SfuKind kind, std::size_t input) {
   switch (kind) {
     case SfuKind::kSoftmax:
-    case SfuKind::kGelu: return 4;
-    case SfuKind::kResidualAdd: return input == 0 ? 4 : 1;
-    case SfuKind::kLayerNorm: return 1;
+    case SfuKind::kGelu:
+      return 4;
+    case SfuKind::kResidualAdd:
+      return input == 0 ? 4 : 1;
+    case SfuKind::kLayerNorm:
+      return 1;
   }
   return 1;
 }

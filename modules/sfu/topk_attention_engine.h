@@ -94,7 +94,7 @@ struct TopkAttentionParams {
   // query and grows linearly with the length. Multipliers:
   // 4,096 4x4-bit LUT products (a quarter of an int8 MAC each: 1,024) plus 256 int8 MACs = 1,280 int8-MAC
   // equivalents (and the softmax's 32), under a third of the default PE array's 4,096.
-  std::uint32_t top_k = 32;  // keys kept per query; also the entries per lane sorter
+  std::uint32_t top_k = 32;         // keys kept per query; also the entries per lane sorter
   std::uint32_t quant_lanes = 256;  // comparators and shifters, no multipliers
   std::uint32_t quant_latency_cycles = 2;
   std::uint32_t score_lanes = 64;
@@ -105,9 +105,9 @@ struct TopkAttentionParams {
   std::uint32_t exact_lanes = 4;
   std::uint32_t exact_macs_per_lane = 32;
   std::uint32_t exact_latency_cycles = 3;
-  std::uint32_t sv_lanes = 4;           // context columns computed side by side
-  std::uint32_t sv_macs_per_lane = 32;  // kept keys per lane per cycle
-  std::uint32_t sv_latency_cycles = 3;  // MAC, adder tree, accumulate, ctx_rq and write
+  std::uint32_t sv_lanes = 4;              // context columns computed side by side
+  std::uint32_t sv_macs_per_lane = 32;     // kept keys per lane per cycle
+  std::uint32_t sv_latency_cycles = 3;     // MAC, adder tree, accumulate, ctx_rq and write
   SoftmaxParams softmax = wide_softmax();  // the unit's softmax; its row slots hold top_k scores
 
   // Messages for the nested softmax start with "softmax.".
@@ -157,8 +157,8 @@ struct TopkHeadResult {
   std::vector<std::int8_t> q_codes, k_codes;  // l_q x d, l_k x d
   // l_q x kept key indices, best first; a causal query keeping fewer fills the rest with kNoKey.
   std::vector<std::uint32_t> topk;
-  std::vector<std::int32_t> exact_scores;     // l_q x kept, in topk order, before score_rq (0 where kNoKey)
-  std::vector<std::int32_t> probs;            // l_q x l_k, 0 for keys not kept
+  std::vector<std::int32_t> exact_scores;  // l_q x kept, in topk order, before score_rq (0 where kNoKey)
+  std::vector<std::int32_t> probs;         // l_q x l_k, 0 for keys not kept
   // Empty when the head was given no v.
   std::vector<std::int32_t> context_acc;  // l_q x d, before ctx_rq
   std::vector<std::int8_t> context;       // l_q x d

@@ -12,8 +12,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string text(reinterpret_cast<const char*>(data + 1), size - 1);
   return tacsim::fuzz::guarded([&] {
     if (data[0] % 2 == 0) {
-      tacsim::sim::resolve_config(
-          tacsim::fuzz::as_file(data + 1, size - 1, "config", ".ini"), {});
+      tacsim::sim::resolve_config(tacsim::fuzz::as_file(data + 1, size - 1, "config", ".ini"), {});
     } else {
       std::vector<std::string> overrides;
       std::istringstream in(text);

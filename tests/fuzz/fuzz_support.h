@@ -15,7 +15,9 @@
 
 // libsystemc.so's main() calls sc_main, which the linker wants defined; these programs have their own main
 // (libFuzzer's or replay_main.cpp's). Weak: one harness file per program defines it.
-extern "C" __attribute__((weak)) int sc_main(int, char**) { return 0; }
+extern "C" __attribute__((weak)) int sc_main(int, char**) {
+  return 0;
+}
 
 namespace tacsim::fuzz {
 
@@ -33,7 +35,8 @@ inline std::string as_file(const std::uint8_t* data, std::size_t size, const cha
   const char* tmp = std::getenv("TMPDIR");
   const std::string path = std::string(tmp && *tmp ? tmp : "/tmp") + "/tacsim-fuzz-" + harness + "-" +
                            std::to_string(::getpid()) + ext;
-  std::ofstream(path, std::ios::binary | std::ios::trunc).write(reinterpret_cast<const char*>(data), std::streamsize(size));
+  std::ofstream(path, std::ios::binary | std::ios::trunc)
+      .write(reinterpret_cast<const char*>(data), std::streamsize(size));
   return path;
 }
 

@@ -1,5 +1,6 @@
 // Runs a harness's LLVMFuzzerTestOneInput on every file named or found in the folders named: the seed
-// corpora and the regression inputs (crashers found by `make fuzz`), in every test run, with or without clang.
+// corpora and the regression inputs (crashers found by `make fuzz`), in every test run, with or without
+// clang.
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -15,7 +16,8 @@ int main(int argc, char** argv) {
   std::size_t inputs = 0;
   auto run = [&](const fs::path& p) {
     std::ifstream f(p, std::ios::binary);
-    const std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    const std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(f)),
+                                          std::istreambuf_iterator<char>());
     LLVMFuzzerTestOneInput(bytes.data(), bytes.size());
     ++inputs;
   };

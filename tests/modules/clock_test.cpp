@@ -15,8 +15,8 @@ TEST(ClockDomain, IntegerPeriods) {
 }
 
 TEST(ClockDomain, FractionalPeriodsDoNotDrift) {
-  ClockDomain c(1200.0);  // DDR4-2400 I/O clock: 833,333.33 fs
-  EXPECT_EQ(c.fs_at(3), 2'500'000u);           // exactly 2.5 ns after three cycles
+  ClockDomain c(1200.0);                                      // DDR4-2400 I/O clock: 833,333.33 fs
+  EXPECT_EQ(c.fs_at(3), 2'500'000u);                          // exactly 2.5 ns after three cycles
   EXPECT_EQ(c.fs_at(1'200'000'000), 1'000'000'000'000'000u);  // one second later, still exact
   EXPECT_EQ(c.fs_at(1), 833'333u);
   EXPECT_EQ(c.cycle_at_or_after(833'333), 1u);

@@ -186,7 +186,8 @@ TEST(SfuModule, AChainRunsItsOperationsInOrder) {
   b.chain = {op, op};
   b.chain[1].output.address = 8192;
   ASSERT_TRUE(b.run());
-  // Each as InputComputeOutputInSequence: read 14, compute, write 11; the second starts when the first is done.
+  // Each as InputComputeOutputInSequence: read 14, compute, write 11; the second starts when the first is
+  // done.
   const Cycle one = 14 + SoftmaxEngine::cycles(SoftmaxParams{}, 4, 16) + 1 + 11;
   EXPECT_EQ(b.done, (std::vector<Cycle>{one, 2 * one}));
 }

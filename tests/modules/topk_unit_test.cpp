@@ -28,10 +28,10 @@ struct Bench : testing_support::ModuleBench {
   dma::Dma dma;
   TopkUnit unit;
   std::vector<TopkOp> ops;
-  std::vector<bool> values;  // per op: compute values
+  std::vector<bool> values;    // per op: compute values
   std::vector<bool> prefetch;  // per op: announce the next op (none when empty)
   std::vector<bool> skip;      // per op: not run, only announced (none when empty)
-  std::vector<Cycle> took;   // per op: cycles run() took
+  std::vector<Cycle> took;     // per op: cycles run() took
 
   Bench()
       : memory("memory", testing_support::small_memory()),

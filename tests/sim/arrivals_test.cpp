@@ -36,16 +36,17 @@ TEST(TraceArrivals, AnOpenLoopArrivesAtTheTracesTimesWhateverFinished) {
 // A closed loop of one client: the next request is released when the previous one finishes (think 10 ns).
 TEST(TraceArrivals, AClosedLoopReleasesOnAFinish) {
   const ClockDomain clock(1000.0);
-  TraceArrivals a(reader("# arrival: closed clients=1 think_ns=10\nid,arrival_ns,seq_len\n0,0,12\n1,0,30\n"), clock,
-                  0, 1);
+  TraceArrivals a(reader("# arrival: closed clients=1 think_ns=10\nid,arrival_ns,seq_len\n0,0,12\n1,0,30\n"),
+                  clock, 0, 1);
   EXPECT_EQ(a.take().arrival, Cycle{0});
   EXPECT_EQ(a.next_arrival(), std::nullopt);  // its one client is busy
   a.finished(400);
   EXPECT_EQ(a.next_arrival(), Cycle{410});
   EXPECT_EQ(a.take().arrival, Cycle{410});
   // A closed loop's arrivals follow its finishes: a rate cannot re-time them.
-  EXPECT_THROW(TraceArrivals(reader("# arrival: closed clients=1\nid,arrival_ns,seq_len\n0,0,12\n"), clock, 100, 1),
-               InputError);
+  EXPECT_THROW(
+      TraceArrivals(reader("# arrival: closed clients=1\nid,arrival_ns,seq_len\n0,0,12\n"), clock, 100, 1),
+      InputError);
 }
 
 // Re-timed at a rate: the lengths in order, the arrivals a Poisson process (increasing, mean gap 1/rate).

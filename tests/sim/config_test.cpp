@@ -47,7 +47,8 @@ TEST(Config, DefaultsAreValid) {
 
 TEST(Config, IniThenSetOverrides) {
   const std::string path = write_temp(
-      "# a comment\npe_array.macs_per_pe = 2\n[pe_array]\nrows = 16   ; inline comment\ncols=8\n\n[gemm]\nm = 64\n");
+      "# a comment\npe_array.macs_per_pe = 2\n[pe_array]\nrows = 16   ; inline comment\ncols=8\n\n[gemm]\nm "
+      "= 64\n");
   const SimConfig c = resolve_config(path, {"pe_array.rows=24", "sim.workload=gemm", "gemm.k = 96"});
   std::remove(path.c_str());
   EXPECT_EQ(c.pe_array.rows, 24u);  // --set wins over the file
@@ -73,7 +74,7 @@ TEST(Config, EditingThePresetInASavedConfigMeansTheNewPreset) {
   const SimConfig c = resolve_config("", {"dram.preset=hbm2", "dram.tRP_cycles=12"});
   std::string ini = to_ini(c);
   EXPECT_NE(ini.find("\npreset = hbm2\n"), std::string::npos);
-  EXPECT_NE(ini.find("\ntRP_cycles = 12\n"), std::string::npos);      // set by the user: a live line
+  EXPECT_NE(ini.find("\ntRP_cycles = 12\n"), std::string::npos);  // set by the user: a live line
   EXPECT_NE(ini.find("\n# tRCD_cycles = 14   # from the preset\n"), std::string::npos) << ini;
   ini.replace(ini.find("preset = hbm2"), 13, "preset = ddr4-3200");
   const std::string path = write_temp(ini);
@@ -95,34 +96,44 @@ TEST(Config, ErrorsNameTheFileLineAndKey) {
             "FILE:2: pe_array.rows: expected an unsigned integer up to 4294967295, got 'many'");
   EXPECT_EQ(error_of("[pe_array]\nrows = -1\n"),
             "FILE:2: pe_array.rows: expected an unsigned integer up to 4294967295, got '-1'");
-  EXPECT_EQ(error_of("\n\n[pe_array\n"), "FILE:3: expected a section header like [pe_array], got '[pe_array'");
+  EXPECT_EQ(error_of("\n\n[pe_array\n"),
+            "FILE:3: expected a section header like [pe_array], got '[pe_array'");
   EXPECT_EQ(error_of("[gemm]\nm 12\n"), "FILE:2: expected 'key = value' or '[section]', got 'm 12'");
   EXPECT_EQ(error_of("rows = 3\n"), "FILE:1: key 'rows' is outside a section");
   EXPECT_EQ(error_of("[gemm]\nm = 1\nm = 2\n"), "FILE:3: gemm.m is set twice (first on line 2)");
-  EXPECT_EQ(error_of("[sim]\ncheck = maybe\n"), "FILE:2: sim.check: expected auto, true or false, got 'maybe'");
-  EXPECT_EQ(error_of("[accel]\nclock_mhz = 1GHz\n"), "FILE:2: accel.clock_mhz: expected a number, got '1GHz'");
+  EXPECT_EQ(error_of("[sim]\ncheck = maybe\n"),
+            "FILE:2: sim.check: expected auto, true or false, got 'maybe'");
+  EXPECT_EQ(error_of("[accel]\nclock_mhz = 1GHz\n"),
+            "FILE:2: accel.clock_mhz: expected a number, got '1GHz'");
 }
 
 TEST(Config, SetErrorsNameTheKey) {
-  EXPECT_EQ(error_of("", {"pe_array.rows"}), "--set pe_array.rows: expected key=value, e.g. --set pe_array.rows=64");
-  EXPECT_EQ(error_of("", {"nope.key=1"}), "--set unknown config key 'nope.key' (tacsim run --help lists them)");
+  EXPECT_EQ(error_of("", {"pe_array.rows"}),
+            "--set pe_array.rows: expected key=value, e.g. --set pe_array.rows=64");
+  EXPECT_EQ(error_of("", {"nope.key=1"}),
+            "--set unknown config key 'nope.key' (tacsim run --help lists them)");
   EXPECT_EQ(error_of("", {"pe_array.rows=0"}), "config: pe_array.rows: must be at least 1, got 0");
   EXPECT_EQ(error_of("", {"dma.max_transaction_bytes=1000"}),
             "config: dma.max_transaction_bytes: must be a power of two, got 1000");
-  EXPECT_EQ(error_of("", {"sim.workload=bert"}), "--set sim.workload: expected trace, model or gemm, got 'bert'");
+  EXPECT_EQ(error_of("", {"sim.workload=bert"}),
+            "--set sim.workload: expected trace, model or gemm, got 'bert'");
   // A nested engine's field is its own key, and its error names that key.
-  EXPECT_EQ(error_of("", {"topk_unit.softmax.lanes=0"}), "config: topk_unit.softmax.lanes: must be at least 1, got 0");
+  EXPECT_EQ(error_of("", {"topk_unit.softmax.lanes=0"}),
+            "config: topk_unit.softmax.lanes: must be at least 1, got 0");
   EXPECT_EQ(error_of("", {"sfu.softmax.lanes=0"}), "config: sfu.softmax.lanes: must be at least 1, got 0");
-  EXPECT_EQ(error_of("", {"sfu.vector.lanes=70000"}), "config: sfu.vector.lanes: must be at most 65536, got 70000");
+  EXPECT_EQ(error_of("", {"sfu.vector.lanes=70000"}),
+            "config: sfu.vector.lanes: must be at most 65536, got 70000");
   EXPECT_EQ(error_of("", {"pe_array.multiply_latency=2"}),
             "--set pe_array.multiply_latency was renamed pe_array.multiply_latency_cycles");
   EXPECT_EQ(error_of("", {"sparsity.pruned_fraction=1.5", "sim.workload=gemm", "gemm.sparsity=hp"}),
             "config: sparsity.pruned_fraction: must be in [0, 1), got 1.5");
-  EXPECT_EQ(error_of("", {"sim.workload=model", "model.seq_lens=128,"}),
-            "config: model.seq_lens: empty item in the list '128,' (items are separated by ',', without a trailing "
-            "one)");
+  EXPECT_EQ(
+      error_of("", {"sim.workload=model", "model.seq_lens=128,"}),
+      "config: model.seq_lens: empty item in the list '128,' (items are separated by ',', without a trailing "
+      "one)");
   EXPECT_EQ(error_of("", {"sim.workload=model", "model.seq_lens=64,,128"}),
-            "config: model.seq_lens: empty item in the list '64,,128' (items are separated by ',', without a trailing "
+            "config: model.seq_lens: empty item in the list '64,,128' (items are separated by ',', without a "
+            "trailing "
             "one)");
 }
 
@@ -133,42 +144,50 @@ TEST(Config, WeightFormatsAreParsedOnceHere) {
   EXPECT_EQ(resolve_config("", {"sim.workload=gemm", "gemm.sparsity=unstructured"}).gemm.sparsity.format,
             workloads::WeightFormat::kUnstructured);
   EXPECT_EQ(resolve_config("", {"sparsity.weights=8:8"}).model.weights.text(), "dense");
-  EXPECT_EQ(error_of("", {"sparsity.weights=hq"}),
-            "--set sparsity.weights: bad N:M sparsity 'hq': expected 'N:M' with 1 <= N <= M <= 16, or 'dense'");
+  EXPECT_EQ(
+      error_of("", {"sparsity.weights=hq"}),
+      "--set sparsity.weights: bad N:M sparsity 'hq': expected 'N:M' with 1 <= N <= M <= 16, or 'dense'");
   // HP pruning is its own section, for a GEMM and a model alike; the hp bank map's block follows it.
   const SimConfig hp = resolve_config("", {"sparsity.weights=hp", "sparsity.hp_block_cols=32"});
   EXPECT_EQ(hp.pruning.hp_block_cols, 32u);
   EXPECT_EQ(hp.hp_datapath.bank.block_cols, 32u);
-  EXPECT_EQ(error_of("", {"sparsity.hp_block_cols=0"}), "config: sparsity.hp_block_cols: must be at least 1, got 0");
+  EXPECT_EQ(error_of("", {"sparsity.hp_block_cols=0"}),
+            "config: sparsity.hp_block_cols: must be at least 1, got 0");
 }
 
 TEST(Config, AModelRunsRulesAcrossKeysAreCheckedWhenItResolves) {
-  EXPECT_EQ(error_of("", {"sparsity.weights=hp", "sim.check=true"}),
-            "config: sim.check: model runs check values with dense and N:M weights; with sparsity.weights = hp "
-            "they are timing only (set sim.check=false)");
+  EXPECT_EQ(
+      error_of("", {"sparsity.weights=hp", "sim.check=true"}),
+      "config: sim.check: model runs check values with dense and N:M weights; with sparsity.weights = hp "
+      "they are timing only (set sim.check=false)");
   EXPECT_EQ(error_of("", {"sparsity.weights=unstructured", "sparsity.overrides=x.txt"}),
             "config: sparsity.overrides: per-layer overrides take N:M ratios; they cannot be combined with "
             "sparsity.weights = unstructured");
   // Top-k attention serves causal models too (the unit masks each query's later keys).
   EXPECT_EQ(error_of("", {"model.name=gpt2-small", "model.topk=8"}), "no error");
-  EXPECT_EQ(error_of("", {"sim.workload=model", "model.seq_lens=128,100000"}).rfind("config: model.seq_lens: seq_len: ", 0),
+  EXPECT_EQ(error_of("", {"sim.workload=model", "model.seq_lens=128,100000"})
+                .rfind("config: model.seq_lens: seq_len: ", 0),
             0u);
   // A trace's lengths are its own; a model's sequences are for sim.workload=model.
-  EXPECT_EQ(error_of("", {"sim.workload=trace", "model.seq_lens=64"}),
-            "--set model.seq_lens=64: model.seq_lens applies to sim.workload=model, and this run is a trace (its "
-            "requests are trace.file's; --seq-len and --batch make a model run)");
-  EXPECT_EQ(error_of("", {"sim.workload=trace", "model.name=vit-b16"}).rfind("config: sim.workload: vit-b16 takes only sequences of 197", 0),
+  EXPECT_EQ(
+      error_of("", {"sim.workload=trace", "model.seq_lens=64"}),
+      "--set model.seq_lens=64: model.seq_lens applies to sim.workload=model, and this run is a trace (its "
+      "requests are trace.file's; --seq-len and --batch make a model run)");
+  EXPECT_EQ(error_of("", {"sim.workload=trace", "model.name=vit-b16"})
+                .rfind("config: sim.workload: vit-b16 takes only sequences of 197", 0),
             0u);
   // The reference calibrates each sequence alone: values are checked for batches of one.
   EXPECT_EQ(error_of("", {"sim.workload=trace", "sim.check=true", "scheduler.policy=fcfs"}),
             "config: sim.check: trace runs are timing only (values are checked on a model's own sequences: "
             "sim.workload = model, or --seq-len)");
-  EXPECT_EQ(error_of("", {"sim.check=true", "scheduler.policy=length-aware"}),
-            "config: sim.check: values are checked against a reference of each sequence alone, so only for batches "
-            "of one sequence; scheduler.policy = length-aware batches several (use fcfs, or padded with "
-            "scheduler.batch_size = 1)");
+  EXPECT_EQ(
+      error_of("", {"sim.check=true", "scheduler.policy=length-aware"}),
+      "config: sim.check: values are checked against a reference of each sequence alone, so only for batches "
+      "of one sequence; scheduler.policy = length-aware batches several (use fcfs, or padded with "
+      "scheduler.batch_size = 1)");
   EXPECT_EQ(error_of("", {"sim.check=true", "scheduler.policy=padded"}).rfind("config: sim.check: ", 0), 0u);
-  EXPECT_EQ(error_of("", {"sim.check=true", "scheduler.policy=padded", "scheduler.batch_size=1"}), "no error");
+  EXPECT_EQ(error_of("", {"sim.check=true", "scheduler.policy=padded", "scheduler.batch_size=1"}),
+            "no error");
   EXPECT_EQ(error_of("", {"sim.check=true", "scheduler.policy=fcfs"}), "no error");
   // The same keys mean nothing to the GEMM workload.
   EXPECT_EQ(error_of("", {"sim.workload=gemm", "model.name=gpt2-small", "model.topk=8"}), "no error");
@@ -210,19 +229,22 @@ TEST(Config, AutoPolicyFollowsTheWorkload) {
   EXPECT_EQ(resolve_config("", {"scheduler.policy=padded"}).scheduler.policy, "padded");
   EXPECT_EQ(error_of("", {"scheduler.policy=lifo"}),
             "--set scheduler.policy: expected auto, fcfs, padded or length-aware, got 'lifo'");
-  EXPECT_EQ(error_of("", {"scheduler.batch_size=0"}), "config: scheduler.batch_size: must be in 1..4096, got 0");
-  EXPECT_EQ(error_of("", {"trace.over_max=clip"}), "--set trace.over_max: expected error, truncate or drop, got 'clip'");
+  EXPECT_EQ(error_of("", {"scheduler.batch_size=0"}),
+            "config: scheduler.batch_size: must be in 1..4096, got 0");
+  EXPECT_EQ(error_of("", {"trace.over_max=clip"}),
+            "--set trace.over_max: expected error, truncate or drop, got 'clip'");
 }
 
 // engine<i>.<section>.<key> sets a key for engine i alone, after the shared keys, from a file or --set.
 TEST(Config, EnginesTakeTheSharedKeysAndTheirOwn) {
-  const std::string path = write_temp("[accel]\nengines = 3\n[engine1.pe_array]\nrows = 16\n[engine2]\ndma.max_outstanding = 4\n");
+  const std::string path =
+      write_temp("[accel]\nengines = 3\n[engine1.pe_array]\nrows = 16\n[engine2]\ndma.max_outstanding = 4\n");
   const SimConfig c = resolve_config(path, {"pe_array.cols=8", "engine2.pe_array.cols=64"});
   std::remove(path.c_str());
   ASSERT_EQ(c.engines.size(), 3u);
   EXPECT_EQ(c.engines[0].pe_array.rows, 32u);
   EXPECT_EQ(c.engines[1].pe_array.rows, 16u);
-  EXPECT_EQ(c.engines[1].pe_array.cols, 8u);  // the shared key, under its own override
+  EXPECT_EQ(c.engines[1].pe_array.cols, 8u);   // the shared key, under its own override
   EXPECT_EQ(c.engines[2].pe_array.cols, 64u);  // its own beats the shared one, whatever the order
   EXPECT_EQ(c.engines[2].dma.max_outstanding, 4u);
   EXPECT_EQ(c.engines[0].dma.max_outstanding, 32u);
@@ -236,10 +258,12 @@ TEST(Config, EnginesTakeTheSharedKeysAndTheirOwn) {
   EXPECT_EQ(to_ini(back), ini);
   EXPECT_EQ(back.engines[1].pe_array.rows, 16u);
   const auto pairs = to_pairs(c);
-  EXPECT_NE(std::find(pairs.begin(), pairs.end(), std::make_pair(std::string("engine1.pe_array.rows"), std::string("16"))),
+  EXPECT_NE(std::find(pairs.begin(), pairs.end(),
+                      std::make_pair(std::string("engine1.pe_array.rows"), std::string("16"))),
             pairs.end());
   // The mapper is the engine's too (its PE array's tilings).
-  const SimConfig m = resolve_config("", {"accel.engines=2", "pe_array.mapper=greedy", "engine1.pe_array.mapper=search"});
+  const SimConfig m =
+      resolve_config("", {"accel.engines=2", "pe_array.mapper=greedy", "engine1.pe_array.mapper=search"});
   EXPECT_EQ(m.engines[0].pe_array_mapper, "greedy");
   EXPECT_EQ(m.engines[1].pe_array_mapper, "search");
 }
@@ -249,26 +273,28 @@ TEST(Config, EngineKeysAndStagesAreChecked) {
             "--set engine2.pe_array.rows: there is no engine 2: accel.engines = 2 (engines 0 to 1)");
   EXPECT_EQ(error_of("", {"accel.engines=2", "engine1.pe_array.rowz=16"}),
             "--set unknown config key 'engine1.pe_array.rowz' (did you mean engine1.pe_array.rows?)");
-  EXPECT_EQ(error_of("", {"engine0.model.name=bert-tiny"}).rfind(
-                "--set engine0.model.name: only an engine's units can differ between engines", 0),
+  EXPECT_EQ(error_of("", {"engine0.model.name=bert-tiny"})
+                .rfind("--set engine0.model.name: only an engine's units can differ between engines", 0),
             0u);
   EXPECT_EQ(error_of("", {"accel.engines=2", "engine1.pe_array.rows=x"}),
             "--set engine1.pe_array.rows: expected an unsigned integer up to 4294967295, got 'x'");
   EXPECT_EQ(error_of("", {"accel.engines=2", "engine1.pe_array.rows=0"}),
             "config: engine1.pe_array.rows: must be at least 1, got 0");
   EXPECT_EQ(error_of("", {"accel.engines=0"}), "config: accel.engines: must be in 1..64, got 0");
-  EXPECT_EQ(error_of("", {"accel.engines=2", "engine1.stage=ffn"}),
-            "--set engine1.stage: stages apply to accel.organisation = pipeline (this accelerator is a pool: every "
-            "engine serves everything)");
-  EXPECT_EQ(error_of("", {"accel.engines=2", "accel.organisation=pipeline", "engine1.stage=fnn"}).rfind(
-                "--set engine1.stage: expected a comma-separated list of all, attention, ffn", 0),
+  EXPECT_EQ(
+      error_of("", {"accel.engines=2", "engine1.stage=ffn"}),
+      "--set engine1.stage: stages apply to accel.organisation = pipeline (this accelerator is a pool: every "
+      "engine serves everything)");
+  EXPECT_EQ(error_of("", {"accel.engines=2", "accel.organisation=pipeline", "engine1.stage=fnn"})
+                .rfind("--set engine1.stage: expected a comma-separated list of all, attention, ffn", 0),
             0u);
-  EXPECT_EQ(error_of("", {"accel.engines=2", "accel.organisation=pipeline", "engine0.stage=attention",
-                          "engine1.stage=ffn@layers:0-5"}),
-            "config: engine<i>.stage: in a pipeline every operation needs an engine, and nothing serves layer 6's "
-            "ffn (engine0.stage = attention, engine1.stage = ffn@layers:0-5)");
-  const SimConfig p = resolve_config("", {"accel.engines=2", "accel.organisation=pipeline", "engine0.stage=attention",
-                                          "engine1.stage=ffn"});
+  EXPECT_EQ(
+      error_of("", {"accel.engines=2", "accel.organisation=pipeline", "engine0.stage=attention",
+                    "engine1.stage=ffn@layers:0-5"}),
+      "config: engine<i>.stage: in a pipeline every operation needs an engine, and nothing serves layer 6's "
+      "ffn (engine0.stage = attention, engine1.stage = ffn@layers:0-5)");
+  const SimConfig p = resolve_config(
+      "", {"accel.engines=2", "accel.organisation=pipeline", "engine0.stage=attention", "engine1.stage=ffn"});
   EXPECT_EQ(p.engine_stages, (std::vector<std::string>{"attention", "ffn"}));
 }
 

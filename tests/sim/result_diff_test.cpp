@@ -20,8 +20,8 @@ class ResultDiffTest : public testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() /
-           ("tacsim-diff-" + std::string(testing::UnitTest::GetInstance()->current_test_info()->name()) + "-" +
-            std::to_string(::getpid()));
+           ("tacsim-diff-" + std::string(testing::UnitTest::GetInstance()->current_test_info()->name()) +
+            "-" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_ / "a");
     fs::create_directories(dir_ / "b");
@@ -115,7 +115,8 @@ TEST_F(ResultDiffTest, ConfigChangesComeFirstAndAddedFiguresStayWithTheirGroup) 
 }
 
 TEST_F(ResultDiffTest, CsvCellsAreFiguresNamedByRowAndColumnWithQuotedCommas) {
-  write("a/ops.csv", "index,name,cycles,tiling\n0,layer0.q,100,\"GEMM 1x2x3, chunk 4\"\n1,\"say \"\"hi\"\"\",7,x\n");
+  write("a/ops.csv",
+        "index,name,cycles,tiling\n0,layer0.q,100,\"GEMM 1x2x3, chunk 4\"\n1,\"say \"\"hi\"\"\",7,x\n");
   const auto f = load_result(path("a"));
   ASSERT_EQ(f.size(), 9u);  // the header, then 2 rows x 4 cells
   EXPECT_EQ(f[0].key, "ops.csv.columns");

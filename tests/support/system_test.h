@@ -28,9 +28,9 @@ struct Result {
   std::string out, err;
 };
 
-// Under AddressSanitizer, an exception thrown on a SystemC thread's own stack (a trace's bad line found during
-// the run) makes ASan print a three-line warning about that stack (google/sanitizers#189) before tacsim's own
-// message. It is the sanitizer's, not tacsim's: the tests compare what tacsim prints.
+// Under AddressSanitizer, an exception thrown on a SystemC thread's own stack (a trace's bad line found
+// during the run) makes ASan print a three-line warning about that stack (google/sanitizers#189) before
+// tacsim's own message. It is the sanitizer's, not tacsim's: the tests compare what tacsim prints.
 inline std::string without_asan_stack_warning(const std::string& err) {
   const std::string marker = "WARNING: ASan is ignoring requested __asan_handle_no_return";
   std::istringstream in(err);

@@ -36,7 +36,8 @@ class AblationTest : public SystemTest {
     for (const char* off : {" --set pe_array.partial_sums=false", " --set pe_array.mapper=greedy",
                             " --set sfu.fuse_epilogues=false", " --set controller.overlap_operations=false"})
       no_faster(workload, "", off);
-    if (drain_overlap) no_faster(workload, " --set pe_array.mapper=greedy", " --set pe_array.overlap_drain=false");
+    if (drain_overlap)
+      no_faster(workload, " --set pe_array.mapper=greedy", " --set pe_array.overlap_drain=false");
   }
 };
 

@@ -61,7 +61,9 @@ TEST_F(DiffTest, MarkdownForAReviewComment) {
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.out.rfind("**tacsim diff**: ", 0), 0u) << r.out;
   EXPECT_NE(r.out.find("| group | figure | old | new | change |"), std::string::npos);
-  EXPECT_NE(r.out.find("| config | `pe_array.adder_tree_latency_cycles` | 2 | 5 | +150 % |"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("| config | `pe_array.adder_tree_latency_cycles` | 2 | 5 | +150 % |"),
+            std::string::npos)
+      << r.out;
 }
 
 TEST_F(DiffTest, BadInputIsExitTwoWithOneLine) {
@@ -70,8 +72,10 @@ TEST_F(DiffTest, BadInputIsExitTwoWithOneLine) {
       {"diff " + p("a"), "tacsim: diff: expected two results (OLD NEW), got 1\n"},
       {"diff " + p("a") + " " + p("nope"), "tacsim: " + p("nope") + ": no such file or folder\n"},
       {"diff --tol cycles " + p("a") + " " + p("a"),
-       "tacsim: --tol 'cycles': expected KEY_OR_GLOB=REL with REL a number >= 0, e.g. 'summary.cycles=0.01'\n"},
-      {"diff --format xml " + p("a") + " " + p("a"), "tacsim: --format: expected table, json or markdown, got 'xml'\n"},
+       "tacsim: --tol 'cycles': expected KEY_OR_GLOB=REL with REL a number >= 0, e.g. "
+       "'summary.cycles=0.01'\n"},
+      {"diff --format xml " + p("a") + " " + p("a"),
+       "tacsim: --format: expected table, json or markdown, got 'xml'\n"},
   };
   for (const auto& [args, err] : cases) {
     const Result r = tacsim(args);

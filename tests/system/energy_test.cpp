@@ -53,7 +53,8 @@ TEST_F(EnergyTest, TwoFourHalvesTheMacEnergy) {
   const auto d = stats("dense"), s = stats("sparse");
   EXPECT_EQ(d["summary"]["macs"], 64 * 128 * 256);
   EXPECT_EQ(s["summary"]["macs"], 64 * 128 * 256 / 2);
-  EXPECT_DOUBLE_EQ(at(s, "accel.engine0.pe_array", "multiply") * 2, at(d, "accel.engine0.pe_array", "multiply"));
+  EXPECT_DOUBLE_EQ(at(s, "accel.engine0.pe_array", "multiply") * 2,
+                   at(d, "accel.engine0.pe_array", "multiply"));
   EXPECT_DOUBLE_EQ(at(s, "accel.engine0.pe_array", "add") * 2, at(d, "accel.engine0.pe_array", "add"));
   EXPECT_DOUBLE_EQ(at(s, "accel.engine0.pe_array", "select"), 64 * 128 * 256 / 2 * 0.03);
   EXPECT_LT(s["summary"]["energy_pj"].get<double>(), d["summary"]["energy_pj"].get<double>());

@@ -88,7 +88,8 @@ TEST_F(Memtest, BadInputExitsTwoWithOneLine) {
   EXPECT_EQ(run("--trace " + trace.string(), &err), 2);
   EXPECT_EQ(err, "tacsim: " + trace.string() + ":2: cycle 0 is before the previous line's 1\n");
   EXPECT_EQ(run("--preset ddr5", &err), 2);
-  EXPECT_EQ(err.rfind("tacsim: config: dram.preset: unknown preset 'ddr5' (bundled: ddr4-2400, ddr4-3200, ", 0), 0u)
+  EXPECT_EQ(
+      err.rfind("tacsim: config: dram.preset: unknown preset 'ddr5' (bundled: ddr4-2400, ddr4-3200, ", 0), 0u)
       << err;
   EXPECT_EQ(run("--preset ddr4-3200 --set dram.tRC_cycles=60", &err), 2);
   EXPECT_EQ(err, "tacsim: config: dram.tRC_cycles: must be at least tRAS_cycles + tRP_cycles = 74, got 60\n");

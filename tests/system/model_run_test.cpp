@@ -10,13 +10,15 @@ class ModelRun : public SystemTest {
  protected:
   // A bool .npy (format 1.0) of `rows` x `cols`, kept where keep(r, c); with `descr` '|i1', int8 values.
   template <class Keep>
-  static void write_mask(const fs::path& path, int rows, int cols, Keep keep, const std::string& descr = "|b1") {
-    std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" + std::to_string(rows) +
-                         ", " + std::to_string(cols) + "), }";
+  static void write_mask(const fs::path& path, int rows, int cols, Keep keep,
+                         const std::string& descr = "|b1") {
+    std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" +
+                         std::to_string(rows) + ", " + std::to_string(cols) + "), }";
     while ((10 + header.size() + 1) % 64 != 0) header += ' ';
     header += '\n';
     std::ofstream f(path, std::ios::binary);
-    f << "\x93NUMPY" << char(1) << char(0) << char(header.size() & 0xff) << char(header.size() >> 8) << header;
+    f << "\x93NUMPY" << char(1) << char(0) << char(header.size() & 0xff) << char(header.size() >> 8)
+      << header;
     for (int r = 0; r < rows; ++r)
       for (int c = 0; c < cols; ++c) f << static_cast<char>(keep(r, c));
   }
@@ -26,7 +28,7 @@ class ModelRun : public SystemTest {
     const fs::path folder = dir_ / name;
     fs::create_directories(folder);
     const std::pair<const char*, std::pair<int, int>> shapes[] = {
-        {"q_proj", {64, 64}}, {"k_proj", {64, 64}}, {"v_proj", {64, 64}},
+        {"q_proj", {64, 64}},   {"k_proj", {64, 64}},  {"v_proj", {64, 64}},
         {"out_proj", {64, 64}}, {"ffn_up", {128, 64}}, {"ffn_down", {64, 128}}};
     for (const auto& [role, nk] : shapes)
       write_mask(folder / ("layer0." + std::string(role) + ".npy"), nk.first, nk.second, keep);
@@ -34,9 +36,10 @@ class ModelRun : public SystemTest {
   }
   std::string small_model() {
     const fs::path model = dir_ / "small-bert.model";
-    std::ofstream(model) << "name = small-bert\nsource = test: BERT's structure (Devlin et al. 2019), narrow\n"
-                            "layers = 1\nhidden = 64\nheads = 4\nffn = 128\ncausal = false\nmax_seq_len = 512\n"
-                            "fixed_seq_len = 0\nactivation = gelu\nnorm = post\n";
+    std::ofstream(model)
+        << "name = small-bert\nsource = test: BERT's structure (Devlin et al. 2019), narrow\n"
+           "layers = 1\nhidden = 64\nheads = 4\nffn = 128\ncausal = false\nmax_seq_len = 512\n"
+           "fixed_seq_len = 0\nactivation = gelu\nnorm = post\n";
     return model.string();
   }
   // One layer of BERT-base's shape (Devlin et al. 2019: hidden 768, 12 heads, ffn 3,072), up to 1,024 tokens:
@@ -123,7 +126,8 @@ TEST_F(ModelRun, AttentionStaysOnChipWhenItFits) {
   // TinyBERT at L = 32: a head's scores are 32 x 32 x 4 = 4 KiB.
   ASSERT_EQ(run("--model tinybert-4 --seq-len 32", "on"), 0);
   ASSERT_EQ(run("--model tinybert-4 --seq-len 32 --set model.attention_on_chip=false", "off"), 0);
-  ASSERT_EQ(run("--model tinybert-4 --seq-len 32 --set sfu.score_buffer_kib=2", "small"), 0);  // 4 KiB do not fit
+  ASSERT_EQ(run("--model tinybert-4 --seq-len 32 --set sfu.score_buffer_kib=2", "small"),
+            0);  // 4 KiB do not fit
   const auto on = stats("on")["summary"], off = stats("off")["summary"], small = stats("small")["summary"];
   EXPECT_LT(on["dram_bytes"].get<std::uint64_t>(), off["dram_bytes"].get<std::uint64_t>());
   EXPECT_LT(on["cycles"].get<std::uint64_t>(), off["cycles"].get<std::uint64_t>());
@@ -181,13 +185,15 @@ TEST_F(ModelRun, TinyBertPassesTheFullValueCheck) {
 }
 
 TEST_F(ModelRun, CausalPreNormValuesThroughRowBlocks) {
-  // GPT-2's structure at a small width, 300 tokens: each head runs on chip in pipelined blocks of 32 query rows
-  // (two blocks of 32 x 300 int32 scores, 76.8 KB, fit a 128 KiB score buffer; the whole head would not).
+  // GPT-2's structure at a small width, 300 tokens: each head runs on chip in pipelined blocks of 32 query
+  // rows (two blocks of 32 x 300 int32 scores, 76.8 KB, fit a 128 KiB score buffer; the whole head would
+  // not).
   const fs::path model = dir_ / "tiny-gpt.model";
   std::ofstream(model) << "name = tiny-gpt\nsource = test: GPT-2's structure (Radford et al. 2019), narrow\n"
                           "layers = 2\nhidden = 64\nheads = 4\nffn = 256\ncausal = true\nmax_seq_len = 1024\n"
                           "fixed_seq_len = 0\nactivation = gelu\nnorm = pre\n";
-  const std::string args = "--model " + model.string() + " --seq-len 300,45 --set sparsity.weights=2:8 "
+  const std::string args = "--model " + model.string() +
+                           " --seq-len 300,45 --set sparsity.weights=2:8 "
                            "--set sim.check=true --set sfu.score_buffer_kib=128";
   ASSERT_EQ(run(args, "blocks"), 0);
   ASSERT_EQ(run(args + " --set model.attention_on_chip=false", "dram"), 0);
@@ -208,25 +214,36 @@ TEST_F(ModelRun, NpyMasksOfAPrunedModelDriveTheRun) {
   // Unstructured: where the non-zeros are sets the decoder's walk, so a sparser mask runs faster.
   const auto m90 = masks_for_small_model("m90", [](int r, int c) { return (r * 7 + c * 13) % 10 == 0; });
   const auto m50 = masks_for_small_model("m50", [](int r, int c) { return (r + c) % 2 == 0; });
-  ASSERT_EQ(run(model + "--set sparsity.weights=unstructured --set sparsity.masks=" + m90.string(), "u90"), 0);
-  ASSERT_EQ(run(model + "--set sparsity.weights=unstructured --set sparsity.masks=" + m50.string(), "u50"), 0);
+  ASSERT_EQ(run(model + "--set sparsity.weights=unstructured --set sparsity.masks=" + m90.string(), "u90"),
+            0);
+  ASSERT_EQ(run(model + "--set sparsity.weights=unstructured --set sparsity.masks=" + m50.string(), "u50"),
+            0);
   EXPECT_LT(stats("u90")["summary"]["busy_cycles_weight_gemm"].get<std::uint64_t>(),
             stats("u50")["summary"]["busy_cycles_weight_gemm"].get<std::uint64_t>());
   // 2:4 masks: values through the run keep exactly the mask's weights, and the check passes.
-  const auto m24 = masks_for_small_model("m24", [](int r, int c) { return c % 4 == r % 4 || c % 4 == (r + 1) % 4; });
-  ASSERT_EQ(run(model + "--set sparsity.weights=2:4 --set sim.check=true --set sparsity.masks=" + m24.string(), "nm"), 0);
+  const auto m24 =
+      masks_for_small_model("m24", [](int r, int c) { return c % 4 == r % 4 || c % 4 == (r + 1) % 4; });
+  ASSERT_EQ(
+      run(model + "--set sparsity.weights=2:4 --set sim.check=true --set sparsity.masks=" + m24.string(),
+          "nm"),
+      0);
   EXPECT_EQ(stats("nm")["summary"]["check"], "pass");
   // A quantised model's int8 weights (zero where pruned): their values go through the checked run.
   const fs::path w8 = dir_ / "w8";
   fs::create_directories(w8);
   for (const auto& f : fs::directory_iterator(m24)) {
     const std::string name = f.path().filename().string();
-    const bool up = name.find("ffn_up") != std::string::npos, down = name.find("ffn_down") != std::string::npos;
-    write_mask(w8 / name, up ? 128 : 64, down ? 128 : 64,
-               [](int r, int c) { return (c % 4 == r % 4 || c % 4 == (r + 1) % 4) ? (r * 31 + c * 17) % 255 - 127 : 0; },
-               "|i1");
+    const bool up = name.find("ffn_up") != std::string::npos,
+               down = name.find("ffn_down") != std::string::npos;
+    write_mask(
+        w8 / name, up ? 128 : 64, down ? 128 : 64,
+        [](int r, int c) {
+          return (c % 4 == r % 4 || c % 4 == (r + 1) % 4) ? (r * 31 + c * 17) % 255 - 127 : 0;
+        },
+        "|i1");
   }
-  ASSERT_EQ(run(model + "--set sparsity.weights=2:4 --check --set sparsity.masks=" + w8.string(), "w8-run"), 0);
+  ASSERT_EQ(run(model + "--set sparsity.weights=2:4 --check --set sparsity.masks=" + w8.string(), "w8-run"),
+            0);
   EXPECT_EQ(stats("w8-run")["summary"]["check"], "pass");
   // A mask that breaks 2:4, a missing file and a wrong shape name the file.
   std::string err;
@@ -328,17 +345,24 @@ TEST_F(ModelRun, BadInput) {
   EXPECT_EQ(run("--model no-such-model", "x", &err), 2);
   EXPECT_EQ(err.rfind("tacsim: model 'no-such-model': no file ", 0), 0u) << err;
   EXPECT_EQ(run("--model vit-b16 --seq-len 128", "x", &err), 2);
-  EXPECT_EQ(err, "tacsim: config: model.seq_lens: seq_len: model vit-b16 takes exactly 197 tokens, got 128\n");
+  EXPECT_EQ(err,
+            "tacsim: config: model.seq_lens: seq_len: model vit-b16 takes exactly 197 tokens, got 128\n");
   EXPECT_EQ(run("--model tinybert-4 --seq-len 16,x", "x", &err), 2);
-  EXPECT_EQ(err, "tacsim: config: model.seq_lens: expected positive lengths separated by commas, got '16,x'\n");
+  EXPECT_EQ(err,
+            "tacsim: config: model.seq_lens: expected positive lengths separated by commas, got '16,x'\n");
   EXPECT_EQ(run("--model tinybert-4 --seq-len 16 --set sparsity.weights=1:16", "x", &err), 2);
   EXPECT_EQ(err.rfind("tacsim: config: sparsity.weights: 1:16 does not fit layer0.q_proj", 0), 0u) << err;
   // A GEMM that cannot be mapped names the operation and the buffer.
   EXPECT_EQ(run("--model tinybert-4 --seq-len 16 --set out_buffer.capacity_kib=1", "x", &err), 2);
-  EXPECT_EQ(err.rfind("tacsim: model: layer0.head0.qk: out_buffer.capacity_kib: a 16x16 tile of int32 outputs needs", 0),
-            0u) << err;
-  EXPECT_EQ(run("--model tinybert-4 --seq-len 16 --set sparsity.weights=hp --set sim.check=true", "x", &err), 2);
-  EXPECT_EQ(err.rfind("tacsim: config: sim.check: model runs check values with dense and N:M weights", 0), 0u) << err;
+  EXPECT_EQ(
+      err.rfind(
+          "tacsim: model: layer0.head0.qk: out_buffer.capacity_kib: a 16x16 tile of int32 outputs needs", 0),
+      0u)
+      << err;
+  EXPECT_EQ(run("--model tinybert-4 --seq-len 16 --set sparsity.weights=hp --set sim.check=true", "x", &err),
+            2);
+  EXPECT_EQ(err.rfind("tacsim: config: sim.check: model runs check values with dense and N:M weights", 0), 0u)
+      << err;
   EXPECT_FALSE(fs::exists(dir_ / "x" / "stats.json"));
 }
 

@@ -11,31 +11,36 @@ using namespace tacsim::testing_support;
 class RunTest : public SystemTest {
  protected:
   // A small GEMM keeps each test well under a second.
-  std::string small(const std::string& out) { return "run -q --workload gemm --set gemm.m=64 --set gemm.n=96 --set gemm.k=80 --out " + (dir_ / out).string(); }
-
+  std::string small(const std::string& out) {
+    return "run -q --workload gemm --set gemm.m=64 --set gemm.n=96 --set gemm.k=80 --out " +
+           (dir_ / out).string();
+  }
 };
 
 TEST_F(RunTest, DefaultRunIsBertBaseWithTwoFourWeights) {
   const Result r = tacsim("run --out " + (dir_ / "default").string());
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("tacsim run: bert-base (12 layers, hidden 768), sequence length 128, weights 2:4"),
-            std::string::npos) << r.out;
+            std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find("sim cycles / s"), std::string::npos);
   const auto s = stats("default");
   EXPECT_EQ(s["summary"]["check"], "off");  // a model's reference is opt-in (sim.check=true)
   // 12 layers x (4 L h^2 + 2 L^2 h + 2 L h f), L = 128, h = 768, f = 3072.
-  EXPECT_EQ(s["summary"]["dense_macs"], 12ull * (4ull * 128 * 768 * 768 + 2ull * 128 * 128 * 768 + 2ull * 128 * 768 * 3072));
+  EXPECT_EQ(s["summary"]["dense_macs"],
+            12ull * (4ull * 128 * 768 * 768 + 2ull * 128 * 128 * 768 + 2ull * 128 * 768 * 3072));
   EXPECT_EQ(s["config"]["sim.workload"], "model");
   EXPECT_EQ(s["config"]["sparsity.weights"], "2:4");
   EXPECT_TRUE(fs::exists(dir_ / "default" / "ops.csv"));
   // The summary says where the cycles went, in parts that add up to the run, and defines its figures.
   const auto& m = s["summary"];
   std::uint64_t parts = 0;
-  for (const char* k : {"peak_compute_cycles", "operand_stall_cycles", "out_stall_cycles", "drain_stall_cycles",
-                        "sfu_only_cycles", "other_cycles"})
+  for (const char* k : {"peak_compute_cycles", "operand_stall_cycles", "out_stall_cycles",
+                        "drain_stall_cycles", "sfu_only_cycles", "other_cycles"})
     parts += m[k].get<std::uint64_t>();
   EXPECT_EQ(parts, m["cycles"].get<std::uint64_t>());
-  EXPECT_LT(m["macs"].get<std::uint64_t>(), m["dense_macs"].get<std::uint64_t>());  // 2:4 skips half the weights
+  EXPECT_LT(m["macs"].get<std::uint64_t>(),
+            m["dense_macs"].get<std::uint64_t>());  // 2:4 skips half the weights
   for (const char* line : {"where the cycles go (adds up to the run)", "SFU alone", "operands late",
                            " %  = MACs performed / (4096 per cycle of the PE array x cycles)",
                            "effective MACs/cycle", "busy cycles per kind (operations overlap"})
@@ -44,8 +49,8 @@ TEST_F(RunTest, DefaultRunIsBertBaseWithTwoFourWeights) {
 
 // stats.schema.json gives the unit and meaning of every figure stats.json holds outside `host`.
 TEST_F(RunTest, EveryFigureHasAUnitAndADescription) {
-  for (const std::string args : {"run -q --model bert-tiny --seq-len 32", "run -q --workload gemm --set gemm.m=64",
-                                 "memtest -q --bytes 65536"}) {
+  for (const std::string args : {"run -q --model bert-tiny --seq-len 32",
+                                 "run -q --workload gemm --set gemm.m=64", "memtest -q --bytes 65536"}) {
     SCOPED_TRACE(args);
     const fs::path out = dir_ / "s";
     fs::remove_all(out);
@@ -60,7 +65,8 @@ TEST_F(RunTest, EveryFigureHasAUnitAndADescription) {
     for (const auto& [module, figures] : values["modules"].items())
       for (const auto& [k, v] : figures.items()) {
         ASSERT_TRUE(schema["modules"][module].contains(k)) << module << "." << k;
-        EXPECT_FALSE(schema["modules"][module][k]["description"].get<std::string>().empty()) << module << "." << k;
+        EXPECT_FALSE(schema["modules"][module][k]["description"].get<std::string>().empty())
+            << module << "." << k;
       }
   }
 }
@@ -71,12 +77,13 @@ TEST_F(RunTest, GemmWorkloadPrintsSummaryAndWritesResults) {
   EXPECT_NE(r.out.find("check                 pass"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("sim cycles / s"), std::string::npos);
   const auto s = stats("default");
-  for (const char* key : {"cycles", "sim_time_ns", "check", "macs", "dense_macs", "pe_utilization", "effective_macs_per_cycle",
-                          "dram_bytes", "weight_bytes", "bank_conflict_cycles"})
+  for (const char* key : {"cycles", "sim_time_ns", "check", "macs", "dense_macs", "pe_utilization",
+                          "effective_macs_per_cycle", "dram_bytes", "weight_bytes", "bank_conflict_cycles"})
     EXPECT_TRUE(s["summary"].contains(key)) << key;
   EXPECT_EQ(s["summary"]["check"], "pass");
   EXPECT_EQ(s["summary"]["macs"], 256ull * 768 * 768);
-  EXPECT_GT(s["summary"]["cycles"].get<std::uint64_t>(), 256ull * 768 * 768 / 4096);  // above the compute bound
+  EXPECT_GT(s["summary"]["cycles"].get<std::uint64_t>(),
+            256ull * 768 * 768 / 4096);  // above the compute bound
   EXPECT_TRUE(s["modules"].contains("accel.engine0.pe_array"));
   EXPECT_TRUE(s["modules"].contains("accel.engine0.dma"));
   EXPECT_EQ(s["config"]["pe_array.rows"], "32");
@@ -128,10 +135,13 @@ TEST_F(RunTest, SkippingValuesKeepsTimingExact) {
 
 TEST_F(RunTest, EveryNmSparsityRunsBitExact) {
   // Whole-row loads (default buffers) and reductions cut into chunks (4 KiB halves), for every N:M shape.
-  for (const std::string buffers : {"", " --set act_buffer.capacity_kib=8 --set weight_buffer.capacity_kib=8"})
-    for (const char* sp : {"dense", "1:2", "2:4", "1:4", "3:4", "1:8", "2:8", "4:8", "3:16", "8:16", "16:16"}) {
-      const Result r = tacsim("run -q --workload gemm --set gemm.m=40 --set gemm.n=72 --set gemm.k=1536 --set gemm.sparsity=" +
-                              std::string(sp) + buffers + " --out " + (dir_ / "nm").string());
+  for (const std::string buffers :
+       {"", " --set act_buffer.capacity_kib=8 --set weight_buffer.capacity_kib=8"})
+    for (const char* sp :
+         {"dense", "1:2", "2:4", "1:4", "3:4", "1:8", "2:8", "4:8", "3:16", "8:16", "16:16"}) {
+      const Result r = tacsim(
+          "run -q --workload gemm --set gemm.m=40 --set gemm.n=72 --set gemm.k=1536 --set gemm.sparsity=" +
+          std::string(sp) + buffers + " --out " + (dir_ / "nm").string());
       ASSERT_EQ(r.code, 0) << sp << buffers << ": " << r.err;
       EXPECT_EQ(stats("nm")["summary"]["check"], "pass") << sp << buffers;
     }
@@ -159,7 +169,8 @@ TEST_F(RunTest, ComputeBoundSparseCyclesScaleWithDensity) {
   // 16 x 24 tiles of 3072 / 4 lanes = 768 steps each: 294,912 cycles of steps, plus fill and drain.
   EXPECT_GT(dense, 294912);
   EXPECT_LT(dense, 294912 * 1.01);
-  for (auto [sp, density] : {std::pair{"2:4", 0.5}, {"1:4", 0.25}, {"4:8", 0.5}, {"1:8", 0.125}, {"8:16", 0.5}}) {
+  for (auto [sp, density] :
+       {std::pair{"2:4", 0.5}, {"1:4", 0.25}, {"4:8", 0.5}, {"1:8", 0.125}, {"8:16", 0.5}}) {
     ASSERT_EQ(tacsim(common + "--set gemm.sparsity=" + sp + " --out " + (dir_ / "sp").string()).code, 0);
     const double cycles = stats("sp")["summary"]["cycles"].get<double>();
     EXPECT_NEAR(cycles / (dense * density), 1.0, 0.05) << sp << ": " << cycles << " cycles";
@@ -167,9 +178,12 @@ TEST_F(RunTest, ComputeBoundSparseCyclesScaleWithDensity) {
 }
 
 TEST_F(RunTest, HpWeightsFetchWithoutBankConflicts) {
-  // Same GEMM, same density: HP-pruned weights under the hp bank map against magnitude-pruned unstructured ones.
-  const std::string common = "run -q --workload gemm --set gemm.m=64 --set gemm.n=256 --set gemm.k=512 --set sparsity.pruned_fraction=0.9 "
-                             "--set act_buffer.bank_map=hp --set act_buffer.banks=8 ";
+  // Same GEMM, same density: HP-pruned weights under the hp bank map against magnitude-pruned unstructured
+  // ones.
+  const std::string common =
+      "run -q --workload gemm --set gemm.m=64 --set gemm.n=256 --set gemm.k=512 --set "
+      "sparsity.pruned_fraction=0.9 "
+      "--set act_buffer.bank_map=hp --set act_buffer.banks=8 ";
   const Result hp = tacsim(common + "--set gemm.sparsity=hp --out " + (dir_ / "hp").string());
   ASSERT_EQ(hp.code, 0) << hp.err;
   const Result un = tacsim(common + "--set gemm.sparsity=unstructured --out " + (dir_ / "un").string());
@@ -240,7 +254,8 @@ TEST_F(RunTest, HpCyclesFallWithRowEngines) {
 }
 
 TEST_F(RunTest, HpTimingDoesNotDependOnValues) {
-  const std::string common = "run -q --workload gemm --set gemm.m=40 --set gemm.n=64 --set gemm.k=256 --set gemm.sparsity=hp ";
+  const std::string common =
+      "run -q --workload gemm --set gemm.m=40 --set gemm.n=64 --set gemm.k=256 --set gemm.sparsity=hp ";
   ASSERT_EQ(tacsim(common + "--out " + (dir_ / "on").string()).code, 0);
   ASSERT_EQ(tacsim(common + "--set sim.check=false --out " + (dir_ / "off").string()).code, 0);
   EXPECT_EQ(stats("on")["modules"], stats("off")["modules"]);
@@ -254,26 +269,32 @@ TEST_F(RunTest, BadInputIsOneLineExitTwoAndNoOutput) {
   std::ofstream(ini) << "[pe_array]\nrows = 4\ncols: 4\n";
   const std::string allowed = "expected 'N:M' with 1 <= N <= M <= 16, or 'dense'";
   const std::vector<Case> cases = {
-      {"--set pe_array.rowz=3", "tacsim: --set unknown config key 'pe_array.rowz' (did you mean pe_array.rows?)"},
+      {"--set pe_array.rowz=3",
+       "tacsim: --set unknown config key 'pe_array.rowz' (did you mean pe_array.rows?)"},
       {"--set pe_array.rows=0", "tacsim: config: pe_array.rows: must be at least 1, got 0"},
       {"--set gemm.m=abc", "tacsim: --set gemm.m: expected an unsigned integer up to 4294967295, got 'abc'"},
-      {"--config " + ini.string(), "tacsim: " + ini.string() + ":3: expected 'key = value' or '[section]', got 'cols: 4'"},
-      {"--config " + (dir_ / "missing.ini").string(), "tacsim: " + (dir_ / "missing.ini").string() + ": cannot open config file (no such file)"},
+      {"--config " + ini.string(),
+       "tacsim: " + ini.string() + ":3: expected 'key = value' or '[section]', got 'cols: 4'"},
+      {"--config " + (dir_ / "missing.ini").string(),
+       "tacsim: " + (dir_ / "missing.ini").string() + ": cannot open config file (no such file)"},
       {"--set act_buffer.capacity_kib=1 --set pe_array.rows=256 --set out_buffer.capacity_kib=64",
-       "tacsim: act_buffer.capacity_kib: a 256-row tile needs at least 1024 bytes per half, the buffer has 512"},
+       "tacsim: act_buffer.capacity_kib: a 256-row tile needs at least 1024 bytes per half, the buffer has "
+       "512"},
       {"--bogus", "tacsim: unrecognised option '--bogus' (see tacsim --help)"},
       {"--set gemm.sparsity=5:4",
        "tacsim: --set gemm.sparsity: bad N:M sparsity '5:4': N must be in 1..M (M = 4), got 5; " + allowed},
       {"--set gemm.sparsity=0:4",
        "tacsim: --set gemm.sparsity: bad N:M sparsity '0:4': N must be in 1..M (M = 4), got 0; " + allowed},
       {"--set gemm.sparsity=2:x", "tacsim: --set gemm.sparsity: bad N:M sparsity '2:x': " + allowed},
-      {"--set gemm.sparsity=2:5", "tacsim: config: gemm.k: must be a multiple of M = 5 for 2:5 sparsity, got 768"},
+      {"--set gemm.sparsity=2:5",
+       "tacsim: config: gemm.k: must be a multiple of M = 5 for 2:5 sparsity, got 768"},
       {"--set gemm.sparsity=hp --set gemm.k=100",
        "tacsim: config: gemm.k: must be a multiple of sparsity.hp_block_cols = 16 for hp sparsity, got 100"},
       {"--set gemm.sparsity=hp --set sparsity.pruned_fraction=1.5",
        "tacsim: config: sparsity.pruned_fraction: must be in [0, 1), got 1.5"},
       {"--set act_buffer.banks=0", "tacsim: config: act_buffer.banks: must be at least 1, got 0"},
-      {"--set act_buffer.bank_map=modulo", "tacsim: --set act_buffer.bank_map: expected one of interleave, xor, hp, got 'modulo'"},
+      {"--set act_buffer.bank_map=modulo",
+       "tacsim: --set act_buffer.bank_map: expected one of interleave, xor, hp, got 'modulo'"},
   };
   for (const auto& c : cases) {
     const fs::path out = dir_ / "out-bad";
@@ -295,13 +316,15 @@ TEST_F(RunTest, BoundsBeforeWork) {
        "gemm: m x k + k x n + 4 m x n = 4200000000000 bytes"},
       {"memtest --bytes 18446744073709551615", "memtest.bytes: at most 1099511627776 (1 TiB)"},
       {"memtest --trace " + far.string(), far.string() + ":2: cycle 99999999999999 is beyond"},
-      {"run --model bert-tiny --set sparsity.weights=unstructured --set sparsity.masks=" + (dir_ / "masks").string(),
+      {"run --model bert-tiny --set sparsity.weights=unstructured --set sparsity.masks=" +
+           (dir_ / "masks").string(),
        "layer0.q_proj.npy: cannot open .npy file (not a regular file)"},
       {"run --set act_buffer.capacity_kib=4000000000", "act_buffer.capacity_kib: at most 1048576 (1 GiB)"},
       {"memtest --set memtest.max_outstanding=4000000000", "memtest.max_outstanding: at most 65536"},
       {"run --config " + dir_.string(), dir_.string() + ": cannot open config file (not a regular file)"},
       {"run --set dram.clock_mhz=0.000001", "dram.clock_mhz: must be from 0.001 to 100000 MHz"},
-      {"run --set memory.model=fixed --set fixed_memory.clock_mhz=0.000001", "fixed_memory.clock_mhz: must be from"},
+      {"run --set memory.model=fixed --set fixed_memory.clock_mhz=0.000001",
+       "fixed_memory.clock_mhz: must be from"},
       {"run --set accel.clock_mhz=1000.0001", "accel.clock_mhz: must be a whole number of kHz"},
   };
   for (const auto& [args, message] : cases) {
@@ -318,12 +341,14 @@ TEST_F(RunTest, UnwritableOutputFolder) {
   std::ofstream(file) << "x";
   const Result r = tacsim("run -q --out " + (file / "sub").string());
   EXPECT_EQ(r.code, 2);
-  EXPECT_EQ(r.err.rfind("tacsim: " + (file / "sub").string() + ": cannot create output folder", 0), 0u) << r.err;
+  EXPECT_EQ(r.err.rfind("tacsim: " + (file / "sub").string() + ": cannot create output folder", 0), 0u)
+      << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
 }
 
 TEST_F(RunTest, FormatReportComparesStorage) {
-  const Result r = tacsim("format-report --rows 256 --cols 256 --sparsities 0.5,0.9 --out " + (dir_ / "fr").string());
+  const Result r =
+      tacsim("format-report --rows 256 --cols 256 --sparsities 0.5,0.9 --out " + (dir_ / "fr").string());
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("csr"), std::string::npos);
   std::istringstream csv(slurp(dir_ / "fr" / "formats.csv"));
@@ -331,7 +356,8 @@ TEST_F(RunTest, FormatReportComparesStorage) {
   std::getline(csv, header);
   std::getline(csv, half);
   std::getline(csv, ninety);
-  EXPECT_EQ(header, "target_sparsity,achieved_sparsity,pattern,nnz,dense,bitmap,csr,coo,nm_n,nm_index,nm_bitmap,hp");
+  EXPECT_EQ(header,
+            "target_sparsity,achieved_sparsity,pattern,nnz,dense,bitmap,csr,coo,nm_n,nm_index,nm_bitmap,hp");
   // At 90 % HP (block index + values + 4-bit offsets) beats CSR (values + 16-bit columns + row pointers).
   auto field = [](const std::string& line, int i) {
     std::istringstream s(line);
@@ -349,9 +375,9 @@ TEST_F(RunTest, FormatReportComparesStorage) {
 TEST_F(RunTest, HelpAndVersion) {
   const Result h = tacsim("run --help");
   EXPECT_EQ(h.code, 0);
-  for (const char* key : {"pe_array.rows", "gemm.m", "dram.tRCD_cycles", "dram.preset", "fixed_memory.latency_cycles",
-                          "dma.max_outstanding",
-                          "act_buffer.capacity_kib", "sim.seed"})
+  for (const char* key :
+       {"pe_array.rows", "gemm.m", "dram.tRCD_cycles", "dram.preset", "fixed_memory.latency_cycles",
+        "dma.max_outstanding", "act_buffer.capacity_kib", "sim.seed"})
     EXPECT_NE(h.out.find(key), std::string::npos) << key;
   EXPECT_EQ(tacsim("--help").code, 0);
   const Result v = tacsim("--version");
@@ -361,17 +387,19 @@ TEST_F(RunTest, HelpAndVersion) {
   EXPECT_EQ(tacsim("frobnicate").code, 2);
 }
 
-// On a terminal a long run shows a progress line on stderr (erased before the summary); elsewhere nothing. The
-// line only reads the simulation: the results are the same with and without it.
+// On a terminal a long run shows a progress line on stderr (erased before the summary); elsewhere nothing.
+// The line only reads the simulation: the results are the same with and without it.
 TEST_F(RunTest, ProgressLineOnATerminalOnlyWithTheSameResults) {
   const std::string args = "run --model bert-tiny --seq-len 64 --out ";
   const Result plain = tacsim(args + (dir_ / "plain").string());
   ASSERT_EQ(plain.code, 0) << plain.err;
   EXPECT_EQ(plain.err, "");
   // script(1) gives the run a terminal; every tick refreshes the line.
-  if (std::system("script -qec true /dev/null >/dev/null 2>&1") != 0) GTEST_SKIP() << "no terminal: script(1) cannot open a pty";
-  const std::string cmd = "TERM=xterm TACSIM_PROGRESS_REFRESH_S=0 script -qec '" + std::string(TACSIM_BINARY) + " " +
-                          args + (dir_ / "tty").string() + "' /dev/null > " + (dir_ / "tty.txt").string() + " 2>&1";
+  if (std::system("script -qec true /dev/null >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "no terminal: script(1) cannot open a pty";
+  const std::string cmd = "TERM=xterm TACSIM_PROGRESS_REFRESH_S=0 script -qec '" +
+                          std::string(TACSIM_BINARY) + " " + args + (dir_ / "tty").string() +
+                          "' /dev/null > " + (dir_ / "tty.txt").string() + " 2>&1";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   const std::string shown = slurp(dir_ / "tty.txt");
   EXPECT_NE(shown.find(" of 1 requests, "), std::string::npos) << shown;
@@ -383,7 +411,8 @@ TEST_F(RunTest, ProgressLineOnATerminalOnlyWithTheSameResults) {
   EXPECT_EQ(a, b);
 }
 
-// Help that helps: value names, not boost's "arg"; the zoo and the presets by name; each command its own keys.
+// Help that helps: value names, not boost's "arg"; the zoo and the presets by name; each command its own
+// keys.
 TEST_F(RunTest, HelpNamesValuesModelsAndPresets) {
   for (const char* cmd : {"run --help", "memtest --help", "format-report --help", "diff --help"}) {
     const Result r = tacsim(cmd);
@@ -413,9 +442,12 @@ TEST_F(RunTest, FixedLengthModelRunsAtItsLength) {
 // memory.model=fixed takes memory out of the picture: never slower than the DRAM it stands in for.
 TEST_F(RunTest, FixedMemoryIsNoSlowerThanTheDefaultDram) {
   ASSERT_EQ(tacsim("run -q --model bert-tiny --seq-len 64 --out " + (dir_ / "d").string()).code, 0);
-  ASSERT_EQ(tacsim("run -q --model bert-tiny --seq-len 64 --set memory.model=fixed --out " + (dir_ / "f").string()).code,
-            0);
-  EXPECT_LT(stats("f")["summary"]["cycles"].get<std::uint64_t>(), stats("d")["summary"]["cycles"].get<std::uint64_t>());
+  ASSERT_EQ(
+      tacsim("run -q --model bert-tiny --seq-len 64 --set memory.model=fixed --out " + (dir_ / "f").string())
+          .code,
+      0);
+  EXPECT_LT(stats("f")["summary"]["cycles"].get<std::uint64_t>(),
+            stats("d")["summary"]["cycles"].get<std::uint64_t>());
 }
 
 }  // namespace

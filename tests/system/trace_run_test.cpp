@@ -41,7 +41,8 @@ class TraceRunTest : public SystemTest {
   }
 
   Result run(const std::string& trace, const std::string& out, const std::string& more = "") {
-    return tacsim("run -q --model bert-tiny --trace " + trace + " " + more + " --out " + (dir_ / out).string());
+    return tacsim("run -q --model bert-tiny --trace " + trace + " " + more + " --out " +
+                  (dir_ / out).string());
   }
 
   std::vector<RequestRow> requests(const std::string& out) {
@@ -127,15 +128,16 @@ TEST_F(TraceRunTest, LengthAwareBeatsPaddedAndFcfsOnTheSst2Trace) {
   EXPECT_EQ(by_policy["fcfs"]["batches"], 872);  // one sequence a batch
 }
 
-// Two engines share the memory through the interconnect, which grants both and counts what each asks for; at the same arrival rate the
-// second engine takes work off the first, so requests wait less.
+// Two engines share the memory through the interconnect, which grants both and counts what each asks for; at
+// the same arrival rate the second engine takes work off the first, so requests wait less.
 TEST_F(TraceRunTest, TwoEnginesShareTheMemoryAndCutTheLatency) {
   const std::string trace = first_rows(200);
   ASSERT_EQ(run(trace, "one", "--set trace.rate_per_s=60000").code, 0);
   const Result r = run(trace, "two", "--engines 2 --set trace.rate_per_s=60000");
   ASSERT_EQ(r.code, 0) << r.err;
   const auto one = stats("one"), two = stats("two");
-  EXPECT_LT(two["summary"]["latency_ns_p99"].get<std::uint64_t>(), one["summary"]["latency_ns_p99"].get<std::uint64_t>());
+  EXPECT_LT(two["summary"]["latency_ns_p99"].get<std::uint64_t>(),
+            one["summary"]["latency_ns_p99"].get<std::uint64_t>());
   EXPECT_TRUE(two["modules"].contains("accel.engine1.pe_array"));
   const auto& ic = two["modules"]["accel.interconnect"];
   EXPECT_GT(ic["initiator0_grants"].get<std::uint64_t>(), 0u);
@@ -146,12 +148,13 @@ TEST_F(TraceRunTest, TwoEnginesShareTheMemoryAndCutTheLatency) {
   EXPECT_GT(two["summary"]["engine1_busy_cycles"].get<std::uint64_t>(), 0u);
 }
 
-// A coarse-grained pipeline: engine0 serves attention, engine1 the FFN; each head's top-k attention runs on the
-// attention engine's top-k unit only.
+// A coarse-grained pipeline: engine0 serves attention, engine1 the FFN; each head's top-k attention runs on
+// the attention engine's top-k unit only.
 TEST_F(TraceRunTest, APipelineRunsEachStageOnItsEngine) {
-  const Result r = run(first_rows(20), "p",
-                       "--set model.topk=8 --engines 2 --set accel.organisation=pipeline --set engine0.stage=attention "
-                       "--set engine1.stage=ffn");
+  const Result r =
+      run(first_rows(20), "p",
+          "--set model.topk=8 --engines 2 --set accel.organisation=pipeline --set engine0.stage=attention "
+          "--set engine1.stage=ffn");
   ASSERT_EQ(r.code, 0) << r.err;
   const auto s = stats("p");
   EXPECT_EQ(s["modules"]["accel.engine0.topk_unit"]["heads"], 20 * 2 * 2);  // requests x layers x heads
@@ -179,8 +182,8 @@ TEST_F(TraceRunTest, BadTraceInputIsAOneLineError) {
   EXPECT_NE(r.err.find("--seq-len: a trace's requests have their own lengths"), std::string::npos) << r.err;
 }
 
-// --find-max-rate: the highest Poisson rate whose p99 meets the SLO, bracketed by a rate that misses it within
-// the tolerance; every probe a run of its own, listed in max_rate.csv.
+// --find-max-rate: the highest Poisson rate whose p99 meets the SLO, bracketed by a rate that misses it
+// within the tolerance; every probe a run of its own, listed in max_rate.csv.
 TEST_F(TraceRunTest, FindMaxRateBracketsTheRateThatMeetsTheSlo) {
   const std::string out = (dir_ / "cap").string();
   const Result r = tacsim("run --model bert-tiny --trace " + first_rows(40) +
@@ -209,15 +212,16 @@ TEST_F(TraceRunTest, FindMaxRateBracketsTheRateThatMeetsTheSlo) {
   }
   EXPECT_EQ(probes, answer["probes"].get<int>());
   // The search needs an SLO, and a trace to re-time.
-  EXPECT_EQ(tacsim("run --model bert-tiny --trace " + first_rows(5) + " --find-max-rate --out " + out).code, 2);
+  EXPECT_EQ(tacsim("run --model bert-tiny --trace " + first_rows(5) + " --find-max-rate --out " + out).code,
+            2);
   const Result m = tacsim("run --model bert-tiny --find-max-rate --slo-p99 1ms --out " + out);
   EXPECT_EQ(m.code, 2);
   EXPECT_NE(m.err.find("--find-max-rate: re-times a trace's requests"), std::string::npos) << m.err;
 }
 
-// Padding wastes exactly the padded work: two requests of 10 and 30 tokens in one padded batch perform, on the
-// datapaths, the MACs of running them unpadded one at a time (fcfs) plus the run's padding_macs (the first
-// request computed at 30 tokens).
+// Padding wastes exactly the padded work: two requests of 10 and 30 tokens in one padded batch perform, on
+// the datapaths, the MACs of running them unpadded one at a time (fcfs) plus the run's padding_macs (the
+// first request computed at 30 tokens).
 TEST_F(TraceRunTest, PaddedWastesExactlyThePaddedWork) {
   const fs::path two = dir_ / "two.csv";
   std::ofstream(two) << "id,arrival_ns,seq_len\n0,0,10\n1,0,30\n";

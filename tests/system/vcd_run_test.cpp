@@ -140,9 +140,11 @@ TEST_F(Vcd, ThePeArrayStateAddsUpToItsCountersWithOneOrTwoAccumulatorSets) {
 TEST_F(Vcd, TheHpDatapathsNonZerosAndConflictsAddUpToItsCounters) {
   for (const std::string sparsity : {"unstructured", "hp"}) {
     const fs::path vcd = dir_ / "hp.vcd";
-    const Result r = tacsim("run -q --workload gemm --set gemm.m=64 --set gemm.n=128 --set gemm.k=256 "
-                            "--set gemm.sparsity=" + sparsity + " --vcd-signals accel.engine0.hp_datapath --out " +
-                            (dir_ / "out").string() + " --vcd " + vcd.string());
+    const Result r = tacsim(
+        "run -q --workload gemm --set gemm.m=64 --set gemm.n=128 --set gemm.k=256 "
+        "--set gemm.sparsity=" +
+        sparsity + " --vcd-signals accel.engine0.hp_datapath --out " + (dir_ / "out").string() + " --vcd " +
+        vcd.string());
     ASSERT_EQ(r.code, 0) << r.err;
     const auto hp = stats("out")["modules"]["accel.engine0.hp_datapath"];
     const VcdFile f = read_vcd(vcd.string());
@@ -158,7 +160,8 @@ TEST_F(Vcd, TheHpDatapathsNonZerosAndConflictsAddUpToItsCounters) {
     EXPECT_EQ(fetch, u(hp["fetch_cycles"])) << sparsity;
     EXPECT_LE(most, 16u * 8) << sparsity;  // row engines x lanes
     std::uint64_t conflicts = 0;
-    for (const auto& [from, to] : stretches(conflict, "1", 1000, conflict.changes.back().time)) conflicts += to - from;
+    for (const auto& [from, to] : stretches(conflict, "1", 1000, conflict.changes.back().time))
+      conflicts += to - from;
     EXPECT_EQ(conflicts, u(hp["bank_conflict_cycles"])) << sparsity;
     if (sparsity == "unstructured") {
       EXPECT_GT(conflicts, 0u);
@@ -201,9 +204,9 @@ TEST_F(Vcd, OneReadToAnIdleBankActivatesThenReadsTrcdLater) {
   EXPECT_EQ(f.variables.count("memtest.memory.channel0.bank0.open_row"), 0u) << "traced on request only";
 
   // On request: bank 0 holds row 0 open from its ACT on (open-page policy: no PRE follows).
-  const Result named = tacsim("memtest -q --preset ddr4-3200 --trace " + trace.string() + " --out " +
-                              (dir_ / "out").string() + " --vcd " + vcd.string() +
-                              " --vcd-signals 'memtest.memory.channel0.bank*'");
+  const Result named =
+      tacsim("memtest -q --preset ddr4-3200 --trace " + trace.string() + " --out " + (dir_ / "out").string() +
+             " --vcd " + vcd.string() + " --vcd-signals 'memtest.memory.channel0.bank*'");
   ASSERT_EQ(named.code, 0) << named.err;
   const VcdFile g = read_vcd(vcd.string());
   EXPECT_EQ(g.variables.size(), u(c["dram.ranks"]) * u(c["dram.bankgroups"]) * u(c["dram.banks_per_group"]));
@@ -221,8 +224,9 @@ TEST_F(Vcd, AWindowAndAFilterKeepWhatTheySelectAndAgreeWithTheWholeRun) {
   const std::string base = "run -q --model bert-tiny --engines 2 --trace " + trace.string() + " --out ";
   Result r = tacsim(base + (dir_ / "a").string() + " --vcd " + whole.string());
   ASSERT_EQ(r.code, 0) << r.err;
-  r = tacsim(base + (dir_ / "b").string() + " --vcd " + part.string() +
-             " --vcd-window 2000:6us --vcd-signals 'accel.engine0,accel.memory.*cmd*,accel.scheduler.waiting'");
+  r = tacsim(
+      base + (dir_ / "b").string() + " --vcd " + part.string() +
+      " --vcd-window 2000:6us --vcd-signals 'accel.engine0,accel.memory.*cmd*,accel.scheduler.waiting'");
   ASSERT_EQ(r.code, 0) << r.err;
   // Tracing changes nothing in the results.
   auto sa = stats("a"), sb = stats("b");

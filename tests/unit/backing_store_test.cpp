@@ -27,7 +27,8 @@ TEST(BackingStore, UnwrittenBytesReadZeroAndWritesSpanPages) {
   for (int i = 0; i < 100; ++i) EXPECT_EQ(out[i], 0) << i;
 }
 
-// Scattered 64-byte writes cost their own size, not a 4 KiB page each; the ninth line of a page makes it whole.
+// Scattered 64-byte writes cost their own size, not a 4 KiB page each; the ninth line of a page makes it
+// whole.
 TEST(BackingStore, ScatteredLinesCostTheirSize) {
   BackingStore s(std::uint64_t(1) << 33);
   std::vector<std::uint8_t> line(64);

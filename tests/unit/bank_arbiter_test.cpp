@@ -56,10 +56,10 @@ TEST(BankParams, RejectsBadFieldsByName) {
 
 TEST(BankArbiter, ClosedFormWaveCycles) {
   BankArbiter one_port(bank_params(4, 1), 8);
-  EXPECT_EQ(one_port.wave_cycles({}), 0u);                      // empty wave: nothing to serve
-  EXPECT_EQ(one_port.wave_cycles({0, 1, 2, 3}), 1u);            // all banks distinct
-  EXPECT_EQ(one_port.wave_cycles({0, 0, 0, 1}), 3u);            // bank 0 holds 3: ceil(3 / 1)
-  EXPECT_EQ(one_port.wave_cycles({3, 1, 3, 1, 3, 2, 3}), 4u);   // bank 3 holds 4: ceil(4 / 1)
+  EXPECT_EQ(one_port.wave_cycles({}), 0u);                     // empty wave: nothing to serve
+  EXPECT_EQ(one_port.wave_cycles({0, 1, 2, 3}), 1u);           // all banks distinct
+  EXPECT_EQ(one_port.wave_cycles({0, 0, 0, 1}), 3u);           // bank 0 holds 3: ceil(3 / 1)
+  EXPECT_EQ(one_port.wave_cycles({3, 1, 3, 1, 3, 2, 3}), 4u);  // bank 3 holds 4: ceil(4 / 1)
   BankArbiter two_ports(bank_params(4, 2), 8);
   EXPECT_EQ(two_ports.wave_cycles({0, 0, 0, 1}), 2u);           // ceil(3 / 2)
   EXPECT_EQ(two_ports.wave_cycles({3, 1, 3, 1, 3, 2, 3}), 2u);  // ceil(4 / 2)
@@ -86,7 +86,7 @@ TEST(BankArbiter, StepModelGrantsInLaneOrder) {
   EXPECT_EQ(c.busy_cycles, 3u);      // cycles 10, 11, 12
   EXPECT_EQ(c.conflict_cycles, 2u);  // 3 cycles - 1
   EXPECT_EQ(c.conflict_waves, 1u);
-  EXPECT_EQ(c.wait_cycles, 4u);      // lane waits 0 + 1 + 0 + 2 + 1
+  EXPECT_EQ(c.wait_cycles, 4u);  // lane waits 0 + 1 + 0 + 2 + 1
   EXPECT_EQ(a.lane_counters()[3].wait_cycles, 2u);
   EXPECT_EQ(a.lane_counters()[4].wait_cycles, 1u);
 

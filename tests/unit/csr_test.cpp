@@ -37,7 +37,7 @@ TEST(Csr, MalformedBytes) {
   auto bytes = encode_csr(w, m);  // 1 value, 1 column (2 bytes), 3 row pointers (12 bytes)
   ASSERT_EQ(bytes.size(), 15u);
   EXPECT_THROW(decode_csr(bytes.data(), 14, 2, 4, "t"), InputError);  // truncated
-  bytes[1] = 9;                                                        // column 9 of 4
+  bytes[1] = 9;                                                       // column 9 of 4
   try {
     decode_csr(bytes.data(), bytes.size(), 2, 4, "blk");
     FAIL();

@@ -12,7 +12,8 @@ TEST(DmaEngine, SplitsRowsAtAlignedBoundaries) {
   DmaEngine e(p);
   std::vector<std::uint8_t> local(2 * 300);
   Move m;
-  m.address = 200;  // row 0: [200, 500) -> [200,256) [256,500); row 1: [1200, 1500) -> [1200,1280) [1280,1500)
+  m.address =
+      200;  // row 0: [200, 500) -> [200,256) [256,500); row 1: [1200, 1500) -> [1200,1280) [1280,1500)
   m.rows = 2;
   m.row_bytes = 300;
   m.stride_bytes = 1000;
@@ -40,7 +41,8 @@ TEST(DmaEngine, ContiguousRowsAreOneRange) {
   DmaEngine e(p);
   std::vector<std::uint8_t> local(3 * 100);
   Move m;
-  m.address = 200;  // three rows of 100 back to back: [200, 500) -> [200,256) [256,500), not cut at 300 or 400
+  m.address =
+      200;  // three rows of 100 back to back: [200, 500) -> [200,256) [256,500), not cut at 300 or 400
   m.rows = 3;
   m.row_bytes = 100;
   m.stride_bytes = 100;
@@ -124,7 +126,7 @@ TEST(DmaEngine, OutstandingLimitAndCompletion) {
   done(30);
   EXPECT_EQ(done_calls, 1);
   EXPECT_EQ(done_at, 30u);
-  EXPECT_EQ(e.counters().active_cycles, 25u);   // in flight from 5 to 30
+  EXPECT_EQ(e.counters().active_cycles, 25u);  // in flight from 5 to 30
   // Two in flight (the limit) from 6 to 20 and from 21 to 22: 14 + 1.
   EXPECT_EQ(e.counters().at_limit_cycles, 15u);
   EXPECT_EQ(e.counters().read_bytes, 192u);

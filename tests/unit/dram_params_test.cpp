@@ -107,7 +107,8 @@ TEST(DramParams, ValidateNamesTheOffendingField) {
   EXPECT_EQ(message([](Params& p) { p.tRTP_S_cycles = 20; }),
             "tRTP_L_cycles: must be at least tRTP_S_cycles = 20, got 12");
   EXPECT_EQ(message([](Params& p) { p.columns = 4; }), "columns: must be at least burst_length = 8, got 4");
-  EXPECT_EQ(message([](Params& p) { p.clock_mhz = 0; }), "clock_mhz: must be from 0.001 to 100000 MHz, got 0");
+  EXPECT_EQ(message([](Params& p) { p.clock_mhz = 0; }),
+            "clock_mhz: must be from 0.001 to 100000 MHz, got 0");
   EXPECT_TRUE(starts_with(message([](Params& p) { p.address_mapping = "RoBaFoo"; }), "address_mapping: "));
 }
 

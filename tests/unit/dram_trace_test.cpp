@@ -32,7 +32,8 @@ class DramTrace : public testing::Test {
 };
 
 TEST_F(DramTrace, ReadsDramsim3Lines) {
-  const auto r = read_dram_trace(write("# comment\n0x1f40 READ 0\n\n0X40 WRITE 7\n0xff\tREAD   7\n"), 1 << 20);
+  const auto r =
+      read_dram_trace(write("# comment\n0x1f40 READ 0\n\n0X40 WRITE 7\n0xff\tREAD   7\n"), 1 << 20);
   ASSERT_EQ(r.size(), 3u);
   EXPECT_EQ(r[0].address, 0x1f40u);
   EXPECT_FALSE(r[0].is_write);
@@ -44,7 +45,8 @@ TEST_F(DramTrace, ReadsDramsim3Lines) {
 
 TEST_F(DramTrace, LongTracesStreamAcrossReadBlocks) {
   std::string text = "# " + std::string(200000, 'x') + "\n";  // a line longer than a read block
-  for (int i = 0; i < 20000; ++i) text += "0x" + std::to_string(i) + "0 " + (i % 3 ? "READ" : "WRITE") + " " + std::to_string(i) + "\n";
+  for (int i = 0; i < 20000; ++i)
+    text += "0x" + std::to_string(i) + "0 " + (i % 3 ? "READ" : "WRITE") + " " + std::to_string(i) + "\n";
   text += "0x40 READ 20000";  // no newline at the end
   DramTraceReader reader(write(text), std::uint64_t{1} << 40);
   DramRequest r;

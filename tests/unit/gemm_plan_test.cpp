@@ -33,9 +33,9 @@ TEST(GemmPlan, WholeReductionKeepsAGroupOfBlocksResident) {
   EXPECT_EQ(plan.tiling.resident_blocks, 2u);
   ASSERT_EQ(plan.act_loads.size(), 2u);
   EXPECT_EQ(plan.act_loads[0].blocks[0].rows, 64u);
-  EXPECT_EQ(plan.act_loads[1].blocks[0].rows, 36u);       // 100 - 64
-  EXPECT_EQ(plan.act_loads[0].uses, 6u);        // 2 resident blocks x 3 streamed
-  EXPECT_EQ(plan.weight_loads.size(), 6u);      // 3 blocks per group, 2 groups
+  EXPECT_EQ(plan.act_loads[1].blocks[0].rows, 36u);  // 100 - 64
+  EXPECT_EQ(plan.act_loads[0].uses, 6u);             // 2 resident blocks x 3 streamed
+  EXPECT_EQ(plan.weight_loads.size(), 6u);           // 3 blocks per group, 2 groups
   EXPECT_EQ(plan.weight_loads[0].uses, 2u);
   EXPECT_EQ(plan.bytes_loaded(), 15360u);
   // The last tile: second group, n block 2, m block 3: 100 - 96 = 4 rows, 70 - 64 = 6 columns, 32 rows into
@@ -109,22 +109,26 @@ TEST(GemmPlan, UntileableGemmNamesTheBuffer) {
     plan_gemm(g, array(32, 32, 4), 64, 1 << 20, 1 << 20, layout_gemm(g));
     FAIL();
   } catch (const InputError& e) {
-    EXPECT_STREQ(e.what(), "act_buffer.capacity_kib: a 32-row tile needs at least 128 bytes per half, the buffer has 64");
+    EXPECT_STREQ(
+        e.what(),
+        "act_buffer.capacity_kib: a 32-row tile needs at least 128 bytes per half, the buffer has 64");
   }
   try {
     plan_gemm(g, array(32, 32, 4), 1 << 20, 1 << 20, 1024, layout_gemm(g));
     FAIL();
   } catch (const InputError& e) {
-    EXPECT_STREQ(e.what(),
-                 "out_buffer.capacity_kib: a 32x32 tile of int32 outputs needs 4096 bytes per half (8 KiB in all), "
-                 "the buffer has 1024 bytes per half");
+    EXPECT_STREQ(
+        e.what(),
+        "out_buffer.capacity_kib: a 32x32 tile of int32 outputs needs 4096 bytes per half (8 KiB in all), "
+        "the buffer has 1024 bytes per half");
   }
 }
 
 // Runs a plan by its meaning, without timing: a load fills its half once every use of the load two before it
 // has been made (a program that reads sooner would deadlock the controller), a chunk multiplies what its
-// halves hold (the engine's values, the shell's index decoder), a pass writes its slot as the drain path does,
-// and a complete fill's write-backs carry their slots into `memory`. Checks the halves' limits on the way.
+// halves hold (the engine's values, the shell's index decoder), a pass writes its slot as the drain path
+// does, and a complete fill's write-backs carry their slots into `memory`. Checks the halves' limits on the
+// way.
 void run_plan(const GemmPlan& plan, const pe_array::Params& pe, const BufferHalves& h,
               std::vector<std::uint8_t>& memory) {
   const control::Program prog = to_program(plan);
@@ -169,8 +173,8 @@ void run_plan(const GemmPlan& plan, const pe_array::Params& pe, const BufferHalv
       ASSERT_NO_FATAL_FAILURE(weight.fill_to(cp.weight_load, memory));
       ASSERT_EQ(ch.act_half, static_cast<int>(cp.act_load % 2));
       ASSERT_EQ(ch.weight_half, static_cast<int>(cp.weight_load % 2));
-      const pe_array::Chunk view =
-          chunk_view(ch, cmd.shape.cols, act.half[ch.act_half].data(), weight.half[ch.weight_half].data(), indices);
+      const pe_array::Chunk view = chunk_view(ch, cmd.shape.cols, act.half[ch.act_half].data(),
+                                              weight.half[ch.weight_half].data(), indices);
       e.issue_chunk(0, ch.slots, &view);
       ASSERT_GT(act.uses[cp.act_load]--, 0u);
       ASSERT_GT(weight.uses[cp.weight_load]--, 0u);
@@ -206,10 +210,8 @@ TEST(GemmPlan, EveryTilingComputesTheProduct) {
     bool requant_transpose;
   };
   const Case cases[] = {
-      {100, 70, 256, "dense", 8192, 8192, 4096, false},
-      {50, 40, 1000, "2:4", 4096, 4096, 4096, false},
-      {37, 45, 384, "1:4", 4096, 4096, 2048, false},
-      {40, 24, 480, "3:8", 2048, 2048, 4096, false},
+      {100, 70, 256, "dense", 8192, 8192, 4096, false}, {50, 40, 1000, "2:4", 4096, 4096, 4096, false},
+      {37, 45, 384, "1:4", 4096, 4096, 2048, false},    {40, 24, 480, "3:8", 2048, 2048, 4096, false},
       {48, 40, 640, "2:4", 4096, 4096, 4096, true},
   };
   pe_array::Params pe = array(16, 16, 4);
@@ -230,8 +232,8 @@ TEST(GemmPlan, EveryTilingComputesTheProduct) {
     for (const Tiling& t : tilings) {
       SCOPED_TRACE(std::string(c.sparsity) + " " + t.describe());
       const GemmPlan plan = plan_gemm(g, pe, h, layout, t);
-      kinds.insert(std::to_string(int(t.scheme)) + (t.w_resident ? "W" : "A") + (t.psum_blocks > 0 ? "+psum" : "") +
-                   (t.out_tiles > 1 ? "+fill" : ""));
+      kinds.insert(std::to_string(int(t.scheme)) + (t.w_resident ? "W" : "A") +
+                   (t.psum_blocks > 0 ? "+psum" : "") + (t.out_tiles > 1 ? "+fill" : ""));
       std::vector<std::uint8_t> memory(layout.end, 0);
       std::memcpy(memory.data() + layout.a_address, ops.a.data(), ops.a.size());
       std::memcpy(memory.data() + layout.w_address, ops.weight_image.data(), ops.weight_image.size());
@@ -241,7 +243,8 @@ TEST(GemmPlan, EveryTilingComputesTheProduct) {
           const std::int32_t ref = want[std::size_t{i} * g.n + j];
           if (c.requant_transpose) {
             ASSERT_EQ(static_cast<std::int8_t>(memory[layout.c_address + std::size_t{j} * g.m + i]),
-                      layout.out.rq.apply(ref)) << i << "," << j;
+                      layout.out.rq.apply(ref))
+                << i << "," << j;
           } else {
             std::int32_t got;
             std::memcpy(&got, memory.data() + layout.c_address + (std::size_t{i} * g.n + j) * 4, 4);
@@ -251,7 +254,8 @@ TEST(GemmPlan, EveryTilingComputesTheProduct) {
     }
   }
   // Every scheme came up (0 whole, 1 split, 2 chunked), with either operand resident.
-  for (const char* k : {"0A", "0W", "0A+fill", "0W+fill", "1A", "1W", "1A+fill", "2A", "2W", "2A+psum", "2W+psum"})
+  for (const char* k :
+       {"0A", "0W", "0A+fill", "0W+fill", "1A", "1W", "1A+fill", "2A", "2W", "2A+psum", "2W+psum"})
     EXPECT_EQ(kinds.count(k), 1u) << k;
 }
 

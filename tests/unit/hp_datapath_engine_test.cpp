@@ -207,7 +207,8 @@ class HandTile : public testing::TestWithParam<bool> {
  protected:
   TileResult run(HpDatapathEngine& e, Cycle start, const SparseRows& w, const std::vector<std::int8_t>& act,
                  std::uint32_t tokens) {
-    return GetParam() ? e.run_tile_step(start, w, act.data(), tokens) : e.run_tile(start, w, act.data(), tokens);
+    return GetParam() ? e.run_tile_step(start, w, act.data(), tokens)
+                      : e.run_tile(start, w, act.data(), tokens);
   }
 };
 
@@ -216,11 +217,11 @@ TEST_P(HandTile, TimingCountersAndValues) {
   const SparseRows w = hand_tile();
   const std::vector<std::int8_t> act = hand_acts();
   const TileResult r = run(e, 10, w, act, 2);
-  EXPECT_EQ(r.first_fetch, 12u);  // start 10 + decode 2
+  EXPECT_EQ(r.first_fetch, 12u);                                        // start 10 + decode 2
   EXPECT_EQ(r.round_cycles, (std::vector<std::uint32_t>{1, 1, 1, 2}));  // waves at 12, 13, 14, 15..16
   // Row 0: column 0 in block 0, then 4, 5 | 6 in block 1 (2 lanes); row 1: 0 and 2, both in bank 0.
   EXPECT_EQ(r.round_reads, (std::vector<std::uint32_t>{1, 2, 1, 2}));
-  EXPECT_EQ(r.last_fetch, 16u);      // 12 + (1 + 1 + 1 + 2) - 1
+  EXPECT_EQ(r.last_fetch, 16u);  // 12 + (1 + 1 + 1 + 2) - 1
   EXPECT_EQ(r.fetch_cycles, 5u);
   EXPECT_EQ(r.conflict_cycles, 1u);  // the 2-cycle wave of row 1
   EXPECT_EQ(r.done, 19u);            // last fetch 16 + multiply 1 + adder tree 1 + accumulate 1
@@ -243,8 +244,8 @@ TEST_P(HandTile, TimingCountersAndValues) {
   // The same tile started at 13 is decoded by 15 but waits for the walk, free from 17.
   const TileResult r2 = run(e, 13, w, act, 2);
   EXPECT_EQ(r2.first_fetch, 17u);
-  EXPECT_EQ(r2.last_fetch, 21u);  // 17 + 5 - 1
-  EXPECT_EQ(r2.done, 24u);        // 21 + 3
+  EXPECT_EQ(r2.last_fetch, 21u);                 // 17 + 5 - 1
+  EXPECT_EQ(r2.done, 24u);                       // 21 + 3
   EXPECT_EQ(e.counters().walk_wait_cycles, 2u);  // 17 - 15
   EXPECT_EQ(e.counters().tiles, 2u);
   EXPECT_EQ(e.counters().fetch_cycles, 10u);
@@ -297,7 +298,7 @@ TEST_P(HandTile, AccumulatorsWrapLikeInt32Adders) {
   const std::vector<std::int8_t> act(w.cols, -128);
   const TileResult r = run(e, 0, w, act, 1);
   EXPECT_EQ(r.outputs, (std::vector<std::int32_t>{std::numeric_limits<std::int32_t>::min()}));
-  EXPECT_EQ(r.waves, 512u);  // 131072 / 256
+  EXPECT_EQ(r.waves, 512u);       // 131072 / 256
   EXPECT_EQ(r.last_fetch, 513u);  // decode 2 + 512 waves - 1
 }
 
@@ -355,7 +356,9 @@ TEST_P(HandTile, RejectsMisuse) {
 }
 
 INSTANTIATE_TEST_SUITE_P(FastAndStep, HandTile, testing::Values(false, true),
-                         [](const testing::TestParamInfo<bool>& info) { return info.param ? "Step" : "Fast"; });
+                         [](const testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Step" : "Fast";
+                         });
 
 // The HP paper's point on one seeded 256 x 256 layer at 90 % sparsity, 16 lanes, one port per bank, the hp
 // map: HP keeps k entries per row of a kept block in distinct banks, so every row segment is one
@@ -436,9 +439,9 @@ TEST(HpDatapathEngine, HpPrunedWeightsFetchWithoutBankConflicts16Banks) {
 }
 
 TEST(HpDatapathEngine, BanksEqualToBlockWidthNeverConflictWithinASegment) {
-  // 16 banks, 16 x 16 blocks: the hp map is c mod 16, so the 16 columns of a block are in 16 distinct banks and
-  // no mask can conflict inside a segment. Unstructured weights still take more fetch cycles: their entries
-  // spread over more row segments than HP's 82 x 16 (k = 5, kept blocks 82, as with 8 banks).
+  // 16 banks, 16 x 16 blocks: the hp map is c mod 16, so the 16 columns of a block are in 16 distinct banks
+  // and no mask can conflict inside a segment. Unstructured weights still take more fetch cycles: their
+  // entries spread over more row segments than HP's 82 x 16 (k = 5, kept blocks 82, as with 8 banks).
   const Headline h = run_headline(16, 16, 5, 82);
   EXPECT_EQ(h.hp.conflict_cycles, 0u);
   EXPECT_EQ(h.unstructured.conflict_cycles, 0u);

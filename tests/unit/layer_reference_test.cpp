@@ -14,10 +14,10 @@ using namespace tacsim::workloads;
 
 TEST(Requant, RoundsHalvesUpAndSaturates) {
   const Requant r{1, 2, -128, 127};  // x / 4
-  EXPECT_EQ(r.apply(5), 1);     // 1.25
-  EXPECT_EQ(r.apply(6), 2);     // 1.5 -> up
-  EXPECT_EQ(r.apply(-6), -1);   // -1.5 -> up (towards +infinity)
-  EXPECT_EQ(r.apply(-7), -2);   // -1.75
+  EXPECT_EQ(r.apply(5), 1);          // 1.25
+  EXPECT_EQ(r.apply(6), 2);          // 1.5 -> up
+  EXPECT_EQ(r.apply(-6), -1);        // -1.5 -> up (towards +infinity)
+  EXPECT_EQ(r.apply(-7), -2);        // -1.75
   EXPECT_EQ(r.apply(1000), 127);
   EXPECT_EQ(r.apply(-1000), -128);
   EXPECT_EQ((Requant{3, 1, -128, 127}.apply(5)), 8);  // 7.5 -> 8
@@ -68,7 +68,8 @@ TEST(LayerReference, CalibratedLayerUsesTheInt8Range) {
     ASSERT_EQ(ref.out.size(), x.size());
     const std::set<int> distinct(ref.out.begin(), ref.out.end());
     EXPECT_GT(distinct.size(), 60u);
-    const auto saturated = std::count_if(ref.out.begin(), ref.out.end(), [](std::int8_t v) { return v == 127 || v == -128; });
+    const auto saturated =
+        std::count_if(ref.out.begin(), ref.out.end(), [](std::int8_t v) { return v == 127 || v == -128; });
     // Pre-norm's output is the residual stream, uniform input plus the sub-blocks: the sum clips more often.
     EXPECT_LT(saturated, static_cast<long>(ref.out.size() / (norm == NormPosition::kPre ? 8 : 20)));
     // Every requantiser was calibrated to a shift (random int8 products need one).
@@ -102,8 +103,9 @@ TEST(LayerReference, GivenWeightsAreTheWeights) {
 }
 
 TEST(LayerReference, TopkKeepingEveryKeyIsDenseAttention) {
-  // The top-k unit with k = L keeps every key: same exact scores, same softmax arithmetic (its sums are exact,
-  // so the kept keys' order does not matter), same int8 probabilities and S.V. The layer must be identical.
+  // The top-k unit with k = L keeps every key: same exact scores, same softmax arithmetic (its sums are
+  // exact, so the kept keys' order does not matter), same int8 probabilities and S.V. The layer must be
+  // identical.
   const ModelSpec spec = small_model(NormPosition::kPost, false);
   const tacsim::sfu::SoftmaxParams sp;
   const tacsim::sfu::VectorParams vp;

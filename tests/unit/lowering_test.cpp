@@ -17,8 +17,8 @@
 namespace tacsim::workloads {
 namespace {
 
-using testing_support::error_of;
 using testing_support::contains;
+using testing_support::error_of;
 
 const std::string kModelsDir = std::string(TACSIM_SOURCE_DIR) + "/workloads/models";
 
@@ -118,7 +118,8 @@ TEST(Lowering, ShapesOfOneBertLayer) {
   EXPECT_EQ(gemm("layer3.out_proj"), (V{128, 768, 768}));
   EXPECT_EQ(gemm("layer3.ffn_up"), (V{128, 3072, 768}));
   EXPECT_EQ(gemm("layer3.ffn_down"), (V{128, 768, 3072}));
-  EXPECT_EQ(find(ops, "layer3.head5.qk").gemm.sparsity.text(), "dense");  // attention products are always dense
+  EXPECT_EQ(find(ops, "layer3.head5.qk").gemm.sparsity.text(),
+            "dense");  // attention products are always dense
   EXPECT_EQ(find(ops, "layer3.head5.sv").gemm.sparsity.text(), "dense");
   EXPECT_EQ(find(ops, "layer3.head5.qk").head, 5);
   EXPECT_EQ(find(ops, "layer3.ffn_up").head, -1);
@@ -250,8 +251,8 @@ TEST(Lowering, OpsSayWhatTheyAreWithoutNamesOrPositions) {
     ASSERT_EQ(res1.inputs.size(), 2u);
     EXPECT_EQ(res1.inputs[0], index_of(ops, "layer0.out_proj"));
     EXPECT_EQ(res1.inputs[1], kExternalInput);  // the skip of layer 0, in either norm position
-    EXPECT_EQ(find(ops, "layer1.residual1").inputs[1], index_of(ops, norm == NormPosition::kPost ? "layer0.ln2"
-                                                                                               : "layer0.residual2"));
+    EXPECT_EQ(find(ops, "layer1.residual1").inputs[1],
+              index_of(ops, norm == NormPosition::kPost ? "layer0.ln2" : "layer0.residual2"));
     const HeadOps h = find(ops, "layer0.head1.softmax").head_ops;
     EXPECT_EQ(h.scores, index_of(ops, "layer0.head1.qk"));
     EXPECT_EQ(h.softmax, index_of(ops, "layer0.head1.softmax"));
@@ -398,7 +399,8 @@ TEST(SparsityOverrides, LayerAndOpEntriesBeatTheDefault) {
     EXPECT_EQ(find(ops, "layer5." + r).gemm.sparsity.text(), "dense") << r;
     EXPECT_EQ(find(ops, "layer3." + r).gemm.sparsity.text(), role == WeightRole::kFfnUp ? "1:4" : "4:8") << r;
     EXPECT_EQ(find(ops, "layer1." + r).gemm.sparsity.text(), "1:8") << r;
-    EXPECT_EQ(find(ops, "layer7." + r).gemm.sparsity.text(), role == WeightRole::kQProj ? "dense" : "1:8") << r;
+    EXPECT_EQ(find(ops, "layer7." + r).gemm.sparsity.text(), role == WeightRole::kQProj ? "dense" : "1:8")
+        << r;
   }
   // 1:4 ffn_up, 3072 rows of k = 768: 192 values + 192 indices of 2 bits (48 bytes) = 240 bytes a row.
   EXPECT_EQ(find(ops, "layer3.ffn_up").weight_bytes, 3072u * 240u);

@@ -38,7 +38,8 @@ std::vector<std::array<WeightSparsity, 6>> dense_layers(const ModelSpec& spec) {
 }
 
 // Every engine gets `blocks` blocks of every head.
-std::vector<scheduler::Task> tasks_of(const std::vector<Op>& ops, std::uint32_t blocks, std::size_t engines = 1) {
+std::vector<scheduler::Task> tasks_of(const std::vector<Op>& ops, std::uint32_t blocks,
+                                      std::size_t engines = 1) {
   return batch_tasks(ops, [&](const Op&) { return std::vector<std::uint32_t>(engines, blocks); }, {});
 }
 
@@ -58,8 +59,8 @@ TEST(BatchTasks, AHeadIsOneTaskAndOutProjWaitsForEveryHead) {
   const scheduler::Task& head1 = tasks[task_of("layer1.head1.qk")];
   EXPECT_EQ(head1.blocks, (std::vector<std::uint32_t>{3, 3}));
   EXPECT_EQ(head1.unit, scheduler::Unit::kArray);
-  EXPECT_EQ(head1.deps,
-            (std::vector<std::size_t>{task_of("layer1.q_proj"), task_of("layer1.k_proj"), task_of("layer1.v_proj")}));
+  EXPECT_EQ(head1.deps, (std::vector<std::size_t>{task_of("layer1.q_proj"), task_of("layer1.k_proj"),
+                                                  task_of("layer1.v_proj")}));
   EXPECT_EQ(tasks[task_of("layer1.out_proj")].deps,
             (std::vector<std::size_t>{task_of("layer1.head0.qk"), task_of("layer1.head1.qk")}));
   EXPECT_EQ(tasks[task_of("layer1.ln1")].unit, scheduler::Unit::kSfu);
@@ -84,7 +85,8 @@ TEST(BatchTasks, RanksComeFromTheirOps) {
   const ModelSpec spec = small_model(NormPosition::kPost);
   const auto ops = lower_model(spec, 16, LoweringOptions{});
   const auto lp = longest_path_to_end(ops, [](const Op&) { return 1.0; });
-  const auto tasks = batch_tasks(ops, [](const Op&) { return std::vector<std::uint32_t>{1}; }, lp);
+  const auto tasks = batch_tasks(
+      ops, [](const Op&) { return std::vector<std::uint32_t>{1}; }, lp);
   for (const auto& t : tasks) EXPECT_EQ(t.rank, lp[t.op]);
   EXPECT_GT(tasks.front().rank, tasks.back().rank);
   EXPECT_EQ(tasks.back().rank, 1.0);  // the last ln2
@@ -116,8 +118,8 @@ TEST(EngineStage, TermsParseAndServeTheirLayersAndSubBlocks) {
   }
 }
 
-MemoryShape shape_of(std::uint32_t regions, std::uint32_t tokens, std::uint32_t max_len, std::uint32_t slots = 1,
-                     std::uint32_t engines = 1) {
+MemoryShape shape_of(std::uint32_t regions, std::uint32_t tokens, std::uint32_t max_len,
+                     std::uint32_t slots = 1, std::uint32_t engines = 1) {
   MemoryShape s;
   s.input_regions = regions;
   s.input_tokens = tokens;
@@ -165,7 +167,10 @@ TEST(FusedEpilogues, FollowTheirGemmAndJoinItsTask) {
             (std::vector<std::string>{"layer0.residual2", "layer0.ln2"}));
   EXPECT_TRUE(ep[index_of(post, "layer0.q_proj")].ops.empty());
   // Per layer: q, k, v, two heads, out_proj (+ residual1, ln1), ffn_up (+ gelu), ffn_down (+ residual2, ln2).
-  EXPECT_EQ(batch_tasks(post, [](const Op&) { return std::vector<std::uint32_t>{1}; }, {}, ep).size(), 2u * 8);
+  EXPECT_EQ(batch_tasks(
+                post, [](const Op&) { return std::vector<std::uint32_t>{1}; }, {}, ep)
+                .size(),
+            2u * 8);
   for (const Epilogue& e : fused_epilogues(post, false)) EXPECT_TRUE(e.ops.empty());
 
   const auto pre = lower_model(small_model(NormPosition::kPre), 16, LoweringOptions{});
@@ -333,7 +338,7 @@ TEST(ModelCommands, AMembersHeadReadsAndWritesItsOwnRows) {
   const GemmLayout s1 = scores_block_layout(qk, t, 1, blocks, d, 1);
   EXPECT_EQ(s1.a_address, q.address + (10 + 4) * q.stride + d);  // Q rows 14.., head 1's columns
   EXPECT_EQ(s1.w_address, k.address + 10 * k.stride + d);        // K rows 10..15
-  EXPECT_EQ(s1.c_address, t.layers[0].scores_at[1][1]);           // engine 1's second score block
+  EXPECT_EQ(s1.c_address, t.layers[0].scores_at[1][1]);          // engine 1's second score block
   EXPECT_EQ(s1.c_stride, 6u * 4);
   const Op& sv = ops[qk.head_ops.context];
   const Tensor& vt = t.out[index_of(ops, "layer0.v_proj")];
@@ -350,7 +355,9 @@ TEST(ModelCommands, AMembersHeadReadsAndWritesItsOwnRows) {
   EXPECT_EQ(sm.inputs[0].address, t.layers[0].scores_at[1][1]);
   // The per-token ops run over both members' 16 rows.
   EXPECT_EQ(ops[index_of(ops, "layer0.ffn_up")].gemm.m, 16u);
-  EXPECT_EQ(sfu_op(ops[index_of(ops, "layer0.ln1")], index_of(ops, "layer0.ln1"), t, LayerQuant{}, nullptr).rows, 16u);
+  EXPECT_EQ(
+      sfu_op(ops[index_of(ops, "layer0.ln1")], index_of(ops, "layer0.ln1"), t, LayerQuant{}, nullptr).rows,
+      16u);
 
   LoweringOptions topk;
   topk.topk = 4;

@@ -129,8 +129,9 @@ TEST(ModelZoo, UnknownNameListsTheKnownOnes) {
   const std::string err = error_of([] { load_model("bert-huge", kModelsDir); });
   EXPECT_NE(err.find("model 'bert-huge': no file " + kModelsDir + "/bert-huge.model"), std::string::npos)
       << err;
-  EXPECT_NE(err.find("known models: bert-base, bert-large, bert-tiny, distilbert, gpt2-small, tinybert-4, vit-b16"),
-            std::string::npos)
+  EXPECT_NE(
+      err.find("known models: bert-base, bert-large, bert-tiny, distilbert, gpt2-small, tinybert-4, vit-b16"),
+      std::string::npos)
       << err;
   EXPECT_EQ(error_of([] { load_model("/nonexistent/x.model", kModelsDir); }),
             "/nonexistent/x.model: cannot open model file");

@@ -15,8 +15,8 @@
 namespace tacsim::sparsity {
 namespace {
 
-using testing_support::error_of;
 using testing_support::contains;
+using testing_support::error_of;
 
 Int8Matrix random_matrix(int rows, int cols, std::mt19937& rng, double zero_fraction = 0.0) {
   Int8Matrix w(rows, cols);

@@ -14,8 +14,8 @@
 namespace tacsim::sparsity {
 namespace {
 
-using testing_support::error_of;
 using testing_support::contains;
+using testing_support::error_of;
 
 using Bytes = std::vector<std::uint8_t>;
 

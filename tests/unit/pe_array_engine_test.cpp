@@ -38,7 +38,7 @@ TEST(PeArrayEngine, PartialLastStepCountsOnlyRealMacs) {
   PeArrayEngine e(small(2, 2, 4));
   e.begin_tile({2, 2, 3, false});
   EXPECT_EQ(e.issue_chunk(0, 10, nullptr), 2u);  // ceil(10 / 4) = 3 steps
-  EXPECT_EQ(e.counters().macs, 10u * 4);          // 10 weights per column x 2 x 2 outputs
+  EXPECT_EQ(e.counters().macs, 10u * 4);         // 10 weights per column x 2 x 2 outputs
 }
 
 TEST(PeArrayEngine, ShortTilesWaitForTheColumnPorts) {
@@ -160,7 +160,8 @@ TEST(PeArrayEngine, RejectsBadParams) {
   EXPECT_EQ(Params{}.validate(), "");
 }
 
-// ---- differential test -------------------------------------------------------------------------------------
+// ---- differential test
+// -------------------------------------------------------------------------------------
 
 struct OwnedChunk {
   std::vector<std::int8_t> act, values;
@@ -276,7 +277,8 @@ TEST(PeArrayEngine, FastPathEqualsStepModelOnRandomTiles) {
       while (!e.can_begin(tiles[ti].shape)) ASSERT_NO_FATAL_FAILURE(drain_one());
       e.begin_tile(tiles[ti].shape);
       Cycle last = 0;
-      for (auto& c : tiles[ti].chunks) last = e.issue_chunk(c.ready, c.view.slots, &c.view, tiles[ti].out_ready);
+      for (auto& c : tiles[ti].chunks)
+        last = e.issue_chunk(c.ready, c.view.slots, &c.view, tiles[ti].out_ready);
       ASSERT_EQ(e.first_issue(), expected[ti].first_issue) << "trial " << trial << " tile " << ti;
       ASSERT_EQ(last, expected[ti].last_issue) << "trial " << trial << " tile " << ti;
       ASSERT_EQ(e.end_tile(), expected[ti].last_issue);

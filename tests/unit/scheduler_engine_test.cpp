@@ -22,8 +22,8 @@
 namespace tacsim::scheduler {
 namespace {
 
-Task task(std::size_t op, Unit unit, std::vector<std::size_t> deps = {}, std::vector<std::uint32_t> blocks = {},
-          std::uint32_t group = 0, double rank = 0) {
+Task task(std::size_t op, Unit unit, std::vector<std::size_t> deps = {},
+          std::vector<std::uint32_t> blocks = {}, std::uint32_t group = 0, double rank = 0) {
   Task t;
   t.op = op;
   t.unit = unit;
@@ -105,7 +105,8 @@ class ListWorkload : public Workload {
 // A chain of n tasks on the array.
 std::vector<Task> chain(std::size_t n) {
   std::vector<Task> t;
-  for (std::size_t i = 0; i < n; ++i) t.push_back(task(i, Unit::kArray, i ? std::vector<std::size_t>{i - 1} : std::vector<std::size_t>{}));
+  for (std::size_t i = 0; i < n; ++i)
+    t.push_back(task(i, Unit::kArray, i ? std::vector<std::size_t>{i - 1} : std::vector<std::size_t>{}));
   return t;
 }
 
@@ -125,9 +126,9 @@ std::string text(const Step& s) {
   static const char* units[] = {"array", "sfu", "topk"};
   std::ostringstream o;
   const std::string where = "b" + std::to_string(s.batch) + ".t" + std::to_string(s.task);
-  const std::string part = s.stage == Stage::kWhole
-                               ? std::string()
-                               : stages[static_cast<int>(s.stage)] + std::string(" ") + std::to_string(s.block);
+  const std::string part = s.stage == Stage::kWhole ? std::string()
+                                                    : stages[static_cast<int>(s.stage)] + std::string(" ") +
+                                                          std::to_string(s.block);
   switch (s.kind) {
     case Step::Kind::kRun:
       o << "run " << where << part;
@@ -166,7 +167,8 @@ Steps drain(SchedulerEngine& e, Cycle now = 0) {
 TEST(SchedulerEngine, FcfsRunsSequencesOneAfterAnotherTasksInOrder) {
   ListSource source({request(7, 0), request(8, 0)});
   ListWorkload w([](const Batch& b) {
-    if (b.id == 0) return std::vector<Task>{task(0, Unit::kArray), task(1, Unit::kSfu, {0}), task(2, Unit::kArray, {1})};
+    if (b.id == 0)
+      return std::vector<Task>{task(0, Unit::kArray), task(1, Unit::kSfu, {0}), task(2, Unit::kArray, {1})};
     return std::vector<Task>{task(0, Unit::kTopk)};
   });
   SchedulerEngine e(std::make_unique<FcfsPolicy>(), limits(), 1, source, w);
@@ -183,7 +185,8 @@ TEST(SchedulerEngine, APipelinedHeadOverlapsEachSoftmaxWithItsNeighboursGemms) {
   // Three blocks: the SFU's softmax of block b runs while the array computes S.V of b - 1 and Q.K^T of b + 1.
   ListSource source({request(0, 0)});
   ListWorkload w([](const Batch&) {
-    return std::vector<Task>{task(0, Unit::kArray), task(1, Unit::kArray, {0}, {3}), task(4, Unit::kArray, {1})};
+    return std::vector<Task>{task(0, Unit::kArray), task(1, Unit::kArray, {0}, {3}),
+                             task(4, Unit::kArray, {1})};
   });
   SchedulerEngine e(std::make_unique<FcfsPolicy>(), limits(), 1, source, w);
   EXPECT_EQ(drain(e),
@@ -200,8 +203,9 @@ TEST(SchedulerEngine, AHeadTakesTheBlocksOfTheEngineThatRunsIt) {
   EXPECT_EQ(text(e.next(0, 0)), "idle until woken");  // engine 0 does not serve group 0
   Steps on1;
   for (Step s = e.next(1, 0); s.kind != Step::Kind::kDone; s = e.next(1, 0)) on1.push_back(text(s));
-  EXPECT_EQ(on1, (Steps{"run b0.t0 scores 0", "start b0.t0 softmax 0 on sfu", "run b0.t0 scores 1", "await sfu",
-                        "start b0.t0 softmax 1 on sfu", "run b0.t0 context 0", "await sfu", "run b0.t0 context 1"}));
+  EXPECT_EQ(on1, (Steps{"run b0.t0 scores 0", "start b0.t0 softmax 0 on sfu", "run b0.t0 scores 1",
+                        "await sfu", "start b0.t0 softmax 1 on sfu", "run b0.t0 context 0", "await sfu",
+                        "run b0.t0 context 1"}));
 }
 
 TEST(SchedulerEngine, IdlesUntilTheNextArrival) {
@@ -219,8 +223,9 @@ TEST(SchedulerEngine, IdlesUntilTheNextArrival) {
 }
 
 TEST(SchedulerEngine, MalformedTasksAreRejected) {
-  for (const auto& bad : {std::vector<Task>{task(0, Unit::kArray, {0})}, std::vector<Task>{task(0, Unit::kSfu, {}, {2})},
-                          std::vector<Task>{}, std::vector<Task>{task(0, Unit::kArray, {}, {}, 5)}}) {
+  for (const auto& bad :
+       {std::vector<Task>{task(0, Unit::kArray, {0})}, std::vector<Task>{task(0, Unit::kSfu, {}, {2})},
+        std::vector<Task>{}, std::vector<Task>{task(0, Unit::kArray, {}, {}, 5)}}) {
     ListSource source({request(0, 0)});
     ListWorkload w([&](const Batch&) { return bad; });
     SchedulerEngine e(std::make_unique<FcfsPolicy>(), limits(), 1, source, w, {{true}});
@@ -276,7 +281,8 @@ struct Driver {
         }
       }
       for (std::size_t i = 0; i < engines; ++i)
-        if (!done[i] && at[i] == kNever && !waiting[i]) ADD_FAILURE() << "engine " << i << " would sleep forever";
+        if (!done[i] && at[i] == kNever && !waiting[i])
+          ADD_FAILURE() << "engine " << i << " would sleep forever";
     }
     ADD_FAILURE() << "the driver did not finish";
   }
@@ -285,8 +291,8 @@ struct Driver {
 TEST(PaddedPolicy, ABatchLeavesFullOrWhenItsOldestHasWaitedTheTimeout) {
   // Batches of up to 3; timeout 100. Requests at 0, 10, 20 (a full batch at 20), then 30 and 50 (the timeout
   // of request 3 closes a batch of two at 130), then 400 alone (closed at 500).
-  ListSource source({request(0, 0, 5), request(1, 10, 9), request(2, 20, 7), request(3, 30, 4), request(4, 50, 6),
-                     request(5, 400, 3)});
+  ListSource source({request(0, 0, 5), request(1, 10, 9), request(2, 20, 7), request(3, 30, 4),
+                     request(4, 50, 6), request(5, 400, 3)});
   ListWorkload w([](const Batch&) { return chain(1); });
   SchedulerEngine e(std::make_unique<PaddedPolicy>(limits(1, 3, 100)), limits(1, 3, 100), 1, source, w);
   Driver d{e, 1, [](const Batch&, std::size_t) { return Cycle{5}; }, {}, {}};
@@ -331,8 +337,8 @@ TEST(FcfsPolicy, ClosedLoopReleasesTheNextRequestWhenOneFinishes) {
 
 TEST(LengthAwarePolicy, PacksTheOldestThenTheLongestThatFit) {
   const LengthAwarePolicy p(limits(1, 4, 100, 64));
-  std::deque<Request> q = {request(0, 0, 20), request(1, 1, 50), request(2, 2, 30), request(3, 3, 14),
-                           request(4, 4, 10), request(5, 5, 44)};
+  std::deque<Request> q = {request(0, 0, 20), request(1, 1, 50), request(2, 2, 30),
+                           request(3, 3, 14), request(4, 4, 10), request(5, 5, 44)};
   Cycle wake = 0;
   // The oldest (20), then longest first: 50 no, 44 yes (64 full).
   auto c = p.form(q, 10, wake);
@@ -389,9 +395,13 @@ TEST(LengthAwarePolicy, NeverLeavesAnEngineIdleWhileATaskItServesIsReady) {
     ListWorkload w([seed](const Batch& b) { return random_graph(seed * 1000 + b.id, 12); });
     const std::size_t engines = 3;
     // A pipeline: engine 0 serves group 0, engine 1 group 1, engine 2 both.
-    SchedulerEngine e(std::make_unique<LengthAwarePolicy>(limits(3, 4, 100, 40)), limits(3, 4, 100, 40), engines,
-                      source, w, {{true, false}, {false, true}, {true, true}});
-    Driver d{e, engines, [](const Batch& b, std::size_t task) { return Cycle{3 + (b.id * 7 + task * 5) % 11}; }, {}, {}};
+    SchedulerEngine e(std::make_unique<LengthAwarePolicy>(limits(3, 4, 100, 40)), limits(3, 4, 100, 40),
+                      engines, source, w, {{true, false}, {false, true}, {true, true}});
+    Driver d{e,
+             engines,
+             [](const Batch& b, std::size_t task) { return Cycle{3 + (b.id * 7 + task * 5) % 11}; },
+             {},
+             {}};
     d.run();
     ASSERT_EQ(e.requests_done(), 12u);
     // When each task was ready (its batch admitted, its dependencies done) and when it started.
@@ -416,8 +426,8 @@ TEST(LengthAwarePolicy, NeverLeavesAnEngineIdleWhileATaskItServesIsReady) {
           for (std::size_t dep : b.tasks[k].deps) ready = std::max(ready, end_of[{b.id, dep}]);
           const Cycle start = start_of[{b.id, k}];
           EXPECT_FALSE(std::max(ready, at) < std::min(start, until))
-              << "seed " << seed << ": engine " << engine << " idle from " << at << " to " << until << " while batch "
-              << b.id << " task " << k << " waited from " << ready << " to " << start;
+              << "seed " << seed << ": engine " << engine << " idle from " << at << " to " << until
+              << " while batch " << b.id << " task " << k << " waited from " << ready << " to " << start;
         }
     }
     EXPECT_GT(stretches, 0u);
@@ -435,9 +445,10 @@ TEST(LengthAwarePolicy, AReadyTaskWaitsOnlyForTheBatchesInFlightWhenItBecameRead
     ListSource source(reqs);
     ListWorkload w([seed](const Batch& b) { return random_graph(seed * 500 + b.id, 10); });
     const std::uint32_t slots = 3;
-    SchedulerEngine e(std::make_unique<LengthAwarePolicy>(limits(slots, 4, 100, 25)), limits(slots, 4, 100, 25), 1,
-                      source, w);
-    Driver d{e, 1, [](const Batch& b, std::size_t task) { return Cycle{2 + (b.id * 3 + task * 7) % 9}; }, {}, {}};
+    SchedulerEngine e(std::make_unique<LengthAwarePolicy>(limits(slots, 4, 100, 25)),
+                      limits(slots, 4, 100, 25), 1, source, w);
+    Driver d{
+        e, 1, [](const Batch& b, std::size_t task) { return Cycle{2 + (b.id * 3 + task * 7) % 9}; }, {}, {}};
     d.run();
     ASSERT_EQ(e.requests_done(), 16u);
     std::map<std::size_t, Cycle> admitted;
@@ -478,7 +489,8 @@ TEST(SchedulerEngine, BubblesAreIdleEngineCyclesWhileArrivedRequestsHaveWork) {
   ListWorkload w([](const Batch&) {
     return std::vector<Task>{task(0, Unit::kArray, {}, {}, 0), task(1, Unit::kArray, {0}, {}, 1)};
   });
-  SchedulerEngine e(std::make_unique<LengthAwarePolicy>(limits()), limits(), 2, source, w, {{true, false}, {false, true}});
+  SchedulerEngine e(std::make_unique<LengthAwarePolicy>(limits()), limits(), 2, source, w,
+                    {{true, false}, {false, true}});
   Driver d{e, 2, [](const Batch&, std::size_t) { return Cycle{10}; }, {}, {}};
   d.run();
   EXPECT_EQ(e.engine_counters()[0].busy_cycles, 10u);

@@ -10,7 +10,8 @@ TEST(StatsGroup, ValuesInRegistrationOrder) {
   StatsGroup g;
   g.add("writes", &writes, "count", "writes");
   g.add("reads", &reads, "count", "reads");
-  g.add_derived("ratio", [&] { return double(reads) / double(writes); }, "ratio", "reads per write");
+  g.add_derived(
+      "ratio", [&] { return double(reads) / double(writes); }, "ratio", "reads per write");
   reads = 6;
   writes = 3;
   EXPECT_EQ(g.values().dump(), R"({"writes":3,"reads":6,"ratio":2.0})");

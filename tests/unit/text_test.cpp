@@ -58,7 +58,9 @@ TEST(Text, DoublesAndBools) {
 TEST(Text, ListsHaveNoHoles) {
   EXPECT_EQ(text::split_list("32, 64 ,128", ',', "k"), (std::vector<std::string>{"32", "64", "128"}));
   for (const char* bad : {"128,", ",128", "1,,2", "", " "})
-    EXPECT_EQ(error_of([&] { text::split_list(bad, ',', "model.seq_lens"); }).rfind("model.seq_lens: empty item", 0),
+    EXPECT_EQ(error_of([&] {
+                text::split_list(bad, ',', "model.seq_lens");
+              }).rfind("model.seq_lens: empty item", 0),
               0u)
         << bad;
 }
@@ -93,7 +95,8 @@ TEST(Text, KeyValueLinesWithSectionsCommentsAndErrors) {
 TEST(Text, FilesThatAreNotRegularFilesAreNamed) {
   EXPECT_EQ(error_of([] { text::open_input("/nonexistent/x.ini", "config file"); }),
             "/nonexistent/x.ini: cannot open config file (no such file)");
-  EXPECT_EQ(error_of([] { text::open_input("/tmp", "mask"); }), "/tmp: cannot open mask (not a regular file)");
+  EXPECT_EQ(error_of([] { text::open_input("/tmp", "mask"); }),
+            "/tmp: cannot open mask (not a regular file)");
 }
 
 TEST(Text, ClosestSuggestsOnlyNearNames) {

@@ -592,7 +592,8 @@ TEST(TopkAttentionEngine, CausalQueriesSeeOnlyEarlierKeys) {
     }
   // Query 0's only key gets probability 1: its context row is v's row 0 through the requantisers.
   for (std::size_t c = 0; c < 4; ++c) EXPECT_EQ(r.context_acc[c], rq.prob.apply(1 << 15) * int{v[c]});
-  const TopkReference ref = reference_topk_head(p, 4, 4, 4, q, k, v, rq.score, rq.prob, rq.ctx, TopkMask::kCausal);
+  const TopkReference ref =
+      reference_topk_head(p, 4, 4, 4, q, k, v, rq.score, rq.prob, rq.ctx, TopkMask::kCausal);
   EXPECT_EQ(r.topk, ref.topk);
   EXPECT_EQ(r.probs, ref.probs);
   EXPECT_EQ(r.context, ref.context);

@@ -34,14 +34,21 @@ Workload make(std::uint32_t m, std::uint32_t n, std::uint32_t k, std::uint32_t s
   for (auto& x : w.values) x = rng.int8();
   if (sm > 1) {
     w.index.resize(w.values.size());
-    for (std::size_t s = 0; s < w.index.size(); ++s) w.index[s] = static_cast<std::uint8_t>(s % sn * (sm / sn));
+    for (std::size_t s = 0; s < w.index.size(); ++s)
+      w.index[s] = static_cast<std::uint8_t>(s % sn * (sm / sn));
   }
   return w;
 }
 
 Chunk chunk_of(const Workload& w, std::uint32_t m0, std::uint32_t n0) {
-  return {w.act.data() + std::size_t{m0} * w.k, w.k, w.values.data() + std::size_t{n0} * w.slots,
-          w.index.empty() ? nullptr : w.index.data() + std::size_t{n0} * w.slots, w.slots, w.slots, w.sn, w.sm,
+  return {w.act.data() + std::size_t{m0} * w.k,
+          w.k,
+          w.values.data() + std::size_t{n0} * w.slots,
+          w.index.empty() ? nullptr : w.index.data() + std::size_t{n0} * w.slots,
+          w.slots,
+          w.slots,
+          w.sn,
+          w.sm,
           w.slots};
 }
 
@@ -56,7 +63,8 @@ std::pair<Cycle, double> run_fast(const Params& p, const Workload& w, bool value
   Cycle done = 0;
   for (std::uint32_t m0 = 0; m0 < w.m; m0 += p.rows)
     for (std::uint32_t n0 = 0; n0 < w.n; n0 += p.cols) {
-      const TileShape s{std::min(p.rows, w.m - m0), std::min(p.cols, w.n - n0), e.steps_for(w.slots), w.sm > 1};
+      const TileShape s{std::min(p.rows, w.m - m0), std::min(p.cols, w.n - n0), e.steps_for(w.slots),
+                        w.sm > 1};
       e.begin_tile(s);
       const Chunk c = chunk_of(w, m0, n0);
       e.issue_chunk(0, w.slots, values ? &c : nullptr);
@@ -71,7 +79,8 @@ std::pair<Cycle, double> run_step(const Params& p, const Workload& w) {
   PeArrayEngine sizing(p);
   for (std::uint32_t m0 = 0; m0 < w.m; m0 += p.rows)
     for (std::uint32_t n0 = 0; n0 < w.n; n0 += p.cols) {
-      const TileShape s{std::min(p.rows, w.m - m0), std::min(p.cols, w.n - n0), sizing.steps_for(w.slots), w.sm > 1};
+      const TileShape s{std::min(p.rows, w.m - m0), std::min(p.cols, w.n - n0), sizing.steps_for(w.slots),
+                        w.sm > 1};
       tiles.push_back({s, {{s.steps, 0, chunk_of(w, m0, n0)}}});
     }
   const auto t0 = std::chrono::steady_clock::now();

@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "modules/formats/hp.h"
+#include "modules/formats/mask.h"
 #include "modules/formats/matrix.h"
 #include "modules/formats/nm.h"
-#include "modules/formats/mask.h"
 
 namespace tacsim::sparsity {
 

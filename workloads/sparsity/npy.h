@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "modules/formats/matrix.h"
 #include "modules/formats/mask.h"
+#include "modules/formats/matrix.h"
 
 namespace tacsim::sparsity {
 

@@ -21,6 +21,11 @@ std::uint64_t lines_mask(std::uint64_t first, std::uint64_t last) {
 
 BackingStore::BackingStore(std::uint64_t capacity_bytes) : capacity_(capacity_bytes) {}
 
+// A sparse page holds its present lines in line order: line `line` follows those below it.
+std::uint64_t BackingStore::line_offset(std::uint64_t present, std::uint64_t line) {
+  return count(present & ((std::uint64_t{1} << line) - 1)) * kLineBytes;
+}
+
 const BackingStore::Page* BackingStore::find(std::uint64_t page) const {
   const std::uint64_t b = page / kPagesPerBlock;
   if (b >= blocks_.size() || !blocks_[b]) return nullptr;
@@ -50,7 +55,7 @@ void BackingStore::read_in_page(const Page& p, std::uint64_t off, std::uint8_t* 
     const std::uint64_t k = std::min(n, kLineBytes - in_line);
     const std::uint64_t bit = std::uint64_t{1} << line;
     if (p.present & bit)
-      std::memcpy(dst, p.data.get() + count(p.present & (bit - 1)) * kLineBytes + in_line, k);
+      std::memcpy(dst, p.data.get() + line_offset(p.present, line) + in_line, k);
     else
       std::memset(dst, 0, k);
     off += k;
@@ -69,10 +74,8 @@ void BackingStore::write_in_page(Page& p, std::uint64_t off, const std::uint8_t*
       auto data = std::make_unique<std::uint8_t[]>(bytes);  // value-initialised: zeros
       for (std::uint64_t bits = p.present; bits != 0; bits &= bits - 1) {
         const auto line = static_cast<std::uint64_t>(__builtin_ctzll(bits));
-        const std::uint64_t to = whole ? line : count(wanted & ((std::uint64_t{1} << line) - 1));
-        std::memcpy(data.get() + to * kLineBytes,
-                    p.data.get() + count(p.present & ((std::uint64_t{1} << line) - 1)) * kLineBytes,
-                    kLineBytes);
+        const std::uint64_t to = whole ? line * kLineBytes : line_offset(wanted, line);
+        std::memcpy(data.get() + to, p.data.get() + line_offset(p.present, line), kLineBytes);
       }
       bytes_held_ += bytes - count(p.present) * kLineBytes;
       p.data = std::move(data);
@@ -87,8 +90,7 @@ void BackingStore::write_in_page(Page& p, std::uint64_t off, const std::uint8_t*
   while (n > 0) {
     const std::uint64_t line = off / kLineBytes, in_line = off % kLineBytes;
     const std::uint64_t k = std::min(n, kLineBytes - in_line);
-    const std::uint64_t at = count(p.present & ((std::uint64_t{1} << line) - 1)) * kLineBytes + in_line;
-    std::memcpy(p.data.get() + at, src, k);
+    std::memcpy(p.data.get() + line_offset(p.present, line) + in_line, src, k);
     off += k;
     src += k;
     n -= k;

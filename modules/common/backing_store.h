@@ -47,6 +47,8 @@ class BackingStore {
   Page& page_for_write(std::uint64_t page);
   void write_in_page(Page& p, std::uint64_t off, const std::uint8_t* src, std::uint64_t n);
   static void read_in_page(const Page& p, std::uint64_t off, std::uint8_t* dst, std::uint64_t n);
+  // The byte offset of `line` in a sparse page that holds the lines `present`.
+  static std::uint64_t line_offset(std::uint64_t present, std::uint64_t line);
 
   std::uint64_t capacity_;
   std::vector<std::unique_ptr<Block>> blocks_;

@@ -1,5 +1,6 @@
 #include "traces/dram_trace.h"
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <string_view>
@@ -61,6 +62,57 @@ int split(std::string_view line, std::string_view (&fields)[4]) {
   return n;
 }
 
+// Hex digit values, and 16 for any other character: one load per character instead of three range tests.
+constexpr auto kHexValue = [] {
+  std::array<std::uint8_t, 256> t{};
+  for (auto& v : t) v = 16;
+  for (int c = '0'; c <= '9'; ++c) t[c] = static_cast<std::uint8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) t[c] = static_cast<std::uint8_t>(c - 'a' + 10);
+  for (int c = 'A'; c <= 'F'; ++c) t[c] = static_cast<std::uint8_t>(c - 'A' + 10);
+  return t;
+}();
+
+bool is_space_or_tab(char c) {
+  return c == ' ' || c == '\t';
+}
+
+// The line every trace is made of, "0x<hex> READ|WRITE <decimal>", in one pass without splitting it first:
+// about a fifth of the general path's work per line. Anything else (a comment, a blank line, a field out of
+// range, an error) returns false and goes the general way, which accepts or names it.
+bool parse_common_line(std::string_view line, DramRequest& r) {
+  const char* p = line.data();
+  const char* const end = p + line.size();
+  if (end - p < 3 || p[0] != '0' || (p[1] != 'x' && p[1] != 'X')) return false;
+  p += 2;
+  std::uint64_t address = 0;
+  const char* const digits = p;
+  for (unsigned d; p < end && (d = kHexValue[static_cast<unsigned char>(*p)]) < 16; ++p)
+    address = address << 4 | d;
+  if (p == digits || p - digits > 16 || p == end || !is_space_or_tab(*p)) return false;
+  while (p < end && is_space_or_tab(*p)) ++p;
+  bool is_write;
+  if (end - p >= 5 && std::memcmp(p, "READ", 4) == 0 && is_space_or_tab(p[4])) {
+    is_write = false;
+    p += 4;
+  } else if (end - p >= 6 && std::memcmp(p, "WRITE", 5) == 0 && is_space_or_tab(p[5])) {
+    is_write = true;
+    p += 5;
+  } else {
+    return false;
+  }
+  while (p < end && is_space_or_tab(*p)) ++p;
+  std::uint64_t cycle = 0;
+  const char* const decimals = p;
+  for (; p < end && *p >= '0' && *p <= '9'; ++p) cycle = cycle * 10 + static_cast<std::uint64_t>(*p - '0');
+  if (p == decimals || p - decimals > 19) return false;  // 19 digits cannot overflow 64 bits
+  while (p < end && (is_space_or_tab(*p) || *p == '\r')) ++p;
+  if (p != end) return false;
+  r.address = address;
+  r.is_write = is_write;
+  r.cycle = cycle;
+  return true;
+}
+
 }  // namespace
 
 DramTraceReader::DramTraceReader(const std::string& path, std::uint64_t capacity_bytes)
@@ -100,6 +152,12 @@ bool DramTraceReader::next(DramRequest& r) {
   std::string_view line;
   while (next_line(line)) {
     ++line_number_;
+    if (parse_common_line(line, r) && r.cycle <= kMaxTraceCycle &&
+        (requests_ == 0 || r.cycle >= last_cycle_) && r.address < capacity_) {
+      last_cycle_ = r.cycle;
+      ++requests_;
+      return true;
+    }
     const int n = split(line, f);
     if (n == 0 || f[0][0] == '#') continue;
     auto fail = [&](const std::string& what) {

@@ -217,9 +217,12 @@ void TrafficGenerator::finish(tlm::tlm_generic_payload& p) {
     }
   }
   p.release();
+  // issue() waits on work_event_ for the request phase to close (END_REQ notifies it) or for the outstanding
+  // limit: only the second is this response's to lift. Waking it otherwise would find it blocked as before.
+  const bool at_limit = issued_ - completed_ >= max_outstanding_;
   ++completed_;
   last_response_ = clock_.now();
-  work_event_.notify(SC_ZERO_TIME);
+  if (at_limit) work_event_.notify(SC_ZERO_TIME);
   if (done()) finished_event_.notify(SC_ZERO_TIME);
 }
 

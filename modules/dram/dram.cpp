@@ -161,7 +161,8 @@ tlm::tlm_sync_enum Dram::nb_transport_fw(tlm::tlm_generic_payload& p, tlm::tlm_p
   // refused one. Otherwise it would wake, do nothing and sleep until the same or a later cycle: sleeping
   // until the earlier one is equally exact, as it wakes at the latest at each transaction's finish and retry
   // cycle either way.
-  const Cycle due = taken ? engine_.next_completion_bound() : engine_.next_retry_cycle();
+  if (!taken) retry_at_ = engine_.next_retry_cycle();
+  const Cycle due = taken ? engine_.next_completion_bound() : retry_at_;
   if (engine_.has_completions() || std::max(due, now + 1) < sleeping_until_) wake_.notify(SC_ZERO_TIME);
   if (!taken) return tlm::TLM_ACCEPTED;
   phase = tlm::END_REQ;
@@ -193,7 +194,9 @@ void Dram::run() {
     responses_.push_back(reinterpret_cast<tlm::tlm_generic_payload*>(static_cast<std::uintptr_t>(c.id)));
   }
   send_responses();
-  if (waiting_ && offer(*waiting_, now + 1)) {
+  // The front end that refused it can take it no earlier than the retry cycle: woken before it (for a
+  // completion), a retry would only be refused again.
+  if (waiting_ && now >= retry_at_ && offer(*waiting_, now + 1)) {
     tlm::tlm_generic_payload* w = waiting_;
     waiting_ = nullptr;
     protocol_.end_request(target_socket, *w);
@@ -201,7 +204,10 @@ void Dram::run() {
   // Wake for the next completion and, while a request waits for the front end, for the next cycle at which
   // the front end that refused it can empty. advance_to() catches up on the events slept through.
   Cycle next = engine_.next_completion_bound();
-  if (waiting_) next = std::min(next, engine_.next_retry_cycle());
+  if (waiting_) {
+    retry_at_ = engine_.next_retry_cycle();
+    next = std::min(next, retry_at_);
+  }
   sleeping_until_ = next == kNever ? kNever : std::max(next, now + 1);
   if (next == kNever)
     next_trigger(wake_);

@@ -63,8 +63,9 @@ class Dram : public sc_core::sc_module, public StatsProvider, public memory::Mem
   ClockDomain clock_;
   Engine engine_;
   BackingStore store_;
-  std::vector<Completion> completions_;              // take_completions() buffer, reused
-  tlm::tlm_generic_payload* waiting_ = nullptr;      // BEGIN_REQ the front end could not take yet
+  std::vector<Completion> completions_;          // take_completions() buffer, reused
+  tlm::tlm_generic_payload* waiting_ = nullptr;  // BEGIN_REQ the front end could not take yet
+  Cycle retry_at_ = 0;  // while waiting_: the engine's bound on the first cycle to offer it again
   std::deque<tlm::tlm_generic_payload*> responses_;  // done, BEGIN_RESP not yet sent
   Cycle last_finish_ = 0;
   // The cycle run() is due next (kNever: only on wake_), or 0 while it runs or waits for a clock edge and

@@ -217,6 +217,9 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
                             "int8 MACs per S.V lane"));
   k.push_back(bind_unsigned("topk_unit.softmax.lanes", c.topk_unit.softmax.lanes, "lanes",
                             "the unit's own softmax: kept scores per cycle in each pass"));
+  k.push_back(bind_bool("topk_unit.prefetch_next_head", c.topk_unit.prefetch_next_head,
+                        "read the next head's Q, K and V while this head computes (when the next head must "
+                        "run on this engine: one engine, or the only one serving its pipeline stage)"));
 
   k.push_back(bind_weights("sparsity.weights", c.model.weights,
                            "model weight GEMMs: dense, N:M, hp or unstructured"));

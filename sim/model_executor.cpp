@@ -6,6 +6,7 @@
 #include <systemc>
 
 #include "modules/common/error.h"
+#include "workloads/model_mapping.h"
 #include "workloads/roofline.h"
 
 namespace tacsim::sim {
@@ -107,10 +108,13 @@ void ModelExecutor::run_op(std::size_t e, BatchRun& b, std::size_t i) {
     }
     case OpKind::kTopkAttention: {
       const sfu::TopkOp o = workloads::topk_op(op, b.tensors, plan_.spec.head_dim(), qz);
-      // The layer's next head, when there is one and it runs on this engine too (the only engine): the unit
-      // reads its inputs while this head computes.
+      // The layer's next head, when there is one and it must run on this engine too (the only engine, or the
+      // only one serving its pipeline stage): the unit reads its inputs while this head computes. The heads'
+      // consumer, the output projection, is of the same stage, so it runs here after them as well.
       std::optional<sfu::TopkOp> next;
-      if (top_.engines.size() == 1 && i + 1 < b.ops.size() && b.ops[i + 1].kind == OpKind::kTopkAttention)
+      if (cfg_.engines[e].topk_unit.prefetch_next_head && i + 1 < b.ops.size() &&
+          b.ops[i + 1].kind == OpKind::kTopkAttention &&
+          scheduler_.serves_alone(e, workloads::stage_group(b.ops[i + 1])))
         next =
             workloads::topk_op(b.ops[i + 1], b.tensors, plan_.spec.head_dim(), quant(b, b.ops[i + 1].layer));
       measured(e, rec, [&] { eng.topk_unit.run(o, next ? &*next : nullptr); });

@@ -35,6 +35,13 @@ bool SchedulerEngine::serves(std::size_t engine, std::uint32_t group) const {
   return serves_.empty() || (group < serves_[engine].size() && serves_[engine][group]);
 }
 
+bool SchedulerEngine::serves_alone(std::size_t engine, std::uint32_t group) const {
+  if (!serves(engine, group)) return false;
+  for (std::size_t e = 0; e < engines_.size(); ++e)
+    if (e != engine && serves(e, group)) return false;
+  return true;
+}
+
 bool SchedulerEngine::take_wake() {
   const bool w = wake_;
   wake_ = false;

@@ -103,6 +103,9 @@ class SchedulerEngine {
 
   // A batch in flight (its tasks included).
   const Batch& batch(std::size_t id) const;
+  // Whether `engine` is the only engine that may run tasks of `group` (Task::group): then every such task
+  // runs there, and the engine may prepare for the next one while it runs this one.
+  bool serves_alone(std::size_t engine, std::uint32_t group) const;
   const std::vector<EngineCounters>& engine_counters() const { return counters_; }
   std::uint64_t requests_arrived() const { return arrived_; }
   std::uint64_t requests_done() const { return requests_done_; }

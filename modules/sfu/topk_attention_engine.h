@@ -109,6 +109,9 @@ struct TopkAttentionParams {
   std::uint32_t sv_macs_per_lane = 32;     // kept keys per lane per cycle
   std::uint32_t sv_latency_cycles = 3;     // MAC, adder tree, accumulate, ctx_rq and write
   SoftmaxParams softmax = wide_softmax();  // the unit's softmax; its row slots hold top_k scores
+  // The shell's (TopkUnit's) double buffering: read the next head's Q, K and V while this head computes,
+  // when the next head must run on this unit too. Timing only; the engine above does not read it.
+  bool prefetch_next_head = true;
 
   // Messages for the nested softmax start with "softmax.".
   std::string validate() const;

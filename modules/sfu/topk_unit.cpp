@@ -29,6 +29,11 @@ TopkUnit::TopkUnit(const sc_module_name& name, const TopkAttentionParams& params
   stats_.add("lut_products", &lut_products_, "products", "4-bit LUT products ranking the keys");
   stats_.add("exact_macs", &exact_macs_, "MACs", "int8 Q.K^T MACs over the kept keys");
   stats_.add("sv_macs", &sv_macs_, "MACs", "int8 S.V MACs over the kept keys");
+  stats_.add("prefetched_heads", &prefetched_heads_, "heads",
+             "heads whose inputs were read while the head before them computed");
+  stats_.add("prefetches_unused", &prefetches_unused_, "heads",
+             "next-head reads discarded: another head ran next (another batch's), so its inputs were read "
+             "again");
 }
 
 namespace {
@@ -103,7 +108,11 @@ void TopkUnit::run(const TopkOp& op, const TopkOp* next) {
   Buffers& in = buffers_[current_];
   const bool announced = prefetched_ && same_block(in.q_from, op.q) && same_block(in.k_from, op.k) &&
                          same_block(in.v_from, op.v);
-  if (prefetched_ && !announced) await(in.reads);  // another head's inputs: let them land, then read ours
+  if (prefetched_ && !announced) {  // another head's inputs: let them land, then read ours
+    await(in.reads);
+    ++prefetches_unused_;
+  }
+  if (announced) ++prefetched_heads_;
   if (!announced) read_inputs(op, in);
   await(in.reads);
   prefetched_ = false;

@@ -71,7 +71,8 @@ class TopkUnit : public sc_core::sc_module, public StatsProvider {
   BackingStore* on_chip_store_ = nullptr;
   sc_core::sc_event moved_;
   std::uint64_t heads_ = 0, queries_ = 0, compute_cycles_ = 0, dma_cycles_ = 0;
-  std::uint64_t lut_products_ = 0, exact_macs_ = 0, sv_macs_ = 0;
+  std::uint64_t lut_products_ = 0, exact_macs_ = 0, sv_macs_ = 0, prefetched_heads_ = 0,
+                prefetches_unused_ = 0;
   StatsGroup stats_;
 };
 

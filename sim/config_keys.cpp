@@ -218,8 +218,8 @@ std::vector<ConfigKey> config_keys(SimConfig& c) {
   k.push_back(bind_unsigned("topk_unit.softmax.lanes", c.topk_unit.softmax.lanes, "lanes",
                             "the unit's own softmax: kept scores per cycle in each pass"));
   k.push_back(bind_bool("topk_unit.prefetch_next_head", c.topk_unit.prefetch_next_head,
-                        "read the next head's Q, K and V while this head computes (when the next head must "
-                        "run on this engine: one engine, or the only one serving its pipeline stage)"));
+                        "read the next head's Q, K and V while this head computes (the head the scheduler "
+                        "chains to it on this engine)"));
 
   k.push_back(bind_weights("sparsity.weights", c.model.weights,
                            "model weight GEMMs: dense, N:M, hp or unstructured"));

@@ -49,7 +49,10 @@ void ModelExecutor::execute(std::size_t e, const Step& step) {
       await_inputs(e, b, i);
       for (std::size_t j : ep.ops) await_inputs(e, b, j);
       if (ep.ops.empty()) {
-        run_op(e, b, i);
+        std::optional<std::size_t> next_op;
+        if (step.next_task != scheduler::kNoTask)
+          next_op = scheduler_.batch(step.batch).tasks[step.next_task].op;
+        run_op(e, b, i, next_op);
       } else {
         run_fused(e, b, i);
       }
@@ -91,7 +94,7 @@ void ModelExecutor::execute(std::size_t e, const Step& step) {
   }
 }
 
-void ModelExecutor::run_op(std::size_t e, BatchRun& b, std::size_t i) {
+void ModelExecutor::run_op(std::size_t e, BatchRun& b, std::size_t i, std::optional<std::size_t> next_op) {
   const Op& op = b.ops[i];
   const workloads::LayerQuant& qz = quant(b, op.layer);
   OpRecord& rec = b.records[i];
@@ -108,15 +111,13 @@ void ModelExecutor::run_op(std::size_t e, BatchRun& b, std::size_t i) {
     }
     case OpKind::kTopkAttention: {
       const sfu::TopkOp o = workloads::topk_op(op, b.tensors, plan_.spec.head_dim(), qz);
-      // The layer's next head, when there is one and it must run on this engine too (the only engine, or the
-      // only one serving its pipeline stage): the unit reads its inputs while this head computes. The heads'
-      // consumer, the output projection, is of the same stage, so it runs here after them as well.
+      // The layer's next head, when the scheduler has chained it to this engine: the unit reads its inputs
+      // while this head computes.
       std::optional<sfu::TopkOp> next;
-      if (cfg_.engines[e].topk_unit.prefetch_next_head && i + 1 < b.ops.size() &&
-          b.ops[i + 1].kind == OpKind::kTopkAttention &&
-          scheduler_.serves_alone(e, workloads::stage_group(b.ops[i + 1])))
-        next =
-            workloads::topk_op(b.ops[i + 1], b.tensors, plan_.spec.head_dim(), quant(b, b.ops[i + 1].layer));
+      if (cfg_.engines[e].topk_unit.prefetch_next_head && next_op) {
+        const Op& n = b.ops[*next_op];
+        next = workloads::topk_op(n, b.tensors, plan_.spec.head_dim(), quant(b, n.layer));
+      }
       measured(e, rec, [&] { eng.topk_unit.run(o, next ? &*next : nullptr); });
       return;
     }

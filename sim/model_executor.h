@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,7 +55,8 @@ class ModelExecutor : public scheduler::Executor {
     Cycle epilogue_t0 = 0;  // when the epilogue block on the SFU started
   };
 
-  void run_op(std::size_t e, BatchRun& b, std::size_t i);
+  // `next_op`: the operation engine e runs next, when the scheduler chained it to this one (Step::next_task).
+  void run_op(std::size_t e, BatchRun& b, std::size_t i, std::optional<std::size_t> next_op);
   // Maps the GEMM and submits its program to engine e's controller. `defer`: return once the controller has
   // taken it (its finish charges it to `rec`); else once it has finished.
   void run_gemm(std::size_t e, OpRecord& rec, const workloads::GemmParams& g,

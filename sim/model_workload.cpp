@@ -114,6 +114,11 @@ std::vector<scheduler::Task> ModelWorkload::tasks(const scheduler::Batch& batch)
     return out;
   };
   std::vector<scheduler::Task> tasks = workloads::batch_tasks(run->ops, head_blocks, rank, run->epilogues);
+  // Top-k heads are chained so that an engine can read the next head ahead; with that off on every engine
+  // nothing is read ahead, and the scheduler chooses as if they were not siblings.
+  if (std::none_of(cfg_.engines.begin(), cfg_.engines.end(),
+                   [](const engine::Params& p) { return p.topk_unit.prefetch_next_head; }))
+    for (scheduler::Task& t : tasks) t.chain = 0;
   if (check_) prepare_values(batch, *run);
   runs_[batch.id] = std::move(run);
   return tasks;

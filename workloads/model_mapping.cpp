@@ -175,6 +175,8 @@ std::vector<scheduler::Task> batch_tasks(
     if (op.kind == OpKind::kScores) t.blocks = head_blocks(op);
     t.group = stage_group(op);
     t.rank = rank.empty() ? 0.0 : rank[i];
+    if (op.kind == OpKind::kTopkAttention)
+      t.chain = op.layer + 1;  // the top-k unit reads the next head ahead
     task_of[i] = tasks.size();
     tasks.push_back(std::move(t));
   }

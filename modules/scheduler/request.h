@@ -33,6 +33,9 @@ struct Task {
   std::vector<std::uint32_t> blocks;
   std::uint32_t group = 0;  // what a pipeline stage serves (engines that serve this group may run it)
   double rank = 0;          // length-aware: the longest path from it to the batch's end, in estimated cycles
+  // Siblings (the same non-zero chain in one batch: a layer's top-k heads) that an engine may take one after
+  // another, preparing the next while it runs one (scheduler_engine.h). 0: none.
+  std::uint32_t chain = 0;
 };
 
 // A member of a batch: a request, run at its own length or padded to a longer one.

@@ -35,13 +35,6 @@ bool SchedulerEngine::serves(std::size_t engine, std::uint32_t group) const {
   return serves_.empty() || (group < serves_[engine].size() && serves_[engine][group]);
 }
 
-bool SchedulerEngine::serves_alone(std::size_t engine, std::uint32_t group) const {
-  if (!serves(engine, group)) return false;
-  for (std::size_t e = 0; e < engines_.size(); ++e)
-    if (e != engine && serves(e, group)) return false;
-  return true;
-}
-
 bool SchedulerEngine::take_wake() {
   const bool w = wake_;
   wake_ = false;
@@ -225,6 +218,11 @@ Step SchedulerEngine::next(std::size_t engine, Cycle now) {
     return s;
   }
   advance(now, true);
+  if (es.reserved) {  // the chained sibling, taken before any other choice
+    const ReadyTask chosen = *es.reserved;
+    es.reserved.reset();
+    return start(engine, chosen, now);
+  }
   candidates_.clear();
   candidate_tasks_.clear();
   for (std::size_t i = 0; i < ready_.size(); ++i) {
@@ -246,6 +244,11 @@ Step SchedulerEngine::next(std::size_t engine, Cycle now) {
     throw std::logic_error("SchedulerEngine: the policy picked past the ready list");
   const ReadyTask chosen = ready_[candidates_[c]];
   ready_.erase(ready_.begin() + static_cast<std::ptrdiff_t>(candidates_[c]));
+  return start(engine, chosen, now);
+}
+
+Step SchedulerEngine::start(std::size_t engine, const ReadyTask& chosen, Cycle now) {
+  EngineState& es = engines_[engine];
   account(now);
   BatchState& b = batches_.at(chosen.batch);
   if (!b.started) b.started = true, b.start = now;
@@ -254,9 +257,31 @@ Step SchedulerEngine::next(std::size_t engine, Cycle now) {
   es.task = chosen.task;
   es.start = now;
   expand(engine, b, chosen.task);
-  const Step s = es.steps.front();
+  Step s = es.steps.front();
   es.steps.pop_front();
+  s.next_task = chain_sibling(engine, b, chosen.task);
   return s;
+}
+
+std::size_t SchedulerEngine::chain_sibling(std::size_t engine, const BatchState& b, std::size_t task) {
+  const std::uint32_t chain = b.batch.tasks[task].chain;
+  if (chain == 0) return kNoTask;
+  std::size_t siblings = 0, first = ready_.size();
+  for (std::size_t i = 0; i < ready_.size(); ++i) {
+    const ReadyTask& r = ready_[i];
+    if (r.batch != b.batch.id || b.batch.tasks[r.task].chain != chain) continue;
+    ++siblings;
+    if (first == ready_.size() || r.task < ready_[first].task) first = i;
+  }
+  std::size_t serving = 0;
+  for (std::size_t e = 0; e < engines_.size(); ++e) serving += serves(e, b.batch.tasks[task].group);
+  if (siblings == 0) return kNoTask;
+  const std::size_t sibling = ready_[first].task;
+  if (serving == 1) return sibling;  // it runs here whenever it runs: a hint, the policy still chooses
+  if (siblings < serving) return kNoTask;
+  engines_[engine].reserved = ready_[first];
+  ready_.erase(ready_.begin() + static_cast<std::ptrdiff_t>(first));
+  return sibling;
 }
 
 }  // namespace tacsim::scheduler

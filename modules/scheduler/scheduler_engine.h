@@ -20,6 +20,12 @@
 //     kRun  context B-1
 //   so the array computes S.V of block b - 1 and Q.K^T of block b + 1 while the SFU computes the softmax of
 //   block b (STA's attention pipeline; the score buffer holds two blocks).
+// - Chained siblings (Task::chain): when an engine takes one, its step names the next ready sibling (the
+//   first in task order; Step::next_task) so that the engine can read its inputs ahead. Where only this
+//   engine serves their stage the sibling runs here whenever it runs, and the name is a hint: the policy
+//   still chooses. In a pool the engine takes the sibling as its next task, reserved (off the ready list,
+//   taken right after, before any other choice), if as many siblings are ready as engines serve their
+//   stage, so that no engine that could take one in parallel is left without.
 // - An engine with nothing to take gets kIdle: it waits until cycle `until` (the next arrival, or a batch
 //   timeout; kNever: none is due) or until another engine's progress (take_wake()) may have given it work.
 //   When every request has arrived and every batch is done, every engine gets kDone.
@@ -32,6 +38,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -40,6 +47,8 @@
 #include "modules/scheduler/request.h"
 
 namespace tacsim::scheduler {
+
+inline constexpr std::size_t kNoTask = static_cast<std::size_t>(-1);
 
 // Which part of a task a step is: the whole task, or one block's stage of a pipelined head.
 enum class Stage : std::uint8_t { kWhole, kScores, kSoftmax, kContext };
@@ -59,6 +68,8 @@ struct Step {
   std::uint32_t block = 0;
   Unit unit = Unit::kArray;
   Cycle until = 0;
+  // kRun of a whole task: the sibling this engine takes next (a task of the same batch), or kNoTask.
+  std::size_t next_task = kNoTask;
 };
 
 // What runs the batches: lowers each into tasks, and hears when it is done.
@@ -103,9 +114,6 @@ class SchedulerEngine {
 
   // A batch in flight (its tasks included).
   const Batch& batch(std::size_t id) const;
-  // Whether `engine` is the only engine that may run tasks of `group` (Task::group): then every such task
-  // runs there, and the engine may prepare for the next one while it runs this one.
-  bool serves_alone(std::size_t engine, std::uint32_t group) const;
   const std::vector<EngineCounters>& engine_counters() const { return counters_; }
   std::uint64_t requests_arrived() const { return arrived_; }
   std::uint64_t requests_done() const { return requests_done_; }
@@ -129,7 +137,8 @@ class SchedulerEngine {
     bool running = false;  // between a task's first step and the next call after its last
     std::size_t batch = 0, task = 0;
     Cycle start = 0;
-    std::deque<Step> steps;  // what is left of the current task
+    std::deque<Step> steps;             // what is left of the current task
+    std::optional<ReadyTask> reserved;  // the chained sibling it takes next
   };
 
   void advance(Cycle now, bool inclusive);
@@ -138,6 +147,9 @@ class SchedulerEngine {
   void make_ready(BatchState& b, std::size_t task);
   void finish_task(std::size_t batch, std::size_t task, Cycle now);
   void expand(std::size_t engine, const BatchState& b, std::size_t task);
+  Step start(std::size_t engine, const ReadyTask& chosen, Cycle now);
+  // The sibling `engine` takes next after `task` (Step::next_task), reserved for it in a pool; kNoTask: none.
+  std::size_t chain_sibling(std::size_t engine, const BatchState& b, std::size_t task);
   void account(Cycle t);
   bool serves(std::size_t engine, std::uint32_t group) const;
   bool done() const;

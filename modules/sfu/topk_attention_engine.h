@@ -110,7 +110,7 @@ struct TopkAttentionParams {
   std::uint32_t sv_latency_cycles = 3;     // MAC, adder tree, accumulate, ctx_rq and write
   SoftmaxParams softmax = wide_softmax();  // the unit's softmax; its row slots hold top_k scores
   // The shell's (TopkUnit's) double buffering: read the next head's Q, K and V while this head computes,
-  // when the next head must run on this unit too. Timing only; the engine above does not read it.
+  // the head the scheduler chains to this one on the same engine. Timing only; the engine does not read it.
   bool prefetch_next_head = true;
 
   // Messages for the nested softmax start with "softmax.".

@@ -233,6 +233,47 @@ TEST(SchedulerEngine, MalformedTasksAreRejected) {
   }
 }
 
+// Chained siblings (a layer's top-k heads): a step names the next ready sibling. On one engine (or the only
+// one serving their stage) it is a hint; in a pool the engine reserves it, but only while as many siblings
+// are ready as engines serve them, so that the other engine still finds one.
+TEST(SchedulerEngine, ChainedSiblingsAreNamedAndInAPoolReserved) {
+  auto heads = [](const Batch&) {
+    std::vector<Task> t{task(0, Unit::kArray)};
+    for (std::size_t h = 1; h <= 4; ++h) {
+      t.push_back(task(h, Unit::kTopk, {0}));
+      t.back().chain = 1;
+    }
+    t.push_back(task(5, Unit::kArray, {1, 2, 3, 4}));
+    return t;
+  };
+  {
+    ListSource source({request(0, 0)});
+    ListWorkload w(heads);
+    SchedulerEngine e(std::make_unique<FcfsPolicy>(), limits(), 1, source, w);
+    EXPECT_EQ(e.next(0, 0).next_task, kNoTask);  // t0 is not chained
+    std::vector<std::size_t> named;
+    for (int i = 0; i < 4; ++i) named.push_back(e.next(0, 10 + i).next_task);
+    EXPECT_EQ(named, (std::vector<std::size_t>{2, 3, 4, kNoTask}));
+  }
+  {
+    ListSource source({request(0, 0)});
+    ListWorkload w(heads);
+    SchedulerEngine e(std::make_unique<FcfsPolicy>(), limits(), 2, source, w);
+    EXPECT_EQ(text(e.next(0, 0)), "run b0.t0");
+    EXPECT_EQ(text(e.next(1, 0)), "idle until woken");
+    const Step a = e.next(0, 10);  // t1, with t2 reserved: t3 and t4 stay for engine 1
+    EXPECT_EQ(text(a), "run b0.t1");
+    EXPECT_EQ(a.next_task, 2u);
+    const Step b = e.next(1, 10);  // t3: one sibling left for two engines, so none reserved
+    EXPECT_EQ(text(b), "run b0.t3");
+    EXPECT_EQ(b.next_task, kNoTask);
+    EXPECT_EQ(text(e.next(1, 15)), "run b0.t4");  // engine 1 takes the one left, not engine 0's
+    EXPECT_EQ(text(e.next(0, 20)), "run b0.t2");  // engine 0 its reserved sibling
+    EXPECT_EQ(text(e.next(1, 20)), "idle until woken");
+    EXPECT_EQ(text(e.next(0, 30)), "run b0.t5");
+  }
+}
+
 // --- A discrete-event driver: engines run tasks for the cycles `cost` gives, wake as dispatch() does. ---
 
 struct TaskRun {

@@ -77,7 +77,7 @@ bool is_space_or_tab(char c) {
 }
 
 // The line every trace is made of, "0x<hex> READ|WRITE <decimal>", in one pass without splitting it first:
-// about a fifth of the general path's work per line. Anything else (a comment, a blank line, a field out of
+// about half the general path's work per line. Anything else (a comment, a blank line, a field out of
 // range, an error) returns false and goes the general way, which accepts or names it.
 bool parse_common_line(std::string_view line, DramRequest& r) {
   const char* p = line.data();

@@ -78,8 +78,9 @@ bool is_space_or_tab(char c) {
 
 // The line every trace is made of, "0x<hex> READ|WRITE <decimal>", in one pass without splitting it first:
 // about half the general path's work per line. Anything else (a comment, a blank line, a field out of
-// range, an error) returns false and goes the general way, which accepts or names it.
-bool parse_common_line(std::string_view line, DramRequest& r) {
+// range, an error) returns false and goes the general way, which accepts or names it. `address_text`: the
+// address as written.
+bool parse_common_line(std::string_view line, DramRequest& r, std::string_view& address_text) {
   const char* p = line.data();
   const char* const end = p + line.size();
   if (end - p < 3 || p[0] != '0' || (p[1] != 'x' && p[1] != 'X')) return false;
@@ -89,6 +90,7 @@ bool parse_common_line(std::string_view line, DramRequest& r) {
   for (unsigned d; p < end && (d = kHexValue[static_cast<unsigned char>(*p)]) < 16; ++p)
     address = address << 4 | d;
   if (p == digits || p - digits > 16 || p == end || !is_space_or_tab(*p)) return false;
+  const std::string_view text = line.substr(0, static_cast<std::size_t>(p - line.data()));
   while (p < end && is_space_or_tab(*p)) ++p;
   bool is_write;
   if (end - p >= 5 && std::memcmp(p, "READ", 4) == 0 && is_space_or_tab(p[4])) {
@@ -110,6 +112,7 @@ bool parse_common_line(std::string_view line, DramRequest& r) {
   r.address = address;
   r.is_write = is_write;
   r.cycle = cycle;
+  address_text = text;
   return true;
 }
 
@@ -152,30 +155,28 @@ bool DramTraceReader::next(DramRequest& r) {
   std::string_view line;
   while (next_line(line)) {
     ++line_number_;
-    if (parse_common_line(line, r) && r.cycle <= kMaxTraceCycle &&
-        (requests_ == 0 || r.cycle >= last_cycle_) && r.address < capacity_) {
-      last_cycle_ = r.cycle;
-      ++requests_;
-      return true;
-    }
-    const int n = split(line, f);
-    if (n == 0 || f[0][0] == '#') continue;
     auto fail = [&](const std::string& what) {
       return InputError(fmt::format("{}:{}: {}", path_, line_number_, what));
     };
-    if (n != 3) {
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      throw fail(fmt::format("expected '0x<hex address> READ|WRITE <cycle>', got '{}'", line));
+    std::string_view address;  // as written
+    if (!parse_common_line(line, r, address)) {
+      const int n = split(line, f);
+      if (n == 0 || f[0][0] == '#') continue;
+      if (n != 3) {
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        throw fail(fmt::format("expected '0x<hex address> READ|WRITE <cycle>', got '{}'", line));
+      }
+      if (!parse_hex(f[0], r.address))
+        throw fail(fmt::format("expected a hex address like 0x1f40, got '{}'", f[0]));
+      if (f[1] == "READ")
+        r.is_write = false;
+      else if (f[1] == "WRITE")
+        r.is_write = true;
+      else
+        throw fail(fmt::format("expected READ or WRITE, got '{}'", f[1]));
+      if (!parse_decimal(f[2], r.cycle)) throw fail(fmt::format("expected a cycle number, got '{}'", f[2]));
+      address = f[0];
     }
-    if (!parse_hex(f[0], r.address))
-      throw fail(fmt::format("expected a hex address like 0x1f40, got '{}'", f[0]));
-    if (f[1] == "READ")
-      r.is_write = false;
-    else if (f[1] == "WRITE")
-      r.is_write = true;
-    else
-      throw fail(fmt::format("expected READ or WRITE, got '{}'", f[1]));
-    if (!parse_decimal(f[2], r.cycle)) throw fail(fmt::format("expected a cycle number, got '{}'", f[2]));
     // An idle DRAM still refreshes every few thousand cycles, so a far-off arrival is minutes of simulation
     // of nothing: 1e10 cycles (10 s at 1 GHz) bounds it.
     if (r.cycle > kMaxTraceCycle)
@@ -184,7 +185,7 @@ bool DramTraceReader::next(DramRequest& r) {
     if (requests_ > 0 && r.cycle < last_cycle_)
       throw fail(fmt::format("cycle {} is before the previous line's {}", r.cycle, last_cycle_));
     if (r.address >= capacity_)
-      throw fail(fmt::format("address {} is beyond the DRAM's capacity of {} bytes", f[0], capacity_));
+      throw fail(fmt::format("address {} is beyond the DRAM's capacity of {} bytes", address, capacity_));
     last_cycle_ = r.cycle;
     ++requests_;
     return true;

@@ -113,12 +113,12 @@ std::vector<scheduler::Task> ModelWorkload::tasks(const scheduler::Batch& batch)
     for (const auto& b : r.blocks[static_cast<std::size_t>(qk.member)]) out.push_back(b.count(qk.gemm.m));
     return out;
   };
-  std::vector<scheduler::Task> tasks = workloads::batch_tasks(run->ops, head_blocks, rank, run->epilogues);
-  // Top-k heads are chained so that an engine can read the next head ahead; with that off on every engine
-  // nothing is read ahead, and the scheduler chooses as if they were not siblings.
-  if (std::none_of(cfg_.engines.begin(), cfg_.engines.end(),
-                   [](const engine::Params& p) { return p.topk_unit.prefetch_next_head; }))
-    for (scheduler::Task& t : tasks) t.chain = 0;
+  // With the next-head read ahead off on every engine the heads are not chained: the scheduler chooses as
+  // if they were not siblings.
+  const bool chain = std::any_of(cfg_.engines.begin(), cfg_.engines.end(),
+                                 [](const engine::Params& p) { return p.topk_unit.prefetch_next_head; });
+  std::vector<scheduler::Task> tasks =
+      workloads::batch_tasks(run->ops, head_blocks, rank, run->epilogues, chain);
   if (check_) prepare_values(batch, *run);
   runs_[batch.id] = std::move(run);
   return tasks;

@@ -151,7 +151,7 @@ std::uint32_t stage_group(const Op& op) {
 
 std::vector<scheduler::Task> batch_tasks(
     const std::vector<Op>& ops, const std::function<std::vector<std::uint32_t>(const Op&)>& head_blocks,
-    const std::vector<double>& rank, const std::vector<Epilogue>& epilogues) {
+    const std::vector<double>& rank, const std::vector<Epilogue>& epilogues, bool chain_topk_heads) {
   std::vector<scheduler::Task> tasks;
   std::vector<std::size_t> task_of(ops.size());
   std::vector<std::size_t> fused_to(ops.size(), kExternalInput);
@@ -175,8 +175,7 @@ std::vector<scheduler::Task> batch_tasks(
     if (op.kind == OpKind::kScores) t.blocks = head_blocks(op);
     t.group = stage_group(op);
     t.rank = rank.empty() ? 0.0 : rank[i];
-    if (op.kind == OpKind::kTopkAttention)
-      t.chain = op.layer + 1;  // the top-k unit reads the next head ahead
+    if (chain_topk_heads && op.kind == OpKind::kTopkAttention) t.chain = op.layer + 1;
     task_of[i] = tasks.size();
     tasks.push_back(std::move(t));
   }

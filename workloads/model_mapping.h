@@ -79,10 +79,12 @@ std::uint32_t stage_group(std::uint32_t layer, Sublayer part);
 // The scheduler's tasks of a batch: each operation in list order, except that a dense head's Q.K^T, softmax
 // and S.V are one pipelined task (stood for by its Q.K^T) of head_blocks(qk)[e] blocks on engine e. Each
 // task's group is stage_group(its op), its rank rank[its op]. A GEMM's fused epilogue (`epilogues`, none if
-// empty) is part of its task.
+// empty) is part of its task. `chain_topk_heads`: a layer's top-k heads are chained (Task::chain), so that
+// an engine can read the next head ahead.
 std::vector<scheduler::Task> batch_tasks(
     const std::vector<Op>& ops, const std::function<std::vector<std::uint32_t>(const Op&)>& head_blocks,
-    const std::vector<double>& rank, const std::vector<Epilogue>& epilogues = {});
+    const std::vector<double>& rank, const std::vector<Epilogue>& epilogues = {},
+    bool chain_topk_heads = false);
 
 // An attention GEMM's shape for one block of query rows.
 GemmParams block_gemm(const GemmParams& g, std::uint32_t block, const AttentionBlocks& blocks);
